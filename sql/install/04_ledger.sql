@@ -1,0 +1,187 @@
+-- 04_ledger: the state machine, the append-only ledger and the balances derived from it.
+
+CREATE TABLE erp.state_transition (
+    state_transition_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    from_state          erp.stock_state,
+    to_state            erp.stock_state,
+    event               text NOT NULL CHECK (event ~ '^[a-z_]+$'),
+    cross_node          boolean NOT NULL DEFAULT false,
+    builtin             boolean NOT NULL DEFAULT false,
+    UNIQUE NULLS NOT DISTINCT (from_state, to_state, event),
+    CHECK (from_state IS NOT NULL OR to_state IS NOT NULL)
+);
+COMMENT ON TABLE erp.state_transition IS 'The stock state machine: a move is allowed only when (from_state, to_state, event) is listed here; NULL is outside the business';
+COMMENT ON COLUMN erp.state_transition.from_state IS 'State the units leave; NULL when they enter from outside';
+COMMENT ON COLUMN erp.state_transition.to_state IS 'State the units enter; NULL when they leave the business';
+COMMENT ON COLUMN erp.state_transition.cross_node IS 'The move may end at another node (a transfer)';
+COMMENT ON COLUMN erp.state_transition.builtin IS 'Shipped with the extension (not dumped: CREATE EXTENSION recreates it)';
+
+INSERT INTO erp.state_transition (from_state, to_state, event, cross_node, builtin)
+SELECT f::erp.stock_state, t::erp.stock_state, e, x, true
+FROM (VALUES
+    (NULL, 'incoming', 'po_confirmed', false),
+    ('incoming', 'available', 'receive', false),
+    ('incoming', 'quarantined', 'receive', false),
+    ('incoming', 'damaged', 'receive', false),
+    ('incoming', NULL, 'po_cancelled', false),
+    ('available', 'reserved', 'allocate', false),
+    ('reserved', 'available', 'release', false),
+    ('reserved', 'picked', 'pick', false),
+    ('picked', 'packed', 'pack', false),
+    ('picked', 'available', 'putback', false),
+    ('packed', NULL, 'ship', false),
+    ('available', 'in_transit', 'transfer_out', true),
+    ('in_transit', 'available', 'transfer_in', false),
+    (NULL, 'available', 'receive', false),
+    (NULL, 'quarantined', 'receive', false),
+    (NULL, 'damaged', 'receive', false),
+    (NULL, 'return_pending', 'rma_authorized', false),
+    ('return_pending', 'inspection', 'return_received', false),
+    ('return_pending', NULL, 'rma_expired', false),
+    ('inspection', 'available', 'disposition', false),
+    ('inspection', 'refurbish', 'disposition', false),
+    ('inspection', 'quarantined', 'disposition', false),
+    ('inspection', 'vendor_return', 'disposition', false),
+    ('inspection', 'damaged', 'disposition', false),
+    ('inspection', NULL, 'dispose', false),
+    ('damaged', NULL, 'dispose', false),
+    ('refurbish', NULL, 'dispose', false),
+    ('quarantined', NULL, 'dispose', false),
+    ('refurbish', 'available', 'refurbished', false),
+    ('quarantined', 'available', 'release_hold', false),
+    ('available', 'quarantined', 'hold', false),
+    ('available', 'damaged', 'damage', false),
+    ('vendor_return', NULL, 'returned_to_vendor', false),
+    (NULL, 'available', 'adjust', false),
+    ('available', NULL, 'adjust', false),
+    ('reserved', NULL, 'adjust', false),
+    ('picked', NULL, 'adjust', false),
+    ('packed', NULL, 'adjust', false),
+    ('inspection', NULL, 'adjust', false),
+    ('quarantined', NULL, 'adjust', false),
+    ('damaged', NULL, 'adjust', false),
+    ('refurbish', NULL, 'adjust', false),
+    ('vendor_return', NULL, 'adjust', false)
+) AS v(f, t, e, x);
+
+CREATE TABLE erp.stock_move (
+    move_id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    item_id             bigint NOT NULL,
+    lot_id              bigint,
+    qty                 bigint NOT NULL CHECK (qty > 0),
+    from_node_id        bigint,
+    from_state          erp.stock_state,
+    to_node_id          bigint,
+    to_state            erp.stock_state,
+    event               text NOT NULL,
+    ref                 text,
+    actor               name NOT NULL DEFAULT CURRENT_USER,
+    application_name    text,
+    at                  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CHECK ((from_node_id IS NULL) = (from_state IS NULL)),
+    CHECK ((to_node_id IS NULL) = (to_state IS NULL)),
+    CHECK (from_state IS NOT NULL OR to_state IS NOT NULL)
+);
+CREATE INDEX stock_move_item_idx ON erp.stock_move (item_id, move_id);
+CREATE INDEX stock_move_ref_idx ON erp.stock_move (ref) WHERE ref IS NOT NULL;
+COMMENT ON TABLE erp.stock_move IS 'The append-only stock ledger: every unit that enters, changes state, changes node or leaves; balances are derived from it';
+COMMENT ON COLUMN erp.stock_move.from_state IS 'State the units left; NULL when they came from outside';
+COMMENT ON COLUMN erp.stock_move.to_state IS 'State the units entered; NULL when they left the business';
+COMMENT ON COLUMN erp.stock_move.event IS 'Business event of the move, one of erp.state_transition.event';
+COMMENT ON COLUMN erp.stock_move.ref IS 'Business document the move belongs to (order:42, po:7, rma:3, ...)';
+COMMENT ON COLUMN erp.stock_move.actor IS 'Role that called the function that moved the stock';
+COMMENT ON COLUMN erp.stock_move.application_name IS 'application_name of the session that moved the stock';
+
+-- A balance is the sum of its slots.  One slot is the norm; under contention
+-- the ledger spreads a hot balance over a few slots (inventory_erp.balance_slots)
+-- so concurrent orders of one SKU do not queue on a single row lock.
+CREATE TABLE erp.stock_balance (
+    stock_balance_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    item_id             bigint NOT NULL,
+    node_id             bigint NOT NULL,
+    lot_id              bigint,
+    state               erp.stock_state NOT NULL,
+    slot                integer NOT NULL DEFAULT 0,
+    qty                 bigint NOT NULL CHECK (qty >= 0)
+);
+CREATE UNIQUE INDEX stock_balance_key ON erp.stock_balance
+    (item_id, node_id, (COALESCE(lot_id, 0)), state, slot);
+COMMENT ON TABLE erp.stock_balance IS 'Quantity per item, node, lot and state, derived from erp.stock_move by the ledger trigger in the same transaction; sum qty over slot for the balance';
+COMMENT ON COLUMN erp.stock_balance.slot IS 'Part of a balance that is split across rows to spread lock contention; the balance is the sum over slots';
+COMMENT ON COLUMN erp.stock_balance.qty IS 'Units in this slot; never negative';
+
+-- The ledger trigger: validates the transition and applies the move to the balances.
+CREATE FUNCTION erp.ledger_apply_move() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'ierp_ledger_apply_move' LANGUAGE C;
+COMMENT ON FUNCTION erp.ledger_apply_move() IS 'Trigger: checks a new ledger row against the state machine and applies it to erp.stock_balance';
+
+CREATE FUNCTION erp.refuse_write() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'ierp_ledger_refuse_write' LANGUAGE C;
+COMMENT ON FUNCTION erp.refuse_write() IS 'Trigger: refuses UPDATE, DELETE and TRUNCATE of the append-only ledger (IE005)';
+
+CREATE FUNCTION erp.guard_balance_write() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'ierp_balance_guard_write' LANGUAGE C;
+COMMENT ON FUNCTION erp.guard_balance_write() IS 'Trigger: refuses any write of erp.stock_balance that does not come from the ledger (IE005)';
+
+CREATE FUNCTION erp.transitions_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'ierp_ledger_transitions_changed' LANGUAGE C;
+COMMENT ON FUNCTION erp.transitions_changed() IS 'Trigger: tells every session to reload the state machine after erp.state_transition changes';
+
+CREATE TRIGGER stock_move_apply BEFORE INSERT ON erp.stock_move
+    FOR EACH ROW EXECUTE FUNCTION erp.ledger_apply_move();
+CREATE TRIGGER stock_move_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON erp.stock_move
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.refuse_write();
+CREATE TRIGGER stock_balance_derived BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON erp.stock_balance
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.guard_balance_write();
+CREATE TRIGGER state_transition_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON erp.state_transition
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.transitions_changed();
+
+CREATE FUNCTION erp.receive(sku text, node text, qty bigint, lot text DEFAULT NULL,
+                            expires_on date DEFAULT NULL,
+                            state erp.stock_state DEFAULT 'available', ref text DEFAULT NULL)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ierp_ledger_receive'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.receive(text, text, bigint, text, date, erp.stock_state, text) IS
+    'Unplanned receipt or opening balance: qty units of sku enter node in state (available, quarantined or damaged); creates the lot if needed; returns the move id';
+
+CREATE FUNCTION erp.move(sku text, node text, qty bigint, from_state erp.stock_state,
+                         to_state erp.stock_state, event text, lot text DEFAULT NULL,
+                         ref text DEFAULT NULL, to_node text DEFAULT NULL)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ierp_ledger_move'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.move(text, text, bigint, erp.stock_state, erp.stock_state, text, text, text, text) IS
+    'Moves qty units of sku at node from one state to another under event (NULL state = outside); to_node for transfers; returns the move id';
+
+-- erp.verify(): one row per inconsistency; none on a healthy database.
+CREATE FUNCTION erp.verify()
+    RETURNS TABLE (problem text, item_id bigint, node_id bigint, lot_id bigint,
+                   state erp.stock_state, expected bigint, actual bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH ledger AS (
+        SELECT m.item_id, m.to_node_id AS node_id, m.lot_id, m.to_state AS state, m.qty
+          FROM erp.stock_move m WHERE m.to_state IS NOT NULL
+        UNION ALL
+        SELECT m.item_id, m.from_node_id, m.lot_id, m.from_state, -m.qty
+          FROM erp.stock_move m WHERE m.from_state IS NOT NULL
+    ), by_ledger AS (
+        SELECT l.item_id, l.node_id, l.lot_id, l.state, sum(l.qty)::bigint AS qty
+          FROM ledger l GROUP BY 1, 2, 3, 4
+    ), by_balance AS (
+        SELECT b.item_id, b.node_id, b.lot_id, b.state, sum(b.qty)::bigint AS qty
+          FROM erp.stock_balance b GROUP BY 1, 2, 3, 4
+    )
+    SELECT 'balance differs from ledger', coalesce(l.item_id, b.item_id), coalesce(l.node_id, b.node_id),
+           coalesce(l.lot_id, b.lot_id), coalesce(l.state, b.state), coalesce(l.qty, 0), coalesce(b.qty, 0)
+      FROM by_ledger l
+      FULL JOIN by_balance b
+        ON b.item_id = l.item_id AND b.node_id = l.node_id AND b.state = l.state
+       AND b.lot_id IS NOT DISTINCT FROM l.lot_id
+     WHERE coalesce(l.qty, 0) <> coalesce(b.qty, 0)
+    UNION ALL
+    SELECT 'negative balance', b.item_id, b.node_id, b.lot_id, b.state, 0, b.qty
+      FROM erp.stock_balance b WHERE b.qty < 0
+$$;
+COMMENT ON FUNCTION erp.verify() IS 'Consistency check: one row per balance that differs from the ledger, negative quantity or reservation that differs from its order line; no rows on a healthy database';

@@ -1,0 +1,370 @@
+/*-------------------------------------------------------------------------
+ *
+ * balance.c
+ *	  The balances behind erp.stock_balance: adding units to and taking units
+ *	  from a (item, node, lot, state) balance, and the guard that refuses
+ *	  every other write to the table (IE005).
+ *
+ *	  A balance is the sum of one or more slot rows.  One slot is the norm.
+ *	  When sessions contend for one balance (a flash sale of one SKU), writers
+ *	  pick a slot nobody holds (FOR UPDATE SKIP LOCKED) instead of queueing on
+ *	  one row lock until the holder's commit is flushed, and a taker that finds
+ *	  every slot held or too small locks them all in slot order, takes what it
+ *	  needs exactly, and may spread what remains over up to
+ *	  inventory_erp.balance_slots slots.  doc/concurrency.md explains why this
+ *	  never oversells.
+ *
+ *	  Only this file writes erp.stock_balance; it raises its write flag around
+ *	  its own statements and the guard trigger refuses everything else.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+
+#include "ierp.h"
+
+PG_FUNCTION_INFO_V1(ierp_balance_guard_write);
+
+/* > 0 while this file runs one of its own writes of erp.stock_balance */
+static int	balance_write_depth = 0;
+
+#define KEY_WHERE \
+	" b.item_id = $1 AND b.node_id = $2 AND COALESCE(b.lot_id, 0) = $3" \
+	" AND b.state = $4::erp.stock_state"
+
+static const Oid key_argtypes[] = {INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID, INT4OID};
+
+/* Fills the first four plan arguments from key. */
+static void
+KeyValues(const BalanceKey *key, Datum *values)
+{
+	values[0] = Int64GetDatum(key->item_id);
+	values[1] = Int64GetDatum(key->node_id);
+	values[2] = Int64GetDatum(key->lot_id);
+	values[3] = CStringGetTextDatum(StockStateName(key->state));
+}
+
+/* Where a session starts looking among the slots, so sessions spread out. */
+static int32
+SlotOffset(void)
+{
+	return (int32) (MyProcPid % 64);
+}
+
+/* Runs a writing plan of this file with the guard's permission. */
+static int
+BalanceWrite(SPIPlanPtr plan, Datum *values, const char *nulls, long tcount)
+{
+	int			ret;
+
+	balance_write_depth++;
+	PG_TRY();
+	{
+		ret = SPI_execute_plan(plan, values, nulls, false, tcount);
+	}
+	PG_FINALLY();
+	{
+		balance_write_depth--;
+	}
+	PG_END_TRY();
+	if (ret < 0)
+		elog(ERROR, "inventory_erp: balance write failed: %s", SPI_result_code_string(ret));
+	return ret;
+}
+
+/* Sets one slot row to qty. */
+static void
+SlotSet(int64 stock_balance_id, int64 qty)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID, INT8OID};
+	Datum		values[2];
+
+	IerpPlan(&plan, "UPDATE erp.stock_balance SET qty = $2 WHERE stock_balance_id = $1",
+			 2, argtypes);
+	values[0] = Int64GetDatum(stock_balance_id);
+	values[1] = Int64GetDatum(qty);
+	BalanceWrite(plan, values, NULL, 0);
+}
+
+/* Adds qty to slot number slot, creating the slot row when it does not exist. */
+static void
+SlotAdd(const BalanceKey *key, int32 slot, int64 qty)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		values[6];
+
+	IerpPlan(&plan,
+			 "INSERT INTO erp.stock_balance AS b (item_id, node_id, lot_id, state, slot, qty)"
+			 " VALUES ($1, $2, NULLIF($3, 0), $4::erp.stock_state, $6, $5)"
+			 " ON CONFLICT (item_id, node_id, (COALESCE(lot_id, 0)), state, slot)"
+			 " DO UPDATE SET qty = b.qty + EXCLUDED.qty",
+			 6, key_argtypes);
+	KeyValues(key, values);
+	values[4] = Int64GetDatum(qty);
+	values[5] = Int32GetDatum(slot);
+	BalanceWrite(plan, values, NULL, 0);
+}
+
+/*
+ * BalanceAdd: adds qty units to a balance.  Uses the first slot no other
+ * session holds; when every slot is held, opens a new one (up to
+ * inventory_erp.balance_slots, then shares one chosen by backend).
+ */
+void
+BalanceAdd(const BalanceKey *key, int64 qty)
+{
+	static SPIPlanPtr add_plan = NULL;
+	static SPIPlanPtr count_plan = NULL;
+	Datum		values[6];
+	bool		isnull;
+	int64		nslots;
+	int32		maxslot;
+	int32		slot;
+
+	IerpPlan(&add_plan,
+			 "UPDATE erp.stock_balance SET qty = qty + $5 WHERE stock_balance_id ="
+			 " (SELECT b.stock_balance_id FROM erp.stock_balance b WHERE" KEY_WHERE
+			 "   ORDER BY b.slot LIMIT 1 FOR UPDATE SKIP LOCKED)",
+			 5, key_argtypes);
+	KeyValues(key, values);
+	values[4] = Int64GetDatum(qty);
+	BalanceWrite(add_plan, values, NULL, 0);
+	if (SPI_processed == 1)
+		return;
+
+	/* no slot yet, or all held by other sessions: open one */
+	IerpPlan(&count_plan,
+			 "SELECT count(*), COALESCE(max(b.slot), -1) FROM erp.stock_balance b WHERE" KEY_WHERE,
+			 4, key_argtypes);
+	if (SPI_execute_plan(count_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: balance slot count failed");
+	nslots = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	maxslot = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	if (nslots == 0)
+		slot = 0;
+	else if (maxslot + 1 < ierp_balance_slots)
+		slot = maxslot + 1;
+	else
+		slot = SlotOffset() % ierp_balance_slots;
+	SlotAdd(key, slot, qty);
+}
+
+/*
+ * Locks every slot of a balance in slot order (waiting for holders) and
+ * returns their ids and quantities in the SPI tuptable; *total gets the sum.
+ */
+static uint64
+LockAllSlots(const BalanceKey *key, int64 *total)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		values[4];
+	uint64		i;
+
+	IerpPlan(&plan,
+			 "SELECT b.stock_balance_id, b.qty, b.slot FROM erp.stock_balance b WHERE" KEY_WHERE
+			 " ORDER BY b.slot FOR UPDATE",
+			 4, key_argtypes);
+	KeyValues(key, values);
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: balance lock failed");
+	*total = 0;
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		*total += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	return SPI_processed;
+}
+
+/* A slot row copied out of SPI's tuptable. */
+typedef struct SlotRow
+{
+	int64		id;
+	int64		qty;
+	int32		slot;
+} SlotRow;
+
+static SlotRow *
+CopySlots(uint64 n)
+{
+	SlotRow    *rows = palloc(sizeof(SlotRow) * Max(n, 1));
+	uint64		i;
+
+	for (i = 0; i < n; i++)
+	{
+		bool		isnull;
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		rows[i].id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		rows[i].qty = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		rows[i].slot = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+	}
+	return rows;
+}
+
+/*
+ * BalanceTake: takes qty units out of a balance; false (and no change) when
+ * the balance holds fewer.  Never leaves a slot below zero.
+ */
+bool
+BalanceTake(const BalanceKey *key, int64 qty)
+{
+	static SPIPlanPtr take_plan = NULL;
+	Datum		values[6];
+	int64		total;
+	uint64		n,
+				i;
+	SlotRow    *rows;
+	int64		left = qty;
+
+	IerpPlan(&take_plan,
+			 "UPDATE erp.stock_balance SET qty = qty - $5 WHERE stock_balance_id ="
+			 " (SELECT b.stock_balance_id FROM erp.stock_balance b WHERE" KEY_WHERE
+			 "    AND b.qty >= $5 ORDER BY (b.slot + $6) % 64 LIMIT 1 FOR UPDATE SKIP LOCKED)",
+			 6, key_argtypes);
+	KeyValues(key, values);
+	values[4] = Int64GetDatum(qty);
+	values[5] = Int32GetDatum(SlotOffset());
+	BalanceWrite(take_plan, values, NULL, 0);
+	if (SPI_processed == 1)
+		return true;
+
+	/* no single free slot holds enough: take exactly, under all the locks */
+	n = LockAllSlots(key, &total);
+	if (total < qty)
+		return false;
+	rows = CopySlots(n);
+	for (i = 0; i < n && left > 0; i++)
+	{
+		int64		part = Min(rows[i].qty, left);
+
+		if (part == 0)
+			continue;
+		SlotSet(rows[i].id, rows[i].qty - part);
+		left -= part;
+	}
+	pfree(rows);
+	Assert(left == 0);
+	return true;
+}
+
+/*
+ * BalanceLockForTake: makes sure a later BalanceTake of qty from this balance
+ * in this transaction succeeds and leaves at least floor units, by locking
+ * either one slot holding qty + floor, or every slot when their exact total
+ * covers it.  Returns false, changing nothing, when the balance holds less
+ * than qty + floor.  While it holds every slot it spreads a large remainder
+ * over more slots, so the next sessions find one of their own.
+ */
+bool
+BalanceLockForTake(const BalanceKey *key, int64 qty, int64 floor)
+{
+	static SPIPlanPtr lock_plan = NULL;
+	Datum		values[6];
+	int64		need = qty + floor;
+	int64		total;
+	int64		target_slots;
+	int64		well_filled = 0;
+	uint64		n,
+				i;
+	SlotRow    *rows;
+
+	IerpPlan(&lock_plan,
+			 "SELECT b.stock_balance_id FROM erp.stock_balance b WHERE" KEY_WHERE
+			 "   AND b.qty >= $5 ORDER BY (b.slot + $6) % 64 LIMIT 1 FOR UPDATE SKIP LOCKED",
+			 6, key_argtypes);
+	KeyValues(key, values);
+	values[4] = Int64GetDatum(need);
+	values[5] = Int32GetDatum(SlotOffset());
+	if (SPI_execute_plan(lock_plan, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: balance slot lock failed");
+	if (SPI_processed == 1)
+		return true;
+
+	n = LockAllSlots(key, &total);
+	if (total < need)
+		return false;
+
+	/*
+	 * Contention or fragmentation brought us here.  Spread the total over as
+	 * many slots as can each serve this request twice, when fewer than half
+	 * of them can today.
+	 */
+	rows = CopySlots(n);
+	target_slots = Min((int64) ierp_balance_slots, total / Max(2 * need, 1));
+	for (i = 0; i < n; i++)
+		if (rows[i].qty >= need)
+			well_filled++;
+	if (target_slots >= 2 && well_filled * 2 < target_slots)
+	{
+		int64		share = total / target_slots;
+		int64		extra = total % target_slots;
+		int32		s;
+
+		for (s = 0; s < target_slots; s++)
+		{
+			int64		want = share + (s < extra ? 1 : 0);
+			bool		found = false;
+
+			for (i = 0; i < n; i++)
+				if (rows[i].slot == s)
+				{
+					SlotSet(rows[i].id, want);
+					found = true;
+				}
+			if (!found)
+				SlotAdd(key, s, want);
+		}
+		for (i = 0; i < n; i++)
+			if (rows[i].slot >= target_slots && rows[i].qty != 0)
+				SlotSet(rows[i].id, 0);
+	}
+	pfree(rows);
+	return true;
+}
+
+/* BalanceGet: the committed-or-own balance (sum over its slots), without locking. */
+int64
+BalanceGet(const BalanceKey *key)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		values[4];
+	bool		isnull;
+
+	IerpPlan(&plan,
+			 "SELECT COALESCE(sum(b.qty), 0)::bigint FROM erp.stock_balance b WHERE" KEY_WHERE,
+			 4, key_argtypes);
+	KeyValues(key, values);
+	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: balance read failed");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * ierp_balance_guard_write: statement trigger on erp.stock_balance refusing
+ * INSERT, UPDATE, DELETE and TRUNCATE unless the ledger itself is writing.
+ */
+Datum
+ierp_balance_guard_write(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "inventory_erp: ierp_balance_guard_write must be called as a trigger");
+	if (balance_write_depth > 0 && !TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+		return PointerGetDatum(NULL);
+	ereport(ERROR,
+			(errcode(ERRCODE_IERP_APPEND_ONLY),
+			 errmsg("erp.stock_balance is derived from the ledger and cannot be written directly"),
+			 errdetail("Balances change only when a move is recorded in erp.stock_move."),
+			 errhint("Use erp.move(), erp.receive() or erp.count() to change stock.")));
+	PG_RETURN_NULL();
+}

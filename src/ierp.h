@@ -1,0 +1,124 @@
+/*-------------------------------------------------------------------------
+ *
+ * ierp.h
+ *	  Shared declarations of inventory_erp: the IE error codes, the stock
+ *	  states as C knows them, the ledger's C entry point and the lookups
+ *	  every engine uses.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef IERP_H
+#define IERP_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/date.h"
+#include "utils/elog.h"
+
+/*
+ * SQLSTATE class IE: every refused call raises one of these.  doc/errors.md
+ * lists what each means and what to do about it.
+ */
+#define ERRCODE_IERP_INSUFFICIENT_STOCK		MAKE_SQLSTATE('I','E','0','0','1')
+#define ERRCODE_IERP_TRANSITION_NOT_ALLOWED	MAKE_SQLSTATE('I','E','0','0','2')
+#define ERRCODE_IERP_UNKNOWN_OBJECT			MAKE_SQLSTATE('I','E','0','0','3')
+#define ERRCODE_IERP_INVALID_QUANTITY		MAKE_SQLSTATE('I','E','0','0','4')
+#define ERRCODE_IERP_APPEND_ONLY			MAKE_SQLSTATE('I','E','0','0','5')
+#define ERRCODE_IERP_INVALID_GTIN			MAKE_SQLSTATE('I','E','0','0','6')
+#define ERRCODE_IERP_SCAN_MISMATCH			MAKE_SQLSTATE('I','E','0','0','7')
+#define ERRCODE_IERP_RETURN_NOT_ALLOWED		MAKE_SQLSTATE('I','E','0','0','8')
+#define ERRCODE_IERP_APPROVAL_REQUIRED		MAKE_SQLSTATE('I','E','0','0','9')
+#define ERRCODE_IERP_WRONG_STATUS			MAKE_SQLSTATE('I','E','0','1','0')
+
+/*
+ * Stock states, in the order of the erp.stock_state enum.  C code works with
+ * these indexes; SQL sees the enum labels.  STATE_OUTSIDE stands for "no state":
+ * units entering from, or leaving to, outside the business.
+ */
+typedef enum StockState
+{
+	STATE_OUTSIDE = -1,
+	STATE_INCOMING = 0,
+	STATE_IN_TRANSIT,
+	STATE_RETURN_PENDING,
+	STATE_AVAILABLE,
+	STATE_RESERVED,
+	STATE_PICKED,
+	STATE_PACKED,
+	STATE_INSPECTION,
+	STATE_QUARANTINED,
+	STATE_DAMAGED,
+	STATE_REFURBISH,
+	STATE_VENDOR_RETURN,
+	NUM_STOCK_STATES
+} StockState;
+
+extern const char *StockStateName(StockState state);
+extern StockState StockStateFromName(const char *name);
+extern StockState StockStateFromDatum(Datum enum_datum);
+
+/* gtin.c: parses a GTIN-8/12/13/14 into its 14-digit value; IE006 or false when invalid */
+extern bool GtinParse(const char *str, int64 *result, bool raise_error);
+
+/* GUCs (inventory_erp.c) */
+extern int	ierp_balance_slots;
+
+/* lookup.c: SPI plan cache and business-key lookups (all raise IE003 when unknown) */
+typedef struct ItemInfo
+{
+	int64		item_id;
+	bool		lot_tracked;
+	int32		min_shelf_life_days;
+	bool		allow_backorder;
+	bool		allow_preorder;
+	bool		high_value;
+	bool		requires_qc;
+	bool		is_kit;
+} ItemInfo;
+
+extern SPIPlanPtr IerpPlan(SPIPlanPtr *cache, const char *sql, int nargs, const Oid *argtypes);
+extern void IerpLookupItem(const char *sku, ItemInfo *info);
+extern int64 IerpLookupNode(const char *code);
+extern int64 IerpLookupChannel(const char *code);
+extern int64 IerpLookupLot(int64 item_id, const char *sku, const char *lot_code);
+extern int64 IerpEnsureLot(int64 item_id, const char *sku, const char *lot_code, DateADT expires_on,
+						   bool has_expiry);
+extern char *IerpItemSku(int64 item_id);
+extern char *IerpNodeCode(int64 node_id);
+extern char *IerpTextArg(FunctionCallInfo fcinfo, int argno);
+extern void IerpCheckQuantity(int64 qty, const char *sku);
+
+/* balance.c: the slotted balances behind erp.stock_balance */
+typedef struct BalanceKey
+{
+	int64		item_id;
+	int64		node_id;
+	int64		lot_id;			/* 0 when the item is not lot-tracked */
+	StockState	state;
+} BalanceKey;
+
+extern void BalanceAdd(const BalanceKey *key, int64 qty);
+extern bool BalanceTake(const BalanceKey *key, int64 qty);
+extern bool BalanceLockForTake(const BalanceKey *key, int64 qty, int64 floor);
+extern int64 BalanceGet(const BalanceKey *key);
+
+/* ledger.c: the one way stock moves */
+typedef struct LedgerMove
+{
+	int64		item_id;
+	int64		lot_id;			/* 0 when none */
+	int64		qty;
+	int64		from_node_id;	/* ignored when from_state is STATE_OUTSIDE */
+	StockState	from_state;
+	int64		to_node_id;		/* ignored when to_state is STATE_OUTSIDE */
+	StockState	to_state;
+	const char *event;
+	const char *ref;			/* may be NULL */
+} LedgerMove;
+
+extern int64 LedgerRecord(const LedgerMove *move);
+extern void LedgerInit(void);
+
+#endif							/* IERP_H */

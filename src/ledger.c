@@ -1,0 +1,520 @@
+/*-------------------------------------------------------------------------
+ *
+ * ledger.c
+ *	  The stock ledger: the state machine, the BEFORE INSERT trigger on
+ *	  erp.stock_move that checks every move against it and applies it to the
+ *	  balances in the same transaction, the append-only guard, and the two
+ *	  generic entry points erp.receive() and erp.move().
+ *
+ *	  Refuses: a transition not in erp.state_transition (IE002), a move that
+ *	  takes more than its source balance holds (IE001), a non-positive
+ *	  quantity (IE004), UPDATE, DELETE or TRUNCATE of the ledger (IE005).
+ *
+ *	  The state machine is cached per backend and dropped when
+ *	  erp.state_transition changes (its trigger sends a relcache invalidation
+ *	  that every backend receives at commit).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "ierp.h"
+
+PG_FUNCTION_INFO_V1(ierp_ledger_apply_move);
+PG_FUNCTION_INFO_V1(ierp_ledger_refuse_write);
+PG_FUNCTION_INFO_V1(ierp_ledger_transitions_changed);
+PG_FUNCTION_INFO_V1(ierp_ledger_receive);
+PG_FUNCTION_INFO_V1(ierp_ledger_move);
+
+static const char *const state_names[NUM_STOCK_STATES] = {
+	"incoming", "in_transit", "return_pending",
+	"available", "reserved", "picked", "packed",
+	"inspection", "quarantined", "damaged", "refurbish", "vendor_return"
+};
+
+const char *
+StockStateName(StockState state)
+{
+	if (state == STATE_OUTSIDE)
+		return "outside";
+	Assert(state >= 0 && state < NUM_STOCK_STATES);
+	return state_names[state];
+}
+
+StockState
+StockStateFromName(const char *name)
+{
+	int			i;
+
+	for (i = 0; i < NUM_STOCK_STATES; i++)
+		if (strcmp(state_names[i], name) == 0)
+			return (StockState) i;
+	elog(ERROR, "inventory_erp: unknown stock state \"%s\"", name);
+	return STATE_OUTSIDE;		/* keep compiler quiet */
+}
+
+StockState
+StockStateFromDatum(Datum enum_datum)
+{
+	return StockStateFromName(DatumGetCString(DirectFunctionCall1(enum_out, enum_datum)));
+}
+
+/* ----------------------------------------------------------------
+ * The state machine cache
+ * ----------------------------------------------------------------
+ */
+typedef struct Transition
+{
+	StockState	from;
+	StockState	to;
+	bool		cross_node;
+	char		event[NAMEDATALEN];
+} Transition;
+
+static Transition *transitions = NULL;
+static int	num_transitions = 0;
+static Oid	transitions_relid = InvalidOid;
+
+static void
+TransitionsInvalidate(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == transitions_relid)
+	{
+		transitions = NULL;		/* lives in CacheMemoryContext child; reset below */
+		num_transitions = 0;
+	}
+}
+
+static MemoryContext transitions_cxt = NULL;
+
+static void
+TransitionsLoad(void)
+{
+	static SPIPlanPtr plan = NULL;
+	uint64		i;
+	MemoryContext old;
+
+	IerpPlan(&plan,
+			 "SELECT from_state::text, to_state::text, event, cross_node,"
+			 "       'erp.state_transition'::pg_catalog.regclass::pg_catalog.oid"
+			 "  FROM erp.state_transition",
+			 0, NULL);
+	if (SPI_execute_plan(plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read erp.state_transition");
+
+	if (transitions_cxt == NULL)
+		transitions_cxt = AllocSetContextCreate(CacheMemoryContext, "inventory_erp transitions",
+												ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(transitions_cxt);
+	old = MemoryContextSwitchTo(transitions_cxt);
+	transitions = palloc0(sizeof(Transition) * Max(SPI_processed, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *from = SPI_getvalue(tup, desc, 1);
+		char	   *to = SPI_getvalue(tup, desc, 2);
+		bool		isnull;
+
+		transitions[i].from = from ? StockStateFromName(from) : STATE_OUTSIDE;
+		transitions[i].to = to ? StockStateFromName(to) : STATE_OUTSIDE;
+		strlcpy(transitions[i].event, SPI_getvalue(tup, desc, 3), NAMEDATALEN);
+		transitions[i].cross_node = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
+		transitions_relid = DatumGetObjectId(SPI_getbinval(tup, desc, 5, &isnull));
+	}
+	num_transitions = (int) SPI_processed;
+	MemoryContextSwitchTo(old);
+}
+
+static const Transition *
+TransitionFind(StockState from, StockState to, const char *event)
+{
+	int			i;
+
+	if (transitions == NULL)
+		TransitionsLoad();
+	for (i = 0; i < num_transitions; i++)
+		if (transitions[i].from == from && transitions[i].to == to &&
+			strcmp(transitions[i].event, event) == 0)
+			return &transitions[i];
+	return NULL;
+}
+
+/* "allocate -> reserved, hold -> quarantined, ..." for the IE002 hint */
+static char *
+TransitionsFrom(StockState from)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < num_transitions; i++)
+	{
+		if (transitions[i].from != from)
+			continue;
+		if (buf.len > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfo(&buf, "%s -> %s", transitions[i].event, StockStateName(transitions[i].to));
+	}
+	if (buf.len == 0)
+		appendStringInfoString(&buf, "none");
+	return buf.data;
+}
+
+void
+LedgerInit(void)
+{
+	CacheRegisterRelcacheCallback(TransitionsInvalidate, (Datum) 0);
+}
+
+/* ----------------------------------------------------------------
+ * The ledger trigger
+ * ----------------------------------------------------------------
+ */
+
+/* Reads an int8 column of the new ledger row; 0 when NULL. */
+static int64
+MoveInt8(HeapTuple tup, TupleDesc desc, const char *col)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tup, SPI_fnumber(desc, col), desc, &isnull);
+
+	return isnull ? 0 : DatumGetInt64(d);
+}
+
+static StockState
+MoveState(HeapTuple tup, TupleDesc desc, const char *col)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tup, SPI_fnumber(desc, col), desc, &isnull);
+
+	return isnull ? STATE_OUTSIDE : StockStateFromDatum(d);
+}
+
+/*
+ * Checks a move against the state machine and applies it to the balances.
+ * Raises IE004, IE002 or IE001; on return both balances are changed.
+ */
+static void
+LedgerApply(const LedgerMove *m)
+{
+	const Transition *t;
+
+	if (m->qty <= 0)
+		IerpCheckQuantity(m->qty, IerpItemSku(m->item_id));
+
+	t = TransitionFind(m->from_state, m->to_state, m->event);
+	if (t == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_TRANSITION_NOT_ALLOWED),
+				 errmsg("transition from \"%s\" to \"%s\" by event \"%s\" is not allowed",
+						StockStateName(m->from_state), StockStateName(m->to_state), m->event),
+				 errdetail("The move was " INT64_FORMAT " units of sku \"%s\" at node \"%s\".",
+						   m->qty, IerpItemSku(m->item_id),
+						   IerpNodeCode(m->from_state != STATE_OUTSIDE ? m->from_node_id : m->to_node_id)),
+				 errhint("Allowed from \"%s\": %s.", StockStateName(m->from_state),
+						 TransitionsFrom(m->from_state))));
+	if (m->from_state != STATE_OUTSIDE && m->to_state != STATE_OUTSIDE &&
+		m->from_node_id != m->to_node_id && !t->cross_node)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_TRANSITION_NOT_ALLOWED),
+				 errmsg("event \"%s\" cannot move stock from node \"%s\" to node \"%s\"",
+						m->event, IerpNodeCode(m->from_node_id), IerpNodeCode(m->to_node_id)),
+				 errhint("Only transfers (transfer_out) change node.")));
+
+	if (m->from_state != STATE_OUTSIDE)
+	{
+		BalanceKey	from = {m->item_id, m->from_node_id, m->lot_id, m->from_state};
+
+		if (!BalanceTake(&from, m->qty))
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INSUFFICIENT_STOCK),
+					 errmsg("insufficient stock for sku \"%s\" at node \"%s\": " INT64_FORMAT
+							" %s, " INT64_FORMAT " requested",
+							IerpItemSku(m->item_id), IerpNodeCode(m->from_node_id),
+							BalanceGet(&from), StockStateName(m->from_state), m->qty),
+					 errdetail("Event \"%s\" takes " INT64_FORMAT " units out of state \"%s\"%s.",
+							   m->event, m->qty, StockStateName(m->from_state),
+							   m->lot_id ? " of the given lot" : ""),
+					 errhint("Stock can never go below zero; receive or release units first.")));
+	}
+	if (m->to_state != STATE_OUTSIDE)
+	{
+		BalanceKey	to = {m->item_id, m->to_node_id, m->lot_id, m->to_state};
+
+		BalanceAdd(&to, m->qty);
+	}
+}
+
+/*
+ * ierp_ledger_apply_move: BEFORE INSERT row trigger on erp.stock_move.
+ * Applies the move to the balances and stamps who made it.
+ */
+Datum
+ierp_ledger_apply_move(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	LedgerMove	m;
+	bool		isnull;
+	Datum		event;
+	int			cols[2];
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	const char *appname;
+	HeapTuple	result;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		elog(ERROR, "inventory_erp: ierp_ledger_apply_move must be a BEFORE INSERT row trigger");
+
+	tup = trigdata->tg_trigtuple;
+	desc = trigdata->tg_relation->rd_att;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+
+	m.item_id = MoveInt8(tup, desc, "item_id");
+	m.lot_id = MoveInt8(tup, desc, "lot_id");
+	m.qty = MoveInt8(tup, desc, "qty");
+	m.from_node_id = MoveInt8(tup, desc, "from_node_id");
+	m.from_state = MoveState(tup, desc, "from_state");
+	m.to_node_id = MoveInt8(tup, desc, "to_node_id");
+	m.to_state = MoveState(tup, desc, "to_state");
+	event = heap_getattr(tup, SPI_fnumber(desc, "event"), desc, &isnull);
+	m.event = isnull ? "" : TextDatumGetCString(event);
+	m.ref = NULL;
+
+	LedgerApply(&m);
+
+	/* who moved it: the caller, not the function owner */
+	cols[0] = SPI_fnumber(desc, "actor");
+	values[0] = DirectFunctionCall1(namein,
+									CStringGetDatum(GetUserNameFromId(GetOuterUserId(), false)));
+	cols[1] = SPI_fnumber(desc, "application_name");
+	appname = GetConfigOption("application_name", true, false);
+	if (appname == NULL || appname[0] == '\0')
+		nulls[1] = true;
+	else
+		values[1] = CStringGetTextDatum(appname);
+	result = heap_modify_tuple_by_cols(tup, desc, 2, cols, values, nulls);
+
+	SPI_finish();
+	return PointerGetDatum(result);
+}
+
+/* ierp_ledger_refuse_write: statement trigger keeping the ledger append-only (IE005). */
+Datum
+ierp_ledger_refuse_write(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	const char *what;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "inventory_erp: ierp_ledger_refuse_write must be called as a trigger");
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		what = "UPDATE";
+	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		what = "DELETE";
+	else if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+		what = "TRUNCATE";
+	else
+		what = "INSERT";
+	ereport(ERROR,
+			(errcode(ERRCODE_IERP_APPEND_ONLY),
+			 errmsg("%s of %s is not allowed: the ledger is append-only",
+					what, RelationGetRelationName(trigdata->tg_relation)),
+			 errdetail("Recorded moves are never changed or removed."),
+			 errhint("Correct a mistake with a new move, e.g. erp.move(..., event => 'adjust') or erp.count().")));
+	PG_RETURN_NULL();
+}
+
+/* ierp_ledger_transitions_changed: makes every backend reload the state machine. */
+Datum
+ierp_ledger_transitions_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "inventory_erp: ierp_ledger_transitions_changed must be called as a trigger");
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	return PointerGetDatum(NULL);
+}
+
+/* ----------------------------------------------------------------
+ * Recording moves
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * LedgerRecord: inserts one move into the ledger (whose trigger applies it)
+ * and returns its move_id.  Must be called between SPI_connect and SPI_finish.
+ */
+int64
+LedgerRecord(const LedgerMove *m)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID,
+	INT8OID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[9];
+	char		nulls[9];
+	bool		isnull;
+	int			ret;
+
+	IerpPlan(&plan,
+			 "INSERT INTO erp.stock_move (item_id, lot_id, qty, from_node_id, from_state,"
+			 "                            to_node_id, to_state, event, ref)"
+			 " VALUES ($1, NULLIF($2, 0), $3, $4, $5::erp.stock_state, $6, $7::erp.stock_state, $8, $9)"
+			 " RETURNING move_id",
+			 9, argtypes);
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(m->item_id);
+	values[1] = Int64GetDatum(m->lot_id);
+	values[2] = Int64GetDatum(m->qty);
+	if (m->from_state == STATE_OUTSIDE)
+	{
+		nulls[3] = nulls[4] = 'n';
+		values[3] = values[4] = (Datum) 0;
+	}
+	else
+	{
+		values[3] = Int64GetDatum(m->from_node_id);
+		values[4] = CStringGetTextDatum(StockStateName(m->from_state));
+	}
+	if (m->to_state == STATE_OUTSIDE)
+	{
+		nulls[5] = nulls[6] = 'n';
+		values[5] = values[6] = (Datum) 0;
+	}
+	else
+	{
+		values[5] = Int64GetDatum(m->to_node_id);
+		values[6] = CStringGetTextDatum(StockStateName(m->to_state));
+	}
+	values[7] = CStringGetTextDatum(m->event);
+	if (m->ref)
+		values[8] = CStringGetTextDatum(m->ref);
+	else
+	{
+		nulls[8] = 'n';
+		values[8] = (Datum) 0;
+	}
+	ret = SPI_execute_plan(plan, values, nulls, false, 1);
+	if (ret != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "inventory_erp: ledger insert failed: %s", SPI_result_code_string(ret));
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * Resolves the lot argument of a move of item: required for lot-tracked
+ * items, refused for others (IE003).  Creates the lot when create is true.
+ */
+static int64
+ResolveLot(const ItemInfo *item, const char *sku, const char *lot, bool create,
+		   DateADT expires_on, bool has_expiry)
+{
+	if (!item->lot_tracked)
+	{
+		if (lot != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+					 errmsg("sku \"%s\" is not lot-tracked, but lot \"%s\" was given", sku, lot),
+					 errhint("Leave the lot out for this item.")));
+		return 0;
+	}
+	if (lot == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("sku \"%s\" is lot-tracked: a lot is required", sku),
+				 errhint("Pass the lot code printed on the units.")));
+	if (create)
+		return IerpEnsureLot(item->item_id, sku, lot, expires_on, has_expiry);
+	return IerpLookupLot(item->item_id, sku, lot);
+}
+
+/*
+ * erp.receive(sku, node, qty, lot, expires_on, state, ref): unplanned receipt
+ * or opening balance from outside into available, quarantined or damaged.
+ */
+Datum
+ierp_ledger_receive(PG_FUNCTION_ARGS)
+{
+	char	   *sku = IerpTextArg(fcinfo, 0);
+	char	   *node = IerpTextArg(fcinfo, 1);
+	char	   *lot = IerpTextArg(fcinfo, 3);
+	ItemInfo	item;
+	LedgerMove	m;
+	int64		move_id;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	IerpLookupItem(sku, &item);
+	m.to_node_id = IerpLookupNode(node);
+	m.qty = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2);
+	IerpCheckQuantity(m.qty, sku);
+	m.item_id = item.item_id;
+	m.lot_id = ResolveLot(&item, sku, lot, true,
+						  PG_ARGISNULL(4) ? 0 : PG_GETARG_DATEADT(4), !PG_ARGISNULL(4));
+	m.from_state = STATE_OUTSIDE;
+	m.from_node_id = 0;
+	m.to_state = PG_ARGISNULL(5) ? STATE_AVAILABLE : StockStateFromDatum(PG_GETARG_DATUM(5));
+	m.event = "receive";
+	m.ref = IerpTextArg(fcinfo, 6);
+	move_id = LedgerRecord(&m);
+	SPI_finish();
+	PG_RETURN_INT64(move_id);
+}
+
+/*
+ * erp.move(sku, node, qty, from_state, to_state, event, lot, ref, to_node):
+ * the generic move.  A NULL state is outside; to_node (default: node) is
+ * where the units end up.
+ */
+Datum
+ierp_ledger_move(PG_FUNCTION_ARGS)
+{
+	char	   *sku = IerpTextArg(fcinfo, 0);
+	char	   *node = IerpTextArg(fcinfo, 1);
+	char	   *event = IerpTextArg(fcinfo, 5);
+	char	   *lot = IerpTextArg(fcinfo, 6);
+	char	   *to_node = IerpTextArg(fcinfo, 8);
+	ItemInfo	item;
+	LedgerMove	m;
+	int64		node_id;
+	int64		move_id;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	IerpLookupItem(sku, &item);
+	node_id = IerpLookupNode(node);
+	m.qty = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2);
+	IerpCheckQuantity(m.qty, sku);
+	if (event == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_TRANSITION_NOT_ALLOWED),
+				 errmsg("a move needs an event"),
+				 errhint("Events are listed in erp.state_transition.")));
+	m.item_id = item.item_id;
+	m.from_state = PG_ARGISNULL(3) ? STATE_OUTSIDE : StockStateFromDatum(PG_GETARG_DATUM(3));
+	m.to_state = PG_ARGISNULL(4) ? STATE_OUTSIDE : StockStateFromDatum(PG_GETARG_DATUM(4));
+	m.from_node_id = node_id;
+	m.to_node_id = to_node ? IerpLookupNode(to_node) : node_id;
+	m.lot_id = ResolveLot(&item, sku, lot, m.from_state == STATE_OUTSIDE, 0, false);
+	m.event = event;
+	m.ref = IerpTextArg(fcinfo, 7);
+	move_id = LedgerRecord(&m);
+	SPI_finish();
+	PG_RETURN_INT64(move_id);
+}

@@ -1,0 +1,272 @@
+/*-------------------------------------------------------------------------
+ *
+ * lookup.c
+ *	  Saved SPI plans and the business-key lookups every engine shares:
+ *	  sku -> item, node code -> node, channel code -> channel, lot code -> lot,
+ *	  and the checks on arguments that every public function applies.
+ *
+ *	  Every lookup raises IE003 naming the key it could not find.  All of them
+ *	  must be called between SPI_connect and SPI_finish.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+
+#include "ierp.h"
+
+/* A single move may not carry more units than this (IE004). */
+#define IERP_MAX_MOVE_QTY	INT64CONST(1000000000)
+
+/*
+ * IerpPlan: prepare sql once per backend and keep the plan.  The plan cache
+ * re-analyses the query text after DDL (or a DROP/CREATE EXTENSION), so a
+ * kept plan stays valid; parameters therefore never use the extension's own
+ * types, which would change OID.
+ */
+SPIPlanPtr
+IerpPlan(SPIPlanPtr *cache, const char *sql, int nargs, const Oid *argtypes)
+{
+	SPIPlanPtr	plan;
+
+	if (*cache != NULL)
+		return *cache;
+	plan = SPI_prepare(sql, nargs, (Oid *) argtypes);
+	if (plan == NULL)
+		elog(ERROR, "inventory_erp: SPI_prepare failed (%s) for: %s",
+			 SPI_result_code_string(SPI_result), sql);
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "inventory_erp: SPI_keepplan failed");
+	*cache = plan;
+	return plan;
+}
+
+/* IerpTextArg: argument argno as a C string, or NULL when SQL NULL. */
+char *
+IerpTextArg(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return NULL;
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+/* IerpCheckQuantity: refuses (IE004) a quantity that is not a whole number of units > 0. */
+void
+IerpCheckQuantity(int64 qty, const char *sku)
+{
+	if (qty <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("invalid quantity " INT64_FORMAT " for sku \"%s\"", qty, sku ? sku : "?"),
+				 errdetail("Quantities are whole units greater than zero.")));
+	if (qty > IERP_MAX_MOVE_QTY)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("invalid quantity " INT64_FORMAT " for sku \"%s\"", qty, sku ? sku : "?"),
+				 errdetail("One call moves at most " INT64_FORMAT " units.", IERP_MAX_MOVE_QTY)));
+}
+
+/* Runs a one-parameter text lookup returning a bigint; 0 when not found. */
+static int64
+LookupByText(SPIPlanPtr plan, const char *key)
+{
+	Datum		values[1];
+	bool		isnull;
+	int			ret;
+
+	values[0] = CStringGetTextDatum(key);
+	ret = SPI_execute_plan(plan, values, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: lookup failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+		return 0;
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+static void
+RaiseUnknown(const char *kind, const char *key, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+			 errmsg("unknown %s \"%s\"", kind, key ? key : "(null)"),
+			 hint ? errhint("%s", hint) : 0));
+}
+
+/* IerpLookupItem: fills info for sku; IE003 when there is no such item. */
+void
+IerpLookupItem(const char *sku, ItemInfo *info)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {TEXTOID};
+	Datum		values[1];
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	int			ret;
+
+	if (sku == NULL)
+		RaiseUnknown("sku", NULL, "A sku is required.");
+	IerpPlan(&plan,
+			 "SELECT i.item_id, i.lot_tracked, i.min_shelf_life_days, i.allow_backorder,"
+			 "       i.allow_preorder, i.high_value, i.requires_qc,"
+			 "       EXISTS (SELECT 1 FROM erp.item_component c WHERE c.kit_item_id = i.item_id)"
+			 "  FROM erp.item i WHERE i.sku = $1",
+			 1, argtypes);
+	values[0] = CStringGetTextDatum(sku);
+	ret = SPI_execute_plan(plan, values, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: item lookup failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+		RaiseUnknown("sku", sku, "Items are created by erp_admin in erp.item.");
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	info->item_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	info->lot_tracked = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
+	info->min_shelf_life_days = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+	info->allow_backorder = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
+	info->allow_preorder = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+	info->high_value = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
+	info->requires_qc = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
+	info->is_kit = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
+}
+
+/* IerpLookupNode: node_id of an active or inactive node by code; IE003 when unknown. */
+int64
+IerpLookupNode(const char *code)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {TEXTOID};
+	int64		id;
+
+	if (code == NULL)
+		RaiseUnknown("node", NULL, "A node code is required.");
+	IerpPlan(&plan, "SELECT node_id FROM erp.node WHERE code = $1", 1, argtypes);
+	id = LookupByText(plan, code);
+	if (id == 0)
+		RaiseUnknown("node", code, "Nodes are created by erp_admin in erp.node.");
+	return id;
+}
+
+/* IerpLookupChannel: channel_id by code; IE003 when unknown. */
+int64
+IerpLookupChannel(const char *code)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {TEXTOID};
+	int64		id;
+
+	if (code == NULL)
+		RaiseUnknown("channel", NULL, "A channel code is required.");
+	IerpPlan(&plan, "SELECT channel_id FROM erp.channel WHERE code = $1", 1, argtypes);
+	id = LookupByText(plan, code);
+	if (id == 0)
+		RaiseUnknown("channel", code, "Channels are created by erp_admin in erp.channel.");
+	return id;
+}
+
+/* IerpLookupLot: lot_id of lot_code of an item; IE003 when the item has no such lot. */
+int64
+IerpLookupLot(int64 item_id, const char *sku, const char *lot_code)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID, TEXTOID};
+	Datum		values[2];
+	bool		isnull;
+	int			ret;
+
+	IerpPlan(&plan, "SELECT lot_id FROM erp.lot WHERE item_id = $1 AND lot_code = $2",
+			 2, argtypes);
+	values[0] = Int64GetDatum(item_id);
+	values[1] = CStringGetTextDatum(lot_code);
+	ret = SPI_execute_plan(plan, values, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: lot lookup failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("unknown lot \"%s\" of sku \"%s\"", lot_code, sku)));
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * IerpEnsureLot: lot_id of lot_code, creating the lot on first receipt.  A
+ * receipt that names a different expiry than the lot already has is refused
+ * (IE010): one lot, one expiry date.
+ */
+int64
+IerpEnsureLot(int64 item_id, const char *sku, const char *lot_code, DateADT expires_on,
+			  bool has_expiry)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID, TEXTOID, DATEOID};
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	bool		isnull;
+	int64		lot_id;
+	Datum		existing;
+	int			ret;
+
+	/*
+	 * Insert-or-read in one statement; the no-op update makes RETURNING
+	 * produce the existing row and its expiry under concurrency too.
+	 */
+	IerpPlan(&plan,
+			 "INSERT INTO erp.lot AS l (item_id, lot_code, expires_on) VALUES ($1, $2, $3)"
+			 " ON CONFLICT (item_id, lot_code) DO UPDATE SET expires_on = l.expires_on"
+			 " RETURNING l.lot_id, l.expires_on",
+			 3, argtypes);
+	values[0] = Int64GetDatum(item_id);
+	values[1] = CStringGetTextDatum(lot_code);
+	values[2] = DateADTGetDatum(expires_on);
+	if (!has_expiry)
+		nulls[2] = 'n';
+	ret = SPI_execute_plan(plan, values, nulls, false, 1);
+	if (ret != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "inventory_erp: lot upsert failed: %s", SPI_result_code_string(ret));
+	lot_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	existing = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (has_expiry && (isnull || DatumGetDateADT(existing) != expires_on))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("lot \"%s\" of sku \"%s\" already exists with expiry %s",
+						lot_code, sku,
+						isnull ? "unknown" : DatumGetCString(DirectFunctionCall1(date_out, existing))),
+				 errdetail("A lot has one expiry date; this receipt says %s.",
+						   DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(expires_on)))),
+				 errhint("Receive the units under a new lot code.")));
+	return lot_id;
+}
+
+/* IerpItemSku: sku of an item id, for messages; "#id" when it does not exist. */
+char *
+IerpItemSku(int64 item_id)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID};
+	Datum		values[1];
+	bool		isnull;
+
+	IerpPlan(&plan, "SELECT sku FROM erp.item WHERE item_id = $1", 1, argtypes);
+	values[0] = Int64GetDatum(item_id);
+	if (SPI_execute_plan(plan, values, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+		return TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return psprintf("#" INT64_FORMAT, item_id);
+}
+
+/* IerpNodeCode: code of a node id, for messages; "#id" when it does not exist. */
+char *
+IerpNodeCode(int64 node_id)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID};
+	Datum		values[1];
+	bool		isnull;
+
+	IerpPlan(&plan, "SELECT code FROM erp.node WHERE node_id = $1", 1, argtypes);
+	values[0] = Int64GetDatum(node_id);
+	if (SPI_execute_plan(plan, values, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+		return TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return psprintf("#" INT64_FORMAT, node_id);
+}
