@@ -10,6 +10,12 @@
  *	  takes more than its source balance holds (IE001), a non-positive
  *	  quantity (IE004), UPDATE, DELETE or TRUNCATE of the ledger (IE005).
  *
+ *	  The extension's own functions call LedgerRecord(), which applies the
+ *	  move and then appends it, telling the trigger that this row is already
+ *	  applied; a row inserted any other way (an administrator's INSERT) is
+ *	  applied by the trigger.  Either way each ledger row changes the balances
+ *	  exactly once, in the statement that appends it.
+ *
  *	  The state machine is cached per backend and dropped when
  *	  erp.state_transition changes (its trigger sends a relcache invalidation
  *	  that every backend receives at commit).
@@ -80,6 +86,9 @@ typedef struct Transition
 	bool		cross_node;
 	char		event[NAMEDATALEN];
 } Transition;
+
+/* true while LedgerRecord appends a row it has already applied */
+static bool ledger_row_applied = false;
 
 static Transition *transitions = NULL;
 static int	num_transitions = 0;
@@ -297,7 +306,10 @@ ierp_ledger_apply_move(PG_FUNCTION_ARGS)
 	m.event = isnull ? "" : TextDatumGetCString(event);
 	m.ref = NULL;
 
-	LedgerApply(&m);
+	if (ledger_row_applied)
+		ledger_row_applied = false;
+	else
+		LedgerApply(&m);
 
 	/* who moved it: the caller, not the function owner */
 	cols[0] = SPI_fnumber(desc, "actor");
@@ -359,8 +371,9 @@ ierp_ledger_transitions_changed(PG_FUNCTION_ARGS)
  */
 
 /*
- * LedgerRecord: inserts one move into the ledger (whose trigger applies it)
- * and returns its move_id.  Must be called between SPI_connect and SPI_finish.
+ * LedgerRecord: applies one move to the balances and appends it to the
+ * ledger; returns its move_id.  Raises IE001, IE002 or IE004 as the trigger
+ * would.  Must be called between SPI_connect and SPI_finish.
  */
 int64
 LedgerRecord(const LedgerMove *m)
@@ -411,7 +424,17 @@ LedgerRecord(const LedgerMove *m)
 		nulls[8] = 'n';
 		values[8] = (Datum) 0;
 	}
-	ret = SPI_execute_plan(plan, values, nulls, false, 1);
+	LedgerApply(m);
+	ledger_row_applied = true;
+	PG_TRY();
+	{
+		ret = SPI_execute_plan(plan, values, nulls, false, 1);
+	}
+	PG_FINALLY();
+	{
+		ledger_row_applied = false;
+	}
+	PG_END_TRY();
 	if (ret != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "inventory_erp: ledger insert failed: %s", SPI_result_code_string(ret));
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
