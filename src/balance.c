@@ -212,18 +212,35 @@ CopySlots(uint64 n)
 
 /*
  * BalanceTake: takes qty units out of a balance; false (and no change) when
- * the balance holds fewer.  Never leaves a slot below zero.
+ * the balance holds fewer.  Never leaves a slot below zero.  locked_slot_id,
+ * when not 0, is a slot of this balance that BalanceLockUpTo locked for this
+ * take: it is tried first.
  */
 bool
-BalanceTake(const BalanceKey *key, int64 qty)
+BalanceTake(const BalanceKey *key, int64 qty, int64 locked_slot_id)
 {
 	static SPIPlanPtr take_plan = NULL;
+	static SPIPlanPtr take_locked_plan = NULL;
 	Datum		values[6];
 	int64		total;
 	uint64		n,
 				i;
 	SlotRow    *rows;
 	int64		left = qty;
+
+	if (locked_slot_id != 0)
+	{
+		static const Oid argtypes[] = {INT8OID, INT8OID};
+
+		IerpPlan(&take_locked_plan,
+				 "UPDATE erp.stock_balance SET qty = qty - $2 WHERE stock_balance_id = $1 AND qty >= $2",
+				 2, argtypes);
+		values[0] = Int64GetDatum(locked_slot_id);
+		values[1] = Int64GetDatum(qty);
+		BalanceWrite(take_locked_plan, values, NULL, 0);
+		if (SPI_processed == 1)
+			return true;
+	}
 
 	IerpPlan(&take_plan,
 			 "UPDATE erp.stock_balance SET qty = qty - $5 WHERE stock_balance_id ="
@@ -257,15 +274,16 @@ BalanceTake(const BalanceKey *key, int64 qty)
 }
 
 /*
- * BalanceLockForTake: makes sure a later BalanceTake of qty from this balance
- * in this transaction succeeds and leaves at least floor units, by locking
- * either one slot holding qty + floor, or every slot when their exact total
- * covers it.  Returns false, changing nothing, when the balance holds less
- * than qty + floor.  While it holds every slot it spreads a large remainder
- * over more slots, so the next sessions find one of their own.
+ * BalanceLockUpTo: locks what a later BalanceTake in this transaction needs
+ * to take up to qty units and still leave floor units in the balance, and
+ * returns how many units that is (0..qty).  Either one slot holding
+ * qty + floor is locked (its id goes to *locked_slot_id), or every slot, and
+ * the exact total decides.  While it holds every slot it spreads a large
+ * remainder over more slots, so the next sessions find one of their own.
+ * The quantity of the balance does not change.
  */
-bool
-BalanceLockForTake(const BalanceKey *key, int64 qty, int64 floor)
+int64
+BalanceLockUpTo(const BalanceKey *key, int64 qty, int64 floor, int64 *locked_slot_id)
 {
 	static SPIPlanPtr lock_plan = NULL;
 	Datum		values[6];
@@ -286,12 +304,24 @@ BalanceLockForTake(const BalanceKey *key, int64 qty, int64 floor)
 	values[5] = Int32GetDatum(SlotOffset());
 	if (SPI_execute_plan(lock_plan, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: balance slot lock failed");
+	*locked_slot_id = 0;
 	if (SPI_processed == 1)
-		return true;
+	{
+		bool		isnull;
+
+		*locked_slot_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+													  SPI_tuptable->tupdesc, 1, &isnull));
+		return qty;
+	}
 
 	n = LockAllSlots(key, &total);
+	if (total - floor <= 0)
+		return 0;
 	if (total < need)
-		return false;
+	{
+		qty = total - floor;
+		need = total;
+	}
 
 	/*
 	 * Contention or fragmentation brought us here.  Spread the total over as
@@ -328,7 +358,7 @@ BalanceLockForTake(const BalanceKey *key, int64 qty, int64 floor)
 				SlotSet(rows[i].id, 0);
 	}
 	pfree(rows);
-	return true;
+	return qty;
 }
 
 /* BalanceGet: the committed-or-own balance (sum over its slots), without locking. */

@@ -15,6 +15,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/date.h"
+#include "utils/tuplestore.h"
 #include "utils/elog.h"
 
 /*
@@ -88,6 +89,7 @@ extern int64 IerpEnsureLot(int64 item_id, const char *sku, const char *lot_code,
 extern char *IerpItemSku(int64 item_id);
 extern char *IerpNodeCode(int64 node_id);
 extern char *IerpTextArg(FunctionCallInfo fcinfo, int argno);
+extern char *IerpJsonQuote(const char *s);
 extern void IerpCheckQuantity(int64 qty, const char *sku);
 
 /* balance.c: the slotted balances behind erp.stock_balance */
@@ -100,9 +102,52 @@ typedef struct BalanceKey
 } BalanceKey;
 
 extern void BalanceAdd(const BalanceKey *key, int64 qty);
-extern bool BalanceTake(const BalanceKey *key, int64 qty);
-extern bool BalanceLockForTake(const BalanceKey *key, int64 qty, int64 floor);
+extern bool BalanceTake(const BalanceKey *key, int64 qty, int64 locked_slot_id);
+extern int64 BalanceLockUpTo(const BalanceKey *key, int64 qty, int64 floor, int64 *locked_slot_id);
 extern int64 BalanceGet(const BalanceKey *key);
+
+/* atp.c: available-to-promise */
+typedef struct NodeStock
+{
+	int64		node_id;
+	int32		rank;			/* the channel's rank for the node; 0 without a channel */
+	bool		has_coords;
+	double		latitude;
+	double		longitude;
+	int64		promisable;		/* available in lots with enough shelf life */
+	int64		safety_stock;
+	int64		inbound;		/* incoming + in_transit */
+} NodeStock;
+
+extern int	AtpLoadNodes(int64 item_id, int32 min_shelf_life_days, int64 channel_id, int64 node_id,
+						 NodeStock **nodes);
+extern int64 AtpFenceOfOthers(int64 item_id, int64 channel_id);
+extern int64 AtpOfNode(const NodeStock *ns, int64 fence);
+
+/* orders.c: the order documents */
+typedef struct OrderHeader
+{
+	int64		order_id;
+	int64		channel_id;
+	char	   *status;
+	bool		has_ship_to;
+	double		latitude;
+	double		longitude;
+} OrderHeader;
+
+extern void OrderLock(int64 order_id, OrderHeader *order);
+extern bool OrderTryLock(int64 order_id, OrderHeader *order);
+extern void OrderRefreshStatus(int64 order_id, bool allocation_attempted);
+
+/* allocate.c: the allocation engine */
+extern int64 AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
+						   Tuplestorestate *result, TupleDesc result_desc);
+
+/* events.c: the outbox erp.event */
+extern void EventRecord(const char *kind, int64 item_id, int64 node_id, int64 order_id,
+						int64 rma_id, const char *payload_json);
+extern void EventRecordDetached(const char *kind, int64 item_id, int64 node_id, int64 order_id,
+								int64 rma_id, const char *detail_key, const char *detail, int64 qty);
 
 /* ledger.c: the one way stock moves */
 typedef struct LedgerMove
@@ -116,6 +161,8 @@ typedef struct LedgerMove
 	StockState	to_state;
 	const char *event;
 	const char *ref;			/* may be NULL */
+	bool		engine;			/* recorded by an engine: may use engine-owned transitions */
+	int64		from_slot_id;	/* a source slot this transaction already locked, or 0 */
 } LedgerMove;
 
 extern int64 LedgerRecord(const LedgerMove *move);

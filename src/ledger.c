@@ -85,6 +85,7 @@ typedef struct Transition
 	StockState	to;
 	bool		cross_node;
 	char		event[NAMEDATALEN];
+	char		engine[NAMEDATALEN];	/* "" when any move may use it */
 } Transition;
 
 /* true while LedgerRecord appends a row it has already applied */
@@ -115,7 +116,7 @@ TransitionsLoad(void)
 
 	IerpPlan(&plan,
 			 "SELECT from_state::text, to_state::text, event, cross_node,"
-			 "       'erp.state_transition'::pg_catalog.regclass::pg_catalog.oid"
+			 "       'erp.state_transition'::pg_catalog.regclass::pg_catalog.oid, engine"
 			 "  FROM erp.state_transition",
 			 0, NULL);
 	if (SPI_execute_plan(plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
@@ -141,6 +142,8 @@ TransitionsLoad(void)
 		strlcpy(transitions[i].event, SPI_getvalue(tup, desc, 3), NAMEDATALEN);
 		transitions[i].cross_node = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
 		transitions_relid = DatumGetObjectId(SPI_getbinval(tup, desc, 5, &isnull));
+		if (SPI_getvalue(tup, desc, 6) != NULL)
+			strlcpy(transitions[i].engine, SPI_getvalue(tup, desc, 6), NAMEDATALEN);
 	}
 	num_transitions = (int) SPI_processed;
 	MemoryContextSwitchTo(old);
@@ -234,6 +237,13 @@ LedgerApply(const LedgerMove *m)
 						   IerpNodeCode(m->from_state != STATE_OUTSIDE ? m->from_node_id : m->to_node_id)),
 				 errhint("Allowed from \"%s\": %s.", StockStateName(m->from_state),
 						 TransitionsFrom(m->from_state))));
+	if (t->engine[0] != '\0' && !m->engine)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_TRANSITION_NOT_ALLOWED),
+				 errmsg("event \"%s\" is recorded only by the %s functions", m->event, t->engine),
+				 errdetail("A generic move would leave the %s documents out of step with the stock.",
+						   t->engine),
+				 errhint("Use the %s functions (see doc/reference.md) for this event.", t->engine)));
 	if (m->from_state != STATE_OUTSIDE && m->to_state != STATE_OUTSIDE &&
 		m->from_node_id != m->to_node_id && !t->cross_node)
 		ereport(ERROR,
@@ -246,7 +256,7 @@ LedgerApply(const LedgerMove *m)
 	{
 		BalanceKey	from = {m->item_id, m->from_node_id, m->lot_id, m->from_state};
 
-		if (!BalanceTake(&from, m->qty))
+		if (!BalanceTake(&from, m->qty, m->from_slot_id))
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_INSUFFICIENT_STOCK),
 					 errmsg("insufficient stock for sku \"%s\" at node \"%s\": " INT64_FORMAT
@@ -305,6 +315,8 @@ ierp_ledger_apply_move(PG_FUNCTION_ARGS)
 	event = heap_getattr(tup, SPI_fnumber(desc, "event"), desc, &isnull);
 	m.event = isnull ? "" : TextDatumGetCString(event);
 	m.ref = NULL;
+	m.engine = false;
+	m.from_slot_id = 0;
 
 	if (ledger_row_applied)
 		ledger_row_applied = false;
@@ -495,6 +507,8 @@ ierp_ledger_receive(PG_FUNCTION_ARGS)
 	m.to_state = PG_ARGISNULL(5) ? STATE_AVAILABLE : StockStateFromDatum(PG_GETARG_DATUM(5));
 	m.event = "receive";
 	m.ref = IerpTextArg(fcinfo, 6);
+	m.engine = false;
+	m.from_slot_id = 0;
 	move_id = LedgerRecord(&m);
 	SPI_finish();
 	PG_RETURN_INT64(move_id);
@@ -537,6 +551,8 @@ ierp_ledger_move(PG_FUNCTION_ARGS)
 	m.lot_id = ResolveLot(&item, sku, lot, m.from_state == STATE_OUTSIDE, 0, false);
 	m.event = event;
 	m.ref = IerpTextArg(fcinfo, 7);
+	m.engine = false;
+	m.from_slot_id = 0;
 	move_id = LedgerRecord(&m);
 	SPI_finish();
 	PG_RETURN_INT64(move_id);

@@ -13,7 +13,9 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 
 #include "ierp.h"
 
@@ -50,6 +52,17 @@ IerpTextArg(FunctionCallInfo fcinfo, int argno)
 	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
 		return NULL;
 	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+/* IerpJsonQuote: s as a JSON string literal, quotes and escapes included. */
+char *
+IerpJsonQuote(const char *s)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	escape_json(&buf, s ? s : "");
+	return buf.data;
 }
 
 /* IerpCheckQuantity: refuses (IE004) a quantity that is not a whole number of units > 0. */

@@ -6,6 +6,7 @@ CREATE TABLE erp.state_transition (
     to_state            erp.stock_state,
     event               text NOT NULL CHECK (event ~ '^[a-z_]+$'),
     cross_node          boolean NOT NULL DEFAULT false,
+    engine              text,
     builtin             boolean NOT NULL DEFAULT false,
     UNIQUE NULLS NOT DISTINCT (from_state, to_state, event),
     CHECK (from_state IS NOT NULL OR to_state IS NOT NULL)
@@ -14,6 +15,7 @@ COMMENT ON TABLE erp.state_transition IS 'The stock state machine: a move is all
 COMMENT ON COLUMN erp.state_transition.from_state IS 'State the units leave; NULL when they enter from outside';
 COMMENT ON COLUMN erp.state_transition.to_state IS 'State the units enter; NULL when they leave the business';
 COMMENT ON COLUMN erp.state_transition.cross_node IS 'The move may end at another node (a transfer)';
+COMMENT ON COLUMN erp.state_transition.engine IS 'The function family that owns this transition (orders, returns, purchasing); erp.move() refuses it so the documents behind the stock stay consistent; NULL = any move';
 COMMENT ON COLUMN erp.state_transition.builtin IS 'Shipped with the extension (not dumped: CREATE EXTENSION recreates it)';
 
 INSERT INTO erp.state_transition (from_state, to_state, event, cross_node, builtin)
@@ -153,35 +155,3 @@ CREATE FUNCTION erp.move(sku text, node text, qty bigint, from_state erp.stock_s
     LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.move(text, text, bigint, erp.stock_state, erp.stock_state, text, text, text, text) IS
     'Moves qty units of sku at node from one state to another under event (NULL state = outside); to_node for transfers; returns the move id';
-
--- erp.verify(): one row per inconsistency; none on a healthy database.
-CREATE FUNCTION erp.verify()
-    RETURNS TABLE (problem text, item_id bigint, node_id bigint, lot_id bigint,
-                   state erp.stock_state, expected bigint, actual bigint)
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-    WITH ledger AS (
-        SELECT m.item_id, m.to_node_id AS node_id, m.lot_id, m.to_state AS state, m.qty
-          FROM erp.stock_move m WHERE m.to_state IS NOT NULL
-        UNION ALL
-        SELECT m.item_id, m.from_node_id, m.lot_id, m.from_state, -m.qty
-          FROM erp.stock_move m WHERE m.from_state IS NOT NULL
-    ), by_ledger AS (
-        SELECT l.item_id, l.node_id, l.lot_id, l.state, sum(l.qty)::bigint AS qty
-          FROM ledger l GROUP BY 1, 2, 3, 4
-    ), by_balance AS (
-        SELECT b.item_id, b.node_id, b.lot_id, b.state, sum(b.qty)::bigint AS qty
-          FROM erp.stock_balance b GROUP BY 1, 2, 3, 4
-    )
-    SELECT 'balance differs from ledger', coalesce(l.item_id, b.item_id), coalesce(l.node_id, b.node_id),
-           coalesce(l.lot_id, b.lot_id), coalesce(l.state, b.state), coalesce(l.qty, 0), coalesce(b.qty, 0)
-      FROM by_ledger l
-      FULL JOIN by_balance b
-        ON b.item_id = l.item_id AND b.node_id = l.node_id AND b.state = l.state
-       AND b.lot_id IS NOT DISTINCT FROM l.lot_id
-     WHERE coalesce(l.qty, 0) <> coalesce(b.qty, 0)
-    UNION ALL
-    SELECT 'negative balance', b.item_id, b.node_id, b.lot_id, b.state, 0, b.qty
-      FROM erp.stock_balance b WHERE b.qty < 0
-$$;
-COMMENT ON FUNCTION erp.verify() IS 'Consistency check: one row per balance that differs from the ledger, negative quantity or reservation that differs from its order line; no rows on a healthy database';

@@ -1,0 +1,23 @@
+-- 06_events: the outbox integrations follow.  Each row is also announced with
+-- NOTIFY erp_event (payload: the event id) when its transaction commits.
+
+CREATE TABLE erp.event (
+    event_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind        text NOT NULL,
+    at          timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    item_id     bigint,
+    node_id     bigint,
+    order_id    bigint,
+    rma_id      bigint,
+    payload     jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX event_kind_idx ON erp.event (kind, event_id);
+COMMENT ON TABLE erp.event IS 'Outbox of business events (stockout, backorder_created, pick_exception, ...); read it from the last event_id you processed, and LISTEN erp_event to be woken';
+COMMENT ON COLUMN erp.event.kind IS 'low_stock, stockout, backorder_created, pick_exception, return_discrepancy, refund_approval_needed, adjustment_approval_needed, supplier_delay';
+COMMENT ON COLUMN erp.event.payload IS 'Facts of the event (quantities, skus, codes) as JSON';
+
+CREATE FUNCTION erp.event_notify() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'ierp_event_notify' LANGUAGE C;
+COMMENT ON FUNCTION erp.event_notify() IS 'Trigger: NOTIFY erp_event with the new event id, delivered when the transaction commits';
+CREATE TRIGGER event_notify AFTER INSERT ON erp.event
+    FOR EACH ROW EXECUTE FUNCTION erp.event_notify();

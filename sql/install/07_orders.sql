@@ -1,0 +1,155 @@
+-- 07_orders: sales orders, their lines, the stock reserved for them, shipments,
+-- and the functions that capture, promise, allocate, pick, pack and ship.
+
+UPDATE erp.state_transition SET engine = 'orders'
+ WHERE event IN ('allocate', 'release', 'pick', 'pack', 'putback', 'ship');
+
+CREATE TYPE erp.order_status AS ENUM (
+    'open', 'allocated', 'partially_allocated', 'backordered', 'picking', 'packed', 'shipped', 'cancelled');
+COMMENT ON TYPE erp.order_status IS 'Where an order stands, from capture (open) to shipped or cancelled';
+
+CREATE TYPE erp.line_status AS ENUM (
+    'open', 'allocated', 'partially_allocated', 'backordered', 'picking', 'packed', 'shipped', 'cancelled', 'short');
+COMMENT ON TYPE erp.line_status IS 'Where an order line stands; short = could not be filled and the item does not allow backorders';
+
+CREATE TABLE erp.sales_order (
+    order_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    channel_id      bigint NOT NULL REFERENCES erp.channel,
+    external_ref    text NOT NULL CHECK (external_ref <> ''),
+    status          erp.order_status NOT NULL DEFAULT 'open',
+    priority        integer NOT NULL DEFAULT 0,
+    ship_to         jsonb,
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    UNIQUE (channel_id, external_ref)
+);
+CREATE INDEX sales_order_pending_idx ON erp.sales_order (priority DESC, created_at, order_id)
+    WHERE status IN ('open', 'backordered', 'partially_allocated');
+COMMENT ON TABLE erp.sales_order IS 'A customer order captured from a channel; (channel, external_ref) identifies it, so redelivered webhooks do not duplicate it';
+COMMENT ON COLUMN erp.sales_order.external_ref IS 'The channel''s own order number';
+COMMENT ON COLUMN erp.sales_order.priority IS 'Higher is allocated first by erp.allocate_pending';
+COMMENT ON COLUMN erp.sales_order.ship_to IS 'Delivery address; {"lat": .., "lon": ..} makes allocation prefer the nearest node';
+
+CREATE TABLE erp.order_line (
+    order_line_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    order_id        bigint NOT NULL REFERENCES erp.sales_order,
+    line_no         integer NOT NULL,
+    item_id         bigint NOT NULL REFERENCES erp.item,
+    qty             bigint NOT NULL CHECK (qty > 0),
+    unit_price      numeric(14,2) NOT NULL CHECK (unit_price >= 0),
+    qty_allocated   bigint NOT NULL DEFAULT 0 CHECK (qty_allocated >= 0),
+    qty_backordered bigint NOT NULL DEFAULT 0 CHECK (qty_backordered >= 0),
+    qty_shipped     bigint NOT NULL DEFAULT 0 CHECK (qty_shipped >= 0),
+    status          erp.line_status NOT NULL DEFAULT 'open',
+    UNIQUE (order_id, line_no),
+    CHECK (qty_allocated <= qty AND qty_shipped <= qty_allocated)
+);
+CREATE INDEX order_line_item_idx ON erp.order_line (item_id);
+COMMENT ON TABLE erp.order_line IS 'What an order asks for, and how much of it is allocated, backordered and shipped';
+COMMENT ON COLUMN erp.order_line.qty_allocated IS 'Units committed to the line so far (reserved, picked, packed or shipped)';
+COMMENT ON COLUMN erp.order_line.qty_backordered IS 'Units waiting for stock (items that allow backorders)';
+COMMENT ON COLUMN erp.order_line.qty_shipped IS 'Units shipped to the customer';
+
+CREATE TABLE erp.reservation (
+    reservation_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    order_id        bigint NOT NULL,
+    line_no         integer NOT NULL,
+    item_id         bigint NOT NULL,
+    node_id         bigint NOT NULL,
+    lot_id          bigint,
+    qty             bigint NOT NULL CHECK (qty >= 0),
+    qty_picked      bigint NOT NULL DEFAULT 0 CHECK (qty_picked >= 0),
+    qty_packed      bigint NOT NULL DEFAULT 0 CHECK (qty_packed >= 0),
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CHECK (qty_packed <= qty_picked AND qty_picked <= qty)
+);
+CREATE UNIQUE INDEX reservation_key ON erp.reservation (order_id, line_no, item_id, node_id, (COALESCE(lot_id, 0)));
+CREATE INDEX reservation_item_idx ON erp.reservation (item_id, node_id);
+COMMENT ON TABLE erp.reservation IS 'Units held for an order line at a node (and lot): reserved = qty - qty_picked, picked = qty_picked - qty_packed, packed = qty_packed; a kit line holds its components';
+
+CREATE TABLE erp.shipment (
+    shipment_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    order_id        bigint NOT NULL REFERENCES erp.sales_order,
+    carrier         text,
+    tracking        text,
+    shipped_at      timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+CREATE INDEX shipment_order_idx ON erp.shipment (order_id);
+COMMENT ON TABLE erp.shipment IS 'A parcel (or set of parcels) that left for the customer';
+
+CREATE TABLE erp.shipment_line (
+    shipment_line_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    shipment_id     bigint NOT NULL REFERENCES erp.shipment,
+    order_id        bigint NOT NULL,
+    line_no         integer NOT NULL,
+    item_id         bigint NOT NULL,
+    node_id         bigint NOT NULL,
+    lot_id          bigint,
+    qty             bigint NOT NULL CHECK (qty > 0)
+);
+CREATE INDEX shipment_line_order_idx ON erp.shipment_line (order_id, item_id);
+CREATE INDEX shipment_line_item_idx ON erp.shipment_line (item_id, shipment_id);
+COMMENT ON TABLE erp.shipment_line IS 'Which units of which order line left from which node (and lot) in a shipment; returns go back to that node';
+
+CREATE FUNCTION erp.capture_order(channel text, external_ref text, lines jsonb,
+                                  ship_to jsonb DEFAULT NULL, priority integer DEFAULT 0)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ierp_orders_capture'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.capture_order(text, text, jsonb, jsonb, integer) IS
+    'Records an order from a channel; lines = [{"sku": "A-1", "qty": 2, "unit_price": 19.90}]; a redelivered (channel, external_ref) returns the same order id and changes nothing';
+
+CREATE FUNCTION erp.allocate(order_id bigint)
+    RETURNS TABLE (line_no integer, sku text, node text, lot text, qty bigint)
+    AS 'MODULE_PATHNAME', 'ierp_allocate'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.allocate(bigint) IS
+    'Reserves stock for every open line of an order by the allocation rules (one node when possible, lowest rank, nearest, else fewest nodes; FEFO lots; never into safety stock or another channel''s ring-fence); returns what it reserved';
+
+CREATE FUNCTION erp.allocate_pending(max_orders integer DEFAULT NULL)
+    RETURNS integer
+    AS 'MODULE_PATHNAME', 'ierp_allocate_pending'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.allocate_pending(integer) IS
+    'Allocates waiting orders (open, backordered, partially allocated) by priority then age; returns how many orders received stock';
+
+CREATE FUNCTION erp.atp(sku text, node text DEFAULT NULL, channel text DEFAULT NULL,
+                        at timestamptz DEFAULT NULL)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ierp_atp'
+    LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.atp(text, text, text, timestamptz) IS
+    'Available-to-promise of a sku at a node (or all nodes) for a channel: available in lots with enough shelf life - safety stock - other channels'' ring-fences, never below 0; a kit''s is its scarcest component''s';
+
+CREATE FUNCTION erp.cancel_order(order_id bigint)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'ierp_orders_cancel'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.cancel_order(bigint) IS
+    'Cancels an order that has not been packed: reserved units are released and picked units put back to available';
+
+CREATE FUNCTION erp.pick(order_id bigint, scan text, qty bigint DEFAULT 1)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'ierp_orders_pick'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.pick(bigint, text, bigint) IS
+    'Confirms picking qty units of the scanned sku or GTIN for an order; a scan that is not on the order is refused (IE007) and recorded as a pick_exception event';
+
+CREATE FUNCTION erp.short_pick(order_id bigint, sku text, missing bigint)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'ierp_orders_short_pick'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.short_pick(bigint, text, bigint) IS
+    'The picker did not find missing reserved units: they are adjusted out as a variance and the line is re-allocated at another node';
+
+CREATE FUNCTION erp.pack(order_id bigint)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'ierp_orders_pack'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.pack(bigint) IS 'Packs every picked unit of an order once nothing reserved is left to pick';
+
+CREATE FUNCTION erp.ship(order_id bigint, carrier text DEFAULT NULL, tracking text DEFAULT NULL)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ierp_orders_ship'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.ship(bigint, text, text) IS 'Ships a packed order: the packed units leave the business; returns the shipment id (IE010 when the order is not packed)';

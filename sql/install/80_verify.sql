@@ -1,0 +1,63 @@
+-- 80_verify: erp.verify(), the consistency check of everything the ledger derives.
+
+CREATE FUNCTION erp.verify()
+    RETURNS TABLE (problem text, item_id bigint, node_id bigint, lot_id bigint,
+                   state erp.stock_state, expected bigint, actual bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH ledger AS (
+        SELECT m.item_id, m.to_node_id AS node_id, m.lot_id, m.to_state AS state, m.qty
+          FROM erp.stock_move m WHERE m.to_state IS NOT NULL
+        UNION ALL
+        SELECT m.item_id, m.from_node_id, m.lot_id, m.from_state, -m.qty
+          FROM erp.stock_move m WHERE m.from_state IS NOT NULL
+    ), by_ledger AS (
+        SELECT l.item_id, l.node_id, l.lot_id, l.state, sum(l.qty)::bigint AS qty
+          FROM ledger l GROUP BY 1, 2, 3, 4
+    ), by_balance AS (
+        SELECT b.item_id, b.node_id, b.lot_id, b.state, sum(b.qty)::bigint AS qty
+          FROM erp.stock_balance b GROUP BY 1, 2, 3, 4
+    ), by_reservation AS (
+        SELECT r.item_id, r.node_id, r.lot_id, s.state, sum(s.qty)::bigint AS qty
+          FROM erp.reservation r
+         CROSS JOIN LATERAL (VALUES ('reserved'::erp.stock_state, r.qty - r.qty_picked),
+                                    ('picked', r.qty_picked - r.qty_packed),
+                                    ('packed', r.qty_packed)) AS s(state, qty)
+         GROUP BY 1, 2, 3, 4
+    ), line_need AS (
+        -- what each line should hold: its item, or each component of a kit
+        SELECT ol.order_id, ol.line_no, coalesce(c.component_item_id, ol.item_id) AS item_id,
+               (ol.qty_allocated - ol.qty_shipped) * coalesce(c.qty, 1) AS qty
+          FROM erp.order_line ol
+          LEFT JOIN erp.item_component c ON c.kit_item_id = ol.item_id
+    ), line_held AS (
+        SELECT r.order_id, r.line_no, r.item_id, sum(r.qty)::bigint AS qty
+          FROM erp.reservation r GROUP BY 1, 2, 3
+    )
+    SELECT 'balance differs from ledger', coalesce(l.item_id, b.item_id), coalesce(l.node_id, b.node_id),
+           coalesce(l.lot_id, b.lot_id), coalesce(l.state, b.state), coalesce(l.qty, 0), coalesce(b.qty, 0)
+      FROM by_ledger l
+      FULL JOIN by_balance b
+        ON b.item_id = l.item_id AND b.node_id = l.node_id AND b.state = l.state
+       AND b.lot_id IS NOT DISTINCT FROM l.lot_id
+     WHERE coalesce(l.qty, 0) <> coalesce(b.qty, 0)
+    UNION ALL
+    SELECT 'negative balance', b.item_id, b.node_id, b.lot_id, b.state, 0, b.qty
+      FROM erp.stock_balance b WHERE b.qty < 0
+    UNION ALL
+    SELECT 'reservations differ from balance', coalesce(r.item_id, b.item_id), coalesce(r.node_id, b.node_id),
+           coalesce(r.lot_id, b.lot_id), coalesce(r.state, b.state), coalesce(r.qty, 0), coalesce(b.qty, 0)
+      FROM (SELECT * FROM by_reservation WHERE qty <> 0) r
+      FULL JOIN (SELECT * FROM by_balance WHERE state IN ('reserved', 'picked', 'packed') AND qty <> 0) b
+        ON b.item_id = r.item_id AND b.node_id = r.node_id AND b.state = r.state
+       AND b.lot_id IS NOT DISTINCT FROM r.lot_id
+     WHERE coalesce(r.qty, 0) <> coalesce(b.qty, 0)
+    UNION ALL
+    SELECT 'reservations differ from order line ' || coalesce(n.order_id, h.order_id) || '/' || coalesce(n.line_no, h.line_no),
+           coalesce(n.item_id, h.item_id), NULL, NULL, NULL, coalesce(n.qty, 0), coalesce(h.qty, 0)
+      FROM (SELECT * FROM line_need WHERE qty <> 0) n
+      FULL JOIN (SELECT * FROM line_held WHERE qty <> 0) h
+        ON h.order_id = n.order_id AND h.line_no = n.line_no AND h.item_id = n.item_id
+     WHERE coalesce(n.qty, 0) <> coalesce(h.qty, 0)
+$$;
+COMMENT ON FUNCTION erp.verify() IS 'Consistency check: one row per balance that differs from the ledger, negative quantity, or reservation that differs from its balance or order line; no rows on a healthy database';

@@ -1,0 +1,782 @@
+/*-------------------------------------------------------------------------
+ *
+ * allocate.c
+ *	  The allocation engine: erp.allocate() and erp.allocate_pending().
+ *
+ *	  For every open line of an order it reserves stock, in this order of
+ *	  preference:
+ *	    1. only nodes linked to the order's channel, never below safety
+ *	       stock nor into another channel's ring-fence (ATP, see atp.c);
+ *	    2. ONE node that can fill the whole order, taking the lowest rank,
+ *	       then the nearest to ship_to {"lat", "lon"}, then the lowest id;
+ *	    3. otherwise the fewest nodes: repeatedly the node that fills the
+ *	       most units, ties broken as in 2;
+ *	    4. lot-tracked items first-expiry-first-out, only lots with at
+ *	       least min_shelf_life_days left;
+ *	    5. what stays unfilled is backordered when the item allows it, else
+ *	       the line is short.
+ *	  A kit line reserves its components together at one node, whole kits
+ *	  only.
+ *
+ *	  Concurrency: the plan is made from an unlocked read; each reservation
+ *	  then locks what it takes (BalanceLockUpTo), which re-checks the floor
+ *	  exactly, so a plan made stale by a concurrent order reserves less
+ *	  instead of overselling, and the engine plans again for the rest.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/tuplestore.h"
+
+#include "ierp.h"
+
+PG_FUNCTION_INFO_V1(ierp_allocate);
+PG_FUNCTION_INFO_V1(ierp_allocate_pending);
+
+/* The stock picture of one item over the order's candidate nodes. */
+typedef struct ItemStock
+{
+	int64		item_id;
+	char	   *sku;
+	bool		lot_tracked;
+	int32		min_shelf_life_days;
+	NodeStock  *nodes;			/* aligned with AllocContext.nodes */
+	int64		fence;			/* other channels' ring-fences */
+	int64	   *cap;			/* per node: units still promisable in this plan */
+} ItemStock;
+
+typedef struct LineComponent
+{
+	ItemStock  *stock;
+	int64		per_unit;		/* units of the component per unit of the line */
+} LineComponent;
+
+typedef struct AllocLine
+{
+	int32		line_no;
+	int64		item_id;
+	char	   *sku;
+	bool		allow_backorder;
+	int64		qty;
+	int64		qty_allocated;
+	int64		qty_backordered;
+	int64		open;			/* units of the line still to allocate */
+	int			ncomp;
+	LineComponent *comps;
+} AllocLine;
+
+typedef struct AllocContext
+{
+	int64		order_id;
+	int64		channel_id;
+	char	   *ref;			/* "order:<id>" on every move */
+	int			nnodes;
+	int64	   *node_ids;
+	int		   *order;			/* node indexes by preference */
+	double	   *distance;
+	int64		exclude_node_id;
+	int			nitems;
+	ItemStock **items;
+	int			nlines;
+	AllocLine  *lines;
+	Tuplestorestate *result;	/* rows for erp.allocate(), or NULL */
+	TupleDesc	result_desc;
+	int64		reserved_units;
+} AllocContext;
+
+/* Great-circle distance in km between two points given in degrees. */
+static double
+DistanceKm(double lat1, double lon1, double lat2, double lon2)
+{
+	const double r = 6371.0;
+	double		p1 = lat1 * M_PI / 180.0,
+				p2 = lat2 * M_PI / 180.0;
+	double		dp = p2 - p1,
+				dl = (lon2 - lon1) * M_PI / 180.0;
+	double		a = sin(dp / 2) * sin(dp / 2) + cos(p1) * cos(p2) * sin(dl / 2) * sin(dl / 2);
+
+	return 2 * r * asin(Min(1.0, sqrt(a)));
+}
+
+static AllocContext *sort_ctx;
+
+static int
+NodePreferenceCmp(const void *a, const void *b)
+{
+	int			i = *(const int *) a,
+				j = *(const int *) b;
+	NodeStock  *ni = &sort_ctx->items[0]->nodes[i],
+			   *nj = &sort_ctx->items[0]->nodes[j];
+
+	if (ni->rank != nj->rank)
+		return ni->rank < nj->rank ? -1 : 1;
+	if (sort_ctx->distance[i] != sort_ctx->distance[j])
+		return sort_ctx->distance[i] < sort_ctx->distance[j] ? -1 : 1;
+	return ni->node_id < nj->node_id ? -1 : (ni->node_id > nj->node_id ? 1 : 0);
+}
+
+/* Loads (once per order) the stock picture of item over the candidate nodes. */
+static ItemStock *
+ItemStockFor(AllocContext *ctx, int64 item_id, const char *sku, bool lot_tracked, int32 shelf)
+{
+	ItemStock  *is;
+	int			i,
+				n;
+
+	for (i = 0; i < ctx->nitems; i++)
+		if (ctx->items[i]->item_id == item_id)
+			return ctx->items[i];
+	is = palloc0(sizeof(ItemStock));
+	is->item_id = item_id;
+	is->sku = pstrdup(sku);
+	is->lot_tracked = lot_tracked;
+	is->min_shelf_life_days = shelf;
+	n = AtpLoadNodes(item_id, shelf, ctx->channel_id, 0, &is->nodes);
+	Assert(ctx->nitems == 0 || n == ctx->nnodes);
+	ctx->nnodes = n;
+	is->fence = n > 0 ? AtpFenceOfOthers(item_id, ctx->channel_id) : 0;
+	is->cap = palloc0(sizeof(int64) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		is->cap[i] = is->nodes[i].node_id == ctx->exclude_node_id ? 0 : AtpOfNode(&is->nodes[i], is->fence);
+	ctx->items = repalloc(ctx->items, sizeof(ItemStock *) * (ctx->nitems + 1));
+	ctx->items[ctx->nitems++] = is;
+	return is;
+}
+
+/* Reads the order's lines that still need stock, with their components. */
+static void
+LoadOpenLines(AllocContext *ctx)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID};
+	Datum		values[1];
+	uint64		i,
+				nrows;
+	SPITupleTable *tt;
+
+	/* one row per line and component (a plain item is its own component) */
+	IerpPlan(&plan,
+			 "SELECT ol.line_no, ol.item_id, i.sku, i.allow_backorder, ol.qty, ol.qty_allocated,"
+			 "       ol.qty_backordered, COALESCE(c.component_item_id, ol.item_id), COALESCE(c.qty, 1),"
+			 "       ci.sku, ci.lot_tracked, ci.min_shelf_life_days"
+			 "  FROM erp.order_line ol"
+			 "  JOIN erp.item i ON i.item_id = ol.item_id"
+			 "  LEFT JOIN erp.item_component c ON c.kit_item_id = ol.item_id"
+			 "  JOIN erp.item ci ON ci.item_id = COALESCE(c.component_item_id, ol.item_id)"
+			 " WHERE ol.order_id = $1 AND ol.status <> 'cancelled' AND ol.qty_allocated < ol.qty"
+			 " ORDER BY ol.line_no, 8",
+			 1, argtypes);
+	values[0] = Int64GetDatum(ctx->order_id);
+	if (SPI_execute_plan(plan, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read order lines");
+	tt = SPI_tuptable;
+	nrows = SPI_processed;
+	ctx->lines = palloc0(sizeof(AllocLine) * Max(nrows, 1));
+	ctx->nlines = 0;
+	for (i = 0; i < nrows; i++)
+	{
+		HeapTuple	tup = tt->vals[i];
+		TupleDesc	desc = tt->tupdesc;
+		bool		isnull;
+		int32		line_no = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+		AllocLine  *line;
+		LineComponent *lc;
+
+		if (ctx->nlines == 0 || ctx->lines[ctx->nlines - 1].line_no != line_no)
+		{
+			line = &ctx->lines[ctx->nlines++];
+			line->line_no = line_no;
+			line->item_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+			line->sku = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
+			line->allow_backorder = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
+			line->qty = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+			line->qty_allocated = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
+			line->qty_backordered = DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
+			line->open = line->qty - line->qty_allocated;
+			line->comps = palloc0(sizeof(LineComponent) * nrows);
+		}
+		line = &ctx->lines[ctx->nlines - 1];
+		lc = &line->comps[line->ncomp++];
+		lc->per_unit = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
+		/* stash the component columns; ItemStockFor runs SPI, so after this loop */
+		lc->stock = (ItemStock *) palloc0(sizeof(ItemStock));
+		lc->stock->item_id = DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull));
+		lc->stock->sku = TextDatumGetCString(SPI_getbinval(tup, desc, 10, &isnull));
+		lc->stock->lot_tracked = DatumGetBool(SPI_getbinval(tup, desc, 11, &isnull));
+		lc->stock->min_shelf_life_days = DatumGetInt32(SPI_getbinval(tup, desc, 12, &isnull));
+	}
+	for (i = 0; i < (uint64) ctx->nlines; i++)
+	{
+		int			c;
+
+		for (c = 0; c < ctx->lines[i].ncomp; c++)
+		{
+			ItemStock  *tmp = ctx->lines[i].comps[c].stock;
+
+			ctx->lines[i].comps[c].stock = ItemStockFor(ctx, tmp->item_id, tmp->sku,
+														tmp->lot_tracked, tmp->min_shelf_life_days);
+		}
+	}
+}
+
+/* Units of line that node index n can fill from the plan's remaining caps. */
+static int64
+LineFillAt(const AllocLine *line, int n)
+{
+	int64		fill = line->open;
+	int			c;
+
+	for (c = 0; c < line->ncomp; c++)
+		fill = Min(fill, line->comps[c].stock->cap[n] / line->comps[c].per_unit);
+	return fill;
+}
+
+static void
+TakeCaps(AllocLine *line, int n, int64 units)
+{
+	int			c;
+
+	for (c = 0; c < line->ncomp; c++)
+		line->comps[c].stock->cap[n] -= units * line->comps[c].per_unit;
+}
+
+/* Inserts or adds to the reservation of (order, line, item, node, lot); delta may be negative. */
+static void
+ReservationAdd(AllocContext *ctx, int32 line_no, int64 item_id, int64 node_id, int64 lot_id, int64 delta)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID, INT4OID, INT8OID, INT8OID, INT8OID, INT8OID};
+	Datum		values[6];
+
+	IerpPlan(&plan,
+			 "INSERT INTO erp.reservation AS r (order_id, line_no, item_id, node_id, lot_id, qty)"
+			 " VALUES ($1, $2, $3, $4, NULLIF($5, 0), $6)"
+			 " ON CONFLICT (order_id, line_no, item_id, node_id, (COALESCE(lot_id, 0)))"
+			 " DO UPDATE SET qty = r.qty + EXCLUDED.qty",
+			 6, argtypes);
+	values[0] = Int64GetDatum(ctx->order_id);
+	values[1] = Int32GetDatum(line_no);
+	values[2] = Int64GetDatum(item_id);
+	values[3] = Int64GetDatum(node_id);
+	values[4] = Int64GetDatum(lot_id);
+	values[5] = Int64GetDatum(delta);
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "inventory_erp: reservation write failed");
+}
+
+/* Records one reservation: the ledger move, the reservation row, the result row. */
+static void
+Reserve(AllocContext *ctx, int32 line_no, ItemStock *is, int64 node_id, int64 lot_id,
+		const char *lot_code, int64 qty, int64 locked_slot_id)
+{
+	LedgerMove	m;
+
+	m.item_id = is->item_id;
+	m.lot_id = lot_id;
+	m.qty = qty;
+	m.from_node_id = node_id;
+	m.from_state = STATE_AVAILABLE;
+	m.to_node_id = node_id;
+	m.to_state = STATE_RESERVED;
+	m.event = "allocate";
+	m.ref = ctx->ref;
+	m.engine = true;
+	m.from_slot_id = locked_slot_id;
+	LedgerRecord(&m);
+	ReservationAdd(ctx, line_no, is->item_id, node_id, lot_id, qty);
+	ctx->reserved_units += qty;
+
+	if (ctx->result)
+	{
+		Datum		values[5];
+		bool		nulls[5] = {false, false, false, lot_code == NULL, false};
+
+		values[0] = Int32GetDatum(line_no);
+		values[1] = CStringGetTextDatum(is->sku);
+		values[2] = CStringGetTextDatum(IerpNodeCode(node_id));
+		values[3] = lot_code ? CStringGetTextDatum(lot_code) : (Datum) 0;
+		values[4] = Int64GetDatum(qty);
+		tuplestore_putvalues(ctx->result, ctx->result_desc, values, nulls);
+	}
+}
+
+/* Gives back reserved units of a line (a kit's surplus components). */
+static void
+ReleaseReserved(AllocContext *ctx, int32 line_no, ItemStock *is, int64 node_id, int64 qty)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID, INT4OID, INT8OID, INT8OID};
+	Datum		values[4];
+	uint64		i,
+				n;
+	int64	   *lots,
+			   *held;
+
+	IerpPlan(&plan,
+			 "SELECT COALESCE(lot_id, 0), qty - qty_picked FROM erp.reservation"
+			 " WHERE order_id = $1 AND line_no = $2 AND item_id = $3 AND node_id = $4"
+			 "   AND qty > qty_picked ORDER BY reservation_id DESC",
+			 4, argtypes);
+	values[0] = Int64GetDatum(ctx->order_id);
+	values[1] = Int32GetDatum(line_no);
+	values[2] = Int64GetDatum(is->item_id);
+	values[3] = Int64GetDatum(node_id);
+	if (SPI_execute_plan(plan, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read reservations");
+	n = SPI_processed;
+	lots = palloc(sizeof(int64) * Max(n, 1));
+	held = palloc(sizeof(int64) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		lots[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		held[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	for (i = 0; i < n && qty > 0; i++)
+	{
+		int64		part = Min(qty, held[i]);
+		LedgerMove	m = {is->item_id, lots[i], part, node_id, STATE_RESERVED, node_id,
+		STATE_AVAILABLE, "release", ctx->ref, true, 0};
+
+		LedgerRecord(&m);
+		ReservationAdd(ctx, line_no, is->item_id, node_id, lots[i], -part);
+		ctx->reserved_units -= part;
+		qty -= part;
+	}
+}
+
+/* A lot's available units at a node, for first-expiry-first-out. */
+typedef struct LotStock
+{
+	int64		lot_id;
+	char	   *lot_code;
+	bool		has_expiry;
+	DateADT		expires_on;
+	bool		promisable;
+	int64		qty;
+} LotStock;
+
+static int
+LotFefoCmp(const void *a, const void *b)
+{
+	const LotStock *x = a,
+			   *y = b;
+
+	if (x->has_expiry != y->has_expiry)
+		return x->has_expiry ? -1 : 1;
+	if (x->has_expiry && x->expires_on != y->expires_on)
+		return x->expires_on < y->expires_on ? -1 : 1;
+	return x->lot_id < y->lot_id ? -1 : (x->lot_id > y->lot_id ? 1 : 0);
+}
+
+/*
+ * Reserves up to want units of a lot-tracked item at a node, first expiry
+ * first, from lots with enough shelf life, keeping floor units back.  Locks
+ * every available slot of the item at the node: the total is exact.
+ */
+static int64
+ReserveLots(AllocContext *ctx, int32 line_no, ItemStock *is, int64 node_id, int64 want, int64 floor)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID, INT8OID, INT4OID};
+	Datum		values[3];
+	uint64		i,
+				nrows;
+	int			nlots = 0,
+				l;
+	LotStock   *lots;
+	int64		promisable = 0,
+				take,
+				left;
+
+	IerpPlan(&plan,
+			 "SELECT b.lot_id, b.qty, l.lot_code, l.expires_on,"
+			 "       (l.expires_on IS NULL OR $3 = 0 OR l.expires_on >= CURRENT_DATE + $3)"
+			 "  FROM erp.stock_balance b JOIN erp.lot l ON l.lot_id = b.lot_id"
+			 " WHERE b.item_id = $1 AND b.node_id = $2 AND b.state = 'available'"
+			 " ORDER BY b.stock_balance_id FOR UPDATE OF b",
+			 3, argtypes);
+	values[0] = Int64GetDatum(is->item_id);
+	values[1] = Int64GetDatum(node_id);
+	values[2] = Int32GetDatum(is->min_shelf_life_days);
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot lock lots");
+	nrows = SPI_processed;
+	lots = palloc0(sizeof(LotStock) * Max(nrows, 1));
+	for (i = 0; i < nrows; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int64		lot_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		int64		qty = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		Datum		exp;
+
+		for (l = 0; l < nlots; l++)
+			if (lots[l].lot_id == lot_id)
+				break;
+		if (l == nlots)
+		{
+			nlots++;
+			lots[l].lot_id = lot_id;
+			lots[l].lot_code = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
+			exp = SPI_getbinval(tup, desc, 4, &isnull);
+			lots[l].has_expiry = !isnull;
+			lots[l].expires_on = isnull ? 0 : DatumGetDateADT(exp);
+			lots[l].promisable = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+		}
+		lots[l].qty += qty;
+	}
+	qsort(lots, nlots, sizeof(LotStock), LotFefoCmp);
+	for (l = 0; l < nlots; l++)
+		if (lots[l].promisable)
+			promisable += lots[l].qty;
+	take = Min(want, promisable - floor);
+	if (take <= 0)
+		return 0;
+	left = take;
+	for (l = 0; l < nlots && left > 0; l++)
+	{
+		int64		part;
+
+		if (!lots[l].promisable || lots[l].qty == 0)
+			continue;
+		part = Min(left, lots[l].qty);
+		Reserve(ctx, line_no, is, node_id, lots[l].lot_id, lots[l].lot_code, part, 0);
+		left -= part;
+	}
+	return take;
+}
+
+/* Reserves up to want units of one item at node index n; returns how many. */
+static int64
+ReserveItemAt(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 want)
+{
+	NodeStock  *ns = &is->nodes[n];
+	int64		floor = ns->safety_stock + is->fence;
+	int64		got;
+
+	if (is->lot_tracked)
+		got = ReserveLots(ctx, line_no, is, ns->node_id, want, floor);
+	else
+	{
+		BalanceKey	key = {is->item_id, ns->node_id, 0, STATE_AVAILABLE};
+		int64		slot_id;
+
+		got = BalanceLockUpTo(&key, want, floor, &slot_id);
+		if (got > 0)
+			Reserve(ctx, line_no, is, ns->node_id, 0, NULL, got, slot_id);
+	}
+	return got;
+}
+
+/*
+ * Fills up to units of line at node index n: every component, whole units of
+ * the line only.  Updates the line, the plan's caps and emits stockout when
+ * a component's ATP at the node reaches 0.  Returns the units filled.
+ */
+static int64
+FillLineAt(AllocContext *ctx, AllocLine *line, int n, int64 units)
+{
+	int64	   *got = palloc(sizeof(int64) * line->ncomp);
+	int64		filled = units;
+	int			c;
+
+	for (c = 0; c < line->ncomp; c++)
+	{
+		LineComponent *lc = &line->comps[c];
+
+		got[c] = ReserveItemAt(ctx, line->line_no, lc->stock, n, units * lc->per_unit);
+		filled = Min(filled, got[c] / lc->per_unit);
+	}
+	for (c = 0; c < line->ncomp; c++)
+	{
+		LineComponent *lc = &line->comps[c];
+		ItemStock  *is = lc->stock;
+		int64		surplus = got[c] - filled * lc->per_unit;
+		int64		before = is->cap[n] + units * lc->per_unit;	/* caps were taken when planned */
+
+		if (surplus > 0)
+			ReleaseReserved(ctx, line->line_no, is, is->nodes[n].node_id, surplus);
+		/* the plan expected units; what was not there is not there for the next line either */
+		if (got[c] < units * lc->per_unit)
+			is->cap[n] = 0;
+		if (before > 0 && before - got[c] <= 0 && got[c] > 0)
+			EventRecord("stockout", is->item_id, is->nodes[n].node_id, ctx->order_id, 0,
+						psprintf("{\"sku\": %s, \"node\": %s}", IerpJsonQuote(is->sku),
+								 IerpJsonQuote(IerpNodeCode(is->nodes[n].node_id))));
+	}
+	line->open -= filled;
+	line->qty_allocated += filled;
+	pfree(got);
+	return filled;
+}
+
+/* One pass of the rules over the lines still open; returns units filled. */
+static int64
+AllocatePass(AllocContext *ctx)
+{
+	int			i,
+				k,
+				l;
+	int64		filled = 0;
+	int64	  **saved;
+	bool		any_open = false;
+
+	for (l = 0; l < ctx->nlines; l++)
+		any_open |= ctx->lines[l].open > 0;
+	if (!any_open || ctx->nnodes == 0)
+		return 0;
+
+	/* 2. one node for the whole order */
+	saved = palloc(sizeof(int64 *) * ctx->nitems);
+	for (i = 0; i < ctx->nitems; i++)
+	{
+		saved[i] = palloc(sizeof(int64) * ctx->nnodes);
+		memcpy(saved[i], ctx->items[i]->cap, sizeof(int64) * ctx->nnodes);
+	}
+	for (k = 0; k < ctx->nnodes; k++)
+	{
+		int			n = ctx->order[k];
+		bool		fits = true;
+
+		for (l = 0; l < ctx->nlines && fits; l++)
+		{
+			AllocLine  *line = &ctx->lines[l];
+
+			if (line->open == 0)
+				continue;
+			if (LineFillAt(line, n) < line->open)
+				fits = false;
+			else
+				TakeCaps(line, n, line->open);
+		}
+		if (fits)
+		{
+			for (l = 0; l < ctx->nlines; l++)
+				if (ctx->lines[l].open > 0)
+					filled += FillLineAt(ctx, &ctx->lines[l], n, ctx->lines[l].open);
+			return filled;
+		}
+		for (i = 0; i < ctx->nitems; i++)
+			memcpy(ctx->items[i]->cap, saved[i], sizeof(int64) * ctx->nnodes);
+	}
+
+	/* 3. the fewest nodes: the node that fills the most units, repeatedly */
+	for (;;)
+	{
+		int			best = -1;
+		int64		best_units = 0;
+
+		for (k = 0; k < ctx->nnodes; k++)
+		{
+			int			n = ctx->order[k];
+			int64		units = 0;
+
+			for (i = 0; i < ctx->nitems; i++)
+				memcpy(saved[i], ctx->items[i]->cap, sizeof(int64) * ctx->nnodes);
+			for (l = 0; l < ctx->nlines; l++)
+			{
+				int64		f = LineFillAt(&ctx->lines[l], n);
+
+				TakeCaps(&ctx->lines[l], n, f);
+				units += f;
+			}
+			for (i = 0; i < ctx->nitems; i++)
+				memcpy(ctx->items[i]->cap, saved[i], sizeof(int64) * ctx->nnodes);
+			if (units > best_units)
+			{
+				best = n;
+				best_units = units;
+			}
+		}
+		if (best < 0)
+			break;
+		for (l = 0; l < ctx->nlines; l++)
+		{
+			AllocLine  *line = &ctx->lines[l];
+			int64		f = LineFillAt(line, best);
+
+			if (f > 0)
+			{
+				TakeCaps(line, best, f);
+				filled += FillLineAt(ctx, line, best, f);
+			}
+		}
+	}
+	return filled;
+}
+
+/*
+ * AllocateOrder: runs the rules for an order whose row the caller has
+ * locked (OrderLock); never uses exclude_node_id (0: none).  Returns the
+ * units reserved.
+ */
+int64
+AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
+			  Tuplestorestate *result, TupleDesc result_desc)
+{
+	int64		order_id = order->order_id;
+	static SPIPlanPtr line_plan = NULL;
+	static const Oid argtypes[] = {INT8OID, INT4OID, INT8OID, INT8OID};
+	AllocContext ctx;
+	int			l,
+				k,
+				pass;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.order_id = order_id;
+	ctx.channel_id = order->channel_id;
+	ctx.ref = psprintf("order:" INT64_FORMAT, order_id);
+	ctx.exclude_node_id = exclude_node_id;
+	ctx.items = palloc(sizeof(ItemStock *));
+	ctx.result = result;
+	ctx.result_desc = result_desc;
+
+	LoadOpenLines(&ctx);
+	if (ctx.nlines > 0 && ctx.nnodes > 0)
+	{
+		NodeStock  *nodes = ctx.items[0]->nodes;
+
+		ctx.order = palloc(sizeof(int) * ctx.nnodes);
+		ctx.distance = palloc(sizeof(double) * ctx.nnodes);
+		for (k = 0; k < ctx.nnodes; k++)
+		{
+			ctx.order[k] = k;
+			ctx.distance[k] = (order->has_ship_to && nodes[k].has_coords)
+				? DistanceKm(order->latitude, order->longitude, nodes[k].latitude, nodes[k].longitude)
+				: 0;
+		}
+		sort_ctx = &ctx;
+		qsort(ctx.order, ctx.nnodes, sizeof(int), NodePreferenceCmp);
+
+		/* a pass that met a concurrent order plans again with what is left */
+		for (pass = 0; pass < 3; pass++)
+			if (AllocatePass(&ctx) == 0)
+				break;
+	}
+
+	/* 5. backorder or short what is left; record the lines */
+	IerpPlan(&line_plan,
+			 "UPDATE erp.order_line SET qty_allocated = $3, qty_backordered = $4"
+			 " WHERE order_id = $1 AND line_no = $2",
+			 4, argtypes);
+	for (l = 0; l < ctx.nlines; l++)
+	{
+		AllocLine  *line = &ctx.lines[l];
+		int64		backordered = line->allow_backorder ? line->qty - line->qty_allocated : 0;
+		Datum		values[4];
+
+		values[0] = Int64GetDatum(order_id);
+		values[1] = Int32GetDatum(line->line_no);
+		values[2] = Int64GetDatum(line->qty_allocated);
+		values[3] = Int64GetDatum(backordered);
+		if (SPI_execute_plan(line_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "inventory_erp: order line update failed");
+		if (backordered > line->qty_backordered)
+			EventRecord("backorder_created", line->item_id, 0, order_id, 0,
+						psprintf("{\"sku\": %s, \"line_no\": %d, \"qty\": " INT64_FORMAT "}",
+								 IerpJsonQuote(line->sku), line->line_no, backordered));
+	}
+	OrderRefreshStatus(order_id, true);
+	return ctx.reserved_units;
+}
+
+/* Refuses (IE010) allocating an order that is packed, shipped or cancelled. */
+static void
+CheckAllocatable(const OrderHeader *order)
+{
+	if (strcmp(order->status, "packed") == 0 || strcmp(order->status, "shipped") == 0 ||
+		strcmp(order->status, "cancelled") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("order " INT64_FORMAT " is %s and cannot be allocated", order->order_id,
+						order->status)));
+}
+
+/*
+ * erp.allocate(order_id): reserves stock for every open line of the order;
+ * returns one row per reservation made (line_no, sku, node, lot, qty).
+ */
+Datum
+ierp_allocate(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	OrderHeader order;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	OrderLock(PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0), &order);
+	CheckAllocatable(&order);
+	AllocateOrder(&order, 0, rsinfo->setResult, rsinfo->setDesc);
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * erp.allocate_pending(max_orders): allocates waiting orders by priority,
+ * then age; orders another session is working on are skipped.  Returns how
+ * many orders received stock.
+ */
+Datum
+ierp_allocate_pending(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID};
+	Datum		values[1];
+	char		nulls[1] = {' '};
+	int64	   *ids;
+	uint64		i,
+				n;
+	int32		served = 0;
+
+	if (!PG_ARGISNULL(0) && PG_GETARG_INT32(0) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("invalid max_orders %d", PG_GETARG_INT32(0)),
+				 errdetail("max_orders is NULL (no limit) or a number of orders >= 0.")));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	IerpPlan(&plan,
+			 "SELECT order_id FROM erp.sales_order"
+			 " WHERE status IN ('open', 'backordered', 'partially_allocated')"
+			 " ORDER BY priority DESC, created_at, order_id LIMIT $1",
+			 1, argtypes);
+	values[0] = Int64GetDatum(PG_ARGISNULL(0) ? 0 : (int64) PG_GETARG_INT32(0));
+	if (PG_ARGISNULL(0))
+		nulls[0] = 'n';
+	if (SPI_execute_plan(plan, values, nulls, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read pending orders");
+	n = SPI_processed;
+	ids = palloc(sizeof(int64) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	for (i = 0; i < n; i++)
+	{
+		OrderHeader order;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!OrderTryLock(ids[i], &order))
+			continue;			/* another session has it */
+		if (strcmp(order.status, "open") != 0 && strcmp(order.status, "backordered") != 0 &&
+			strcmp(order.status, "partially_allocated") != 0)
+			continue;			/* changed since we looked */
+		if (AllocateOrder(&order, 0, NULL, NULL) > 0)
+			served++;
+	}
+	SPI_finish();
+	PG_RETURN_INT32(served);
+}

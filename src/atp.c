@@ -1,0 +1,242 @@
+/*-------------------------------------------------------------------------
+ *
+ * atp.c
+ *	  Available-to-promise: what can still be promised of an item at a node
+ *	  (or over all nodes) to a channel, and erp.atp().
+ *
+ *	  ATP(item, node, channel) = promisable available - safety stock
+ *	                             - what other channels have ring-fenced,
+ *	  never below 0, where promisable available leaves out lots with fewer
+ *	  than the item's min_shelf_life_days left.  Over several nodes it is the
+ *	  sum of each node's (promisable - safety) less the ring-fences once.  A
+ *	  ring-fence of channel W is what W has fenced less what W's orders hold
+ *	  now.  With a promise date and an item that allows preorders, incoming
+ *	  and in-transit units count too.  A kit's ATP at a node is the minimum
+ *	  over its components of floor(component ATP / units per kit); over
+ *	  several nodes it is the sum of the nodes' kit ATP, since one kit ships
+ *	  from one node.
+ *
+ *	  The allocation engine reads the same numbers through AtpLoadNodes().
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+
+#include "ierp.h"
+
+PG_FUNCTION_INFO_V1(ierp_atp);
+
+/*
+ * AtpLoadNodes: one NodeStock per candidate node of item: the active nodes
+ * linked to channel_id (or every active node when channel_id is 0), only
+ * node_id when it is not 0; best rank first.  Returns how many.
+ */
+int
+AtpLoadNodes(int64 item_id, int32 min_shelf_life_days, int64 channel_id, int64 node_id,
+			 NodeStock **nodes)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID, INT8OID, INT8OID, INT4OID};
+	Datum		values[4];
+	NodeStock  *out;
+	uint64		i;
+
+	IerpPlan(&plan,
+			 "SELECT n.node_id, COALESCE(cn.rank, 0), n.latitude, n.longitude,"
+			 "  COALESCE((SELECT sum(b.qty) FROM erp.stock_balance b"
+			 "             LEFT JOIN erp.lot l ON l.lot_id = b.lot_id"
+			 "            WHERE b.item_id = $1 AND b.node_id = n.node_id AND b.state = 'available'"
+			 "              AND ($4 = 0 OR b.lot_id IS NULL OR l.expires_on IS NULL"
+			 "                   OR l.expires_on >= CURRENT_DATE + $4)), 0)::bigint,"
+			 "  COALESCE((SELECT p.safety_stock FROM erp.stock_policy p"
+			 "            WHERE p.item_id = $1 AND p.node_id = n.node_id), 0)::bigint,"
+			 "  COALESCE((SELECT sum(b.qty) FROM erp.stock_balance b"
+			 "            WHERE b.item_id = $1 AND b.node_id = n.node_id"
+			 "              AND b.state IN ('incoming', 'in_transit')), 0)::bigint"
+			 "  FROM erp.node n"
+			 "  LEFT JOIN erp.channel_node cn ON cn.node_id = n.node_id AND cn.channel_id = $2"
+			 " WHERE n.active AND ($2 = 0 OR cn.channel_id IS NOT NULL) AND ($3 = 0 OR n.node_id = $3)"
+			 " ORDER BY COALESCE(cn.rank, 0), n.node_id",
+			 4, argtypes);
+	values[0] = Int64GetDatum(item_id);
+	values[1] = Int64GetDatum(channel_id);
+	values[2] = Int64GetDatum(node_id);
+	values[3] = Int32GetDatum(min_shelf_life_days);
+	if (SPI_execute_plan(plan, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read stock by node");
+
+	out = palloc0(sizeof(NodeStock) * Max(SPI_processed, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		nlat,
+					nlon,
+					isnull;
+		Datum		lat,
+					lon;
+
+		out[i].node_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		out[i].rank = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+		lat = SPI_getbinval(tup, desc, 3, &nlat);
+		lon = SPI_getbinval(tup, desc, 4, &nlon);
+		out[i].has_coords = !nlat && !nlon;
+		out[i].latitude = nlat ? 0 : DatumGetFloat8(lat);
+		out[i].longitude = nlon ? 0 : DatumGetFloat8(lon);
+		out[i].promisable = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+		out[i].safety_stock = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
+		out[i].inbound = DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
+	}
+	*nodes = out;
+	return (int) SPI_processed;
+}
+
+/*
+ * AtpFenceOfOthers: units of item ring-fenced by channels other than
+ * channel_id (all channels when 0) and not yet taken by their own orders.
+ */
+int64
+AtpFenceOfOthers(int64 item_id, int64 channel_id)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID, INT8OID};
+	Datum		values[2];
+	bool		isnull;
+
+	IerpPlan(&plan,
+			 "SELECT COALESCE(sum(GREATEST(r.qty - COALESCE("
+			 "         (SELECT sum(v.qty) FROM erp.reservation v"
+			 "            JOIN erp.sales_order o ON o.order_id = v.order_id"
+			 "           WHERE v.item_id = r.item_id AND o.channel_id = r.channel_id), 0), 0)), 0)::bigint"
+			 "  FROM erp.channel_reserve r WHERE r.item_id = $1 AND r.channel_id <> $2",
+			 2, argtypes);
+	values[0] = Int64GetDatum(item_id);
+	values[1] = Int64GetDatum(channel_id);
+	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read ring-fences");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* AtpOfNode: what one node can promise once others' ring-fences are kept back. */
+int64
+AtpOfNode(const NodeStock *ns, int64 fence)
+{
+	return Max(ns->promisable - ns->safety_stock - fence, 0);
+}
+
+/* ATP of a plain (non-kit) item over the given nodes. */
+static int64
+AtpOfItem(int64 item_id, int32 min_shelf_life_days, bool with_inbound, int64 channel_id,
+		  int64 node_id)
+{
+	NodeStock  *nodes;
+	int			n = AtpLoadNodes(item_id, min_shelf_life_days, channel_id, node_id, &nodes);
+	int64		fence = n > 0 ? AtpFenceOfOthers(item_id, channel_id) : 0;
+	int64		sum = 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		sum += Max(nodes[i].promisable - nodes[i].safety_stock
+				   + (with_inbound ? nodes[i].inbound : 0), 0);
+	pfree(nodes);
+	return Max(sum - fence, 0);
+}
+
+/*
+ * erp.atp(sku, node, channel, at): available-to-promise.  Unknown sku, node
+ * or channel: IE003.
+ */
+Datum
+ierp_atp(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr comp_plan = NULL;
+	static const Oid argtypes[] = {INT8OID};
+	char	   *sku = IerpTextArg(fcinfo, 0);
+	char	   *node = IerpTextArg(fcinfo, 1);
+	char	   *channel = IerpTextArg(fcinfo, 2);
+	bool		has_date = !PG_ARGISNULL(3);
+	ItemInfo	item;
+	int64		node_id = 0;
+	int64		channel_id = 0;
+	int64		result;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	IerpLookupItem(sku, &item);
+	if (node)
+		node_id = IerpLookupNode(node);
+	if (channel)
+		channel_id = IerpLookupChannel(channel);
+
+	if (!item.is_kit)
+		result = AtpOfItem(item.item_id, item.min_shelf_life_days,
+						   has_date && item.allow_preorder, channel_id, node_id);
+	else
+	{
+		Datum		values[1];
+		uint64		i,
+					ncomp;
+		int64	   *comp_item,
+				   *comp_qty;
+		int32	   *comp_shelf;
+		bool	   *comp_pre;
+
+		IerpPlan(&comp_plan,
+				 "SELECT c.component_item_id, c.qty, i.min_shelf_life_days, i.allow_preorder"
+				 "  FROM erp.item_component c JOIN erp.item i ON i.item_id = c.component_item_id"
+				 " WHERE c.kit_item_id = $1 ORDER BY c.component_item_id",
+				 1, argtypes);
+		values[0] = Int64GetDatum(item.item_id);
+		if (SPI_execute_plan(comp_plan, values, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "inventory_erp: cannot read kit components");
+		ncomp = SPI_processed;
+		comp_item = palloc(sizeof(int64) * ncomp);
+		comp_qty = palloc(sizeof(int64) * ncomp);
+		comp_shelf = palloc(sizeof(int32) * ncomp);
+		comp_pre = palloc(sizeof(bool) * ncomp);
+		for (i = 0; i < ncomp; i++)
+		{
+			bool		isnull;
+			HeapTuple	tup = SPI_tuptable->vals[i];
+
+			comp_item[i] = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+			comp_qty[i] = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+			comp_shelf[i] = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
+			comp_pre[i] = DatumGetBool(SPI_getbinval(tup, SPI_tuptable->tupdesc, 4, &isnull));
+		}
+		/* the candidate node set depends only on channel and node: rows align */
+		{
+			NodeStock **stock = palloc(sizeof(NodeStock *) * Max(ncomp, 1));
+			int64	   *fence = palloc(sizeof(int64) * Max(ncomp, 1));
+			int			nnodes = 0;
+			int			n;
+
+			for (i = 0; i < ncomp; i++)
+			{
+				nnodes = AtpLoadNodes(comp_item[i], comp_shelf[i], channel_id, node_id, &stock[i]);
+				fence[i] = AtpFenceOfOthers(comp_item[i], channel_id);
+			}
+			result = 0;
+			for (n = 0; n < nnodes && ncomp > 0; n++)
+			{
+				int64		kits = PG_INT64_MAX;
+
+				for (i = 0; i < ncomp; i++)
+				{
+					NodeStock  *ns = &stock[i][n];
+					int64		atp = AtpOfNode(ns, fence[i]);
+
+					if (has_date && comp_pre[i])
+						atp += ns->inbound;
+					kits = Min(kits, atp / comp_qty[i]);
+				}
+				result += kits;
+			}
+		}
+	}
+	SPI_finish();
+	PG_RETURN_INT64(result);
+}

@@ -1,0 +1,887 @@
+/*-------------------------------------------------------------------------
+ *
+ * orders.c
+ *	  The order documents and their warehouse steps: erp.capture_order(),
+ *	  erp.cancel_order(), erp.pick(), erp.short_pick(), erp.pack(),
+ *	  erp.ship(), and the rules that derive an order's and its lines' status
+ *	  from what is allocated, held, picked, packed and shipped.
+ *
+ *	  Every function locks the order row first (SELECT ... FOR UPDATE), so
+ *	  the steps of one order never interleave; allocation itself lives in
+ *	  allocate.c.
+ *
+ *	  Refuses: an unknown channel, sku or order (IE003), a bad quantity or an
+ *	  order with no lines (IE004), a scan of an item that is not on the order
+ *	  (IE007, recorded as a pick_exception event), a step the order's status
+ *	  does not allow (IE010).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <ctype.h>
+
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+
+#include "ierp.h"
+
+PG_FUNCTION_INFO_V1(ierp_orders_capture);
+PG_FUNCTION_INFO_V1(ierp_orders_cancel);
+PG_FUNCTION_INFO_V1(ierp_orders_pick);
+PG_FUNCTION_INFO_V1(ierp_orders_short_pick);
+PG_FUNCTION_INFO_V1(ierp_orders_pack);
+PG_FUNCTION_INFO_V1(ierp_orders_ship);
+
+#define ORDER_HEADER_SQL \
+	"SELECT channel_id, status::text," \
+	"       CASE WHEN jsonb_typeof(ship_to->'lat') = 'number' AND jsonb_typeof(ship_to->'lon') = 'number'" \
+	"            THEN (ship_to->>'lat')::float8 END," \
+	"       CASE WHEN jsonb_typeof(ship_to->'lat') = 'number' AND jsonb_typeof(ship_to->'lon') = 'number'" \
+	"            THEN (ship_to->>'lon')::float8 END" \
+	"  FROM erp.sales_order WHERE order_id = $1"
+
+static const Oid id_argtypes[] = {INT8OID, INT8OID, INT8OID, INT8OID};
+
+static void
+ReadOrderHeader(int64 order_id, OrderHeader *order)
+{
+	HeapTuple	tup = SPI_tuptable->vals[0];
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+	bool		nlat,
+				nlon,
+				isnull;
+	Datum		lat,
+				lon;
+
+	order->order_id = order_id;
+	order->channel_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	order->status = SPI_getvalue(tup, desc, 2);
+	lat = SPI_getbinval(tup, desc, 3, &nlat);
+	lon = SPI_getbinval(tup, desc, 4, &nlon);
+	order->has_ship_to = !nlat && !nlon;
+	order->latitude = nlat ? 0 : DatumGetFloat8(lat);
+	order->longitude = nlon ? 0 : DatumGetFloat8(lon);
+}
+
+/* OrderLock: locks the order row for this transaction and reads it; IE003 when unknown. */
+void
+OrderLock(int64 order_id, OrderHeader *order)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		values[1];
+
+	IerpPlan(&plan, ORDER_HEADER_SQL " FOR UPDATE", 1, id_argtypes);
+	values[0] = Int64GetDatum(order_id);
+	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot lock order");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("unknown order " INT64_FORMAT, order_id)));
+	ReadOrderHeader(order_id, order);
+}
+
+/* OrderTryLock: as OrderLock, but false at once when another session holds the order. */
+bool
+OrderTryLock(int64 order_id, OrderHeader *order)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		values[1];
+
+	IerpPlan(&plan, ORDER_HEADER_SQL " FOR UPDATE SKIP LOCKED", 1, id_argtypes);
+	values[0] = Int64GetDatum(order_id);
+	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot lock order");
+	if (SPI_processed == 0)
+		return false;
+	ReadOrderHeader(order_id, order);
+	return true;
+}
+
+/*
+ * OrderRefreshStatus: derives each line's and the order's status from the
+ * numbers.  A line that could not be filled is short after an allocation
+ * attempt (or stays short), unless it is backordered.
+ */
+void
+OrderRefreshStatus(int64 order_id, bool allocation_attempted)
+{
+	static SPIPlanPtr line_plan = NULL;
+	static SPIPlanPtr order_plan = NULL;
+	static const Oid argtypes[] = {INT8OID, BOOLOID};
+	Datum		values[2];
+
+	IerpPlan(&line_plan,
+			 "UPDATE erp.order_line ol SET status = CASE"
+			 "   WHEN ol.status = 'cancelled' THEN 'cancelled'"
+			 "   WHEN ol.qty_shipped = ol.qty THEN 'shipped'"
+			 "   WHEN r.held > 0 AND r.packed = r.held THEN 'packed'"
+			 "   WHEN r.picked > 0 THEN 'picking'"
+			 "   WHEN ol.qty_allocated = ol.qty THEN 'allocated'"
+			 "   WHEN ol.qty_backordered > 0 THEN 'backordered'"
+			 "   WHEN $2 OR ol.status = 'short' THEN 'short'"
+			 "   WHEN ol.qty_allocated > 0 THEN 'partially_allocated'"
+			 "   ELSE 'open' END::erp.line_status"
+			 "  FROM (SELECT l.line_no,"
+			 "               COALESCE(sum(v.qty), 0) AS held, COALESCE(sum(v.qty_picked), 0) AS picked,"
+			 "               COALESCE(sum(v.qty_packed), 0) AS packed"
+			 "          FROM erp.order_line l"
+			 "          LEFT JOIN erp.reservation v ON v.order_id = l.order_id AND v.line_no = l.line_no"
+			 "         WHERE l.order_id = $1 GROUP BY l.line_no) r"
+			 " WHERE ol.order_id = $1 AND ol.line_no = r.line_no",
+			 2, argtypes);
+	IerpPlan(&order_plan,
+			 "UPDATE erp.sales_order o SET updated_at = pg_catalog.now(), status = CASE"
+			 "   WHEN r.held > 0 AND r.packed = r.held THEN 'packed'"
+			 "   WHEN r.picked > 0 THEN 'picking'"
+			 "   WHEN r.held > 0 AND l.allocated = l.qty THEN 'allocated'"
+			 "   WHEN r.held > 0 THEN 'partially_allocated'"
+			 "   WHEN l.backordered > 0 THEN 'backordered'"
+			 "   WHEN l.shipped > 0 THEN 'shipped'"
+			 "   ELSE 'open' END::erp.order_status"
+			 "  FROM (SELECT COALESCE(sum(qty), 0) AS qty, COALESCE(sum(qty_allocated), 0) AS allocated,"
+			 "               COALESCE(sum(qty_shipped), 0) AS shipped,"
+			 "               COALESCE(sum(qty_backordered), 0) AS backordered"
+			 "          FROM erp.order_line WHERE order_id = $1 AND status <> 'cancelled') l,"
+			 "       (SELECT COALESCE(sum(qty), 0) AS held, COALESCE(sum(qty_picked), 0) AS picked,"
+			 "               COALESCE(sum(qty_packed), 0) AS packed"
+			 "          FROM erp.reservation WHERE order_id = $1) r"
+			 " WHERE o.order_id = $1 AND o.status <> 'cancelled'",
+			 1, argtypes);
+	values[0] = Int64GetDatum(order_id);
+	values[1] = BoolGetDatum(allocation_attempted);
+	if (SPI_execute_plan(line_plan, values, NULL, false, 0) != SPI_OK_UPDATE ||
+		SPI_execute_plan(order_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "inventory_erp: order status update failed");
+}
+
+/* Refuses (IE010) a step when the order's status is not one of allowed (NULL-terminated). */
+static void
+RequireStatus(const OrderHeader *order, const char *step, const char *const *allowed)
+{
+	const char *const *s;
+
+	for (s = allowed; *s; s++)
+		if (strcmp(order->status, *s) == 0)
+			return;
+	ereport(ERROR,
+			(errcode(ERRCODE_IERP_WRONG_STATUS),
+			 errmsg("cannot %s order " INT64_FORMAT ": it is %s", step, order->order_id, order->status),
+			 strcmp(step, "ship") == 0
+			 ? errhint("Pack the order first with erp.pack(" INT64_FORMAT ").", order->order_id)
+			 : strcmp(step, "pack") == 0
+			 ? errhint("Pick the order's units first with erp.pick().")
+			 : 0));
+}
+
+/* Parses a JSON quantity ("qty": 2 or "2") as whole units > 0; IE004 otherwise. */
+static int64
+ParseQuantity(const char *text, const char *sku)
+{
+	const char *p = text;
+	int64		v = 0;
+
+	if (p == NULL || *p == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("order line for sku \"%s\" has no qty", sku)));
+	if (*p == '-')
+		p++;
+	for (; *p; p++)
+	{
+		if (!isdigit((unsigned char) *p) || v > PG_INT64_MAX / 10 - 10)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+					 errmsg("invalid quantity \"%s\" for sku \"%s\"", text, sku),
+					 errdetail("Quantities are whole units greater than zero.")));
+		v = v * 10 + (*p - '0');
+	}
+	if (text[0] == '-')
+		v = -v;
+	IerpCheckQuantity(v, sku);
+	return v;
+}
+
+/*
+ * erp.capture_order(channel, external_ref, lines, ship_to, priority): records
+ * an order.  A (channel, external_ref) seen before returns that order's id
+ * and changes nothing.
+ */
+Datum
+ierp_orders_capture(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr find_plan = NULL;
+	static SPIPlanPtr lines_plan = NULL;
+	static SPIPlanPtr order_plan = NULL;
+	static SPIPlanPtr line_plan = NULL;
+	static const Oid find_types[] = {INT8OID, TEXTOID};
+	static const Oid lines_types[] = {JSONBOID};
+	static const Oid order_types[] = {INT8OID, TEXTOID, INT4OID, JSONBOID};
+	static const Oid line_types[] = {INT8OID, INT4OID, INT8OID, INT8OID, TEXTOID};
+	char	   *channel = IerpTextArg(fcinfo, 0);
+	char	   *external_ref = IerpTextArg(fcinfo, 1);
+	int64		channel_id;
+	int64		order_id;
+	Datum		values[5];
+	char		nulls[5];
+	bool		isnull;
+	uint64		nlines,
+				i;
+	char	  **skus,
+			  **qtys,
+			  **prices;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	channel_id = IerpLookupChannel(channel);
+	if (external_ref == NULL || external_ref[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("an order from channel \"%s\" needs an external_ref", channel),
+				 errhint("Pass the channel's own order number; it makes redelivery safe.")));
+
+	/* a redelivered order: same id, nothing changes */
+	IerpPlan(&find_plan, "SELECT order_id FROM erp.sales_order WHERE channel_id = $1 AND external_ref = $2",
+			 2, find_types);
+	values[0] = Int64GetDatum(channel_id);
+	values[1] = CStringGetTextDatum(external_ref);
+	if (SPI_execute_plan(find_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: order lookup failed");
+	if (SPI_processed == 1)
+	{
+		order_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		SPI_finish();
+		PG_RETURN_INT64(order_id);
+	}
+
+	/* the lines */
+	IerpPlan(&lines_plan,
+			 "SELECT jsonb_typeof($1),"
+			 "       e.value->>'sku', e.value->>'qty', e.value->>'unit_price',"
+			 "       jsonb_typeof(e.value->'qty'), jsonb_typeof(e.value->'unit_price')"
+			 "  FROM (SELECT $1 AS doc) d"
+			 "  LEFT JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(d.doc) = 'array'"
+			 "                                        THEN d.doc ELSE '[]' END) e(value) ON true",
+			 1, lines_types);
+	values[0] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+	nulls[0] = PG_ARGISNULL(2) ? 'n' : ' ';
+	if (SPI_execute_plan(lines_plan, values, nulls, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read order lines");
+	nlines = SPI_processed;
+	if (nlines == 0 || SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) == NULL ||
+		strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "array") != 0 ||
+		(nlines == 1 && SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2) == NULL &&
+		 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3) == NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("order \"%s\" from channel \"%s\" has no lines", external_ref, channel),
+				 errhint("lines is a JSON array like [{\"sku\": \"A-1\", \"qty\": 2, \"unit_price\": 19.90}].")));
+	skus = palloc(sizeof(char *) * nlines);
+	qtys = palloc(sizeof(char *) * nlines);
+	prices = palloc(sizeof(char *) * nlines);
+	for (i = 0; i < nlines; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *qtype = SPI_getvalue(tup, desc, 5);
+		char	   *ptype = SPI_getvalue(tup, desc, 6);
+
+		skus[i] = SPI_getvalue(tup, desc, 2);
+		qtys[i] = SPI_getvalue(tup, desc, 3);
+		prices[i] = SPI_getvalue(tup, desc, 4);
+		if (qtype != NULL && strcmp(qtype, "number") != 0 && strcmp(qtype, "string") != 0)
+			qtys[i] = "?";
+		if (ptype != NULL && strcmp(ptype, "null") == 0)
+			prices[i] = NULL;
+	}
+
+	/* check every line before writing anything */
+	{
+		int64	   *item_ids = palloc(sizeof(int64) * nlines);
+		int64	   *qty = palloc(sizeof(int64) * nlines);
+
+		for (i = 0; i < nlines; i++)
+		{
+			ItemInfo	item;
+			char	   *end;
+
+			IerpLookupItem(skus[i], &item);
+			item_ids[i] = item.item_id;
+			qty[i] = ParseQuantity(qtys[i], skus[i]);
+			if (prices[i] != NULL && (strtod(prices[i], &end) < 0 || *end != '\0' || end == prices[i]))
+				ereport(ERROR,
+						(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+						 errmsg("invalid unit_price \"%s\" for sku \"%s\"", prices[i], skus[i]),
+						 errdetail("A unit price is a number >= 0.")));
+		}
+
+		IerpPlan(&order_plan,
+				 "INSERT INTO erp.sales_order (channel_id, external_ref, priority, ship_to)"
+				 " VALUES ($1, $2, $3, $4) ON CONFLICT (channel_id, external_ref) DO NOTHING"
+				 " RETURNING order_id",
+				 4, order_types);
+		values[0] = Int64GetDatum(channel_id);
+		values[1] = CStringGetTextDatum(external_ref);
+		values[2] = Int32GetDatum(PG_ARGISNULL(4) ? 0 : PG_GETARG_INT32(4));
+		values[3] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+		memset(nulls, ' ', sizeof(nulls));
+		nulls[3] = PG_ARGISNULL(3) ? 'n' : ' ';
+		if (SPI_execute_plan(order_plan, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "inventory_erp: order insert failed");
+		if (SPI_processed == 0)
+		{
+			/* the same order arrived concurrently and won: return its id */
+			values[1] = CStringGetTextDatum(external_ref);
+			if (SPI_execute_plan(find_plan, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+				elog(ERROR, "inventory_erp: order lookup failed");
+			order_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			SPI_finish();
+			PG_RETURN_INT64(order_id);
+		}
+		order_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+		IerpPlan(&line_plan,
+				 "INSERT INTO erp.order_line (order_id, line_no, item_id, qty, unit_price)"
+				 " VALUES ($1, $2, $3, $4,"
+				 "         COALESCE($5::numeric, (SELECT unit_price FROM erp.item WHERE item_id = $3)))",
+				 5, line_types);
+		for (i = 0; i < nlines; i++)
+		{
+			memset(nulls, ' ', sizeof(nulls));
+			values[0] = Int64GetDatum(order_id);
+			values[1] = Int32GetDatum((int32) i + 1);
+			values[2] = Int64GetDatum(item_ids[i]);
+			values[3] = Int64GetDatum(qty[i]);
+			if (prices[i])
+				values[4] = CStringGetTextDatum(prices[i]);
+			else
+			{
+				values[4] = (Datum) 0;
+				nulls[4] = 'n';
+			}
+			if (SPI_execute_plan(line_plan, values, nulls, false, 0) != SPI_OK_INSERT)
+				elog(ERROR, "inventory_erp: order line insert failed");
+		}
+	}
+	SPI_finish();
+	PG_RETURN_INT64(order_id);
+}
+
+/* A reservation row copied out of SPI. */
+typedef struct HeldUnits
+{
+	int64		reservation_id;
+	int32		line_no;
+	int64		item_id;
+	int64		node_id;
+	int64		lot_id;
+	int64		unpicked;		/* reserved */
+	int64		picked;			/* picked, not packed */
+	int64		packed;
+} HeldUnits;
+
+/* Reads the order's reservations (of one item when item_id is not 0), oldest first. */
+static int
+LoadHeld(int64 order_id, int64 item_id, HeldUnits **out)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		values[2];
+	uint64		i;
+	HeldUnits  *h;
+
+	IerpPlan(&plan,
+			 "SELECT reservation_id, line_no, item_id, node_id, COALESCE(lot_id, 0),"
+			 "       qty - qty_picked, qty_picked - qty_packed, qty_packed"
+			 "  FROM erp.reservation WHERE order_id = $1 AND ($2 = 0 OR item_id = $2) AND qty > 0"
+			 " ORDER BY reservation_id",
+			 2, id_argtypes);
+	values[0] = Int64GetDatum(order_id);
+	values[1] = Int64GetDatum(item_id);
+	if (SPI_execute_plan(plan, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read reservations");
+	h = palloc0(sizeof(HeldUnits) * Max(SPI_processed, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		h[i].reservation_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		h[i].line_no = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+		h[i].item_id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+		h[i].node_id = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+		h[i].lot_id = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+		h[i].unpicked = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
+		h[i].picked = DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
+		h[i].packed = DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull));
+	}
+	*out = h;
+	return (int) SPI_processed;
+}
+
+/* Records a move of held units of the order. */
+static void
+MoveHeld(int64 order_id, const HeldUnits *h, int64 qty, StockState from, StockState to,
+		 const char *event)
+{
+	LedgerMove	m;
+
+	m.item_id = h->item_id;
+	m.lot_id = h->lot_id;
+	m.qty = qty;
+	m.from_node_id = h->node_id;
+	m.from_state = from;
+	m.to_node_id = h->node_id;
+	m.to_state = to;
+	m.event = event;
+	m.ref = psprintf("order:" INT64_FORMAT, order_id);
+	m.engine = true;
+	m.from_slot_id = 0;
+	LedgerRecord(&m);
+}
+
+/* Adds to a reservation's held, picked and packed counts (deltas may be negative). */
+static void
+ReservationChange(int64 reservation_id, int64 d_qty, int64 d_picked, int64 d_packed)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		values[4];
+
+	IerpPlan(&plan,
+			 "UPDATE erp.reservation SET qty = qty + $2, qty_picked = qty_picked + $3,"
+			 "       qty_packed = qty_packed + $4 WHERE reservation_id = $1",
+			 4, id_argtypes);
+	values[0] = Int64GetDatum(reservation_id);
+	values[1] = Int64GetDatum(d_qty);
+	values[2] = Int64GetDatum(d_picked);
+	values[3] = Int64GetDatum(d_packed);
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "inventory_erp: reservation update failed");
+}
+
+static void
+DeleteEmptyReservations(int64 order_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		values[1];
+
+	IerpPlan(&plan, "DELETE FROM erp.reservation WHERE order_id = $1 AND qty = 0", 1, id_argtypes);
+	values[0] = Int64GetDatum(order_id);
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "inventory_erp: reservation cleanup failed");
+}
+
+/*
+ * Gives qty held units of item on a line back to available: reserved units
+ * first (release), then picked ones (putback).
+ */
+static void
+GiveBack(int64 order_id, int32 line_no, int64 item_id, int64 qty)
+{
+	HeldUnits  *h;
+	int			n = LoadHeld(order_id, item_id, &h);
+	int			i;
+
+	for (i = 0; i < n && qty > 0; i++)
+	{
+		int64		part;
+
+		if (h[i].line_no != line_no)
+			continue;
+		part = Min(qty, h[i].unpicked);
+		if (part > 0)
+		{
+			MoveHeld(order_id, &h[i], part, STATE_RESERVED, STATE_AVAILABLE, "release");
+			ReservationChange(h[i].reservation_id, -part, 0, 0);
+			qty -= part;
+		}
+		part = Min(qty, h[i].picked);
+		if (part > 0)
+		{
+			MoveHeld(order_id, &h[i], part, STATE_PICKED, STATE_AVAILABLE, "putback");
+			ReservationChange(h[i].reservation_id, -part, -part, 0);
+			qty -= part;
+		}
+	}
+}
+
+/* erp.cancel_order(order_id): releases everything held; refused once packed (IE010). */
+Datum
+ierp_orders_cancel(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr lines_plan = NULL;
+	static SPIPlanPtr order_plan = NULL;
+	static const char *const allowed[] = {"open", "allocated", "partially_allocated", "backordered",
+	"picking", NULL};
+	OrderHeader order;
+	HeldUnits  *h;
+	int			n,
+				i;
+	Datum		values[1];
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	OrderLock(PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0), &order);
+	RequireStatus(&order, "cancel", allowed);
+	n = LoadHeld(order.order_id, 0, &h);
+	for (i = 0; i < n; i++)
+	{
+		if (h[i].unpicked > 0)
+			MoveHeld(order.order_id, &h[i], h[i].unpicked, STATE_RESERVED, STATE_AVAILABLE, "release");
+		if (h[i].picked > 0)
+			MoveHeld(order.order_id, &h[i], h[i].picked, STATE_PICKED, STATE_AVAILABLE, "putback");
+		ReservationChange(h[i].reservation_id, -(h[i].unpicked + h[i].picked), -h[i].picked, 0);
+	}
+	DeleteEmptyReservations(order.order_id);
+	IerpPlan(&lines_plan,
+			 "UPDATE erp.order_line SET status = 'cancelled', qty_allocated = qty_shipped,"
+			 "       qty_backordered = 0 WHERE order_id = $1 AND status <> 'shipped'",
+			 1, id_argtypes);
+	IerpPlan(&order_plan,
+			 "UPDATE erp.sales_order SET status = 'cancelled', updated_at = pg_catalog.now()"
+			 " WHERE order_id = $1",
+			 1, id_argtypes);
+	values[0] = Int64GetDatum(order.order_id);
+	if (SPI_execute_plan(lines_plan, values, NULL, false, 0) != SPI_OK_UPDATE ||
+		SPI_execute_plan(order_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "inventory_erp: cancel failed");
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/* Item behind a scan: a sku, else a GTIN; 0 when neither is known. */
+static int64
+ItemOfScan(const char *scan, char **sku)
+{
+	static SPIPlanPtr sku_plan = NULL;
+	static SPIPlanPtr gtin_plan = NULL;
+	static const Oid text_types[] = {TEXTOID};
+	Datum		values[1];
+	int64		gtin;
+	bool		isnull;
+
+	IerpPlan(&sku_plan, "SELECT item_id, sku FROM erp.item WHERE sku = $1", 1, text_types);
+	values[0] = CStringGetTextDatum(scan);
+	if (SPI_execute_plan(sku_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: scan lookup failed");
+	if (SPI_processed == 0 && GtinParse(scan, &gtin, false))
+	{
+		IerpPlan(&gtin_plan,
+				 "SELECT item_id, sku FROM erp.item WHERE gtin OPERATOR(erp.=) $1::bigint::erp.gtin",
+				 1, id_argtypes);
+		values[0] = Int64GetDatum(gtin);
+		if (SPI_execute_plan(gtin_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "inventory_erp: scan lookup failed");
+	}
+	if (SPI_processed == 0)
+		return 0;
+	*sku = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * erp.pick(order_id, scan, qty): confirms qty units of the scanned item
+ * picked.  A scan of an item the order does not hold is refused (IE007) and
+ * kept as a pick_exception event; picking more than is left to pick: IE004.
+ */
+Datum
+ierp_orders_pick(PG_FUNCTION_ARGS)
+{
+	static const char *const allowed[] = {"allocated", "partially_allocated", "picking", NULL};
+	char	   *scan = IerpTextArg(fcinfo, 1);
+	int64		qty = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2);
+	OrderHeader order;
+	HeldUnits  *h;
+	int			n,
+				i;
+	int64		item_id;
+	int64		left = 0;
+	char	   *sku = NULL;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	OrderLock(PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0), &order);
+	RequireStatus(&order, "pick", allowed);
+	IerpCheckQuantity(qty, scan);
+
+	item_id = scan ? ItemOfScan(scan, &sku) : 0;
+	n = item_id ? LoadHeld(order.order_id, item_id, &h) : 0;
+	if (n == 0)
+	{
+		EventRecordDetached("pick_exception", item_id, 0, order.order_id, 0, "scan", scan, qty);
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_SCAN_MISMATCH),
+				 errmsg("scan \"%s\" does not match any item to pick for order " INT64_FORMAT,
+						scan ? scan : "", order.order_id),
+				 item_id ? errdetail("Sku \"%s\" is not held for this order.", sku)
+				 : errdetail("No sku or GTIN \"%s\" is known.", scan ? scan : ""),
+				 errhint("Put the unit back and scan an item of the order; the exception is recorded in erp.event.")));
+	}
+	for (i = 0; i < n; i++)
+		left += h[i].unpicked;
+	if (qty > left)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("cannot pick " INT64_FORMAT " of sku \"%s\" for order " INT64_FORMAT ": "
+						INT64_FORMAT " left to pick", qty, sku, order.order_id, left)));
+	for (i = 0; i < n && qty > 0; i++)
+	{
+		int64		part = Min(qty, h[i].unpicked);
+
+		if (part == 0)
+			continue;
+		MoveHeld(order.order_id, &h[i], part, STATE_RESERVED, STATE_PICKED, "pick");
+		ReservationChange(h[i].reservation_id, 0, part, 0);
+		qty -= part;
+	}
+	OrderRefreshStatus(order.order_id, false);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * erp.short_pick(order_id, sku, missing): missing reserved units were not on
+ * the shelf.  They leave the books as a variance (event adjust), a kit line
+ * gives back the rest of the kits it can no longer make, a pick_exception
+ * event is recorded, and the line is re-allocated at another node.
+ */
+Datum
+ierp_orders_short_pick(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr line_plan = NULL;
+	static SPIPlanPtr comp_plan = NULL;
+	static const char *const allowed[] = {"allocated", "partially_allocated", "picking", NULL};
+	char	   *sku = IerpTextArg(fcinfo, 1);
+	int64		missing = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2);
+	OrderHeader order;
+	ItemInfo	item;
+	HeldUnits  *h;
+	int			n,
+				i;
+	int64		unpicked = 0;
+	int64		left;
+	int64		short_node = 0;
+	int32		line_no;
+	Datum		values[4];
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	OrderLock(PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0), &order);
+	RequireStatus(&order, "short-pick", allowed);
+	IerpLookupItem(sku, &item);
+	IerpCheckQuantity(missing, sku);
+	n = LoadHeld(order.order_id, item.item_id, &h);
+	for (i = 0; i < n; i++)
+		unpicked += h[i].unpicked;
+	if (missing > unpicked)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("cannot short-pick " INT64_FORMAT " of sku \"%s\" for order " INT64_FORMAT
+						": " INT64_FORMAT " reserved and not picked", missing, sku, order.order_id, unpicked)));
+
+	/* the missing units leave the books, from the first reservations */
+	left = missing;
+	line_no = h[0].line_no;
+	for (i = 0; i < n && left > 0; i++)
+	{
+		int64		part = Min(left, h[i].unpicked);
+
+		if (part == 0 || h[i].line_no != line_no)
+			continue;
+		if (short_node == 0)
+			short_node = h[i].node_id;
+		MoveHeld(order.order_id, &h[i], part, STATE_RESERVED, STATE_OUTSIDE, "adjust");
+		ReservationChange(h[i].reservation_id, -part, 0, 0);
+		left -= part;
+	}
+	if (left > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("cannot short-pick " INT64_FORMAT " of sku \"%s\" on one line of order " INT64_FORMAT,
+						missing, sku, order.order_id)));
+
+	/* the line loses the units (or whole kits) it can no longer fill */
+	IerpPlan(&comp_plan,
+			 "SELECT c.component_item_id, c.qty FROM erp.order_line ol"
+			 "  JOIN erp.item_component c ON c.kit_item_id = ol.item_id"
+			 " WHERE ol.order_id = $1 AND ol.line_no = $2",
+			 2, id_argtypes);
+	values[0] = Int64GetDatum(order.order_id);
+	values[1] = Int64GetDatum(line_no);
+	{
+		Datum		pvalues[2] = {Int64GetDatum(order.order_id), Int32GetDatum(line_no)};
+		static const Oid ptypes[] = {INT8OID, INT4OID};
+		static SPIPlanPtr kplan = NULL;
+		int64		lost = missing;
+		uint64		ncomp,
+					c;
+		int64	   *comp_item,
+				   *comp_qty;
+
+		IerpPlan(&kplan,
+				 "SELECT c.component_item_id, c.qty FROM erp.order_line ol"
+				 "  JOIN erp.item_component c ON c.kit_item_id = ol.item_id"
+				 " WHERE ol.order_id = $1 AND ol.line_no = $2",
+				 2, ptypes);
+		if (SPI_execute_plan(kplan, pvalues, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "inventory_erp: cannot read kit");
+		ncomp = SPI_processed;
+		comp_item = palloc(sizeof(int64) * Max(ncomp, 1));
+		comp_qty = palloc(sizeof(int64) * Max(ncomp, 1));
+		for (c = 0; c < ncomp; c++)
+		{
+			bool		isnull;
+
+			comp_item[c] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[c], SPI_tuptable->tupdesc, 1, &isnull));
+			comp_qty[c] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[c], SPI_tuptable->tupdesc, 2, &isnull));
+		}
+		for (c = 0; c < ncomp; c++)
+			if (comp_item[c] == item.item_id)
+				lost = (missing + comp_qty[c] - 1) / comp_qty[c];
+		for (c = 0; c < ncomp; c++)
+		{
+			int64		back = lost * comp_qty[c] - (comp_item[c] == item.item_id ? missing : 0);
+
+			if (back > 0)
+				GiveBack(order.order_id, line_no, comp_item[c], back);
+		}
+		IerpPlan(&line_plan,
+				 "UPDATE erp.order_line SET qty_allocated = qty_allocated - $3"
+				 " WHERE order_id = $1 AND line_no = $2",
+				 3, id_argtypes);
+		values[0] = Int64GetDatum(order.order_id);
+		values[1] = Int64GetDatum(line_no);
+		values[2] = Int64GetDatum(lost);
+		if (SPI_execute_plan(line_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "inventory_erp: order line update failed");
+	}
+	DeleteEmptyReservations(order.order_id);
+	EventRecord("pick_exception", item.item_id, short_node, order.order_id, 0,
+				psprintf("{\"sku\": %s, \"short\": " INT64_FORMAT "}", IerpJsonQuote(sku), missing));
+
+	/* try elsewhere */
+	AllocateOrder(&order, short_node, NULL, NULL);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/* erp.pack(order_id): packs every picked unit, once nothing reserved is left to pick. */
+Datum
+ierp_orders_pack(PG_FUNCTION_ARGS)
+{
+	static const char *const allowed[] = {"picking", NULL};
+	OrderHeader order;
+	HeldUnits  *h;
+	int			n,
+				i;
+	int64		unpicked = 0;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	OrderLock(PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0), &order);
+	RequireStatus(&order, "pack", allowed);
+	n = LoadHeld(order.order_id, 0, &h);
+	for (i = 0; i < n; i++)
+		unpicked += h[i].unpicked;
+	if (unpicked > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("cannot pack order " INT64_FORMAT ": " INT64_FORMAT " reserved units are not picked yet",
+						order.order_id, unpicked),
+				 errhint("Pick them with erp.pick(), or report them missing with erp.short_pick().")));
+	for (i = 0; i < n; i++)
+	{
+		if (h[i].picked == 0)
+			continue;
+		MoveHeld(order.order_id, &h[i], h[i].picked, STATE_PICKED, STATE_PACKED, "pack");
+		ReservationChange(h[i].reservation_id, 0, 0, h[i].picked);
+	}
+	OrderRefreshStatus(order.order_id, false);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * erp.ship(order_id, carrier, tracking): the packed units leave; returns the
+ * shipment id.  Refused unless the order is packed (IE010).
+ */
+Datum
+ierp_orders_ship(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr shipment_plan = NULL;
+	static SPIPlanPtr sline_plan = NULL;
+	static SPIPlanPtr shipped_plan = NULL;
+	static const Oid shipment_types[] = {INT8OID, TEXTOID, TEXTOID};
+	static const Oid sline_types[] = {INT8OID, INT8OID, INT4OID, INT8OID, INT8OID, INT8OID, INT8OID};
+	static const char *const allowed[] = {"packed", NULL};
+	OrderHeader order;
+	HeldUnits  *h;
+	int			n,
+				i;
+	Datum		values[7];
+	char		nulls[7];
+	bool		isnull;
+	int64		shipment_id;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	OrderLock(PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0), &order);
+	RequireStatus(&order, "ship", allowed);
+
+	IerpPlan(&shipment_plan,
+			 "INSERT INTO erp.shipment (order_id, carrier, tracking) VALUES ($1, $2, $3) RETURNING shipment_id",
+			 3, shipment_types);
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(order.order_id);
+	values[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	values[2] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+	nulls[1] = PG_ARGISNULL(1) ? 'n' : ' ';
+	nulls[2] = PG_ARGISNULL(2) ? 'n' : ' ';
+	if (SPI_execute_plan(shipment_plan, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "inventory_erp: shipment insert failed");
+	shipment_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+	IerpPlan(&sline_plan,
+			 "INSERT INTO erp.shipment_line (shipment_id, order_id, line_no, item_id, node_id, lot_id, qty)"
+			 " VALUES ($1, $2, $3, $4, $5, NULLIF($6, 0), $7)",
+			 7, sline_types);
+	n = LoadHeld(order.order_id, 0, &h);
+	for (i = 0; i < n; i++)
+	{
+		if (h[i].packed == 0)
+			continue;
+		MoveHeld(order.order_id, &h[i], h[i].packed, STATE_PACKED, STATE_OUTSIDE, "ship");
+		ReservationChange(h[i].reservation_id, -h[i].packed, -h[i].packed, -h[i].packed);
+		values[0] = Int64GetDatum(shipment_id);
+		values[1] = Int64GetDatum(order.order_id);
+		values[2] = Int32GetDatum(h[i].line_no);
+		values[3] = Int64GetDatum(h[i].item_id);
+		values[4] = Int64GetDatum(h[i].node_id);
+		values[5] = Int64GetDatum(h[i].lot_id);
+		values[6] = Int64GetDatum(h[i].packed);
+		if (SPI_execute_plan(sline_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "inventory_erp: shipment line insert failed");
+	}
+	DeleteEmptyReservations(order.order_id);
+
+	/* lines shipped: units, or whole kits for a kit line */
+	IerpPlan(&shipped_plan,
+			 "UPDATE erp.order_line ol SET qty_shipped = ol.qty_shipped + s.units"
+			 "  FROM (SELECT sl.line_no, min(sl.qty / COALESCE(c.qty, 1)) AS units"
+			 "          FROM (SELECT line_no, item_id, sum(qty) AS qty FROM erp.shipment_line"
+			 "                 WHERE shipment_id = $1 GROUP BY line_no, item_id) sl"
+			 "          JOIN erp.order_line l ON l.order_id = $2 AND l.line_no = sl.line_no"
+			 "          LEFT JOIN erp.item_component c ON c.kit_item_id = l.item_id"
+			 "                                        AND c.component_item_id = sl.item_id"
+			 "         GROUP BY sl.line_no) s"
+			 " WHERE ol.order_id = $2 AND ol.line_no = s.line_no",
+			 2, id_argtypes);
+	values[0] = Int64GetDatum(shipment_id);
+	values[1] = Int64GetDatum(order.order_id);
+	if (SPI_execute_plan(shipped_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "inventory_erp: shipped quantities update failed");
+	OrderRefreshStatus(order.order_id, false);
+	SPI_finish();
+	PG_RETURN_INT64(shipment_id);
+}
