@@ -41,7 +41,7 @@ mapfile -t regress < <(ls sql/*.sql 2>/dev/null | xargs -rn1 basename | sed 's/\
 if [ ${#regress[@]} -gt 0 ]; then
     echo "== pg_regress: ${#regress[@]} scenario(s)"
     rm -rf results regression.diffs regression.out
-    "$REGRESS_BIN" --use-existing --host="$PGHOST" --port="$PGPORT" --user=postgres \
+    "$REGRESS_BIN" --host="$PGHOST" --port="$PGPORT" --user=postgres \
         --inputdir=. --outputdir=. --bindir="$PGBIN" --dbname=ierp_regress "${regress[@]}" \
         >"$WORK/regress.log" 2>&1
     cat "$WORK/regress.log" | grep -E '^(ok|not ok|test|     ) ' | sed 's/^/   /'
@@ -80,7 +80,7 @@ mapfile -t specs < <(ls test/isolation/specs/*.spec 2>/dev/null | xargs -rn1 bas
 if [ ${#specs[@]} -gt 0 ]; then
     echo "== isolation: ${#specs[@]} spec(s)"
     rm -rf test/isolation/output_iso
-    "$ISOLATION_BIN" --use-existing --host="$PGHOST" --port="$PGPORT" --user=postgres \
+    "$ISOLATION_BIN" --host="$PGHOST" --port="$PGPORT" --user=postgres \
         --inputdir=test/isolation --outputdir=test/isolation/output_iso --bindir="$PGBIN" \
         --dbname=ierp_isolation --load-extension=inventory_erp "${specs[@]}" >"$WORK/isolation.log" 2>&1
     grep -E '^(ok|not ok|test|     ) ' "$WORK/isolation.log" | sed 's/^/   /'
