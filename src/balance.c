@@ -212,12 +212,13 @@ CopySlots(uint64 n)
 
 /*
  * BalanceTake: takes qty units out of a balance; false (and no change) when
- * the balance holds fewer.  Never leaves a slot below zero.  locked_slot_id,
- * when not 0, is a slot of this balance that BalanceLockUpTo locked for this
- * take: it is tried first.
+ * the balance holds fewer, with *held set to what it holds once every slot
+ * is locked.  Never leaves a slot below zero.  locked_slot_id, when not 0,
+ * is a slot of this balance that BalanceLockUpTo locked for this take: it is
+ * tried first.
  */
 bool
-BalanceTake(const BalanceKey *key, int64 qty, int64 locked_slot_id)
+BalanceTake(const BalanceKey *key, int64 qty, int64 locked_slot_id, int64 *held)
 {
 	static SPIPlanPtr take_plan = NULL;
 	static SPIPlanPtr take_locked_plan = NULL;
@@ -256,6 +257,7 @@ BalanceTake(const BalanceKey *key, int64 qty, int64 locked_slot_id)
 
 	/* no single free slot holds enough: take exactly, under all the locks */
 	n = LockAllSlots(key, &total);
+	*held = total;
 	if (total < qty)
 		return false;
 	rows = CopySlots(n);
@@ -379,8 +381,10 @@ BalanceGet(const BalanceKey *key)
 }
 
 /*
- * ierp_balance_guard_write: statement trigger on erp.stock_balance refusing
- * INSERT, UPDATE, DELETE and TRUNCATE unless the ledger itself is writing.
+ * ierp_balance_guard_write: trigger on erp.stock_balance refusing INSERT
+ * (row level), UPDATE, DELETE and TRUNCATE (statement level) unless the
+ * ledger itself is writing.  Rows reloaded by pg_restore (history: their id
+ * was never issued here) are let in.
  */
 Datum
 ierp_balance_guard_write(PG_FUNCTION_ARGS)
@@ -390,7 +394,19 @@ ierp_balance_guard_write(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "inventory_erp: ierp_balance_guard_write must be called as a trigger");
 	if (balance_write_depth > 0 && !TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
-		return PointerGetDatum(NULL);
+		return TRIGGER_FIRED_FOR_ROW(trigdata->tg_event)
+			? PointerGetDatum(trigdata->tg_trigtuple) : PointerGetDatum(NULL);
+	if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) && TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		bool		history;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "inventory_erp: SPI_connect failed");
+		history = IerpRowIsHistory(trigdata->tg_relation, trigdata->tg_trigtuple, "stock_balance_id");
+		SPI_finish();
+		if (history)
+			return PointerGetDatum(trigdata->tg_trigtuple);
+	}
 	ereport(ERROR,
 			(errcode(ERRCODE_IERP_APPEND_ONLY),
 			 errmsg("erp.stock_balance is derived from the ledger and cannot be written directly"),

@@ -15,6 +15,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/date.h"
+#include "utils/rel.h"
 #include "utils/tuplestore.h"
 #include "utils/elog.h"
 
@@ -91,6 +92,7 @@ extern char *IerpNodeCode(int64 node_id);
 extern char *IerpTextArg(FunctionCallInfo fcinfo, int argno);
 extern char *IerpJsonQuote(const char *s);
 extern void IerpCheckQuantity(int64 qty, const char *sku);
+extern bool IerpRowIsHistory(Relation rel, HeapTuple tup, const char *idcol);
 
 /* balance.c: the slotted balances behind erp.stock_balance */
 typedef struct BalanceKey
@@ -102,7 +104,7 @@ typedef struct BalanceKey
 } BalanceKey;
 
 extern void BalanceAdd(const BalanceKey *key, int64 qty);
-extern bool BalanceTake(const BalanceKey *key, int64 qty, int64 locked_slot_id);
+extern bool BalanceTake(const BalanceKey *key, int64 qty, int64 locked_slot_id, int64 *held);
 extern int64 BalanceLockUpTo(const BalanceKey *key, int64 qty, int64 floor, int64 *locked_slot_id);
 extern int64 BalanceGet(const BalanceKey *key);
 

@@ -13,8 +13,11 @@
  *	  The extension's own functions call LedgerRecord(), which applies the
  *	  move and then appends it, telling the trigger that this row is already
  *	  applied; a row inserted any other way (an administrator's INSERT) is
- *	  applied by the trigger.  Either way each ledger row changes the balances
- *	  exactly once, in the statement that appends it.
+ *	  checked and applied by the trigger.  Either way each ledger row changes
+ *	  the balances exactly once, in the statement that appends it.  A row
+ *	  that brings an id the ledger has not issued is history being reloaded
+ *	  by pg_restore: it is kept as it is, and the balances are restored as
+ *	  data of their own.
  *
  *	  The state machine is cached per backend and dropped when
  *	  erp.state_transition changes (its trigger sends a relcache invalidation
@@ -38,6 +41,7 @@
 
 PG_FUNCTION_INFO_V1(ierp_ledger_apply_move);
 PG_FUNCTION_INFO_V1(ierp_ledger_refuse_write);
+PG_FUNCTION_INFO_V1(ierp_ledger_refuse_delete_used);
 PG_FUNCTION_INFO_V1(ierp_ledger_transitions_changed);
 PG_FUNCTION_INFO_V1(ierp_ledger_receive);
 PG_FUNCTION_INFO_V1(ierp_ledger_move);
@@ -117,7 +121,7 @@ TransitionsLoad(void)
 	IerpPlan(&plan,
 			 "SELECT from_state::text, to_state::text, event, cross_node,"
 			 "       'erp.state_transition'::pg_catalog.regclass::pg_catalog.oid, engine"
-			 "  FROM erp.state_transition",
+			 "  FROM erp.state_transition ORDER BY state_transition_id",
 			 0, NULL);
 	if (SPI_execute_plan(plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read erp.state_transition");
@@ -232,7 +236,7 @@ LedgerApply(const LedgerMove *m)
 				(errcode(ERRCODE_IERP_TRANSITION_NOT_ALLOWED),
 				 errmsg("transition from \"%s\" to \"%s\" by event \"%s\" is not allowed",
 						StockStateName(m->from_state), StockStateName(m->to_state), m->event),
-				 errdetail("The move was " INT64_FORMAT " units of sku \"%s\" at node \"%s\".",
+				 errdetail("The move was a quantity of " INT64_FORMAT " of sku \"%s\" at node \"%s\".",
 						   m->qty, IerpItemSku(m->item_id),
 						   IerpNodeCode(m->from_state != STATE_OUTSIDE ? m->from_node_id : m->to_node_id)),
 				 errhint("Allowed from \"%s\": %s.", StockStateName(m->from_state),
@@ -244,6 +248,12 @@ LedgerApply(const LedgerMove *m)
 				 errdetail("A generic move would leave the %s documents out of step with the stock.",
 						   t->engine),
 				 errhint("Use the %s functions (see doc/reference.md) for this event.", t->engine)));
+	if (t->cross_node && m->from_node_id == m->to_node_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_TRANSITION_NOT_ALLOWED),
+				 errmsg("event \"%s\" needs a destination node other than \"%s\"",
+						m->event, IerpNodeCode(m->from_node_id)),
+				 errhint("Name the receiving node, e.g. erp.move(..., to_node => 'STORE-1').")));
 	if (m->from_state != STATE_OUTSIDE && m->to_state != STATE_OUTSIDE &&
 		m->from_node_id != m->to_node_id && !t->cross_node)
 		ereport(ERROR,
@@ -256,14 +266,16 @@ LedgerApply(const LedgerMove *m)
 	{
 		BalanceKey	from = {m->item_id, m->from_node_id, m->lot_id, m->from_state};
 
-		if (!BalanceTake(&from, m->qty, m->from_slot_id))
+		int64		held;
+
+		if (!BalanceTake(&from, m->qty, m->from_slot_id, &held))
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_INSUFFICIENT_STOCK),
 					 errmsg("insufficient stock for sku \"%s\" at node \"%s\": " INT64_FORMAT
 							" %s, " INT64_FORMAT " requested",
 							IerpItemSku(m->item_id), IerpNodeCode(m->from_node_id),
-							BalanceGet(&from), StockStateName(m->from_state), m->qty),
-					 errdetail("Event \"%s\" takes " INT64_FORMAT " units out of state \"%s\"%s.",
+							held, StockStateName(m->from_state), m->qty),
+					 errdetail("Event \"%s\" needs a quantity of " INT64_FORMAT " from state \"%s\"%s.",
 							   m->event, m->qty, StockStateName(m->from_state),
 							   m->lot_id ? " of the given lot" : ""),
 					 errhint("Stock can never go below zero; receive or release units first.")));
@@ -274,6 +286,54 @@ LedgerApply(const LedgerMove *m)
 
 		BalanceAdd(&to, m->qty);
 	}
+}
+
+/*
+ * Checks the ids of a move inserted directly into the ledger (the
+ * extension's functions resolve them from business keys): the item and the
+ * nodes exist, and the lot is given exactly when the item is lot-tracked and
+ * belongs to the item.  IE003 otherwise.
+ */
+static void
+CheckDirectMove(const LedgerMove *m)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID, INT8OID, INT8OID, INT8OID};
+	Datum		values[4];
+	bool		isnull,
+				lot_tracked;
+	Datum		lot_item;
+	int64		nodes;
+
+	IerpPlan(&plan,
+			 "SELECT i.lot_tracked,"
+			 "       (SELECT count(*) FROM erp.node n WHERE n.node_id IN ($2, $3)),"
+			 "       (SELECT l.item_id FROM erp.lot l WHERE l.lot_id = $4)"
+			 "  FROM erp.item i WHERE i.item_id = $1",
+			 4, argtypes);
+	values[0] = Int64GetDatum(m->item_id);
+	values[1] = Int64GetDatum(m->from_state == STATE_OUTSIDE ? m->to_node_id : m->from_node_id);
+	values[2] = Int64GetDatum(m->to_state == STATE_OUTSIDE ? m->from_node_id : m->to_node_id);
+	values[3] = Int64GetDatum(m->lot_id);
+	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot check move");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("unknown item id " INT64_FORMAT, m->item_id)));
+	lot_tracked = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	nodes = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	lot_item = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+	if (nodes != (DatumGetInt64(values[1]) == DatumGetInt64(values[2]) ? 1 : 2))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("unknown node id in move of item id " INT64_FORMAT, m->item_id)));
+	if (lot_tracked != (m->lot_id != 0) ||
+		(m->lot_id != 0 && (isnull || DatumGetInt64(lot_item) != m->item_id)))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("lot id " INT64_FORMAT " does not fit item id " INT64_FORMAT, m->lot_id, m->item_id),
+				 errdetail("A lot-tracked item moves with one of its lots; other items move without a lot.")));
 }
 
 /*
@@ -320,8 +380,16 @@ ierp_ledger_apply_move(PG_FUNCTION_ARGS)
 
 	if (ledger_row_applied)
 		ledger_row_applied = false;
+	else if (IerpRowIsHistory(trigdata->tg_relation, tup, "move_id"))
+	{
+		SPI_finish();
+		return PointerGetDatum(tup);
+	}
 	else
+	{
+		CheckDirectMove(&m);
 		LedgerApply(&m);
+	}
 
 	/* who moved it: the caller, not the function owner */
 	cols[0] = SPI_fnumber(desc, "actor");
@@ -363,6 +431,59 @@ ierp_ledger_refuse_write(PG_FUNCTION_ARGS)
 			 errdetail("Recorded moves are never changed or removed."),
 			 errhint("Correct a mistake with a new move, e.g. erp.move(..., event => 'adjust') or erp.count().")));
 	PG_RETURN_NULL();
+}
+
+/*
+ * ierp_ledger_refuse_delete_used: BEFORE DELETE row trigger on master data
+ * (argument: item, node or lot) refusing to delete a row the ledger refers
+ * to (IE010): history must keep meaning what it meant.
+ */
+Datum
+ierp_ledger_refuse_delete_used(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plans[3] = {NULL, NULL, NULL};
+	static const Oid argtypes[] = {INT8OID};
+	static const char *const kinds[3] = {"item", "node", "lot"};
+	static const char *const queries[3] = {
+		"SELECT EXISTS (SELECT 1 FROM erp.stock_move WHERE item_id = $1)",
+		"SELECT EXISTS (SELECT 1 FROM erp.stock_move WHERE from_node_id = $1 OR to_node_id = $1)",
+		"SELECT EXISTS (SELECT 1 FROM erp.stock_move WHERE lot_id = $1)"
+	};
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	const char *kind;
+	Datum		values[1];
+	bool		isnull;
+	bool		used;
+	int			k;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || trigdata->tg_trigger->tgnargs != 1)
+		elog(ERROR, "inventory_erp: ierp_ledger_refuse_delete_used must be a trigger with one argument");
+	kind = trigdata->tg_trigger->tgargs[0];
+	for (k = 0; k < 3; k++)
+		if (strcmp(kinds[k], kind) == 0)
+			break;
+	if (k == 3)
+		elog(ERROR, "inventory_erp: unknown master data kind \"%s\"", kind);
+	desc = trigdata->tg_relation->rd_att;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	IerpPlan(&plans[k], queries[k], 1, argtypes);
+	values[0] = heap_getattr(trigdata->tg_trigtuple, SPI_fnumber(desc, psprintf("%s_id", kind)),
+							 desc, &isnull);
+	if (SPI_execute_plan(plans[k], values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot check ledger references");
+	used = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	if (used)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("%s " INT64_FORMAT " has stock history and cannot be deleted", kind,
+						DatumGetInt64(values[0])),
+				 errdetail("The ledger refers to it; history is never removed."),
+				 strcmp(kind, "lot") != 0
+				 ? errhint("Retire it instead: UPDATE erp.%s SET active = false.", kind) : 0));
+	return PointerGetDatum(trigdata->tg_trigtuple);
 }
 
 /* ierp_ledger_transitions_changed: makes every backend reload the state machine. */
@@ -462,6 +583,11 @@ ResolveLot(const ItemInfo *item, const char *sku, const char *lot, bool create,
 {
 	if (!item->lot_tracked)
 	{
+		if (has_expiry)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+					 errmsg("sku \"%s\" is not lot-tracked, but an expiry date was given", sku),
+					 errhint("Expiry dates belong to lots of lot-tracked items.")));
 		if (lot != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
@@ -548,6 +674,12 @@ ierp_ledger_move(PG_FUNCTION_ARGS)
 	m.to_state = PG_ARGISNULL(4) ? STATE_OUTSIDE : StockStateFromDatum(PG_GETARG_DATUM(4));
 	m.from_node_id = node_id;
 	m.to_node_id = to_node ? IerpLookupNode(to_node) : node_id;
+	if (m.to_node_id != node_id && (m.from_state == STATE_OUTSIDE || m.to_state == STATE_OUTSIDE))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_TRANSITION_NOT_ALLOWED),
+				 errmsg("to_node \"%s\" applies only to moves between two nodes", to_node),
+				 errdetail("Units entering or leaving the business stay at node \"%s\".", node),
+				 errhint("Leave to_node out, or pass the receiving node as node.")));
 	m.lot_id = ResolveLot(&item, sku, lot, m.from_state == STATE_OUTSIDE, 0, false);
 	m.event = event;
 	m.ref = IerpTextArg(fcinfo, 7);

@@ -12,6 +12,8 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "catalog/dependency.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
@@ -282,4 +284,33 @@ IerpNodeCode(int64 node_id)
 	if (SPI_execute_plan(plan, values, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 		return TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	return psprintf("#" INT64_FORMAT, node_id);
+}
+
+/*
+ * IerpRowIsHistory: true when the row being inserted into rel carries an
+ * identity value (column idcol) that the column's sequence has not issued:
+ * the row is history being reloaded (pg_restore, COPY of a dump), not a new
+ * fact.  Rows inserted the ordinary way get their id from the sequence, so
+ * their id is never above its last value.
+ */
+bool
+IerpRowIsHistory(Relation rel, HeapTuple tup, const char *idcol)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {OIDOID};
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			attnum = SPI_fnumber(desc, idcol);
+	bool		isnull;
+	Datum		id = heap_getattr(tup, attnum, desc, &isnull);
+	Datum		values[1];
+	Datum		last;
+
+	if (isnull)
+		return false;
+	IerpPlan(&plan, "SELECT pg_catalog.pg_sequence_last_value($1)", 1, argtypes);
+	values[0] = ObjectIdGetDatum(getIdentitySequence(RelationGetRelid(rel), attnum, false));
+	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read sequence");
+	last = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull || DatumGetInt64(id) > DatumGetInt64(last);
 }

@@ -133,8 +133,21 @@ CREATE TRIGGER stock_move_apply BEFORE INSERT ON erp.stock_move
     FOR EACH ROW EXECUTE FUNCTION erp.ledger_apply_move();
 CREATE TRIGGER stock_move_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON erp.stock_move
     FOR EACH STATEMENT EXECUTE FUNCTION erp.refuse_write();
-CREATE TRIGGER stock_balance_derived BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON erp.stock_balance
+CREATE TRIGGER stock_balance_derived BEFORE UPDATE OR DELETE OR TRUNCATE ON erp.stock_balance
     FOR EACH STATEMENT EXECUTE FUNCTION erp.guard_balance_write();
+CREATE TRIGGER stock_balance_derived_insert BEFORE INSERT ON erp.stock_balance
+    FOR EACH ROW EXECUTE FUNCTION erp.guard_balance_write();
+
+-- History keeps meaning what it meant: master rows the ledger refers to are retired, not deleted.
+CREATE FUNCTION erp.refuse_delete_used() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'ierp_ledger_refuse_delete_used' LANGUAGE C;
+COMMENT ON FUNCTION erp.refuse_delete_used() IS 'Trigger: refuses to delete an item, node or lot that the ledger refers to (IE010)';
+CREATE TRIGGER item_keep_history BEFORE DELETE ON erp.item
+    FOR EACH ROW EXECUTE FUNCTION erp.refuse_delete_used('item');
+CREATE TRIGGER node_keep_history BEFORE DELETE ON erp.node
+    FOR EACH ROW EXECUTE FUNCTION erp.refuse_delete_used('node');
+CREATE TRIGGER lot_keep_history BEFORE DELETE ON erp.lot
+    FOR EACH ROW EXECUTE FUNCTION erp.refuse_delete_used('lot');
 CREATE TRIGGER state_transition_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON erp.state_transition
     FOR EACH STATEMENT EXECUTE FUNCTION erp.transitions_changed();
 

@@ -6,13 +6,6 @@
 #
 # Run by scripts/test.sh with PGHOST, PGPORT, PGUSER, PGBIN, WORK and REPO_ROOT set
 # and the main test cluster running.  Prints every check it makes.
-#
-# Known bugs (reported, not counted as failures until fixed; printed as KNOWN BUG,
-# or as XPASS once they pass):
-#   - pg_restore exits 1: COPY into erp.stock_balance is refused (IE005), because
-#     the table is marked for dump although only the ledger may write it;
-#   - the ledger trigger re-stamps every restored move with the restoring role and
-#     application_name (actor 'postgres', 'pg_restore'), losing who moved stock.
 set -uo pipefail
 
 : "${PGBIN:?PGBIN must point at the PostgreSQL bin directory}"
@@ -24,7 +17,6 @@ DUMP=$WORK/ierp_dump.pgdump
 RESTORE_LOG=$WORK/ierp_pg_restore.log
 
 mismatches=0
-known=0
 
 cleanup() {
     "$PGBIN/dropdb" --if-exists "$SRC" >/dev/null 2>&1
@@ -54,16 +46,6 @@ same() {
     a=$(q "$SRC" "$2") || { check "$1 (source query failed)" ok failed; return; }
     b=$(q "$DST" "$2") || { check "$1 (restored query failed)" ok failed; return; }
     check "$1 [$(head -c 60 <<<"$a" | tr '\n' ' ')...]" "$a" "$b"
-}
-
-# known_bug NAME EXPECTED ACTUAL: like check, but a mismatch is a known, reported bug.
-known_bug() {
-    if [ "$2" == "$3" ]; then
-        printf 'XPASS    %s (a known bug no longer shows: make this a plain check)\n' "$1"
-    else
-        printf 'KNOWN BUG %s\n         expected: %s\n         actual:   %s\n' "$1" "$2" "$3"
-        known=$((known + 1))
-    fi
 }
 
 cleanup
@@ -152,19 +134,15 @@ echo "== createdb $DST; pg_restore -d $DST"
 "$PGBIN/pg_restore" -d "$DST" "$DUMP" >"$RESTORE_LOG" 2>&1
 restore_rc=$?
 sed 's/^/         | /' "$RESTORE_LOG"
-# The one error pg_restore reports today is the known bug above; any other error is a failure.
-other_errors=$(grep -E '^pg_restore: error:' "$RESTORE_LOG" |
-               grep -vc 'COPY failed for table "stock_balance": ERROR:  erp.stock_balance is derived from the ledger')
-check "pg_restore reports no error other than the known stock_balance COPY" 0 "$other_errors"
-known_bug "pg_restore exit status" 0 "$restore_rc"
-known_bug "pg_restore printed no error" 0 "$(grep -Ec '^pg_restore: (error|warning)' "$RESTORE_LOG")"
+check "pg_restore exit status" 0 "$restore_rc"
+check "pg_restore printed no error" 0 "$(grep -Ec '^pg_restore: (error|warning)' "$RESTORE_LOG")"
 
 echo "== restored database against the source"
 same "item count" "$ITEMS"
 same "items (id, sku, gtin, title, prices, lot tracking)" "$ITEM_ROWS"
 same "move count" "$MOVES"
 same "moves (id, item, lot, qty, from, to, event, ref, time)" "$MOVE_ROWS"
-known_bug "moves keep their actor and application_name" \
+check "moves keep their actor and application_name" \
     "$(q "$SRC" "$MOVE_AUDIT")" "$(q "$DST" "$MOVE_AUDIT")"
 same "balance sums per state" "$STATE_SUMS"
 same "balances per sku, node, lot and state" "$BALANCES"
@@ -219,5 +197,5 @@ check "the balances after the new moves" \
                   WHERE (i.sku = 'MUG' AND b.state = 'available') OR (i.sku = 'TEE-M' AND n.code = 'DC-EAST' AND b.state IN ('damaged', 'refurbish'))")"
 check "erp.verify() is still empty after the new moves" 0 "$(q "$DST" "$VERIFY")"
 
-echo "== $mismatches mismatch(es), $known known bug(s)"
+echo "== $mismatches mismatch(es)"
 [ "$mismatches" -eq 0 ]
