@@ -174,7 +174,7 @@ LoadOpenLines(AllocContext *ctx)
 			 " ORDER BY ol.line_no, 8",
 			 1, argtypes);
 	values[0] = Int64GetDatum(ctx->order_id);
-	if (SPI_execute_plan(plan, values, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read order lines");
 	tt = SPI_tuptable;
 	nrows = SPI_processed;
@@ -328,7 +328,7 @@ ReleaseReserved(AllocContext *ctx, int32 line_no, ItemStock *is, int64 node_id, 
 	values[1] = Int32GetDatum(line_no);
 	values[2] = Int64GetDatum(is->item_id);
 	values[3] = Int64GetDatum(node_id);
-	if (SPI_execute_plan(plan, values, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read reservations");
 	n = SPI_processed;
 	lots = palloc(sizeof(int64) * Max(n, 1));
@@ -754,7 +754,7 @@ ierp_allocate_pending(PG_FUNCTION_ARGS)
 	values[0] = Int64GetDatum(PG_ARGISNULL(0) ? 0 : (int64) PG_GETARG_INT32(0));
 	if (PG_ARGISNULL(0))
 		nulls[0] = 'n';
-	if (SPI_execute_plan(plan, values, nulls, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read pending orders");
 	n = SPI_processed;
 	ids = palloc(sizeof(int64) * Max(n, 1));

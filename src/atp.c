@@ -65,7 +65,7 @@ AtpLoadNodes(int64 item_id, int32 min_shelf_life_days, int64 channel_id, int64 n
 	values[1] = Int64GetDatum(channel_id);
 	values[2] = Int64GetDatum(node_id);
 	values[3] = Int32GetDatum(min_shelf_life_days);
-	if (SPI_execute_plan(plan, values, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read stock by node");
 
 	out = palloc0(sizeof(NodeStock) * Max(SPI_processed, 1));
@@ -115,7 +115,7 @@ AtpFenceOfOthers(int64 item_id, int64 channel_id)
 			 2, argtypes);
 	values[0] = Int64GetDatum(item_id);
 	values[1] = Int64GetDatum(channel_id);
-	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read ring-fences");
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
@@ -190,7 +190,7 @@ ierp_atp(PG_FUNCTION_ARGS)
 				 " WHERE c.kit_item_id = $1 ORDER BY c.component_item_id",
 				 1, argtypes);
 		values[0] = Int64GetDatum(item.item_id);
-		if (SPI_execute_plan(comp_plan, values, NULL, true, 0) != SPI_OK_SELECT)
+		if (SPI_execute_plan(comp_plan, values, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "inventory_erp: cannot read kit components");
 		ncomp = SPI_processed;
 		comp_item = palloc(sizeof(int64) * ncomp);

@@ -142,7 +142,7 @@ BalanceAdd(const BalanceKey *key, int64 qty)
 	IerpPlan(&count_plan,
 			 "SELECT count(*), COALESCE(max(b.slot), -1) FROM erp.stock_balance b WHERE" KEY_WHERE,
 			 4, key_argtypes);
-	if (SPI_execute_plan(count_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(count_plan, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: balance slot count failed");
 	nslots = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	maxslot = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
@@ -153,34 +153,6 @@ BalanceAdd(const BalanceKey *key, int64 qty)
 	else
 		slot = SlotOffset() % ierp_balance_slots;
 	SlotAdd(key, slot, qty);
-}
-
-/*
- * Locks every slot of a balance in slot order (waiting for holders) and
- * returns their ids and quantities in the SPI tuptable; *total gets the sum.
- */
-static uint64
-LockAllSlots(const BalanceKey *key, int64 *total)
-{
-	static SPIPlanPtr plan = NULL;
-	Datum		values[4];
-	uint64		i;
-
-	IerpPlan(&plan,
-			 "SELECT b.stock_balance_id, b.qty, b.slot FROM erp.stock_balance b WHERE" KEY_WHERE
-			 " ORDER BY b.slot FOR UPDATE",
-			 4, key_argtypes);
-	KeyValues(key, values);
-	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: balance lock failed");
-	*total = 0;
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-
-		*total += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
-	}
-	return SPI_processed;
 }
 
 /* A slot row copied out of SPI's tuptable. */
@@ -207,6 +179,63 @@ CopySlots(uint64 n)
 		rows[i].qty = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
 		rows[i].slot = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
 	}
+	return rows;
+}
+
+/*
+ * Locks every slot of a balance in slot order (waiting for holders) and
+ * returns them (*nslots of them); *total gets the sum.
+ *
+ * A session that had to wait sees the rows it waited for as their holder
+ * left them, but not the slots that holder created: they are newer than its
+ * snapshot.  So the slots are counted again with a fresh snapshot, and
+ * locked again while that finds more of them.
+ */
+static SlotRow *
+LockAllSlots(const BalanceKey *key, uint64 *nslots, int64 *total)
+{
+	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr count_plan = NULL;
+	Datum		values[4];
+	uint64		i,
+				n;
+	bool		isnull;
+	SlotRow    *rows;
+
+	IerpPlan(&plan,
+			 "SELECT b.stock_balance_id, b.qty, b.slot FROM erp.stock_balance b WHERE" KEY_WHERE
+			 " ORDER BY b.slot FOR UPDATE",
+			 4, key_argtypes);
+	IerpPlan(&count_plan, "SELECT count(*) FROM erp.stock_balance b WHERE" KEY_WHERE,
+			 4, key_argtypes);
+	KeyValues(key, values);
+	for (;;)
+	{
+		int64		seen;
+
+		if (SPI_execute_plan(count_plan, values, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "inventory_erp: balance slot count failed");
+		seen = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "inventory_erp: balance lock failed");
+		n = SPI_processed;
+		rows = CopySlots(n);
+		if ((int64) n >= seen)
+		{
+			/* recount now that we hold them: a holder we waited for may have added slots */
+			if (SPI_execute_plan(count_plan, values, NULL, false, 1) != SPI_OK_SELECT)
+				elog(ERROR, "inventory_erp: balance slot count failed");
+			seen = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			if ((int64) n >= seen)
+				break;
+		}
+		pfree(rows);
+		CHECK_FOR_INTERRUPTS();
+	}
+	*total = 0;
+	for (i = 0; i < n; i++)
+		*total += rows[i].qty;
+	*nslots = n;
 	return rows;
 }
 
@@ -256,11 +285,10 @@ BalanceTake(const BalanceKey *key, int64 qty, int64 locked_slot_id, int64 *held)
 		return true;
 
 	/* no single free slot holds enough: take exactly, under all the locks */
-	n = LockAllSlots(key, &total);
+	rows = LockAllSlots(key, &n, &total);
 	*held = total;
 	if (total < qty)
 		return false;
-	rows = CopySlots(n);
 	for (i = 0; i < n && left > 0; i++)
 	{
 		int64		part = Min(rows[i].qty, left);
@@ -316,7 +344,7 @@ BalanceLockUpTo(const BalanceKey *key, int64 qty, int64 floor, int64 *locked_slo
 		return qty;
 	}
 
-	n = LockAllSlots(key, &total);
+	rows = LockAllSlots(key, &n, &total);
 	if (total - floor <= 0)
 		return 0;
 	if (total < need)
@@ -330,7 +358,6 @@ BalanceLockUpTo(const BalanceKey *key, int64 qty, int64 floor, int64 *locked_slo
 	 * many slots as can each serve this request twice, when fewer than half
 	 * of them can today.
 	 */
-	rows = CopySlots(n);
 	target_slots = Min((int64) ierp_balance_slots, total / Max(2 * need, 1));
 	for (i = 0; i < n; i++)
 		if (rows[i].qty >= need)
@@ -375,7 +402,7 @@ BalanceGet(const BalanceKey *key)
 			 "SELECT COALESCE(sum(b.qty), 0)::bigint FROM erp.stock_balance b WHERE" KEY_WHERE,
 			 4, key_argtypes);
 	KeyValues(key, values);
-	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: balance read failed");
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }

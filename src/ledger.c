@@ -123,7 +123,7 @@ TransitionsLoad(void)
 			 "       'erp.state_transition'::pg_catalog.regclass::pg_catalog.oid, engine"
 			 "  FROM erp.state_transition ORDER BY state_transition_id",
 			 0, NULL);
-	if (SPI_execute_plan(plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plan, NULL, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read erp.state_transition");
 
 	if (transitions_cxt == NULL)
@@ -315,7 +315,7 @@ CheckDirectMove(const LedgerMove *m)
 	values[1] = Int64GetDatum(m->from_state == STATE_OUTSIDE ? m->to_node_id : m->from_node_id);
 	values[2] = Int64GetDatum(m->to_state == STATE_OUTSIDE ? m->from_node_id : m->to_node_id);
 	values[3] = Int64GetDatum(m->lot_id);
-	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot check move");
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -471,7 +471,7 @@ ierp_ledger_refuse_delete_used(PG_FUNCTION_ARGS)
 	IerpPlan(&plans[k], queries[k], 1, argtypes);
 	values[0] = heap_getattr(trigdata->tg_trigtuple, SPI_fnumber(desc, psprintf("%s_id", kind)),
 							 desc, &isnull);
-	if (SPI_execute_plan(plans[k], values, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plans[k], values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot check ledger references");
 	used = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();

@@ -8,6 +8,11 @@
  *	  Every lookup raises IE003 naming the key it could not find.  All of them
  *	  must be called between SPI_connect and SPI_finish.
  *
+ *	  Every statement of the extension runs with read_only = false: it then
+ *	  sees what earlier statements of the same call chain wrote (a read-only
+ *	  statement would use the snapshot of the outer query, so that
+ *	  erp.allocate(erp.capture_order(...)) would not see the new order's lines).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -92,7 +97,7 @@ LookupByText(SPIPlanPtr plan, const char *key)
 	int			ret;
 
 	values[0] = CStringGetTextDatum(key);
-	ret = SPI_execute_plan(plan, values, NULL, true, 1);
+	ret = SPI_execute_plan(plan, values, NULL, false, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: lookup failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 0)
@@ -130,7 +135,7 @@ IerpLookupItem(const char *sku, ItemInfo *info)
 			 "  FROM erp.item i WHERE i.sku = $1",
 			 1, argtypes);
 	values[0] = CStringGetTextDatum(sku);
-	ret = SPI_execute_plan(plan, values, NULL, true, 1);
+	ret = SPI_execute_plan(plan, values, NULL, false, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: item lookup failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 0)
@@ -195,7 +200,7 @@ IerpLookupLot(int64 item_id, const char *sku, const char *lot_code)
 			 2, argtypes);
 	values[0] = Int64GetDatum(item_id);
 	values[1] = CStringGetTextDatum(lot_code);
-	ret = SPI_execute_plan(plan, values, NULL, true, 1);
+	ret = SPI_execute_plan(plan, values, NULL, false, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: lot lookup failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 0)
@@ -265,7 +270,7 @@ IerpItemSku(int64 item_id)
 
 	IerpPlan(&plan, "SELECT sku FROM erp.item WHERE item_id = $1", 1, argtypes);
 	values[0] = Int64GetDatum(item_id);
-	if (SPI_execute_plan(plan, values, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	if (SPI_execute_plan(plan, values, NULL, false, 1) == SPI_OK_SELECT && SPI_processed == 1)
 		return TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	return psprintf("#" INT64_FORMAT, item_id);
 }
@@ -281,7 +286,7 @@ IerpNodeCode(int64 node_id)
 
 	IerpPlan(&plan, "SELECT code FROM erp.node WHERE node_id = $1", 1, argtypes);
 	values[0] = Int64GetDatum(node_id);
-	if (SPI_execute_plan(plan, values, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	if (SPI_execute_plan(plan, values, NULL, false, 1) == SPI_OK_SELECT && SPI_processed == 1)
 		return TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	return psprintf("#" INT64_FORMAT, node_id);
 }
@@ -309,7 +314,7 @@ IerpRowIsHistory(Relation rel, HeapTuple tup, const char *idcol)
 		return false;
 	IerpPlan(&plan, "SELECT pg_catalog.pg_sequence_last_value($1)", 1, argtypes);
 	values[0] = ObjectIdGetDatum(getIdentitySequence(RelationGetRelid(rel), attnum, false));
-	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read sequence");
 	last = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return isnull || DatumGetInt64(id) > DatumGetInt64(last);

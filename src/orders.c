@@ -246,7 +246,7 @@ ierp_orders_capture(PG_FUNCTION_ARGS)
 			 2, find_types);
 	values[0] = Int64GetDatum(channel_id);
 	values[1] = CStringGetTextDatum(external_ref);
-	if (SPI_execute_plan(find_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(find_plan, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: order lookup failed");
 	if (SPI_processed == 1)
 	{
@@ -266,7 +266,7 @@ ierp_orders_capture(PG_FUNCTION_ARGS)
 			 1, lines_types);
 	values[0] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
 	nulls[0] = PG_ARGISNULL(2) ? 'n' : ' ';
-	if (SPI_execute_plan(lines_plan, values, nulls, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(lines_plan, values, nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read order lines");
 	nlines = SPI_processed;
 	if (nlines == 0 || SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) == NULL ||
@@ -333,7 +333,7 @@ ierp_orders_capture(PG_FUNCTION_ARGS)
 		{
 			/* the same order arrived concurrently and won: return its id */
 			values[1] = CStringGetTextDatum(external_ref);
-			if (SPI_execute_plan(find_plan, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			if (SPI_execute_plan(find_plan, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 				elog(ERROR, "inventory_erp: order lookup failed");
 			order_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 			SPI_finish();
@@ -398,7 +398,7 @@ LoadHeld(int64 order_id, int64 item_id, HeldUnits **out)
 			 2, id_argtypes);
 	values[0] = Int64GetDatum(order_id);
 	values[1] = Int64GetDatum(item_id);
-	if (SPI_execute_plan(plan, values, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read reservations");
 	h = palloc0(sizeof(HeldUnits) * Max(SPI_processed, 1));
 	for (i = 0; i < SPI_processed; i++)
@@ -563,7 +563,7 @@ ItemOfScan(const char *scan, char **sku)
 
 	IerpPlan(&sku_plan, "SELECT item_id, sku FROM erp.item WHERE sku = $1", 1, text_types);
 	values[0] = CStringGetTextDatum(scan);
-	if (SPI_execute_plan(sku_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(sku_plan, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: scan lookup failed");
 	if (SPI_processed == 0 && GtinParse(scan, &gtin, false))
 	{
@@ -571,7 +571,7 @@ ItemOfScan(const char *scan, char **sku)
 				 "SELECT item_id, sku FROM erp.item WHERE gtin OPERATOR(erp.=) $1::bigint::erp.gtin",
 				 1, id_argtypes);
 		values[0] = Int64GetDatum(gtin);
-		if (SPI_execute_plan(gtin_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+		if (SPI_execute_plan(gtin_plan, values, NULL, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "inventory_erp: scan lookup failed");
 	}
 	if (SPI_processed == 0)
@@ -724,7 +724,7 @@ ierp_orders_short_pick(PG_FUNCTION_ARGS)
 				 "  JOIN erp.item_component c ON c.kit_item_id = ol.item_id"
 				 " WHERE ol.order_id = $1 AND ol.line_no = $2",
 				 2, ptypes);
-		if (SPI_execute_plan(kplan, pvalues, NULL, true, 0) != SPI_OK_SELECT)
+		if (SPI_execute_plan(kplan, pvalues, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "inventory_erp: cannot read kit");
 		ncomp = SPI_processed;
 		comp_item = palloc(sizeof(int64) * Max(ncomp, 1));
