@@ -438,6 +438,6 @@ ierp_balance_guard_write(PG_FUNCTION_ARGS)
 			(errcode(ERRCODE_IERP_APPEND_ONLY),
 			 errmsg("erp.stock_balance is derived from the ledger and cannot be written directly"),
 			 errdetail("Balances change only when a move is recorded in erp.stock_move."),
-			 errhint("Use erp.move(), erp.receive() or erp.count() to change stock.")));
+			 errhint("Use erp.receive() or erp.move() to change stock.")));
 	PG_RETURN_NULL();
 }

@@ -28,6 +28,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "commands/extension.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "lib/stringinfo.h"
@@ -42,6 +43,7 @@
 PG_FUNCTION_INFO_V1(ierp_ledger_apply_move);
 PG_FUNCTION_INFO_V1(ierp_ledger_refuse_write);
 PG_FUNCTION_INFO_V1(ierp_ledger_refuse_delete_used);
+PG_FUNCTION_INFO_V1(ierp_ledger_protect_builtin);
 PG_FUNCTION_INFO_V1(ierp_ledger_transitions_changed);
 PG_FUNCTION_INFO_V1(ierp_ledger_receive);
 PG_FUNCTION_INFO_V1(ierp_ledger_move);
@@ -429,7 +431,7 @@ ierp_ledger_refuse_write(PG_FUNCTION_ARGS)
 			 errmsg("%s of %s is not allowed: the ledger is append-only",
 					what, RelationGetRelationName(trigdata->tg_relation)),
 			 errdetail("Recorded moves are never changed or removed."),
-			 errhint("Correct a mistake with a new move, e.g. erp.move(..., event => 'adjust') or erp.count().")));
+			 errhint("Correct a mistake with a new move, e.g. erp.move(..., event => 'adjust').")));
 	PG_RETURN_NULL();
 }
 
@@ -484,6 +486,35 @@ ierp_ledger_refuse_delete_used(PG_FUNCTION_ARGS)
 				 strcmp(kind, "lot") != 0
 				 ? errhint("Retire it instead: UPDATE erp.%s SET active = false.", kind) : 0));
 	return PointerGetDatum(trigdata->tg_trigtuple);
+}
+
+/*
+ * ierp_ledger_protect_builtin: BEFORE UPDATE OR DELETE row trigger on tables
+ * with rows shipped by the extension (builtin = true): those rows are
+ * recreated by CREATE EXTENSION and not dumped, so changing them would be
+ * lost on restore (IE010).  Add a row of your own instead.
+ */
+Datum
+ierp_ledger_protect_builtin(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	bool		isnull;
+	Datum		builtin;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		elog(ERROR, "inventory_erp: ierp_ledger_protect_builtin must be a row trigger");
+	desc = trigdata->tg_relation->rd_att;
+	builtin = heap_getattr(trigdata->tg_trigtuple, SPI_fnumber(desc, "builtin"), desc, &isnull);
+	if (!isnull && DatumGetBool(builtin) && !creating_extension)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("rows of %s shipped with inventory_erp cannot be changed or deleted",
+						RelationGetRelationName(trigdata->tg_relation)),
+				 errdetail("CREATE EXTENSION recreates them and pg_dump leaves them out, so a change would be lost on restore."),
+				 errhint("Add a row of your own.")));
+	return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)
+						   ? trigdata->tg_newtuple : trigdata->tg_trigtuple);
 }
 
 /* ierp_ledger_transitions_changed: makes every backend reload the state machine. */

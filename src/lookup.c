@@ -212,8 +212,9 @@ IerpLookupLot(int64 item_id, const char *sku, const char *lot_code)
 
 /*
  * IerpEnsureLot: lot_id of lot_code, creating the lot on first receipt.  A
- * receipt that names a different expiry than the lot already has is refused
- * (IE010): one lot, one expiry date.
+ * lot without an expiry date takes the first one a receipt names; a receipt
+ * that names a different expiry than the lot already has is refused (IE010):
+ * one lot, one expiry date.
  */
 int64
 IerpEnsureLot(int64 item_id, const char *sku, const char *lot_code, DateADT expires_on,
@@ -234,7 +235,7 @@ IerpEnsureLot(int64 item_id, const char *sku, const char *lot_code, DateADT expi
 	 */
 	IerpPlan(&plan,
 			 "INSERT INTO erp.lot AS l (item_id, lot_code, expires_on) VALUES ($1, $2, $3)"
-			 " ON CONFLICT (item_id, lot_code) DO UPDATE SET expires_on = l.expires_on"
+			 " ON CONFLICT (item_id, lot_code) DO UPDATE SET expires_on = COALESCE(l.expires_on, EXCLUDED.expires_on)"
 			 " RETURNING l.lot_id, l.expires_on",
 			 3, argtypes);
 	values[0] = Int64GetDatum(item_id);

@@ -63,7 +63,8 @@ FROM (VALUES
     ('quarantined', NULL, 'adjust', false),
     ('damaged', NULL, 'adjust', false),
     ('refurbish', NULL, 'adjust', false),
-    ('vendor_return', NULL, 'adjust', false)
+    ('vendor_return', NULL, 'adjust', false),
+    ('in_transit', NULL, 'adjust', false)
 ) AS v(f, t, e, x);
 
 CREATE TABLE erp.stock_move (
@@ -148,6 +149,13 @@ CREATE TRIGGER node_keep_history BEFORE DELETE ON erp.node
     FOR EACH ROW EXECUTE FUNCTION erp.refuse_delete_used('node');
 CREATE TRIGGER lot_keep_history BEFORE DELETE ON erp.lot
     FOR EACH ROW EXECUTE FUNCTION erp.refuse_delete_used('lot');
+CREATE FUNCTION erp.protect_builtin() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'ierp_ledger_protect_builtin' LANGUAGE C;
+COMMENT ON FUNCTION erp.protect_builtin() IS 'Trigger: refuses to change or delete rows shipped with the extension (IE010); they are recreated by CREATE EXTENSION, not dumped';
+CREATE TRIGGER state_transition_builtin BEFORE UPDATE OR DELETE ON erp.state_transition
+    FOR EACH ROW EXECUTE FUNCTION erp.protect_builtin();
+CREATE TRIGGER reason_code_builtin BEFORE UPDATE OR DELETE ON erp.reason_code
+    FOR EACH ROW EXECUTE FUNCTION erp.protect_builtin();
 CREATE TRIGGER state_transition_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON erp.state_transition
     FOR EACH STATEMENT EXECUTE FUNCTION erp.transitions_changed();
 
