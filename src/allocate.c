@@ -19,9 +19,9 @@
  *	  only.
  *
  *	  Concurrency: the plan is made from an unlocked read; each reservation
- *	  then locks what it takes (BalanceLockUpTo), which re-checks the floor
- *	  exactly, so a plan made stale by a concurrent order reserves less
- *	  instead of overselling, and the engine plans again for the rest.
+ *	  then takes what it can above the floor (BalanceTakeUpTo), which checks
+ *	  the floor exactly, so a plan made stale by a concurrent order reserves
+ *	  less instead of overselling, and the engine plans again for the rest.
  *
  *-------------------------------------------------------------------------
  */
@@ -138,10 +138,10 @@ ItemStockFor(AllocContext *ctx, int64 item_id, const char *sku, bool lot_tracked
 	is->sku = pstrdup(sku);
 	is->lot_tracked = lot_tracked;
 	is->min_shelf_life_days = shelf;
-	n = AtpLoadNodes(item_id, shelf, ctx->channel_id, 0, &is->nodes);
+	n = AtpLoadNodes(item_id, lot_tracked, shelf, false, ctx->channel_id, 0, &is->nodes);
 	Assert(ctx->nitems == 0 || n == ctx->nnodes);
 	ctx->nnodes = n;
-	is->fence = n > 0 ? AtpFenceOfOthers(item_id, ctx->channel_id) : 0;
+	is->fence = n > 0 ? is->nodes[0].fence : 0;
 	is->cap = palloc0(sizeof(int64) * Max(n, 1));
 	for (i = 0; i < n; i++)
 		is->cap[i] = is->nodes[i].node_id == ctx->exclude_node_id ? 0 : AtpOfNode(&is->nodes[i], is->fence);
@@ -271,11 +271,16 @@ ReservationAdd(AllocContext *ctx, int32 line_no, int64 item_id, int64 node_id, i
 		elog(ERROR, "inventory_erp: reservation write failed");
 }
 
-/* Records one reservation: the ledger move, the reservation row, the result row. */
+/*
+ * Records one reservation: the ledger move, the reservation row, the result
+ * row.  source_taken: the units already left the available balance.
+ */
 static void
-Reserve(AllocContext *ctx, int32 line_no, ItemStock *is, int64 node_id, int64 lot_id,
-		const char *lot_code, int64 qty, int64 locked_slot_id)
+Reserve(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 lot_id,
+		const char *lot_code, int64 qty, bool source_taken)
 {
+	int64		node_id = is->nodes[n].node_id;
+	const char *node_code = is->nodes[n].code;
 	LedgerMove	m;
 
 	m.item_id = is->item_id;
@@ -288,7 +293,7 @@ Reserve(AllocContext *ctx, int32 line_no, ItemStock *is, int64 node_id, int64 lo
 	m.event = "allocate";
 	m.ref = ctx->ref;
 	m.engine = true;
-	m.from_slot_id = locked_slot_id;
+	m.source_taken = source_taken;
 	LedgerRecord(&m);
 	ReservationAdd(ctx, line_no, is->item_id, node_id, lot_id, qty);
 	ctx->reserved_units += qty;
@@ -300,7 +305,7 @@ Reserve(AllocContext *ctx, int32 line_no, ItemStock *is, int64 node_id, int64 lo
 
 		values[0] = Int32GetDatum(line_no);
 		values[1] = CStringGetTextDatum(is->sku);
-		values[2] = CStringGetTextDatum(IerpNodeCode(node_id));
+		values[2] = CStringGetTextDatum(node_code);
 		values[3] = lot_code ? CStringGetTextDatum(lot_code) : (Datum) 0;
 		values[4] = Int64GetDatum(qty);
 		tuplestore_putvalues(ctx->result, ctx->result_desc, values, nulls);
@@ -344,7 +349,7 @@ ReleaseReserved(AllocContext *ctx, int32 line_no, ItemStock *is, int64 node_id, 
 	{
 		int64		part = Min(qty, held[i]);
 		LedgerMove	m = {is->item_id, lots[i], part, node_id, STATE_RESERVED, node_id,
-		STATE_AVAILABLE, "release", ctx->ref, true, 0};
+		STATE_AVAILABLE, "release", ctx->ref, true, false};
 
 		LedgerRecord(&m);
 		ReservationAdd(ctx, line_no, is->item_id, node_id, lots[i], -part);
@@ -383,8 +388,9 @@ LotFefoCmp(const void *a, const void *b)
  * every available slot of the item at the node: the total is exact.
  */
 static int64
-ReserveLots(AllocContext *ctx, int32 line_no, ItemStock *is, int64 node_id, int64 want, int64 floor)
+ReserveLots(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 want, int64 floor)
 {
+	int64		node_id = is->nodes[n].node_id;
 	static SPIPlanPtr plan = NULL;
 	static const Oid argtypes[] = {INT8OID, INT8OID, INT4OID};
 	Datum		values[3];
@@ -450,7 +456,7 @@ ReserveLots(AllocContext *ctx, int32 line_no, ItemStock *is, int64 node_id, int6
 		if (!lots[l].promisable || lots[l].qty == 0)
 			continue;
 		part = Min(left, lots[l].qty);
-		Reserve(ctx, line_no, is, node_id, lots[l].lot_id, lots[l].lot_code, part, 0);
+		Reserve(ctx, line_no, is, n, lots[l].lot_id, lots[l].lot_code, part, false);
 		left -= part;
 	}
 	return take;
@@ -465,15 +471,14 @@ ReserveItemAt(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 want
 	int64		got;
 
 	if (is->lot_tracked)
-		got = ReserveLots(ctx, line_no, is, ns->node_id, want, floor);
+		got = ReserveLots(ctx, line_no, is, n, want, floor);
 	else
 	{
 		BalanceKey	key = {is->item_id, ns->node_id, 0, STATE_AVAILABLE};
-		int64		slot_id;
 
-		got = BalanceLockUpTo(&key, want, floor, &slot_id);
+		got = BalanceTakeUpTo(&key, want, floor);
 		if (got > 0)
-			Reserve(ctx, line_no, is, ns->node_id, 0, NULL, got, slot_id);
+			Reserve(ctx, line_no, is, n, 0, NULL, got, true);
 	}
 	return got;
 }
@@ -512,7 +517,7 @@ FillLineAt(AllocContext *ctx, AllocLine *line, int n, int64 units)
 		if (before > 0 && before - got[c] <= 0 && got[c] > 0)
 			EventRecord("stockout", is->item_id, is->nodes[n].node_id, ctx->order_id, 0,
 						psprintf("{\"sku\": %s, \"node\": %s}", IerpJsonQuote(is->sku),
-								 IerpJsonQuote(IerpNodeCode(is->nodes[n].node_id))));
+								 IerpJsonQuote(is->nodes[n].code)));
 	}
 	line->open -= filled;
 	line->qty_allocated += filled;
@@ -625,9 +630,8 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
 			  Tuplestorestate *result, TupleDesc result_desc)
 {
 	int64		order_id = order->order_id;
-	static SPIPlanPtr line_plan = NULL;
-	static const Oid argtypes[] = {INT8OID, INT4OID, INT8OID, INT8OID};
 	AllocContext ctx;
+	LineQuantities *changes;
 	int			l,
 				k,
 				pass;
@@ -665,28 +669,21 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
 	}
 
 	/* 5. backorder or short what is left; record the lines */
-	IerpPlan(&line_plan,
-			 "UPDATE erp.order_line SET qty_allocated = $3, qty_backordered = $4"
-			 " WHERE order_id = $1 AND line_no = $2",
-			 4, argtypes);
+	changes = palloc(sizeof(LineQuantities) * Max(ctx.nlines, 1));
 	for (l = 0; l < ctx.nlines; l++)
 	{
 		AllocLine  *line = &ctx.lines[l];
 		int64		backordered = line->allow_backorder ? line->qty - line->qty_allocated : 0;
-		Datum		values[4];
 
-		values[0] = Int64GetDatum(order_id);
-		values[1] = Int32GetDatum(line->line_no);
-		values[2] = Int64GetDatum(line->qty_allocated);
-		values[3] = Int64GetDatum(backordered);
-		if (SPI_execute_plan(line_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "inventory_erp: order line update failed");
+		changes[l].line_no = line->line_no;
+		changes[l].qty_allocated = line->qty_allocated;
+		changes[l].qty_backordered = backordered;
 		if (backordered > line->qty_backordered)
 			EventRecord("backorder_created", line->item_id, 0, order_id, 0,
 						psprintf("{\"sku\": %s, \"line_no\": %d, \"qty\": " INT64_FORMAT "}",
 								 IerpJsonQuote(line->sku), line->line_no, backordered));
 	}
-	OrderRefreshStatus(order_id, true);
+	OrderRefreshStatus(order, true, changes, ctx.nlines);
 	return ctx.reserved_units;
 }
 

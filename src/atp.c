@@ -29,43 +29,67 @@
 
 PG_FUNCTION_INFO_V1(ierp_atp);
 
+/* ring-fences of item $1 of the channels other than $2, less what their orders hold */
+#define FENCE_SQL \
+	"(SELECT COALESCE(sum(GREATEST(r.qty - COALESCE(" \
+	"     (SELECT sum(v.qty) FROM erp.reservation v" \
+	"        JOIN erp.sales_order o ON o.order_id = v.order_id" \
+	"       WHERE v.item_id = r.item_id AND o.channel_id = r.channel_id), 0), 0)), 0)::bigint" \
+	"   FROM erp.channel_reserve r WHERE r.item_id = $1 AND r.channel_id <> $2)"
+
 /*
  * AtpLoadNodes: one NodeStock per candidate node of item: the active nodes
  * linked to channel_id (or every active node when channel_id is 0), only
- * node_id when it is not 0; best rank first.  Returns how many.
+ * node_id when it is not 0; best rank first.  Returns how many.  Lots are
+ * looked at only for lot-tracked items, inbound only when asked for.  Every
+ * row also carries the ring-fences of the other channels (AtpFenceOfOthers),
+ * read in the same statement.
  */
 int
-AtpLoadNodes(int64 item_id, int32 min_shelf_life_days, int64 channel_id, int64 node_id,
-			 NodeStock **nodes)
+AtpLoadNodes(int64 item_id, bool lot_tracked, int32 min_shelf_life_days, bool with_inbound,
+			 int64 channel_id, int64 node_id, NodeStock **nodes)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr plans[2][2] = {{NULL, NULL}, {NULL, NULL}};
 	static const Oid argtypes[] = {INT8OID, INT8OID, INT8OID, INT4OID};
+	SPIPlanPtr *plan = &plans[lot_tracked ? 1 : 0][with_inbound ? 1 : 0];
 	Datum		values[4];
 	NodeStock  *out;
 	uint64		i;
 
-	IerpPlan(&plan,
-			 "SELECT n.node_id, COALESCE(cn.rank, 0), n.latitude, n.longitude,"
-			 "  COALESCE((SELECT sum(b.qty) FROM erp.stock_balance b"
-			 "             LEFT JOIN erp.lot l ON l.lot_id = b.lot_id"
-			 "            WHERE b.item_id = $1 AND b.node_id = n.node_id AND b.state = 'available'"
-			 "              AND ($4 = 0 OR b.lot_id IS NULL OR l.expires_on IS NULL"
-			 "                   OR l.expires_on >= CURRENT_DATE + $4)), 0)::bigint,"
-			 "  COALESCE((SELECT p.safety_stock FROM erp.stock_policy p"
-			 "            WHERE p.item_id = $1 AND p.node_id = n.node_id), 0)::bigint,"
-			 "  COALESCE((SELECT sum(b.qty) FROM erp.stock_balance b"
-			 "            WHERE b.item_id = $1 AND b.node_id = n.node_id"
-			 "              AND b.state IN ('incoming', 'in_transit')), 0)::bigint"
-			 "  FROM erp.node n"
-			 "  LEFT JOIN erp.channel_node cn ON cn.node_id = n.node_id AND cn.channel_id = $2"
-			 " WHERE n.active AND ($2 = 0 OR cn.channel_id IS NOT NULL) AND ($3 = 0 OR n.node_id = $3)"
-			 " ORDER BY COALESCE(cn.rank, 0), n.node_id",
-			 4, argtypes);
+	if (*plan == NULL)
+	{
+		const char *available = lot_tracked
+			? "  COALESCE((SELECT sum(b.qty) FROM erp.stock_balance b"
+			"             JOIN erp.lot l ON l.lot_id = b.lot_id"
+			"            WHERE b.item_id = $1 AND b.node_id = n.node_id AND b.state = 'available'"
+			"              AND ($4 = 0 OR l.expires_on IS NULL"
+			"                   OR l.expires_on >= CURRENT_DATE + $4)), 0)::bigint,"
+			: "  COALESCE((SELECT sum(b.qty) FROM erp.stock_balance b"
+			"            WHERE b.item_id = $1 AND b.node_id = n.node_id AND b.state = 'available'"
+			"           ), 0)::bigint,";
+		const char *inbound = with_inbound
+			? "  COALESCE((SELECT sum(b.qty) FROM erp.stock_balance b"
+			"            WHERE b.item_id = $1 AND b.node_id = n.node_id"
+			"              AND b.state IN ('incoming', 'in_transit')), 0)::bigint"
+			: "  0::bigint";
+
+		IerpPlan(plan,
+				 psprintf("SELECT n.node_id, COALESCE(cn.rank, 0), n.latitude, n.longitude, %s"
+						  "  COALESCE((SELECT p.safety_stock FROM erp.stock_policy p"
+						  "            WHERE p.item_id = $1 AND p.node_id = n.node_id), 0)::bigint, %s,"
+						  "  n.code, f.fence"
+						  "  FROM (SELECT " FENCE_SQL " AS fence) f, erp.node n"
+						  "  LEFT JOIN erp.channel_node cn ON cn.node_id = n.node_id AND cn.channel_id = $2"
+						  " WHERE n.active AND ($2 = 0 OR cn.channel_id IS NOT NULL) AND ($3 = 0 OR n.node_id = $3)"
+						  " ORDER BY COALESCE(cn.rank, 0), n.node_id",
+						  available, inbound),
+				 4, argtypes);
+	}
 	values[0] = Int64GetDatum(item_id);
 	values[1] = Int64GetDatum(channel_id);
 	values[2] = Int64GetDatum(node_id);
 	values[3] = Int32GetDatum(min_shelf_life_days);
-	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(*plan, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read stock by node");
 
 	out = palloc0(sizeof(NodeStock) * Max(SPI_processed, 1));
@@ -89,6 +113,8 @@ AtpLoadNodes(int64 item_id, int32 min_shelf_life_days, int64 channel_id, int64 n
 		out[i].promisable = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
 		out[i].safety_stock = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
 		out[i].inbound = DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
+		out[i].code = SPI_getvalue(tup, desc, 8);
+		out[i].fence = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
 	}
 	*nodes = out;
 	return (int) SPI_processed;
@@ -106,13 +132,7 @@ AtpFenceOfOthers(int64 item_id, int64 channel_id)
 	Datum		values[2];
 	bool		isnull;
 
-	IerpPlan(&plan,
-			 "SELECT COALESCE(sum(GREATEST(r.qty - COALESCE("
-			 "         (SELECT sum(v.qty) FROM erp.reservation v"
-			 "            JOIN erp.sales_order o ON o.order_id = v.order_id"
-			 "           WHERE v.item_id = r.item_id AND o.channel_id = r.channel_id), 0), 0)), 0)::bigint"
-			 "  FROM erp.channel_reserve r WHERE r.item_id = $1 AND r.channel_id <> $2",
-			 2, argtypes);
+	IerpPlan(&plan, "SELECT " FENCE_SQL, 2, argtypes);
 	values[0] = Int64GetDatum(item_id);
 	values[1] = Int64GetDatum(channel_id);
 	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
@@ -129,12 +149,13 @@ AtpOfNode(const NodeStock *ns, int64 fence)
 
 /* ATP of a plain (non-kit) item over the given nodes. */
 static int64
-AtpOfItem(int64 item_id, int32 min_shelf_life_days, bool with_inbound, int64 channel_id,
-		  int64 node_id)
+AtpOfItem(int64 item_id, bool lot_tracked, int32 min_shelf_life_days, bool with_inbound,
+		  int64 channel_id, int64 node_id)
 {
 	NodeStock  *nodes;
-	int			n = AtpLoadNodes(item_id, min_shelf_life_days, channel_id, node_id, &nodes);
-	int64		fence = n > 0 ? AtpFenceOfOthers(item_id, channel_id) : 0;
+	int			n = AtpLoadNodes(item_id, lot_tracked, min_shelf_life_days, with_inbound,
+								 channel_id, node_id, &nodes);
+	int64		fence = n > 0 ? nodes[0].fence : 0;
 	int64		sum = 0;
 	int			i;
 
@@ -172,7 +193,7 @@ ierp_atp(PG_FUNCTION_ARGS)
 		channel_id = IerpLookupChannel(channel);
 
 	if (!item.is_kit)
-		result = AtpOfItem(item.item_id, item.min_shelf_life_days,
+		result = AtpOfItem(item.item_id, item.lot_tracked, item.min_shelf_life_days,
 						   has_date && item.allow_preorder, channel_id, node_id);
 	else
 	{
@@ -183,9 +204,10 @@ ierp_atp(PG_FUNCTION_ARGS)
 				   *comp_qty;
 		int32	   *comp_shelf;
 		bool	   *comp_pre;
+		bool	   *comp_lot;
 
 		IerpPlan(&comp_plan,
-				 "SELECT c.component_item_id, c.qty, i.min_shelf_life_days, i.allow_preorder"
+				 "SELECT c.component_item_id, c.qty, i.min_shelf_life_days, i.allow_preorder, i.lot_tracked"
 				 "  FROM erp.item_component c JOIN erp.item i ON i.item_id = c.component_item_id"
 				 " WHERE c.kit_item_id = $1 ORDER BY c.component_item_id",
 				 1, argtypes);
@@ -197,6 +219,7 @@ ierp_atp(PG_FUNCTION_ARGS)
 		comp_qty = palloc(sizeof(int64) * ncomp);
 		comp_shelf = palloc(sizeof(int32) * ncomp);
 		comp_pre = palloc(sizeof(bool) * ncomp);
+		comp_lot = palloc(sizeof(bool) * ncomp);
 		for (i = 0; i < ncomp; i++)
 		{
 			bool		isnull;
@@ -206,6 +229,7 @@ ierp_atp(PG_FUNCTION_ARGS)
 			comp_qty[i] = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
 			comp_shelf[i] = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
 			comp_pre[i] = DatumGetBool(SPI_getbinval(tup, SPI_tuptable->tupdesc, 4, &isnull));
+			comp_lot[i] = DatumGetBool(SPI_getbinval(tup, SPI_tuptable->tupdesc, 5, &isnull));
 		}
 		/* the candidate node set depends only on channel and node: rows align */
 		{
@@ -216,8 +240,9 @@ ierp_atp(PG_FUNCTION_ARGS)
 
 			for (i = 0; i < ncomp; i++)
 			{
-				nnodes = AtpLoadNodes(comp_item[i], comp_shelf[i], channel_id, node_id, &stock[i]);
-				fence[i] = AtpFenceOfOthers(comp_item[i], channel_id);
+				nnodes = AtpLoadNodes(comp_item[i], comp_lot[i], comp_shelf[i], has_date && comp_pre[i],
+									  channel_id, node_id, &stock[i]);
+				fence[i] = nnodes > 0 ? stock[i][0].fence : 0;
 			}
 			result = 0;
 			for (n = 0; n < nnodes && ncomp > 0; n++)

@@ -242,35 +242,18 @@ LockAllSlots(const BalanceKey *key, uint64 *nslots, int64 *total)
 /*
  * BalanceTake: takes qty units out of a balance; false (and no change) when
  * the balance holds fewer, with *held set to what it holds once every slot
- * is locked.  Never leaves a slot below zero.  locked_slot_id, when not 0,
- * is a slot of this balance that BalanceLockUpTo locked for this take: it is
- * tried first.
+ * is locked.  Never leaves a slot below zero.
  */
 bool
-BalanceTake(const BalanceKey *key, int64 qty, int64 locked_slot_id, int64 *held)
+BalanceTake(const BalanceKey *key, int64 qty, int64 *held)
 {
 	static SPIPlanPtr take_plan = NULL;
-	static SPIPlanPtr take_locked_plan = NULL;
 	Datum		values[6];
 	int64		total;
 	uint64		n,
 				i;
 	SlotRow    *rows;
 	int64		left = qty;
-
-	if (locked_slot_id != 0)
-	{
-		static const Oid argtypes[] = {INT8OID, INT8OID};
-
-		IerpPlan(&take_locked_plan,
-				 "UPDATE erp.stock_balance SET qty = qty - $2 WHERE stock_balance_id = $1 AND qty >= $2",
-				 2, argtypes);
-		values[0] = Int64GetDatum(locked_slot_id);
-		values[1] = Int64GetDatum(qty);
-		BalanceWrite(take_locked_plan, values, NULL, 0);
-		if (SPI_processed == 1)
-			return true;
-	}
 
 	IerpPlan(&take_plan,
 			 "UPDATE erp.stock_balance SET qty = qty - $5 WHERE stock_balance_id ="
@@ -304,68 +287,61 @@ BalanceTake(const BalanceKey *key, int64 qty, int64 locked_slot_id, int64 *held)
 }
 
 /*
- * BalanceLockUpTo: locks what a later BalanceTake in this transaction needs
- * to take up to qty units and still leave floor units in the balance, and
- * returns how many units that is (0..qty).  Either one slot holding
- * qty + floor is locked (its id goes to *locked_slot_id), or every slot, and
- * the exact total decides.  While it holds every slot it spreads a large
- * remainder over more slots, so the next sessions find one of their own.
- * The quantity of the balance does not change.
+ * BalanceTakeUpTo: takes as many of qty units out of a balance as it can
+ * while leaving at least floor units in it, and returns how many (0..qty).
+ * Either one slot that no other session holds has qty + floor and gives
+ * qty (one statement), or every slot is locked and the exact total decides.
+ * While it holds every slot it spreads a large remainder over more slots,
+ * so the next sessions find one of their own.
  */
 int64
-BalanceLockUpTo(const BalanceKey *key, int64 qty, int64 floor, int64 *locked_slot_id)
+BalanceTakeUpTo(const BalanceKey *key, int64 qty, int64 floor)
 {
-	static SPIPlanPtr lock_plan = NULL;
-	Datum		values[6];
-	int64		need = qty + floor;
-	int64		total;
-	int64		target_slots;
-	int64		well_filled = 0;
+	static SPIPlanPtr take_plan = NULL;
+	Datum		values[7];
+	int64		total,
+				take,
+				left,
+				target_slots,
+				well_filled = 0;
 	uint64		n,
 				i;
 	SlotRow    *rows;
+	static const Oid argtypes[] = {INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID, INT4OID, INT8OID};
 
-	IerpPlan(&lock_plan,
-			 "SELECT b.stock_balance_id FROM erp.stock_balance b WHERE" KEY_WHERE
-			 "   AND b.qty >= $5 ORDER BY (b.slot + $6) % 64 LIMIT 1 FOR UPDATE SKIP LOCKED",
-			 6, key_argtypes);
+	IerpPlan(&take_plan,
+			 "UPDATE erp.stock_balance SET qty = qty - $5 WHERE stock_balance_id ="
+			 " (SELECT b.stock_balance_id FROM erp.stock_balance b WHERE" KEY_WHERE
+			 "    AND b.qty >= $5 + $7 ORDER BY (b.slot + $6) % 64 LIMIT 1 FOR UPDATE SKIP LOCKED)",
+			 7, argtypes);
 	KeyValues(key, values);
-	values[4] = Int64GetDatum(need);
+	values[4] = Int64GetDatum(qty);
 	values[5] = Int32GetDatum(SlotOffset());
-	if (SPI_execute_plan(lock_plan, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: balance slot lock failed");
-	*locked_slot_id = 0;
+	values[6] = Int64GetDatum(floor);
+	BalanceWrite(take_plan, values, NULL, 0);
 	if (SPI_processed == 1)
-	{
-		bool		isnull;
-
-		*locked_slot_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-													  SPI_tuptable->tupdesc, 1, &isnull));
 		return qty;
-	}
 
+	/* no free slot holds enough: decide on the exact total under every lock */
 	rows = LockAllSlots(key, &n, &total);
-	if (total - floor <= 0)
+	take = Min(qty, total - floor);
+	if (take <= 0)
 		return 0;
-	if (total < need)
-	{
-		qty = total - floor;
-		need = total;
-	}
 
 	/*
-	 * Contention or fragmentation brought us here.  Spread the total over as
-	 * many slots as can each serve this request twice, when fewer than half
-	 * of them can today.
+	 * Contention or fragmentation brought us here.  Spread what remains over
+	 * as many slots as can each serve this request twice, when fewer than
+	 * half of them can today; otherwise take from the slots in order.
 	 */
-	target_slots = Min((int64) ierp_balance_slots, total / Max(2 * need, 1));
+	target_slots = Min((int64) ierp_balance_slots, (total - take) / Max(2 * (qty + floor), 1));
 	for (i = 0; i < n; i++)
-		if (rows[i].qty >= need)
+		if (rows[i].qty >= qty + floor)
 			well_filled++;
 	if (target_slots >= 2 && well_filled * 2 < target_slots)
 	{
-		int64		share = total / target_slots;
-		int64		extra = total % target_slots;
+		int64		remain = total - take;
+		int64		share = remain / target_slots;
+		int64		extra = remain % target_slots;
 		int32		s;
 
 		for (s = 0; s < target_slots; s++)
@@ -386,8 +362,21 @@ BalanceLockUpTo(const BalanceKey *key, int64 qty, int64 floor, int64 *locked_slo
 			if (rows[i].slot >= target_slots && rows[i].qty != 0)
 				SlotSet(rows[i].id, 0);
 	}
+	else
+	{
+		left = take;
+		for (i = 0; i < n && left > 0; i++)
+		{
+			int64		part = Min(rows[i].qty, left);
+
+			if (part == 0)
+				continue;
+			SlotSet(rows[i].id, rows[i].qty - part);
+			left -= part;
+		}
+	}
 	pfree(rows);
-	return qty;
+	return take;
 }
 
 /* BalanceGet: the committed-or-own balance (sum over its slots), without locking. */

@@ -104,14 +104,15 @@ typedef struct BalanceKey
 } BalanceKey;
 
 extern void BalanceAdd(const BalanceKey *key, int64 qty);
-extern bool BalanceTake(const BalanceKey *key, int64 qty, int64 locked_slot_id, int64 *held);
-extern int64 BalanceLockUpTo(const BalanceKey *key, int64 qty, int64 floor, int64 *locked_slot_id);
+extern bool BalanceTake(const BalanceKey *key, int64 qty, int64 *held);
+extern int64 BalanceTakeUpTo(const BalanceKey *key, int64 qty, int64 floor);
 extern int64 BalanceGet(const BalanceKey *key);
 
 /* atp.c: available-to-promise */
 typedef struct NodeStock
 {
 	int64		node_id;
+	char	   *code;
 	int32		rank;			/* the channel's rank for the node; 0 without a channel */
 	bool		has_coords;
 	double		latitude;
@@ -119,10 +120,11 @@ typedef struct NodeStock
 	int64		promisable;		/* available in lots with enough shelf life */
 	int64		safety_stock;
 	int64		inbound;		/* incoming + in_transit */
+	int64		fence;			/* the item's ring-fences of channels other than the asking one */
 } NodeStock;
 
-extern int	AtpLoadNodes(int64 item_id, int32 min_shelf_life_days, int64 channel_id, int64 node_id,
-						 NodeStock **nodes);
+extern int	AtpLoadNodes(int64 item_id, bool lot_tracked, int32 min_shelf_life_days, bool with_inbound,
+						 int64 channel_id, int64 node_id, NodeStock **nodes);
 extern int64 AtpFenceOfOthers(int64 item_id, int64 channel_id);
 extern int64 AtpOfNode(const NodeStock *ns, int64 fence);
 
@@ -139,7 +141,16 @@ typedef struct OrderHeader
 
 extern void OrderLock(int64 order_id, OrderHeader *order);
 extern bool OrderTryLock(int64 order_id, OrderHeader *order);
-extern void OrderRefreshStatus(int64 order_id, bool allocation_attempted);
+/* new quantities of a line, written together with its status */
+typedef struct LineQuantities
+{
+	int32		line_no;
+	int64		qty_allocated;
+	int64		qty_backordered;
+} LineQuantities;
+
+extern void OrderRefreshStatus(const OrderHeader *order, bool allocation_attempted,
+							   const LineQuantities *changes, int nchanges);
 
 /* allocate.c: the allocation engine */
 extern int64 AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
@@ -164,7 +175,7 @@ typedef struct LedgerMove
 	const char *event;
 	const char *ref;			/* may be NULL */
 	bool		engine;			/* recorded by an engine: may use engine-owned transitions */
-	int64		from_slot_id;	/* a source slot this transaction already locked, or 0 */
+	bool		source_taken;	/* the engine already took qty from the source balance */
 } LedgerMove;
 
 extern int64 LedgerRecord(const LedgerMove *move);

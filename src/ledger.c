@@ -264,13 +264,12 @@ LedgerApply(const LedgerMove *m)
 						m->event, IerpNodeCode(m->from_node_id), IerpNodeCode(m->to_node_id)),
 				 errhint("Only transfers (transfer_out) change node.")));
 
-	if (m->from_state != STATE_OUTSIDE)
+	if (m->from_state != STATE_OUTSIDE && !m->source_taken)
 	{
 		BalanceKey	from = {m->item_id, m->from_node_id, m->lot_id, m->from_state};
-
 		int64		held;
 
-		if (!BalanceTake(&from, m->qty, m->from_slot_id, &held))
+		if (!BalanceTake(&from, m->qty, &held))
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_INSUFFICIENT_STOCK),
 					 errmsg("insufficient stock for sku \"%s\" at node \"%s\": " INT64_FORMAT
@@ -378,7 +377,7 @@ ierp_ledger_apply_move(PG_FUNCTION_ARGS)
 	m.event = isnull ? "" : TextDatumGetCString(event);
 	m.ref = NULL;
 	m.engine = false;
-	m.from_slot_id = 0;
+	m.source_taken = false;
 
 	if (ledger_row_applied)
 		ledger_row_applied = false;
@@ -437,19 +436,22 @@ ierp_ledger_refuse_write(PG_FUNCTION_ARGS)
 
 /*
  * ierp_ledger_refuse_delete_used: BEFORE DELETE row trigger on master data
- * (argument: item, node or lot) refusing to delete a row the ledger refers
- * to (IE010): history must keep meaning what it meant.
+ * (argument: item, node, lot or channel) refusing to delete a row that the
+ * ledger or an order refers to (IE010): history must keep meaning what it
+ * meant.
  */
 Datum
 ierp_ledger_refuse_delete_used(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr plans[3] = {NULL, NULL, NULL};
+	static SPIPlanPtr plans[4] = {NULL, NULL, NULL, NULL};
 	static const Oid argtypes[] = {INT8OID};
-	static const char *const kinds[3] = {"item", "node", "lot"};
-	static const char *const queries[3] = {
-		"SELECT EXISTS (SELECT 1 FROM erp.stock_move WHERE item_id = $1)",
+	static const char *const kinds[4] = {"item", "node", "lot", "channel"};
+	static const char *const queries[4] = {
+		"SELECT EXISTS (SELECT 1 FROM erp.stock_move WHERE item_id = $1)"
+		"    OR EXISTS (SELECT 1 FROM erp.order_line WHERE item_id = $1)",
 		"SELECT EXISTS (SELECT 1 FROM erp.stock_move WHERE from_node_id = $1 OR to_node_id = $1)",
-		"SELECT EXISTS (SELECT 1 FROM erp.stock_move WHERE lot_id = $1)"
+		"SELECT EXISTS (SELECT 1 FROM erp.stock_move WHERE lot_id = $1)",
+		"SELECT EXISTS (SELECT 1 FROM erp.sales_order WHERE channel_id = $1)"
 	};
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
@@ -462,10 +464,10 @@ ierp_ledger_refuse_delete_used(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo) || trigdata->tg_trigger->tgnargs != 1)
 		elog(ERROR, "inventory_erp: ierp_ledger_refuse_delete_used must be a trigger with one argument");
 	kind = trigdata->tg_trigger->tgargs[0];
-	for (k = 0; k < 3; k++)
+	for (k = 0; k < 4; k++)
 		if (strcmp(kinds[k], kind) == 0)
 			break;
-	if (k == 3)
+	if (k == 4)
 		elog(ERROR, "inventory_erp: unknown master data kind \"%s\"", kind);
 	desc = trigdata->tg_relation->rd_att;
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -480,9 +482,9 @@ ierp_ledger_refuse_delete_used(PG_FUNCTION_ARGS)
 	if (used)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_WRONG_STATUS),
-				 errmsg("%s " INT64_FORMAT " has stock history and cannot be deleted", kind,
+				 errmsg("%s " INT64_FORMAT " has history and cannot be deleted", kind,
 						DatumGetInt64(values[0])),
-				 errdetail("The ledger refers to it; history is never removed."),
+				 errdetail("The ledger or an order refers to it; history is never removed."),
 				 strcmp(kind, "lot") != 0
 				 ? errhint("Retire it instead: UPDATE erp.%s SET active = false.", kind) : 0));
 	return PointerGetDatum(trigdata->tg_trigtuple);
@@ -665,7 +667,7 @@ ierp_ledger_receive(PG_FUNCTION_ARGS)
 	m.event = "receive";
 	m.ref = IerpTextArg(fcinfo, 6);
 	m.engine = false;
-	m.from_slot_id = 0;
+	m.source_taken = false;
 	move_id = LedgerRecord(&m);
 	SPI_finish();
 	PG_RETURN_INT64(move_id);
@@ -715,7 +717,7 @@ ierp_ledger_move(PG_FUNCTION_ARGS)
 	m.event = event;
 	m.ref = IerpTextArg(fcinfo, 7);
 	m.engine = false;
-	m.from_slot_id = 0;
+	m.source_taken = false;
 	move_id = LedgerRecord(&m);
 	SPI_finish();
 	PG_RETURN_INT64(move_id);

@@ -33,7 +33,9 @@
  * IerpPlan: prepare sql once per backend and keep the plan.  The plan cache
  * re-analyses the query text after DDL (or a DROP/CREATE EXTENSION), so a
  * kept plan stays valid; parameters therefore never use the extension's own
- * types, which would change OID.
+ * types, which would change OID.  Every statement here is a short OLTP
+ * statement on keys, so the plan is generic from the first execution: a
+ * custom plan per call would spend more time planning than executing.
  */
 SPIPlanPtr
 IerpPlan(SPIPlanPtr *cache, const char *sql, int nargs, const Oid *argtypes)
@@ -42,7 +44,7 @@ IerpPlan(SPIPlanPtr *cache, const char *sql, int nargs, const Oid *argtypes)
 
 	if (*cache != NULL)
 		return *cache;
-	plan = SPI_prepare(sql, nargs, (Oid *) argtypes);
+	plan = SPI_prepare_cursor(sql, nargs, (Oid *) argtypes, CURSOR_OPT_GENERIC_PLAN);
 	if (plan == NULL)
 		elog(ERROR, "inventory_erp: SPI_prepare failed (%s) for: %s",
 			 SPI_result_code_string(SPI_result), sql);

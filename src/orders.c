@@ -99,60 +99,170 @@ OrderTryLock(int64 order_id, OrderHeader *order)
 	return true;
 }
 
+/* A line's numbers, as OrderRefreshStatus derives its status from them. */
+typedef struct LineState
+{
+	int32		line_no;
+	int64		qty;
+	int64		qty_allocated;
+	int64		qty_backordered;
+	int64		qty_shipped;
+	char	   *status;
+	int64		held;
+	int64		picked;
+	int64		packed;
+	bool		changed;
+} LineState;
+
+/* The status rules of a line, in order. */
+static const char *
+LineStatus(const LineState *l, bool allocation_attempted)
+{
+	if (strcmp(l->status, "cancelled") == 0)
+		return "cancelled";
+	if (l->qty_shipped == l->qty)
+		return "shipped";
+	if (l->held > 0 && l->packed == l->held)
+		return "packed";
+	if (l->picked > 0)
+		return "picking";
+	if (l->qty_allocated == l->qty)
+		return "allocated";
+	if (l->qty_backordered > 0)
+		return "backordered";
+	if (allocation_attempted || strcmp(l->status, "short") == 0)
+		return "short";
+	if (l->qty_allocated > 0)
+		return "partially_allocated";
+	return "open";
+}
+
 /*
- * OrderRefreshStatus: derives each line's and the order's status from the
- * numbers.  A line that could not be filled is short after an allocation
- * attempt (or stays short), unless it is backordered.
+ * OrderRefreshStatus: writes the given new line quantities and derives each
+ * line's and the order's status from the numbers: what is allocated, held
+ * (reserved + picked + packed), picked, packed, backordered and shipped.
+ * A line that could not be filled is short after an allocation attempt (or
+ * stays short), unless it is backordered.  Only rows whose values change are
+ * written.  A cancelled order keeps its status.
  */
 void
-OrderRefreshStatus(int64 order_id, bool allocation_attempted)
+OrderRefreshStatus(const OrderHeader *order, bool allocation_attempted,
+				   const LineQuantities *changes, int nchanges)
 {
+	static SPIPlanPtr read_plan = NULL;
 	static SPIPlanPtr line_plan = NULL;
 	static SPIPlanPtr order_plan = NULL;
-	static const Oid argtypes[] = {INT8OID, BOOLOID};
-	Datum		values[2];
+	static const Oid line_types[] = {INT8OID, INT4OID, INT8OID, INT8OID, TEXTOID};
+	static const Oid order_types[] = {INT8OID, TEXTOID};
+	Datum		values[5];
+	LineState  *lines;
+	int			n,
+				i,
+				c;
+	int64		qty = 0,
+				allocated = 0,
+				shipped = 0,
+				backordered = 0,
+				held = 0,
+				picked = 0,
+				packed = 0;
+	const char *status;
+
+	if (strcmp(order->status, "cancelled") == 0)
+		return;
+	IerpPlan(&read_plan,
+			 "SELECT l.line_no, l.qty, l.qty_allocated, l.qty_backordered, l.qty_shipped, l.status::text,"
+			 "       COALESCE(r.held, 0), COALESCE(r.picked, 0), COALESCE(r.packed, 0)"
+			 "  FROM erp.order_line l"
+			 "  LEFT JOIN (SELECT v.line_no, sum(v.qty) AS held, sum(v.qty_picked) AS picked,"
+			 "                    sum(v.qty_packed) AS packed"
+			 "               FROM erp.reservation v WHERE v.order_id = $1 GROUP BY v.line_no) r"
+			 "    ON r.line_no = l.line_no"
+			 " WHERE l.order_id = $1 ORDER BY l.line_no",
+			 1, id_argtypes);
+	values[0] = Int64GetDatum(order->order_id);
+	if (SPI_execute_plan(read_plan, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read order lines");
+	n = (int) SPI_processed;
+	lines = palloc0(sizeof(LineState) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		lines[i].line_no = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+		lines[i].qty = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		lines[i].qty_allocated = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+		lines[i].qty_backordered = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+		lines[i].qty_shipped = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+		lines[i].status = SPI_getvalue(tup, desc, 6);
+		lines[i].held = DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
+		lines[i].picked = DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull));
+		lines[i].packed = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
+		for (c = 0; c < nchanges; c++)
+			if (changes[c].line_no == lines[i].line_no &&
+				(changes[c].qty_allocated != lines[i].qty_allocated ||
+				 changes[c].qty_backordered != lines[i].qty_backordered))
+			{
+				lines[i].qty_allocated = changes[c].qty_allocated;
+				lines[i].qty_backordered = changes[c].qty_backordered;
+				lines[i].changed = true;
+			}
+	}
 
 	IerpPlan(&line_plan,
-			 "UPDATE erp.order_line ol SET status = CASE"
-			 "   WHEN ol.status = 'cancelled' THEN 'cancelled'"
-			 "   WHEN ol.qty_shipped = ol.qty THEN 'shipped'"
-			 "   WHEN r.held > 0 AND r.packed = r.held THEN 'packed'"
-			 "   WHEN r.picked > 0 THEN 'picking'"
-			 "   WHEN ol.qty_allocated = ol.qty THEN 'allocated'"
-			 "   WHEN ol.qty_backordered > 0 THEN 'backordered'"
-			 "   WHEN $2 OR ol.status = 'short' THEN 'short'"
-			 "   WHEN ol.qty_allocated > 0 THEN 'partially_allocated'"
-			 "   ELSE 'open' END::erp.line_status"
-			 "  FROM (SELECT l.line_no,"
-			 "               COALESCE(sum(v.qty), 0) AS held, COALESCE(sum(v.qty_picked), 0) AS picked,"
-			 "               COALESCE(sum(v.qty_packed), 0) AS packed"
-			 "          FROM erp.order_line l"
-			 "          LEFT JOIN erp.reservation v ON v.order_id = l.order_id AND v.line_no = l.line_no"
-			 "         WHERE l.order_id = $1 GROUP BY l.line_no) r"
-			 " WHERE ol.order_id = $1 AND ol.line_no = r.line_no",
-			 2, argtypes);
+			 "UPDATE erp.order_line SET qty_allocated = $3, qty_backordered = $4,"
+			 "       status = $5::erp.line_status WHERE order_id = $1 AND line_no = $2",
+			 5, line_types);
+	for (i = 0; i < n; i++)
+	{
+		LineState  *l = &lines[i];
+		const char *new_status = LineStatus(l, allocation_attempted);
+
+		if (strcmp(l->status, "cancelled") != 0)
+		{
+			qty += l->qty;
+			allocated += l->qty_allocated;
+			shipped += l->qty_shipped;
+			backordered += l->qty_backordered;
+		}
+		held += l->held;
+		picked += l->picked;
+		packed += l->packed;
+		if (!l->changed && strcmp(new_status, l->status) == 0)
+			continue;
+		values[0] = Int64GetDatum(order->order_id);
+		values[1] = Int32GetDatum(l->line_no);
+		values[2] = Int64GetDatum(l->qty_allocated);
+		values[3] = Int64GetDatum(l->qty_backordered);
+		values[4] = CStringGetTextDatum(new_status);
+		if (SPI_execute_plan(line_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "inventory_erp: order line update failed");
+	}
+
+	/* the order's status, from its lines' totals */
+	if (held > 0 && packed == held)
+		status = "packed";
+	else if (picked > 0)
+		status = "picking";
+	else if (held > 0)
+		status = allocated == qty ? "allocated" : "partially_allocated";
+	else if (backordered > 0)
+		status = "backordered";
+	else if (shipped > 0)
+		status = "shipped";
+	else
+		status = "open";
+	if (strcmp(status, order->status) == 0)
+		return;
 	IerpPlan(&order_plan,
-			 "UPDATE erp.sales_order o SET updated_at = pg_catalog.now(), status = CASE"
-			 "   WHEN r.held > 0 AND r.packed = r.held THEN 'packed'"
-			 "   WHEN r.picked > 0 THEN 'picking'"
-			 "   WHEN r.held > 0 AND l.allocated = l.qty THEN 'allocated'"
-			 "   WHEN r.held > 0 THEN 'partially_allocated'"
-			 "   WHEN l.backordered > 0 THEN 'backordered'"
-			 "   WHEN l.shipped > 0 THEN 'shipped'"
-			 "   ELSE 'open' END::erp.order_status"
-			 "  FROM (SELECT COALESCE(sum(qty), 0) AS qty, COALESCE(sum(qty_allocated), 0) AS allocated,"
-			 "               COALESCE(sum(qty_shipped), 0) AS shipped,"
-			 "               COALESCE(sum(qty_backordered), 0) AS backordered"
-			 "          FROM erp.order_line WHERE order_id = $1 AND status <> 'cancelled') l,"
-			 "       (SELECT COALESCE(sum(qty), 0) AS held, COALESCE(sum(qty_picked), 0) AS picked,"
-			 "               COALESCE(sum(qty_packed), 0) AS packed"
-			 "          FROM erp.reservation WHERE order_id = $1) r"
-			 " WHERE o.order_id = $1 AND o.status <> 'cancelled'",
-			 1, argtypes);
-	values[0] = Int64GetDatum(order_id);
-	values[1] = BoolGetDatum(allocation_attempted);
-	if (SPI_execute_plan(line_plan, values, NULL, false, 0) != SPI_OK_UPDATE ||
-		SPI_execute_plan(order_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
+			 "UPDATE erp.sales_order SET status = $2::erp.order_status, updated_at = pg_catalog.now()"
+			 " WHERE order_id = $1",
+			 2, order_types);
+	values[0] = Int64GetDatum(order->order_id);
+	values[1] = CStringGetTextDatum(status);
+	if (SPI_execute_plan(order_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "inventory_erp: order status update failed");
 }
 
@@ -203,63 +313,92 @@ ParseQuantity(const char *text, const char *sku)
 	return v;
 }
 
+/* The order id of (channel, external_ref); 0 when there is none. */
+static int64
+FindOrder(int64 channel_id, const char *external_ref)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID, TEXTOID};
+	Datum		values[2];
+	bool		isnull;
+
+	IerpPlan(&plan, "SELECT order_id FROM erp.sales_order WHERE channel_id = $1 AND external_ref = $2",
+			 2, argtypes);
+	values[0] = Int64GetDatum(channel_id);
+	values[1] = CStringGetTextDatum(external_ref);
+	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: order lookup failed");
+	if (SPI_processed == 0)
+		return 0;
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
 /*
  * erp.capture_order(channel, external_ref, lines, ship_to, priority): records
  * an order.  A (channel, external_ref) seen before returns that order's id
- * and changes nothing.
+ * and changes nothing.  The order row is inserted first: a conflict on
+ * (channel, external_ref) is the redelivery; a refusal of any line rolls the
+ * whole call back.
  */
 Datum
 ierp_orders_capture(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr find_plan = NULL;
-	static SPIPlanPtr lines_plan = NULL;
 	static SPIPlanPtr order_plan = NULL;
+	static SPIPlanPtr lines_plan = NULL;
 	static SPIPlanPtr line_plan = NULL;
-	static const Oid find_types[] = {INT8OID, TEXTOID};
+	static const Oid order_types[] = {TEXTOID, TEXTOID, INT4OID, JSONBOID};
 	static const Oid lines_types[] = {JSONBOID};
-	static const Oid order_types[] = {INT8OID, TEXTOID, INT4OID, JSONBOID};
 	static const Oid line_types[] = {INT8OID, INT4OID, INT8OID, INT8OID, TEXTOID};
 	char	   *channel = IerpTextArg(fcinfo, 0);
 	char	   *external_ref = IerpTextArg(fcinfo, 1);
-	int64		channel_id;
 	int64		order_id;
 	Datum		values[5];
 	char		nulls[5];
 	bool		isnull;
 	uint64		nlines,
 				i;
-	char	  **skus,
-			  **qtys,
-			  **prices;
+	int64	   *item_ids,
+			   *qtys;
+	char	  **prices;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
-	channel_id = IerpLookupChannel(channel);
 	if (external_ref == NULL || external_ref[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
-				 errmsg("an order from channel \"%s\" needs an external_ref", channel),
+				 errmsg("an order from channel \"%s\" needs an external_ref", channel ? channel : ""),
 				 errhint("Pass the channel's own order number; it makes redelivery safe.")));
 
-	/* a redelivered order: same id, nothing changes */
-	IerpPlan(&find_plan, "SELECT order_id FROM erp.sales_order WHERE channel_id = $1 AND external_ref = $2",
-			 2, find_types);
-	values[0] = Int64GetDatum(channel_id);
+	IerpPlan(&order_plan,
+			 "INSERT INTO erp.sales_order (channel_id, external_ref, priority, ship_to)"
+			 " SELECT c.channel_id, $2, $3, $4 FROM erp.channel c WHERE c.code = $1"
+			 " ON CONFLICT (channel_id, external_ref) DO NOTHING RETURNING order_id",
+			 4, order_types);
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = channel ? CStringGetTextDatum(channel) : (Datum) 0;
+	nulls[0] = channel ? ' ' : 'n';
 	values[1] = CStringGetTextDatum(external_ref);
-	if (SPI_execute_plan(find_plan, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: order lookup failed");
-	if (SPI_processed == 1)
+	values[2] = Int32GetDatum(PG_ARGISNULL(4) ? 0 : PG_GETARG_INT32(4));
+	values[3] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+	nulls[3] = PG_ARGISNULL(3) ? 'n' : ' ';
+	if (SPI_execute_plan(order_plan, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "inventory_erp: order insert failed");
+	if (SPI_processed == 0)
 	{
-		order_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		/* an unknown channel, or the order was captured before: same id, nothing changes */
+		order_id = FindOrder(IerpLookupChannel(channel), external_ref);
+		if (order_id == 0)
+			elog(ERROR, "inventory_erp: order \"%s\" vanished", external_ref);
 		SPI_finish();
 		PG_RETURN_INT64(order_id);
 	}
+	order_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
-	/* the lines */
+	/* the lines, each with its item */
 	IerpPlan(&lines_plan,
-			 "SELECT jsonb_typeof($1),"
-			 "       e.value->>'sku', e.value->>'qty', e.value->>'unit_price',"
-			 "       jsonb_typeof(e.value->'qty'), jsonb_typeof(e.value->'unit_price')"
+			 "SELECT jsonb_typeof(d.doc), e.value->>'sku', e.value->>'qty', e.value->>'unit_price',"
+			 "       jsonb_typeof(e.value->'qty'), jsonb_typeof(e.value->'unit_price'),"
+			 "       (SELECT i.item_id FROM erp.item i WHERE i.sku = e.value->>'sku')"
 			 "  FROM (SELECT $1 AS doc) d"
 			 "  LEFT JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(d.doc) = 'array'"
 			 "                                        THEN d.doc ELSE '[]' END) e(value) ON true",
@@ -277,92 +416,55 @@ ierp_orders_capture(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("order \"%s\" from channel \"%s\" has no lines", external_ref, channel),
 				 errhint("lines is a JSON array like [{\"sku\": \"A-1\", \"qty\": 2, \"unit_price\": 19.90}].")));
-	skus = palloc(sizeof(char *) * nlines);
-	qtys = palloc(sizeof(char *) * nlines);
+
+	/* check every line before writing any */
+	item_ids = palloc(sizeof(int64) * nlines);
+	qtys = palloc(sizeof(int64) * nlines);
 	prices = palloc(sizeof(char *) * nlines);
 	for (i = 0; i < nlines; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *sku = SPI_getvalue(tup, desc, 2);
+		char	   *qty = SPI_getvalue(tup, desc, 3);
 		char	   *qtype = SPI_getvalue(tup, desc, 5);
 		char	   *ptype = SPI_getvalue(tup, desc, 6);
+		Datum		item = SPI_getbinval(tup, desc, 7, &isnull);
+		char	   *end;
 
-		skus[i] = SPI_getvalue(tup, desc, 2);
-		qtys[i] = SPI_getvalue(tup, desc, 3);
-		prices[i] = SPI_getvalue(tup, desc, 4);
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+					 errmsg("unknown sku \"%s\"", sku ? sku : "(null)"),
+					 errhint("Items are created by erp_admin in erp.item.")));
+		item_ids[i] = DatumGetInt64(item);
 		if (qtype != NULL && strcmp(qtype, "number") != 0 && strcmp(qtype, "string") != 0)
-			qtys[i] = "?";
-		if (ptype != NULL && strcmp(ptype, "null") == 0)
-			prices[i] = NULL;
+			qty = "?";
+		qtys[i] = ParseQuantity(qty, sku);
+		prices[i] = (ptype != NULL && strcmp(ptype, "null") == 0) ? NULL : SPI_getvalue(tup, desc, 4);
+		if (prices[i] != NULL && (strtod(prices[i], &end) < 0 || *end != '\0' || end == prices[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+					 errmsg("invalid unit_price \"%s\" for sku \"%s\"", prices[i], sku),
+					 errdetail("A unit price is a number >= 0.")));
 	}
 
-	/* check every line before writing anything */
+	IerpPlan(&line_plan,
+			 "INSERT INTO erp.order_line (order_id, line_no, item_id, qty, unit_price)"
+			 " VALUES ($1, $2, $3, $4,"
+			 "         COALESCE($5::numeric, (SELECT unit_price FROM erp.item WHERE item_id = $3)))",
+			 5, line_types);
+	for (i = 0; i < nlines; i++)
 	{
-		int64	   *item_ids = palloc(sizeof(int64) * nlines);
-		int64	   *qty = palloc(sizeof(int64) * nlines);
-
-		for (i = 0; i < nlines; i++)
-		{
-			ItemInfo	item;
-			char	   *end;
-
-			IerpLookupItem(skus[i], &item);
-			item_ids[i] = item.item_id;
-			qty[i] = ParseQuantity(qtys[i], skus[i]);
-			if (prices[i] != NULL && (strtod(prices[i], &end) < 0 || *end != '\0' || end == prices[i]))
-				ereport(ERROR,
-						(errcode(ERRCODE_IERP_INVALID_QUANTITY),
-						 errmsg("invalid unit_price \"%s\" for sku \"%s\"", prices[i], skus[i]),
-						 errdetail("A unit price is a number >= 0.")));
-		}
-
-		IerpPlan(&order_plan,
-				 "INSERT INTO erp.sales_order (channel_id, external_ref, priority, ship_to)"
-				 " VALUES ($1, $2, $3, $4) ON CONFLICT (channel_id, external_ref) DO NOTHING"
-				 " RETURNING order_id",
-				 4, order_types);
-		values[0] = Int64GetDatum(channel_id);
-		values[1] = CStringGetTextDatum(external_ref);
-		values[2] = Int32GetDatum(PG_ARGISNULL(4) ? 0 : PG_GETARG_INT32(4));
-		values[3] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
 		memset(nulls, ' ', sizeof(nulls));
-		nulls[3] = PG_ARGISNULL(3) ? 'n' : ' ';
-		if (SPI_execute_plan(order_plan, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
-			elog(ERROR, "inventory_erp: order insert failed");
-		if (SPI_processed == 0)
-		{
-			/* the same order arrived concurrently and won: return its id */
-			values[1] = CStringGetTextDatum(external_ref);
-			if (SPI_execute_plan(find_plan, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-				elog(ERROR, "inventory_erp: order lookup failed");
-			order_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-			SPI_finish();
-			PG_RETURN_INT64(order_id);
-		}
-		order_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-
-		IerpPlan(&line_plan,
-				 "INSERT INTO erp.order_line (order_id, line_no, item_id, qty, unit_price)"
-				 " VALUES ($1, $2, $3, $4,"
-				 "         COALESCE($5::numeric, (SELECT unit_price FROM erp.item WHERE item_id = $3)))",
-				 5, line_types);
-		for (i = 0; i < nlines; i++)
-		{
-			memset(nulls, ' ', sizeof(nulls));
-			values[0] = Int64GetDatum(order_id);
-			values[1] = Int32GetDatum((int32) i + 1);
-			values[2] = Int64GetDatum(item_ids[i]);
-			values[3] = Int64GetDatum(qty[i]);
-			if (prices[i])
-				values[4] = CStringGetTextDatum(prices[i]);
-			else
-			{
-				values[4] = (Datum) 0;
-				nulls[4] = 'n';
-			}
-			if (SPI_execute_plan(line_plan, values, nulls, false, 0) != SPI_OK_INSERT)
-				elog(ERROR, "inventory_erp: order line insert failed");
-		}
+		values[0] = Int64GetDatum(order_id);
+		values[1] = Int32GetDatum((int32) i + 1);
+		values[2] = Int64GetDatum(item_ids[i]);
+		values[3] = Int64GetDatum(qtys[i]);
+		values[4] = prices[i] ? CStringGetTextDatum(prices[i]) : (Datum) 0;
+		nulls[4] = prices[i] ? ' ' : 'n';
+		if (SPI_execute_plan(line_plan, values, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "inventory_erp: order line insert failed");
 	}
 	SPI_finish();
 	PG_RETURN_INT64(order_id);
@@ -437,7 +539,7 @@ MoveHeld(int64 order_id, const HeldUnits *h, int64 qty, StockState from, StockSt
 	m.event = event;
 	m.ref = psprintf("order:" INT64_FORMAT, order_id);
 	m.engine = true;
-	m.from_slot_id = 0;
+	m.source_taken = false;
 	LedgerRecord(&m);
 }
 
@@ -635,7 +737,7 @@ ierp_orders_pick(PG_FUNCTION_ARGS)
 		ReservationChange(h[i].reservation_id, 0, part, 0);
 		qty -= part;
 	}
-	OrderRefreshStatus(order.order_id, false);
+	OrderRefreshStatus(&order, false, NULL, 0);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -797,7 +899,7 @@ ierp_orders_pack(PG_FUNCTION_ARGS)
 		MoveHeld(order.order_id, &h[i], h[i].picked, STATE_PICKED, STATE_PACKED, "pack");
 		ReservationChange(h[i].reservation_id, 0, 0, h[i].picked);
 	}
-	OrderRefreshStatus(order.order_id, false);
+	OrderRefreshStatus(&order, false, NULL, 0);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -881,7 +983,7 @@ ierp_orders_ship(PG_FUNCTION_ARGS)
 	values[1] = Int64GetDatum(order.order_id);
 	if (SPI_execute_plan(shipped_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "inventory_erp: shipped quantities update failed");
-	OrderRefreshStatus(order.order_id, false);
+	OrderRefreshStatus(&order, false, NULL, 0);
 	SPI_finish();
 	PG_RETURN_INT64(shipment_id);
 }

@@ -71,7 +71,7 @@ CREATE TABLE erp.stock_move (
     move_id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     item_id             bigint NOT NULL,
     lot_id              bigint,
-    qty                 bigint NOT NULL CHECK (qty > 0),
+    qty                 bigint NOT NULL,
     from_node_id        bigint,
     from_state          erp.stock_state,
     to_node_id          bigint,
@@ -81,9 +81,10 @@ CREATE TABLE erp.stock_move (
     actor               name NOT NULL DEFAULT CURRENT_USER,
     application_name    text,
     at                  timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CHECK ((from_node_id IS NULL) = (from_state IS NULL)),
-    CHECK ((to_node_id IS NULL) = (to_state IS NULL)),
-    CHECK (from_state IS NOT NULL OR to_state IS NOT NULL)
+    CONSTRAINT stock_move_shape CHECK (qty > 0
+        AND (from_node_id IS NULL) = (from_state IS NULL)
+        AND (to_node_id IS NULL) = (to_state IS NULL)
+        AND (from_state IS NOT NULL OR to_state IS NOT NULL))
 );
 CREATE INDEX stock_move_item_idx ON erp.stock_move (item_id, move_id);
 CREATE INDEX stock_move_ref_idx ON erp.stock_move (ref) WHERE ref IS NOT NULL;

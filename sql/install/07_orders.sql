@@ -4,6 +4,13 @@
 UPDATE erp.state_transition SET engine = 'orders'
  WHERE event IN ('allocate', 'release', 'pick', 'pack', 'putback', 'ship');
 
+-- No foreign key leads from an order or its lines to erp.channel or erp.item: every
+-- order of a channel, and every order of a flash-sale SKU, would take a KEY SHARE
+-- lock on the same master row.  The functions resolve the keys, and a channel or
+-- item that orders refer to cannot be deleted (erp.refuse_delete_used).
+CREATE TRIGGER channel_keep_history BEFORE DELETE ON erp.channel
+    FOR EACH ROW EXECUTE FUNCTION erp.refuse_delete_used('channel');
+
 CREATE TYPE erp.order_status AS ENUM (
     'open', 'allocated', 'partially_allocated', 'backordered', 'picking', 'packed', 'shipped', 'cancelled');
 COMMENT ON TYPE erp.order_status IS 'Where an order stands, from capture (open) to shipped or cancelled';
@@ -14,7 +21,7 @@ COMMENT ON TYPE erp.line_status IS 'Where an order line stands; short = could no
 
 CREATE TABLE erp.sales_order (
     order_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    channel_id      bigint NOT NULL REFERENCES erp.channel,
+    channel_id      bigint NOT NULL,
     external_ref    text NOT NULL CHECK (external_ref <> ''),
     status          erp.order_status NOT NULL DEFAULT 'open',
     priority        integer NOT NULL DEFAULT 0,
@@ -34,15 +41,17 @@ CREATE TABLE erp.order_line (
     order_line_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     order_id        bigint NOT NULL REFERENCES erp.sales_order,
     line_no         integer NOT NULL,
-    item_id         bigint NOT NULL REFERENCES erp.item,
-    qty             bigint NOT NULL CHECK (qty > 0),
-    unit_price      numeric(14,2) NOT NULL CHECK (unit_price >= 0),
-    qty_allocated   bigint NOT NULL DEFAULT 0 CHECK (qty_allocated >= 0),
-    qty_backordered bigint NOT NULL DEFAULT 0 CHECK (qty_backordered >= 0),
-    qty_shipped     bigint NOT NULL DEFAULT 0 CHECK (qty_shipped >= 0),
+    item_id         bigint NOT NULL,
+    qty             bigint NOT NULL,
+    unit_price      numeric(14,2) NOT NULL,
+    qty_allocated   bigint NOT NULL DEFAULT 0,
+    qty_backordered bigint NOT NULL DEFAULT 0,
+    qty_shipped     bigint NOT NULL DEFAULT 0,
     status          erp.line_status NOT NULL DEFAULT 'open',
     UNIQUE (order_id, line_no),
-    CHECK (qty_allocated <= qty AND qty_shipped <= qty_allocated)
+    -- one constraint, not six: each is re-read from the catalog at every statement
+    CONSTRAINT order_line_quantities CHECK (qty > 0 AND unit_price >= 0 AND qty_backordered >= 0
+        AND qty_shipped >= 0 AND qty_shipped <= qty_allocated AND qty_allocated <= qty)
 );
 CREATE INDEX order_line_item_idx ON erp.order_line (item_id);
 COMMENT ON TABLE erp.order_line IS 'What an order asks for, and how much of it is allocated, backordered and shipped';
@@ -57,11 +66,11 @@ CREATE TABLE erp.reservation (
     item_id         bigint NOT NULL,
     node_id         bigint NOT NULL,
     lot_id          bigint,
-    qty             bigint NOT NULL CHECK (qty >= 0),
-    qty_picked      bigint NOT NULL DEFAULT 0 CHECK (qty_picked >= 0),
-    qty_packed      bigint NOT NULL DEFAULT 0 CHECK (qty_packed >= 0),
+    qty             bigint NOT NULL,
+    qty_picked      bigint NOT NULL DEFAULT 0,
+    qty_packed      bigint NOT NULL DEFAULT 0,
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CHECK (qty_packed <= qty_picked AND qty_picked <= qty)
+    CONSTRAINT reservation_quantities CHECK (0 <= qty_packed AND qty_packed <= qty_picked AND qty_picked <= qty)
 );
 CREATE UNIQUE INDEX reservation_key ON erp.reservation (order_id, line_no, item_id, node_id, (COALESCE(lot_id, 0)));
 CREATE INDEX reservation_item_idx ON erp.reservation (item_id, node_id);
