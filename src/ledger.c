@@ -408,7 +408,10 @@ ierp_ledger_apply_move(PG_FUNCTION_ARGS)
 	return PointerGetDatum(result);
 }
 
-/* ierp_ledger_refuse_write: statement trigger keeping the ledger append-only (IE005). */
+/*
+ * ierp_ledger_refuse_write: statement trigger keeping the ledger append-only
+ * (IE005), and orders from being deleted.
+ */
 Datum
 ierp_ledger_refuse_write(PG_FUNCTION_ARGS)
 {
@@ -425,6 +428,12 @@ ierp_ledger_refuse_write(PG_FUNCTION_ARGS)
 		what = "TRUNCATE";
 	else
 		what = "INSERT";
+	if (strcmp(RelationGetRelationName(trigdata->tg_relation), "stock_move") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_APPEND_ONLY),
+				 errmsg("%s of %s is not allowed: history is never removed",
+						what, RelationGetRelationName(trigdata->tg_relation)),
+				 errhint("Cancel an order with erp.cancel_order() instead.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_IERP_APPEND_ONLY),
 			 errmsg("%s of %s is not allowed: the ledger is append-only",

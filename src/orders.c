@@ -174,8 +174,8 @@ OrderRefreshStatus(const OrderHeader *order, bool allocation_attempted,
 			 "SELECT l.line_no, l.qty, l.qty_allocated, l.qty_backordered, l.qty_shipped, l.status::text,"
 			 "       COALESCE(r.held, 0), COALESCE(r.picked, 0), COALESCE(r.packed, 0)"
 			 "  FROM erp.order_line l"
-			 "  LEFT JOIN (SELECT v.line_no, sum(v.qty) AS held, sum(v.qty_picked) AS picked,"
-			 "                    sum(v.qty_packed) AS packed"
+			 "  LEFT JOIN (SELECT v.line_no, sum(v.qty)::bigint AS held, sum(v.qty_picked)::bigint AS picked,"
+			 "                    sum(v.qty_packed)::bigint AS packed"
 			 "               FROM erp.reservation v WHERE v.order_id = $1 GROUP BY v.line_no) r"
 			 "    ON r.line_no = l.line_no"
 			 " WHERE l.order_id = $1 ORDER BY l.line_no",

@@ -87,7 +87,6 @@ CREATE TABLE erp.stock_move (
         AND (from_state IS NOT NULL OR to_state IS NOT NULL))
 );
 CREATE INDEX stock_move_item_idx ON erp.stock_move (item_id, move_id);
-CREATE INDEX stock_move_ref_idx ON erp.stock_move (ref) WHERE ref IS NOT NULL;
 COMMENT ON TABLE erp.stock_move IS 'The append-only stock ledger: every unit that enters, changes state, changes node or leaves; balances are derived from it';
 COMMENT ON COLUMN erp.stock_move.from_state IS 'State the units left; NULL when they came from outside';
 COMMENT ON COLUMN erp.stock_move.to_state IS 'State the units entered; NULL when they left the business';
