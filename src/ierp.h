@@ -181,4 +181,7 @@ typedef struct LedgerMove
 extern int64 LedgerRecord(const LedgerMove *move);
 extern void LedgerInit(void);
 
+/* returns.c */
+extern void ReturnsInit(void);
+
 #endif							/* IERP_H */

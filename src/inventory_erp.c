@@ -34,4 +34,5 @@ _PG_init(void)
 	MarkGUCPrefixReserved("inventory_erp");
 
 	LedgerInit();
+	ReturnsInit();
 }

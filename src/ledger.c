@@ -20,8 +20,8 @@
  *	  data of their own.
  *
  *	  The state machine is cached per backend and dropped when
- *	  erp.state_transition changes (its trigger sends a relcache invalidation
- *	  that every backend receives at commit).
+ *	  erp.state_transition changes (its trigger, erp.reload_rules, sends a
+ *	  relcache invalidation that every backend receives at commit).
  *
  *-------------------------------------------------------------------------
  */
@@ -44,7 +44,6 @@ PG_FUNCTION_INFO_V1(ierp_ledger_apply_move);
 PG_FUNCTION_INFO_V1(ierp_ledger_refuse_write);
 PG_FUNCTION_INFO_V1(ierp_ledger_refuse_delete_used);
 PG_FUNCTION_INFO_V1(ierp_ledger_protect_builtin);
-PG_FUNCTION_INFO_V1(ierp_ledger_transitions_changed);
 PG_FUNCTION_INFO_V1(ierp_ledger_receive);
 PG_FUNCTION_INFO_V1(ierp_ledger_move);
 
@@ -250,7 +249,8 @@ LedgerApply(const LedgerMove *m)
 				 errdetail("A generic move would leave the %s documents out of step with the stock.",
 						   t->engine),
 				 errhint("Use the %s functions (see doc/reference.md) for this event.", t->engine)));
-	if (t->cross_node && m->from_node_id == m->to_node_id)
+	if (m->to_state == STATE_IN_TRANSIT && m->from_state != STATE_OUTSIDE &&
+		m->from_node_id == m->to_node_id)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_TRANSITION_NOT_ALLOWED),
 				 errmsg("event \"%s\" needs a destination node other than \"%s\"",
@@ -262,7 +262,7 @@ LedgerApply(const LedgerMove *m)
 				(errcode(ERRCODE_IERP_TRANSITION_NOT_ALLOWED),
 				 errmsg("event \"%s\" cannot move stock from node \"%s\" to node \"%s\"",
 						m->event, IerpNodeCode(m->from_node_id), IerpNodeCode(m->to_node_id)),
-				 errhint("Only transfers (transfer_out) change node.")));
+				 errhint("Only transfers (transfer_out) and returns received elsewhere change node.")));
 
 	if (m->from_state != STATE_OUTSIDE && !m->source_taken)
 	{
@@ -526,18 +526,6 @@ ierp_ledger_protect_builtin(PG_FUNCTION_ARGS)
 				 errhint("Add a row of your own.")));
 	return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)
 						   ? trigdata->tg_newtuple : trigdata->tg_trigtuple);
-}
-
-/* ierp_ledger_transitions_changed: makes every backend reload the state machine. */
-Datum
-ierp_ledger_transitions_changed(PG_FUNCTION_ARGS)
-{
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "inventory_erp: ierp_ledger_transitions_changed must be called as a trigger");
-	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
-	return PointerGetDatum(NULL);
 }
 
 /* ----------------------------------------------------------------

@@ -3,7 +3,8 @@
  * lookup.c
  *	  Saved SPI plans and the business-key lookups every engine shares:
  *	  sku -> item, node code -> node, channel code -> channel, lot code -> lot,
- *	  and the checks on arguments that every public function applies.
+ *	  the checks on arguments that every public function applies, and the
+ *	  trigger that makes sessions reload the rules they cache.
  *
  *	  Every lookup raises IE003 naming the key it could not find.  All of them
  *	  must be called between SPI_connect and SPI_finish.
@@ -20,11 +21,15 @@
 #include "access/htup_details.h"
 #include "catalog/dependency.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/json.h"
 
 #include "ierp.h"
+
+PG_FUNCTION_INFO_V1(ierp_reload_rules);
 
 /* A single move may not carry more units than this (IE004). */
 #define IERP_MAX_MOVE_QTY	INT64CONST(1000000000)
@@ -321,4 +326,20 @@ IerpRowIsHistory(Relation rel, HeapTuple tup, const char *idcol)
 		elog(ERROR, "inventory_erp: cannot read sequence");
 	last = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return isnull || DatumGetInt64(id) > DatumGetInt64(last);
+}
+
+/*
+ * ierp_reload_rules: statement trigger on a table whose rows sessions cache
+ * (erp.state_transition, erp.disposition_rule).  The relcache invalidation
+ * reaches every backend at commit; each cache's callback drops its copy.
+ */
+Datum
+ierp_reload_rules(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "inventory_erp: ierp_reload_rules must be called as a trigger");
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	return PointerGetDatum(NULL);
 }

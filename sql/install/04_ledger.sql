@@ -14,7 +14,7 @@ CREATE TABLE erp.state_transition (
 COMMENT ON TABLE erp.state_transition IS 'The stock state machine: a move is allowed only when (from_state, to_state, event) is listed here; NULL is outside the business';
 COMMENT ON COLUMN erp.state_transition.from_state IS 'State the units leave; NULL when they enter from outside';
 COMMENT ON COLUMN erp.state_transition.to_state IS 'State the units enter; NULL when they leave the business';
-COMMENT ON COLUMN erp.state_transition.cross_node IS 'The move may end at another node (a transfer)';
+COMMENT ON COLUMN erp.state_transition.cross_node IS 'The move may end at another node (a transfer, a return received at another node than the one that shipped it)';
 COMMENT ON COLUMN erp.state_transition.engine IS 'The function family that owns this transition (orders, returns, purchasing); erp.move() refuses it so the documents behind the stock stay consistent; NULL = any move';
 COMMENT ON COLUMN erp.state_transition.builtin IS 'Shipped with the extension (not dumped: CREATE EXTENSION recreates it)';
 
@@ -126,9 +126,9 @@ CREATE FUNCTION erp.guard_balance_write() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ierp_balance_guard_write' LANGUAGE C;
 COMMENT ON FUNCTION erp.guard_balance_write() IS 'Trigger: refuses any write of erp.stock_balance that does not come from the ledger (IE005)';
 
-CREATE FUNCTION erp.transitions_changed() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'ierp_ledger_transitions_changed' LANGUAGE C;
-COMMENT ON FUNCTION erp.transitions_changed() IS 'Trigger: tells every session to reload the state machine after erp.state_transition changes';
+CREATE FUNCTION erp.reload_rules() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'ierp_reload_rules' LANGUAGE C;
+COMMENT ON FUNCTION erp.reload_rules() IS 'Trigger: tells every session, at commit, to reload the rules it caches from this table (state machine, disposition rules)';
 
 CREATE TRIGGER stock_move_apply BEFORE INSERT ON erp.stock_move
     FOR EACH ROW EXECUTE FUNCTION erp.ledger_apply_move();
@@ -157,7 +157,7 @@ CREATE TRIGGER state_transition_builtin BEFORE UPDATE OR DELETE ON erp.state_tra
 CREATE TRIGGER reason_code_builtin BEFORE UPDATE OR DELETE ON erp.reason_code
     FOR EACH ROW EXECUTE FUNCTION erp.protect_builtin();
 CREATE TRIGGER state_transition_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON erp.state_transition
-    FOR EACH STATEMENT EXECUTE FUNCTION erp.transitions_changed();
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.reload_rules();
 
 CREATE FUNCTION erp.receive(sku text, node text, qty bigint, lot text DEFAULT NULL,
                             expires_on date DEFAULT NULL,
