@@ -50,6 +50,7 @@ typedef struct ItemStock
 	NodeStock  *nodes;			/* aligned with AllocContext.nodes */
 	int64		fence;			/* other channels' ring-fences */
 	int64	   *cap;			/* per node: units still promisable in this plan */
+	int64	   *atp_left;		/* per node: ATP less what this call reserved */
 } ItemStock;
 
 typedef struct LineComponent
@@ -143,8 +144,12 @@ ItemStockFor(AllocContext *ctx, int64 item_id, const char *sku, bool lot_tracked
 	ctx->nnodes = n;
 	is->fence = n > 0 ? is->nodes[0].fence : 0;
 	is->cap = palloc0(sizeof(int64) * Max(n, 1));
+	is->atp_left = palloc0(sizeof(int64) * Max(n, 1));
 	for (i = 0; i < n; i++)
-		is->cap[i] = is->nodes[i].node_id == ctx->exclude_node_id ? 0 : AtpOfNode(&is->nodes[i], is->fence);
+	{
+		is->atp_left[i] = AtpOfNode(&is->nodes[i], is->fence);
+		is->cap[i] = is->nodes[i].node_id == ctx->exclude_node_id ? 0 : is->atp_left[i];
+	}
 	ctx->items = repalloc(ctx->items, sizeof(ItemStock *) * (ctx->nitems + 1));
 	ctx->items[ctx->nitems++] = is;
 	return is;
@@ -507,14 +512,15 @@ FillLineAt(AllocContext *ctx, AllocLine *line, int n, int64 units)
 		LineComponent *lc = &line->comps[c];
 		ItemStock  *is = lc->stock;
 		int64		surplus = got[c] - filled * lc->per_unit;
-		int64		before = is->cap[n] + units * lc->per_unit;	/* caps were taken when planned */
+		int64		before = is->atp_left[n];
 
 		if (surplus > 0)
 			ReleaseReserved(ctx, line->line_no, is, is->nodes[n].node_id, surplus);
 		/* the plan expected units; what was not there is not there for the next line either */
 		if (got[c] < units * lc->per_unit)
 			is->cap[n] = 0;
-		if (before > 0 && before - got[c] <= 0 && got[c] > 0)
+		is->atp_left[n] = Max(before - (got[c] - surplus), 0);
+		if (before > 0 && is->atp_left[n] == 0)
 			EventRecord("stockout", is->item_id, is->nodes[n].node_id, ctx->order_id, 0,
 						psprintf("{\"sku\": %s, \"node\": %s}", IerpJsonQuote(is->sku),
 								 IerpJsonQuote(is->nodes[n].code)));

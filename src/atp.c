@@ -8,7 +8,8 @@
  *	                             - what other channels have ring-fenced,
  *	  never below 0, where promisable available leaves out lots with fewer
  *	  than the item's min_shelf_life_days left.  Over several nodes it is the
- *	  sum of each node's (promisable - safety) less the ring-fences once.  A
+ *	  sum of the nodes' ATP: each node keeps the ring-fence back, as the
+ *	  allocation engine does.  A
  *	  ring-fence of channel W is what W has fenced less what W's orders hold
  *	  now.  With a promise date and an item that allows preorders, incoming
  *	  and in-transit units count too.  A kit's ATP at a node is the minimum
@@ -160,10 +161,9 @@ AtpOfItem(int64 item_id, bool lot_tracked, int32 min_shelf_life_days, bool with_
 	int			i;
 
 	for (i = 0; i < n; i++)
-		sum += Max(nodes[i].promisable - nodes[i].safety_stock
-				   + (with_inbound ? nodes[i].inbound : 0), 0);
+		sum += AtpOfNode(&nodes[i], fence) + (with_inbound ? nodes[i].inbound : 0);
 	pfree(nodes);
-	return Max(sum - fence, 0);
+	return sum;
 }
 
 /*

@@ -8,10 +8,10 @@
  *	  A balance is the sum of one or more slot rows.  One slot is the norm.
  *	  When sessions contend for one balance (a flash sale of one SKU), writers
  *	  pick a slot nobody holds (FOR UPDATE SKIP LOCKED) instead of queueing on
- *	  one row lock until the holder's commit is flushed, and a taker that finds
- *	  every slot held or too small locks them all in slot order, takes what it
- *	  needs exactly, and may spread what remains over up to
- *	  inventory_erp.balance_slots slots.  doc/concurrency.md explains why this
+ *	  one row lock until the holder's commit is flushed; an add never waits
+ *	  (it opens a slot of its own); a taker that finds every slot held or too
+ *	  small locks them all in slot order, takes what it needs exactly, and
+ *	  may spread what remains over up to inventory_erp.balance_slots slots.  doc/concurrency.md explains why this
  *	  never oversells.
  *
  *	  Only this file writes erp.stock_balance; it raises its write flag around
@@ -113,19 +113,23 @@ SlotAdd(const BalanceKey *key, int32 slot, int64 qty)
 
 /*
  * BalanceAdd: adds qty units to a balance.  Uses the first slot no other
- * session holds; when every slot is held, opens a new one (up to
- * inventory_erp.balance_slots, then shares one chosen by backend).
+ * session holds; when every slot is held, opens a new one rather than wait:
+ * an add that waited for a slot another session holds could close a
+ * deadlock cycle with that session's own take (an allocation holds an
+ * available slot and adds to reserved while a cancellation holds a reserved
+ * slot and adds to available).  New slot numbers are spread by backend so
+ * two sessions rarely open the same one; the number of slots of a balance
+ * is thereby bounded by the sessions writing it at once, and empty slots
+ * are reused first.
  */
 void
 BalanceAdd(const BalanceKey *key, int64 qty)
 {
 	static SPIPlanPtr add_plan = NULL;
-	static SPIPlanPtr count_plan = NULL;
+	static SPIPlanPtr max_plan = NULL;
 	Datum		values[6];
 	bool		isnull;
-	int64		nslots;
-	int32		maxslot;
-	int32		slot;
+	Datum		maxslot;
 
 	IerpPlan(&add_plan,
 			 "UPDATE erp.stock_balance SET qty = qty + $5 WHERE stock_balance_id ="
@@ -139,20 +143,13 @@ BalanceAdd(const BalanceKey *key, int64 qty)
 		return;
 
 	/* no slot yet, or all held by other sessions: open one */
-	IerpPlan(&count_plan,
-			 "SELECT count(*), COALESCE(max(b.slot), -1) FROM erp.stock_balance b WHERE" KEY_WHERE,
+	IerpPlan(&max_plan,
+			 "SELECT max(b.slot) FROM erp.stock_balance b WHERE" KEY_WHERE,
 			 4, key_argtypes);
-	if (SPI_execute_plan(count_plan, values, NULL, false, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(max_plan, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: balance slot count failed");
-	nslots = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	maxslot = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	if (nslots == 0)
-		slot = 0;
-	else if (maxslot + 1 < ierp_balance_slots)
-		slot = maxslot + 1;
-	else
-		slot = SlotOffset() % ierp_balance_slots;
-	SlotAdd(key, slot, qty);
+	maxslot = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	SlotAdd(key, isnull ? 0 : DatumGetInt32(maxslot) + 1 + SlotOffset() % 8, qty);
 }
 
 /* A slot row copied out of SPI's tuptable. */

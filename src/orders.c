@@ -130,7 +130,9 @@ LineStatus(const LineState *l, bool allocation_attempted)
 		return "allocated";
 	if (l->qty_backordered > 0)
 		return "backordered";
-	if (allocation_attempted || strcmp(l->status, "short") == 0)
+	/* not all of it could be allocated: once an allocation was tried, short for good */
+	if (allocation_attempted ||
+		(strcmp(l->status, "open") != 0 && strcmp(l->status, "partially_allocated") != 0))
 		return "short";
 	if (l->qty_allocated > 0)
 		return "partially_allocated";
@@ -313,6 +315,21 @@ ParseQuantity(const char *text, const char *sku)
 	return v;
 }
 
+/* A money amount as numeric(14,2) takes it: digits, at most 12 before and 2 after a point. */
+static bool
+IsPrice(const char *s)
+{
+	int			before = 0,
+				after = 0;
+
+	while (isdigit((unsigned char) *s) && before <= 12)
+		s++, before++;
+	if (*s == '.')
+		for (s++; isdigit((unsigned char) *s) && after <= 2; s++)
+			after++;
+	return *s == '\0' && before >= 1 && before <= 12 && after <= 2;
+}
+
 /* The order id of (channel, external_ref); 0 when there is none. */
 static int64
 FindOrder(int64 channel_id, const char *external_ref)
@@ -430,7 +447,6 @@ ierp_orders_capture(PG_FUNCTION_ARGS)
 		char	   *qtype = SPI_getvalue(tup, desc, 5);
 		char	   *ptype = SPI_getvalue(tup, desc, 6);
 		Datum		item = SPI_getbinval(tup, desc, 7, &isnull);
-		char	   *end;
 
 		if (isnull)
 			ereport(ERROR,
@@ -442,11 +458,11 @@ ierp_orders_capture(PG_FUNCTION_ARGS)
 			qty = "?";
 		qtys[i] = ParseQuantity(qty, sku);
 		prices[i] = (ptype != NULL && strcmp(ptype, "null") == 0) ? NULL : SPI_getvalue(tup, desc, 4);
-		if (prices[i] != NULL && (strtod(prices[i], &end) < 0 || *end != '\0' || end == prices[i]))
+		if (prices[i] != NULL && !IsPrice(prices[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 					 errmsg("invalid unit_price \"%s\" for sku \"%s\"", prices[i], sku),
-					 errdetail("A unit price is a number >= 0.")));
+					 errdetail("A unit price is a number >= 0 with at most 12 digits before the point and 2 after.")));
 	}
 
 	IerpPlan(&line_plan,

@@ -24,7 +24,12 @@ WITH per_state AS (
       LEFT JOIN erp.lot l ON l.lot_id = b.lot_id
      GROUP BY b.item_id, b.node_id
 ), fenced AS (
-    SELECT r.item_id, sum(r.qty) AS qty FROM erp.channel_reserve r GROUP BY r.item_id
+    -- each channel's ring-fence, less what that channel's orders hold now (as erp.atp)
+    SELECT r.item_id,
+           sum(greatest(r.qty - coalesce((SELECT sum(v.qty) FROM erp.reservation v
+                                            JOIN erp.sales_order o ON o.order_id = v.order_id
+                                           WHERE v.item_id = r.item_id AND o.channel_id = r.channel_id), 0), 0)) AS qty
+      FROM erp.channel_reserve r GROUP BY r.item_id
 )
 SELECT i.sku, n.code AS node,
        coalesce(s.available, 0)::bigint      AS available,
