@@ -27,10 +27,14 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 endif
 
-$(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_SQL) $(EXTENSION).control
-	cat $(INSTALL_SQL) > $@
+# Always regenerated (a cat is instant): a renamed or removed file in
+# sql/install changes the script without changing any file's timestamp.
+$(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_SQL) $(EXTENSION).control FORCE
+	@cat $(INSTALL_SQL) > $@
 
-.PHONY: deps test demo bench
+FORCE:
+
+.PHONY: deps test demo bench FORCE
 
 # Installs the Debian packages the project needs, when missing (root only).
 deps:

@@ -448,10 +448,14 @@ ierp_orders_capture(PG_FUNCTION_ARGS)
 		char	   *ptype = SPI_getvalue(tup, desc, 6);
 		Datum		item = SPI_getbinval(tup, desc, 7, &isnull);
 
+		if (sku == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+					 errmsg("line %d of order \"%s\" has no sku", (int) i + 1, external_ref)));
 		if (isnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
-					 errmsg("unknown sku \"%s\"", sku ? sku : "(null)"),
+					 errmsg("unknown sku \"%s\"", sku),
 					 errhint("Items are created by erp_admin in erp.item.")));
 		item_ids[i] = DatumGetInt64(item);
 		if (qtype != NULL && strcmp(qtype, "number") != 0 && strcmp(qtype, "string") != 0)
