@@ -233,14 +233,15 @@ SELECT erp.atp('SCARF', 'DC-HAM', 'WEB') AS web, erp.atp('SCARF', 'DC-HAM', 'WHO
 :atp
 
 ------------------------------------------------------------------------------
--- 09:00 four hoodies arrive in Munich: waiting orders are served by priority,
--- then age.  The VIP web order (priority 5) gets its 2; the marketplace order
--- (older than WEB-1007) gets the other 2; WEB-1007 waits on.
+-- 09:00 four hoodies arrive in Munich: waiting orders are served by the
+-- order's priority, then the channel's, then age.  The VIP web order (priority
+-- 5) gets its 2; the web shop (channel priority 10) ranks above the
+-- marketplace (5), so WEB-1007 gets the other 2 although MKT-502 is older.
 ------------------------------------------------------------------------------
 SELECT erp.receive('HOODIE', 'DC-MUC', 4, ref => 'po:4711');
 SELECT erp.allocate_pending();
 :orders
--- the marketplace order took Munich's last hoodies: a stockout event
+-- WEB-1007 took Munich's last hoodies: a stockout event
 SELECT kind, sku, node, ref, payload FROM outbox WHERE event_id > 10 ORDER BY event_id;
 :held
 -- nothing more can be served: the next run serves no order

@@ -531,7 +531,37 @@ FillLineAt(AllocContext *ctx, AllocLine *line, int n, int64 units)
 	return filled;
 }
 
-/* One pass of the rules over the lines still open; returns units filled. */
+/* One reservation the plan asks for: units of a line at a node. */
+typedef struct PlanStep
+{
+	int			line;			/* index into AllocContext.lines */
+	int			node;			/* index into the nodes */
+	int64		units;
+} PlanStep;
+
+static int
+PlanStepCmp(const void *a, const void *b)
+{
+	const PlanStep *x = a,
+			   *y = b;
+	int64		nx = sort_ctx->items[0]->nodes[x->node].node_id,
+				ny = sort_ctx->items[0]->nodes[y->node].node_id;
+	int64		ix = sort_ctx->lines[x->line].comps[0].stock->item_id,
+				iy = sort_ctx->lines[y->line].comps[0].stock->item_id;
+
+	if (nx != ny)
+		return nx < ny ? -1 : 1;
+	if (ix != iy)
+		return ix < iy ? -1 : 1;
+	return x->line - y->line;
+}
+
+/*
+ * One pass of the rules over the lines still open; returns units filled.
+ * The whole pass is planned on the caps first, then carried out in one
+ * global order (node, then item): two sessions that need the same balances
+ * lock them in the same order, so they never wait for each other in a cycle.
+ */
 static int64
 AllocatePass(AllocContext *ctx)
 {
@@ -540,12 +570,20 @@ AllocatePass(AllocContext *ctx)
 				l;
 	int64		filled = 0;
 	int64	  **saved;
+	int64	   *open_before;
+	PlanStep   *plan;
+	int			nsteps = 0;
 	bool		any_open = false;
+	bool		one_node = false;
 
 	for (l = 0; l < ctx->nlines; l++)
 		any_open |= ctx->lines[l].open > 0;
 	if (!any_open || ctx->nnodes == 0)
 		return 0;
+	plan = palloc(sizeof(PlanStep) * ctx->nlines * ctx->nnodes);
+	open_before = palloc(sizeof(int64) * ctx->nlines);
+	for (l = 0; l < ctx->nlines; l++)
+		open_before[l] = ctx->lines[l].open;
 
 	/* 2. one node for the whole order */
 	saved = palloc(sizeof(int64 *) * ctx->nitems);
@@ -554,7 +592,7 @@ AllocatePass(AllocContext *ctx)
 		saved[i] = palloc(sizeof(int64) * ctx->nnodes);
 		memcpy(saved[i], ctx->items[i]->cap, sizeof(int64) * ctx->nnodes);
 	}
-	for (k = 0; k < ctx->nnodes; k++)
+	for (k = 0; k < ctx->nnodes && !one_node; k++)
 	{
 		int			n = ctx->order[k];
 		bool		fits = true;
@@ -574,15 +612,16 @@ AllocatePass(AllocContext *ctx)
 		{
 			for (l = 0; l < ctx->nlines; l++)
 				if (ctx->lines[l].open > 0)
-					filled += FillLineAt(ctx, &ctx->lines[l], n, ctx->lines[l].open);
-			return filled;
+					plan[nsteps++] = (PlanStep) {l, n, ctx->lines[l].open};
+			one_node = true;
 		}
-		for (i = 0; i < ctx->nitems; i++)
-			memcpy(ctx->items[i]->cap, saved[i], sizeof(int64) * ctx->nnodes);
+		else
+			for (i = 0; i < ctx->nitems; i++)
+				memcpy(ctx->items[i]->cap, saved[i], sizeof(int64) * ctx->nnodes);
 	}
 
 	/* 3. the fewest nodes: the node that fills the most units, repeatedly */
-	for (;;)
+	while (!one_node)
 	{
 		int			best = -1;
 		int64		best_units = 0;
@@ -619,10 +658,19 @@ AllocatePass(AllocContext *ctx)
 			if (f > 0)
 			{
 				TakeCaps(line, best, f);
-				filled += FillLineAt(ctx, line, best, f);
+				line->open -= f;	/* planned; restored before carrying out */
+				plan[nsteps++] = (PlanStep) {l, best, f};
 			}
 		}
 	}
+
+	/* carry the plan out in the global lock order */
+	for (l = 0; l < ctx->nlines; l++)
+		ctx->lines[l].open = open_before[l];
+	sort_ctx = ctx;
+	qsort(plan, nsteps, sizeof(PlanStep), PlanStepCmp);
+	for (k = 0; k < nsteps; k++)
+		filled += FillLineAt(ctx, &ctx->lines[plan[k].line], plan[k].node, plan[k].units);
 	return filled;
 }
 
@@ -661,9 +709,13 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
 		for (k = 0; k < ctx.nnodes; k++)
 		{
 			ctx.order[k] = k;
-			ctx.distance[k] = (order->has_ship_to && nodes[k].has_coords)
-				? DistanceKm(order->latitude, order->longitude, nodes[k].latitude, nodes[k].longitude)
-				: 0;
+			if (!order->has_ship_to)
+				ctx.distance[k] = 0;
+			else if (!nodes[k].has_coords)
+				ctx.distance[k] = HUGE_VAL;	/* unknown distance: after every known one */
+			else
+				ctx.distance[k] = DistanceKm(order->latitude, order->longitude,
+											 nodes[k].latitude, nodes[k].longitude);
 		}
 		sort_ctx = &ctx;
 		qsort(ctx.order, ctx.nnodes, sizeof(int), NodePreferenceCmp);
@@ -726,8 +778,9 @@ ierp_allocate(PG_FUNCTION_ARGS)
 }
 
 /*
- * erp.allocate_pending(max_orders): allocates waiting orders by priority,
- * then age; orders another session is working on are skipped.  Returns how
+ * erp.allocate_pending(max_orders): allocates waiting orders by the order's
+ * priority, then its channel's, then age; orders another session is working
+ * on are skipped.  Returns how
  * many orders received stock.
  */
 Datum
@@ -750,9 +803,9 @@ ierp_allocate_pending(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	IerpPlan(&plan,
-			 "SELECT order_id FROM erp.sales_order"
-			 " WHERE status IN ('open', 'backordered', 'partially_allocated')"
-			 " ORDER BY priority DESC, created_at, order_id LIMIT $1",
+			 "SELECT o.order_id FROM erp.sales_order o JOIN erp.channel c ON c.channel_id = o.channel_id"
+			 " WHERE o.status IN ('open', 'backordered', 'partially_allocated')"
+			 " ORDER BY o.priority DESC, c.priority DESC, o.created_at, o.order_id LIMIT $1",
 			 1, argtypes);
 	values[0] = Int64GetDatum(PG_ARGISNULL(0) ? 0 : (int64) PG_GETARG_INT32(0));
 	if (PG_ARGISNULL(0))

@@ -24,6 +24,7 @@
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 
 #include "ierp.h"
@@ -32,6 +33,16 @@ PG_FUNCTION_INFO_V1(ierp_balance_guard_write);
 
 /* > 0 while this file runs one of its own writes of erp.stock_balance */
 static int	balance_write_depth = 0;
+
+/* the local transaction that last locked a slot (a write locks it too) */
+static LocalTransactionId slots_held_lxid = InvalidLocalTransactionId;
+
+/* Whether this transaction holds a slot lock of some balance already. */
+static bool
+HoldsSlots(void)
+{
+	return slots_held_lxid == MyProc->lxid;
+}
 
 #define KEY_WHERE \
 	" b.item_id = $1 AND b.node_id = $2 AND COALESCE(b.lot_id, 0) = $3" \
@@ -74,6 +85,8 @@ BalanceWrite(SPIPlanPtr plan, Datum *values, const char *nulls, long tcount)
 	PG_END_TRY();
 	if (ret < 0)
 		elog(ERROR, "inventory_erp: balance write failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed > 0)
+		slots_held_lxid = MyProc->lxid;
 	return ret;
 }
 
@@ -187,11 +200,15 @@ CopySlots(uint64 n)
  * left them, but not the slots that holder created: they are newer than its
  * snapshot.  So the slots are counted again with a fresh snapshot, and
  * locked again while that finds more of them.
+ *
+ * With wait = false, slots other sessions hold are left out (SKIP LOCKED):
+ * the total is then what this session can count on, never more.
  */
 static SlotRow *
-LockAllSlots(const BalanceKey *key, uint64 *nslots, int64 *total)
+LockAllSlots(const BalanceKey *key, bool wait, uint64 *nslots, int64 *total)
 {
 	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr skip_plan = NULL;
 	static SPIPlanPtr count_plan = NULL;
 	Datum		values[4];
 	uint64		i,
@@ -206,29 +223,45 @@ LockAllSlots(const BalanceKey *key, uint64 *nslots, int64 *total)
 	IerpPlan(&count_plan, "SELECT count(*) FROM erp.stock_balance b WHERE" KEY_WHERE,
 			 4, key_argtypes);
 	KeyValues(key, values);
-	for (;;)
+	if (!wait)
 	{
-		int64		seen;
-
-		if (SPI_execute_plan(count_plan, values, NULL, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "inventory_erp: balance slot count failed");
-		seen = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
+		IerpPlan(&skip_plan,
+				 "SELECT b.stock_balance_id, b.qty, b.slot FROM erp.stock_balance b WHERE" KEY_WHERE
+				 " ORDER BY b.slot FOR UPDATE SKIP LOCKED",
+				 4, key_argtypes);
+		if (SPI_execute_plan(skip_plan, values, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "inventory_erp: balance lock failed");
 		n = SPI_processed;
 		rows = CopySlots(n);
-		if ((int64) n >= seen)
+	}
+	else
+	{
+		for (;;)
 		{
-			/* recount now that we hold them: a holder we waited for may have added slots */
+			int64		seen;
+
 			if (SPI_execute_plan(count_plan, values, NULL, false, 1) != SPI_OK_SELECT)
 				elog(ERROR, "inventory_erp: balance slot count failed");
 			seen = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
+				elog(ERROR, "inventory_erp: balance lock failed");
+			n = SPI_processed;
+			rows = CopySlots(n);
 			if ((int64) n >= seen)
-				break;
+			{
+				/* recount now that we hold them: a holder we waited for may have added slots */
+				if (SPI_execute_plan(count_plan, values, NULL, false, 1) != SPI_OK_SELECT)
+					elog(ERROR, "inventory_erp: balance slot count failed");
+				seen = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+				if ((int64) n >= seen)
+					break;
+			}
+			pfree(rows);
+			CHECK_FOR_INTERRUPTS();
 		}
-		pfree(rows);
-		CHECK_FOR_INTERRUPTS();
 	}
+	if (n > 0)
+		slots_held_lxid = MyProc->lxid;
 	*total = 0;
 	for (i = 0; i < n; i++)
 		*total += rows[i].qty;
@@ -265,7 +298,7 @@ BalanceTake(const BalanceKey *key, int64 qty, int64 *held)
 		return true;
 
 	/* no single free slot holds enough: take exactly, under all the locks */
-	rows = LockAllSlots(key, &n, &total);
+	rows = LockAllSlots(key, true, &n, &total);
 	*held = total;
 	if (total < qty)
 		return false;
@@ -289,7 +322,9 @@ BalanceTake(const BalanceKey *key, int64 qty, int64 *held)
  * Either one slot that no other session holds has qty + floor and gives
  * qty (one statement), or every slot is locked and the exact total decides.
  * While it holds every slot it spreads a large remainder over more slots,
- * so the next sessions find one of their own.
+ * so the next sessions find one of their own.  A transaction that holds a
+ * slot of some balance already does not wait for others: it decides on the
+ * slots it can lock at once (never more than is there; perhaps less).
  */
 int64
 BalanceTakeUpTo(const BalanceKey *key, int64 qty, int64 floor)
@@ -304,8 +339,11 @@ BalanceTakeUpTo(const BalanceKey *key, int64 qty, int64 floor)
 	uint64		n,
 				i;
 	SlotRow    *rows;
+	bool		wait;
 	static const Oid argtypes[] = {INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID, INT4OID, INT8OID};
 
+	/* decided before this call locks anything itself */
+	wait = !HoldsSlots();
 	IerpPlan(&take_plan,
 			 "UPDATE erp.stock_balance SET qty = qty - $5 WHERE stock_balance_id ="
 			 " (SELECT b.stock_balance_id FROM erp.stock_balance b WHERE" KEY_WHERE
@@ -319,8 +357,13 @@ BalanceTakeUpTo(const BalanceKey *key, int64 qty, int64 floor)
 	if (SPI_processed == 1)
 		return qty;
 
-	/* no free slot holds enough: decide on the exact total under every lock */
-	rows = LockAllSlots(key, &n, &total);
+	/*
+	 * No free slot holds enough: decide on the exact total under every lock.
+	 * A transaction that holds a slot already (an earlier line or pass) does
+	 * not wait, so two allocations never wait for each other in a cycle: it
+	 * counts only the slots it can lock now, and may reserve less.
+	 */
+	rows = LockAllSlots(key, wait, &n, &total);
 	take = Min(qty, total - floor);
 	if (take <= 0)
 		return 0;
@@ -334,7 +377,7 @@ BalanceTakeUpTo(const BalanceKey *key, int64 qty, int64 floor)
 	for (i = 0; i < n; i++)
 		if (rows[i].qty >= qty + floor)
 			well_filled++;
-	if (target_slots >= 2 && well_filled * 2 < target_slots)
+	if (wait && target_slots >= 2 && well_filled * 2 < target_slots)
 	{
 		int64		remain = total - take;
 		int64		share = remain / target_slots;

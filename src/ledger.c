@@ -500,10 +500,10 @@ ierp_ledger_refuse_delete_used(PG_FUNCTION_ARGS)
 }
 
 /*
- * ierp_ledger_protect_builtin: BEFORE UPDATE OR DELETE row trigger on tables
- * with rows shipped by the extension (builtin = true): those rows are
- * recreated by CREATE EXTENSION and not dumped, so changing them would be
- * lost on restore (IE010).  Add a row of your own instead.
+ * ierp_ledger_protect_builtin: BEFORE INSERT OR UPDATE OR DELETE row trigger
+ * on tables with rows shipped by the extension (builtin = true): those rows
+ * are recreated by CREATE EXTENSION and not dumped, so adding, changing or
+ * removing one would be lost on restore (IE010).  Add a row of your own.
  */
 Datum
 ierp_ledger_protect_builtin(PG_FUNCTION_ARGS)
@@ -517,6 +517,8 @@ ierp_ledger_protect_builtin(PG_FUNCTION_ARGS)
 		elog(ERROR, "inventory_erp: ierp_ledger_protect_builtin must be a row trigger");
 	desc = trigdata->tg_relation->rd_att;
 	builtin = heap_getattr(trigdata->tg_trigtuple, SPI_fnumber(desc, "builtin"), desc, &isnull);
+	if (!isnull && !DatumGetBool(builtin) && TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		builtin = heap_getattr(trigdata->tg_newtuple, SPI_fnumber(desc, "builtin"), desc, &isnull);
 	if (!isnull && DatumGetBool(builtin) && !creating_extension)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_WRONG_STATUS),

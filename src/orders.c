@@ -280,9 +280,10 @@ RequireStatus(const OrderHeader *order, const char *step, const char *const *all
 	ereport(ERROR,
 			(errcode(ERRCODE_IERP_WRONG_STATUS),
 			 errmsg("cannot %s order " INT64_FORMAT ": it is %s", step, order->order_id, order->status),
-			 strcmp(step, "ship") == 0
+			 strcmp(step, "ship") == 0 && strcmp(order->status, "picking") == 0
 			 ? errhint("Pack the order first with erp.pack(" INT64_FORMAT ").", order->order_id)
-			 : strcmp(step, "pack") == 0
+			 : strcmp(step, "pack") == 0 && strcmp(order->status, "shipped") != 0 &&
+			 strcmp(order->status, "cancelled") != 0
 			 ? errhint("Pick the order's units first with erp.pick().")
 			 : 0));
 }
@@ -415,7 +416,8 @@ ierp_orders_capture(PG_FUNCTION_ARGS)
 	IerpPlan(&lines_plan,
 			 "SELECT jsonb_typeof(d.doc), e.value->>'sku', e.value->>'qty', e.value->>'unit_price',"
 			 "       jsonb_typeof(e.value->'qty'), jsonb_typeof(e.value->'unit_price'),"
-			 "       (SELECT i.item_id FROM erp.item i WHERE i.sku = e.value->>'sku')"
+			 "       (SELECT i.item_id FROM erp.item i WHERE i.sku = e.value->>'sku'),"
+			 "       (SELECT i.active FROM erp.item i WHERE i.sku = e.value->>'sku')"
 			 "  FROM (SELECT $1 AS doc) d"
 			 "  LEFT JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(d.doc) = 'array'"
 			 "                                        THEN d.doc ELSE '[]' END) e(value) ON true",
@@ -457,6 +459,10 @@ ierp_orders_capture(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
 					 errmsg("unknown sku \"%s\"", sku),
 					 errhint("Items are created by erp_admin in erp.item.")));
+		if (!DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull)))
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_WRONG_STATUS),
+					 errmsg("sku \"%s\" is retired and takes no new orders", sku)));
 		item_ids[i] = DatumGetInt64(item);
 		if (qtype != NULL && strcmp(qtype, "number") != 0 && strcmp(qtype, "string") != 0)
 			qty = "?";
@@ -503,7 +509,11 @@ typedef struct HeldUnits
 	int64		packed;
 } HeldUnits;
 
-/* Reads the order's reservations (of one item when item_id is not 0), oldest first. */
+/*
+ * Reads the order's reservations (of one item when item_id is not 0) in the
+ * global lock order of balances (node, then item), the order allocation
+ * takes them in too.
+ */
 static int
 LoadHeld(int64 order_id, int64 item_id, HeldUnits **out)
 {
@@ -516,7 +526,7 @@ LoadHeld(int64 order_id, int64 item_id, HeldUnits **out)
 			 "SELECT reservation_id, line_no, item_id, node_id, COALESCE(lot_id, 0),"
 			 "       qty - qty_picked, qty_picked - qty_packed, qty_packed"
 			 "  FROM erp.reservation WHERE order_id = $1 AND ($2 = 0 OR item_id = $2) AND qty > 0"
-			 " ORDER BY reservation_id",
+			 " ORDER BY node_id, item_id, reservation_id",
 			 2, id_argtypes);
 	values[0] = Int64GetDatum(order_id);
 	values[1] = Int64GetDatum(item_id);
@@ -725,9 +735,9 @@ ierp_orders_pick(PG_FUNCTION_ARGS)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	OrderLock(PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0), &order);
 	RequireStatus(&order, "pick", allowed);
-	IerpCheckQuantity(qty, scan);
 
 	item_id = scan ? ItemOfScan(scan, &sku) : 0;
+	IerpCheckQuantity(qty, sku ? sku : scan);
 	n = item_id ? LoadHeld(order.order_id, item_id, &h) : 0;
 	if (n == 0)
 	{
@@ -772,7 +782,6 @@ Datum
 ierp_orders_short_pick(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr line_plan = NULL;
-	static SPIPlanPtr comp_plan = NULL;
 	static const char *const allowed[] = {"allocated", "partially_allocated", "picking", NULL};
 	char	   *sku = IerpTextArg(fcinfo, 1);
 	int64		missing = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2);
@@ -824,13 +833,6 @@ ierp_orders_short_pick(PG_FUNCTION_ARGS)
 						missing, sku, order.order_id)));
 
 	/* the line loses the units (or whole kits) it can no longer fill */
-	IerpPlan(&comp_plan,
-			 "SELECT c.component_item_id, c.qty FROM erp.order_line ol"
-			 "  JOIN erp.item_component c ON c.kit_item_id = ol.item_id"
-			 " WHERE ol.order_id = $1 AND ol.line_no = $2",
-			 2, id_argtypes);
-	values[0] = Int64GetDatum(order.order_id);
-	values[1] = Int64GetDatum(line_no);
 	{
 		Datum		pvalues[2] = {Int64GetDatum(order.order_id), Int32GetDatum(line_no)};
 		static const Oid ptypes[] = {INT8OID, INT4OID};

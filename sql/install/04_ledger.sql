@@ -152,9 +152,9 @@ CREATE TRIGGER lot_keep_history BEFORE DELETE ON erp.lot
 CREATE FUNCTION erp.protect_builtin() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ierp_ledger_protect_builtin' LANGUAGE C;
 COMMENT ON FUNCTION erp.protect_builtin() IS 'Trigger: refuses to change or delete rows shipped with the extension (IE010); they are recreated by CREATE EXTENSION, not dumped';
-CREATE TRIGGER state_transition_builtin BEFORE UPDATE OR DELETE ON erp.state_transition
+CREATE TRIGGER state_transition_builtin BEFORE INSERT OR UPDATE OR DELETE ON erp.state_transition
     FOR EACH ROW EXECUTE FUNCTION erp.protect_builtin();
-CREATE TRIGGER reason_code_builtin BEFORE UPDATE OR DELETE ON erp.reason_code
+CREATE TRIGGER reason_code_builtin BEFORE INSERT OR UPDATE OR DELETE ON erp.reason_code
     FOR EACH ROW EXECUTE FUNCTION erp.protect_builtin();
 CREATE TRIGGER state_transition_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON erp.state_transition
     FOR EACH STATEMENT EXECUTE FUNCTION erp.reload_rules();

@@ -2,7 +2,8 @@
 -- and the functions that capture, promise, allocate, pick, pack and ship.
 
 UPDATE erp.state_transition SET engine = 'orders'
- WHERE event IN ('allocate', 'release', 'pick', 'pack', 'putback', 'ship');
+ WHERE event IN ('allocate', 'release', 'pick', 'pack', 'putback', 'ship')
+    OR (event = 'adjust' AND from_state IN ('reserved', 'picked', 'packed'));
 
 -- No foreign key leads from an order or its lines to erp.channel or erp.item: every
 -- order of a channel, and every order of a flash-sale SKU, would take a KEY SHARE

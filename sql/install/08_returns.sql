@@ -48,7 +48,7 @@ COMMENT ON COLUMN erp.disposition_rule.category IS 'Item category (erp.item.cate
 COMMENT ON COLUMN erp.disposition_rule.min_unit_value IS 'Lowest unit price the rule applies to; NULL: no lower bound';
 COMMENT ON COLUMN erp.disposition_rule.max_unit_value IS 'Highest unit price the rule applies to; NULL: no upper bound';
 COMMENT ON COLUMN erp.disposition_rule.restocking_fee_pct IS 'Percentage of the price kept back from the refund';
-CREATE TRIGGER disposition_rule_builtin BEFORE UPDATE OR DELETE ON erp.disposition_rule
+CREATE TRIGGER disposition_rule_builtin BEFORE INSERT OR UPDATE OR DELETE ON erp.disposition_rule
     FOR EACH ROW EXECUTE FUNCTION erp.protect_builtin();
 CREATE TRIGGER disposition_rule_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON erp.disposition_rule
     FOR EACH STATEMENT EXECUTE FUNCTION erp.reload_rules();

@@ -11,13 +11,21 @@ GRANT INSERT, UPDATE, DELETE ON
     erp.state_transition
 TO erp_admin;
 
-REVOKE EXECUTE ON FUNCTION
-    erp.receive(text, text, bigint, text, date, erp.stock_state, text),
-    erp.move(text, text, bigint, erp.stock_state, erp.stock_state, text, text, text, text),
-    erp.verify()
-FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION
-    erp.receive(text, text, bigint, text, date, erp.stock_state, text),
-    erp.move(text, text, bigint, erp.stock_state, erp.stock_state, text, text, text, text)
-TO erp_operator;
-GRANT EXECUTE ON FUNCTION erp.verify() TO erp_reader;
+-- Functions: nothing for PUBLIC but the erp.gtin type's own functions (its
+-- operators call them); readers promise and check; operators run the rest.
+-- Approvals check erp_approver membership themselves (IE009).
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA erp FROM PUBLIC;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA erp TO erp_operator;
+DO $grants$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN
+        SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+         WHERE p.pronamespace = 'erp'::regnamespace AND p.proname LIKE 'gtin%'
+    LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', f);
+    END LOOP;
+END
+$grants$;
+GRANT EXECUTE ON FUNCTION erp.verify(), erp.atp(text, text, text, timestamptz) TO erp_reader;

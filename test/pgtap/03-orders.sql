@@ -203,7 +203,8 @@ SELECT results_eq($$SELECT * FROM erp.allocate(erp.capture_order('TAP03-WEB', 'O
     $$VALUES (1, 'TAP03-TEE', 'TAP03-B', NULL::text, 6::bigint)$$,
     'when the best rank cannot fill the order, one node that can is used, or the rank-1 node''s zero would stop the order');
 -- O4: 3 tees and 3 hoodies: no node has both; B fills 2 tees, A the one hoodie
-SELECT results_eq($$SELECT * FROM erp.allocate(erp.capture_order('TAP03-WEB', 'O4',
+-- (rows come in the order the balances are locked, node then item: compare as a bag)
+SELECT bag_eq($$SELECT * FROM erp.allocate(erp.capture_order('TAP03-WEB', 'O4',
                         '[{"sku": "TAP03-TEE", "qty": 3}, {"sku": "TAP03-HOOD", "qty": 3}]'))$$,
     $$VALUES (1, 'TAP03-TEE', 'TAP03-B', NULL::text, 2::bigint), (2, 'TAP03-HOOD', 'TAP03-A', NULL::text, 1::bigint)$$,
     'an order no node can fill is split, the node filling most units first, never below safety stock, or orders would oversell B''s last 2 tees');
@@ -212,9 +213,9 @@ SELECT results_eq($$SELECT l.line_no, l.qty_allocated, l.qty_backordered, l.stat
     $$VALUES (1, 2::bigint, 0::bigint, 'short'), (2, 1::bigint, 2::bigint, 'backordered')$$,
     'the unfilled tee (no backorders) is short and the unfilled hoodies are backordered, or customers would wait for stock that is never coming');
 SELECT is(pg_temp.status('O4'), 'partially_allocated', 'an order holding part of its units is partially_allocated');
-SELECT results_eq($$SELECT e.kind, i.sku, n.code, e.payload FROM erp.event e
+SELECT bag_eq($$SELECT e.kind, i.sku, n.code, e.payload FROM erp.event e
                      JOIN erp.item i ON i.item_id = e.item_id LEFT JOIN erp.node n ON n.node_id = e.node_id
-                    WHERE e.order_id = pg_temp.ord('O4') ORDER BY e.event_id$$,
+                    WHERE e.order_id = pg_temp.ord('O4')$$,
     $$VALUES ('stockout', 'TAP03-TEE', 'TAP03-B', '{"sku": "TAP03-TEE", "node": "TAP03-B"}'::jsonb),
              ('stockout', 'TAP03-HOOD', 'TAP03-A', '{"sku": "TAP03-HOOD", "node": "TAP03-A"}'::jsonb),
              ('backorder_created', 'TAP03-HOOD', NULL, '{"sku": "TAP03-HOOD", "line_no": 2, "qty": 2}'::jsonb)$$,
@@ -361,8 +362,8 @@ SELECT lives_ok($$SELECT erp.cancel_order(pg_temp.ord('O3'))$$, 'an order being 
 SELECT is(pg_temp.status('O3'), 'cancelled', 'the cancelled order is cancelled');
 SELECT is_empty($$SELECT * FROM erp.reservation WHERE order_id = pg_temp.ord('O3')$$,
     'a cancelled order holds nothing, or its stock would stay locked up');
-SELECT results_eq($$SELECT m.event, n.code, m.qty FROM erp.stock_move m JOIN erp.node n ON n.node_id = m.from_node_id
-                     WHERE m.ref = 'order:' || pg_temp.ord('O3') AND m.to_state = 'available' ORDER BY m.move_id$$,
+SELECT bag_eq($$SELECT m.event, n.code, m.qty FROM erp.stock_move m JOIN erp.node n ON n.node_id = m.from_node_id
+                     WHERE m.ref = 'order:' || pg_temp.ord('O3') AND m.to_state = 'available'$$,
     $$VALUES ('release', 'TAP03-B', 3::bigint), ('putback', 'TAP03-B', 1::bigint), ('release', 'TAP03-A', 2::bigint)$$,
     'cancel releases reserved units and puts picked ones back, at the nodes that held them, or stock would be lost');
 SELECT is(pg_temp.bal('TAP03-TEE', 'TAP03-B', 'available'), 6::bigint,
