@@ -92,6 +92,7 @@ extern char *IerpNodeCode(int64 node_id);
 extern char *IerpTextArg(FunctionCallInfo fcinfo, int argno);
 extern char *IerpJsonQuote(const char *s);
 extern void IerpCheckQuantity(int64 qty, const char *sku);
+extern int64 IerpParseQuantity(const char *text, const char *sku);
 extern bool IerpRowIsHistory(Relation rel, HeapTuple tup, const char *idcol);
 
 /* balance.c: the slotted balances behind erp.stock_balance */

@@ -18,6 +18,8 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
+
 #include "access/htup_details.h"
 #include "catalog/dependency.h"
 #include "catalog/pg_type.h"
@@ -93,6 +95,37 @@ IerpCheckQuantity(int64 qty, const char *sku)
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("invalid quantity " INT64_FORMAT " for sku \"%s\"", qty, sku ? sku : "?"),
 				 errdetail("One call moves at most " INT64_FORMAT " units.", IERP_MAX_MOVE_QTY)));
+}
+
+/*
+ * IerpParseQuantity: a quantity given as text (JSON "qty": 2 or "2") as whole
+ * units > 0; IE004 naming the text otherwise.
+ */
+int64
+IerpParseQuantity(const char *text, const char *sku)
+{
+	const char *p = text;
+	int64		v = 0;
+
+	if (p == NULL || *p == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("no quantity given for sku \"%s\"", sku ? sku : "?")));
+	if (*p == '-')
+		p++;
+	for (; *p; p++)
+	{
+		if (!isdigit((unsigned char) *p) || v > PG_INT64_MAX / 10 - 10)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+					 errmsg("invalid quantity \"%s\" for sku \"%s\"", text, sku ? sku : "?"),
+					 errdetail("Quantities are whole units greater than zero.")));
+		v = v * 10 + (*p - '0');
+	}
+	if (text[0] == '-')
+		v = -v;
+	IerpCheckQuantity(v, sku);
+	return v;
 }
 
 /* Runs a one-parameter text lookup returning a bigint; 0 when not found. */

@@ -288,34 +288,6 @@ RequireStatus(const OrderHeader *order, const char *step, const char *const *all
 			 : 0));
 }
 
-/* Parses a JSON quantity ("qty": 2 or "2") as whole units > 0; IE004 otherwise. */
-static int64
-ParseQuantity(const char *text, const char *sku)
-{
-	const char *p = text;
-	int64		v = 0;
-
-	if (p == NULL || *p == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
-				 errmsg("order line for sku \"%s\" has no qty", sku)));
-	if (*p == '-')
-		p++;
-	for (; *p; p++)
-	{
-		if (!isdigit((unsigned char) *p) || v > PG_INT64_MAX / 10 - 10)
-			ereport(ERROR,
-					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
-					 errmsg("invalid quantity \"%s\" for sku \"%s\"", text, sku),
-					 errdetail("Quantities are whole units greater than zero.")));
-		v = v * 10 + (*p - '0');
-	}
-	if (text[0] == '-')
-		v = -v;
-	IerpCheckQuantity(v, sku);
-	return v;
-}
-
 /* A money amount as numeric(14,2) takes it: digits, at most 12 before and 2 after a point. */
 static bool
 IsPrice(const char *s)
@@ -466,7 +438,7 @@ ierp_orders_capture(PG_FUNCTION_ARGS)
 		item_ids[i] = DatumGetInt64(item);
 		if (qtype != NULL && strcmp(qtype, "number") != 0 && strcmp(qtype, "string") != 0)
 			qty = "?";
-		qtys[i] = ParseQuantity(qty, sku);
+		qtys[i] = IerpParseQuantity(qty, sku);
 		prices[i] = (ptype != NULL && strcmp(ptype, "null") == 0) ? NULL : SPI_getvalue(tup, desc, 4);
 		if (prices[i] != NULL && !IsPrice(prices[i]))
 			ereport(ERROR,

@@ -394,7 +394,9 @@ typedef struct ReturnRequest
 
 /*
  * Expands a requested return of qty of item (a kit is returned as its
- * components) and appends the requests; unit prices come from the order.
+ * components) and appends the requests; unit prices come from the order: a
+ * kit's price is shared among its components by their list prices, also
+ * when a component is returned under its own sku.
  */
 static int
 ExpandRequest(int64 order_id, int64 item_id, const char *sku, int64 qty, const char *reason,
@@ -406,8 +408,19 @@ ExpandRequest(int64 order_id, int64 item_id, const char *sku, int64 qty, const c
 
 	/* the item itself or its components, each with the price per unit paid on the order */
 	IerpPlan(&plan,
-			 "WITH paid AS (SELECT max(ol.unit_price) AS price FROM erp.order_line ol"
-			 "               WHERE ol.order_id = $1 AND ol.item_id = $2),"
+			 "WITH paid AS (SELECT COALESCE("
+			 "                (SELECT max(ol.unit_price) FROM erp.order_line ol"
+			 "                  WHERE ol.order_id = $1 AND ol.item_id = $2),"
+			 "                (SELECT max(ol.unit_price * CASE WHEN t.total > 0 THEN ci.unit_price / t.total"
+			 "                                                 ELSE 1.0 / t.units END)"
+			 "                   FROM erp.order_line ol"
+			 "                   JOIN erp.item_component c ON c.kit_item_id = ol.item_id AND c.component_item_id = $2"
+			 "                   JOIN erp.item ci ON ci.item_id = $2"
+			 "                  CROSS JOIN LATERAL (SELECT sum(i2.unit_price * c2.qty) AS total, sum(c2.qty) AS units"
+			 "                                        FROM erp.item_component c2"
+			 "                                        JOIN erp.item i2 ON i2.item_id = c2.component_item_id"
+			 "                                       WHERE c2.kit_item_id = ol.item_id) t"
+			 "                  WHERE ol.order_id = $1)) AS price),"
 			 "     parts AS (SELECT c.component_item_id AS item_id, c.qty, ci.sku, ci.unit_price"
 			 "                 FROM erp.item_component c JOIN erp.item ci ON ci.item_id = c.component_item_id"
 			 "                WHERE c.kit_item_id = $2)"
@@ -513,7 +526,6 @@ ierp_returns_authorize(PG_FUNCTION_ARGS)
 			Datum		item = SPI_getbinval(tup, tt->tupdesc, 5, &unknown_item);
 			bool		known_reason = DatumGetBool(SPI_getbinval(tup, tt->tupdesc, 6, &isnull));
 			int64		qty;
-			char	   *end;
 
 			if (unknown_item)
 				ereport(ERROR,
@@ -524,10 +536,7 @@ ierp_returns_authorize(PG_FUNCTION_ARGS)
 						(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
 						 errmsg("unknown return reason \"%s\"", reason),
 						 errhint("Reasons are listed in erp.reason_code.")));
-			qty = qty_text ? strtoll(qty_text, &end, 10) : 0;
-			if (qty_text == NULL || *end != '\0')
-				qty = 0;
-			IerpCheckQuantity(qty, sku);
+			qty = IerpParseQuantity(qty_text, sku);
 			nreq = ExpandRequest(order_id, DatumGetInt64(item), sku, qty, reason, req, nreq);
 		}
 	}
@@ -686,20 +695,47 @@ LoadExpected(int64 rma_id, int64 item_id, Expected **out)
 	return (int) SPI_processed;
 }
 
-/* Receives part units of an expected line at node: return_pending -> inspection. */
+/*
+ * Receives part units of an expected line at node: return_pending ->
+ * inspection.  A line is received whole: when only part of what it expects
+ * arrives, the part becomes a line of its own (the rest stays expected on
+ * the original), so that every line is inspected, routed and refunded once.
+ */
 static void
 ReceiveLine(int64 rma_id, Expected *e, int64 node_id, int64 part)
 {
 	static SPIPlanPtr plan = NULL;
 	static SPIPlanPtr refund_plan = NULL;
+	static SPIPlanPtr split_plan = NULL;
+	Expected	split;
 	int64		at = node_id ? node_id : (e->received_node_id ? e->received_node_id : e->node_id);
 
-	if (e->received_node_id != 0 && at != e->received_node_id)
-		ereport(ERROR,
-				(errcode(ERRCODE_IERP_WRONG_STATUS),
-				 errmsg("rma line " INT64_FORMAT " is being received at node \"%s\", not \"%s\"",
-						e->rma_line_id, IerpNodeCode(e->received_node_id), IerpNodeCode(at)),
-				 errhint("Receive the rest of a line where its first units arrived.")));
+	if (part < e->outstanding)
+	{
+		bool		isnull;
+
+		IerpPlan(&split_plan,
+				 "WITH cut AS (UPDATE erp.rma_line SET qty = qty - $2 WHERE rma_line_id = $1"
+				 "              RETURNING rma_id, item_id, node_id, lot_id, reason, unit_price)"
+				 " INSERT INTO erp.rma_line (rma_id, item_id, node_id, lot_id, qty, reason, unit_price)"
+				 " SELECT rma_id, item_id, node_id, lot_id, $2, reason, unit_price FROM cut"
+				 " RETURNING rma_line_id",
+				 2, id_types);
+		if (SPI_execute_plan(split_plan, (Datum[]) {Int64GetDatum(e->rma_line_id), Int64GetDatum(part)},
+							 NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "inventory_erp: rma line split failed");
+		e->outstanding -= part;
+		e->qty -= part;
+		split = *e;
+		split.rma_line_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		split.received_node_id = 0;
+		split.outstanding = part;
+		split.qty = part;
+		split.qty_received = 0;
+		e = &split;
+		at = node_id ? node_id : e->node_id;
+	}
+
 	ReturnsMove(rma_id, e->item_id, e->lot_id, part, e->node_id, STATE_RETURN_PENDING, at,
 				STATE_INSPECTION, "return_received");
 	IerpPlan(&plan,
@@ -713,8 +749,7 @@ ReceiveLine(int64 rma_id, Expected *e, int64 node_id, int64 part)
 	e->outstanding -= part;
 	e->qty_received += part;
 
-	/* refunds due on receipt: once the whole line is in */
-	if (e->qty_received == e->qty)
+	/* a refund due on receipt */
 	{
 		RmaLine		line;
 		const DispositionRule *rule;
@@ -809,22 +844,22 @@ ierp_returns_receive(PG_FUNCTION_ARGS)
 			int64		qty,
 						expected = 0,
 						left;
-			char	   *end;
 
-			qty = qty_text ? strtoll(qty_text, &end, 10) : 0;
-			if (qty_text == NULL || *end != '\0')
-				qty = 0;
 			n = item_id ? LoadExpected(rma_id, item_id, &e) : 0;
 			if (n == 0)
 			{
+				/* the count as given, when it is a count at all */
+				int64		seen = qty_text && strspn(qty_text, "0123456789") == strlen(qty_text)
+					&& strlen(qty_text) < 10 ? atoll(qty_text) : 0;
+
 				EventRecordDetached("return_discrepancy", item_id, node_id, order_id, rma_id,
-									"sku", sku, qty);
+									"sku", sku, seen);
 				ereport(ERROR,
 						(errcode(ERRCODE_IERP_SCAN_MISMATCH),
 						 errmsg("sku \"%s\" is not on rma " INT64_FORMAT, sku ? sku : "", rma_id),
 						 errhint("Set the unit aside; the discrepancy is recorded in erp.event.")));
 			}
-			IerpCheckQuantity(qty, sku);
+			qty = IerpParseQuantity(qty_text, sku);
 			for (k = 0; k < n; k++)
 				expected += e[k].outstanding;
 			if (qty > expected)
@@ -928,8 +963,8 @@ ierp_returns_inspect(PG_FUNCTION_ARGS)
 		elog(ERROR, "inventory_erp: rma line update failed");
 
 	/* a refund due now: on inspection, or by hand (then it waits for an approver) */
-	if (strcmp(line.refund_status, "approved") != 0 && strcmp(policy, "on_receipt") != 0)
-		RefundDue(&line, line.qty_inspected + units, policy, fee);
+	if (strcmp(line.refund_status, "pending") == 0 && strcmp(policy, "on_receipt") != 0)
+		RefundDue(&line, units, policy, fee);
 	RmaRefreshStatus(line.rma_id);
 	SPI_finish();
 	PG_RETURN_DATUM(DirectFunctionCall2(enum_in, CStringGetDatum(disposition),
