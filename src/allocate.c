@@ -139,7 +139,7 @@ ItemStockFor(AllocContext *ctx, int64 item_id, const char *sku, bool lot_tracked
 	is->sku = pstrdup(sku);
 	is->lot_tracked = lot_tracked;
 	is->min_shelf_life_days = shelf;
-	n = AtpLoadNodes(item_id, lot_tracked, shelf, false, ctx->channel_id, 0, &is->nodes);
+	n = AtpLoadNodes(item_id, lot_tracked, shelf, false, 0, ctx->channel_id, 0, &is->nodes);
 	Assert(ctx->nitems == 0 || n == ctx->nnodes);
 	ctx->nnodes = n;
 	is->fence = n > 0 ? is->nodes[0].fence : 0;
@@ -489,6 +489,39 @@ ReserveItemAt(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 want
 }
 
 /*
+ * Emits low_stock when this allocation took the node's position (available +
+ * inbound) below its reorder point.  Costs a statement only when available
+ * itself went below the reorder point.
+ */
+static void
+LowStockCheck(AllocContext *ctx, ItemStock *is, int n, int64 taken)
+{
+	static SPIPlanPtr plan = NULL;
+	NodeStock  *ns = &is->nodes[n];
+	int64		after = ns->promisable - taken;
+	int64		inbound;
+	bool		isnull;
+
+	ns->promisable = after;
+	if (ns->reorder_point == 0 || after >= ns->reorder_point)
+		return;
+	IerpPlan(&plan,
+			 "SELECT COALESCE(sum(qty), 0)::bigint FROM erp.stock_balance"
+			 " WHERE item_id = $1 AND node_id = $2 AND state IN ('incoming', 'in_transit', 'return_pending')",
+			 2, (Oid[]) {INT8OID, INT8OID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(is->item_id), Int64GetDatum(ns->node_id)},
+						 NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read inbound stock");
+	inbound = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (after + inbound < ns->reorder_point && after + taken + inbound >= ns->reorder_point)
+		EventRecord("low_stock", is->item_id, ns->node_id, ctx->order_id, 0,
+					psprintf("{\"sku\": %s, \"node\": %s, \"available\": " INT64_FORMAT
+							 ", \"inbound\": " INT64_FORMAT ", \"reorder_point\": " INT64_FORMAT "}",
+							 IerpJsonQuote(is->sku), IerpJsonQuote(ns->code), after, inbound,
+							 ns->reorder_point));
+}
+
+/*
  * Fills up to units of line at node index n: every component, whole units of
  * the line only.  Updates the line, the plan's caps and emits stockout when
  * a component's ATP at the node reaches 0.  Returns the units filled.
@@ -520,6 +553,8 @@ FillLineAt(AllocContext *ctx, AllocLine *line, int n, int64 units)
 		if (got[c] < units * lc->per_unit)
 			is->cap[n] = 0;
 		is->atp_left[n] = Max(before - (got[c] - surplus), 0);
+		if (got[c] - surplus > 0)
+			LowStockCheck(ctx, is, n, got[c] - surplus);
 		if (before > 0 && is->atp_left[n] == 0)
 			EventRecord("stockout", is->item_id, is->nodes[n].node_id, ctx->order_id, 0,
 						psprintf("{\"sku\": %s, \"node\": %s}", IerpJsonQuote(is->sku),

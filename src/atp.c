@@ -25,6 +25,7 @@
 
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 
 #include "ierp.h"
 
@@ -42,18 +43,20 @@ PG_FUNCTION_INFO_V1(ierp_atp);
  * AtpLoadNodes: one NodeStock per candidate node of item: the active nodes
  * linked to channel_id (or every active node when channel_id is 0), only
  * node_id when it is not 0; best rank first.  Returns how many.  Lots are
- * looked at only for lot-tracked items, inbound only when asked for.  Every
- * row also carries the ring-fences of the other channels (AtpFenceOfOthers),
- * read in the same statement.
+ * looked at only for lot-tracked items.  With with_inbound, inbound is what
+ * open purchase orders bring to the node by promise_at, plus what is in
+ * transit to it.  Every row also carries the ring-fences of the other
+ * channels (AtpFenceOfOthers) and the node's reorder point, read in the
+ * same statement.
  */
 int
 AtpLoadNodes(int64 item_id, bool lot_tracked, int32 min_shelf_life_days, bool with_inbound,
-			 int64 channel_id, int64 node_id, NodeStock **nodes)
+			 TimestampTz promise_at, int64 channel_id, int64 node_id, NodeStock **nodes)
 {
 	static SPIPlanPtr plans[2][2] = {{NULL, NULL}, {NULL, NULL}};
-	static const Oid argtypes[] = {INT8OID, INT8OID, INT8OID, INT4OID};
+	static const Oid argtypes[] = {INT8OID, INT8OID, INT8OID, INT4OID, TIMESTAMPTZOID};
 	SPIPlanPtr *plan = &plans[lot_tracked ? 1 : 0][with_inbound ? 1 : 0];
-	Datum		values[4];
+	Datum		values[5];
 	NodeStock  *out;
 	uint64		i;
 
@@ -69,27 +72,30 @@ AtpLoadNodes(int64 item_id, bool lot_tracked, int32 min_shelf_life_days, bool wi
 			"            WHERE b.item_id = $1 AND b.node_id = n.node_id AND b.state = 'available'"
 			"           ), 0)::bigint,";
 		const char *inbound = with_inbound
-			? "  COALESCE((SELECT sum(b.qty) FROM erp.stock_balance b"
-			"            WHERE b.item_id = $1 AND b.node_id = n.node_id"
-			"              AND b.state IN ('incoming', 'in_transit')), 0)::bigint"
+			? "  COALESCE((SELECT sum(pl.qty - pl.qty_received) FROM erp.purchase_order_line pl"
+			"              JOIN erp.purchase_order po ON po.purchase_order_id = pl.purchase_order_id"
+			"             WHERE pl.item_id = $1 AND po.node_id = n.node_id AND po.expected_at <= $5"
+			"               AND po.status IN ('open', 'partially_received')), 0)::bigint"
+			"  + COALESCE((SELECT sum(b.qty) FROM erp.stock_balance b"
+			"             WHERE b.item_id = $1 AND b.node_id = n.node_id AND b.state = 'in_transit'), 0)::bigint"
 			: "  0::bigint";
 
 		IerpPlan(plan,
 				 psprintf("SELECT n.node_id, COALESCE(cn.rank, 0), n.latitude, n.longitude, %s"
-						  "  COALESCE((SELECT p.safety_stock FROM erp.stock_policy p"
-						  "            WHERE p.item_id = $1 AND p.node_id = n.node_id), 0)::bigint, %s,"
-						  "  n.code, f.fence"
+						  "  COALESCE(p.safety_stock, 0), %s, n.code, f.fence, COALESCE(p.reorder_point, 0)"
 						  "  FROM (SELECT " FENCE_SQL " AS fence) f, erp.node n"
 						  "  LEFT JOIN erp.channel_node cn ON cn.node_id = n.node_id AND cn.channel_id = $2"
+						  "  LEFT JOIN erp.stock_policy p ON p.item_id = $1 AND p.node_id = n.node_id"
 						  " WHERE n.active AND ($2 = 0 OR cn.channel_id IS NOT NULL) AND ($3 = 0 OR n.node_id = $3)"
 						  " ORDER BY COALESCE(cn.rank, 0), n.node_id",
 						  available, inbound),
-				 4, argtypes);
+				 5, argtypes);
 	}
 	values[0] = Int64GetDatum(item_id);
 	values[1] = Int64GetDatum(channel_id);
 	values[2] = Int64GetDatum(node_id);
 	values[3] = Int32GetDatum(min_shelf_life_days);
+	values[4] = TimestampTzGetDatum(promise_at);
 	if (SPI_execute_plan(*plan, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read stock by node");
 
@@ -116,6 +122,7 @@ AtpLoadNodes(int64 item_id, bool lot_tracked, int32 min_shelf_life_days, bool wi
 		out[i].inbound = DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
 		out[i].code = SPI_getvalue(tup, desc, 8);
 		out[i].fence = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
+		out[i].reorder_point = DatumGetInt64(SPI_getbinval(tup, desc, 10, &isnull));
 	}
 	*nodes = out;
 	return (int) SPI_processed;
@@ -151,11 +158,11 @@ AtpOfNode(const NodeStock *ns, int64 fence)
 /* ATP of a plain (non-kit) item over the given nodes. */
 static int64
 AtpOfItem(int64 item_id, bool lot_tracked, int32 min_shelf_life_days, bool with_inbound,
-		  int64 channel_id, int64 node_id)
+		  TimestampTz promise_at, int64 channel_id, int64 node_id)
 {
 	NodeStock  *nodes;
 	int			n = AtpLoadNodes(item_id, lot_tracked, min_shelf_life_days, with_inbound,
-								 channel_id, node_id, &nodes);
+								 promise_at, channel_id, node_id, &nodes);
 	int64		fence = n > 0 ? nodes[0].fence : 0;
 	int64		sum = 0;
 	int			i;
@@ -179,6 +186,7 @@ ierp_atp(PG_FUNCTION_ARGS)
 	char	   *node = IerpTextArg(fcinfo, 1);
 	char	   *channel = IerpTextArg(fcinfo, 2);
 	bool		has_date = !PG_ARGISNULL(3);
+	TimestampTz promise_at = has_date ? PG_GETARG_TIMESTAMPTZ(3) : 0;
 	ItemInfo	item;
 	int64		node_id = 0;
 	int64		channel_id = 0;
@@ -194,7 +202,7 @@ ierp_atp(PG_FUNCTION_ARGS)
 
 	if (!item.is_kit)
 		result = AtpOfItem(item.item_id, item.lot_tracked, item.min_shelf_life_days,
-						   has_date && item.allow_preorder, channel_id, node_id);
+						   has_date && item.allow_preorder, promise_at, channel_id, node_id);
 	else
 	{
 		Datum		values[1];
@@ -241,7 +249,7 @@ ierp_atp(PG_FUNCTION_ARGS)
 			for (i = 0; i < ncomp; i++)
 			{
 				nnodes = AtpLoadNodes(comp_item[i], comp_lot[i], comp_shelf[i], has_date && comp_pre[i],
-									  channel_id, node_id, &stock[i]);
+									  promise_at, channel_id, node_id, &stock[i]);
 				fence[i] = nnodes > 0 ? stock[i][0].fence : 0;
 			}
 			result = 0;

@@ -15,6 +15,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/date.h"
+#include "datatype/timestamp.h"
 #include "utils/rel.h"
 #include "utils/tuplestore.h"
 #include "utils/elog.h"
@@ -94,6 +95,7 @@ extern char *IerpJsonQuote(const char *s);
 extern void IerpCheckQuantity(int64 qty, const char *sku);
 extern int64 IerpParseQuantity(const char *text, const char *sku);
 extern bool IerpRowIsHistory(Relation rel, HeapTuple tup, const char *idcol);
+extern Oid	IerpRelid(const char *name);
 
 /* balance.c: the slotted balances behind erp.stock_balance */
 typedef struct BalanceKey
@@ -122,10 +124,11 @@ typedef struct NodeStock
 	int64		safety_stock;
 	int64		inbound;		/* incoming + in_transit */
 	int64		fence;			/* the item's ring-fences of channels other than the asking one */
+	int64		reorder_point;	/* of the node's stock policy; 0 without one */
 } NodeStock;
 
 extern int	AtpLoadNodes(int64 item_id, bool lot_tracked, int32 min_shelf_life_days, bool with_inbound,
-						 int64 channel_id, int64 node_id, NodeStock **nodes);
+						 TimestampTz promise_at, int64 channel_id, int64 node_id, NodeStock **nodes);
 extern int64 AtpFenceOfOthers(int64 item_id, int64 channel_id);
 extern int64 AtpOfNode(const NodeStock *ns, int64 fence);
 
@@ -184,5 +187,9 @@ extern void LedgerInit(void);
 
 /* returns.c */
 extern void ReturnsInit(void);
+
+/* access.c: partner roles move stock only at their nodes */
+extern void AccessInit(void);
+extern void AccessCheckNode(int64 node_id);
 
 #endif							/* IERP_H */

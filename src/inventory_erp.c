@@ -35,4 +35,5 @@ _PG_init(void)
 
 	LedgerInit();
 	ReturnsInit();
+	AccessInit();
 }

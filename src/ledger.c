@@ -120,8 +120,7 @@ TransitionsLoad(void)
 	MemoryContext old;
 
 	IerpPlan(&plan,
-			 "SELECT from_state::text, to_state::text, event, cross_node,"
-			 "       'erp.state_transition'::pg_catalog.regclass::pg_catalog.oid, engine"
+			 "SELECT from_state::text, to_state::text, event, cross_node, engine"
 			 "  FROM erp.state_transition ORDER BY state_transition_id",
 			 0, NULL);
 	if (SPI_execute_plan(plan, NULL, NULL, false, 0) != SPI_OK_SELECT)
@@ -146,11 +145,11 @@ TransitionsLoad(void)
 		transitions[i].to = to ? StockStateFromName(to) : STATE_OUTSIDE;
 		strlcpy(transitions[i].event, SPI_getvalue(tup, desc, 3), NAMEDATALEN);
 		transitions[i].cross_node = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
-		transitions_relid = DatumGetObjectId(SPI_getbinval(tup, desc, 5, &isnull));
-		if (SPI_getvalue(tup, desc, 6) != NULL)
-			strlcpy(transitions[i].engine, SPI_getvalue(tup, desc, 6), NAMEDATALEN);
+		if (SPI_getvalue(tup, desc, 5) != NULL)
+			strlcpy(transitions[i].engine, SPI_getvalue(tup, desc, 5), NAMEDATALEN);
 	}
 	num_transitions = (int) SPI_processed;
+	transitions_relid = IerpRelid("state_transition");
 	MemoryContextSwitchTo(old);
 }
 
@@ -263,6 +262,16 @@ LedgerApply(const LedgerMove *m)
 				 errmsg("event \"%s\" cannot move stock from node \"%s\" to node \"%s\"",
 						m->event, IerpNodeCode(m->from_node_id), IerpNodeCode(m->to_node_id)),
 				 errhint("Only transfers (transfer_out) and returns received elsewhere change node.")));
+
+	/*
+	 * A partner moves stock only at its own nodes: where the units leave, and
+	 * where they arrive (a transfer it sends is received by the other node).
+	 */
+	if (m->from_state != STATE_OUTSIDE)
+		AccessCheckNode(m->from_node_id);
+	if (m->to_state != STATE_OUTSIDE && m->to_state != STATE_IN_TRANSIT &&
+		(m->from_state == STATE_OUTSIDE || m->to_node_id != m->from_node_id))
+		AccessCheckNode(m->to_node_id);
 
 	if (m->from_state != STATE_OUTSIDE && !m->source_taken)
 	{

@@ -22,12 +22,14 @@
 
 #include "access/htup_details.h"
 #include "catalog/dependency.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/json.h"
+#include "utils/lsyscache.h"
 
 #include "ierp.h"
 
@@ -359,6 +361,18 @@ IerpRowIsHistory(Relation rel, HeapTuple tup, const char *idcol)
 		elog(ERROR, "inventory_erp: cannot read sequence");
 	last = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return isnull || DatumGetInt64(id) > DatumGetInt64(last);
+}
+
+/*
+ * IerpRelid: the OID of table erp.<name>, for the caches that must know which
+ * relcache invalidation is theirs (InvalidOid when it does not exist).
+ */
+Oid
+IerpRelid(const char *name)
+{
+	Oid			nsp = get_namespace_oid("erp", true);
+
+	return OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
 }
 
 /*

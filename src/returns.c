@@ -106,8 +106,7 @@ RulesLoad(void)
 
 	IerpPlan(&plan,
 			 "SELECT reason, condition::text, category, min_unit_value::float8, max_unit_value::float8,"
-			 "       disposition::text, refund_policy::text, restocking_fee_pct::text,"
-			 "       'erp.disposition_rule'::pg_catalog.regclass::pg_catalog.oid"
+			 "       disposition::text, refund_policy::text, restocking_fee_pct::text"
 			 "  FROM erp.disposition_rule ORDER BY priority, disposition_rule_id",
 			 0, NULL);
 	if (SPI_execute_plan(plan, NULL, NULL, false, 0) != SPI_OK_SELECT)
@@ -139,9 +138,9 @@ RulesLoad(void)
 		strlcpy(r->disposition, SPI_getvalue(tup, desc, 6), sizeof(r->disposition));
 		strlcpy(r->refund_policy, SPI_getvalue(tup, desc, 7), sizeof(r->refund_policy));
 		r->fee_pct = CopyValue(tup, desc, 8);
-		rules_relid = DatumGetObjectId(SPI_getbinval(tup, desc, 9, &isnull));
 	}
 	num_rules = (int) SPI_processed;
+	rules_relid = IerpRelid("disposition_rule");
 	MemoryContextSwitchTo(old);
 }
 

@@ -8,7 +8,7 @@ GRANT SELECT ON ALL TABLES IN SCHEMA erp TO erp_reader;
 GRANT INSERT, UPDATE, DELETE ON
     erp.item, erp.item_component, erp.node, erp.channel, erp.channel_node, erp.supplier,
     erp.stock_policy, erp.channel_reserve, erp.lot, erp.reason_code, erp.approval_policy,
-    erp.state_transition
+    erp.state_transition, erp.disposition_rule, erp.node_access
 TO erp_admin;
 
 -- Functions: nothing for PUBLIC but the erp.gtin type's own functions (its
@@ -29,3 +29,5 @@ BEGIN
 END
 $grants$;
 GRANT EXECUTE ON FUNCTION erp.verify(), erp.atp(text, text, text, timestamptz) TO erp_reader;
+-- row level security policies call it as the querying role
+GRANT EXECUTE ON FUNCTION erp.visible_nodes() TO PUBLIC;

@@ -1,0 +1,608 @@
+/*-------------------------------------------------------------------------
+ *
+ * supply.c
+ *	  The upstream half of the stock truth: purchase orders (create,
+ *	  receive in parts, delay), transfers between nodes, and turning the
+ *	  replenishment suggestions into purchase orders.
+ *
+ *	  A purchase order's units are incoming at its node from the moment the
+ *	  supplier confirms it.  A receipt moves them to available, or to
+ *	  quarantine for items that require a quality check; a lot-tracked
+ *	  item's incoming units have no lot yet, so its receipt closes the
+ *	  expectation (po_received) and receives the named lot from outside.
+ *
+ *	  Refuses: unknown supplier, node, sku, purchase order or transfer
+ *	  (IE003), bad quantities and over-receipts (IE004), a receipt or
+ *	  transfer in a status that does not allow it (IE010).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/timestamp.h"
+
+#include "ierp.h"
+
+PG_FUNCTION_INFO_V1(ierp_supply_create_po);
+PG_FUNCTION_INFO_V1(ierp_supply_receive_po);
+PG_FUNCTION_INFO_V1(ierp_supply_delay_po);
+PG_FUNCTION_INFO_V1(ierp_supply_transfer);
+PG_FUNCTION_INFO_V1(ierp_supply_receive_transfer);
+PG_FUNCTION_INFO_V1(ierp_supply_create_replenishment_pos);
+
+static const Oid id_types[] = {INT8OID, INT8OID, INT8OID, INT8OID};
+
+/* Records a move of the supply functions. */
+static void
+SupplyMove(const char *ref, int64 item_id, int64 lot_id, int64 qty, int64 from_node, StockState from,
+		   int64 to_node, StockState to, const char *event)
+{
+	LedgerMove	m;
+
+	m.item_id = item_id;
+	m.lot_id = lot_id;
+	m.qty = qty;
+	m.from_node_id = from_node;
+	m.from_state = from;
+	m.to_node_id = to_node;
+	m.to_state = to;
+	m.event = event;
+	m.ref = ref;
+	m.engine = true;
+	m.source_taken = false;
+	LedgerRecord(&m);
+}
+
+/* A purchase order line to write: item, units, cost. */
+typedef struct PoLine
+{
+	int64		item_id;
+	int64		qty;
+	char	   *unit_cost;		/* NULL: the item's unit_cost */
+} PoLine;
+
+/*
+ * Writes a purchase order and its lines and makes the units incoming at the
+ * node; returns its id.  The caller has checked every line.
+ */
+static int64
+WritePo(int64 supplier_id, int64 node_id, Datum expected_at, const PoLine *lines, int nlines)
+{
+	static SPIPlanPtr po_plan = NULL;
+	static SPIPlanPtr line_plan = NULL;
+	static const Oid po_types[] = {INT8OID, INT8OID, TIMESTAMPTZOID};
+	static const Oid line_types[] = {INT8OID, INT4OID, INT8OID, INT8OID, TEXTOID};
+	bool		isnull;
+	int64		po_id;
+	char	   *ref;
+	int			i;
+
+	IerpPlan(&po_plan,
+			 "INSERT INTO erp.purchase_order (supplier_id, node_id, expected_at) VALUES ($1, $2, $3)"
+			 " RETURNING purchase_order_id",
+			 3, po_types);
+	if (SPI_execute_plan(po_plan, (Datum[]) {Int64GetDatum(supplier_id), Int64GetDatum(node_id), expected_at},
+						 NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "inventory_erp: purchase order insert failed");
+	po_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	ref = psprintf("po:" INT64_FORMAT, po_id);
+	IerpPlan(&line_plan,
+			 "INSERT INTO erp.purchase_order_line (purchase_order_id, line_no, item_id, qty, unit_cost)"
+			 " VALUES ($1, $2, $3, $4, COALESCE($5::numeric, (SELECT unit_cost FROM erp.item WHERE item_id = $3)))",
+			 5, line_types);
+	for (i = 0; i < nlines; i++)
+	{
+		Datum		values[5] = {Int64GetDatum(po_id), Int32GetDatum(i + 1), Int64GetDatum(lines[i].item_id),
+		Int64GetDatum(lines[i].qty), lines[i].unit_cost ? CStringGetTextDatum(lines[i].unit_cost) : (Datum) 0};
+
+		if (SPI_execute_plan(line_plan, values, lines[i].unit_cost ? NULL : "    n", false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "inventory_erp: purchase order line insert failed");
+		SupplyMove(ref, lines[i].item_id, 0, lines[i].qty, 0, STATE_OUTSIDE, node_id, STATE_INCOMING,
+				   "po_confirmed");
+	}
+	return po_id;
+}
+
+/* supplier_id by code; IE003 when unknown. */
+static int64
+LookupSupplier(const char *code)
+{
+	static SPIPlanPtr plan = NULL;
+	bool		isnull;
+
+	IerpPlan(&plan, "SELECT supplier_id FROM erp.supplier WHERE code = $1", 1, (Oid[]) {TEXTOID});
+	if (code == NULL ||
+		SPI_execute_plan(plan, (Datum[]) {CStringGetTextDatum(code)}, NULL, false, 1) != SPI_OK_SELECT ||
+		SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("unknown supplier \"%s\"", code ? code : "(null)"),
+				 errhint("Suppliers are created by erp_admin in erp.supplier.")));
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * erp.create_po(supplier, node, lines, expected_at): a supplier-confirmed
+ * purchase order; its units become incoming at node.
+ */
+Datum
+ierp_supply_create_po(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr lines_plan = NULL;
+	char	   *supplier = IerpTextArg(fcinfo, 0);
+	char	   *node = IerpTextArg(fcinfo, 1);
+	int64		supplier_id,
+				node_id,
+				po_id;
+	PoLine	   *lines;
+	uint64		i,
+				n;
+	bool		isnull;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	supplier_id = LookupSupplier(supplier);
+	node_id = IerpLookupNode(node);
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("purchase order from \"%s\" needs an expected_at date", supplier)));
+	IerpPlan(&lines_plan,
+			 "SELECT e.value->>'sku', e.value->>'qty', e.value->>'unit_cost',"
+			 "       (SELECT i.item_id FROM erp.item i WHERE i.sku = e.value->>'sku')"
+			 "  FROM jsonb_array_elements(CASE WHEN jsonb_typeof($1) = 'array' THEN $1 ELSE '[]' END) e(value)",
+			 1, (Oid[]) {JSONBOID});
+	if (SPI_execute_plan(lines_plan, (Datum[]) {PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2)},
+						 PG_ARGISNULL(2) ? "n" : NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read purchase order lines");
+	n = SPI_processed;
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("purchase order from \"%s\" has no lines", supplier),
+				 errhint("lines is a JSON array like [{\"sku\": \"A-1\", \"qty\": 100, \"unit_cost\": 6.50}].")));
+	lines = palloc0(sizeof(PoLine) * n);
+	for (i = 0; i < n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *sku = SPI_getvalue(tup, desc, 1);
+		Datum		item = SPI_getbinval(tup, desc, 4, &isnull);
+
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+					 errmsg("unknown sku \"%s\"", sku ? sku : "(null)")));
+		lines[i].item_id = DatumGetInt64(item);
+		lines[i].qty = IerpParseQuantity(SPI_getvalue(tup, desc, 2), sku);
+		lines[i].unit_cost = SPI_getvalue(tup, desc, 3);
+	}
+	po_id = WritePo(supplier_id, node_id, PG_GETARG_DATUM(3), lines, (int) n);
+	SPI_finish();
+	PG_RETURN_INT64(po_id);
+}
+
+/* A purchase order line still open, locked. */
+typedef struct OpenPoLine
+{
+	int64		line_id;
+	int64		item_id;
+	char	   *sku;
+	bool		lot_tracked;
+	bool		requires_qc;
+	int64		outstanding;
+} OpenPoLine;
+
+/*
+ * erp.receive_po(po_id, lines): a delivery arrives.  Without lines,
+ * everything outstanding (not for lot-tracked items: their lot is needed).
+ */
+Datum
+ierp_supply_receive_po(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr po_plan = NULL;
+	static SPIPlanPtr open_plan = NULL;
+	static SPIPlanPtr recv_plan = NULL;
+	static SPIPlanPtr lines_plan = NULL;
+	static SPIPlanPtr status_plan = NULL;
+	int64		po_id = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0);
+	int64		node_id;
+	char	   *status;
+	char	   *ref;
+	OpenPoLine *open;
+	int			nopen,
+				k;
+	uint64		i,
+				n;
+	bool		isnull;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	IerpPlan(&po_plan,
+			 "SELECT node_id, status::text FROM erp.purchase_order WHERE purchase_order_id = $1 FOR UPDATE",
+			 1, id_types);
+	if (SPI_execute_plan(po_plan, (Datum[]) {Int64GetDatum(po_id)}, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot lock purchase order");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("unknown purchase order " INT64_FORMAT, po_id)));
+	node_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	if (strcmp(status, "open") != 0 && strcmp(status, "partially_received") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("cannot receive purchase order " INT64_FORMAT ": it is %s", po_id, status)));
+	ref = psprintf("po:" INT64_FORMAT, po_id);
+
+	IerpPlan(&open_plan,
+			 "SELECT l.purchase_order_line_id, l.item_id, i.sku, i.lot_tracked, i.requires_qc, l.qty - l.qty_received"
+			 "  FROM erp.purchase_order_line l JOIN erp.item i ON i.item_id = l.item_id"
+			 " WHERE l.purchase_order_id = $1 ORDER BY l.line_no",
+			 1, id_types);
+	if (SPI_execute_plan(open_plan, (Datum[]) {Int64GetDatum(po_id)}, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read purchase order lines");
+	nopen = (int) SPI_processed;
+	open = palloc0(sizeof(OpenPoLine) * Max(nopen, 1));
+	for (k = 0; k < nopen; k++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[k];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		open[k].line_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		open[k].item_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		open[k].sku = SPI_getvalue(tup, desc, 3);
+		open[k].lot_tracked = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
+		open[k].requires_qc = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+		open[k].outstanding = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
+	}
+	IerpPlan(&recv_plan,
+			 "UPDATE erp.purchase_order_line SET qty_received = qty_received + $2 WHERE purchase_order_line_id = $1",
+			 2, id_types);
+
+	/* what arrived: the lines given, or everything outstanding */
+	IerpPlan(&lines_plan,
+			 "SELECT e.value->>'sku', e.value->>'qty', e.value->>'lot', e.value->>'expires_on',"
+			 "       (e.value->>'expires_on') ~ '^\\d{4}-\\d{2}-\\d{2}$'"
+			 "  FROM jsonb_array_elements(CASE WHEN jsonb_typeof($1) = 'array' THEN $1 ELSE '[]' END) e(value)",
+			 1, (Oid[]) {JSONBOID});
+	if (PG_ARGISNULL(1))
+		n = 0;
+	else
+	{
+		if (SPI_execute_plan(lines_plan, (Datum[]) {PG_GETARG_DATUM(1)}, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "inventory_erp: cannot read received lines");
+		n = SPI_processed;
+		if (n == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+					 errmsg("a receipt of purchase order " INT64_FORMAT " needs at least one line", po_id)));
+	}
+	{
+		SPITupleTable *tt = SPI_tuptable;
+		uint64		count = PG_ARGISNULL(1) ? (uint64) nopen : n;
+
+		for (i = 0; i < count; i++)
+		{
+			char	   *sku,
+					   *lot = NULL;
+			int64		qty,
+						left;
+			bool		has_expiry = false;
+			DateADT		expires_on = 0;
+			bool		matched = false;
+
+			if (PG_ARGISNULL(1))
+			{
+				if (open[i].outstanding == 0)
+					continue;
+				sku = open[i].sku;
+				qty = open[i].outstanding;
+			}
+			else
+			{
+				char	   *exp;
+
+				sku = SPI_getvalue(tt->vals[i], tt->tupdesc, 1);
+				qty = IerpParseQuantity(SPI_getvalue(tt->vals[i], tt->tupdesc, 2), sku);
+				lot = SPI_getvalue(tt->vals[i], tt->tupdesc, 3);
+				exp = SPI_getvalue(tt->vals[i], tt->tupdesc, 4);
+				if (exp != NULL)
+				{
+					if (!DatumGetBool(SPI_getbinval(tt->vals[i], tt->tupdesc, 5, &isnull)))
+						ereport(ERROR,
+								(errcode(ERRCODE_IERP_WRONG_STATUS),
+								 errmsg("invalid expires_on \"%s\" for sku \"%s\"", exp, sku),
+								 errhint("Dates are written YYYY-MM-DD.")));
+					expires_on = DatumGetDateADT(DirectFunctionCall1(date_in, CStringGetDatum(exp)));
+					has_expiry = true;
+				}
+			}
+			left = qty;
+			for (k = 0; k < nopen && left > 0; k++)
+			{
+				int64		part;
+				StockState	to;
+
+				if (sku == NULL || strcmp(open[k].sku, sku) != 0)
+					continue;
+				matched = true;
+				part = Min(left, open[k].outstanding);
+				if (part == 0)
+					continue;
+				to = open[k].requires_qc ? STATE_QUARANTINED : STATE_AVAILABLE;
+				if (open[k].lot_tracked)
+				{
+					int64		lot_id;
+
+					if (lot == NULL)
+						ereport(ERROR,
+								(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+								 errmsg("sku \"%s\" is lot-tracked: its receipt needs a lot", sku),
+								 errhint("Pass [{\"sku\": \"%s\", \"qty\": " INT64_FORMAT ", \"lot\": \"...\", \"expires_on\": \"YYYY-MM-DD\"}].",
+										 sku, part)));
+					lot_id = IerpEnsureLot(open[k].item_id, sku, lot, expires_on, has_expiry);
+					SupplyMove(ref, open[k].item_id, 0, part, node_id, STATE_INCOMING, 0, STATE_OUTSIDE,
+							   "po_received");
+					SupplyMove(ref, open[k].item_id, lot_id, part, 0, STATE_OUTSIDE, node_id, to, "receive");
+				}
+				else
+					SupplyMove(ref, open[k].item_id, 0, part, node_id, STATE_INCOMING, node_id, to, "receive");
+				if (SPI_execute_plan(recv_plan, (Datum[]) {Int64GetDatum(open[k].line_id), Int64GetDatum(part)},
+									 NULL, false, 0) != SPI_OK_UPDATE)
+					elog(ERROR, "inventory_erp: purchase order line update failed");
+				open[k].outstanding -= part;
+				left -= part;
+			}
+			if (!matched)
+				ereport(ERROR,
+						(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+						 errmsg("sku \"%s\" is not on purchase order " INT64_FORMAT, sku ? sku : "(null)", po_id)));
+			if (left > 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+						 errmsg("receipt of " INT64_FORMAT " of sku \"%s\" exceeds the " INT64_FORMAT
+								" still due on purchase order " INT64_FORMAT, qty, sku, qty - left, po_id),
+						 errdetail("Over-receipts are refused; receive the extra units with erp.receive().")));
+		}
+	}
+	IerpPlan(&status_plan,
+			 "UPDATE erp.purchase_order p SET status = s.status::erp.po_status,"
+			 "       received_at = CASE WHEN s.status = 'received' THEN pg_catalog.now() END"
+			 "  FROM (SELECT CASE WHEN sum(qty_received) = sum(qty) THEN 'received' ELSE 'partially_received' END AS status"
+			 "          FROM erp.purchase_order_line WHERE purchase_order_id = $1) s"
+			 " WHERE p.purchase_order_id = $1",
+			 1, id_types);
+	if (SPI_execute_plan(status_plan, (Datum[]) {Int64GetDatum(po_id)}, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "inventory_erp: purchase order status update failed");
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * erp.delay_po(po_id, new_expected_at): the supplier will be late.  Emits
+ * supplier_delay naming the orders now at risk: those waiting (backordered)
+ * for an item of this purchase order.
+ */
+Datum
+ierp_supply_delay_po(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	int64		po_id = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0);
+	char	   *payload;
+	char	   *status;
+	bool		isnull;
+	Datum		values[2];
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("delaying purchase order " INT64_FORMAT " needs the new expected date", po_id)));
+	IerpPlan(&plan,
+			 "WITH po AS (SELECT p.purchase_order_id, p.status::text AS status, p.expected_at AS old_at,"
+			 "                   s.code AS supplier, n.code AS node"
+			 "              FROM erp.purchase_order p JOIN erp.supplier s ON s.supplier_id = p.supplier_id"
+			 "              JOIN erp.node n ON n.node_id = p.node_id"
+			 "             WHERE p.purchase_order_id = $1 FOR UPDATE OF p),"
+			 " moved AS (UPDATE erp.purchase_order p SET expected_at = $2 FROM po"
+			 "            WHERE p.purchase_order_id = po.purchase_order_id AND po.status IN ('open', 'partially_received')"
+			 "            RETURNING p.purchase_order_id),"
+			 " at_risk AS (SELECT DISTINCT o.order_id, o.external_ref, i.sku, ol.qty_backordered"
+			 "               FROM erp.purchase_order_line pl"
+			 "               JOIN erp.order_line ol ON ol.item_id = pl.item_id AND ol.qty_backordered > 0"
+			 "                                      AND ol.status = 'backordered'"
+			 "               JOIN erp.sales_order o ON o.order_id = ol.order_id"
+			 "               JOIN erp.item i ON i.item_id = ol.item_id"
+			 "              WHERE pl.purchase_order_id = $1 AND pl.qty > pl.qty_received)"
+			 " SELECT po.status, jsonb_build_object('po_id', po.purchase_order_id, 'supplier', po.supplier,"
+			 "          'node', po.node, 'was_expected_at', po.old_at, 'expected_at', $2,"
+			 "          'orders_at_risk', COALESCE((SELECT jsonb_agg(jsonb_build_object('order_id', a.order_id,"
+			 "              'external_ref', a.external_ref, 'sku', a.sku, 'backordered', a.qty_backordered)"
+			 "              ORDER BY a.order_id, a.sku) FROM at_risk a), '[]'::jsonb))::text"
+			 "   FROM po",
+			 2, (Oid[]) {INT8OID, TIMESTAMPTZOID});
+	values[0] = Int64GetDatum(po_id);
+	values[1] = PG_GETARG_DATUM(1);
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot delay purchase order");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("unknown purchase order " INT64_FORMAT, po_id)));
+	status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	payload = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	(void) isnull;
+	if (strcmp(status, "open") != 0 && strcmp(status, "partially_received") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("cannot delay purchase order " INT64_FORMAT ": it is %s", po_id, status)));
+	EventRecord("supplier_delay", 0, 0, 0, 0, payload);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * erp.transfer(sku, from_node, to_node, qty, lot): available units leave for
+ * another node; they are in transit there (inbound) until received.
+ */
+Datum
+ierp_supply_transfer(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	char	   *sku = IerpTextArg(fcinfo, 0);
+	char	   *from = IerpTextArg(fcinfo, 1);
+	char	   *to = IerpTextArg(fcinfo, 2);
+	char	   *lot = IerpTextArg(fcinfo, 4);
+	ItemInfo	item;
+	int64		from_id,
+				to_id,
+				lot_id = 0,
+				qty,
+				transfer_id;
+	bool		isnull;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	IerpLookupItem(sku, &item);
+	from_id = IerpLookupNode(from);
+	to_id = IerpLookupNode(to);
+	qty = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT64(3);
+	IerpCheckQuantity(qty, sku);
+	if (from_id == to_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_TRANSITION_NOT_ALLOWED),
+				 errmsg("a transfer of sku \"%s\" needs two different nodes, not \"%s\" twice", sku, from)));
+	if (item.lot_tracked != (lot != NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg(item.lot_tracked ? "sku \"%s\" is lot-tracked: a transfer needs its lot"
+						: "sku \"%s\" is not lot-tracked, but a lot was given", sku)));
+	if (lot)
+		lot_id = IerpLookupLot(item.item_id, sku, lot);
+	IerpPlan(&plan,
+			 "INSERT INTO erp.transfer (item_id, lot_id, from_node_id, to_node_id, qty)"
+			 " VALUES ($1, NULLIF($2, 0), $3, $4, $5) RETURNING transfer_id",
+			 5, (Oid[]) {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item.item_id), Int64GetDatum(lot_id), Int64GetDatum(from_id),
+						 Int64GetDatum(to_id), Int64GetDatum(qty)}, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "inventory_erp: transfer insert failed");
+	transfer_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SupplyMove(psprintf("transfer:" INT64_FORMAT, transfer_id), item.item_id, lot_id, qty, from_id,
+			   STATE_AVAILABLE, to_id, STATE_IN_TRANSIT, "transfer_out");
+	SPI_finish();
+	PG_RETURN_INT64(transfer_id);
+}
+
+/* erp.receive_transfer(transfer_id): the units arrived and are available there. */
+Datum
+ierp_supply_receive_transfer(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr done_plan = NULL;
+	int64		transfer_id = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0);
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	char	   *status;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	IerpPlan(&plan,
+			 "SELECT item_id, COALESCE(lot_id, 0), to_node_id, qty, status::text FROM erp.transfer"
+			 " WHERE transfer_id = $1 FOR UPDATE",
+			 1, id_types);
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(transfer_id)}, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot lock transfer");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("unknown transfer " INT64_FORMAT, transfer_id)));
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	status = SPI_getvalue(tup, desc, 5);
+	if (strcmp(status, "in_transit") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("transfer " INT64_FORMAT " was received already", transfer_id)));
+	{
+		int64		item_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		int64		lot_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		int64		node_id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+		int64		qty = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+
+		SupplyMove(psprintf("transfer:" INT64_FORMAT, transfer_id), item_id, lot_id, qty, node_id,
+				   STATE_IN_TRANSIT, node_id, STATE_AVAILABLE, "transfer_in");
+	}
+	IerpPlan(&done_plan,
+			 "UPDATE erp.transfer SET status = 'received', received_at = pg_catalog.now() WHERE transfer_id = $1",
+			 1, id_types);
+	if (SPI_execute_plan(done_plan, (Datum[]) {Int64GetDatum(transfer_id)}, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "inventory_erp: transfer update failed");
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * erp.create_replenishment_pos(): one purchase order per supplier and node
+ * for every suggestion of erp.replenishment (suggested_qty > 0, a supplier
+ * known), expected after the lead time.  Returns how many were created.
+ */
+Datum
+ierp_supply_create_replenishment_pos(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	uint64		i,
+				n;
+	int32		created = 0;
+	SPITupleTable *tt;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	IerpPlan(&plan,
+			 "SELECT p.supplier_id, r.node_id, max(r.lead_time_days),"
+			 "       array_agg(r.item_id ORDER BY r.item_id), array_agg(r.suggested_qty ORDER BY r.item_id)"
+			 "  FROM erp.replenishment r"
+			 "  JOIN erp.stock_policy p ON p.item_id = r.item_id AND p.node_id = r.node_id"
+			 " WHERE r.suggested_qty > 0 AND p.supplier_id IS NOT NULL"
+			 " GROUP BY p.supplier_id, r.node_id ORDER BY p.supplier_id, r.node_id",
+			 0, NULL);
+	if (SPI_execute_plan(plan, NULL, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read replenishment suggestions");
+	tt = SPI_tuptable;
+	n = SPI_processed;
+	for (i = 0; i < n; i++)
+	{
+		bool		isnull;
+		int64		supplier_id = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull));
+		int64		node_id = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
+		int32		lead = DatumGetInt32(SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull));
+		ArrayType  *items = DatumGetArrayTypeP(SPI_getbinval(tt->vals[i], tt->tupdesc, 4, &isnull));
+		ArrayType  *qtys = DatumGetArrayTypeP(SPI_getbinval(tt->vals[i], tt->tupdesc, 5, &isnull));
+		Datum	   *item_d,
+				   *qty_d;
+		int			nitems,
+					k;
+		PoLine	   *lines;
+		TimestampTz expected = GetCurrentTransactionStartTimestamp() + (TimestampTz) lead * USECS_PER_DAY;
+
+		deconstruct_array(items, INT8OID, 8, true, TYPALIGN_DOUBLE, &item_d, NULL, &nitems);
+		deconstruct_array(qtys, INT8OID, 8, true, TYPALIGN_DOUBLE, &qty_d, NULL, &nitems);
+		lines = palloc0(sizeof(PoLine) * nitems);
+		for (k = 0; k < nitems; k++)
+		{
+			lines[k].item_id = DatumGetInt64(item_d[k]);
+			lines[k].qty = DatumGetInt64(qty_d[k]);
+		}
+		WritePo(supplier_id, node_id, TimestampTzGetDatum(expected), lines, nitems);
+		created++;
+	}
+	SPI_finish();
+	PG_RETURN_INT32(created);
+}
