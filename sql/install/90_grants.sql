@@ -16,6 +16,9 @@ TO erp_admin;
 -- Approvals check erp_approver membership themselves (IE009).
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA erp FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA erp TO erp_operator;
+-- publications are created by administrators
+REVOKE EXECUTE ON FUNCTION erp.create_publication(text) FROM erp_operator;
+GRANT EXECUTE ON FUNCTION erp.create_publication(text) TO erp_admin;
 DO $grants$
 DECLARE
     f regprocedure;

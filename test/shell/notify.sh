@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# notify: a session that LISTENs on erp_event receives the id of an event once the
+# transaction that recorded it commits, and nothing for a transaction that rolls
+# back (SPEC section 9).  Two psql coprocesses play the listener and the writer.
+# Exit 0 = pass.
+set -uo pipefail
+: "${PGBIN:?}"
+DB=ierp_notify
+failures=0
+check() {
+    if [ "$2" == "$3" ]; then printf 'ok       %s\n' "$1"
+    else printf 'MISMATCH %s\n         expected: %s\n         actual:   %s\n' "$1" "$2" "$3"; failures=$((failures + 1)); fi
+}
+cleanup() {
+    [ -n "${LISTENER_PID:-}" ] && kill "$LISTENER_PID" 2>/dev/null
+    [ -n "${WRITER_PID:-}" ] && kill "$WRITER_PID" 2>/dev/null
+    "$PGBIN/dropdb" --if-exists "$DB" >/dev/null 2>&1
+}
+trap cleanup EXIT
+"$PGBIN/dropdb" --if-exists "$DB" >/dev/null 2>&1
+"$PGBIN/createdb" "$DB" || exit 1
+"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$DB" >/dev/null <<'SQL' || exit 1
+CREATE EXTENSION inventory_erp;
+INSERT INTO erp.item (sku, unit_cost) VALUES ('NTF-1', 50);
+INSERT INTO erp.node (code) VALUES ('NTF-DC');
+SELECT erp.receive('NTF-1', 'NTF-DC', 10);
+SQL
+
+coproc LISTENER { "$PGBIN/psql" -X -q -At -d "$DB" 2>&1; }
+LISTENER_PID=$LISTENER_PID
+coproc WRITER { "$PGBIN/psql" -X -q -At -d "$DB" 2>&1; }
+WRITER_PID=$WRITER_PID
+
+# say SESSION SQL: run SQL in a coprocess and print its output lines (up to a marker)
+say() {
+    local in out line
+    if [ "$1" = listener ]; then in=${LISTENER[1]}; out=${LISTENER[0]}; else in=${WRITER[1]}; out=${WRITER[0]}; fi
+    printf '%s\n\\echo __done__\n' "$2" >&"$in"
+    while IFS= read -r -t 10 line <&"$out"; do
+        [ "$line" = "__done__" ] && return 0
+        printf '%s\n' "$line"
+    done
+    echo "(timeout)"
+}
+notified() { say listener "SELECT 1;" | sed -n 's/.*"erp_event" with payload "\([0-9]*\)".*/\1/p' | tr '\n' ' ' | sed 's/ $//'; }
+
+say listener "LISTEN erp_event;" >/dev/null
+
+echo "== an event recorded and rolled back announces nothing"
+say writer "BEGIN;" >/dev/null
+say writer "INSERT INTO erp.event (kind, payload) VALUES ('test', '{\"n\": 1}');" >/dev/null
+check "nothing is announced while the writer's transaction is open" "" "$(notified)"
+say writer "ROLLBACK;" >/dev/null
+check "nothing is announced for a rolled-back event" "" "$(notified)"
+
+echo "== an event recorded by a function is announced when its transaction commits"
+say writer "BEGIN;" >/dev/null
+say writer "SELECT erp.count('NTF-1', 'NTF-DC', 2);" >/dev/null
+ID=$(say writer "SELECT max(event_id) FROM erp.event WHERE kind = 'adjustment_approval_needed';")
+check "the large count variance recorded an adjustment_approval_needed event" "yes" "$([ -n "$ID" ] && echo yes)"
+check "nothing is announced before commit" "" "$(notified)"
+say writer "COMMIT;" >/dev/null
+check "after commit the listener receives the event id" "$ID" "$(notified)"
+check "and only once" "" "$(notified)"
+
+echo "== $failures mismatch(es)"
+[ "$failures" -eq 0 ]
