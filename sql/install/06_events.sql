@@ -21,5 +21,3 @@ CREATE FUNCTION erp.event_notify() RETURNS trigger
 COMMENT ON FUNCTION erp.event_notify() IS 'Trigger: NOTIFY erp_event with the new event id, delivered when the transaction commits';
 CREATE TRIGGER event_notify AFTER INSERT ON erp.event
     FOR EACH ROW EXECUTE FUNCTION erp.event_notify();
--- Announce on logical replication subscribers too, so integrations can LISTEN on a replica.
-ALTER TABLE erp.event ENABLE ALWAYS TRIGGER event_notify;

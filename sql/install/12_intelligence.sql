@@ -169,6 +169,9 @@ COMMENT ON VIEW erp.dashboard IS
 
 -- Logical replication -------------------------------------------------------
 
+-- Announce on logical replication subscribers too, so integrations can LISTEN on a replica.
+ALTER TABLE erp.event ENABLE ALWAYS TRIGGER event_notify;
+
 CREATE FUNCTION erp.create_publication(name text)
     RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -185,3 +188,6 @@ END
 $$;
 COMMENT ON FUNCTION erp.create_publication(text) IS
     'Creates a logical replication publication of the master data, the ledger, the balances, orders, shipments, returns, purchasing, counts and events (not of the shipped rule tables, which every install has); a subscriber installs the extension and subscribes';
+-- publications are created by administrators
+REVOKE EXECUTE ON FUNCTION erp.create_publication(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION erp.create_publication(text) TO erp_admin;

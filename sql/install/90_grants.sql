@@ -14,20 +14,23 @@ TO erp_admin;
 -- Functions: nothing for PUBLIC but the erp.gtin type's own functions (its
 -- operators call them); readers promise and check; operators run the rest.
 -- Approvals check erp_approver membership themselves (IE009).
-REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA erp FROM PUBLIC;
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA erp TO erp_operator;
--- publications are created by administrators
-REVOKE EXECUTE ON FUNCTION erp.create_publication(text) FROM erp_operator;
-GRANT EXECUTE ON FUNCTION erp.create_publication(text) TO erp_admin;
+-- (Administrators' functions, such as erp.create_publication, are granted
+-- where they are created, to erp_admin only.)
 DO $grants$
 DECLARE
-    f regprocedure;
+    f record;
 BEGIN
     FOR f IN
-        SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
-         WHERE p.pronamespace = 'erp'::regnamespace AND p.proname LIKE 'gtin%'
+        SELECT p.oid::regprocedure AS fn, p.proname
+          FROM pg_catalog.pg_proc p
+         WHERE p.pronamespace = 'erp'::regnamespace
     LOOP
-        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', f);
+        EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f.fn);
+        IF f.proname LIKE 'gtin%' THEN
+            EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', f.fn);
+        ELSIF f.proname NOT IN ('create_publication') THEN
+            EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO erp_operator', f.fn);
+        END IF;
     END LOOP;
 END
 $grants$;
