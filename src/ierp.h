@@ -94,6 +94,8 @@ extern char *IerpTextArg(FunctionCallInfo fcinfo, int argno);
 extern char *IerpJsonQuote(const char *s);
 extern void IerpCheckQuantity(int64 qty, const char *sku);
 extern int64 IerpParseQuantity(const char *text, const char *sku);
+extern bool IerpIsPrice(const char *s);
+extern DateADT IerpParseDate(const char *text, const char *what);
 extern bool IerpRowIsHistory(Relation rel, HeapTuple tup, const char *idcol);
 extern Oid	IerpRelid(const char *name);
 

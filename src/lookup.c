@@ -27,6 +27,7 @@
 #include "commands/trigger.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/inval.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
@@ -128,6 +129,42 @@ IerpParseQuantity(const char *text, const char *sku)
 		v = -v;
 	IerpCheckQuantity(v, sku);
 	return v;
+}
+
+/* IerpIsPrice: a money amount numeric(14,2) takes: digits, at most 12 before and 2 after a point. */
+bool
+IerpIsPrice(const char *s)
+{
+	int			before = 0,
+				after = 0;
+
+	while (isdigit((unsigned char) *s) && before <= 12)
+		s++, before++;
+	if (*s == '.')
+		for (s++; isdigit((unsigned char) *s) && after <= 2; s++)
+			after++;
+	return *s == '\0' && before >= 1 && before <= 12 && after <= 2;
+}
+
+/*
+ * IerpParseDate: a date written YYYY-MM-DD (an expiry on a receipt); IE004
+ * naming the text when it is not a real calendar date.
+ */
+DateADT
+IerpParseDate(const char *text, const char *what)
+{
+	int			y,
+				m,
+				d;
+	char		tail;
+
+	if (text == NULL || sscanf(text, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
+		strlen(text) != 10 || m < 1 || m > 12 || d < 1 || d > day_tab[isleap(y)][m - 1])
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("invalid %s \"%s\"", what, text ? text : ""),
+				 errdetail("Dates are real calendar dates written YYYY-MM-DD.")));
+	return date2j(y, m, d) - POSTGRES_EPOCH_JDATE;
 }
 
 /* Runs a one-parameter text lookup returning a bigint; 0 when not found. */

@@ -288,20 +288,6 @@ RequireStatus(const OrderHeader *order, const char *step, const char *const *all
 			 : 0));
 }
 
-/* A money amount as numeric(14,2) takes it: digits, at most 12 before and 2 after a point. */
-static bool
-IsPrice(const char *s)
-{
-	int			before = 0,
-				after = 0;
-
-	while (isdigit((unsigned char) *s) && before <= 12)
-		s++, before++;
-	if (*s == '.')
-		for (s++; isdigit((unsigned char) *s) && after <= 2; s++)
-			after++;
-	return *s == '\0' && before >= 1 && before <= 12 && after <= 2;
-}
 
 /* The order id of (channel, external_ref); 0 when there is none. */
 static int64
@@ -440,7 +426,7 @@ ierp_orders_capture(PG_FUNCTION_ARGS)
 			qty = "?";
 		qtys[i] = IerpParseQuantity(qty, sku);
 		prices[i] = (ptype != NULL && strcmp(ptype, "null") == 0) ? NULL : SPI_getvalue(tup, desc, 4);
-		if (prices[i] != NULL && !IsPrice(prices[i]))
+		if (prices[i] != NULL && !IerpIsPrice(prices[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 					 errmsg("invalid unit_price \"%s\" for sku \"%s\"", prices[i], sku),

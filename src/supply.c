@@ -150,7 +150,7 @@ ierp_supply_create_po(PG_FUNCTION_ARGS)
 	node_id = IerpLookupNode(node);
 	if (PG_ARGISNULL(3))
 		ereport(ERROR,
-				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("purchase order from \"%s\" needs an expected_at date", supplier)));
 	IerpPlan(&lines_plan,
 			 "SELECT e.value->>'sku', e.value->>'qty', e.value->>'unit_cost',"
@@ -181,6 +181,11 @@ ierp_supply_create_po(PG_FUNCTION_ARGS)
 		lines[i].item_id = DatumGetInt64(item);
 		lines[i].qty = IerpParseQuantity(SPI_getvalue(tup, desc, 2), sku);
 		lines[i].unit_cost = SPI_getvalue(tup, desc, 3);
+		if (lines[i].unit_cost != NULL && !IerpIsPrice(lines[i].unit_cost))
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+					 errmsg("invalid unit_cost \"%s\" for sku \"%s\"", lines[i].unit_cost, sku),
+					 errdetail("A unit cost is a number >= 0 with at most 12 digits before the point and 2 after.")));
 	}
 	po_id = WritePo(supplier_id, node_id, PG_GETARG_DATUM(3), lines, (int) n);
 	SPI_finish();
@@ -267,8 +272,7 @@ ierp_supply_receive_po(PG_FUNCTION_ARGS)
 
 	/* what arrived: the lines given, or everything outstanding */
 	IerpPlan(&lines_plan,
-			 "SELECT e.value->>'sku', e.value->>'qty', e.value->>'lot', e.value->>'expires_on',"
-			 "       (e.value->>'expires_on') ~ '^\\d{4}-\\d{2}-\\d{2}$'"
+			 "SELECT e.value->>'sku', e.value->>'qty', e.value->>'lot', e.value->>'expires_on'"
 			 "  FROM jsonb_array_elements(CASE WHEN jsonb_typeof($1) = 'array' THEN $1 ELSE '[]' END) e(value)",
 			 1, (Oid[]) {JSONBOID});
 	if (PG_ARGISNULL(1))
@@ -314,12 +318,7 @@ ierp_supply_receive_po(PG_FUNCTION_ARGS)
 				exp = SPI_getvalue(tt->vals[i], tt->tupdesc, 4);
 				if (exp != NULL)
 				{
-					if (!DatumGetBool(SPI_getbinval(tt->vals[i], tt->tupdesc, 5, &isnull)))
-						ereport(ERROR,
-								(errcode(ERRCODE_IERP_WRONG_STATUS),
-								 errmsg("invalid expires_on \"%s\" for sku \"%s\"", exp, sku),
-								 errhint("Dates are written YYYY-MM-DD.")));
-					expires_on = DatumGetDateADT(DirectFunctionCall1(date_in, CStringGetDatum(exp)));
+					expires_on = IerpParseDate(exp, "expires_on");
 					has_expiry = true;
 				}
 			}
@@ -336,6 +335,11 @@ ierp_supply_receive_po(PG_FUNCTION_ARGS)
 				if (part == 0)
 					continue;
 				to = open[k].requires_qc ? STATE_QUARANTINED : STATE_AVAILABLE;
+				if (!open[k].lot_tracked && (lot != NULL || has_expiry))
+					ereport(ERROR,
+							(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+							 errmsg("sku \"%s\" is not lot-tracked, but a lot or expiry was given", sku),
+							 errhint("Leave lot and expires_on out for this item.")));
 				if (open[k].lot_tracked)
 				{
 					int64		lot_id;
@@ -407,7 +411,7 @@ ierp_supply_delay_po(PG_FUNCTION_ARGS)
 				 errmsg("delaying purchase order " INT64_FORMAT " needs the new expected date", po_id)));
 	IerpPlan(&plan,
 			 "WITH po AS (SELECT p.purchase_order_id, p.status::text AS status, p.expected_at AS old_at,"
-			 "                   s.code AS supplier, n.code AS node"
+			 "                   s.code AS supplier, n.code AS node, p.node_id"
 			 "              FROM erp.purchase_order p JOIN erp.supplier s ON s.supplier_id = p.supplier_id"
 			 "              JOIN erp.node n ON n.node_id = p.node_id"
 			 "             WHERE p.purchase_order_id = $1 FOR UPDATE OF p),"
@@ -438,7 +442,7 @@ ierp_supply_delay_po(PG_FUNCTION_ARGS)
 				 errmsg("unknown purchase order " INT64_FORMAT, po_id)));
 	status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	payload = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	(void) isnull;
+	AccessCheckNode(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)));
 	if (strcmp(status, "open") != 0 && strcmp(status, "partially_received") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_WRONG_STATUS),

@@ -136,7 +136,10 @@ SELECT i.sku, n.code AS node,
        x.lead_time_days, x.item_id, x.node_id
   FROM position x
   JOIN erp.item i ON i.item_id = x.item_id
-  JOIN erp.node n ON n.node_id = x.node_id;
+  JOIN erp.node n ON n.node_id = x.node_id
+ -- stock policies carry no row security of their own: partners see their nodes only
+ WHERE (SELECT erp.visible_nodes()) IS NULL
+    OR x.node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[]));
 COMMENT ON VIEW erp.replenishment IS
     'Per item and node with a stock policy: position = available + inbound - backordered; suggested_qty = order_up_to - position when position < reorder_point, else 0; avg_daily_demand = units shipped from the node in the last 28 days / 28; days_of_cover = available / avg_daily_demand; stockout_risk: stockout (nothing available and demand waiting), high (available + inbound lasts less than the lead time), medium (below the reorder point), low';
 COMMENT ON COLUMN erp.replenishment.backordered IS 'Units backordered by orders whose channel''s best-ranked node is this node';

@@ -55,27 +55,7 @@ CREATE FUNCTION erp.approve_adjustment(adjustment_id bigint)
 COMMENT ON FUNCTION erp.approve_adjustment(bigint) IS
     'Applies an adjustment that waits for approval; only members of erp_approver (IE009)';
 
--- Partner access ------------------------------------------------------------
-
-CREATE TABLE erp.node_access (
-    node_access_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    role_name       name NOT NULL,
-    node_id         bigint NOT NULL REFERENCES erp.node,
-    UNIQUE (role_name, node_id)
-);
-COMMENT ON TABLE erp.node_access IS 'Partner roles (a 3PL''s, a store''s) and the nodes they may see and move stock at; a role listed here sees and moves only those nodes, roles not listed see everything';
+-- Partner access: erp.node_access and erp.visible_nodes() are in 03_master.sql
+-- (views before this file use them); every session reloads the cache of it.
 CREATE TRIGGER node_access_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON erp.node_access
     FOR EACH STATEMENT EXECUTE FUNCTION erp.reload_rules();
-
--- The nodes the current role may see: NULL when it is no partner (it sees all).
--- Runs as the querying role (row level security policies call it); a role
--- name that no longer exists grants nothing.
-CREATE FUNCTION erp.visible_nodes() RETURNS bigint[]
-    LANGUAGE sql STABLE
-AS $$
-    SELECT CASE WHEN count(*) = 0 THEN NULL ELSE array_agg(a.node_id) END
-      FROM pg_catalog.pg_roles r
-      JOIN erp.node_access a ON a.role_name = r.rolname
-     WHERE pg_catalog.pg_has_role(CURRENT_USER, r.oid, 'MEMBER')
-$$;
-COMMENT ON FUNCTION erp.visible_nodes() IS 'Nodes the current role may see when it is a partner (a member of a role listed in erp.node_access), NULL when it sees every node';

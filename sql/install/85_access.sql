@@ -60,3 +60,9 @@ CREATE POLICY partner_nodes ON erp.cycle_count
 ALTER TABLE erp.adjustment ENABLE ROW LEVEL SECURITY;
 CREATE POLICY partner_nodes ON erp.adjustment
     USING ((SELECT erp.visible_nodes()) IS NULL OR node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
+
+-- events about a node are its partner's; events about no node (a backorder, a
+-- supplier delay) are the business's
+ALTER TABLE erp.event ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.event
+    USING ((SELECT erp.visible_nodes()) IS NULL OR node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));

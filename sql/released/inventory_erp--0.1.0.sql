@@ -401,6 +401,30 @@ CREATE TABLE erp.approval_policy (
 );
 COMMENT ON TABLE erp.approval_policy IS 'Value up to which an adjustment or refund is applied without a human; above it a member of erp_approver must approve';
 COMMENT ON COLUMN erp.approval_policy.max_auto_value IS 'Largest value (at unit cost for adjustments, refund amount for refunds) applied automatically';
+
+-- Partner access ------------------------------------------------------------
+
+CREATE TABLE erp.node_access (
+    node_access_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    role_name       name NOT NULL,
+    node_id         bigint NOT NULL REFERENCES erp.node,
+    UNIQUE (role_name, node_id)
+);
+COMMENT ON TABLE erp.node_access IS 'Partner roles (a 3PL''s, a store''s) and the nodes they may see and move stock at; a role listed here sees and moves only those nodes, roles not listed see everything';
+
+-- The nodes the current role may see: NULL when it is no partner (it sees all).
+-- Runs as the querying role (row level security policies call it); a role
+-- name that no longer exists grants nothing.
+CREATE FUNCTION erp.visible_nodes() RETURNS bigint[]
+    LANGUAGE sql STABLE
+AS $$
+    SELECT CASE WHEN count(*) = 0 THEN NULL ELSE array_agg(a.node_id) END
+      FROM pg_catalog.pg_roles r
+      JOIN erp.node_access a ON a.role_name = r.rolname
+     WHERE pg_catalog.pg_has_role(CURRENT_USER, r.oid, 'MEMBER')
+       AND NOT (SELECT u.rolsuper FROM pg_catalog.pg_roles u WHERE u.rolname = CURRENT_USER)
+$$;
+COMMENT ON FUNCTION erp.visible_nodes() IS 'Nodes the current role may see when it is a partner (a member of a role listed in erp.node_access), NULL when it sees every node';
 -- 04_ledger: the state machine, the append-only ledger and the balances derived from it.
 
 CREATE TABLE erp.state_transition (
@@ -1077,7 +1101,10 @@ SELECT i.sku, n.code AS node,
        x.lead_time_days, x.item_id, x.node_id
   FROM position x
   JOIN erp.item i ON i.item_id = x.item_id
-  JOIN erp.node n ON n.node_id = x.node_id;
+  JOIN erp.node n ON n.node_id = x.node_id
+ -- stock policies carry no row security of their own: partners see their nodes only
+ WHERE (SELECT erp.visible_nodes()) IS NULL
+    OR x.node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[]));
 COMMENT ON VIEW erp.replenishment IS
     'Per item and node with a stock policy: position = available + inbound - backordered; suggested_qty = order_up_to - position when position < reorder_point, else 0; avg_daily_demand = units shipped from the node in the last 28 days / 28; days_of_cover = available / avg_daily_demand; stockout_risk: stockout (nothing available and demand waiting), high (available + inbound lasts less than the lead time), medium (below the reorder point), low';
 COMMENT ON COLUMN erp.replenishment.backordered IS 'Units backordered by orders whose channel''s best-ranked node is this node';
@@ -1209,30 +1236,10 @@ CREATE FUNCTION erp.approve_adjustment(adjustment_id bigint)
 COMMENT ON FUNCTION erp.approve_adjustment(bigint) IS
     'Applies an adjustment that waits for approval; only members of erp_approver (IE009)';
 
--- Partner access ------------------------------------------------------------
-
-CREATE TABLE erp.node_access (
-    node_access_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    role_name       name NOT NULL,
-    node_id         bigint NOT NULL REFERENCES erp.node,
-    UNIQUE (role_name, node_id)
-);
-COMMENT ON TABLE erp.node_access IS 'Partner roles (a 3PL''s, a store''s) and the nodes they may see and move stock at; a role listed here sees and moves only those nodes, roles not listed see everything';
+-- Partner access: erp.node_access and erp.visible_nodes() are in 03_master.sql
+-- (views before this file use them); every session reloads the cache of it.
 CREATE TRIGGER node_access_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON erp.node_access
     FOR EACH STATEMENT EXECUTE FUNCTION erp.reload_rules();
-
--- The nodes the current role may see: NULL when it is no partner (it sees all).
--- Runs as the querying role (row level security policies call it); a role
--- name that no longer exists grants nothing.
-CREATE FUNCTION erp.visible_nodes() RETURNS bigint[]
-    LANGUAGE sql STABLE
-AS $$
-    SELECT CASE WHEN count(*) = 0 THEN NULL ELSE array_agg(a.node_id) END
-      FROM pg_catalog.pg_roles r
-      JOIN erp.node_access a ON a.role_name = r.rolname
-     WHERE pg_catalog.pg_has_role(CURRENT_USER, r.oid, 'MEMBER')
-$$;
-COMMENT ON FUNCTION erp.visible_nodes() IS 'Nodes the current role may see when it is a partner (a member of a role listed in erp.node_access), NULL when it sees every node';
 -- 80_verify: erp.verify(), the consistency check of everything the ledger derives.
 
 CREATE FUNCTION erp.verify()
@@ -1357,6 +1364,12 @@ CREATE POLICY partner_nodes ON erp.cycle_count
 
 ALTER TABLE erp.adjustment ENABLE ROW LEVEL SECURITY;
 CREATE POLICY partner_nodes ON erp.adjustment
+    USING ((SELECT erp.visible_nodes()) IS NULL OR node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
+
+-- events about a node are its partner's; events about no node (a backorder, a
+-- supplier delay) are the business's
+ALTER TABLE erp.event ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.event
     USING ((SELECT erp.visible_nodes()) IS NULL OR node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
 -- 90_grants: who may do what.  Readers read; operators call the functions (which
 -- run as the extension owner and keep the rules); approvers approve; admins keep
