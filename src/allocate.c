@@ -353,10 +353,8 @@ ReleaseReserved(AllocContext *ctx, int32 line_no, ItemStock *is, int64 node_id, 
 	for (i = 0; i < n && qty > 0; i++)
 	{
 		int64		part = Min(qty, held[i]);
-		LedgerMove	m = {is->item_id, lots[i], part, node_id, STATE_RESERVED, node_id,
-		STATE_AVAILABLE, "release", ctx->ref, true, false};
-
-		LedgerRecord(&m);
+		LedgerRecordEngine(ctx->ref, is->item_id, lots[i], part, node_id, STATE_RESERVED,
+						   node_id, STATE_AVAILABLE, "release");
 		ReservationAdd(ctx, line_no, is->item_id, node_id, lots[i], -part);
 		ctx->reserved_units -= part;
 		qty -= part;

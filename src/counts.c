@@ -33,20 +33,10 @@ PG_FUNCTION_INFO_V1(ierp_counts_approve_adjustment);
 static int64
 ApplyAdjustment(int64 adjustment_id, int64 item_id, int64 node_id, int64 lot_id, int64 qty_delta)
 {
-	LedgerMove	m;
-
-	m.item_id = item_id;
-	m.lot_id = lot_id;
-	m.qty = qty_delta > 0 ? qty_delta : -qty_delta;
-	m.from_node_id = node_id;
-	m.from_state = qty_delta > 0 ? STATE_OUTSIDE : STATE_AVAILABLE;
-	m.to_node_id = node_id;
-	m.to_state = qty_delta > 0 ? STATE_AVAILABLE : STATE_OUTSIDE;
-	m.event = "adjust";
-	m.ref = psprintf("adjustment:" INT64_FORMAT, adjustment_id);
-	m.engine = true;
-	m.source_taken = false;
-	return LedgerRecord(&m);
+	return LedgerRecordEngine(psprintf("adjustment:" INT64_FORMAT, adjustment_id), item_id, lot_id,
+							  qty_delta > 0 ? qty_delta : -qty_delta,
+							  node_id, qty_delta > 0 ? STATE_OUTSIDE : STATE_AVAILABLE,
+							  node_id, qty_delta > 0 ? STATE_AVAILABLE : STATE_OUTSIDE, "adjust");
 }
 
 /*

@@ -185,6 +185,9 @@ typedef struct LedgerMove
 } LedgerMove;
 
 extern int64 LedgerRecord(const LedgerMove *move);
+extern int64 LedgerRecordEngine(const char *ref, int64 item_id, int64 lot_id, int64 qty,
+								int64 from_node_id, StockState from, int64 to_node_id, StockState to,
+								const char *event);
 extern void LedgerInit(void);
 
 /* returns.c */

@@ -615,6 +615,32 @@ LedgerRecord(const LedgerMove *m)
 }
 
 /*
+ * LedgerRecordEngine: records a move on behalf of one of the extension's
+ * engines (orders, returns, purchasing, counts), which may use the
+ * transitions they own.  Returns the move id.
+ */
+int64
+LedgerRecordEngine(const char *ref, int64 item_id, int64 lot_id, int64 qty,
+				   int64 from_node_id, StockState from, int64 to_node_id, StockState to,
+				   const char *event)
+{
+	LedgerMove	m;
+
+	m.item_id = item_id;
+	m.lot_id = lot_id;
+	m.qty = qty;
+	m.from_node_id = from_node_id;
+	m.from_state = from;
+	m.to_node_id = to_node_id;
+	m.to_state = to;
+	m.event = event;
+	m.ref = ref;
+	m.engine = true;
+	m.source_taken = false;
+	return LedgerRecord(&m);
+}
+
+/*
  * Resolves the lot argument of a move of item: required for lot-tracked
  * items, refused for others (IE003).  Creates the lot when create is true.
  */

@@ -515,20 +515,8 @@ static void
 MoveHeld(int64 order_id, const HeldUnits *h, int64 qty, StockState from, StockState to,
 		 const char *event)
 {
-	LedgerMove	m;
-
-	m.item_id = h->item_id;
-	m.lot_id = h->lot_id;
-	m.qty = qty;
-	m.from_node_id = h->node_id;
-	m.from_state = from;
-	m.to_node_id = h->node_id;
-	m.to_state = to;
-	m.event = event;
-	m.ref = psprintf("order:" INT64_FORMAT, order_id);
-	m.engine = true;
-	m.source_taken = false;
-	LedgerRecord(&m);
+	LedgerRecordEngine(psprintf("order:" INT64_FORMAT, order_id), h->item_id, h->lot_id, qty,
+					   h->node_id, from, h->node_id, to, event);
 }
 
 /* Adds to a reservation's held, picked and packed counts (deltas may be negative). */

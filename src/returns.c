@@ -188,20 +188,8 @@ static void
 ReturnsMove(int64 rma_id, int64 item_id, int64 lot_id, int64 qty, int64 from_node, StockState from,
 			int64 to_node, StockState to, const char *event)
 {
-	LedgerMove	m;
-
-	m.item_id = item_id;
-	m.lot_id = lot_id;
-	m.qty = qty;
-	m.from_node_id = from_node;
-	m.from_state = from;
-	m.to_node_id = to_node;
-	m.to_state = to;
-	m.event = event;
-	m.ref = psprintf("rma:" INT64_FORMAT, rma_id);
-	m.engine = true;
-	m.source_taken = false;
-	LedgerRecord(&m);
+	LedgerRecordEngine(psprintf("rma:" INT64_FORMAT, rma_id), item_id, lot_id, qty,
+					   from_node, from, to_node, to, event);
 }
 
 /* Locks an RMA; returns its status (palloc'd) and order; IE003 when unknown. */

@@ -37,26 +37,6 @@ PG_FUNCTION_INFO_V1(ierp_supply_create_replenishment_pos);
 
 static const Oid id_types[] = {INT8OID, INT8OID, INT8OID, INT8OID};
 
-/* Records a move of the supply functions. */
-static void
-SupplyMove(const char *ref, int64 item_id, int64 lot_id, int64 qty, int64 from_node, StockState from,
-		   int64 to_node, StockState to, const char *event)
-{
-	LedgerMove	m;
-
-	m.item_id = item_id;
-	m.lot_id = lot_id;
-	m.qty = qty;
-	m.from_node_id = from_node;
-	m.from_state = from;
-	m.to_node_id = to_node;
-	m.to_state = to;
-	m.event = event;
-	m.ref = ref;
-	m.engine = true;
-	m.source_taken = false;
-	LedgerRecord(&m);
-}
 
 /* A purchase order line to write: item, units, cost. */
 typedef struct PoLine
@@ -102,7 +82,7 @@ WritePo(int64 supplier_id, int64 node_id, Datum expected_at, const PoLine *lines
 
 		if (SPI_execute_plan(line_plan, values, lines[i].unit_cost ? NULL : "    n", false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "inventory_erp: purchase order line insert failed");
-		SupplyMove(ref, lines[i].item_id, 0, lines[i].qty, 0, STATE_OUTSIDE, node_id, STATE_INCOMING,
+		LedgerRecordEngine(ref, lines[i].item_id, 0, lines[i].qty, 0, STATE_OUTSIDE, node_id, STATE_INCOMING,
 				   "po_confirmed");
 	}
 	return po_id;
@@ -351,12 +331,12 @@ ierp_supply_receive_po(PG_FUNCTION_ARGS)
 								 errhint("Pass [{\"sku\": \"%s\", \"qty\": " INT64_FORMAT ", \"lot\": \"...\", \"expires_on\": \"YYYY-MM-DD\"}].",
 										 sku, part)));
 					lot_id = IerpEnsureLot(open[k].item_id, sku, lot, expires_on, has_expiry);
-					SupplyMove(ref, open[k].item_id, 0, part, node_id, STATE_INCOMING, 0, STATE_OUTSIDE,
+					LedgerRecordEngine(ref, open[k].item_id, 0, part, node_id, STATE_INCOMING, 0, STATE_OUTSIDE,
 							   "po_received");
-					SupplyMove(ref, open[k].item_id, lot_id, part, 0, STATE_OUTSIDE, node_id, to, "receive");
+					LedgerRecordEngine(ref, open[k].item_id, lot_id, part, 0, STATE_OUTSIDE, node_id, to, "receive");
 				}
 				else
-					SupplyMove(ref, open[k].item_id, 0, part, node_id, STATE_INCOMING, node_id, to, "receive");
+					LedgerRecordEngine(ref, open[k].item_id, 0, part, node_id, STATE_INCOMING, node_id, to, "receive");
 				if (SPI_execute_plan(recv_plan, (Datum[]) {Int64GetDatum(open[k].line_id), Int64GetDatum(part)},
 									 NULL, false, 0) != SPI_OK_UPDATE)
 					elog(ERROR, "inventory_erp: purchase order line update failed");
@@ -498,7 +478,7 @@ ierp_supply_transfer(PG_FUNCTION_ARGS)
 						 Int64GetDatum(to_id), Int64GetDatum(qty)}, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "inventory_erp: transfer insert failed");
 	transfer_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SupplyMove(psprintf("transfer:" INT64_FORMAT, transfer_id), item.item_id, lot_id, qty, from_id,
+	LedgerRecordEngine(psprintf("transfer:" INT64_FORMAT, transfer_id), item.item_id, lot_id, qty, from_id,
 			   STATE_AVAILABLE, to_id, STATE_IN_TRANSIT, "transfer_out");
 	SPI_finish();
 	PG_RETURN_INT64(transfer_id);
@@ -541,7 +521,7 @@ ierp_supply_receive_transfer(PG_FUNCTION_ARGS)
 		int64		node_id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
 		int64		qty = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
 
-		SupplyMove(psprintf("transfer:" INT64_FORMAT, transfer_id), item_id, lot_id, qty, node_id,
+		LedgerRecordEngine(psprintf("transfer:" INT64_FORMAT, transfer_id), item_id, lot_id, qty, node_id,
 				   STATE_IN_TRANSIT, node_id, STATE_AVAILABLE, "transfer_in");
 	}
 	IerpPlan(&done_plan,
