@@ -83,11 +83,12 @@ AccessLoad(void)
 }
 
 /*
- * AccessCheckNode: refuses (IE009) a move at node_id by a partner role that
- * is not granted that node.  Must run between SPI_connect and SPI_finish.
+ * AccessNodeVisible: whether the calling role may see node_id: it is no
+ * partner, or the node is granted to it.  (Promises such as erp.atp read
+ * through the extension's owner; they count a partner's nodes only.)
  */
-void
-AccessCheckNode(int64 node_id)
+bool
+AccessNodeVisible(int64 node_id)
 {
 	Oid			caller = GetOuterUserId();
 	bool		partner = false;
@@ -96,16 +97,28 @@ AccessCheckNode(int64 node_id)
 	if (num_grants < 0)
 		AccessLoad();
 	if (num_grants == 0 || superuser_arg(caller))
-		return;
+		return true;
 	for (i = 0; i < num_grants; i++)
 	{
 		if (!OidIsValid(grants[i].role) || !has_privs_of_role(caller, grants[i].role))
 			continue;
 		if (grants[i].node_id == node_id)
-			return;
+			return true;
 		partner = true;
 	}
-	if (partner)
+	return !partner;
+}
+
+/*
+ * AccessCheckNode: refuses (IE009) a move at node_id by a partner role that
+ * is not granted that node.  Must run between SPI_connect and SPI_finish.
+ */
+void
+AccessCheckNode(int64 node_id)
+{
+	Oid			caller = GetOuterUserId();
+
+	if (!AccessNodeVisible(node_id))
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_APPROVAL_REQUIRED),
 				 errmsg("role \"%s\" has no access to node \"%s\"",

@@ -9,7 +9,8 @@
  *	  never below 0, where promisable available leaves out lots with fewer
  *	  than the item's min_shelf_life_days left.  Over several nodes it is the
  *	  sum of the nodes' ATP: each node keeps the ring-fence back, as the
- *	  allocation engine does.  A
+ *	  allocation engine does.  A partner role (erp.node_access) is promised
+ *	  from its own nodes only.  A
  *	  ring-fence of channel W is what W has fenced less what W's orders hold
  *	  now.  With a promise date and an item that allows preorders, incoming
  *	  and in-transit units count too.  A kit's ATP at a node is the minimum
@@ -168,7 +169,8 @@ AtpOfItem(int64 item_id, bool lot_tracked, int32 min_shelf_life_days, bool with_
 	int			i;
 
 	for (i = 0; i < n; i++)
-		sum += AtpOfNode(&nodes[i], fence) + (with_inbound ? nodes[i].inbound : 0);
+		if (AccessNodeVisible(nodes[i].node_id))
+			sum += AtpOfNode(&nodes[i], fence) + (with_inbound ? nodes[i].inbound : 0);
 	pfree(nodes);
 	return sum;
 }
@@ -256,6 +258,9 @@ ierp_atp(PG_FUNCTION_ARGS)
 			for (n = 0; n < nnodes && ncomp > 0; n++)
 			{
 				int64		kits = PG_INT64_MAX;
+
+				if (!AccessNodeVisible(stock[0][n].node_id))
+					continue;	/* a partner is promised from its own nodes */
 
 				for (i = 0; i < ncomp; i++)
 				{

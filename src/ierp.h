@@ -196,5 +196,6 @@ extern void ReturnsInit(void);
 /* access.c: partner roles move stock only at their nodes */
 extern void AccessInit(void);
 extern void AccessCheckNode(int64 node_id);
+extern bool AccessNodeVisible(int64 node_id);
 
 #endif							/* IERP_H */

@@ -401,7 +401,6 @@ ierp_supply_delay_po(PG_FUNCTION_ARGS)
 			 " at_risk AS (SELECT DISTINCT o.order_id, o.external_ref, i.sku, ol.qty_backordered"
 			 "               FROM erp.purchase_order_line pl"
 			 "               JOIN erp.order_line ol ON ol.item_id = pl.item_id AND ol.qty_backordered > 0"
-			 "                                      AND ol.status = 'backordered'"
 			 "               JOIN erp.sales_order o ON o.order_id = ol.order_id"
 			 "               JOIN erp.item i ON i.item_id = ol.item_id"
 			 "              WHERE pl.purchase_order_id = $1 AND pl.qty > pl.qty_received)"

@@ -109,7 +109,7 @@ WITH stock AS (
       JOIN erp.sales_order o ON o.order_id = ol.order_id
       CROSS JOIN LATERAL (SELECT cn.node_id FROM erp.channel_node cn
                            WHERE cn.channel_id = o.channel_id ORDER BY cn.rank, cn.node_id LIMIT 1) first_node
-     WHERE ol.qty_backordered > 0 AND ol.status = 'backordered'
+     WHERE ol.qty_backordered > 0   -- a line keeps its backorder while its allocated part is picked
      GROUP BY ol.item_id, first_node.node_id
 ), position AS (
     SELECT p.item_id, p.node_id, p.reorder_point, p.order_up_to,

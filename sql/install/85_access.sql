@@ -66,3 +66,9 @@ CREATE POLICY partner_nodes ON erp.adjustment
 ALTER TABLE erp.event ENABLE ROW LEVEL SECURITY;
 CREATE POLICY partner_nodes ON erp.event
     USING ((SELECT erp.visible_nodes()) IS NULL OR node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
+
+-- a return is a partner's when one of its lines is (rma_line has its own policy)
+ALTER TABLE erp.rma ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.rma
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR EXISTS (SELECT 1 FROM erp.rma_line l WHERE l.rma_id = rma.rma_id));

@@ -1074,7 +1074,7 @@ WITH stock AS (
       JOIN erp.sales_order o ON o.order_id = ol.order_id
       CROSS JOIN LATERAL (SELECT cn.node_id FROM erp.channel_node cn
                            WHERE cn.channel_id = o.channel_id ORDER BY cn.rank, cn.node_id LIMIT 1) first_node
-     WHERE ol.qty_backordered > 0 AND ol.status = 'backordered'
+     WHERE ol.qty_backordered > 0   -- a line keeps its backorder while its allocated part is picked
      GROUP BY ol.item_id, first_node.node_id
 ), position AS (
     SELECT p.item_id, p.node_id, p.reorder_point, p.order_up_to,
@@ -1371,6 +1371,12 @@ CREATE POLICY partner_nodes ON erp.adjustment
 ALTER TABLE erp.event ENABLE ROW LEVEL SECURITY;
 CREATE POLICY partner_nodes ON erp.event
     USING ((SELECT erp.visible_nodes()) IS NULL OR node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
+
+-- a return is a partner's when one of its lines is (rma_line has its own policy)
+ALTER TABLE erp.rma ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.rma
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR EXISTS (SELECT 1 FROM erp.rma_line l WHERE l.rma_id = rma.rma_id));
 -- 90_grants: who may do what.  Readers read; operators call the functions (which
 -- run as the extension owner and keep the rules); approvers approve; admins keep
 -- master data.  Nobody but the ledger writes the ledger or the balances.

@@ -78,7 +78,7 @@ SELECT i.sku,
   FROM erp.order_line ol
   JOIN erp.sales_order o ON o.order_id = ol.order_id
   JOIN erp.item i ON i.item_id = ol.item_id
- WHERE ol.qty_backordered > 0 AND ol.status = 'backordered'
+ WHERE ol.qty_backordered > 0   -- also while the allocated part of the line is being picked
  GROUP BY i.sku, i.item_id;
 COMMENT ON VIEW erp.kpi_backorder_exposure IS
     'Per item with backorders: orders and units waiting, revenue_at_risk = sum backordered x unit price, oldest wait in hours, units inbound (incoming + in transit) and the next purchase order due';
@@ -136,6 +136,8 @@ SELECT n.code AS node,
            AS applied_value
   FROM erp.stock_move m
   JOIN erp.node n ON n.node_id = COALESCE(m.from_node_id, m.to_node_id)
+ -- a partner sees moves that reach its node from elsewhere, but only its own node's row
+ WHERE (SELECT erp.visible_nodes()) IS NULL OR n.node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[]))
  GROUP BY n.code, n.node_id;
 COMMENT ON VIEW erp.kpi_adjustment_rate IS
     'Per node: adjustment_rate_pct = units moved by adjust events (counts, short picks, write-offs) / all units moved x 100; adjustments waiting for approval; value of the applied ones';
@@ -155,7 +157,7 @@ SELECT
     (SELECT round(100.0 * sum(ol.qty_allocated) / NULLIF(sum(ol.qty), 0), 2)
        FROM erp.order_line ol JOIN erp.sales_order o ON o.order_id = ol.order_id
       WHERE o.status <> 'cancelled') AS unit_fill_rate_pct,
-    (SELECT COALESCE(sum(qty_backordered), 0) FROM erp.order_line WHERE status = 'backordered')::bigint AS units_backordered,
+    (SELECT COALESCE(sum(qty_backordered), 0) FROM erp.order_line)::bigint AS units_backordered,
     (SELECT round(100.0 * count(*) FILTER (WHERE p.nodes > 1) / NULLIF(count(*), 0), 2)
        FROM (SELECT count(DISTINCT node_id) AS nodes FROM erp.shipment_line GROUP BY order_id) p) AS split_rate_pct,
     (SELECT count(*) FROM erp.rma WHERE status NOT IN ('closed', 'expired'))::bigint AS returns_open,
