@@ -531,7 +531,7 @@ ierp_ledger_protect_builtin(PG_FUNCTION_ARGS)
 	if (!isnull && DatumGetBool(builtin) && !creating_extension)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_WRONG_STATUS),
-				 errmsg("rows of %s shipped with inventory_erp cannot be changed or deleted",
+				 errmsg("rows of %s shipped with inventory_erp cannot be added, changed or deleted",
 						RelationGetRelationName(trigdata->tg_relation)),
 				 errdetail("CREATE EXTENSION recreates them and pg_dump leaves them out, so a change would be lost on restore."),
 				 errhint("Add a row of your own.")));

@@ -903,7 +903,7 @@ ierp_returns_inspect(PG_FUNCTION_ARGS)
 	RmaLineLock(rma_line_id, &line);
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
-				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("inspecting rma line " INT64_FORMAT " needs a condition", rma_line_id)));
 	condition = DatumGetCString(DirectFunctionCall1(enum_out, PG_GETARG_DATUM(1)));
 	units = line.qty_received - line.qty_inspected;
@@ -949,8 +949,11 @@ ierp_returns_inspect(PG_FUNCTION_ARGS)
 	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "inventory_erp: rma line update failed");
 
-	/* a refund due now: on inspection, or by hand (then it waits for an approver) */
-	if (strcmp(line.refund_status, "pending") == 0 && strcmp(policy, "on_receipt") != 0)
+	/*
+	 * A refund due now: on inspection, by hand (it waits for an approver), or
+	 * on receipt when only the inspection found the rule that says so.
+	 */
+	if (strcmp(line.refund_status, "pending") == 0)
 		RefundDue(&line, units, policy, fee);
 	RmaRefreshStatus(line.rma_id);
 	SPI_finish();

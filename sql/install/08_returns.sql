@@ -2,8 +2,9 @@
 -- returned units, and the refunds that go with them.
 
 UPDATE erp.state_transition SET engine = 'returns'
- WHERE event IN ('rma_authorized', 'return_received', 'rma_expired', 'disposition')
-    OR (event = 'dispose' AND from_state = 'inspection');
+ WHERE event IN ('rma_authorized', 'return_received', 'rma_expired', 'disposition',
+                 'refurbished', 'returned_to_vendor')
+    OR (event IN ('dispose', 'adjust') AND from_state = 'inspection');
 -- a customer may send a return to another node than the one that shipped it
 UPDATE erp.state_transition SET cross_node = true
  WHERE from_state = 'return_pending' AND to_state = 'inspection';

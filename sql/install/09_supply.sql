@@ -116,7 +116,7 @@ WITH stock AS (
            COALESCE(p.lead_time_days, s.lead_time_days, 7) AS lead_time_days,
            COALESCE(st.on_hand, 0) AS on_hand, COALESCE(st.available, 0) AS available,
            COALESCE(st.inbound, 0) AS inbound, COALESCE(w.qty, 0) AS backordered,
-           round(COALESCE(d.shipped, 0) / 28.0, 2) AS avg_daily_demand
+           COALESCE(d.shipped, 0) / 28.0 AS daily_demand
       FROM erp.stock_policy p
       LEFT JOIN erp.supplier s ON s.supplier_id = p.supplier_id
       LEFT JOIN stock st ON st.item_id = p.item_id AND st.node_id = p.node_id
@@ -125,12 +125,12 @@ WITH stock AS (
 )
 SELECT i.sku, n.code AS node,
        x.on_hand::bigint, x.available::bigint, x.inbound::bigint, x.backordered::bigint,
-       x.avg_daily_demand, x.reorder_point, x.order_up_to,
+       round(x.daily_demand, 2) AS avg_daily_demand, x.reorder_point, x.order_up_to,
        CASE WHEN x.available + x.inbound - x.backordered < x.reorder_point
             THEN greatest(x.order_up_to - (x.available + x.inbound - x.backordered), 0) ELSE 0 END::bigint AS suggested_qty,
-       CASE WHEN x.avg_daily_demand > 0 THEN round(x.available / x.avg_daily_demand, 1) END AS days_of_cover,
-       CASE WHEN x.available = 0 AND (x.backordered > 0 OR x.avg_daily_demand > 0) THEN 'stockout'
-            WHEN x.avg_daily_demand > 0 AND (x.available + x.inbound) / x.avg_daily_demand < x.lead_time_days THEN 'high'
+       CASE WHEN x.daily_demand > 0 THEN round(x.available / x.daily_demand, 1) END AS days_of_cover,
+       CASE WHEN x.available = 0 AND (x.backordered > 0 OR x.daily_demand > 0) THEN 'stockout'
+            WHEN x.daily_demand > 0 AND (x.available + x.inbound) / x.daily_demand < x.lead_time_days THEN 'high'
             WHEN x.available + x.inbound - x.backordered < x.reorder_point THEN 'medium'
             ELSE 'low' END AS stockout_risk,
        x.lead_time_days, x.item_id, x.node_id

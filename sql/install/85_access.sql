@@ -72,3 +72,11 @@ ALTER TABLE erp.rma ENABLE ROW LEVEL SECURITY;
 CREATE POLICY partner_nodes ON erp.rma
     USING ((SELECT erp.visible_nodes()) IS NULL
            OR EXISTS (SELECT 1 FROM erp.rma_line l WHERE l.rma_id = rma.rma_id));
+
+ALTER TABLE erp.purchase_order_line ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.purchase_order_line
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR EXISTS (SELECT 1 FROM erp.purchase_order p WHERE p.purchase_order_id = purchase_order_line.purchase_order_id));
+
+-- erp.node_access itself stays readable: erp.visible_nodes() reads it for every
+-- policy, and a policy on it would call itself.

@@ -802,8 +802,9 @@ COMMENT ON FUNCTION erp.ship(bigint, text, text) IS 'Ships a packed order: the p
 -- returned units, and the refunds that go with them.
 
 UPDATE erp.state_transition SET engine = 'returns'
- WHERE event IN ('rma_authorized', 'return_received', 'rma_expired', 'disposition')
-    OR (event = 'dispose' AND from_state = 'inspection');
+ WHERE event IN ('rma_authorized', 'return_received', 'rma_expired', 'disposition',
+                 'refurbished', 'returned_to_vendor')
+    OR (event IN ('dispose', 'adjust') AND from_state = 'inspection');
 -- a customer may send a return to another node than the one that shipped it
 UPDATE erp.state_transition SET cross_node = true
  WHERE from_state = 'return_pending' AND to_state = 'inspection';
@@ -1081,7 +1082,7 @@ WITH stock AS (
            COALESCE(p.lead_time_days, s.lead_time_days, 7) AS lead_time_days,
            COALESCE(st.on_hand, 0) AS on_hand, COALESCE(st.available, 0) AS available,
            COALESCE(st.inbound, 0) AS inbound, COALESCE(w.qty, 0) AS backordered,
-           round(COALESCE(d.shipped, 0) / 28.0, 2) AS avg_daily_demand
+           COALESCE(d.shipped, 0) / 28.0 AS daily_demand
       FROM erp.stock_policy p
       LEFT JOIN erp.supplier s ON s.supplier_id = p.supplier_id
       LEFT JOIN stock st ON st.item_id = p.item_id AND st.node_id = p.node_id
@@ -1090,12 +1091,12 @@ WITH stock AS (
 )
 SELECT i.sku, n.code AS node,
        x.on_hand::bigint, x.available::bigint, x.inbound::bigint, x.backordered::bigint,
-       x.avg_daily_demand, x.reorder_point, x.order_up_to,
+       round(x.daily_demand, 2) AS avg_daily_demand, x.reorder_point, x.order_up_to,
        CASE WHEN x.available + x.inbound - x.backordered < x.reorder_point
             THEN greatest(x.order_up_to - (x.available + x.inbound - x.backordered), 0) ELSE 0 END::bigint AS suggested_qty,
-       CASE WHEN x.avg_daily_demand > 0 THEN round(x.available / x.avg_daily_demand, 1) END AS days_of_cover,
-       CASE WHEN x.available = 0 AND (x.backordered > 0 OR x.avg_daily_demand > 0) THEN 'stockout'
-            WHEN x.avg_daily_demand > 0 AND (x.available + x.inbound) / x.avg_daily_demand < x.lead_time_days THEN 'high'
+       CASE WHEN x.daily_demand > 0 THEN round(x.available / x.daily_demand, 1) END AS days_of_cover,
+       CASE WHEN x.available = 0 AND (x.backordered > 0 OR x.daily_demand > 0) THEN 'stockout'
+            WHEN x.daily_demand > 0 AND (x.available + x.inbound) / x.daily_demand < x.lead_time_days THEN 'high'
             WHEN x.available + x.inbound - x.backordered < x.reorder_point THEN 'medium'
             ELSE 'low' END AS stockout_risk,
        x.lead_time_days, x.item_id, x.node_id
@@ -1377,6 +1378,14 @@ ALTER TABLE erp.rma ENABLE ROW LEVEL SECURITY;
 CREATE POLICY partner_nodes ON erp.rma
     USING ((SELECT erp.visible_nodes()) IS NULL
            OR EXISTS (SELECT 1 FROM erp.rma_line l WHERE l.rma_id = rma.rma_id));
+
+ALTER TABLE erp.purchase_order_line ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.purchase_order_line
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR EXISTS (SELECT 1 FROM erp.purchase_order p WHERE p.purchase_order_id = purchase_order_line.purchase_order_id));
+
+-- erp.node_access itself stays readable: erp.visible_nodes() reads it for every
+-- policy, and a policy on it would call itself.
 -- 90_grants: who may do what.  Readers read; operators call the functions (which
 -- run as the extension owner and keep the rules); approvers approve; admins keep
 -- master data.  Nobody but the ledger writes the ledger or the balances.
