@@ -358,11 +358,68 @@ BalanceTakeUpTo(const BalanceKey *key, int64 qty, int64 floor)
 		return qty;
 
 	/*
-	 * No free slot holds enough: decide on the exact total under every lock.
-	 * A transaction that holds a slot already (an earlier line or pass) does
-	 * not wait, so two allocations never wait for each other in a cycle: it
-	 * counts only the slots it can lock now, and may reserve less.
+	 * No free slot holds enough.  When the balance is far above the floor (a
+	 * flash sale in full swing: every slot is busy, none is short), wait for
+	 * one slot, chosen by backend so that waiting sessions form as many
+	 * queues as there are slots, and take from it.  Near the floor, decide
+	 * on the exact total under every lock instead.  A transaction that holds
+	 * a slot already (an earlier line or pass) never waits, so two
+	 * allocations never wait for each other in a cycle: it counts only the
+	 * slots it can lock now, and may reserve less.
 	 */
+	if (wait && BalanceGet(key) >= floor + qty * ((int64) ierp_balance_slots + 1))
+	{
+		static SPIPlanPtr one_plan = NULL;
+		static SPIPlanPtr take_id_plan = NULL;
+
+		static SPIPlanPtr count_plan = NULL;
+
+		IerpPlan(&one_plan,
+				 "SELECT b.stock_balance_id, b.qty FROM erp.stock_balance b WHERE" KEY_WHERE
+				 "   AND b.qty >= $5 + $7 ORDER BY (b.slot + $6) % 64 LIMIT 1 FOR UPDATE",
+				 7, argtypes);
+		if (SPI_execute_plan(one_plan, values, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "inventory_erp: balance slot lock failed");
+		if (SPI_processed == 1)
+		{
+			bool		isnull;
+			Datum		id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+			int64		have = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+			int64		keep = have - qty;
+			int64		nslots;
+			int32		maxslot;
+
+			/*
+			 * Too few slots for the sessions queueing here: move shares of
+			 * this slot (which this session holds) into new ones.
+			 */
+			IerpPlan(&count_plan,
+					 "SELECT count(*), COALESCE(max(b.slot), -1) FROM erp.stock_balance b WHERE" KEY_WHERE,
+					 4, argtypes);
+			if (SPI_execute_plan(count_plan, values, NULL, false, 1) != SPI_OK_SELECT)
+				elog(ERROR, "inventory_erp: balance slot count failed");
+			nslots = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			maxslot = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+			if (nslots < ierp_balance_slots)
+			{
+				int64		add = ierp_balance_slots - nslots;
+				int64		share = keep / (add + 1);
+				int32		k;
+
+				if (share >= 2 * (qty + floor))
+				{
+					for (k = 1; k <= add; k++)
+						SlotAdd(key, maxslot + k, share);
+					keep -= share * add;
+				}
+			}
+			IerpPlan(&take_id_plan,
+					 "UPDATE erp.stock_balance SET qty = $2 WHERE stock_balance_id = $1",
+					 2, (Oid[]) {INT8OID, INT8OID});
+			BalanceWrite(take_id_plan, (Datum[]) {id, Int64GetDatum(keep)}, NULL, 0);
+			return qty;
+		}
+	}
 	rows = LockAllSlots(key, wait, &n, &total);
 	take = Min(qty, total - floor);
 	if (take <= 0)

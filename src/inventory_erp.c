@@ -16,7 +16,7 @@
 PG_MODULE_MAGIC;
 
 /* inventory_erp.balance_slots: how many rows one hot balance may be spread over */
-int			ierp_balance_slots = 8;
+int			ierp_balance_slots = 16;
 
 void		_PG_init(void);
 
@@ -28,7 +28,7 @@ _PG_init(void)
 							"More slots let more sessions allocate one hot SKU at once; "
 							"readers sum over the slots of a balance.",
 							&ierp_balance_slots,
-							8, 1, 64,
+							16, 1, 64,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("inventory_erp");
