@@ -73,13 +73,13 @@ $$;
 CREATE FUNCTION pg_temp.html_table(caption text, q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE r record; head text := ''; body text := ''; k text; first boolean := true;
 BEGIN
-    FOR r IN EXECUTE format('SELECT to_jsonb(x) AS j FROM (%s) x', q) LOOP
+    FOR r IN EXECUTE format('SELECT to_json(x) AS j FROM (%s) x', q) LOOP
         IF first THEN
-            FOR k IN SELECT key FROM jsonb_each(r.j) LOOP head := head || '<th>' || replace(k, '_', ' ') || '</th>'; END LOOP;
+            FOR k IN SELECT key FROM json_each(r.j) LOOP head := head || '<th>' || replace(k, '_', ' ') || '</th>'; END LOOP;
             first := false;
         END IF;
         body := body || '<tr>' || (SELECT string_agg('<td>' || COALESCE(value #>> '{}', '') || '</td>', '' ORDER BY ordinality)
-                                     FROM jsonb_each(r.j) WITH ORDINALITY) || '</tr>';
+                                     FROM json_each(r.j) WITH ORDINALITY) || '</tr>';
     END LOOP;
     RETURN format('<table><caption>%s</caption><tr>%s</tr>%s</table>', caption, head, body);
 END $$;

@@ -402,16 +402,14 @@ BalanceTakeUpTo(const BalanceKey *key, int64 qty, int64 floor)
 			maxslot = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 			if (nslots < ierp_balance_slots)
 			{
-				int64		add = ierp_balance_slots - nslots;
-				int64		share = keep / (add + 1);
+				/* as many new slots as can each serve this request twice */
+				int64		add = Min(ierp_balance_slots - nslots, keep / (2 * (qty + floor)) - 1);
+				int64		share = add > 0 ? keep / (add + 1) : 0;
 				int32		k;
 
-				if (share >= 2 * (qty + floor))
-				{
-					for (k = 1; k <= add; k++)
-						SlotAdd(key, maxslot + k, share);
-					keep -= share * add;
-				}
+				for (k = 1; k <= add; k++)
+					SlotAdd(key, maxslot + k, share);
+				keep -= share * Max(add, 0);
 			}
 			IerpPlan(&take_id_plan,
 					 "UPDATE erp.stock_balance SET qty = $2 WHERE stock_balance_id = $1",
