@@ -47,8 +47,8 @@ PG_FUNCTION_INFO_V1(ierp_atp);
  * looked at only for lot-tracked items.  With with_inbound, inbound is what
  * open purchase orders bring to the node by promise_at, plus what is in
  * transit to it.  Every row also carries the ring-fences of the other
- * channels (AtpFenceOfOthers) and the node's reorder point, read in the
- * same statement.
+ * channels (FENCE_SQL) and the node's reorder point, read in the same
+ * statement.
  */
 int
 AtpLoadNodes(int64 item_id, bool lot_tracked, int32 min_shelf_life_days, bool with_inbound,
@@ -127,26 +127,6 @@ AtpLoadNodes(int64 item_id, bool lot_tracked, int32 min_shelf_life_days, bool wi
 	}
 	*nodes = out;
 	return (int) SPI_processed;
-}
-
-/*
- * AtpFenceOfOthers: units of item ring-fenced by channels other than
- * channel_id (all channels when 0) and not yet taken by their own orders.
- */
-int64
-AtpFenceOfOthers(int64 item_id, int64 channel_id)
-{
-	static SPIPlanPtr plan = NULL;
-	static const Oid argtypes[] = {INT8OID, INT8OID};
-	Datum		values[2];
-	bool		isnull;
-
-	IerpPlan(&plan, "SELECT " FENCE_SQL, 2, argtypes);
-	values[0] = Int64GetDatum(item_id);
-	values[1] = Int64GetDatum(channel_id);
-	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: cannot read ring-fences");
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
 /* AtpOfNode: what one node can promise once others' ring-fences are kept back. */

@@ -124,6 +124,27 @@ SlotAdd(const BalanceKey *key, int32 slot, int64 qty)
 	BalanceWrite(plan, values, NULL, 0);
 }
 
+/* The number of slot rows a balance has (as this statement sees them); *maxslot the highest, -1 when none. */
+static int64
+SlotCount(const BalanceKey *key, int32 *maxslot)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		values[4];
+	bool		isnull;
+	int64		n;
+
+	IerpPlan(&plan,
+			 "SELECT count(*), COALESCE(max(b.slot), -1) FROM erp.stock_balance b WHERE" KEY_WHERE,
+			 4, key_argtypes);
+	KeyValues(key, values);
+	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: balance slot count failed");
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (maxslot)
+		*maxslot = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	return n;
+}
+
 /*
  * BalanceAdd: adds qty units to a balance.  Uses the first slot no other
  * session holds; when every slot is held, opens a new one rather than wait:
@@ -139,10 +160,8 @@ void
 BalanceAdd(const BalanceKey *key, int64 qty)
 {
 	static SPIPlanPtr add_plan = NULL;
-	static SPIPlanPtr max_plan = NULL;
 	Datum		values[6];
-	bool		isnull;
-	Datum		maxslot;
+	int32		maxslot;
 
 	IerpPlan(&add_plan,
 			 "UPDATE erp.stock_balance SET qty = qty + $5 WHERE stock_balance_id ="
@@ -156,13 +175,10 @@ BalanceAdd(const BalanceKey *key, int64 qty)
 		return;
 
 	/* no slot yet, or all held by other sessions: open one */
-	IerpPlan(&max_plan,
-			 "SELECT max(b.slot) FROM erp.stock_balance b WHERE" KEY_WHERE,
-			 4, key_argtypes);
-	if (SPI_execute_plan(max_plan, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: balance slot count failed");
-	maxslot = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	SlotAdd(key, isnull ? 0 : DatumGetInt32(maxslot) + 1 + SlotOffset() % 8, qty);
+	if (SlotCount(key, &maxslot) == 0)
+		SlotAdd(key, 0, qty);
+	else
+		SlotAdd(key, maxslot + 1 + SlotOffset() % 8, qty);
 }
 
 /* A slot row copied out of SPI's tuptable. */
@@ -209,18 +225,14 @@ LockAllSlots(const BalanceKey *key, bool wait, uint64 *nslots, int64 *total)
 {
 	static SPIPlanPtr plan = NULL;
 	static SPIPlanPtr skip_plan = NULL;
-	static SPIPlanPtr count_plan = NULL;
 	Datum		values[4];
 	uint64		i,
 				n;
-	bool		isnull;
 	SlotRow    *rows;
 
 	IerpPlan(&plan,
 			 "SELECT b.stock_balance_id, b.qty, b.slot FROM erp.stock_balance b WHERE" KEY_WHERE
 			 " ORDER BY b.slot FOR UPDATE",
-			 4, key_argtypes);
-	IerpPlan(&count_plan, "SELECT count(*) FROM erp.stock_balance b WHERE" KEY_WHERE,
 			 4, key_argtypes);
 	KeyValues(key, values);
 	if (!wait)
@@ -240,9 +252,7 @@ LockAllSlots(const BalanceKey *key, bool wait, uint64 *nslots, int64 *total)
 		{
 			int64		seen;
 
-			if (SPI_execute_plan(count_plan, values, NULL, false, 1) != SPI_OK_SELECT)
-				elog(ERROR, "inventory_erp: balance slot count failed");
-			seen = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			seen = SlotCount(key, NULL);
 			if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
 				elog(ERROR, "inventory_erp: balance lock failed");
 			n = SPI_processed;
@@ -250,10 +260,7 @@ LockAllSlots(const BalanceKey *key, bool wait, uint64 *nslots, int64 *total)
 			if ((int64) n >= seen)
 			{
 				/* recount now that we hold them: a holder we waited for may have added slots */
-				if (SPI_execute_plan(count_plan, values, NULL, false, 1) != SPI_OK_SELECT)
-					elog(ERROR, "inventory_erp: balance slot count failed");
-				seen = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-				if ((int64) n >= seen)
+				if ((int64) n >= SlotCount(key, NULL))
 					break;
 			}
 			pfree(rows);
@@ -370,9 +377,6 @@ BalanceTakeUpTo(const BalanceKey *key, int64 qty, int64 floor)
 	if (wait && BalanceGet(key) >= floor + qty * ((int64) ierp_balance_slots + 1))
 	{
 		static SPIPlanPtr one_plan = NULL;
-		static SPIPlanPtr take_id_plan = NULL;
-
-		static SPIPlanPtr count_plan = NULL;
 
 		IerpPlan(&one_plan,
 				 "SELECT b.stock_balance_id, b.qty FROM erp.stock_balance b WHERE" KEY_WHERE
@@ -393,13 +397,7 @@ BalanceTakeUpTo(const BalanceKey *key, int64 qty, int64 floor)
 			 * Too few slots for the sessions queueing here: move shares of
 			 * this slot (which this session holds) into new ones.
 			 */
-			IerpPlan(&count_plan,
-					 "SELECT count(*), COALESCE(max(b.slot), -1) FROM erp.stock_balance b WHERE" KEY_WHERE,
-					 4, argtypes);
-			if (SPI_execute_plan(count_plan, values, NULL, false, 1) != SPI_OK_SELECT)
-				elog(ERROR, "inventory_erp: balance slot count failed");
-			nslots = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-			maxslot = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+			nslots = SlotCount(key, &maxslot);
 			if (nslots < ierp_balance_slots)
 			{
 				/* as many new slots as can each serve this request twice */
@@ -411,10 +409,7 @@ BalanceTakeUpTo(const BalanceKey *key, int64 qty, int64 floor)
 					SlotAdd(key, maxslot + k, share);
 				keep -= share * Max(add, 0);
 			}
-			IerpPlan(&take_id_plan,
-					 "UPDATE erp.stock_balance SET qty = $2 WHERE stock_balance_id = $1",
-					 2, (Oid[]) {INT8OID, INT8OID});
-			BalanceWrite(take_id_plan, (Datum[]) {id, Int64GetDatum(keep)}, NULL, 0);
+			SlotSet(DatumGetInt64(id), keep);
 			return qty;
 		}
 	}

@@ -18,6 +18,7 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
@@ -26,10 +27,7 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
-#include "access/htup_details.h"
-#include "lib/stringinfo.h"
 #include "utils/builtins.h"
-#include "utils/json.h"
 #include "utils/snapmgr.h"
 
 #include "ierp.h"
@@ -136,7 +134,6 @@ ierp_event_worker_main(Datum main_arg)
 {
 	DetachedEvent ev;
 	Datum		values[6];
-	char	   *payload;
 
 	memcpy(&ev, MyBgworkerEntry->bgw_extra, sizeof(ev));
 	BackgroundWorkerUnblockSignals();
@@ -149,23 +146,14 @@ ierp_event_worker_main(Datum main_arg)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "recording an inventory_erp event");
 
-	{
-		StringInfoData buf;
-
-		initStringInfo(&buf);
-		appendStringInfoChar(&buf, '{');
-		escape_json(&buf, ev.detail_key);
-		appendStringInfoString(&buf, ": ");
-		escape_json(&buf, ev.detail);
-		appendStringInfo(&buf, ", \"qty\": " INT64_FORMAT "}", ev.qty);
-		payload = buf.data;
-	}
 	values[0] = CStringGetTextDatum(ev.kind);
 	values[1] = Int64GetDatum(ev.item_id);
 	values[2] = Int64GetDatum(ev.node_id);
 	values[3] = Int64GetDatum(ev.order_id);
 	values[4] = Int64GetDatum(ev.rma_id);
-	values[5] = CStringGetTextDatum(payload);
+	values[5] = CStringGetTextDatum(psprintf("{%s: %s, \"qty\": " INT64_FORMAT "}",
+											 IerpJsonQuote(ev.detail_key), IerpJsonQuote(ev.detail),
+											 ev.qty));
 	if (SPI_execute_with_args(EVENT_INSERT_SQL, 6, (Oid *) event_argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "inventory_erp: event writer insert failed");
 

@@ -131,7 +131,6 @@ typedef struct NodeStock
 
 extern int	AtpLoadNodes(int64 item_id, bool lot_tracked, int32 min_shelf_life_days, bool with_inbound,
 						 TimestampTz promise_at, int64 channel_id, int64 node_id, NodeStock **nodes);
-extern int64 AtpFenceOfOthers(int64 item_id, int64 channel_id);
 extern int64 AtpOfNode(const NodeStock *ns, int64 fence);
 
 /* orders.c: the order documents */

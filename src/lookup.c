@@ -339,36 +339,36 @@ IerpEnsureLot(int64 item_id, const char *sku, const char *lot_code, DateADT expi
 	return lot_id;
 }
 
-/* IerpItemSku: sku of an item id, for messages; "#id" when it does not exist. */
+/* The business key of an id for a message; "#id" when the row does not exist. */
+static char *
+KeyOfId(SPIPlanPtr *plan, const char *sql, int64 id)
+{
+	static const Oid argtypes[] = {INT8OID};
+	bool		isnull;
+
+	IerpPlan(plan, sql, 1, argtypes);
+	if (SPI_execute_plan(*plan, (Datum[]) {Int64GetDatum(id)}, NULL, false, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+		return TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return psprintf("#" INT64_FORMAT, id);
+}
+
+/* IerpItemSku: sku of an item id, for messages. */
 char *
 IerpItemSku(int64 item_id)
 {
 	static SPIPlanPtr plan = NULL;
-	static const Oid argtypes[] = {INT8OID};
-	Datum		values[1];
-	bool		isnull;
 
-	IerpPlan(&plan, "SELECT sku FROM erp.item WHERE item_id = $1", 1, argtypes);
-	values[0] = Int64GetDatum(item_id);
-	if (SPI_execute_plan(plan, values, NULL, false, 1) == SPI_OK_SELECT && SPI_processed == 1)
-		return TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	return psprintf("#" INT64_FORMAT, item_id);
+	return KeyOfId(&plan, "SELECT sku FROM erp.item WHERE item_id = $1", item_id);
 }
 
-/* IerpNodeCode: code of a node id, for messages; "#id" when it does not exist. */
+/* IerpNodeCode: code of a node id, for messages. */
 char *
 IerpNodeCode(int64 node_id)
 {
 	static SPIPlanPtr plan = NULL;
-	static const Oid argtypes[] = {INT8OID};
-	Datum		values[1];
-	bool		isnull;
 
-	IerpPlan(&plan, "SELECT code FROM erp.node WHERE node_id = $1", 1, argtypes);
-	values[0] = Int64GetDatum(node_id);
-	if (SPI_execute_plan(plan, values, NULL, false, 1) == SPI_OK_SELECT && SPI_processed == 1)
-		return TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	return psprintf("#" INT64_FORMAT, node_id);
+	return KeyOfId(&plan, "SELECT code FROM erp.node WHERE node_id = $1", node_id);
 }
 
 /*

@@ -719,6 +719,59 @@ ierp_orders_pick(PG_FUNCTION_ARGS)
 }
 
 /*
+ * After missing units of item left a line's reservations: the line gives up
+ * what it can no longer fill.  A plain line loses the missing units; a kit
+ * line loses whole kits (missing component units rounded up to kits) and
+ * gives the rest of those kits' components back to available.
+ */
+static void
+LineLosesShortUnits(int64 order_id, int32 line_no, int64 item_id, int64 missing)
+{
+	static SPIPlanPtr kit_plan = NULL;
+	static SPIPlanPtr line_plan = NULL;
+	static const Oid argtypes[] = {INT8OID, INT4OID, INT8OID};
+	int64		lost = missing;
+	uint64		ncomp,
+				c;
+	int64	   *comp_item,
+			   *comp_qty;
+	bool		isnull;
+
+	IerpPlan(&kit_plan,
+			 "SELECT c.component_item_id, c.qty FROM erp.order_line ol"
+			 "  JOIN erp.item_component c ON c.kit_item_id = ol.item_id"
+			 " WHERE ol.order_id = $1 AND ol.line_no = $2",
+			 2, argtypes);
+	if (SPI_execute_plan(kit_plan, (Datum[]) {Int64GetDatum(order_id), Int32GetDatum(line_no)},
+						 NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read kit");
+	ncomp = SPI_processed;
+	comp_item = palloc(sizeof(int64) * Max(ncomp, 1));
+	comp_qty = palloc(sizeof(int64) * Max(ncomp, 1));
+	for (c = 0; c < ncomp; c++)
+	{
+		comp_item[c] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[c], SPI_tuptable->tupdesc, 1, &isnull));
+		comp_qty[c] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[c], SPI_tuptable->tupdesc, 2, &isnull));
+		if (comp_item[c] == item_id)
+			lost = (missing + comp_qty[c] - 1) / comp_qty[c];
+	}
+	for (c = 0; c < ncomp; c++)
+	{
+		int64		back = lost * comp_qty[c] - (comp_item[c] == item_id ? missing : 0);
+
+		if (back > 0)
+			GiveBack(order_id, line_no, comp_item[c], back);
+	}
+	IerpPlan(&line_plan,
+			 "UPDATE erp.order_line SET qty_allocated = qty_allocated - $3"
+			 " WHERE order_id = $1 AND line_no = $2",
+			 3, argtypes);
+	if (SPI_execute_plan(line_plan, (Datum[]) {Int64GetDatum(order_id), Int32GetDatum(line_no), Int64GetDatum(lost)},
+						 NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "inventory_erp: order line update failed");
+}
+
+/*
  * erp.short_pick(order_id, sku, missing): missing reserved units were not on
  * the shelf.  They leave the books as a variance (event adjust), a kit line
  * gives back the rest of the kits it can no longer make, a pick_exception
@@ -727,7 +780,6 @@ ierp_orders_pick(PG_FUNCTION_ARGS)
 Datum
 ierp_orders_short_pick(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr line_plan = NULL;
 	static const char *const allowed[] = {"allocated", "partially_allocated", "picking", NULL};
 	char	   *sku = IerpTextArg(fcinfo, 1);
 	int64		missing = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2);
@@ -740,7 +792,6 @@ ierp_orders_short_pick(PG_FUNCTION_ARGS)
 	int64		left;
 	int64		short_node = 0;
 	int32		line_no;
-	Datum		values[4];
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
@@ -778,54 +829,7 @@ ierp_orders_short_pick(PG_FUNCTION_ARGS)
 				 errmsg("cannot short-pick " INT64_FORMAT " of sku \"%s\" on one line of order " INT64_FORMAT,
 						missing, sku, order.order_id)));
 
-	/* the line loses the units (or whole kits) it can no longer fill */
-	{
-		Datum		pvalues[2] = {Int64GetDatum(order.order_id), Int32GetDatum(line_no)};
-		static const Oid ptypes[] = {INT8OID, INT4OID};
-		static SPIPlanPtr kplan = NULL;
-		int64		lost = missing;
-		uint64		ncomp,
-					c;
-		int64	   *comp_item,
-				   *comp_qty;
-
-		IerpPlan(&kplan,
-				 "SELECT c.component_item_id, c.qty FROM erp.order_line ol"
-				 "  JOIN erp.item_component c ON c.kit_item_id = ol.item_id"
-				 " WHERE ol.order_id = $1 AND ol.line_no = $2",
-				 2, ptypes);
-		if (SPI_execute_plan(kplan, pvalues, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "inventory_erp: cannot read kit");
-		ncomp = SPI_processed;
-		comp_item = palloc(sizeof(int64) * Max(ncomp, 1));
-		comp_qty = palloc(sizeof(int64) * Max(ncomp, 1));
-		for (c = 0; c < ncomp; c++)
-		{
-			bool		isnull;
-
-			comp_item[c] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[c], SPI_tuptable->tupdesc, 1, &isnull));
-			comp_qty[c] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[c], SPI_tuptable->tupdesc, 2, &isnull));
-		}
-		for (c = 0; c < ncomp; c++)
-			if (comp_item[c] == item.item_id)
-				lost = (missing + comp_qty[c] - 1) / comp_qty[c];
-		for (c = 0; c < ncomp; c++)
-		{
-			int64		back = lost * comp_qty[c] - (comp_item[c] == item.item_id ? missing : 0);
-
-			if (back > 0)
-				GiveBack(order.order_id, line_no, comp_item[c], back);
-		}
-		IerpPlan(&line_plan,
-				 "UPDATE erp.order_line SET qty_allocated = qty_allocated - $3"
-				 " WHERE order_id = $1 AND line_no = $2",
-				 3, id_argtypes);
-		values[0] = Int64GetDatum(order.order_id);
-		values[1] = Int64GetDatum(line_no);
-		values[2] = Int64GetDatum(lost);
-		if (SPI_execute_plan(line_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "inventory_erp: order line update failed");
-	}
+	LineLosesShortUnits(order.order_id, line_no, item.item_id, missing);
 	DeleteEmptyReservations(order.order_id);
 	EventRecord("pick_exception", item.item_id, short_node, order.order_id, 0,
 				psprintf("{\"sku\": %s, \"short\": " INT64_FORMAT "}", IerpJsonQuote(sku), missing));
