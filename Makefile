@@ -9,14 +9,20 @@ EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION)
 
 MODULE_big  = $(EXTENSION)
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
-DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
+# The version under development: its install script, and its update script
+# from the last release, are both concatenated from fragments (one file per
+# area, so that changes to different areas never touch the same file).
+PREVVERSION = 0.2.0
+UPDATE_SQL  = $(EXTENSION)--$(PREVVERSION)--$(EXTVERSION).sql
+DATA_built  = $(EXTENSION)--$(EXTVERSION).sql $(UPDATE_SQL)
 # the install scripts of released versions, and the update scripts between them
 DATA        = $(sort $(wildcard sql/released/$(EXTENSION)--*.sql) $(wildcard sql/updates/$(EXTENSION)--*--*.sql))
 PG_CPPFLAGS = -I$(srcdir)/src
-EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql results regression.diffs regression.out \
+EXTRA_CLEAN = $(DATA_built) results regression.diffs regression.out \
               test/isolation/output_iso
 
 INSTALL_SQL = $(sort $(wildcard sql/install/*.sql))
+UPDATE_FRAGMENTS = $(sort $(wildcard sql/updates/$(PREVVERSION)--$(EXTVERSION)/*.sql))
 
 PG_CONFIG ?= pg_config
 
@@ -32,6 +38,10 @@ endif
 # sql/install changes the script without changing any file's timestamp.
 $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_SQL) $(EXTENSION).control FORCE
 	@cat $(INSTALL_SQL) > $@
+
+$(UPDATE_SQL): $(UPDATE_FRAGMENTS) $(EXTENSION).control FORCE
+	@{ echo '\\echo Use "ALTER EXTENSION $(EXTENSION) UPDATE TO '"'"'$(EXTVERSION)'"'"'" to load this file. \\quit'; \
+	   cat $(UPDATE_FRAGMENTS); } > $@
 
 FORCE:
 

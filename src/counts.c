@@ -29,6 +29,44 @@ PG_FUNCTION_INFO_V1(ierp_counts_approve_adjustment);
 /* Adjustments up to this value need no approver when erp.approval_policy says nothing. */
 #define DEFAULT_ADJUSTMENT_AUTO_LIMIT "100.00"
 
+/*
+ * CountsCheckDirectAdjustment: the threshold for every on-hand change made
+ * outside a document: refuses (IE009) when |qty_delta| x unit_cost is above
+ * the 'adjustment' threshold of erp.approval_policy, unless the session is a
+ * superuser's (which no rule inside the database can hold anyway).
+ */
+void
+CountsCheckDirectAdjustment(int64 item_id, int64 qty_delta, const char *sku)
+{
+	static SPIPlanPtr plan = NULL;
+	bool		isnull;
+	char	   *value;
+
+	if (superuser_arg(IerpSessionIdentity()))
+		return;
+	IerpPlan(&plan,
+			 "SELECT (abs($2::numeric) * i.unit_cost)::text,"
+			 "       abs($2::numeric) * i.unit_cost > COALESCE((SELECT p.max_auto_value FROM erp.approval_policy p"
+			 "                                   WHERE p.kind = 'adjustment'), " DEFAULT_ADJUSTMENT_AUTO_LIMIT "),"
+			 "       COALESCE((SELECT p.max_auto_value FROM erp.approval_policy p WHERE p.kind = 'adjustment'), "
+			 DEFAULT_ADJUSTMENT_AUTO_LIMIT ")::text"
+			 "  FROM erp.item i WHERE i.item_id = $1",
+			 2, (Oid[]) {INT8OID, INT8OID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(qty_delta)},
+						 NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "inventory_erp: cannot value an adjustment");
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
+		return;
+	value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	ereport(ERROR,
+			(errcode(ERRCODE_IERP_APPROVAL_REQUIRED),
+			 errmsg("adjustment of " INT64_FORMAT " units of sku \"%s\" worth %s needs approval",
+					qty_delta, sku ? sku : "?", value),
+			 errdetail("On-hand changes outside a document above %s need an approver.",
+					   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3)),
+			 errhint("Record it with erp.count or erp.adjust; an erp_approver other than you applies it.")));
+}
+
 /* Applies an adjustment of qty_delta units of available stock: adjust in or out. */
 static int64
 ApplyAdjustment(int64 adjustment_id, int64 item_id, int64 node_id, int64 lot_id, int64 qty_delta)

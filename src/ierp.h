@@ -96,6 +96,21 @@ extern void IerpCheckQuantity(int64 qty, const char *sku);
 extern int64 IerpParseQuantity(const char *text, const char *sku);
 extern bool IerpIsPrice(const char *s);
 extern DateADT IerpParseDate(const char *text, const char *what);
+
+/*
+ * Bounds every public input is held to (IE004 otherwise).  Texts: a business
+ * key or code up to IERP_MAX_KEY_LEN bytes, free text (a ref, a reason, a
+ * tracking number) up to IERP_MAX_TEXT_LEN; dates and times finite and within
+ * [IERP_MIN_YEAR, IERP_MAX_YEAR]; coordinates real degrees.
+ */
+#define IERP_MAX_KEY_LEN	64
+#define IERP_MAX_TEXT_LEN	1024
+#define IERP_MIN_YEAR		1970
+#define IERP_MAX_YEAR		9999
+extern void IerpCheckText(const char *value, const char *what, int maxlen);
+extern void IerpCheckDate(DateADT date, const char *what);
+extern void IerpCheckTimestamp(TimestampTz ts, const char *what);
+extern void IerpCheckCoordinates(double latitude, double longitude);
 extern bool IerpRowIsHistory(Relation rel, HeapTuple tup, const char *idcol);
 extern Oid	IerpRelid(const char *name);
 
@@ -192,9 +207,31 @@ extern void LedgerInit(void);
 /* returns.c */
 extern void ReturnsInit(void);
 
-/* access.c: partner roles move stock only at their nodes */
+/*
+ * access.c: the one partner rule.  Who a session is (IerpSessionIdentity):
+ * its login, whatever role it SETs; a superuser's session is taken as the
+ * role it acts as (how a DBA looks through a partner's eyes).  A session is
+ * a partner when that identity is a member (directly or not, inheriting or
+ * not) of a role listed in erp.node_access; it then sees and acts on its
+ * nodes only.  Every check below raises IE009 naming the object; all must run
+ * between SPI_connect and SPI_finish.
+ */
 extern void AccessInit(void);
-extern void AccessCheckNode(int64 node_id);
+extern Oid	IerpSessionIdentity(void);
+extern char *IerpActorName(void);
+extern bool AccessRestricted(void);
 extern bool AccessNodeVisible(int64 node_id);
+extern void AccessCheckNode(int64 node_id);
+extern void AccessCheckOrder(int64 order_id);
+extern void AccessCheckChannel(int64 channel_id);
+extern void AccessCheckRma(int64 rma_id);
+
+/*
+ * counts.c: the one threshold for on-hand changes outside a document (counts,
+ * erp.adjust, erp.move with event adjust or dispose, erp.receive): IE009 when
+ * the value |qty_delta| x unit_cost is above the adjustment threshold and the
+ * caller is no superuser.
+ */
+extern void CountsCheckDirectAdjustment(int64 item_id, int64 qty_delta, const char *sku);
 
 #endif							/* IERP_H */

@@ -167,6 +167,75 @@ IerpParseDate(const char *text, const char *what)
 	return date2j(y, m, d) - POSTGRES_EPOCH_JDATE;
 }
 
+/*
+ * IerpCheckText: refuses (IE004) a text argument that is empty or longer than
+ * maxlen bytes, or not valid in the database encoding (a NULL is the caller's
+ * business: most texts are optional).
+ */
+void
+IerpCheckText(const char *value, const char *what, int maxlen)
+{
+	size_t		len;
+
+	if (value == NULL)
+		return;
+	len = strlen(value);
+	if (len == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("empty %s", what),
+				 errdetail("Leave it out (NULL) or give a value.")));
+	if (len > (size_t) maxlen)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("%s is %zu bytes long", what, len),
+				 errdetail("At most %d bytes are accepted.", maxlen)));
+}
+
+/* IerpCheckDate: refuses (IE004) a date at +-infinity or outside the years accepted. */
+void
+IerpCheckDate(DateADT date, const char *what)
+{
+	int			y,
+				m,
+				d;
+
+	if (DATE_NOT_FINITE(date))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("invalid %s: infinity", what),
+				 errdetail("Dates are real calendar dates.")));
+	j2date(date + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+	if (y < IERP_MIN_YEAR || y > IERP_MAX_YEAR)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("invalid %s: year %d", what, y),
+				 errdetail("Dates lie in the years %d to %d.", IERP_MIN_YEAR, IERP_MAX_YEAR)));
+}
+
+/* IerpCheckTimestamp: as IerpCheckDate, for a timestamptz. */
+void
+IerpCheckTimestamp(TimestampTz ts, const char *what)
+{
+	if (TIMESTAMP_NOT_FINITE(ts))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("invalid %s: infinity", what),
+				 errdetail("Times are real points in time.")));
+	IerpCheckDate((DateADT) (ts / USECS_PER_DAY) - (ts < 0 && ts % USECS_PER_DAY != 0 ? 1 : 0), what);
+}
+
+/* IerpCheckCoordinates: refuses (IE004) a latitude or longitude that is no real position. */
+void
+IerpCheckCoordinates(double latitude, double longitude)
+{
+	if (!(latitude >= -90.0 && latitude <= 90.0) || !(longitude >= -180.0 && longitude <= 180.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("invalid coordinates (%g, %g)", latitude, longitude),
+				 errdetail("Latitude lies in [-90, 90] and longitude in [-180, 180] degrees.")));
+}
+
 /* Runs a one-parameter text lookup returning a bigint; 0 when not found. */
 static int64
 LookupByText(SPIPlanPtr plan, const char *key)
