@@ -213,7 +213,7 @@ EventFacts(const DetachedEvent *ev)
  */
 static void
 pg_attribute_noreturn()
-EventNotRecorded(const DetachedEvent *ev, const char *why)
+EventNotRecorded(const DetachedEvent *ev, const char *why, bool for_want_of_slot)
 {
 	char	   *facts = EventFacts(ev);
 
@@ -226,8 +226,10 @@ EventNotRecorded(const DetachedEvent *ev, const char *why)
 					ev->rma_id ? psprintf("receipt for rma " INT64_FORMAT, ev->rma_id)
 					: psprintf("scan for order " INT64_FORMAT, ev->order_id), ev->kind),
 			 errdetail("The event (%s) was not recorded because %s", facts, why),
-			 errhint("Report the exception by hand; raise inventory_erp.event_wait_timeout "
-					 "or max_worker_processes if worker slots ran out.")));
+			 for_want_of_slot
+			 ? errhint("Report the exception by hand; raise inventory_erp.event_wait_timeout, or "
+					   "max_worker_processes above max_parallel_workers, so that a slot frees in time.")
+			 : errhint("Report the exception by hand; the server log has the event writer's error.")));
 }
 
 /* the context line of any error (a cancel, a timeout) while waiting for the writer */
@@ -324,7 +326,7 @@ EventRecordDetached(const char *kind, int64 item_id, int64 node_id, int64 order_
 			error_context_stack = errcallback.previous;
 			EventNotRecorded(ev, psprintf("no background worker slot became free within %d ms "
 										  "(max_worker_processes is %d).",
-										  event_wait_timeout, max_worker_processes));
+										  event_wait_timeout, max_worker_processes), true);
 		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 EventWaitMs(deadline, EVENT_SLOT_RETRY_MS), PG_WAIT_EXTENSION);
@@ -357,14 +359,18 @@ EventRecordDetached(const char *kind, int64 item_id, int64 node_id, int64 order_
 	SpinLockRelease(&ev->mutex);
 
 	if (state == DETACHED_FAILED)
-		EventNotRecorded(ev, psprintf("the event writer failed: %s.", ev->error));
+		EventNotRecorded(ev, psprintf("the event writer failed: %s.", ev->error), false);
 	if (state != DETACHED_RECORDED)
-		EventNotRecorded(ev, status == BGWH_POSTMASTER_DIED
-						 ? pstrdup("the server is shutting down.")
-						 : psprintf("the event writer stopped without recording it%s.",
-									deadline != 0 && GetCurrentTimestamp() >= deadline
-									? psprintf(" within %d ms", event_wait_timeout)
-									: " (see the server log)"));
+	{
+		bool		timed_out = deadline != 0 && GetCurrentTimestamp() >= deadline;
+
+		if (status == BGWH_POSTMASTER_DIED)
+			EventNotRecorded(ev, pstrdup("the server is shutting down."), false);
+		if (timed_out)
+			EventNotRecorded(ev, psprintf("the event writer did not finish within %d ms.",
+										  event_wait_timeout), true);
+		EventNotRecorded(ev, pstrdup("the event writer stopped without recording it."), false);
+	}
 	dsm_detach(seg);
 }
 

@@ -10,7 +10,7 @@
 -- committed by their writer, outlive the ROLLBACK by design (their scans start
 -- with TAP14 or are the long scans below).
 BEGIN;
-SELECT plan(12);
+SELECT plan(13);
 
 INSERT INTO erp.node (code, kind) VALUES ('TAP14-DC', 'warehouse');
 INSERT INTO erp.channel (code, kind) VALUES ('TAP14-WEB', 'storefront');
@@ -99,6 +99,10 @@ SELECT is(current_setting('inventory_erp.event_wait_timeout'), '5min',
 SELECT is(stock, 2::bigint, 'the refused scans picked nothing: 2 units still reserved')
   FROM (SELECT sum(qty)::bigint AS stock FROM erp.stock_balance b JOIN erp.item i USING (item_id)
          WHERE i.sku = 'TAP14-TEE' AND b.state = 'reserved') s;
+
+SELECT is((SELECT proconfig FROM pg_catalog.pg_proc WHERE oid = 'erp.event_notify()'::regprocedure),
+    ARRAY['search_path=pg_catalog, pg_temp'],
+    'the NOTIFY trigger function runs with a fixed search_path, like every trigger function of the extension');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -14,6 +14,8 @@
 #   3. the slots held longer than inventory_erp.event_wait_timeout: the picker's
 #      IE007 says the event could NOT be recorded, a WARNING names it, and no
 #      hint claims it was recorded.
+#   4. the writer fails (a trigger refuses the insert): the picker's IE007 says
+#      so and passes the writer's error on.
 # The code before this fix recorded 0 events in 2 (a WARNING in the server log
 # instead) and typically 6-8 of 16 in 1.  Exit 0 = pass.
 set -uo pipefail
@@ -169,6 +171,22 @@ check "no hint claims it was recorded" "0" "$(r3 'is recorded')"
 check "the setting was in force" "1" "$(r3 '^1s$')"
 sleep 1
 check "no event was written, then or later" "0" "$(events SL-CAP-r3)"
+
+echo "== 4. the event writer fails"
+q "CREATE FUNCTION public.refuse_event() RETURNS trigger LANGUAGE plpgsql AS
+   \$\$BEGIN RAISE EXCEPTION 'outbox is read-only today'; END\$\$;
+   CREATE TRIGGER refuse_event BEFORE INSERT ON erp.event FOR EACH ROW
+   WHEN (NEW.payload->>'scan' = 'SL-CAP-r4') EXECUTE FUNCTION public.refuse_event()" || exit 1
+"$PGBIN/psql" -X -q -At -d "$DB" -v VERBOSITY=verbose \
+    -c "SELECT erp.pick(${ORDERS[$((2 * N + 2))]}, 'SL-CAP-r4', 1)" >"$DIR/r4-0.out" 2>&1
+cat "$DIR/r4-0.out"
+r4() { grep -c -- "$1" "$DIR/r4-0.out"; }
+check "the picker is refused with IE007" "1" "$(r4 'ERROR:  IE007')"
+check "the refusal says the event could not be recorded" "1" "$(r4 'its pick_exception event could not be recorded')"
+check "and passes the writer's error on" "1" "$(r4 'DETAIL:  The event (.*) was not recorded because the event writer failed: outbox is read-only today.')"
+check "a WARNING names the event" "1" "$(r4 'WARNING:  01000: inventory_erp: pick_exception event NOT recorded in erp.event: order')"
+check "no hint claims it was recorded" "0" "$(r4 'is recorded')"
+check "no event was written" "0" "$(events SL-CAP-r4)"
 
 echo "== $failures mismatch(es)"
 [ "$failures" -eq 0 ]
