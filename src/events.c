@@ -49,6 +49,7 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "commands/trigger.h"
@@ -312,6 +313,10 @@ EventRecordDetached(const char *kind, int64 item_id, int64 node_id, int64 order_
 
 	deadline = event_wait_timeout > 0
 		? TimestampTzPlusMilliseconds(GetCurrentTimestamp(), event_wait_timeout) : 0;
+
+	/* a standby starts no writer before promotion: say so rather than wait */
+	if (RecoveryInProgress())
+		EventNotRecorded(ev, pstrdup("the server is a standby in recovery."), false);
 
 	errcallback.callback = EventWaitContext;
 	errcallback.arg = ev;
