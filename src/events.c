@@ -2,7 +2,8 @@
  *
  * events.c
  *	  The outbox erp.event: recording business events, announcing each one
- *	  with NOTIFY erp_event at commit, and recording the events that must
+ *	  with NOTIFY erp_event (payload: the event id, nothing else) when the
+ *	  transaction that wrote it commits, and recording the events that must
  *	  survive the refusal they accompany.
  *
  *	  A refused call (a wrong item scanned at a pick, a sku received that is
@@ -10,25 +11,64 @@
  *	  transaction wrote; yet the exception itself happened on the warehouse
  *	  floor and must be kept.  EventRecordDetached() hands such an event to a
  *	  short-lived background worker that inserts and commits it on its own
- *	  connection, and waits for it before the caller raises its error.  The
- *	  worker touches only erp.event, which carries no foreign keys, so it can
- *	  never wait for a lock the caller holds.
+ *	  connection (its commit sends the NOTIFY), and returns only once that
+ *	  worker has reported the commit.  The worker touches only erp.event,
+ *	  which carries no foreign keys, so it never waits for a lock the caller
+ *	  holds.
+ *
+ *	  No event is lost for want of a worker slot.  The event travels in a
+ *	  dynamic shared memory segment of the caller (not in bgw_extra, so the
+ *	  detail is not cut to fit), and when every background worker slot is in
+ *	  use (parallel queries, replication, other extensions) the caller waits
+ *	  on its latch and tries again until a slot frees, for at most
+ *	  inventory_erp.event_wait_timeout.  Parallel queries never wait for
+ *	  slots and finish on their own, so a wait ends; and when
+ *	  max_parallel_workers is below max_worker_processes they can never take
+ *	  the last slots at all.  When an event truly cannot be written (the
+ *	  wait timed out, the writer failed: its error is passed back), the
+ *	  caller's refusal itself says that the event was NOT recorded, a WARNING
+ *	  names the event's facts, and EventRecordDetached never returns: a
+ *	  caller's hint that the exception "is recorded" is only reached when it
+ *	  is.
+ *
+ *	  We chose waiting over a persistent writer (a static background worker
+ *	  serving a shared-memory queue) because it needs no
+ *	  shared_preload_libraries, no per-database writer, and no second code
+ *	  path; its one limit, a slot held for longer than the timeout by
+ *	  something other than a query, ends in a refusal that says so.
+ *
+ *	  Text that reaches an event is valid in the database encoding and
+ *	  bounded: a detail is cut to its valid prefix and then at a character
+ *	  boundary (pg_mbcliplen), never inside a multibyte character.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "commands/trigger.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "storage/dsm.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
 
 #include "ierp.h"
 
@@ -36,31 +76,106 @@ PG_FUNCTION_INFO_V1(ierp_event_notify);
 
 PGDLLEXPORT void ierp_event_worker_main(Datum main_arg);
 
-/* What a detached event carries to its worker; fits in bgw_extra. */
+/* called from _PG_init (and, until it is, on first use): defines the settings */
+void		EventsInit(void);
+
+/* inventory_erp.event_wait_timeout: how long a detached event may wait, in ms (0: no limit) */
+static int	event_wait_timeout = 300000;
+static bool events_initialized = false;
+
+/* how often a caller waiting for a free worker slot tries again */
+#define EVENT_SLOT_RETRY_MS		10
+
+/* the longest detail a detached event keeps, in bytes */
+#define EVENT_MAX_DETAIL_LEN	IERP_MAX_TEXT_LEN
+
+/* the longest kind and detail key (internal names, never user input) */
+#define EVENT_MAX_NAME_LEN		(NAMEDATALEN - 1)
+
+/* where the writer's error is passed back to the caller */
+#define EVENT_MAX_ERROR_LEN		512
+
+typedef enum DetachedEventState
+{
+	DETACHED_PENDING = 0,		/* not written (yet) */
+	DETACHED_RECORDED,			/* committed; event_id is set */
+	DETACHED_FAILED				/* the writer failed; error says why */
+} DetachedEventState;
+
+/*
+ * A detached event in the caller's dynamic shared memory segment: the facts
+ * the caller fills in, and the outcome the worker writes back.
+ */
 typedef struct DetachedEvent
 {
+	Oid			database_id;
+	Oid			role_id;
 	int64		item_id;
 	int64		node_id;
 	int64		order_id;
 	int64		rma_id;
 	int64		qty;
-	Oid			role_id;
-	char		kind[28];
-	char		detail_key[12];
-	char		detail[40];
-} DetachedEvent;
+	char		kind[EVENT_MAX_NAME_LEN + 1];
+	char		detail_key[EVENT_MAX_NAME_LEN + 1];
+	char		detail[EVENT_MAX_DETAIL_LEN + 1];
 
-StaticAssertDecl(sizeof(DetachedEvent) <= BGW_EXTRALEN, "DetachedEvent must fit in bgw_extra");
+	slock_t		mutex;			/* protects the outcome below */
+	DetachedEventState state;
+	int64		event_id;
+	char		error[EVENT_MAX_ERROR_LEN];
+} DetachedEvent;
 
 static const Oid event_argtypes[] = {TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID};
 
 #define EVENT_INSERT_SQL \
 	"INSERT INTO erp.event (kind, item_id, node_id, order_id, rma_id, payload)" \
-	" VALUES ($1, NULLIF($2, 0), NULLIF($3, 0), NULLIF($4, 0), NULLIF($5, 0), $6::pg_catalog.jsonb)"
+	" VALUES ($1, NULLIF($2, 0), NULLIF($3, 0), NULLIF($4, 0), NULLIF($5, 0), $6::pg_catalog.jsonb)" \
+	" RETURNING event_id"
+
+/*
+ * EventsInit: defines inventory_erp.event_wait_timeout.  Idempotent, so that
+ * EventRecordDetached can make sure of it when _PG_init has not called it.
+ */
+void
+EventsInit(void)
+{
+	if (events_initialized)
+		return;
+	events_initialized = true;
+	DefineCustomIntVariable("inventory_erp.event_wait_timeout",
+							"How long a refused call waits to record its exception event (0: no limit).",
+							"A pick exception or return discrepancy is written by a background worker; "
+							"when every worker slot is in use the call waits for one, then refuses "
+							"saying the event was not recorded.",
+							&event_wait_timeout,
+							300000, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+}
+
+/*
+ * EventClipText: the longest prefix of s, valid in the database encoding,
+ * of at most maxlen bytes and ending at a character boundary, as a new
+ * string.  NULL counts as empty.
+ */
+static char *
+EventClipText(const char *s, int maxlen)
+{
+	int			len;
+
+	if (s == NULL)
+		return pstrdup("");
+	len = strnlen(s, (size_t) maxlen + MAX_MULTIBYTE_CHAR_LEN);
+	len = pg_encoding_verifymbstr(GetDatabaseEncoding(), s, len);
+	len = pg_mbcliplen(s, len, maxlen);
+	return pnstrdup(s, len);
+}
 
 /*
  * EventRecord: appends an event in the current transaction (it is announced,
- * and visible, when the transaction commits).  payload_json may be NULL.
+ * and visible, when the transaction commits).  payload_json may be NULL; it
+ * must be valid JSON in the database encoding (22021 when it is not: an event
+ * with broken text would break every restore of erp.event).
  */
 void
 EventRecord(const char *kind, int64 item_id, int64 node_id, int64 order_id, int64 rma_id,
@@ -68,43 +183,122 @@ EventRecord(const char *kind, int64 item_id, int64 node_id, int64 order_id, int6
 {
 	static SPIPlanPtr plan = NULL;
 	Datum		values[6];
+	const char *payload = payload_json ? payload_json : "{}";
 
+	pg_verifymbstr(payload, strlen(payload), false);
 	IerpPlan(&plan, EVENT_INSERT_SQL, 6, event_argtypes);
 	values[0] = CStringGetTextDatum(kind);
 	values[1] = Int64GetDatum(item_id);
 	values[2] = Int64GetDatum(node_id);
 	values[3] = Int64GetDatum(order_id);
 	values[4] = Int64GetDatum(rma_id);
-	values[5] = CStringGetTextDatum(payload_json ? payload_json : "{}");
-	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "inventory_erp: event insert failed");
+	values[5] = CStringGetTextDatum(payload);
+	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "inventory_erp: insert of a %s event failed", kind);
+}
+
+/* EventFacts: the facts of a detached event, for the messages that name it. */
+static char *
+EventFacts(const DetachedEvent *ev)
+{
+	return psprintf("order " INT64_FORMAT ", rma " INT64_FORMAT ", item " INT64_FORMAT
+					", node " INT64_FORMAT ", %s \"%s\", qty " INT64_FORMAT,
+					ev->order_id, ev->rma_id, ev->item_id, ev->node_id,
+					ev->detail_key, ev->detail, ev->qty);
+}
+
+/*
+ * EventNotRecorded: the refusal when a detached event could not be written:
+ * a WARNING naming the event (it also reaches the server log), then IE007
+ * saying so, with why.
+ */
+static void
+pg_attribute_noreturn()
+EventNotRecorded(const DetachedEvent *ev, const char *why, bool for_want_of_slot)
+{
+	char	   *facts = EventFacts(ev);
+
+	ereport(WARNING,
+			(errmsg("inventory_erp: %s event NOT recorded in erp.event: %s", ev->kind, facts),
+			 errdetail("The event was not recorded because %s", why)));
+	ereport(ERROR,
+			(errcode(ERRCODE_IERP_SCAN_MISMATCH),
+			 errmsg("%s refused, and its %s event could not be recorded in erp.event",
+					ev->rma_id ? psprintf("receipt for rma " INT64_FORMAT, ev->rma_id)
+					: psprintf("scan for order " INT64_FORMAT, ev->order_id), ev->kind),
+			 errdetail("The event (%s) was not recorded because %s", facts, why),
+			 for_want_of_slot
+			 ? errhint("Report the exception by hand; raise inventory_erp.event_wait_timeout, or "
+					   "max_worker_processes above max_parallel_workers, so that a slot frees in time.")
+			 : errhint("Report the exception by hand; the server log has the event writer's error.")));
+}
+
+/* the context line of any error (a cancel, a timeout) while waiting for the writer */
+static void
+EventWaitContext(void *arg)
+{
+	const DetachedEvent *ev = (const DetachedEvent *) arg;
+
+	errcontext("while recording a %s event (%s); it may not have been recorded",
+			   ev->kind, EventFacts(ev));
+}
+
+/* EventWaitMs: milliseconds left until deadline (0 = none: a long wait), at least 1 */
+static long
+EventWaitMs(TimestampTz deadline, long cap)
+{
+	long		ms;
+
+	if (deadline == 0)
+		return cap;
+	ms = (long) ((deadline - GetCurrentTimestamp()) / 1000);
+	return Max(1, Min(ms, cap));
 }
 
 /*
  * EventRecordDetached: records an event that is kept even when the caller's
- * transaction rolls back (as it will: the caller is about to refuse).  The
- * payload is {detail_key: detail, "qty": qty}; detail is cut to 39 bytes.
- * If no background worker can be started the event goes to the server log.
+ * transaction rolls back (as it will: the caller is about to refuse with
+ * IE007).  The payload is {detail_key: detail, "qty": qty}; detail keeps at
+ * most EVENT_MAX_DETAIL_LEN bytes, cut at a character boundary.  Returns
+ * once the event is committed; waits for a worker slot when none is free
+ * (up to inventory_erp.event_wait_timeout).  When the event cannot be
+ * written it refuses itself with IE007 saying so and never returns.
  */
 void
 EventRecordDetached(const char *kind, int64 item_id, int64 node_id, int64 order_id,
 					int64 rma_id, const char *detail_key, const char *detail, int64 qty)
 {
 	BackgroundWorker worker;
-	BackgroundWorkerHandle *handle;
-	DetachedEvent ev;
+	BackgroundWorkerHandle *handle = NULL;
+	dsm_segment *seg;
+	DetachedEvent *ev;
+	ErrorContextCallback errcallback;
+	TimestampTz deadline;
+	BgwHandleStatus status;
+	DetachedEventState state;
 	pid_t		pid;
+	char	   *clipped;
 
-	memset(&ev, 0, sizeof(ev));
-	ev.item_id = item_id;
-	ev.node_id = node_id;
-	ev.order_id = order_id;
-	ev.rma_id = rma_id;
-	ev.qty = qty;
-	ev.role_id = GetUserId();
-	strlcpy(ev.kind, kind, sizeof(ev.kind));
-	strlcpy(ev.detail_key, detail_key, sizeof(ev.detail_key));
-	strlcpy(ev.detail, detail ? detail : "", sizeof(ev.detail));
+	EventsInit();
+	if (strlen(kind) > EVENT_MAX_NAME_LEN || strlen(detail_key) > EVENT_MAX_NAME_LEN)
+		elog(ERROR, "inventory_erp: event kind or detail key too long");
+
+	seg = dsm_create(sizeof(DetachedEvent), 0);
+	ev = (DetachedEvent *) dsm_segment_address(seg);
+	memset(ev, 0, sizeof(DetachedEvent));
+	ev->database_id = MyDatabaseId;
+	ev->role_id = GetUserId();
+	ev->item_id = item_id;
+	ev->node_id = node_id;
+	ev->order_id = order_id;
+	ev->rma_id = rma_id;
+	ev->qty = qty;
+	strlcpy(ev->kind, kind, sizeof(ev->kind));
+	strlcpy(ev->detail_key, detail_key, sizeof(ev->detail_key));
+	clipped = EventClipText(detail, EVENT_MAX_DETAIL_LEN);
+	strlcpy(ev->detail, clipped, sizeof(ev->detail));
+	SpinLockInit(&ev->mutex);
+	ev->state = DETACHED_PENDING;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -114,57 +308,172 @@ EventRecordDetached(const char *kind, int64 item_id, int64 node_id, int64 order_
 	strlcpy(worker.bgw_function_name, "ierp_event_worker_main", BGW_MAXLEN);
 	strlcpy(worker.bgw_name, "inventory_erp event writer", BGW_MAXLEN);
 	strlcpy(worker.bgw_type, "inventory_erp event writer", BGW_MAXLEN);
-	worker.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
+	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
 	worker.bgw_notify_pid = MyProcPid;
-	memcpy(worker.bgw_extra, &ev, sizeof(ev));
 
-	if (!RegisterDynamicBackgroundWorker(&worker, &handle) ||
-		WaitForBackgroundWorkerStartup(handle, &pid) != BGWH_STARTED ||
-		WaitForBackgroundWorkerShutdown(handle) != BGWH_STOPPED)
-		ereport(WARNING,
-				(errmsg("inventory_erp: could not record %s event in erp.event; kept here instead:"
-						" order " INT64_FORMAT ", rma " INT64_FORMAT ", item " INT64_FORMAT ", %s \"%s\", qty " INT64_FORMAT,
-						kind, order_id, rma_id, item_id, ev.detail_key, ev.detail, qty),
-				 errhint("Raise max_worker_processes if background worker slots run out.")));
+	deadline = event_wait_timeout > 0
+		? TimestampTzPlusMilliseconds(GetCurrentTimestamp(), event_wait_timeout) : 0;
+
+	/* a standby starts no writer before promotion: say so rather than wait */
+	if (RecoveryInProgress())
+		EventNotRecorded(ev, pstrdup("the server is a standby in recovery."), false);
+
+	errcallback.callback = EventWaitContext;
+	errcallback.arg = ev;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+
+	/* a worker slot: when none is free, wait and try again */
+	while (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	{
+		if (deadline != 0 && GetCurrentTimestamp() >= deadline)
+		{
+			error_context_stack = errcallback.previous;
+			EventNotRecorded(ev, psprintf("no background worker slot became free within %d ms "
+										  "(max_worker_processes is %d).",
+										  event_wait_timeout, max_worker_processes), true);
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 EventWaitMs(deadline, EVENT_SLOT_RETRY_MS), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+
+	/* the writer: the postmaster sets our latch when it starts and when it stops */
+	for (;;)
+	{
+		status = GetBackgroundWorkerPid(handle, &pid);
+		if (status == BGWH_STOPPED || status == BGWH_POSTMASTER_DIED)
+			break;
+		if (deadline != 0 && GetCurrentTimestamp() >= deadline)
+		{
+			/* stop it; it may still have committed, which the state below tells */
+			TerminateBackgroundWorker(handle);
+			status = WaitForBackgroundWorkerShutdown(handle);
+			break;
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 EventWaitMs(deadline, 1000), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	error_context_stack = errcallback.previous;
+
+	SpinLockAcquire(&ev->mutex);
+	state = ev->state;
+	SpinLockRelease(&ev->mutex);
+
+	if (state == DETACHED_FAILED)
+		EventNotRecorded(ev, psprintf("the event writer failed: %s.", ev->error), false);
+	if (state != DETACHED_RECORDED)
+	{
+		bool		timed_out = deadline != 0 && GetCurrentTimestamp() >= deadline;
+
+		if (status == BGWH_POSTMASTER_DIED)
+			EventNotRecorded(ev, pstrdup("the server is shutting down."), false);
+		if (timed_out)
+			EventNotRecorded(ev, psprintf("the event writer did not finish within %d ms.",
+										  event_wait_timeout), true);
+		EventNotRecorded(ev, pstrdup("the event writer stopped without recording it."), false);
+	}
+	dsm_detach(seg);
 }
 
-/* The background worker behind EventRecordDetached: one insert, one commit. */
+/* EventWriterOutcome: the worker's report to the caller's segment. */
+static void
+EventWriterOutcome(DetachedEvent *ev, DetachedEventState state, int64 event_id, const char *error)
+{
+	SpinLockAcquire(&ev->mutex);
+	ev->state = state;
+	ev->event_id = event_id;
+	if (error)
+		strlcpy(ev->error, error, sizeof(ev->error));
+	SpinLockRelease(&ev->mutex);
+}
+
+/*
+ * The background worker behind EventRecordDetached: one insert, one commit
+ * (which sends the NOTIFY), and the outcome written back to the caller's
+ * segment.  An error is passed back, and then logged as the worker exits.
+ */
 void
 ierp_event_worker_main(Datum main_arg)
 {
-	DetachedEvent ev;
+	dsm_segment *seg;
+	DetachedEvent *ev;
 	Datum		values[6];
+	StringInfoData payload;
+	bool		isnull;
+	int64		event_id;
 
-	memcpy(&ev, MyBgworkerEntry->bgw_extra, sizeof(ev));
+	/* a SIGTERM (the caller gave up) cancels at the next interrupt check */
+	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), ev.role_id, 0);
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inventory_erp: SPI_connect failed in event writer");
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, "recording an inventory_erp event");
+	seg = dsm_attach(DatumGetUInt32(main_arg));
+	if (seg == NULL)
+		proc_exit(0);			/* the caller is gone, and has said so */
+	ev = (DetachedEvent *) dsm_segment_address(seg);
 
-	values[0] = CStringGetTextDatum(ev.kind);
-	values[1] = Int64GetDatum(ev.item_id);
-	values[2] = Int64GetDatum(ev.node_id);
-	values[3] = Int64GetDatum(ev.order_id);
-	values[4] = Int64GetDatum(ev.rma_id);
-	values[5] = CStringGetTextDatum(psprintf("{%s: %s, \"qty\": " INT64_FORMAT "}",
-											 IerpJsonQuote(ev.detail_key), IerpJsonQuote(ev.detail),
-											 ev.qty));
-	if (SPI_execute_with_args(EVENT_INSERT_SQL, 6, (Oid *) event_argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "inventory_erp: event writer insert failed");
+	PG_TRY();
+	{
+		BackgroundWorkerInitializeConnectionByOid(ev->database_id, ev->role_id, 0);
 
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "inventory_erp: SPI_connect failed in event writer");
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "recording an inventory_erp event");
+
+		initStringInfo(&payload);
+		appendStringInfoChar(&payload, '{');
+		escape_json(&payload, ev->detail_key);
+		appendStringInfoString(&payload, ": ");
+		escape_json(&payload, ev->detail);
+		appendStringInfo(&payload, ", \"qty\": " INT64_FORMAT "}", ev->qty);
+
+		values[0] = CStringGetTextDatum(ev->kind);
+		values[1] = Int64GetDatum(ev->item_id);
+		values[2] = Int64GetDatum(ev->node_id);
+		values[3] = Int64GetDatum(ev->order_id);
+		values[4] = Int64GetDatum(ev->rma_id);
+		values[5] = CStringGetTextDatum(payload.data);
+		if (SPI_execute_with_args(EVENT_INSERT_SQL, 6, (Oid *) event_argtypes, values, NULL,
+								  false, 1) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+			elog(ERROR, "inventory_erp: event writer insert failed");
+		event_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+											   &isnull));
+
+		SPI_finish();
+		PopActiveSnapshot();
+		HOLD_INTERRUPTS();
+		CommitTransactionCommand();
+		EventWriterOutcome(ev, DETACHED_RECORDED, event_id, NULL);
+		RESUME_INTERRUPTS();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(TopMemoryContext);
+		edata = CopyErrorData();
+		EventWriterOutcome(ev, DETACHED_FAILED, 0, edata->message);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
 	pgstat_report_activity(STATE_IDLE, NULL);
+	dsm_detach(seg);
 	proc_exit(0);
 }
 
-/* ierp_event_notify: AFTER INSERT row trigger on erp.event: NOTIFY erp_event, '<event_id>'. */
+/*
+ * ierp_event_notify: AFTER INSERT row trigger on erp.event: NOTIFY erp_event,
+ * '<event_id>' (the id only: LISTEN cannot be restricted, so consumers re-read
+ * erp.event under their own rights).  It runs in whichever transaction writes
+ * the event, so the notification goes out exactly when the event commits.
+ */
 Datum
 ierp_event_notify(PG_FUNCTION_ARGS)
 {
@@ -172,10 +481,12 @@ ierp_event_notify(PG_FUNCTION_ARGS)
 	bool		isnull;
 	Datum		id;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		elog(ERROR, "inventory_erp: ierp_event_notify must be a row trigger");
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_AFTER(trigdata->tg_event) || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		elog(ERROR, "inventory_erp: ierp_event_notify must be an AFTER INSERT row trigger");
 	id = heap_getattr(trigdata->tg_trigtuple, 1, trigdata->tg_relation->rd_att, &isnull);
-	if (!isnull)
-		Async_Notify("erp_event", psprintf(INT64_FORMAT, DatumGetInt64(id)));
+	if (isnull)
+		elog(ERROR, "inventory_erp: erp.event row without an event_id");
+	Async_Notify("erp_event", psprintf(INT64_FORMAT, DatumGetInt64(id)));
 	return PointerGetDatum(trigdata->tg_trigtuple);
 }

@@ -1,5 +1,10 @@
 -- 06_events: the outbox integrations follow.  Each row is also announced with
--- NOTIFY erp_event (payload: the event id) when its transaction commits.
+-- NOTIFY erp_event (payload: the event id, nothing else) when the transaction
+-- that wrote it commits.  LISTEN cannot be restricted by PostgreSQL, so the
+-- payload carries no facts: consumers re-read erp.event under their own rights
+-- (row level security shows a partner its nodes' events only).  The events a
+-- refusal must leave behind (pick_exception, return_discrepancy) are written
+-- and committed by a background worker while the refused call waits.
 
 CREATE TABLE erp.event (
     event_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -12,12 +17,13 @@ CREATE TABLE erp.event (
     payload     jsonb NOT NULL DEFAULT '{}'
 );
 CREATE INDEX event_kind_idx ON erp.event (kind, event_id);
-COMMENT ON TABLE erp.event IS 'Outbox of business events (stockout, backorder_created, pick_exception, ...); read it from the last event_id you processed, and LISTEN erp_event to be woken';
+COMMENT ON TABLE erp.event IS 'Outbox of business events (stockout, backorder_created, pick_exception, ...); read it from the last event_id you processed, and LISTEN erp_event to be woken (the notification carries the event id only)';
 COMMENT ON COLUMN erp.event.kind IS 'low_stock, stockout, backorder_created, pick_exception, return_discrepancy, refund_approval_needed, adjustment_approval_needed, supplier_delay';
 COMMENT ON COLUMN erp.event.payload IS 'Facts of the event (quantities, skus, codes) as JSON';
 
 CREATE FUNCTION erp.event_notify() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'ierp_event_notify' LANGUAGE C;
-COMMENT ON FUNCTION erp.event_notify() IS 'Trigger: NOTIFY erp_event with the new event id, delivered when the transaction commits';
+    AS 'MODULE_PATHNAME', 'ierp_event_notify' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.event_notify() IS 'Trigger: NOTIFY erp_event with the new event id (and nothing else), delivered when the transaction that wrote the event commits';
 CREATE TRIGGER event_notify AFTER INSERT ON erp.event
     FOR EACH ROW EXECUTE FUNCTION erp.event_notify();

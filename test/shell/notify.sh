@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # notify: a session that LISTENs on erp_event receives the id of an event once the
 # transaction that recorded it commits, and nothing for a transaction that rolls
-# back (SPEC section 9).  Two psql coprocesses play the listener and the writer.
-# Exit 0 = pass.
+# back (SPEC section 9).  The payload is the event id only.  A pick exception,
+# committed by its own writer although the picker's transaction rolls back, is
+# announced by that writer's commit.  Two psql coprocesses play the listener and
+# the writer.  Exit 0 = pass.
 set -uo pipefail
 : "${PGBIN:?}"
 DB=ierp_notify
@@ -24,6 +26,10 @@ CREATE EXTENSION inventory_erp;
 INSERT INTO erp.item (sku, unit_cost) VALUES ('NTF-1', 50);
 INSERT INTO erp.node (code) VALUES ('NTF-DC');
 SELECT erp.receive('NTF-1', 'NTF-DC', 10);
+INSERT INTO erp.channel (code, kind) VALUES ('NTF-WEB', 'storefront');
+INSERT INTO erp.channel_node (channel_id, node_id, rank)
+SELECT c.channel_id, n.node_id, 1 FROM erp.channel c, erp.node n WHERE c.code = 'NTF-WEB' AND n.code = 'NTF-DC';
+SELECT count(*) FROM erp.allocate(erp.capture_order('NTF-WEB', 'NTF-O1', '[{"sku": "NTF-1", "qty": 1}]'));
 SQL
 
 coproc LISTENER { "$PGBIN/psql" -X -q -At -d "$DB" 2>&1; }
@@ -62,6 +68,20 @@ check "nothing is announced before commit" "" "$(notified)"
 say writer "COMMIT;" >/dev/null
 check "after commit the listener receives the event id" "$ID" "$(notified)"
 check "and only once" "" "$(notified)"
+
+echo "== a wrong scan in a transaction that rolls back: its event is announced by its writer"
+ORDER=$("$PGBIN/psql" -X -q -At -d "$DB" -c "SELECT order_id FROM erp.sales_order WHERE external_ref = 'NTF-O1'")
+say writer "BEGIN;" >/dev/null
+say writer "SAVEPOINT before_scan;" >/dev/null
+say writer "SELECT erp.pick($ORDER, 'NTF-WRONG', 1);" >/dev/null
+say writer "ROLLBACK TO SAVEPOINT before_scan;" >/dev/null
+PICK_ID=$(say writer "SELECT max(event_id) FROM erp.event WHERE kind = 'pick_exception';")
+say writer "ROLLBACK;" >/dev/null
+check "the pick exception was committed by its writer" "yes" "$([ -n "$PICK_ID" ] && echo yes)"
+check "the listener received its id, and only its id" "$PICK_ID" "$(notified)"
+check "the picker's rollback announces nothing more" "" "$(notified)"
+check "the event is still there after the rollback" "1" \
+    "$("$PGBIN/psql" -X -q -At -d "$DB" -c "SELECT count(*) FROM erp.event WHERE event_id = 0$PICK_ID AND payload->>'scan' = 'NTF-WRONG'")"
 
 echo "== $failures mismatch(es)"
 [ "$failures" -eq 0 ]
