@@ -865,7 +865,14 @@ ierp_returns_receive(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	status = RmaLock(rma_id, &order_id);
-	AccessCheckRma(rma_id);
+	/* a partner receives the returns of its nodes only: every line's node is checked, by name */
+	n = LoadExpected(rma_id, 0, &e);
+	for (k = 0; k < n; k++)
+	{
+		AccessCheckNode(e[k].node_id);
+		if (e[k].received_node_id != 0)
+			AccessCheckNode(e[k].received_node_id);
+	}
 	if (strcmp(status, "authorized") != 0 && strcmp(status, "partially_received") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_WRONG_STATUS),
@@ -889,7 +896,9 @@ ierp_returns_receive(PG_FUNCTION_ARGS)
 				any = true;
 			}
 		if (!any)
-			elog(ERROR, "inventory_erp: rma " INT64_FORMAT " expects nothing", rma_id);
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_WRONG_STATUS),
+					 errmsg("rma " INT64_FORMAT " expects nothing more", rma_id)));
 	}
 	else
 	{
