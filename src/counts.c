@@ -200,7 +200,7 @@ CountsLot(const ItemInfo *item, const char *sku, const char *lot, const char *wh
 /*
  * erp.count(sku, node, counted, lot): a cycle count of the available units.
  * Returns the cycle count id.  A count below 0 or above the most units one
- * move may move: IE004.
+ * move may move: IE004; a kit (no stock of its own): IE010.
  */
 Datum
 ierp_counts_count(PG_FUNCTION_ARGS)
@@ -238,6 +238,11 @@ ierp_counts_count(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("invalid count " INT64_FORMAT " for sku \"%s\"", counted, sku),
 				 errdetail("A count is a number of units found, 0 to " INT64_FORMAT ".", MAX_ADJUST_QTY)));
+	if (item.is_kit)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("sku \"%s\" is a kit: count its components", sku),
+				 errdetail("A kit holds no stock of its own.")));
 	lot_id = CountsLot(&item, sku, lot, "a count");
 	{
 		BalanceKey	key = {item.item_id, node_id, lot_id, STATE_AVAILABLE};

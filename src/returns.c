@@ -669,6 +669,7 @@ ierp_returns_authorize(PG_FUNCTION_ARGS)
 			else
 				avail[i] = 0;
 		}
+		SPI_freetuptable(SPI_tuptable);
 		if (returnable < q->qty)
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_RETURN_NOT_ALLOWED),
@@ -701,10 +702,15 @@ ierp_returns_authorize(PG_FUNCTION_ARGS)
 								 CStringGetTextDatum(q->unit_price ? q->unit_price : "0")},
 								 NULL, false, 0) != SPI_OK_INSERT_RETURNING)
 				elog(ERROR, "inventory_erp: rma line insert failed");
+			SPI_freetuptable(SPI_tuptable);
 			ReturnsMove(rma_id, q->item_id, lot[i], part, 0, STATE_OUTSIDE, node[i], STATE_RETURN_PENDING,
 						"rma_authorized");
 			left -= part;
 		}
+		/* a return of many lines: what one request needed goes before the next */
+		pfree(node);
+		pfree(lot);
+		pfree(avail);
 	}
 	SPI_finish();
 	PG_RETURN_INT64(rma_id);
@@ -733,6 +739,7 @@ LoadExpected(int64 rma_id, int64 item_id, Expected **out)
 {
 	static SPIPlanPtr plan = NULL;
 	uint64		i;
+	int			n;
 	Expected   *e;
 
 	IerpPlan(&plan,
@@ -761,7 +768,10 @@ LoadExpected(int64 rma_id, int64 item_id, Expected **out)
 		e[i].qty_received = DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull));
 	}
 	*out = e;
-	return (int) SPI_processed;
+	n = (int) SPI_processed;
+	/* callers loop over lines: the rows are copied, their table goes */
+	SPI_freetuptable(SPI_tuptable);
+	return n;
 }
 
 /*

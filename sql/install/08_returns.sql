@@ -125,7 +125,7 @@ CREATE FUNCTION erp.authorize_return(order_id bigint, lines jsonb, return_window
     AS 'MODULE_PATHNAME', 'ierp_returns_authorize'
     LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.authorize_return(bigint, jsonb, integer) IS
-    'Authorises the return of shipped units of an order (lines = [{"sku": "A-1", "qty": 1, "reason": "too_small"}]); never more than shipped and not yet returned, only within return_window_days of shipment (IE008); the units become return_pending at the node that shipped them';
+    'Authorises the return of shipped units of an order (lines = [{"sku": "A-1", "qty": 1, "reason": "too_small"}]); never more than shipped and not yet returned, only within return_window_days (1 to 3650, IE004) of shipment (IE008); a kit comes back as its components; the units become return_pending at the node that shipped them';
 
 CREATE FUNCTION erp.receive_return(rma_id bigint, node text DEFAULT NULL, lines jsonb DEFAULT NULL)
     RETURNS void

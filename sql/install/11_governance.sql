@@ -46,7 +46,7 @@ CREATE FUNCTION erp.count(sku text, node text, counted bigint, lot text DEFAULT 
     AS 'MODULE_PATHNAME', 'ierp_counts_count'
     LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.count(text, text, bigint, text) IS
-    'Records a cycle count of available units (counted may be 0); a variance within the adjustment threshold is adjusted at once, a larger one waits for erp.approve_adjustment; returns the cycle count id';
+    'Records a cycle count of available units (counted 0 to 1,000,000,000, IE004); a variance within the adjustment threshold is adjusted at once, a larger one waits for erp.approve_adjustment by another person; returns the cycle count id';
 
 CREATE FUNCTION erp.approve_adjustment(adjustment_id bigint)
     RETURNS void

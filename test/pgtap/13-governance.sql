@@ -10,7 +10,7 @@
 --   * poison input refused with an IE code, and nothing changed.
 -- Master data uses codes starting with TAP13-; everything is rolled back.
 BEGIN;
-SELECT plan(106);
+SELECT plan(107);
 
 -- Master data ----------------------------------------------------------------------------------
 
@@ -195,6 +195,8 @@ SELECT throws_ok($$SELECT erp.count('TAP13-FREE', 'TAP13-DC', 1000000001)$$, 'IE
     'a count above 1,000,000,000 units is refused with IE004');
 SELECT throws_ok($$SELECT erp.count('TAP13-FREE', 'TAP13-DC', NULL)$$, 'IE004', NULL,
     'a count without a number is refused with IE004');
+SELECT throws_ok($$SELECT erp.count('TAP13-KIT', 'TAP13-DC', 5)$$, 'IE010', NULL,
+    'counting a kit (no stock of its own) is refused with IE010, or a count would conjure kits out of nothing');
 SELECT throws_ok($$SELECT erp.approve_adjustment(NULL)$$, 'IE003', 'no adjustment id given',
     'approving no adjustment is refused with IE003 naming what is missing, not "unknown adjustment 0"');
 SELECT pg_temp.unchanged('the refused adjustments and counts changed nothing');

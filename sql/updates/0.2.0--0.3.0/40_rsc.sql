@@ -10,7 +10,12 @@ COMMENT ON COLUMN erp.rma_line.refund_requested_by IS 'Who made the refund due: 
 COMMENT ON FUNCTION erp.approve_refund(bigint) IS
     'Releases a refund that waits for approval; only members of erp_approver other than the person who made the refund due (refund_requested_by), at a node the caller may act at (IE009); returns the amount';
 
+COMMENT ON FUNCTION erp.authorize_return(bigint, jsonb, integer) IS
+    'Authorises the return of shipped units of an order (lines = [{"sku": "A-1", "qty": 1, "reason": "too_small"}]); never more than shipped and not yet returned, only within return_window_days (1 to 3650, IE004) of shipment (IE008); a kit comes back as its components; the units become return_pending at the node that shipped them';
+
 -- 11_governance: four eyes on adjustments, erp.adjust, the policy record
+COMMENT ON FUNCTION erp.count(text, text, bigint, text) IS
+    'Records a cycle count of available units (counted 0 to 1,000,000,000, IE004); a variance within the adjustment threshold is adjusted at once, a larger one waits for erp.approve_adjustment by another person; returns the cycle count id';
 COMMENT ON FUNCTION erp.approve_adjustment(bigint) IS
     'Applies an adjustment that waits for approval; only members of erp_approver other than its creator (created_by), at a node the caller may act at (IE009)';
 
