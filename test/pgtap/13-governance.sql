@@ -10,7 +10,7 @@
 --   * poison input refused with an IE code, and nothing changed.
 -- Master data uses codes starting with TAP13-; everything is rolled back.
 BEGIN;
-SELECT plan(107);
+SELECT plan(109);
 
 -- Master data ----------------------------------------------------------------------------------
 
@@ -430,6 +430,14 @@ SELECT throws_ok(format($$SELECT erp.authorize_return(%s, '[{"sku": "TAP13-TEE",
                         pg_temp.id('tee_order'), repeat('r', 100)),
     'IE004', NULL, 'a 100-byte return reason is refused with IE004');
 SELECT pg_temp.unchanged('the refused purchase orders, delays and authorisations changed nothing');
+INSERT INTO erp.item (sku, title, category, unit_price, unit_cost) VALUES ('TAP13-GOLD', 'tap gold bar', 'home', 999999999999.00, 0);
+SELECT erp.receive('TAP13-GOLD', 'TAP13-DC', 2);
+INSERT INTO tap13_id VALUES ('gold_order', pg_temp.ship_order('tap13-gold', '[{"sku": "TAP13-GOLD", "qty": 2, "unit_price": 999999999999.00}]'));
+SELECT pg_temp.snapshot();
+SELECT throws_ok(format($$SELECT erp.authorize_return(%s, '[{"sku": "TAP13-GOLD", "qty": 2}]')$$, pg_temp.id('gold_order')),
+    'IE004', NULL, 'a return whose refund (2 x 999,999,999,999.00) would not fit numeric(14,2) is refused with IE004, not 22003 at inspection');
+SELECT lives_ok(format($$SELECT erp.authorize_return(%s, '[{"sku": "TAP13-GOLD", "qty": 1}]')$$, pg_temp.id('gold_order')),
+    'one gold bar (999,999,999,999.00) may come back');
 INSERT INTO tap13_id VALUES ('tee_rma2', erp.authorize_return(pg_temp.id('tee_order'), '[{"sku": "TAP13-TEE", "qty": 1}]', 3650));
 SELECT pg_temp.snapshot();
 SELECT throws_ok(format($$SELECT erp.receive_return(%s, NULL, '[{"sku": "", "qty": 1}]')$$, pg_temp.id('tee_rma2')),
