@@ -339,8 +339,16 @@ SELECT * FROM erp.kpi_adjustment_rate ORDER BY node;
 --   return_cycle_hours = (3 + 6 + 24) / 3 = 11.00
 --   events_24h = the refund and the adjustment approvals (now); the stockouts and
 --                the backorder happened 30 h and more ago = 2
+--   policy_changes_7d = the adjustment threshold set to 10.00 at the start = 1
 ------------------------------------------------------------------------------
 SELECT * FROM erp.dashboard;
+
+------------------------------------------------------------------------------
+-- erp.policy_audit: who changed which policy, what changed, before and after
+-- (when: changed_at, left out here because it is today)
+------------------------------------------------------------------------------
+SELECT changed_by, table_name, operation, changed_columns, old_row, new_row - 'approval_policy_id' AS new_row
+  FROM erp.policy_audit;
 COMMIT;
 
 ------------------------------------------------------------------------------
@@ -359,6 +367,9 @@ SELECT * FROM erp.kpi_adjustment_rate ORDER BY node;
 RESET ROLE;
 DELETE FROM erp.node_access;
 DROP ROLE regress_kpi_partner;
+-- granting and withdrawing the partner's node are policy changes too
+SELECT changed_by, table_name, operation, changed_columns
+  FROM erp.policy_audit WHERE table_name = 'node_access' ORDER BY policy_change_id;
 
 ------------------------------------------------------------------------------
 -- Closing: the books balance

@@ -7,10 +7,19 @@
  *	  erp.approval_policy is adjusted at once, a larger one waits for a
  *	  member of erp_approver.
  *
- *	  Refuses: unknown sku, node or lot (IE003), a negative count (IE004),
- *	  an approval by a role outside erp_approver (IE009), approving an
+ *	  erp.adjust records the same kind of adjustment by hand, under the same
+ *	  threshold; CountsCheckDirectAdjustment is that threshold for the other
+ *	  paths that change on-hand outside a document (erp.move, erp.receive).
+ *	  Four eyes: the person who counted or adjusted (created_by, the login
+ *	  as IerpActorName gives it) never approves the adjustment.
+ *
+ *	  Refuses: no or an unknown sku, node, lot or adjustment (IE003), a count
+ *	  below 0 or above 1,000,000,000, an adjustment of 0 or more than
+ *	  1,000,000,000 units, a value beyond numeric(14,2), no reason, texts too
+ *	  long (IE004), an approval by a role outside erp_approver or by the
+ *	  adjustment's creator, a partner at another node (IE009), approving an
  *	  adjustment that is not waiting (IE010), and - as any move - writing off
- *	  more than is there when the approval comes (IE001).
+ *	  more than is there when it is applied (IE001).
  *
  *-------------------------------------------------------------------------
  */
@@ -24,46 +33,94 @@
 #include "ierp.h"
 
 PG_FUNCTION_INFO_V1(ierp_counts_count);
+PG_FUNCTION_INFO_V1(ierp_counts_adjust);
 PG_FUNCTION_INFO_V1(ierp_counts_approve_adjustment);
 
 /* Adjustments up to this value need no approver when erp.approval_policy says nothing. */
 #define DEFAULT_ADJUSTMENT_AUTO_LIMIT "100.00"
 
+/* The adjustment threshold, as SQL: the policy's value, or the default. */
+#define ADJUSTMENT_LIMIT_SQL \
+	"COALESCE((SELECT p.max_auto_value FROM erp.approval_policy p WHERE p.kind = 'adjustment'), " \
+	DEFAULT_ADJUSTMENT_AUTO_LIMIT ")"
+
+/* The most units one adjustment or count may concern (as one move may move). */
+#define MAX_ADJUST_QTY	INT64CONST(1000000000)
+
+/* Values are numeric(14,2): an adjustment is worth less than this. */
+#define MAX_VALUE_SQL	"1000000000000"
+
+/* Refuses (IE004) an adjustment of more units than one move may move. */
+static void
+CheckDelta(int64 qty_delta, const char *sku)
+{
+	if (qty_delta == 0 || qty_delta < -MAX_ADJUST_QTY || qty_delta > MAX_ADJUST_QTY)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("invalid adjustment of " INT64_FORMAT " units of sku \"%s\"", qty_delta, sku ? sku : "?"),
+				 errdetail("An adjustment adds or writes off 1 to " INT64_FORMAT " units.", MAX_ADJUST_QTY)));
+}
+
 /*
- * CountsCheckDirectAdjustment: the threshold for every on-hand change made
- * outside a document: refuses (IE009) when |qty_delta| x unit_cost is above
- * the 'adjustment' threshold of erp.approval_policy, unless the session is a
- * superuser's (which no rule inside the database can hold anyway).
+ * Values |qty_delta| units of an item at its unit cost, in numeric (no
+ * overflow whatever the cost); fills the value and the threshold as text and
+ * returns whether the value is above the threshold.  A value beyond what
+ * numeric(14,2) holds: IE004.
  */
-void
-CountsCheckDirectAdjustment(int64 item_id, int64 qty_delta, const char *sku)
+static bool
+AdjustmentValue(int64 item_id, int64 qty_delta, const char *sku, char **value, char **limit)
 {
 	static SPIPlanPtr plan = NULL;
 	bool		isnull;
-	char	   *value;
+	HeapTuple	tup;
+	TupleDesc	desc;
 
-	if (superuser_arg(IerpSessionIdentity()))
-		return;
 	IerpPlan(&plan,
-			 "SELECT (abs($2::numeric) * i.unit_cost)::text,"
-			 "       abs($2::numeric) * i.unit_cost > COALESCE((SELECT p.max_auto_value FROM erp.approval_policy p"
-			 "                                   WHERE p.kind = 'adjustment'), " DEFAULT_ADJUSTMENT_AUTO_LIMIT "),"
-			 "       COALESCE((SELECT p.max_auto_value FROM erp.approval_policy p WHERE p.kind = 'adjustment'), "
-			 DEFAULT_ADJUSTMENT_AUTO_LIMIT ")::text"
-			 "  FROM erp.item i WHERE i.item_id = $1",
+			 "SELECT v.value::text, v.value > " ADJUSTMENT_LIMIT_SQL ", " ADJUSTMENT_LIMIT_SQL "::text,"
+			 "       v.value >= " MAX_VALUE_SQL
+			 "  FROM erp.item i, LATERAL (SELECT round(abs($2::numeric) * i.unit_cost, 2) AS value) v"
+			 " WHERE i.item_id = $1",
 			 2, (Oid[]) {INT8OID, INT8OID});
 	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(qty_delta)},
 						 NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "inventory_erp: cannot value an adjustment");
-	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	*value = SPI_getvalue(tup, desc, 1);
+	*limit = SPI_getvalue(tup, desc, 3);
+	if (DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("adjustment of " INT64_FORMAT " units of sku \"%s\" worth %s is beyond the largest value",
+						qty_delta, sku ? sku : "?", *value),
+				 errdetail("Values are numeric(14,2): below 1,000,000,000,000.")));
+	return DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
+}
+
+/*
+ * CountsCheckDirectAdjustment: the threshold for every on-hand change made
+ * outside a document: refuses (IE009) when |qty_delta| x unit_cost is above
+ * the 'adjustment' threshold of erp.approval_policy, unless the session is a
+ * superuser's (which no rule inside the database can hold anyway).  More
+ * units than one move may move, or a value numeric(14,2) cannot hold: IE004.
+ * The value is computed in numeric, so no quantity or cost overflows it.
+ */
+void
+CountsCheckDirectAdjustment(int64 item_id, int64 qty_delta, const char *sku)
+{
+	char	   *value;
+	char	   *limit;
+
+	CheckDelta(qty_delta, sku);
+	if (superuser_arg(IerpSessionIdentity()))
 		return;
-	value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (!AdjustmentValue(item_id, qty_delta, sku, &value, &limit))
+		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_IERP_APPROVAL_REQUIRED),
 			 errmsg("adjustment of " INT64_FORMAT " units of sku \"%s\" worth %s needs approval",
 					qty_delta, sku ? sku : "?", value),
-			 errdetail("On-hand changes outside a document above %s need an approver.",
-					   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3)),
+			 errdetail("On-hand changes outside a document above %s need an approver.", limit),
 			 errhint("Record it with erp.count or erp.adjust; an erp_approver other than you applies it.")));
 }
 
@@ -78,47 +135,115 @@ ApplyAdjustment(int64 adjustment_id, int64 item_id, int64 node_id, int64 lot_id,
 }
 
 /*
+ * Records an adjustment of qty_delta available units created by the session's
+ * person: applied at once when its value is within the threshold, else
+ * pending_approval with an adjustment_approval_needed event.  Returns its id.
+ */
+static int64
+AdjustmentCreate(int64 item_id, const char *sku, int64 node_id, const char *node, int64 lot_id,
+				 int64 qty_delta, const char *reason)
+{
+	static SPIPlanPtr adj_plan = NULL;
+	static SPIPlanPtr applied_plan = NULL;
+	char	   *value;
+	char	   *limit;
+	bool		waits;
+	bool		isnull;
+	int64		adjustment_id;
+
+	CheckDelta(qty_delta, sku);
+	waits = AdjustmentValue(item_id, qty_delta, sku, &value, &limit);
+	IerpPlan(&adj_plan,
+			 "INSERT INTO erp.adjustment (item_id, node_id, lot_id, qty_delta, value, reason, status, created_by)"
+			 " VALUES ($1, $2, NULLIF($3, 0), $4, $5::numeric, $6,"
+			 "         CASE WHEN $7 THEN 'pending_approval' ELSE 'applied' END::erp.adjustment_status, $8)"
+			 " RETURNING adjustment_id",
+			 8, (Oid[]) {INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID, TEXTOID, BOOLOID, TEXTOID});
+	if (SPI_execute_plan(adj_plan, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(node_id),
+						 Int64GetDatum(lot_id), Int64GetDatum(qty_delta), CStringGetTextDatum(value),
+						 CStringGetTextDatum(reason), BoolGetDatum(waits), CStringGetTextDatum(IerpActorName())},
+						 NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "inventory_erp: adjustment insert failed");
+	adjustment_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (!waits)
+	{
+		int64		move_id = ApplyAdjustment(adjustment_id, item_id, node_id, lot_id, qty_delta);
+
+		IerpPlan(&applied_plan,
+				 "UPDATE erp.adjustment SET move_id = $2, decided_at = pg_catalog.now() WHERE adjustment_id = $1",
+				 2, (Oid[]) {INT8OID, INT8OID});
+		if (SPI_execute_plan(applied_plan, (Datum[]) {Int64GetDatum(adjustment_id), Int64GetDatum(move_id)},
+							 NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "inventory_erp: adjustment update failed");
+	}
+	else
+		EventRecord("adjustment_approval_needed", item_id, node_id, 0, 0,
+					psprintf("{\"adjustment_id\": " INT64_FORMAT ", \"sku\": %s, \"node\": %s,"
+							 " \"qty_delta\": " INT64_FORMAT ", \"value\": %s, \"reason\": %s}",
+							 adjustment_id, IerpJsonQuote(sku), IerpJsonQuote(node), qty_delta,
+							 value, IerpJsonQuote(reason)));
+	return adjustment_id;
+}
+
+/* Looks up the lot of a count or adjustment; a lot exactly when the item is lot-tracked (IE003). */
+static int64
+CountsLot(const ItemInfo *item, const char *sku, const char *lot, const char *what)
+{
+	if (item->lot_tracked != (lot != NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 item->lot_tracked ? errmsg("sku \"%s\" is lot-tracked: %s names its lot", sku, what)
+				 : errmsg("sku \"%s\" is not lot-tracked, but a lot was given", sku)));
+	return lot ? IerpLookupLot(item->item_id, sku, lot) : 0;
+}
+
+/*
  * erp.count(sku, node, counted, lot): a cycle count of the available units.
- * Returns the cycle count id.
+ * Returns the cycle count id.  A count below 0 or above the most units one
+ * move may move: IE004; a kit (no stock of its own): IE010.
  */
 Datum
 ierp_counts_count(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr adj_plan = NULL;
 	static SPIPlanPtr count_plan = NULL;
-	static SPIPlanPtr applied_plan = NULL;
 	char	   *sku = IerpTextArg(fcinfo, 0);
 	char	   *node = IerpTextArg(fcinfo, 1);
 	char	   *lot = IerpTextArg(fcinfo, 3);
 	ItemInfo	item;
 	int64		node_id,
-				lot_id = 0,
+				lot_id,
 				counted,
 				system_qty,
 				variance,
 				adjustment_id = 0,
 				count_id;
-	char	   *actor = GetUserNameFromId(GetOuterUserId(), false);
+	char	   *actor = IerpActorName();
 	bool		isnull;
 
+	IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
+	IerpCheckText(node, "node", IERP_MAX_KEY_LEN);
+	IerpCheckText(lot, "lot", IERP_MAX_KEY_LEN);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	IerpLookupItem(sku, &item);
 	node_id = IerpLookupNode(node);
 	AccessCheckNode(node_id);
-	counted = PG_ARGISNULL(2) ? -1 : PG_GETARG_INT64(2);
-	if (counted < 0)
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("no count given for sku \"%s\"", sku)));
+	counted = PG_GETARG_INT64(2);
+	if (counted < 0 || counted > MAX_ADJUST_QTY)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("invalid count " INT64_FORMAT " for sku \"%s\"", counted, sku),
-				 errdetail("A count is a number of units found, 0 or more.")));
-	if (item.lot_tracked != (lot != NULL))
+				 errdetail("A count is a number of units found, 0 to " INT64_FORMAT ".", MAX_ADJUST_QTY)));
+	if (item.is_kit)
 		ereport(ERROR,
-				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
-				 errmsg(item.lot_tracked ? "sku \"%s\" is lot-tracked: a count names its lot"
-						: "sku \"%s\" is not lot-tracked, but a lot was given", sku)));
-	if (lot)
-		lot_id = IerpLookupLot(item.item_id, sku, lot);
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("sku \"%s\" is a kit: count its components", sku),
+				 errdetail("A kit holds no stock of its own.")));
+	lot_id = CountsLot(&item, sku, lot, "a count");
 	{
 		BalanceKey	key = {item.item_id, node_id, lot_id, STATE_AVAILABLE};
 
@@ -126,41 +251,9 @@ ierp_counts_count(PG_FUNCTION_ARGS)
 	}
 	variance = counted - system_qty;
 
+	/* the adjustment: at once when its value is within the threshold */
 	if (variance != 0)
-	{
-		/* the adjustment: at once when its value is within the threshold */
-		IerpPlan(&adj_plan,
-				 "INSERT INTO erp.adjustment (item_id, node_id, lot_id, qty_delta, value, reason, status, created_by)"
-				 " SELECT i.item_id, $2, NULLIF($3, 0), $4, v.value, 'cycle_count',"
-				 "        CASE WHEN v.value <= COALESCE((SELECT p.max_auto_value FROM erp.approval_policy p"
-				 "                                        WHERE p.kind = 'adjustment'), " DEFAULT_ADJUSTMENT_AUTO_LIMIT ")"
-				 "             THEN 'applied' ELSE 'pending_approval' END::erp.adjustment_status, $5"
-				 "   FROM erp.item i, LATERAL (SELECT abs($4) * i.unit_cost AS value) v WHERE i.item_id = $1"
-				 " RETURNING adjustment_id, status::text, value::text",
-				 5, (Oid[]) {INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID});
-		if (SPI_execute_plan(adj_plan, (Datum[]) {Int64GetDatum(item.item_id), Int64GetDatum(node_id),
-							 Int64GetDatum(lot_id), Int64GetDatum(variance), CStringGetTextDatum(actor)},
-							 NULL, false, 0) != SPI_OK_INSERT_RETURNING)
-			elog(ERROR, "inventory_erp: adjustment insert failed");
-		adjustment_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		if (strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2), "applied") == 0)
-		{
-			int64		move_id = ApplyAdjustment(adjustment_id, item.item_id, node_id, lot_id, variance);
-
-			IerpPlan(&applied_plan,
-					 "UPDATE erp.adjustment SET move_id = $2, decided_at = pg_catalog.now() WHERE adjustment_id = $1",
-					 2, (Oid[]) {INT8OID, INT8OID});
-			if (SPI_execute_plan(applied_plan, (Datum[]) {Int64GetDatum(adjustment_id), Int64GetDatum(move_id)},
-								 NULL, false, 0) != SPI_OK_UPDATE)
-				elog(ERROR, "inventory_erp: adjustment update failed");
-		}
-		else
-			EventRecord("adjustment_approval_needed", item.item_id, node_id, 0, 0,
-						psprintf("{\"adjustment_id\": " INT64_FORMAT ", \"sku\": %s, \"node\": %s,"
-								 " \"qty_delta\": " INT64_FORMAT ", \"value\": %s}",
-								 adjustment_id, IerpJsonQuote(sku), IerpJsonQuote(node), variance,
-								 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3)));
-	}
+		adjustment_id = AdjustmentCreate(item.item_id, sku, node_id, node, lot_id, variance, "cycle_count");
 
 	IerpPlan(&count_plan,
 			 "INSERT INTO erp.cycle_count (item_id, node_id, lot_id, system_qty, counted_qty, unit_cost,"
@@ -178,20 +271,91 @@ ierp_counts_count(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(count_id);
 }
 
-/* erp.approve_adjustment(adjustment_id): an approver applies a waiting adjustment. */
+/*
+ * erp.adjust(sku, node, qty_delta, reason, lot): a correction of available
+ * stock outside a count (found units, damage written off, shrinkage):
+ * applied at once when its value is within the adjustment threshold, else
+ * pending_approval until an approver other than its creator applies it.
+ * Returns the adjustment id.  Refuses: no or an unknown sku, node or lot
+ * (IE003), a delta of 0 or beyond the most units one move may move, no or
+ * an over-long reason (IE004), a partner at another node (IE009), a kit
+ * (IE010, as erp.receive: a kit holds no stock of its own); writing off more
+ * than is available, when applied (IE001).
+ */
+Datum
+ierp_counts_adjust(PG_FUNCTION_ARGS)
+{
+	char	   *sku = IerpTextArg(fcinfo, 0);
+	char	   *node = IerpTextArg(fcinfo, 1);
+	char	   *reason = IerpTextArg(fcinfo, 3);
+	char	   *lot = IerpTextArg(fcinfo, 4);
+	ItemInfo	item;
+	int64		node_id,
+				lot_id,
+				qty_delta,
+				adjustment_id;
+
+	IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
+	IerpCheckText(node, "node", IERP_MAX_KEY_LEN);
+	IerpCheckText(lot, "lot", IERP_MAX_KEY_LEN);
+	IerpCheckText(reason, "reason", IERP_MAX_TEXT_LEN);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	IerpLookupItem(sku, &item);
+	node_id = IerpLookupNode(node);
+	AccessCheckNode(node_id);
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("no quantity given for the adjustment of sku \"%s\"", sku)));
+	qty_delta = PG_GETARG_INT64(2);
+	CheckDelta(qty_delta, sku);
+	if (reason == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("an adjustment of sku \"%s\" at node \"%s\" needs a reason", sku, node),
+				 errhint("Say why, e.g. 'damaged in storage' or 'found during putaway'.")));
+	if (item.is_kit)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("sku \"%s\" is a kit: adjust its components", sku),
+				 errdetail("A kit holds no stock of its own.")));
+	lot_id = CountsLot(&item, sku, lot, "an adjustment");
+	adjustment_id = AdjustmentCreate(item.item_id, sku, node_id, node, lot_id, qty_delta, reason);
+	SPI_finish();
+	PG_RETURN_INT64(adjustment_id);
+}
+
+/*
+ * erp.approve_adjustment(adjustment_id): an approver applies a waiting
+ * adjustment.  Refuses: no or an unknown id (IE003), anyone outside
+ * erp_approver, the person who created the adjustment (four eyes), a partner
+ * at another node (IE009), an adjustment not waiting (IE010).
+ */
 Datum
 ierp_counts_approve_adjustment(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr lock_plan = NULL;
 	static SPIPlanPtr done_plan = NULL;
-	int64		adjustment_id = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0);
 	Oid			caller = GetOuterUserId();
+	char	   *actor = IerpActorName();
+	int64		adjustment_id,
+				item_id,
+				node_id,
+				lot_id,
+				qty_delta;
 	HeapTuple	tup;
 	TupleDesc	desc;
 	bool		isnull;
 	char	   *status;
+	char	   *created_by;
 	int64		move_id;
 
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("no adjustment id given")));
+	adjustment_id = PG_GETARG_INT64(0);
 	if (!has_privs_of_role(caller, get_role_oid("erp_approver", false)))
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_APPROVAL_REQUIRED),
@@ -201,8 +365,8 @@ ierp_counts_approve_adjustment(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	IerpPlan(&lock_plan,
-			 "SELECT item_id, node_id, COALESCE(lot_id, 0), qty_delta, status::text FROM erp.adjustment"
-			 " WHERE adjustment_id = $1 FOR UPDATE",
+			 "SELECT item_id, node_id, COALESCE(lot_id, 0), qty_delta, status::text, created_by::text"
+			 "  FROM erp.adjustment WHERE adjustment_id = $1 FOR UPDATE",
 			 1, (Oid[]) {INT8OID});
 	if (SPI_execute_plan(lock_plan, (Datum[]) {Int64GetDatum(adjustment_id)}, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot lock adjustment");
@@ -212,22 +376,30 @@ ierp_counts_approve_adjustment(PG_FUNCTION_ARGS)
 				 errmsg("unknown adjustment " INT64_FORMAT, adjustment_id)));
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
+	item_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	node_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+	lot_id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+	qty_delta = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
 	status = SPI_getvalue(tup, desc, 5);
+	created_by = SPI_getvalue(tup, desc, 6);
+	AccessCheckNode(node_id);
 	if (strcmp(status, "pending_approval") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_WRONG_STATUS),
 				 errmsg("adjustment " INT64_FORMAT " is %s, not pending approval", adjustment_id, status)));
-	move_id = ApplyAdjustment(adjustment_id,
-							  DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
-							  DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)),
-							  DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)),
-							  DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull)));
+	if (created_by != NULL && strcmp(created_by, actor) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_APPROVAL_REQUIRED),
+				 errmsg("role \"%s\" may not approve adjustment " INT64_FORMAT ": it created it", actor, adjustment_id),
+				 errdetail("Four eyes: the person who counted or adjusted never approves the adjustment."),
+				 errhint("Ask another member of erp_approver.")));
+	move_id = ApplyAdjustment(adjustment_id, item_id, node_id, lot_id, qty_delta);
 	IerpPlan(&done_plan,
 			 "UPDATE erp.adjustment SET status = 'applied', decided_at = pg_catalog.now(), decided_by = $2,"
 			 "       move_id = $3 WHERE adjustment_id = $1",
 			 3, (Oid[]) {INT8OID, TEXTOID, INT8OID});
 	if (SPI_execute_plan(done_plan, (Datum[]) {Int64GetDatum(adjustment_id),
-						 CStringGetTextDatum(GetUserNameFromId(caller, false)), Int64GetDatum(move_id)},
+						 CStringGetTextDatum(actor), Int64GetDatum(move_id)},
 						 NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "inventory_erp: adjustment update failed");
 	SPI_finish();

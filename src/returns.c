@@ -17,18 +17,25 @@
  *	  high-value item, above the 'refund' approval threshold, or by hand
  *	  waits for a member of erp_approver.
  *
- *	  Refuses: unknown order, rma, line or sku (IE003), bad quantities
- *	  (IE004), a sku received that is not on the RMA (IE007, kept as a
- *	  return_discrepancy event), a return of more than was shipped and not
- *	  yet returned or outside the return window (IE008), an approval by a
- *	  role outside erp_approver (IE009), a step the RMA or line does not
- *	  allow now (IE010).
+ *	  Four eyes: the person who made a refund due (the one who received the
+ *	  units under an on_receipt rule, or who inspected them otherwise) is
+ *	  recorded in rma_line.refund_requested_by and may not approve it.
+ *
+ *	  Refuses: no id or an unknown order, rma, line or sku (IE003), bad
+ *	  quantities, texts, return windows or missing input (IE004), a sku
+ *	  received that is not on the RMA (IE007, kept as a return_discrepancy
+ *	  event), a return of more than was shipped and not yet returned or
+ *	  outside the return window (IE008), a partner acting on another node's
+ *	  return, an approval by a role outside erp_approver or by the person
+ *	  who made the refund due (IE009), a step the RMA or line does not allow
+ *	  now (IE010).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -47,6 +54,15 @@ PG_FUNCTION_INFO_V1(ierp_returns_expire);
 
 /* Refunds up to this value need no approver when erp.approval_policy says nothing. */
 #define DEFAULT_REFUND_AUTO_LIMIT "250.00"
+
+/* A return window is 1 day to 10 years. */
+#define MAX_RETURN_WINDOW_DAYS 3650
+
+/* The most units of one item a return may ask for (as one move may move). */
+#define IERP_MAX_RETURN_UNITS INT64CONST(1000000000)
+
+/* Money is numeric(14,2): amounts stay below this. */
+#define MAX_MONEY 1e12
 
 static const Oid id_types[] = {INT8OID, INT8OID, INT8OID, INT8OID};
 
@@ -102,6 +118,7 @@ RulesLoad(void)
 {
 	static SPIPlanPtr plan = NULL;
 	MemoryContext old;
+	DispositionRule *loaded;
 	uint64		i;
 
 	IerpPlan(&plan,
@@ -111,18 +128,21 @@ RulesLoad(void)
 			 0, NULL);
 	if (SPI_execute_plan(plan, NULL, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read erp.disposition_rule");
+	/* no half-built cache survives an error below */
+	rules = NULL;
+	num_rules = 0;
 	if (rules_cxt == NULL)
 		rules_cxt = AllocSetContextCreate(CacheMemoryContext, "inventory_erp disposition rules",
 										  ALLOCSET_SMALL_SIZES);
 	else
 		MemoryContextReset(rules_cxt);
 	old = MemoryContextSwitchTo(rules_cxt);
-	rules = palloc0(sizeof(DispositionRule) * Max(SPI_processed, 1));
+	loaded = palloc0(sizeof(DispositionRule) * Max(SPI_processed, 1));
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
-		DispositionRule *r = &rules[i];
+		DispositionRule *r = &loaded[i];
 		bool		isnull;
 		Datum		d;
 
@@ -139,9 +159,10 @@ RulesLoad(void)
 		strlcpy(r->refund_policy, SPI_getvalue(tup, desc, 7), sizeof(r->refund_policy));
 		r->fee_pct = CopyValue(tup, desc, 8);
 	}
-	num_rules = (int) SPI_processed;
-	rules_relid = IerpRelid("disposition_rule");
 	MemoryContextSwitchTo(old);
+	rules_relid = IerpRelid("disposition_rule");
+	rules = loaded;
+	num_rules = (int) SPI_processed;
 }
 
 static bool
@@ -182,6 +203,21 @@ RouteReturn(const char *reason, const char *condition, const char *category, dou
  * Shared pieces
  * ----------------------------------------------------------------
  */
+
+/*
+ * The id argument argno of a document function; a NULL id is refused (IE003)
+ * as "no <what> id given" rather than looked up as 0.
+ */
+static int64
+RequireId(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("no %s id given", what),
+				 errdetail("The %s id is required.", what)));
+	return PG_GETARG_INT64(argno);
+}
 
 /* Records a returns move: the returns engine owns its transitions. */
 static void
@@ -233,6 +269,7 @@ typedef struct RmaLine
 	double		unit_price;
 	bool		available;		/* available_at is set */
 	bool		vendor_returned;
+	char	   *refund_requested_by;	/* NULL while no refund is due */
 	char	   *rma_status;
 } RmaLine;
 
@@ -260,7 +297,7 @@ RmaLineLock(int64 rma_line_id, RmaLine *line)
 			 "SELECT l.item_id, i.sku, i.category, i.high_value, l.node_id, COALESCE(l.received_node_id, 0),"
 			 "       COALESCE(l.lot_id, 0), l.qty, l.qty_received, l.qty_inspected, l.reason,"
 			 "       l.disposition::text, l.refund_status::text, l.unit_price::float8,"
-			 "       l.available_at IS NOT NULL, l.vendor_returned_at IS NOT NULL"
+			 "       l.available_at IS NOT NULL, l.vendor_returned_at IS NOT NULL, l.refund_requested_by::text"
 			 "  FROM erp.rma_line l JOIN erp.item i ON i.item_id = l.item_id"
 			 " WHERE l.rma_line_id = $1 FOR UPDATE OF l",
 			 1, id_types);
@@ -287,6 +324,17 @@ RmaLineLock(int64 rma_line_id, RmaLine *line)
 	line->unit_price = DatumGetFloat8(d);
 	line->available = DatumGetBool(SPI_getbinval(tup, desc, 15, &isnull));
 	line->vendor_returned = DatumGetBool(SPI_getbinval(tup, desc, 16, &isnull));
+	line->refund_requested_by = SPI_getvalue(tup, desc, 17);
+}
+
+/*
+ * The node a line's work happens at: where its units arrived, or where they
+ * are expected.  A partner acts on the lines of its nodes only (IE009).
+ */
+static void
+RmaLineCheckAccess(const RmaLine *line)
+{
+	AccessCheckNode(line->received_node_id ? line->received_node_id : line->node_id);
 }
 
 /*
@@ -299,8 +347,8 @@ static void
 RefundDue(const RmaLine *line, int64 units, const char *policy, const char *fee_pct)
 {
 	static SPIPlanPtr plan = NULL;
-	static const Oid types[] = {INT8OID, INT8OID, TEXTOID, BOOLOID, BOOLOID};
-	Datum		values[5];
+	static const Oid types[] = {INT8OID, INT8OID, TEXTOID, BOOLOID, BOOLOID, TEXTOID};
+	Datum		values[6];
 	bool		isnull;
 	bool		waits;
 	char	   *amount;
@@ -311,18 +359,20 @@ RefundDue(const RmaLine *line, int64 units, const char *policy, const char *fee_
 			 "    FROM erp.rma_line l WHERE l.rma_line_id = $1)"
 			 " UPDATE erp.rma_line l SET refund_amount = due.amount,"
 			 "        refund_status = CASE WHEN w.waits THEN 'awaiting_approval' ELSE 'approved' END::erp.refund_status,"
-			 "        refunded_at = CASE WHEN w.waits THEN NULL ELSE pg_catalog.now() END"
+			 "        refunded_at = CASE WHEN w.waits THEN NULL ELSE pg_catalog.now() END,"
+			 "        refund_requested_by = $6"
 			 "   FROM due, LATERAL (SELECT $4 OR $5 OR due.amount > COALESCE("
 			 "          (SELECT p.max_auto_value FROM erp.approval_policy p WHERE p.kind = 'refund'),"
 			 "          " DEFAULT_REFUND_AUTO_LIMIT ")) AS w(waits)"
 			 "  WHERE l.rma_line_id = $1"
 			 " RETURNING w.waits, l.refund_amount::text",
-			 5, types);
+			 6, types);
 	values[0] = Int64GetDatum(line->rma_line_id);
 	values[1] = Int64GetDatum(units);
 	values[2] = CStringGetTextDatum(fee_pct ? fee_pct : "0");
 	values[3] = BoolGetDatum(line->high_value);
 	values[4] = BoolGetDatum(strcmp(policy, "manual") == 0);
+	values[5] = CStringGetTextDatum(IerpActorName());
 	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
 		elog(ERROR, "inventory_erp: refund update failed");
 	waits = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -376,8 +426,16 @@ typedef struct ReturnRequest
 	char	   *sku;
 	int64		qty;
 	char	   *reason;
-	double		unit_price;
+	char	   *unit_price;		/* numeric, as text; NULL: 0 */
 } ReturnRequest;
+
+/* The requests of one return: as many as the expansion writes, grown as it goes. */
+typedef struct ReturnRequests
+{
+	ReturnRequest *items;
+	int			n;
+	int			cap;
+} ReturnRequests;
 
 /*
  * Expands a requested return of qty of item (a kit is returned as its
@@ -385,9 +443,9 @@ typedef struct ReturnRequest
  * kit's price is shared among its components by their list prices, also
  * when a component is returned under its own sku.
  */
-static int
+static void
 ExpandRequest(int64 order_id, int64 item_id, const char *sku, int64 qty, const char *reason,
-			  ReturnRequest *out, int n)
+			  ReturnRequests *out)
 {
 	static SPIPlanPtr plan = NULL;
 	uint64		i,
@@ -423,23 +481,40 @@ ExpandRequest(int64 order_id, int64 item_id, const char *sku, int64 qty, const c
 						 NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read order prices");
 	rows = SPI_processed;
+
+	/* room for every row this expansion writes: a kit has as many as it has components */
+	if (rows > (uint64) (INT_MAX / 2 - out->n))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("a return of order " INT64_FORMAT " has too many lines", order_id)));
+	if (out->n + (int) rows > out->cap)
+	{
+		int			cap = Max(out->cap * 2, out->n + (int) rows);
+
+		out->items = out->items == NULL ? palloc0(sizeof(ReturnRequest) * cap)
+			: repalloc(out->items, sizeof(ReturnRequest) * cap);
+		out->cap = cap;
+	}
 	for (i = 0; i < rows; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
-		Datum		price;
+		ReturnRequest *q = &out->items[out->n];
 		char	   *part_sku = SPI_getvalue(tup, desc, 3);
+		int64		per_kit = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
 
-		out[n].item_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		out[n].qty = qty * DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-		out[n].sku = part_sku ? part_sku : pstrdup(sku);
-		out[n].reason = pstrdup(reason);
-		price = SPI_getbinval(tup, desc, 4, &isnull);
-		out[n].unit_price = isnull ? 0 : DatumGetFloat8(DirectFunctionCall1(numeric_float8, price));
-		n++;
+		q->item_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		if (pg_mul_s64_overflow(qty, per_kit, &q->qty) || q->qty > IERP_MAX_RETURN_UNITS)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+					 errmsg("a return of " INT64_FORMAT " of kit \"%s\" is too many units of its component \"%s\"",
+							qty, sku, part_sku ? part_sku : sku)));
+		q->sku = part_sku ? part_sku : pstrdup(sku);
+		q->reason = pstrdup(reason);
+		q->unit_price = SPI_getvalue(tup, desc, 4);
+		out->n++;
 	}
-	return n;
 }
 
 /*
@@ -458,13 +533,12 @@ ierp_returns_authorize(PG_FUNCTION_ARGS)
 	static SPIPlanPtr line_plan = NULL;
 	static const Oid json_types[] = {JSONBOID};
 	static const Oid rma_types[] = {INT8OID, INT4OID};
-	static const Oid line_types[] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID, FLOAT8OID};
-	int64		order_id = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0);
+	static const Oid line_types[] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID, TEXTOID};
+	int64		order_id = RequireId(fcinfo, 0, "order");
 	int32		window = PG_ARGISNULL(2) ? 30 : PG_GETARG_INT32(2);
 	OrderHeader order;
-	ReturnRequest *req;
-	int			nreq = 0,
-				r;
+	ReturnRequests req = {NULL, 0, 0};
+	int			r;
 	uint64		i,
 				nlines;
 	int64		rma_id;
@@ -474,11 +548,12 @@ ierp_returns_authorize(PG_FUNCTION_ARGS)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	/* the order row serialises returns of the same order */
 	OrderLock(order_id, &order);
-	if (window <= 0)
+	AccessCheckOrder(order_id);
+	if (window <= 0 || window > MAX_RETURN_WINDOW_DAYS)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("invalid return window of %d days", window),
-				 errdetail("A return window is a number of days greater than zero.")));
+				 errdetail("A return window is 1 to %d days.", MAX_RETURN_WINDOW_DAYS)));
 
 	IerpPlan(&lines_plan,
 			 "SELECT jsonb_typeof(d.doc), e.value->>'sku', e.value->>'qty', COALESCE(e.value->>'reason', 'changed_mind'),"
@@ -502,7 +577,6 @@ ierp_returns_authorize(PG_FUNCTION_ARGS)
 	{
 		SPITupleTable *tt = SPI_tuptable;
 
-		req = palloc0(sizeof(ReturnRequest) * nlines * 16);
 		for (i = 0; i < nlines; i++)
 		{
 			HeapTuple	tup = tt->vals[i];
@@ -514,6 +588,8 @@ ierp_returns_authorize(PG_FUNCTION_ARGS)
 			bool		known_reason = DatumGetBool(SPI_getbinval(tup, tt->tupdesc, 6, &isnull));
 			int64		qty;
 
+			IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
+			IerpCheckText(reason, "return reason", IERP_MAX_KEY_LEN);
 			if (unknown_item)
 				ereport(ERROR,
 						(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
@@ -524,7 +600,7 @@ ierp_returns_authorize(PG_FUNCTION_ARGS)
 						 errmsg("unknown return reason \"%s\"", reason),
 						 errhint("Reasons are listed in erp.reason_code.")));
 			qty = IerpParseQuantity(qty_text, sku);
-			nreq = ExpandRequest(order_id, DatumGetInt64(item), sku, qty, reason, req, nreq);
+			ExpandRequest(order_id, DatumGetInt64(item), sku, qty, reason, &req);
 		}
 	}
 
@@ -559,9 +635,9 @@ ierp_returns_authorize(PG_FUNCTION_ARGS)
 			 "INSERT INTO erp.rma_line (rma_id, item_id, node_id, lot_id, qty, reason, unit_price)"
 			 " VALUES ($1, $2, $3, NULLIF($4, 0), $5, $6, round($7::numeric, 2)) RETURNING rma_line_id",
 			 7, line_types);
-	for (r = 0; r < nreq; r++)
+	for (r = 0; r < req.n; r++)
 	{
-		ReturnRequest *q = &req[r];
+		ReturnRequest *q = &req.items[r];
 		int64		returnable = 0,
 					in_window = 0,
 					left = q->qty;
@@ -593,6 +669,7 @@ ierp_returns_authorize(PG_FUNCTION_ARGS)
 			else
 				avail[i] = 0;
 		}
+		SPI_freetuptable(SPI_tuptable);
 		if (returnable < q->qty)
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_RETURN_NOT_ALLOWED),
@@ -607,6 +684,12 @@ ierp_returns_authorize(PG_FUNCTION_ARGS)
 							q->sku, order_id, window),
 					 errdetail(INT64_FORMAT " of the " INT64_FORMAT " units asked for shipped within the window.",
 							   in_window, q->qty)));
+		if (q->unit_price != NULL && strtod(q->unit_price, NULL) * (double) q->qty >= MAX_MONEY)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+					 errmsg("a refund of " INT64_FORMAT " of sku \"%s\" at %s is beyond the largest amount",
+							q->qty, q->sku, q->unit_price),
+					 errdetail("Amounts are numeric(14,2): below 1,000,000,000,000.")));
 		for (i = 0; i < ngroups && left > 0; i++)
 		{
 			int64		part = Min(left, avail[i]);
@@ -616,13 +699,18 @@ ierp_returns_authorize(PG_FUNCTION_ARGS)
 			if (SPI_execute_plan(line_plan,
 								 (Datum[]) {Int64GetDatum(rma_id), Int64GetDatum(q->item_id), Int64GetDatum(node[i]),
 									 Int64GetDatum(lot[i]), Int64GetDatum(part), CStringGetTextDatum(q->reason),
-								 Float8GetDatum(q->unit_price)},
+								 CStringGetTextDatum(q->unit_price ? q->unit_price : "0")},
 								 NULL, false, 0) != SPI_OK_INSERT_RETURNING)
 				elog(ERROR, "inventory_erp: rma line insert failed");
+			SPI_freetuptable(SPI_tuptable);
 			ReturnsMove(rma_id, q->item_id, lot[i], part, 0, STATE_OUTSIDE, node[i], STATE_RETURN_PENDING,
 						"rma_authorized");
 			left -= part;
 		}
+		/* a return of many lines: what one request needed goes before the next */
+		pfree(node);
+		pfree(lot);
+		pfree(avail);
 	}
 	SPI_finish();
 	PG_RETURN_INT64(rma_id);
@@ -651,6 +739,7 @@ LoadExpected(int64 rma_id, int64 item_id, Expected **out)
 {
 	static SPIPlanPtr plan = NULL;
 	uint64		i;
+	int			n;
 	Expected   *e;
 
 	IerpPlan(&plan,
@@ -679,7 +768,10 @@ LoadExpected(int64 rma_id, int64 item_id, Expected **out)
 		e[i].qty_received = DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull));
 	}
 	*out = e;
-	return (int) SPI_processed;
+	n = (int) SPI_processed;
+	/* callers loop over lines: the rows are copied, their table goes */
+	SPI_freetuptable(SPI_tuptable);
+	return n;
 }
 
 /*
@@ -769,7 +861,7 @@ ierp_returns_receive(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr lines_plan = NULL;
 	static const Oid json_types[] = {JSONBOID};
-	int64		rma_id = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0);
+	int64		rma_id = RequireId(fcinfo, 0, "rma");
 	char	   *node = IerpTextArg(fcinfo, 1);
 	int64		node_id = 0;
 	int64		order_id;
@@ -779,16 +871,28 @@ ierp_returns_receive(PG_FUNCTION_ARGS)
 				k;
 	bool		isnull;
 
+	IerpCheckText(node, "node", IERP_MAX_KEY_LEN);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	status = RmaLock(rma_id, &order_id);
+	/* a partner receives the returns of its nodes only: every line's node is checked, by name */
+	n = LoadExpected(rma_id, 0, &e);
+	for (k = 0; k < n; k++)
+	{
+		AccessCheckNode(e[k].node_id);
+		if (e[k].received_node_id != 0)
+			AccessCheckNode(e[k].received_node_id);
+	}
 	if (strcmp(status, "authorized") != 0 && strcmp(status, "partially_received") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_WRONG_STATUS),
 				 errmsg("cannot receive rma " INT64_FORMAT ": it is %s", rma_id, status),
 				 errdetail("Only authorised returns that are not fully received can be received.")));
 	if (node)
+	{
 		node_id = IerpLookupNode(node);
+		AccessCheckNode(node_id);
+	}
 
 	if (PG_ARGISNULL(2))
 	{
@@ -802,7 +906,9 @@ ierp_returns_receive(PG_FUNCTION_ARGS)
 				any = true;
 			}
 		if (!any)
-			elog(ERROR, "inventory_erp: rma " INT64_FORMAT " expects nothing", rma_id);
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_WRONG_STATUS),
+					 errmsg("rma " INT64_FORMAT " expects nothing more", rma_id)));
 	}
 	else
 	{
@@ -832,6 +938,13 @@ ierp_returns_receive(PG_FUNCTION_ARGS)
 						expected = 0,
 						left;
 
+			/* a line without a sku is no discrepancy to record, but bad input */
+			if (sku == NULL || sku[0] == '\0')
+				ereport(ERROR,
+						(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+						 errmsg("a received line of rma " INT64_FORMAT " has no sku", rma_id),
+						 errhint("lines is a JSON array like [{\"sku\": \"A-1\", \"qty\": 1}].")));
+			IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
 			n = item_id ? LoadExpected(rma_id, item_id, &e) : 0;
 			if (n == 0)
 			{
@@ -887,11 +1000,11 @@ ierp_returns_inspect(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	int64		rma_line_id = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0);
+	int64		rma_line_id = RequireId(fcinfo, 0, "rma line");
 	RmaLine		line;
 	char	   *condition;
 	const DispositionRule *rule;
-	const char *disposition;
+	char		disposition[16];	/* outlives SPI_finish: returned */
 	const char *policy;
 	const char *fee;
 	int64		units;
@@ -901,6 +1014,7 @@ ierp_returns_inspect(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	RmaLineLock(rma_line_id, &line);
+	RmaLineCheckAccess(&line);
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
@@ -917,9 +1031,9 @@ ierp_returns_inspect(PG_FUNCTION_ARGS)
 							 line.qty_inspected, line.disposition ? line.disposition : "")));
 
 	rule = RouteReturn(line.reason, condition, line.category, line.unit_price);
-	disposition = rule ? rule->disposition : "quarantine";
-	policy = rule ? rule->refund_policy : "manual";
-	fee = rule ? rule->fee_pct : "0";
+	strlcpy(disposition, rule ? rule->disposition : "quarantine", sizeof(disposition));
+	policy = rule ? pstrdup(rule->refund_policy) : "manual";
+	fee = rule && rule->fee_pct ? pstrdup(rule->fee_pct) : "0";
 	if (strcmp(disposition, "restock") == 0)
 		to = STATE_AVAILABLE;
 	else if (strcmp(disposition, "refurbish") == 0)
@@ -963,16 +1077,19 @@ ierp_returns_inspect(PG_FUNCTION_ARGS)
 
 /*
  * erp.approve_refund(rma_line_id): an approver releases a refund that waits
- * for approval; returns the amount.  Anyone outside erp_approver: IE009.
+ * for approval; returns the amount.  Anyone outside erp_approver, and the
+ * person who made the refund due (four eyes), or a partner at another node:
+ * IE009.
  */
 Datum
 ierp_returns_approve_refund(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[] = {INT8OID, TEXTOID};
-	int64		rma_line_id = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0);
+	int64		rma_line_id = RequireId(fcinfo, 0, "rma line");
 	Oid			caller = GetOuterUserId();
 	Oid			approver = get_role_oid("erp_approver", false);
+	char	   *actor = IerpActorName();
 	RmaLine		line;
 	Datum		amount;
 	bool		isnull;
@@ -986,17 +1103,24 @@ ierp_returns_approve_refund(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	RmaLineLock(rma_line_id, &line);
+	RmaLineCheckAccess(&line);
 	if (strcmp(line.refund_status, "awaiting_approval") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_WRONG_STATUS),
 				 errmsg("the refund of rma line " INT64_FORMAT " is %s, not awaiting approval",
 						rma_line_id, line.refund_status)));
+	if (line.refund_requested_by != NULL && strcmp(line.refund_requested_by, actor) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_APPROVAL_REQUIRED),
+				 errmsg("role \"%s\" may not approve the refund of rma line " INT64_FORMAT ": it made the refund due",
+						actor, rma_line_id),
+				 errdetail("Four eyes: the person who received or inspected the units that made a refund due never approves it."),
+				 errhint("Ask another member of erp_approver.")));
 	IerpPlan(&plan,
 			 "UPDATE erp.rma_line SET refund_status = 'approved', refunded_at = pg_catalog.now(),"
 			 "       approved_by = $2 WHERE rma_line_id = $1 RETURNING refund_amount",
 			 2, types);
-	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(rma_line_id),
-						 CStringGetTextDatum(GetUserNameFromId(caller, false))},
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(rma_line_id), CStringGetTextDatum(actor)},
 						 NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "inventory_erp: refund approval failed");
 	amount = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -1011,13 +1135,14 @@ static void
 FinishLine(FunctionCallInfo fcinfo, const char *disposition, StockState from, StockState to,
 		   const char *event, const char *stamp_sql)
 {
-	int64		rma_line_id = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0);
+	int64		rma_line_id = RequireId(fcinfo, 0, "rma line");
 	RmaLine		line;
 	bool		done;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	RmaLineLock(rma_line_id, &line);
+	RmaLineCheckAccess(&line);
 	done = to == STATE_AVAILABLE ? line.available : line.vendor_returned;
 	if (line.disposition == NULL || strcmp(line.disposition, disposition) != 0 || done)
 		ereport(ERROR,
@@ -1055,7 +1180,9 @@ ierp_returns_to_vendor(PG_FUNCTION_ARGS)
 /*
  * erp.expire_returns(): RMAs past expires_at stop waiting: units not
  * received leave the books (return_pending -> outside, rma_expired).  An RMA
- * with nothing received is expired.  RMAs another session holds are skipped.
+ * with nothing received is expired.  RMAs another session holds are skipped;
+ * a partner expires the returns of its own nodes only.  Each RMA is worked
+ * in its own SPI connection, so that memory stays flat however many expire.
  */
 Datum
 ierp_returns_expire(PG_FUNCTION_ARGS)
@@ -1083,6 +1210,7 @@ ierp_returns_expire(PG_FUNCTION_ARGS)
 
 		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 	}
+	SPI_freetuptable(SPI_tuptable);
 	IerpPlan(&line_plan,
 			 "UPDATE erp.rma_line SET qty_expired = qty_expired + $2 WHERE rma_line_id = $1",
 			 2, id_types);
@@ -1090,20 +1218,31 @@ ierp_returns_expire(PG_FUNCTION_ARGS)
 	{
 		Expected   *e;
 		int			k,
-					nl = LoadExpected(ids[i], 0, &e);
+					nl;
+		bool		mine = true;
 
-		for (k = 0; k < nl; k++)
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "inventory_erp: SPI_connect failed");
+		nl = LoadExpected(ids[i], 0, &e);
+		for (k = 0; k < nl && mine; k++)
+			mine = AccessNodeVisible(e[k].node_id) &&
+				(e[k].received_node_id == 0 || AccessNodeVisible(e[k].received_node_id));
+		if (mine)
 		{
-			if (e[k].outstanding == 0)
-				continue;
-			ReturnsMove(ids[i], e[k].item_id, e[k].lot_id, e[k].outstanding, e[k].node_id,
-						STATE_RETURN_PENDING, 0, STATE_OUTSIDE, "rma_expired");
-			if (SPI_execute_plan(line_plan, (Datum[]) {Int64GetDatum(e[k].rma_line_id), Int64GetDatum(e[k].outstanding)},
-								 NULL, false, 0) != SPI_OK_UPDATE)
-				elog(ERROR, "inventory_erp: rma line update failed");
+			for (k = 0; k < nl; k++)
+			{
+				if (e[k].outstanding == 0)
+					continue;
+				ReturnsMove(ids[i], e[k].item_id, e[k].lot_id, e[k].outstanding, e[k].node_id,
+							STATE_RETURN_PENDING, 0, STATE_OUTSIDE, "rma_expired");
+				if (SPI_execute_plan(line_plan, (Datum[]) {Int64GetDatum(e[k].rma_line_id), Int64GetDatum(e[k].outstanding)},
+									 NULL, false, 0) != SPI_OK_UPDATE)
+					elog(ERROR, "inventory_erp: rma line update failed");
+			}
+			RmaRefreshStatus(ids[i]);
+			expired++;
 		}
-		RmaRefreshStatus(ids[i]);
-		expired++;
+		SPI_finish();
 	}
 	SPI_finish();
 	PG_RETURN_INT32(expired);

@@ -11,9 +11,13 @@
  *	  item's incoming units have no lot yet, so its receipt closes the
  *	  expectation (po_received) and receives the named lot from outside.
  *
- *	  Refuses: unknown supplier, node, sku, purchase order or transfer
- *	  (IE003), bad quantities and over-receipts (IE004), a receipt or
- *	  transfer in a status that does not allow it (IE010).
+ *	  Refuses: no id, or an unknown supplier, node, sku, purchase order or
+ *	  transfer (IE003); bad quantities, costs, texts and dates (infinite,
+ *	  outside 1970..9999, a delay to before the purchase order was created),
+ *	  missing input, over-receipts (IE004); a partner at a node not its own
+ *	  (IE009); a kit sku on a purchase order (as erp.receive: a kit holds no
+ *	  stock of its own), a receipt, delay or transfer in a status that does
+ *	  not allow it (IE010).
  *
  *-------------------------------------------------------------------------
  */
@@ -36,6 +40,18 @@ PG_FUNCTION_INFO_V1(ierp_supply_receive_transfer);
 PG_FUNCTION_INFO_V1(ierp_supply_create_replenishment_pos);
 
 static const Oid id_types[] = {INT8OID, INT8OID, INT8OID, INT8OID};
+
+/* The id argument argno; a NULL id is refused (IE003) as "no <what> id given". */
+static int64
+SupplyRequireId(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("no %s id given", what),
+				 errdetail("The %s id is required.", what)));
+	return PG_GETARG_INT64(argno);
+}
 
 
 /* A purchase order line to write: item, units, cost. */
@@ -124,17 +140,23 @@ ierp_supply_create_po(PG_FUNCTION_ARGS)
 				n;
 	bool		isnull;
 
+	IerpCheckText(supplier, "supplier", IERP_MAX_KEY_LEN);
+	IerpCheckText(node, "node", IERP_MAX_KEY_LEN);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	supplier_id = LookupSupplier(supplier);
 	node_id = IerpLookupNode(node);
+	AccessCheckNode(node_id);
 	if (PG_ARGISNULL(3))
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("purchase order from \"%s\" needs an expected_at date", supplier)));
+	IerpCheckTimestamp(PG_GETARG_TIMESTAMPTZ(3), "expected_at");
 	IerpPlan(&lines_plan,
 			 "SELECT e.value->>'sku', e.value->>'qty', e.value->>'unit_cost',"
-			 "       (SELECT i.item_id FROM erp.item i WHERE i.sku = e.value->>'sku')"
+			 "       (SELECT i.item_id FROM erp.item i WHERE i.sku = e.value->>'sku'),"
+			 "       EXISTS (SELECT 1 FROM erp.item_component c JOIN erp.item i ON i.item_id = c.kit_item_id"
+			 "                WHERE i.sku = e.value->>'sku')"
 			 "  FROM jsonb_array_elements(CASE WHEN jsonb_typeof($1) = 'array' THEN $1 ELSE '[]' END) e(value)",
 			 1, (Oid[]) {JSONBOID});
 	if (SPI_execute_plan(lines_plan, (Datum[]) {PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2)},
@@ -154,17 +176,24 @@ ierp_supply_create_po(PG_FUNCTION_ARGS)
 		char	   *sku = SPI_getvalue(tup, desc, 1);
 		Datum		item = SPI_getbinval(tup, desc, 4, &isnull);
 
+		IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
 		if (isnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
 					 errmsg("unknown sku \"%s\"", sku ? sku : "(null)")));
+		if (DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull)))
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_WRONG_STATUS),
+					 errmsg("sku \"%s\" is a kit: a purchase order buys its components", sku),
+					 errdetail("A kit holds no stock of its own; it is assembled from its components when sold.")));
 		lines[i].item_id = DatumGetInt64(item);
 		lines[i].qty = IerpParseQuantity(SPI_getvalue(tup, desc, 2), sku);
 		lines[i].unit_cost = SPI_getvalue(tup, desc, 3);
 		if (lines[i].unit_cost != NULL && !IerpIsPrice(lines[i].unit_cost))
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
-					 errmsg("invalid unit_cost \"%s\" for sku \"%s\"", lines[i].unit_cost, sku),
+					 errmsg("invalid unit_cost \"%s\" for sku \"%s\"",
+							strlen(lines[i].unit_cost) > 40 ? "(too long)" : lines[i].unit_cost, sku),
 					 errdetail("A unit cost is a number >= 0 with at most 12 digits before the point and 2 after.")));
 	}
 	po_id = WritePo(supplier_id, node_id, PG_GETARG_DATUM(3), lines, (int) n);
@@ -195,7 +224,7 @@ ierp_supply_receive_po(PG_FUNCTION_ARGS)
 	static SPIPlanPtr recv_plan = NULL;
 	static SPIPlanPtr lines_plan = NULL;
 	static SPIPlanPtr status_plan = NULL;
-	int64		po_id = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0);
+	int64		po_id = SupplyRequireId(fcinfo, 0, "purchase order");
 	int64		node_id;
 	char	   *status;
 	char	   *ref;
@@ -219,6 +248,7 @@ ierp_supply_receive_po(PG_FUNCTION_ARGS)
 				 errmsg("unknown purchase order " INT64_FORMAT, po_id)));
 	node_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	AccessCheckNode(node_id);
 	if (strcmp(status, "open") != 0 && strcmp(status, "partially_received") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_WRONG_STATUS),
@@ -296,9 +326,13 @@ ierp_supply_receive_po(PG_FUNCTION_ARGS)
 				qty = IerpParseQuantity(SPI_getvalue(tt->vals[i], tt->tupdesc, 2), sku);
 				lot = SPI_getvalue(tt->vals[i], tt->tupdesc, 3);
 				exp = SPI_getvalue(tt->vals[i], tt->tupdesc, 4);
+				IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
+				IerpCheckText(lot, "lot", IERP_MAX_KEY_LEN);
 				if (exp != NULL)
 				{
+					IerpCheckText(exp, "expires_on", IERP_MAX_KEY_LEN);
 					expires_on = IerpParseDate(exp, "expires_on");
+					IerpCheckDate(expires_on, "expires_on");
 					has_expiry = true;
 				}
 			}
@@ -371,62 +405,84 @@ ierp_supply_receive_po(PG_FUNCTION_ARGS)
 /*
  * erp.delay_po(po_id, new_expected_at): the supplier will be late.  Emits
  * supplier_delay naming the orders now at risk: those waiting (backordered)
- * for an item of this purchase order.
+ * for an item of this purchase order.  Refuses: no or an unknown purchase
+ * order (IE003), no date, an infinite date, one outside 1970..9999 or before
+ * the purchase order was created (IE004), a partner at another node (IE009),
+ * a purchase order no longer open (IE010).
  */
 Datum
 ierp_supply_delay_po(PG_FUNCTION_ARGS)
 {
+	static SPIPlanPtr lock_plan = NULL;
 	static SPIPlanPtr plan = NULL;
-	int64		po_id = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0);
+	int64		po_id = SupplyRequireId(fcinfo, 0, "purchase order");
+	TimestampTz new_at;
 	char	   *payload;
 	char	   *status;
 	bool		isnull;
+	bool		too_early;
+	int64		node_id;
 	Datum		values[2];
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inventory_erp: SPI_connect failed");
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
-				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("delaying purchase order " INT64_FORMAT " needs the new expected date", po_id)));
+	new_at = PG_GETARG_TIMESTAMPTZ(1);
+	IerpCheckTimestamp(new_at, "new_expected_at");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	IerpPlan(&lock_plan,
+			 "SELECT node_id, status::text, $2 < created_at, created_at::text FROM erp.purchase_order"
+			 " WHERE purchase_order_id = $1 FOR UPDATE",
+			 2, (Oid[]) {INT8OID, TIMESTAMPTZOID});
+	values[0] = Int64GetDatum(po_id);
+	values[1] = TimestampTzGetDatum(new_at);
+	if (SPI_execute_plan(lock_plan, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot lock purchase order");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("unknown purchase order " INT64_FORMAT, po_id)));
+	node_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	too_early = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	payload = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+	AccessCheckNode(node_id);
+	if (strcmp(status, "open") != 0 && strcmp(status, "partially_received") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("cannot delay purchase order " INT64_FORMAT ": it is %s", po_id, status)));
+	if (too_early)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("cannot delay purchase order " INT64_FORMAT " to before it was created (%s)", po_id, payload),
+				 errdetail("A new expected date lies after the purchase order's creation.")));
+
 	IerpPlan(&plan,
-			 "WITH po AS (SELECT p.purchase_order_id, p.status::text AS status, p.expected_at AS old_at,"
-			 "                   s.code AS supplier, n.code AS node, p.node_id"
+			 "WITH po AS (SELECT p.purchase_order_id, p.expected_at AS old_at, s.code AS supplier, n.code AS node"
 			 "              FROM erp.purchase_order p JOIN erp.supplier s ON s.supplier_id = p.supplier_id"
 			 "              JOIN erp.node n ON n.node_id = p.node_id"
-			 "             WHERE p.purchase_order_id = $1 FOR UPDATE OF p),"
-			 " moved AS (UPDATE erp.purchase_order p SET expected_at = $2 FROM po"
-			 "            WHERE p.purchase_order_id = po.purchase_order_id AND po.status IN ('open', 'partially_received')"
-			 "            RETURNING p.purchase_order_id),"
+			 "             WHERE p.purchase_order_id = $1),"
+			 " moved AS (UPDATE erp.purchase_order p SET expected_at = $2"
+			 "            WHERE p.purchase_order_id = $1 RETURNING p.purchase_order_id),"
 			 " at_risk AS (SELECT DISTINCT o.order_id, o.external_ref, i.sku, ol.qty_backordered"
 			 "               FROM erp.purchase_order_line pl"
 			 "               JOIN erp.order_line ol ON ol.item_id = pl.item_id AND ol.qty_backordered > 0"
 			 "               JOIN erp.sales_order o ON o.order_id = ol.order_id"
 			 "               JOIN erp.item i ON i.item_id = ol.item_id"
 			 "              WHERE pl.purchase_order_id = $1 AND pl.qty > pl.qty_received)"
-			 " SELECT po.status, jsonb_build_object('po_id', po.purchase_order_id, 'supplier', po.supplier,"
+			 " SELECT jsonb_build_object('po_id', po.purchase_order_id, 'supplier', po.supplier,"
 			 "          'node', po.node, 'was_expected_at', po.old_at, 'expected_at', $2,"
 			 "          'orders_at_risk', COALESCE((SELECT jsonb_agg(jsonb_build_object('order_id', a.order_id,"
 			 "              'external_ref', a.external_ref, 'sku', a.sku, 'backordered', a.qty_backordered)"
 			 "              ORDER BY a.order_id, a.sku) FROM at_risk a), '[]'::jsonb))::text"
-			 "   FROM po",
+			 "   FROM po, moved",
 			 2, (Oid[]) {INT8OID, TIMESTAMPTZOID});
-	values[0] = Int64GetDatum(po_id);
-	values[1] = PG_GETARG_DATUM(1);
-	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "inventory_erp: cannot delay purchase order");
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
-				 errmsg("unknown purchase order " INT64_FORMAT, po_id)));
-	status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	payload = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	AccessCheckNode(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)));
-	if (strcmp(status, "open") != 0 && strcmp(status, "partially_received") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_IERP_WRONG_STATUS),
-				 errmsg("cannot delay purchase order " INT64_FORMAT ": it is %s", po_id, status)));
-	EventRecord("supplier_delay", 0, 0, 0, 0, payload);
+	payload = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	EventRecord("supplier_delay", 0, node_id, 0, 0, payload);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -451,11 +507,17 @@ ierp_supply_transfer(PG_FUNCTION_ARGS)
 				transfer_id;
 	bool		isnull;
 
+	IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
+	IerpCheckText(from, "from_node", IERP_MAX_KEY_LEN);
+	IerpCheckText(to, "to_node", IERP_MAX_KEY_LEN);
+	IerpCheckText(lot, "lot", IERP_MAX_KEY_LEN);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	IerpLookupItem(sku, &item);
 	from_id = IerpLookupNode(from);
 	to_id = IerpLookupNode(to);
+	/* the partner acts at the node the units leave: it may send them anywhere */
+	AccessCheckNode(from_id);
 	qty = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT64(3);
 	IerpCheckQuantity(qty, sku);
 	if (from_id == to_id)
@@ -489,7 +551,7 @@ ierp_supply_receive_transfer(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
 	static SPIPlanPtr done_plan = NULL;
-	int64		transfer_id = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0);
+	int64		transfer_id = SupplyRequireId(fcinfo, 0, "transfer");
 	HeapTuple	tup;
 	TupleDesc	desc;
 	bool		isnull;
@@ -510,6 +572,13 @@ ierp_supply_receive_transfer(PG_FUNCTION_ARGS)
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	status = SPI_getvalue(tup, desc, 5);
+	{
+		int64		to_id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+
+		/* the receipt happens at the node the units arrive at; the check runs queries of its own */
+		tup = SPI_copytuple(tup);
+		AccessCheckNode(to_id);
+	}
 	if (strcmp(status, "in_transit") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_WRONG_STATUS),
@@ -535,7 +604,9 @@ ierp_supply_receive_transfer(PG_FUNCTION_ARGS)
 /*
  * erp.create_replenishment_pos(): one purchase order per supplier and node
  * for every suggestion of erp.replenishment (suggested_qty > 0, a supplier
- * known), expected after the lead time.  Returns how many were created.
+ * known), expected after the lead time.  Returns how many were created.  A
+ * partner orders for its own nodes only.  Each purchase order is written in
+ * its own SPI connection, so that memory stays flat however many there are.
  */
 Datum
 ierp_supply_create_replenishment_pos(PG_FUNCTION_ARGS)
@@ -565,25 +636,43 @@ ierp_supply_create_replenishment_pos(PG_FUNCTION_ARGS)
 		bool		isnull;
 		int64		supplier_id = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull));
 		int64		node_id = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
-		int32		lead = DatumGetInt32(SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull));
-		ArrayType  *items = DatumGetArrayTypeP(SPI_getbinval(tt->vals[i], tt->tupdesc, 4, &isnull));
-		ArrayType  *qtys = DatumGetArrayTypeP(SPI_getbinval(tt->vals[i], tt->tupdesc, 5, &isnull));
+		Datum		lead_d = SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull);
+		int64		lead = isnull ? 0 : (int64) DatumGetInt32(lead_d);
+		ArrayType  *items;
+		ArrayType  *qtys;
 		Datum	   *item_d,
 				   *qty_d;
 		int			nitems,
+					nqtys,
 					k;
 		PoLine	   *lines;
-		TimestampTz expected = GetCurrentTransactionStartTimestamp() + (TimestampTz) lead * USECS_PER_DAY;
+		TimestampTz expected;
 
+		if (!AccessNodeVisible(node_id))
+			continue;
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "inventory_erp: SPI_connect failed");
+		/* a lead time of 0 to 10 years; beyond, the date would not be a date */
+		if (lead < 0 || lead > 3650)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+					 errmsg("invalid lead time of " INT64_FORMAT " days for node \"%s\"", lead, IerpNodeCode(node_id)),
+					 errdetail("Lead times in erp.stock_policy lie between 0 and 3650 days.")));
+		expected = GetCurrentTransactionStartTimestamp() + lead * USECS_PER_DAY;
+		items = DatumGetArrayTypeP(SPI_getbinval(tt->vals[i], tt->tupdesc, 4, &isnull));
+		qtys = DatumGetArrayTypeP(SPI_getbinval(tt->vals[i], tt->tupdesc, 5, &isnull));
 		deconstruct_array(items, INT8OID, 8, true, TYPALIGN_DOUBLE, &item_d, NULL, &nitems);
-		deconstruct_array(qtys, INT8OID, 8, true, TYPALIGN_DOUBLE, &qty_d, NULL, &nitems);
-		lines = palloc0(sizeof(PoLine) * nitems);
-		for (k = 0; k < nitems; k++)
+		deconstruct_array(qtys, INT8OID, 8, true, TYPALIGN_DOUBLE, &qty_d, NULL, &nqtys);
+		Assert(nitems == nqtys);
+		lines = palloc0(sizeof(PoLine) * Max(Min(nitems, nqtys), 1));
+		for (k = 0; k < nitems && k < nqtys; k++)
 		{
 			lines[k].item_id = DatumGetInt64(item_d[k]);
 			lines[k].qty = DatumGetInt64(qty_d[k]);
+			IerpCheckQuantity(lines[k].qty, IerpItemSku(lines[k].item_id));
 		}
-		WritePo(supplier_id, node_id, TimestampTzGetDatum(expected), lines, nitems);
+		WritePo(supplier_id, node_id, TimestampTzGetDatum(expected), lines, Min(nitems, nqtys));
+		SPI_finish();
 		created++;
 	}
 	SPI_finish();

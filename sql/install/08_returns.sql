@@ -102,6 +102,7 @@ CREATE TABLE erp.rma_line (
     refunded_at         timestamptz,
     vendor_returned_at  timestamptz,
     approved_by         name,
+    refund_requested_by name,
     CHECK (0 <= qty_inspected AND qty_inspected <= qty_received AND 0 <= qty_expired
            AND qty_received + qty_expired <= qty)
 );
@@ -116,14 +117,15 @@ COMMENT ON COLUMN erp.rma_line.received_node_id IS 'Node where the units arrived
 COMMENT ON COLUMN erp.rma_line.received_at IS 'When the first units of the line arrived';
 COMMENT ON COLUMN erp.rma_line.available_at IS 'When the units were sellable again (restocked, or refurbished); NULL if they never are';
 COMMENT ON COLUMN erp.rma_line.refunded_at IS 'When the refund was approved, automatically or by an approver';
-COMMENT ON COLUMN erp.rma_line.approved_by IS 'Approver who released a refund that waited for approval';
+COMMENT ON COLUMN erp.rma_line.approved_by IS 'Approver who released a refund that waited for approval (the login, not a role it SET)';
+COMMENT ON COLUMN erp.rma_line.refund_requested_by IS 'Who made the refund due: received the units (on_receipt rule) or inspected them (otherwise); never its approver (four eyes)';
 
 CREATE FUNCTION erp.authorize_return(order_id bigint, lines jsonb, return_window_days integer DEFAULT 30)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ierp_returns_authorize'
     LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.authorize_return(bigint, jsonb, integer) IS
-    'Authorises the return of shipped units of an order (lines = [{"sku": "A-1", "qty": 1, "reason": "too_small"}]); never more than shipped and not yet returned, only within return_window_days of shipment (IE008); the units become return_pending at the node that shipped them';
+    'Authorises the return of shipped units of an order (lines = [{"sku": "A-1", "qty": 1, "reason": "too_small"}]); never more than shipped and not yet returned, only within return_window_days (1 to 3650, IE004) of shipment (IE008); a kit comes back as its components; the units become return_pending at the node that shipped them';
 
 CREATE FUNCTION erp.receive_return(rma_id bigint, node text DEFAULT NULL, lines jsonb DEFAULT NULL)
     RETURNS void
@@ -144,7 +146,7 @@ CREATE FUNCTION erp.approve_refund(rma_line_id bigint)
     AS 'MODULE_PATHNAME', 'ierp_returns_approve_refund'
     LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.approve_refund(bigint) IS
-    'Releases a refund that waits for approval; only members of erp_approver (IE009); returns the amount';
+    'Releases a refund that waits for approval; only members of erp_approver other than the person who made the refund due (refund_requested_by), at a node the caller may act at (IE009); returns the amount';
 
 CREATE FUNCTION erp.complete_refurbish(rma_line_id bigint)
     RETURNS void

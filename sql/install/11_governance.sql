@@ -46,16 +46,93 @@ CREATE FUNCTION erp.count(sku text, node text, counted bigint, lot text DEFAULT 
     AS 'MODULE_PATHNAME', 'ierp_counts_count'
     LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.count(text, text, bigint, text) IS
-    'Records a cycle count of available units (counted may be 0); a variance within the adjustment threshold is adjusted at once, a larger one waits for erp.approve_adjustment; returns the cycle count id';
+    'Records a cycle count of available units (counted 0 to 1,000,000,000, IE004); a variance within the adjustment threshold is adjusted at once, a larger one waits for erp.approve_adjustment by another person; returns the cycle count id';
 
 CREATE FUNCTION erp.approve_adjustment(adjustment_id bigint)
     RETURNS void
     AS 'MODULE_PATHNAME', 'ierp_counts_approve_adjustment'
     LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.approve_adjustment(bigint) IS
-    'Applies an adjustment that waits for approval; only members of erp_approver (IE009)';
+    'Applies an adjustment that waits for approval; only members of erp_approver other than its creator (created_by), at a node the caller may act at (IE009)';
 
 -- Partner access: erp.node_access and erp.visible_nodes() are in 03_master.sql
 -- (views before this file use them); every session reloads the cache of it.
 CREATE TRIGGER node_access_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON erp.node_access
     FOR EACH STATEMENT EXECUTE FUNCTION erp.reload_rules();
+
+-- Adjustments by hand -------------------------------------------------------
+-- The same threshold as a count's variance: within it applied at once, above it
+-- pending_approval with an adjustment_approval_needed event.
+CREATE FUNCTION erp.adjust(sku text, node text, qty_delta bigint, reason text, lot text DEFAULT NULL)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ierp_counts_adjust'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.adjust(text, text, bigint, text, text) IS
+    'Adjusts available stock by hand (qty_delta > 0 adds, < 0 writes off; at most 1,000,000,000 units) for a reason; applied at once when |qty_delta| x unit_cost is within the adjustment threshold of erp.approval_policy, else pending_approval until another person in erp_approver runs erp.approve_adjustment; returns the adjustment id';
+
+-- The record of policy changes -----------------------------------------------
+-- Who changed which rule, when, from what to what: every INSERT, UPDATE, DELETE
+-- and TRUNCATE of the tables that decide what the engines allow.
+
+CREATE TABLE erp.policy_change (
+    policy_change_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    changed_at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    changed_by          name NOT NULL,
+    table_name          name NOT NULL,
+    operation           text NOT NULL CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')),
+    old_row             jsonb,
+    new_row             jsonb
+);
+CREATE INDEX policy_change_at_idx ON erp.policy_change (changed_at);
+COMMENT ON TABLE erp.policy_change IS 'Append-only record of every change to erp.approval_policy, erp.disposition_rule, erp.state_transition, erp.node_access and erp.item_component: who, when, the row before and after';
+COMMENT ON COLUMN erp.policy_change.changed_at IS 'Start of the transaction that made the change';
+COMMENT ON COLUMN erp.policy_change.changed_by IS 'The login that made the change (a role it SET does not replace it; a superuser session is recorded as the role it acts as)';
+COMMENT ON COLUMN erp.policy_change.table_name IS 'The policy table changed, in schema erp';
+COMMENT ON COLUMN erp.policy_change.old_row IS 'The row before an UPDATE or DELETE; NULL for INSERT and TRUNCATE';
+COMMENT ON COLUMN erp.policy_change.new_row IS 'The row after an INSERT or UPDATE; NULL for DELETE and TRUNCATE';
+
+CREATE FUNCTION erp.record_policy_change()
+    RETURNS trigger
+    AS 'MODULE_PATHNAME', 'ierp_governance_policy_changed'
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.record_policy_change() IS
+    'Trigger on the policy tables: writes each change, with the login that made it, to erp.policy_change';
+
+CREATE FUNCTION erp.refuse_policy_change_edit()
+    RETURNS trigger
+    AS 'MODULE_PATHNAME', 'ierp_governance_policy_change_guard'
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.refuse_policy_change_edit() IS
+    'Trigger on erp.policy_change: UPDATE, DELETE and TRUNCATE are refused (IE005)';
+
+CREATE TRIGGER policy_change_append_only BEFORE UPDATE OR DELETE ON erp.policy_change
+    FOR EACH ROW EXECUTE FUNCTION erp.refuse_policy_change_edit();
+CREATE TRIGGER policy_change_no_truncate BEFORE TRUNCATE ON erp.policy_change
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.refuse_policy_change_edit();
+
+CREATE TRIGGER policy_changed AFTER INSERT OR UPDATE OR DELETE ON erp.approval_policy
+    FOR EACH ROW EXECUTE FUNCTION erp.record_policy_change();
+CREATE TRIGGER policy_truncated AFTER TRUNCATE ON erp.approval_policy
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.record_policy_change();
+CREATE TRIGGER policy_changed AFTER INSERT OR UPDATE OR DELETE ON erp.disposition_rule
+    FOR EACH ROW EXECUTE FUNCTION erp.record_policy_change();
+CREATE TRIGGER policy_truncated AFTER TRUNCATE ON erp.disposition_rule
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.record_policy_change();
+CREATE TRIGGER policy_changed AFTER INSERT OR UPDATE OR DELETE ON erp.state_transition
+    FOR EACH ROW EXECUTE FUNCTION erp.record_policy_change();
+CREATE TRIGGER policy_truncated AFTER TRUNCATE ON erp.state_transition
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.record_policy_change();
+CREATE TRIGGER policy_changed AFTER INSERT OR UPDATE OR DELETE ON erp.node_access
+    FOR EACH ROW EXECUTE FUNCTION erp.record_policy_change();
+CREATE TRIGGER policy_truncated AFTER TRUNCATE ON erp.node_access
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.record_policy_change();
+CREATE TRIGGER policy_changed AFTER INSERT OR UPDATE OR DELETE ON erp.item_component
+    FOR EACH ROW EXECUTE FUNCTION erp.record_policy_change();
+CREATE TRIGGER policy_truncated AFTER TRUNCATE ON erp.item_component
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.record_policy_change();
+
+-- Readers (auditors, BI) see the record; partners do not: it names other
+-- partners' roles and nodes and the business's thresholds.
+ALTER TABLE erp.policy_change ENABLE ROW LEVEL SECURITY;
+CREATE POLICY not_partners ON erp.policy_change
+    USING ((SELECT erp.visible_nodes()) IS NULL);

@@ -165,9 +165,23 @@ SELECT
         AS count_accuracy_pct,
     (SELECT round((extract(epoch FROM avg(available_at - received_at)) / 3600)::numeric, 2)
        FROM erp.rma_line WHERE available_at IS NOT NULL AND received_at IS NOT NULL) AS return_cycle_hours,
-    (SELECT count(*) FROM erp.event WHERE at >= pg_catalog.now() - interval '24 hours')::bigint AS events_24h;
+    (SELECT count(*) FROM erp.event WHERE at >= pg_catalog.now() - interval '24 hours')::bigint AS events_24h,
+    (SELECT count(*) FROM erp.policy_change WHERE changed_at >= pg_catalog.now() - interval '7 days')::bigint
+        AS policy_changes_7d;
 COMMENT ON VIEW erp.dashboard IS
-    'One row for the operations lead: stock on hand, available, inbound and its value at cost; orders today and open; shipments today; unit fill rate; backordered units; split shipment rate; open returns; refunds and adjustments waiting for approval; count accuracy; return cycle time; events of the last 24 hours';
+    'One row for the operations lead: stock on hand, available, inbound and its value at cost; orders today and open; shipments today; unit fill rate; backordered units; split shipment rate; open returns; refunds and adjustments waiting for approval; count accuracy; return cycle time; events of the last 24 hours; policy changes of the last 7 days (erp.policy_audit)';
+
+CREATE VIEW erp.policy_audit WITH (security_invoker = true) AS
+SELECT pc.policy_change_id, pc.changed_at, pc.changed_by, pc.table_name, pc.operation,
+       ARRAY(SELECT k.key
+               FROM jsonb_object_keys(COALESCE(pc.new_row, pc.old_row, '{}'::jsonb)) AS k(key)
+              WHERE (pc.old_row -> k.key) IS DISTINCT FROM (pc.new_row -> k.key)
+              ORDER BY k.key) AS changed_columns,
+       pc.old_row, pc.new_row
+  FROM erp.policy_change pc
+ ORDER BY pc.changed_at DESC, pc.policy_change_id DESC;
+COMMENT ON VIEW erp.policy_audit IS
+    'Policy changes, newest first: who changed which policy table (approval thresholds, disposition rules, state transitions, partner access, kit components), when, the columns that changed, and the rows before and after';
 
 -- Logical replication -------------------------------------------------------
 

@@ -1,7 +1,7 @@
 -- The KPI views keep counting a backorder while the rest of its line is being
 -- picked, and show a partner its own nodes only, promises included.
 BEGIN;
-SELECT plan(7);
+SELECT plan(10);
 
 INSERT INTO erp.item (sku, unit_price, allow_backorder) VALUES ('TAP07-LAMP', 30, true);
 INSERT INTO erp.node (code) VALUES ('TAP07-DC'), ('TAP07-ST');
@@ -18,6 +18,18 @@ SELECT is((SELECT units_backordered FROM erp.kpi_backorder_exposure WHERE sku = 
     'the 2 backordered lamps stay exposed while the 3 allocated ones are picked, or the risk would vanish from the view');
 SELECT cmp_ok((SELECT units_backordered FROM erp.dashboard), '>=', 2::bigint,
     'the dashboard counts them too');
+
+-- policy changes: on the dashboard and in erp.policy_audit
+CREATE TEMP TABLE tap07_before AS SELECT policy_changes_7d AS n FROM erp.dashboard;
+INSERT INTO erp.approval_policy (kind, max_auto_value) VALUES ('refund', 500.00)
+    ON CONFLICT (kind) DO UPDATE SET max_auto_value = 500.00;
+SELECT is((SELECT policy_changes_7d FROM erp.dashboard) - (SELECT n FROM tap07_before), 1::bigint,
+    'a change of the refund threshold shows on the dashboard''s policy_changes_7d, or the operations lead would never see it');
+SELECT is((SELECT new_row->>'max_auto_value' FROM erp.policy_audit WHERE table_name = 'approval_policy' LIMIT 1), '500.00',
+    'erp.policy_audit lists the newest change first, with the row after it');
+SELECT columns_are('erp', 'policy_audit',
+    ARRAY['policy_change_id', 'changed_at', 'changed_by', 'table_name', 'operation', 'changed_columns', 'old_row', 'new_row'],
+    'erp.policy_audit has the documented columns');
 
 -- a transfer DC -> store, received; then four more lamps at the DC
 SELECT erp.receive_transfer(erp.transfer('TAP07-LAMP', 'TAP07-DC', 'TAP07-ST', 1))
