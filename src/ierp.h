@@ -67,6 +67,7 @@ extern bool GtinParse(const char *str, int64 *result, bool raise_error);
 
 /* GUCs (inventory_erp.c) */
 extern int	ierp_balance_slots;
+extern bool ierp_restore_mode;	/* inventory_erp.restore_mode: rows reloaded by pg_restore are history */
 
 /* lookup.c: SPI plan cache and business-key lookups (all raise IE003 when unknown) */
 typedef struct ItemInfo
@@ -92,6 +93,8 @@ extern char *IerpItemSku(int64 item_id);
 extern char *IerpNodeCode(int64 node_id);
 extern char *IerpTextArg(FunctionCallInfo fcinfo, int argno);
 extern char *IerpJsonQuote(const char *s);
+/* A single move may not carry more units than this (IE004). */
+#define IERP_MAX_MOVE_QTY	INT64CONST(1000000000)
 extern void IerpCheckQuantity(int64 qty, const char *sku);
 extern int64 IerpParseQuantity(const char *text, const char *sku);
 extern bool IerpIsPrice(const char *s);

@@ -36,9 +36,6 @@
 
 PG_FUNCTION_INFO_V1(ierp_reload_rules);
 
-/* A single move may not carry more units than this (IE004). */
-#define IERP_MAX_MOVE_QTY	INT64CONST(1000000000)
-
 /*
  * IerpPlan: prepare sql once per backend and keep the plan.  The plan cache
  * re-analyses the query text after DDL (or a DROP/CREATE EXTENSION), so a
@@ -148,7 +145,8 @@ IerpIsPrice(const char *s)
 
 /*
  * IerpParseDate: a date written YYYY-MM-DD (an expiry on a receipt); IE004
- * naming the text when it is not a real calendar date.
+ * naming the text when it is not a real calendar date, or lies outside the
+ * years IerpCheckDate accepts.
  */
 DateADT
 IerpParseDate(const char *text, const char *what)
@@ -157,6 +155,7 @@ IerpParseDate(const char *text, const char *what)
 				m,
 				d;
 	char		tail;
+	DateADT		result;
 
 	if (text == NULL || sscanf(text, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
 		strlen(text) != 10 || m < 1 || m > 12 || d < 1 || d > day_tab[isleap(y)][m - 1])
@@ -164,7 +163,9 @@ IerpParseDate(const char *text, const char *what)
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("invalid %s \"%s\"", what, text ? text : ""),
 				 errdetail("Dates are real calendar dates written YYYY-MM-DD.")));
-	return date2j(y, m, d) - POSTGRES_EPOCH_JDATE;
+	result = date2j(y, m, d) - POSTGRES_EPOCH_JDATE;
+	IerpCheckDate(result, what);
+	return result;
 }
 
 /*
@@ -441,32 +442,24 @@ IerpNodeCode(int64 node_id)
 }
 
 /*
- * IerpRowIsHistory: true when the row being inserted into rel carries an
- * identity value (column idcol) that the column's sequence has not issued:
- * the row is history being reloaded (pg_restore, COPY of a dump), not a new
- * fact.  Rows inserted the ordinary way get their id from the sequence, so
- * their id is never above its last value.
+ * IerpRowIsHistory: true when the row being inserted into rel (with its id in
+ * column idcol) is history being reloaded - pg_restore of a dump - rather
+ * than a new fact.  That is the case exactly when the session runs in restore
+ * mode: inventory_erp.restore_mode, which only a superuser can switch on
+ * (PGC_SUSET), e.g. PGOPTIONS='-c inventory_erp.restore_mode=on' pg_restore.
+ * Outside restore mode nothing is history, whatever id a row brings: an id
+ * above the identity sequence is no proof of anything (an INSERT ...
+ * OVERRIDING SYSTEM VALUE can bring any id).
  */
 bool
 IerpRowIsHistory(Relation rel, HeapTuple tup, const char *idcol)
 {
-	static SPIPlanPtr plan = NULL;
-	static const Oid argtypes[] = {OIDOID};
-	TupleDesc	desc = RelationGetDescr(rel);
-	int			attnum = SPI_fnumber(desc, idcol);
 	bool		isnull;
-	Datum		id = heap_getattr(tup, attnum, desc, &isnull);
-	Datum		values[1];
-	Datum		last;
 
-	if (isnull)
+	if (!ierp_restore_mode)
 		return false;
-	IerpPlan(&plan, "SELECT pg_catalog.pg_sequence_last_value($1)", 1, argtypes);
-	values[0] = ObjectIdGetDatum(getIdentitySequence(RelationGetRelid(rel), attnum, false));
-	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: cannot read sequence");
-	last = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	return isnull || DatumGetInt64(id) > DatumGetInt64(last);
+	(void) heap_getattr(tup, SPI_fnumber(RelationGetDescr(rel), idcol), RelationGetDescr(rel), &isnull);
+	return !isnull;
 }
 
 /*
