@@ -257,9 +257,14 @@ LookupByText(SPIPlanPtr plan, const char *key)
 static void
 RaiseUnknown(const char *kind, const char *key, const char *hint)
 {
+	if (key == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("no %s given", kind),
+				 hint ? errhint("%s", hint) : 0));
 	ereport(ERROR,
 			(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
-			 errmsg("unknown %s \"%s\"", kind, key ? key : "(null)"),
+			 errmsg("unknown %s \"%s\"", kind, key),
 			 hint ? errhint("%s", hint) : 0));
 }
 

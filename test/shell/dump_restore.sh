@@ -154,6 +154,15 @@ check "an ordinary session cannot switch restore mode on" 42501 \
     "$("$PGBIN/psql" -X -q -At -d "$NOMODE" -c "CREATE ROLE ierp_dump_clerk" -c "LOAD 'inventory_erp'" \
          -c "SET ROLE ierp_dump_clerk" -c "SET inventory_erp.restore_mode = on" 2>&1 |
        grep -c "permission denied to set parameter" | sed "s/^1$/42501/; s/^0$/accepted/")"
+# before the module is loaded, a SET of the mode is only a placeholder: it must not open a guard
+check "restore mode set by an admin before the module loads opens no guard (IE010)" IE010 \
+    "$("$PGBIN/psql" -X -q -At -d "$NOMODE" -c "GRANT erp_admin TO ierp_dump_clerk" \
+         -c "SET SESSION AUTHORIZATION ierp_dump_clerk" -c "SET inventory_erp.restore_mode = on" \
+         -c "\\set VERBOSITY sqlstate" \
+         -c "INSERT INTO erp.state_transition (from_state, to_state, event) VALUES ('available', 'reserved', 'grab')" 2>&1 |
+       grep -Eo 'IE010|INSERT' | head -1)"
+check "... and no such row was added" 0 \
+    "$(q "$NOMODE" "SELECT count(*) FROM erp.state_transition WHERE event = 'grab'")"
 "$PGBIN/psql" -X -q -d "$NOMODE" -c "DROP ROLE IF EXISTS ierp_dump_clerk" >/dev/null 2>&1
 
 echo "== createdb $DST; PGOPTIONS='-c inventory_erp.restore_mode=on' pg_restore -d $DST"

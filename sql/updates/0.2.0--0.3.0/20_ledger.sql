@@ -28,7 +28,8 @@ BEGIN
                   DETAIL = 'It would remove the transitions shipped with inventory_erp, which every document relies on.',
                   HINT = 'Delete the rows of your own: DELETE FROM erp.state_transition WHERE NOT builtin.';
     END IF;
-    IF pg_catalog.current_setting('inventory_erp.restore_mode', true) = 'on' THEN
+    IF pg_catalog.current_setting('inventory_erp.restore_mode', true) = 'on'
+       AND (SELECT u.rolsuper FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) SESSION_USER) THEN
         RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
     END IF;
     FOR r IN
@@ -74,7 +75,8 @@ DECLARE
     holding record;
     on_hand bigint;
 BEGIN
-    IF pg_catalog.current_setting('inventory_erp.restore_mode', true) = 'on' THEN
+    IF pg_catalog.current_setting('inventory_erp.restore_mode', true) = 'on'
+       AND (SELECT u.rolsuper FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) SESSION_USER) THEN
         RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
     END IF;
     FOR kit IN
