@@ -85,7 +85,11 @@ BEGIN
         SELECT NEW.kit_item_id WHERE TG_OP IN ('INSERT', 'UPDATE')
     LOOP
         -- (runs as the extension's owner: sees every row, whatever row level
-        -- security shows the administrator, and may lock the lines found)
+        -- security shows the administrator, and may lock the rows found).
+        -- The kit's item row is locked first: an allocation that locks it FOR
+        -- SHARE before reading the components waits for this change, or this
+        -- change for it.
+        PERFORM 1 FROM erp.item i WHERE i.item_id OPERATOR(pg_catalog.=) kit FOR NO KEY UPDATE;
         SELECT ol.order_id, ol.line_no INTO holding
           FROM erp.order_line ol
          WHERE ol.item_id OPERATOR(pg_catalog.=) kit
