@@ -268,7 +268,7 @@ RaiseUnknown(const char *kind, const char *key, const char *hint)
 			 hint ? errhint("%s", hint) : 0));
 }
 
-/* IerpLookupItem: fills info for sku; IE003 when there is no such item. */
+/* IerpLookupItem: fills info for sku; IE003 when there is no such item, IE004 for an empty or over-long sku. */
 void
 IerpLookupItem(const char *sku, ItemInfo *info)
 {
@@ -282,6 +282,7 @@ IerpLookupItem(const char *sku, ItemInfo *info)
 
 	if (sku == NULL)
 		RaiseUnknown("sku", NULL, "A sku is required.");
+	IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
 	IerpPlan(&plan,
 			 "SELECT i.item_id, i.lot_tracked, i.min_shelf_life_days, i.allow_backorder,"
 			 "       i.allow_preorder, i.high_value, i.requires_qc,"
@@ -306,7 +307,7 @@ IerpLookupItem(const char *sku, ItemInfo *info)
 	info->is_kit = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
 }
 
-/* IerpLookupNode: node_id of an active or inactive node by code; IE003 when unknown. */
+/* IerpLookupNode: node_id of an active or inactive node by code; IE003 when unknown, IE004 for an empty or over-long code. */
 int64
 IerpLookupNode(const char *code)
 {
@@ -316,6 +317,7 @@ IerpLookupNode(const char *code)
 
 	if (code == NULL)
 		RaiseUnknown("node", NULL, "A node code is required.");
+	IerpCheckText(code, "node code", IERP_MAX_KEY_LEN);
 	IerpPlan(&plan, "SELECT node_id FROM erp.node WHERE code = $1", 1, argtypes);
 	id = LookupByText(plan, code);
 	if (id == 0)
@@ -323,7 +325,7 @@ IerpLookupNode(const char *code)
 	return id;
 }
 
-/* IerpLookupChannel: channel_id by code; IE003 when unknown. */
+/* IerpLookupChannel: channel_id by code; IE003 when unknown, IE004 for an empty or over-long code. */
 int64
 IerpLookupChannel(const char *code)
 {
@@ -333,6 +335,7 @@ IerpLookupChannel(const char *code)
 
 	if (code == NULL)
 		RaiseUnknown("channel", NULL, "A channel code is required.");
+	IerpCheckText(code, "channel code", IERP_MAX_KEY_LEN);
 	IerpPlan(&plan, "SELECT channel_id FROM erp.channel WHERE code = $1", 1, argtypes);
 	id = LookupByText(plan, code);
 	if (id == 0)
@@ -340,7 +343,7 @@ IerpLookupChannel(const char *code)
 	return id;
 }
 
-/* IerpLookupLot: lot_id of lot_code of an item; IE003 when the item has no such lot. */
+/* IerpLookupLot: lot_id of lot_code of an item; IE003 when the item has no such lot, IE004 for an empty or over-long code. */
 int64
 IerpLookupLot(int64 item_id, const char *sku, const char *lot_code)
 {
@@ -350,6 +353,9 @@ IerpLookupLot(int64 item_id, const char *sku, const char *lot_code)
 	bool		isnull;
 	int			ret;
 
+	if (lot_code == NULL)
+		RaiseUnknown("lot", NULL, "A lot code is required.");
+	IerpCheckText(lot_code, "lot code", IERP_MAX_KEY_LEN);
 	IerpPlan(&plan, "SELECT lot_id FROM erp.lot WHERE item_id = $1 AND lot_code = $2",
 			 2, argtypes);
 	values[0] = Int64GetDatum(item_id);
@@ -365,7 +371,8 @@ IerpLookupLot(int64 item_id, const char *sku, const char *lot_code)
 }
 
 /*
- * IerpEnsureLot: lot_id of lot_code, creating the lot on first receipt.  A
+ * IerpEnsureLot: lot_id of lot_code, creating the lot on first receipt; a lot
+ * code must be 1..IERP_MAX_KEY_LEN bytes and an expiry date a real one (IE004).  A
  * lot without an expiry date takes the first one a receipt names; a receipt
  * that names a different expiry than the lot already has is refused (IE010):
  * one lot, one expiry date.
@@ -382,6 +389,12 @@ IerpEnsureLot(int64 item_id, const char *sku, const char *lot_code, DateADT expi
 	int64		lot_id;
 	Datum		existing;
 	int			ret;
+
+	if (lot_code == NULL)
+		RaiseUnknown("lot", NULL, "A lot code is required.");
+	IerpCheckText(lot_code, "lot code", IERP_MAX_KEY_LEN);
+	if (has_expiry)
+		IerpCheckDate(expires_on, "expiry date");
 
 	/*
 	 * Insert-or-read in one statement; the no-op update makes RETURNING

@@ -9,7 +9,7 @@
 -- The database is shared with the other pgTAP files: master data here uses
 -- codes starting with TAP11- and everything is rolled back at the end.
 BEGIN;
-SELECT plan(74);
+SELECT plan(76);
 
 INSERT INTO erp.item (sku, title, unit_cost) VALUES ('TAP11-TEE', 'tap tee', 1.00), ('TAP11-LAPTOP', 'tap laptop', 100.00),
     ('TAP11-CAP', 'tap cap', 1.00), ('TAP11-KIT', 'tap kit', 0), ('TAP11-LONE', 'tap lone', 1.00);
@@ -98,6 +98,10 @@ SELECT throws_ok($$SELECT erp.receive('TAP11-VIT', 'TAP11-DC', 1, 'L-BC', '0044-
     'an expiry in BC is refused');
 SELECT throws_ok($$SELECT erp.receive('TAP11-VIT', 'TAP11-DC', 1, 'L-FAR', '12000-01-01')$$, 'IE004', 'invalid expiry date: year 12000',
     'an expiry after the year 9999 is refused');
+SELECT throws_ok($$SELECT erp.atp(repeat('S', 6000))$$, 'IE004', NULL,
+    'every business-key lookup bounds its key (here erp.atp), or (as in 0.2.0) a 6 kB key would be searched for and echoed back');
+SELECT throws_ok($$SELECT erp.count('TAP11-VIT', 'TAP11-DC', 1, '')$$, 'IE004', NULL,
+    'a lot lookup refuses an empty lot code (here erp.count) with IE004');
 SELECT throws_ok($$SELECT erp.receive('TAP11-KIT', 'TAP11-DC', 1)$$, 'IE010', 'sku "TAP11-KIT" is a kit and cannot be received',
     'a kit sku is never received, or (as in 0.2.0) units of the kit would exist next to its components');
 SELECT throws_ok($$SELECT erp.move('TAP11-KIT', 'TAP11-DC', 1, NULL, 'available', 'adjust')$$, 'IE010', NULL,
