@@ -206,6 +206,32 @@ TRUNCATE erp.stock_balance;
 :balances
 :ledger
 
+-- IE004: every text is bounded (in 0.2.0 a 200 kB ref crashed the server)
+SELECT erp.receive('MUG', 'DC-EAST', 1, ref => repeat('x', 200000));
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT erp.receive('VITC-60', 'DC-EAST', 1, '', '2031-03-31');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT erp.receive('VITC-60', 'DC-EAST', 1, 'L2099-01', 'infinity');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT erp.receive(NULL, 'DC-EAST', 1);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+
+-- IE005: a ledger row that brings an id the ledger never issued is refused; only
+-- a superuser's pg_restore in restore mode reloads history
+INSERT INTO erp.stock_move (move_id, item_id, qty, to_node_id, to_state, event) OVERRIDING SYSTEM VALUE
+SELECT 1000000, item_id, 500, node_id, 'available', 'receive' FROM erp.availability WHERE sku = 'MUG';
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+
+-- IE010: the states documents own are theirs alone, and the state machine stays
+INSERT INTO erp.state_transition (from_state, to_state, event) VALUES ('available', 'reserved', 'set_aside');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+TRUNCATE erp.state_transition;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT count(*) AS transitions FROM erp.state_transition;
+:balances
+:ledger
+SELECT count(*) AS lots FROM erp.lot;
+
 ------------------------------------------------------------------------------
 -- Closing: the picture is unchanged by the refusals, and the books balance
 ------------------------------------------------------------------------------

@@ -67,8 +67,15 @@ extern bool GtinParse(const char *str, int64 *result, bool raise_error);
 
 /* GUCs (inventory_erp.c) */
 extern int	ierp_balance_slots;
+extern bool ierp_restore_mode;	/* inventory_erp.restore_mode: rows reloaded by pg_restore are history */
 
-/* lookup.c: SPI plan cache and business-key lookups (all raise IE003 when unknown) */
+/*
+ * lookup.c: SPI plan cache and business-key lookups (all raise IE003 when
+ * unknown).  Strings they return (IerpItemSku, IerpNodeCode, ...) are
+ * allocated in the current memory context - inside SPI, the one SPI_finish
+ * frees: use them before SPI_finish, or copy them out (SPI_palloc/pstrdup in
+ * the caller's context).
+ */
 typedef struct ItemInfo
 {
 	int64		item_id;
@@ -92,6 +99,8 @@ extern char *IerpItemSku(int64 item_id);
 extern char *IerpNodeCode(int64 node_id);
 extern char *IerpTextArg(FunctionCallInfo fcinfo, int argno);
 extern char *IerpJsonQuote(const char *s);
+/* A single move may not carry more units than this (IE004). */
+#define IERP_MAX_MOVE_QTY	INT64CONST(1000000000)
 extern void IerpCheckQuantity(int64 qty, const char *sku);
 extern int64 IerpParseQuantity(const char *text, const char *sku);
 extern bool IerpIsPrice(const char *s);
@@ -111,6 +120,11 @@ extern void IerpCheckText(const char *value, const char *what, int maxlen);
 extern void IerpCheckDate(DateADT date, const char *what);
 extern void IerpCheckTimestamp(TimestampTz ts, const char *what);
 extern void IerpCheckCoordinates(double latitude, double longitude);
+/*
+ * IerpRowIsHistory: whether a row inserted into rel is history reloaded by
+ * pg_restore - true only in restore mode (inventory_erp.restore_mode, which
+ * only a superuser can switch on) and when the row carries its id (idcol).
+ */
 extern bool IerpRowIsHistory(Relation rel, HeapTuple tup, const char *idcol);
 extern Oid	IerpRelid(const char *name);
 

@@ -18,6 +18,13 @@ PG_MODULE_MAGIC;
 /* inventory_erp.balance_slots: how many rows one hot balance may be spread over */
 int			ierp_balance_slots = 16;
 
+/*
+ * inventory_erp.restore_mode: while on, rows inserted into the ledger and the
+ * balances are history reloaded by pg_restore, kept exactly as dumped.  Only
+ * a superuser can switch it on (PGC_SUSET); off, such rows are refused (IE005).
+ */
+bool		ierp_restore_mode = false;
+
 void		_PG_init(void);
 
 void
@@ -31,6 +38,14 @@ _PG_init(void)
 							16, 1, 64,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
+	DefineCustomBoolVariable("inventory_erp.restore_mode",
+							 "Accepts rows reloaded by pg_restore into the ledger and the balances as history.",
+							 "Only for restoring a dump: the rows are kept as dumped, without checks. "
+							 "Off, an INSERT of a ledger row that brings its own id, or of a balance, is refused.",
+							 &ierp_restore_mode,
+							 false,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("inventory_erp");
 
 	LedgerInit();

@@ -28,6 +28,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/dependency.h"
 #include "commands/extension.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -46,6 +47,7 @@ PG_FUNCTION_INFO_V1(ierp_ledger_refuse_delete_used);
 PG_FUNCTION_INFO_V1(ierp_ledger_protect_builtin);
 PG_FUNCTION_INFO_V1(ierp_ledger_receive);
 PG_FUNCTION_INFO_V1(ierp_ledger_move);
+PG_FUNCTION_INFO_V1(ierp_ledger_current_actor);
 
 static const char *const state_names[NUM_STOCK_STATES] = {
 	"incoming", "in_transit", "return_pending",
@@ -89,8 +91,8 @@ typedef struct Transition
 	StockState	from;
 	StockState	to;
 	bool		cross_node;
-	char		event[NAMEDATALEN];
-	char		engine[NAMEDATALEN];	/* "" when any move may use it */
+	char	   *event;			/* as long as the row says: never truncated */
+	char	   *engine;			/* "" when any move may use it */
 } Transition;
 
 /* true while LedgerRecord appends a row it has already applied */
@@ -118,39 +120,49 @@ TransitionsLoad(void)
 	static SPIPlanPtr plan = NULL;
 	uint64		i;
 	MemoryContext old;
+	Transition *loaded;
 
 	IerpPlan(&plan,
-			 "SELECT from_state::text, to_state::text, event, cross_node, engine"
+			 "SELECT from_state::pg_catalog.text, to_state::pg_catalog.text, event, cross_node, engine"
 			 "  FROM erp.state_transition ORDER BY state_transition_id",
 			 0, NULL);
 	if (SPI_execute_plan(plan, NULL, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read erp.state_transition");
 
+	/*
+	 * Nothing of the old cache is used from here on; the new one becomes
+	 * visible only once it is complete (an error half-way leaves no cache).
+	 */
+	transitions = NULL;
+	num_transitions = 0;
 	if (transitions_cxt == NULL)
 		transitions_cxt = AllocSetContextCreate(CacheMemoryContext, "inventory_erp transitions",
 												ALLOCSET_SMALL_SIZES);
 	else
 		MemoryContextReset(transitions_cxt);
 	old = MemoryContextSwitchTo(transitions_cxt);
-	transitions = palloc0(sizeof(Transition) * Max(SPI_processed, 1));
+	loaded = palloc0(sizeof(Transition) * Max(SPI_processed, 1));
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		char	   *from = SPI_getvalue(tup, desc, 1);
 		char	   *to = SPI_getvalue(tup, desc, 2);
+		char	   *event = SPI_getvalue(tup, desc, 3);
+		char	   *engine = SPI_getvalue(tup, desc, 5);
 		bool		isnull;
 
-		transitions[i].from = from ? StockStateFromName(from) : STATE_OUTSIDE;
-		transitions[i].to = to ? StockStateFromName(to) : STATE_OUTSIDE;
-		strlcpy(transitions[i].event, SPI_getvalue(tup, desc, 3), NAMEDATALEN);
-		transitions[i].cross_node = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
-		if (SPI_getvalue(tup, desc, 5) != NULL)
-			strlcpy(transitions[i].engine, SPI_getvalue(tup, desc, 5), NAMEDATALEN);
+		loaded[i].from = from ? StockStateFromName(from) : STATE_OUTSIDE;
+		loaded[i].to = to ? StockStateFromName(to) : STATE_OUTSIDE;
+		/* SPI_getvalue pallocs in the current context: transitions_cxt */
+		loaded[i].event = event ? event : pstrdup("");
+		loaded[i].cross_node = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
+		loaded[i].engine = engine ? engine : pstrdup("");
 	}
-	num_transitions = (int) SPI_processed;
-	transitions_relid = IerpRelid("state_transition");
 	MemoryContextSwitchTo(old);
+	transitions_relid = IerpRelid("state_transition");
+	num_transitions = (int) SPI_processed;
+	transitions = loaded;
 }
 
 static const Transition *
@@ -219,16 +231,18 @@ MoveState(HeapTuple tup, TupleDesc desc, const char *col)
 }
 
 /*
- * Checks a move against the state machine and applies it to the balances.
- * Raises IE004, IE002 or IE001; on return both balances are changed.
+ * Checks a move against the state machine and the partner rule, without
+ * changing anything.  Raises IE004, IE002 or IE009.
  */
 static void
-LedgerApply(const LedgerMove *m)
+LedgerValidate(const LedgerMove *m)
 {
 	const Transition *t;
 
-	if (m->qty <= 0)
+	if (m->qty <= 0 || m->qty > IERP_MAX_MOVE_QTY)
 		IerpCheckQuantity(m->qty, IerpItemSku(m->item_id));
+	if (m->ref != NULL)
+		IerpCheckText(m->ref, "ref", IERP_MAX_TEXT_LEN);
 
 	t = TransitionFind(m->from_state, m->to_state, m->event);
 	if (t == NULL)
@@ -272,7 +286,16 @@ LedgerApply(const LedgerMove *m)
 	if (m->to_state != STATE_OUTSIDE && m->to_state != STATE_IN_TRANSIT &&
 		(m->from_state == STATE_OUTSIDE || m->to_node_id != m->from_node_id))
 		AccessCheckNode(m->to_node_id);
+}
 
+/*
+ * Checks a move (LedgerValidate) and applies it to the balances.  Raises
+ * IE004, IE002, IE009 or IE001; on return both balances are changed.
+ */
+static void
+LedgerApply(const LedgerMove *m)
+{
+	LedgerValidate(m);
 	if (m->from_state != STATE_OUTSIDE && !m->source_taken)
 	{
 		BalanceKey	from = {m->item_id, m->from_node_id, m->lot_id, m->from_state};
@@ -299,6 +322,20 @@ LedgerApply(const LedgerMove *m)
 }
 
 /*
+ * A kit is made of its components and holds no stock of its own: units of a
+ * kit sku never enter the business (IE010).  Receive the components.
+ */
+static void
+RefuseKitEntry(const char *sku)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_IERP_WRONG_STATUS),
+			 errmsg("sku \"%s\" is a kit and cannot be received", sku),
+			 errdetail("A kit holds no stock of its own: its availability is that of its components (erp.item_component)."),
+			 errhint("Receive the components instead.")));
+}
+
+/*
  * Checks the ids of a move inserted directly into the ledger (the
  * extension's functions resolve them from business keys): the item and the
  * nodes exist, and the lot is given exactly when the item is lot-tracked and
@@ -318,7 +355,9 @@ CheckDirectMove(const LedgerMove *m)
 	IerpPlan(&plan,
 			 "SELECT i.lot_tracked,"
 			 "       (SELECT count(*) FROM erp.node n WHERE n.node_id IN ($2, $3)),"
-			 "       (SELECT l.item_id FROM erp.lot l WHERE l.lot_id = $4)"
+			 "       (SELECT l.item_id FROM erp.lot l WHERE l.lot_id = $4),"
+			 "       EXISTS (SELECT 1 FROM erp.item_component c WHERE c.kit_item_id = i.item_id),"
+			 "       i.sku"
 			 "  FROM erp.item i WHERE i.item_id = $1",
 			 4, argtypes);
 	values[0] = Int64GetDatum(m->item_id);
@@ -344,11 +383,53 @@ CheckDirectMove(const LedgerMove *m)
 				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
 				 errmsg("lot id " INT64_FORMAT " does not fit item id " INT64_FORMAT, m->lot_id, m->item_id),
 				 errdetail("A lot-tracked item moves with one of its lots; other items move without a lot.")));
+	if (m->from_state == STATE_OUTSIDE &&
+		DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull)))
+		RefuseKitEntry(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5));
+}
+
+/*
+ * Whether the row being inserted carries an id (column idcol) above what the
+ * column's identity sequence has issued: an id the ledger never gave out.
+ * Must be called between SPI_connect and SPI_finish.
+ */
+static bool
+LedgerIdNotIssued(Relation rel, HeapTuple tup, const char *idcol)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {OIDOID};
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			attnum = SPI_fnumber(desc, idcol);
+	bool		isnull;
+	Datum		id = heap_getattr(tup, attnum, desc, &isnull);
+	Datum		values[1];
+	Datum		last;
+
+	if (isnull)
+		return false;
+	IerpPlan(&plan, "SELECT pg_catalog.pg_sequence_last_value($1)", 1, argtypes);
+	values[0] = ObjectIdGetDatum(getIdentitySequence(RelationGetRelid(rel), attnum, false));
+	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read sequence");
+	last = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull || DatumGetInt64(id) > DatumGetInt64(last);
 }
 
 /*
  * ierp_ledger_apply_move: BEFORE INSERT row trigger on erp.stock_move.
  * Applies the move to the balances and stamps who made it.
+ *
+ * A row that LedgerRecord appends is already applied.  Any other row is an
+ * administrator's INSERT: it is checked and applied here - unless the
+ * session is in restore mode (inventory_erp.restore_mode, superuser only),
+ * where rows are history being reloaded by pg_restore and are kept exactly
+ * as dumped (the balances are restored as data of their own).  Outside
+ * restore mode a row that brings a move_id the ledger has not issued is
+ * refused (IE005): it could only be history, and history is reloaded in
+ * restore mode.
+ *
+ * The row returned is built after SPI_finish, in the trigger's own memory
+ * context: SPI_finish frees everything allocated while connected.
  */
 Datum
 ierp_ledger_apply_move(PG_FUNCTION_ARGS)
@@ -359,11 +440,12 @@ ierp_ledger_apply_move(PG_FUNCTION_ARGS)
 	LedgerMove	m;
 	bool		isnull;
 	Datum		event;
+	Datum		ref;
 	int			cols[2];
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
 	const char *appname;
-	HeapTuple	result;
+	bool		applied;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
@@ -371,50 +453,54 @@ ierp_ledger_apply_move(PG_FUNCTION_ARGS)
 
 	tup = trigdata->tg_trigtuple;
 	desc = trigdata->tg_relation->rd_att;
+	applied = ledger_row_applied;
+	ledger_row_applied = false;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inventory_erp: SPI_connect failed");
-
-	m.item_id = MoveInt8(tup, desc, "item_id");
-	m.lot_id = MoveInt8(tup, desc, "lot_id");
-	m.qty = MoveInt8(tup, desc, "qty");
-	m.from_node_id = MoveInt8(tup, desc, "from_node_id");
-	m.from_state = MoveState(tup, desc, "from_state");
-	m.to_node_id = MoveInt8(tup, desc, "to_node_id");
-	m.to_state = MoveState(tup, desc, "to_state");
-	event = heap_getattr(tup, SPI_fnumber(desc, "event"), desc, &isnull);
-	m.event = isnull ? "" : TextDatumGetCString(event);
-	m.ref = NULL;
-	m.engine = false;
-	m.source_taken = false;
-
-	if (ledger_row_applied)
-		ledger_row_applied = false;
-	else if (IerpRowIsHistory(trigdata->tg_relation, tup, "move_id"))
-	{
-		SPI_finish();
+	if (!applied && IerpRowIsHistory(trigdata->tg_relation, tup, "move_id"))
 		return PointerGetDatum(tup);
-	}
-	else
+
+	if (!applied)
 	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "inventory_erp: SPI_connect failed");
+		if (LedgerIdNotIssued(trigdata->tg_relation, tup, "move_id"))
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_APPEND_ONLY),
+					 errmsg("move_id " INT64_FORMAT " was not issued by the ledger", MoveInt8(tup, desc, "move_id")),
+					 errdetail("A row that brings its own id is history; history is reloaded only in restore mode."),
+					 errhint("Leave move_id out, or restore a dump with inventory_erp.restore_mode = on (superuser only).")));
+		m.item_id = MoveInt8(tup, desc, "item_id");
+		m.lot_id = MoveInt8(tup, desc, "lot_id");
+		m.qty = MoveInt8(tup, desc, "qty");
+		m.from_node_id = MoveInt8(tup, desc, "from_node_id");
+		m.from_state = MoveState(tup, desc, "from_state");
+		m.to_node_id = MoveInt8(tup, desc, "to_node_id");
+		m.to_state = MoveState(tup, desc, "to_state");
+		event = heap_getattr(tup, SPI_fnumber(desc, "event"), desc, &isnull);
+		m.event = isnull ? "" : TextDatumGetCString(event);
+		ref = heap_getattr(tup, SPI_fnumber(desc, "ref"), desc, &isnull);
+		m.ref = isnull ? NULL : TextDatumGetCString(ref);
+		m.engine = false;
+		m.source_taken = false;
 		CheckDirectMove(&m);
 		LedgerApply(&m);
+		SPI_finish();
 	}
 
-	/* who moved it: the caller, not the function owner */
+	/*
+	 * Who moved it: the session's identity (its login, not a role it SET,
+	 * nor the owner of the function that recorded the move).  Built here,
+	 * outside SPI, in the memory of the trigger call.
+	 */
 	cols[0] = SPI_fnumber(desc, "actor");
-	values[0] = DirectFunctionCall1(namein,
-									CStringGetDatum(GetUserNameFromId(GetOuterUserId(), false)));
+	values[0] = DirectFunctionCall1(namein, CStringGetDatum(IerpActorName()));
 	cols[1] = SPI_fnumber(desc, "application_name");
 	appname = GetConfigOption("application_name", true, false);
 	if (appname == NULL || appname[0] == '\0')
 		nulls[1] = true;
 	else
 		values[1] = CStringGetTextDatum(appname);
-	result = heap_modify_tuple_by_cols(tup, desc, 2, cols, values, nulls);
-
-	SPI_finish();
-	return PointerGetDatum(result);
+	return PointerGetDatum(heap_modify_tuple_by_cols(tup, desc, 2, cols, values, nulls));
 }
 
 /*
@@ -503,8 +589,11 @@ ierp_ledger_refuse_delete_used(PG_FUNCTION_ARGS)
 				 errmsg("%s " INT64_FORMAT " has history and cannot be deleted", kind,
 						DatumGetInt64(values[0])),
 				 errdetail("The ledger or an order refers to it; history is never removed."),
-				 strcmp(kind, "lot") != 0
-				 ? errhint("Retire it instead: UPDATE erp.%s SET active = false.", kind) : 0));
+				 (strcmp(kind, "item") == 0 || strcmp(kind, "node") == 0)
+				 ? errhint("Retire it instead: UPDATE erp.%s SET active = false.", kind)
+				 : strcmp(kind, "channel") == 0
+				 ? errhint("Keep the channel for its orders' history; to stop it being fulfilled, delete its rows in erp.channel_node.")
+				 : 0));
 	return PointerGetDatum(trigdata->tg_trigtuple);
 }
 
@@ -673,8 +762,49 @@ ResolveLot(const ItemInfo *item, const char *sku, const char *lot, bool create,
 }
 
 /*
+ * Checks the texts every generic move takes (IE004): business keys up to
+ * IERP_MAX_KEY_LEN bytes, the ref up to IERP_MAX_TEXT_LEN, none of them
+ * empty; a missing sku or node is named (IE004).
+ */
+static void
+CheckMoveTexts(const char *sku, const char *node, const char *lot, const char *ref)
+{
+	if (sku == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("no sku given"),
+				 errdetail("A move names the sku of the units it moves.")));
+	if (node == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("no node given for sku \"%s\"", sku),
+				 errdetail("A move names the node where the units are.")));
+	IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
+	IerpCheckText(node, "node code", IERP_MAX_KEY_LEN);
+	IerpCheckText(lot, "lot code", IERP_MAX_KEY_LEN);
+	IerpCheckText(ref, "ref", IERP_MAX_TEXT_LEN);
+}
+
+/*
+ * The one threshold for on-hand changes outside a document: a generic move
+ * that brings units in from outside or sends them out (a receipt, an adjust,
+ * a disposal, ...) is valued and, above the adjustment threshold, refused
+ * (IE009) unless the session is a superuser's (CountsCheckDirectAdjustment).
+ */
+static void
+CheckDirectThreshold(const LedgerMove *m, const char *sku)
+{
+	if (m->from_state == STATE_OUTSIDE)
+		CountsCheckDirectAdjustment(m->item_id, m->qty, sku);
+	else if (m->to_state == STATE_OUTSIDE)
+		CountsCheckDirectAdjustment(m->item_id, -m->qty, sku);
+}
+
+/*
  * erp.receive(sku, node, qty, lot, expires_on, state, ref): unplanned receipt
  * or opening balance from outside into available, quarantined or damaged.
+ * Refuses invalid input (IE004), a kit sku (IE010), a receipt valued above
+ * the adjustment threshold (IE009), and what the ledger refuses.
  */
 Datum
 ierp_ledger_receive(PG_FUNCTION_ARGS)
@@ -682,26 +812,36 @@ ierp_ledger_receive(PG_FUNCTION_ARGS)
 	char	   *sku = IerpTextArg(fcinfo, 0);
 	char	   *node = IerpTextArg(fcinfo, 1);
 	char	   *lot = IerpTextArg(fcinfo, 3);
+	char	   *ref = IerpTextArg(fcinfo, 6);
 	ItemInfo	item;
 	LedgerMove	m;
 	int64		move_id;
 
+	CheckMoveTexts(sku, node, lot, ref);
+	if (!PG_ARGISNULL(4))
+		IerpCheckDate(PG_GETARG_DATEADT(4), "expiry date");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	IerpLookupItem(sku, &item);
 	m.to_node_id = IerpLookupNode(node);
 	m.qty = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2);
 	IerpCheckQuantity(m.qty, sku);
+	if (item.is_kit)
+		RefuseKitEntry(sku);
 	m.item_id = item.item_id;
-	m.lot_id = ResolveLot(&item, sku, lot, true,
-						  PG_ARGISNULL(4) ? 0 : PG_GETARG_DATEADT(4), !PG_ARGISNULL(4));
 	m.from_state = STATE_OUTSIDE;
 	m.from_node_id = 0;
 	m.to_state = PG_ARGISNULL(5) ? STATE_AVAILABLE : StockStateFromDatum(PG_GETARG_DATUM(5));
 	m.event = "receive";
-	m.ref = IerpTextArg(fcinfo, 6);
+	m.ref = ref;
 	m.engine = false;
 	m.source_taken = false;
+	m.lot_id = 0;
+	/* refuse before creating the lot: a refused call changes nothing */
+	LedgerValidate(&m);
+	CheckDirectThreshold(&m, sku);
+	m.lot_id = ResolveLot(&item, sku, lot, true,
+						  PG_ARGISNULL(4) ? 0 : PG_GETARG_DATEADT(4), !PG_ARGISNULL(4));
 	move_id = LedgerRecord(&m);
 	SPI_finish();
 	PG_RETURN_INT64(move_id);
@@ -710,7 +850,9 @@ ierp_ledger_receive(PG_FUNCTION_ARGS)
 /*
  * erp.move(sku, node, qty, from_state, to_state, event, lot, ref, to_node):
  * the generic move.  A NULL state is outside; to_node (default: node) is
- * where the units end up.
+ * where the units end up.  Refuses invalid input (IE004), units of a kit
+ * entering (IE010), an on-hand change from or to outside valued above the
+ * adjustment threshold (IE009), and what the ledger refuses.
  */
 Datum
 ierp_ledger_move(PG_FUNCTION_ARGS)
@@ -719,12 +861,16 @@ ierp_ledger_move(PG_FUNCTION_ARGS)
 	char	   *node = IerpTextArg(fcinfo, 1);
 	char	   *event = IerpTextArg(fcinfo, 5);
 	char	   *lot = IerpTextArg(fcinfo, 6);
+	char	   *ref = IerpTextArg(fcinfo, 7);
 	char	   *to_node = IerpTextArg(fcinfo, 8);
 	ItemInfo	item;
 	LedgerMove	m;
 	int64		node_id;
 	int64		move_id;
 
+	CheckMoveTexts(sku, node, lot, ref);
+	IerpCheckText(to_node, "to_node code", IERP_MAX_KEY_LEN);
+	IerpCheckText(event, "event", IERP_MAX_KEY_LEN);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	IerpLookupItem(sku, &item);
@@ -747,12 +893,29 @@ ierp_ledger_move(PG_FUNCTION_ARGS)
 				 errmsg("to_node \"%s\" applies only to moves between two nodes", to_node),
 				 errdetail("Units entering or leaving the business stay at node \"%s\".", node),
 				 errhint("Leave to_node out, or pass the receiving node as node.")));
-	m.lot_id = ResolveLot(&item, sku, lot, m.from_state == STATE_OUTSIDE, 0, false);
+	if (m.from_state == STATE_OUTSIDE && item.is_kit)
+		RefuseKitEntry(sku);
 	m.event = event;
-	m.ref = IerpTextArg(fcinfo, 7);
+	m.ref = ref;
 	m.engine = false;
 	m.source_taken = false;
+	m.lot_id = 0;
+	/* refuse before creating a lot: a refused call changes nothing */
+	LedgerValidate(&m);
+	CheckDirectThreshold(&m, sku);
+	m.lot_id = ResolveLot(&item, sku, lot, m.from_state == STATE_OUTSIDE, 0, false);
 	move_id = LedgerRecord(&m);
 	SPI_finish();
 	PG_RETURN_INT64(move_id);
+}
+
+/*
+ * erp.current_actor(): the name recorded as the actor of a move (and as
+ * created_by, decided_by elsewhere): the session's login, not a role it SET.
+ * The default of erp.stock_move.actor; the ledger trigger stamps it too.
+ */
+Datum
+ierp_ledger_current_actor(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_DATUM(DirectFunctionCall1(namein, CStringGetDatum(IerpActorName())));
 }

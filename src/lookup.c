@@ -36,9 +36,6 @@
 
 PG_FUNCTION_INFO_V1(ierp_reload_rules);
 
-/* A single move may not carry more units than this (IE004). */
-#define IERP_MAX_MOVE_QTY	INT64CONST(1000000000)
-
 /*
  * IerpPlan: prepare sql once per backend and keep the plan.  The plan cache
  * re-analyses the query text after DDL (or a DROP/CREATE EXTENSION), so a
@@ -148,7 +145,8 @@ IerpIsPrice(const char *s)
 
 /*
  * IerpParseDate: a date written YYYY-MM-DD (an expiry on a receipt); IE004
- * naming the text when it is not a real calendar date.
+ * naming the text when it is not a real calendar date, or lies outside the
+ * years IerpCheckDate accepts.
  */
 DateADT
 IerpParseDate(const char *text, const char *what)
@@ -157,6 +155,7 @@ IerpParseDate(const char *text, const char *what)
 				m,
 				d;
 	char		tail;
+	DateADT		result;
 
 	if (text == NULL || sscanf(text, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
 		strlen(text) != 10 || m < 1 || m > 12 || d < 1 || d > day_tab[isleap(y)][m - 1])
@@ -164,7 +163,9 @@ IerpParseDate(const char *text, const char *what)
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("invalid %s \"%s\"", what, text ? text : ""),
 				 errdetail("Dates are real calendar dates written YYYY-MM-DD.")));
-	return date2j(y, m, d) - POSTGRES_EPOCH_JDATE;
+	result = date2j(y, m, d) - POSTGRES_EPOCH_JDATE;
+	IerpCheckDate(result, what);
+	return result;
 }
 
 /*
@@ -256,13 +257,18 @@ LookupByText(SPIPlanPtr plan, const char *key)
 static void
 RaiseUnknown(const char *kind, const char *key, const char *hint)
 {
+	if (key == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("no %s given", kind),
+				 hint ? errhint("%s", hint) : 0));
 	ereport(ERROR,
 			(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
-			 errmsg("unknown %s \"%s\"", kind, key ? key : "(null)"),
+			 errmsg("unknown %s \"%s\"", kind, key),
 			 hint ? errhint("%s", hint) : 0));
 }
 
-/* IerpLookupItem: fills info for sku; IE003 when there is no such item. */
+/* IerpLookupItem: fills info for sku; IE003 when there is no such item, IE004 for an empty or over-long sku. */
 void
 IerpLookupItem(const char *sku, ItemInfo *info)
 {
@@ -276,6 +282,7 @@ IerpLookupItem(const char *sku, ItemInfo *info)
 
 	if (sku == NULL)
 		RaiseUnknown("sku", NULL, "A sku is required.");
+	IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
 	IerpPlan(&plan,
 			 "SELECT i.item_id, i.lot_tracked, i.min_shelf_life_days, i.allow_backorder,"
 			 "       i.allow_preorder, i.high_value, i.requires_qc,"
@@ -300,7 +307,7 @@ IerpLookupItem(const char *sku, ItemInfo *info)
 	info->is_kit = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
 }
 
-/* IerpLookupNode: node_id of an active or inactive node by code; IE003 when unknown. */
+/* IerpLookupNode: node_id of an active or inactive node by code; IE003 when unknown, IE004 for an empty or over-long code. */
 int64
 IerpLookupNode(const char *code)
 {
@@ -310,6 +317,7 @@ IerpLookupNode(const char *code)
 
 	if (code == NULL)
 		RaiseUnknown("node", NULL, "A node code is required.");
+	IerpCheckText(code, "node code", IERP_MAX_KEY_LEN);
 	IerpPlan(&plan, "SELECT node_id FROM erp.node WHERE code = $1", 1, argtypes);
 	id = LookupByText(plan, code);
 	if (id == 0)
@@ -317,7 +325,7 @@ IerpLookupNode(const char *code)
 	return id;
 }
 
-/* IerpLookupChannel: channel_id by code; IE003 when unknown. */
+/* IerpLookupChannel: channel_id by code; IE003 when unknown, IE004 for an empty or over-long code. */
 int64
 IerpLookupChannel(const char *code)
 {
@@ -327,6 +335,7 @@ IerpLookupChannel(const char *code)
 
 	if (code == NULL)
 		RaiseUnknown("channel", NULL, "A channel code is required.");
+	IerpCheckText(code, "channel code", IERP_MAX_KEY_LEN);
 	IerpPlan(&plan, "SELECT channel_id FROM erp.channel WHERE code = $1", 1, argtypes);
 	id = LookupByText(plan, code);
 	if (id == 0)
@@ -334,7 +343,7 @@ IerpLookupChannel(const char *code)
 	return id;
 }
 
-/* IerpLookupLot: lot_id of lot_code of an item; IE003 when the item has no such lot. */
+/* IerpLookupLot: lot_id of lot_code of an item; IE003 when the item has no such lot, IE004 for an empty or over-long code. */
 int64
 IerpLookupLot(int64 item_id, const char *sku, const char *lot_code)
 {
@@ -344,6 +353,9 @@ IerpLookupLot(int64 item_id, const char *sku, const char *lot_code)
 	bool		isnull;
 	int			ret;
 
+	if (lot_code == NULL)
+		RaiseUnknown("lot", NULL, "A lot code is required.");
+	IerpCheckText(lot_code, "lot code", IERP_MAX_KEY_LEN);
 	IerpPlan(&plan, "SELECT lot_id FROM erp.lot WHERE item_id = $1 AND lot_code = $2",
 			 2, argtypes);
 	values[0] = Int64GetDatum(item_id);
@@ -359,7 +371,8 @@ IerpLookupLot(int64 item_id, const char *sku, const char *lot_code)
 }
 
 /*
- * IerpEnsureLot: lot_id of lot_code, creating the lot on first receipt.  A
+ * IerpEnsureLot: lot_id of lot_code, creating the lot on first receipt; a lot
+ * code must be 1..IERP_MAX_KEY_LEN bytes and an expiry date a real one (IE004).  A
  * lot without an expiry date takes the first one a receipt names; a receipt
  * that names a different expiry than the lot already has is refused (IE010):
  * one lot, one expiry date.
@@ -376,6 +389,12 @@ IerpEnsureLot(int64 item_id, const char *sku, const char *lot_code, DateADT expi
 	int64		lot_id;
 	Datum		existing;
 	int			ret;
+
+	if (lot_code == NULL)
+		RaiseUnknown("lot", NULL, "A lot code is required.");
+	IerpCheckText(lot_code, "lot code", IERP_MAX_KEY_LEN);
+	if (has_expiry)
+		IerpCheckDate(expires_on, "expiry date");
 
 	/*
 	 * Insert-or-read in one statement; the no-op update makes RETURNING
@@ -441,32 +460,24 @@ IerpNodeCode(int64 node_id)
 }
 
 /*
- * IerpRowIsHistory: true when the row being inserted into rel carries an
- * identity value (column idcol) that the column's sequence has not issued:
- * the row is history being reloaded (pg_restore, COPY of a dump), not a new
- * fact.  Rows inserted the ordinary way get their id from the sequence, so
- * their id is never above its last value.
+ * IerpRowIsHistory: true when the row being inserted into rel (with its id in
+ * column idcol) is history being reloaded - pg_restore of a dump - rather
+ * than a new fact.  That is the case exactly when the session runs in restore
+ * mode: inventory_erp.restore_mode, which only a superuser can switch on
+ * (PGC_SUSET), e.g. PGOPTIONS='-c inventory_erp.restore_mode=on' pg_restore.
+ * Outside restore mode nothing is history, whatever id a row brings: an id
+ * above the identity sequence is no proof of anything (an INSERT ...
+ * OVERRIDING SYSTEM VALUE can bring any id).
  */
 bool
 IerpRowIsHistory(Relation rel, HeapTuple tup, const char *idcol)
 {
-	static SPIPlanPtr plan = NULL;
-	static const Oid argtypes[] = {OIDOID};
-	TupleDesc	desc = RelationGetDescr(rel);
-	int			attnum = SPI_fnumber(desc, idcol);
 	bool		isnull;
-	Datum		id = heap_getattr(tup, attnum, desc, &isnull);
-	Datum		values[1];
-	Datum		last;
 
-	if (isnull)
+	if (!ierp_restore_mode)
 		return false;
-	IerpPlan(&plan, "SELECT pg_catalog.pg_sequence_last_value($1)", 1, argtypes);
-	values[0] = ObjectIdGetDatum(getIdentitySequence(RelationGetRelid(rel), attnum, false));
-	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: cannot read sequence");
-	last = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	return isnull || DatumGetInt64(id) > DatumGetInt64(last);
+	(void) heap_getattr(tup, SPI_fnumber(RelationGetDescr(rel), idcol), RelationGetDescr(rel), &isnull);
+	return !isnull;
 }
 
 /*

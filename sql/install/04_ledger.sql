@@ -67,6 +67,12 @@ FROM (VALUES
     ('in_transit', NULL, 'adjust', false)
 ) AS v(f, t, e, x);
 
+-- Who moves stock: the session's login, not a role it SET (nor a function's owner).
+CREATE FUNCTION erp.current_actor() RETURNS name
+    AS 'MODULE_PATHNAME', 'ierp_ledger_current_actor'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION erp.current_actor() IS 'The name recorded as the actor of a move: the session''s login, whatever role it SET (in a superuser''s session, the role it acts as)';
+
 CREATE TABLE erp.stock_move (
     move_id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     item_id             bigint NOT NULL,
@@ -78,7 +84,7 @@ CREATE TABLE erp.stock_move (
     to_state            erp.stock_state,
     event               text NOT NULL,
     ref                 text,
-    actor               name NOT NULL DEFAULT CURRENT_USER,
+    actor               name NOT NULL DEFAULT erp.current_actor(),
     application_name    text,
     at                  timestamptz NOT NULL DEFAULT pg_catalog.now(),
     CONSTRAINT stock_move_shape CHECK (qty > 0
@@ -92,7 +98,7 @@ COMMENT ON COLUMN erp.stock_move.from_state IS 'State the units left; NULL when 
 COMMENT ON COLUMN erp.stock_move.to_state IS 'State the units entered; NULL when they left the business';
 COMMENT ON COLUMN erp.stock_move.event IS 'Business event of the move, one of erp.state_transition.event';
 COMMENT ON COLUMN erp.stock_move.ref IS 'Business document the move belongs to (order:42, po:7, rma:3, ...)';
-COMMENT ON COLUMN erp.stock_move.actor IS 'Role that called the function that moved the stock';
+COMMENT ON COLUMN erp.stock_move.actor IS 'Who moved the stock: the login of the session (erp.current_actor()), not a role it SET';
 COMMENT ON COLUMN erp.stock_move.application_name IS 'application_name of the session that moved the stock';
 
 -- A balance is the sum of its slots.  One slot is the norm; under contention
@@ -116,7 +122,7 @@ COMMENT ON COLUMN erp.stock_balance.qty IS 'Units in this slot; never negative';
 -- The ledger trigger: validates the transition and applies the move to the balances.
 CREATE FUNCTION erp.ledger_apply_move() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ierp_ledger_apply_move' LANGUAGE C;
-COMMENT ON FUNCTION erp.ledger_apply_move() IS 'Trigger: checks a new ledger row against the state machine and applies it to erp.stock_balance';
+COMMENT ON FUNCTION erp.ledger_apply_move() IS 'Trigger: checks a new ledger row against the state machine and applies it to erp.stock_balance; refuses a row that brings an id the ledger has not issued (IE005) unless inventory_erp.restore_mode is on';
 
 CREATE FUNCTION erp.refuse_write() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ierp_ledger_refuse_write' LANGUAGE C;

@@ -4,6 +4,12 @@
 # it, custom state transitions and reason codes, and identity sequences that go on
 # after the restored rows.  Exit 0 = pass, 1 = a mismatch.
 #
+# The ledger and the balances accept rows reloaded with their ids only in
+# restore mode (inventory_erp.restore_mode, which only a superuser can switch
+# on): the restore runs with PGOPTIONS='-c inventory_erp.restore_mode=on'.  A
+# restore without it is refused cleanly (IE005, an empty ledger, nothing
+# half-loaded), which is checked first.
+#
 # Run by scripts/test.sh with PGHOST, PGPORT, PGUSER, PGBIN, WORK and REPO_ROOT set
 # and the main test cluster running.  Prints every check it makes.
 set -uo pipefail
@@ -13,6 +19,7 @@ set -uo pipefail
 
 SRC=ierp_dump_src
 DST=ierp_dump_dst
+NOMODE=ierp_dump_nomode
 DUMP=$WORK/ierp_dump.pgdump
 RESTORE_LOG=$WORK/ierp_pg_restore.log
 
@@ -21,6 +28,7 @@ mismatches=0
 cleanup() {
     "$PGBIN/dropdb" --if-exists "$SRC" >/dev/null 2>&1
     "$PGBIN/dropdb" --if-exists "$DST" >/dev/null 2>&1
+    "$PGBIN/dropdb" --if-exists "$NOMODE" >/dev/null 2>&1
     rm -f "$DUMP"
 }
 trap cleanup EXIT
@@ -129,9 +137,37 @@ else
     exit 1
 fi
 
-echo "== createdb $DST; pg_restore -d $DST"
+echo "== createdb $NOMODE; pg_restore -d $NOMODE (without restore mode: refused)"
+"$PGBIN/createdb" "$NOMODE" || exit 1
+"$PGBIN/pg_restore" -d "$NOMODE" "$DUMP" >"$RESTORE_LOG.nomode" 2>&1
+nomode_rc=$?
+grep -E 'ERROR|DETAIL|HINT' "$RESTORE_LOG.nomode" | sed 's/^/         | /'
+check "pg_restore without restore mode fails" yes "$([ "$nomode_rc" -ne 0 ] && echo yes || echo no)"
+check "the ledger's rows are refused with IE005 naming restore mode" yes \
+    "$(grep -q 'was not issued by the ledger' "$RESTORE_LOG.nomode" && grep -q 'inventory_erp.restore_mode' "$RESTORE_LOG.nomode" && echo yes || echo no)"
+check "the balances' rows are refused as well" yes \
+    "$(grep -q 'erp.stock_balance is derived from the ledger' "$RESTORE_LOG.nomode" && echo yes || echo no)"
+check "nothing of the ledger or the balances was loaded" "0/0" \
+    "$(q "$NOMODE" "SELECT (SELECT count(*) FROM erp.stock_move) || '/' || (SELECT count(*) FROM erp.stock_balance)")"
+check "the half-restored database is still consistent (erp.verify() empty)" 0 "$(q "$NOMODE" "$VERIFY")"
+check "an ordinary session cannot switch restore mode on" 42501 \
+    "$("$PGBIN/psql" -X -q -At -d "$NOMODE" -c "CREATE ROLE ierp_dump_clerk" -c "LOAD 'inventory_erp'" \
+         -c "SET ROLE ierp_dump_clerk" -c "SET inventory_erp.restore_mode = on" 2>&1 |
+       grep -c "permission denied to set parameter" | sed "s/^1$/42501/; s/^0$/accepted/")"
+# before the module is loaded, a SET of the mode is only a placeholder: it must not open a guard
+check "restore mode set by an admin before the module loads opens no guard (IE010)" IE010 \
+    "$("$PGBIN/psql" -X -q -At -d "$NOMODE" -c "GRANT erp_admin TO ierp_dump_clerk" \
+         -c "SET SESSION AUTHORIZATION ierp_dump_clerk" -c "SET inventory_erp.restore_mode = on" \
+         -c "\\set VERBOSITY sqlstate" \
+         -c "INSERT INTO erp.state_transition (from_state, to_state, event) VALUES ('available', 'reserved', 'grab')" 2>&1 |
+       grep -Eo 'IE010|INSERT' | head -1)"
+check "... and no such row was added" 0 \
+    "$(q "$NOMODE" "SELECT count(*) FROM erp.state_transition WHERE event = 'grab'")"
+"$PGBIN/psql" -X -q -d "$NOMODE" -c "DROP ROLE IF EXISTS ierp_dump_clerk" >/dev/null 2>&1
+
+echo "== createdb $DST; PGOPTIONS='-c inventory_erp.restore_mode=on' pg_restore -d $DST"
 "$PGBIN/createdb" "$DST" || exit 1
-"$PGBIN/pg_restore" -d "$DST" "$DUMP" >"$RESTORE_LOG" 2>&1
+PGOPTIONS='-c inventory_erp.restore_mode=on' "$PGBIN/pg_restore" -d "$DST" "$DUMP" >"$RESTORE_LOG" 2>&1
 restore_rc=$?
 sed 's/^/         | /' "$RESTORE_LOG"
 check "pg_restore exit status" 0 "$restore_rc"
