@@ -77,11 +77,9 @@ PG_FUNCTION_INFO_V1(ierp_event_notify);
 PGDLLEXPORT void ierp_event_worker_main(Datum main_arg);
 
 /* called from _PG_init (and, until it is, on first use): defines the settings */
-void		EventsInit(void);
 
 /* inventory_erp.event_wait_timeout: how long a detached event may wait, in ms (0: no limit) */
 static int	event_wait_timeout = 300000;
-static bool events_initialized = false;
 
 /* how often a caller waiting for a free worker slot tries again */
 #define EVENT_SLOT_RETRY_MS		10
@@ -132,16 +130,10 @@ static const Oid event_argtypes[] = {TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID
 	" VALUES ($1, NULLIF($2, 0), NULLIF($3, 0), NULLIF($4, 0), NULLIF($5, 0), $6::pg_catalog.jsonb)" \
 	" RETURNING event_id"
 
-/*
- * EventsInit: defines inventory_erp.event_wait_timeout.  Idempotent, so that
- * EventRecordDetached can make sure of it when _PG_init has not called it.
- */
+/* EventsInit: defines inventory_erp.event_wait_timeout (called by _PG_init). */
 void
 EventsInit(void)
 {
-	if (events_initialized)
-		return;
-	events_initialized = true;
 	DefineCustomIntVariable("inventory_erp.event_wait_timeout",
 							"How long a refused call waits to record its exception event (0: no limit).",
 							"A pick exception or return discrepancy is written by a background worker; "
@@ -279,7 +271,6 @@ EventRecordDetached(const char *kind, int64 item_id, int64 node_id, int64 order_
 	pid_t		pid;
 	char	   *clipped;
 
-	EventsInit();
 	if (strlen(kind) > EVENT_MAX_NAME_LEN || strlen(detail_key) > EVENT_MAX_NAME_LEN)
 		elog(ERROR, "inventory_erp: event kind or detail key too long");
 

@@ -191,6 +191,7 @@ extern int64 AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
 						   Tuplestorestate *result, TupleDesc result_desc);
 
 /* events.c: the outbox erp.event */
+extern void EventsInit(void);
 extern void EventRecord(const char *kind, int64 item_id, int64 node_id, int64 order_id,
 						int64 rma_id, const char *payload_json);
 extern void EventRecordDetached(const char *kind, int64 item_id, int64 node_id, int64 order_id,

@@ -46,6 +46,7 @@ _PG_init(void)
 							 false,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
+	EventsInit();
 	MarkGUCPrefixReserved("inventory_erp");
 
 	LedgerInit();
