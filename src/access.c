@@ -84,7 +84,8 @@ static uint64 access_invalidations = 0;
 static void
 AccessRelcacheCallback(Datum arg, Oid relid)
 {
-	if (relid == InvalidOid || relid == access_relid)
+	/* before the table was first found, any relation may be it */
+	if (relid == InvalidOid || relid == access_relid || !OidIsValid(access_relid))
 	{
 		grants_valid = false;
 		ident_valid = false;

@@ -6,7 +6,7 @@
 -- document functions and row level security share.  Refusals: IE009, and
 -- nothing changes.
 BEGIN;
-SELECT plan(30);
+SELECT plan(34);
 
 INSERT INTO erp.item (sku, unit_cost) VALUES ('TAP10-TEE', 5);
 INSERT INTO erp.node (code) VALUES ('TAP10-A'), ('TAP10-B');
@@ -141,6 +141,19 @@ DELETE FROM erp.node_access WHERE role_name = 'tap10_late';
 SET LOCAL ROLE tap10_person;
 SELECT is(erp.visible_nodes(), ARRAY[(SELECT id FROM tap10 WHERE name = 'A')],
     'a deleted node_access row no longer grants its node, in the same session');
+RESET ROLE;
+
+-- the return rule: a return is the partner's when its lines are at its nodes
+SELECT erp.pick(id, 'TAP10-TEE', 1), erp.pack(id), erp.ship(id) IS NOT NULL FROM tap10 WHERE name LIKE 'held at %';
+INSERT INTO tap10 SELECT 'return of ' || name, erp.authorize_return(id, '[{"sku": "TAP10-TEE", "qty": 1, "reason": "too_small"}]')
+  FROM tap10 WHERE name LIKE 'held at %';
+SET LOCAL ROLE tap10_person;
+SELECT ok(erp.rma_visible((SELECT id FROM tap10 WHERE name = 'return of held at A')), 'a return expected at its node is the partner''s');
+SELECT ok(NOT erp.rma_visible((SELECT id FROM tap10 WHERE name = 'return of held at B')), 'a return expected at another node is not');
+SELECT results_eq($$SELECT r.rma_id FROM erp.rma r JOIN erp.sales_order o USING (order_id) WHERE o.external_ref LIKE 'TAP10-%'$$,
+    $$SELECT id FROM tap10 WHERE name = 'return of held at A'$$,
+    'row level security shows exactly the returns erp.rma_visible (and so every return function) allows');
+SELECT ok(erp.order_visible((SELECT id FROM tap10 WHERE name = 'held at A')), 'a shipped order of its node stays the partner''s');
 RESET ROLE;
 
 -- a hijacked search_path does not change what the partner sees
