@@ -204,6 +204,7 @@ POOL_PID=$POOL_PID
 coproc HELD { "$PGBIN/psql" -X -q -At -v VERBOSITY=sqlstate -U pl_3pl_app -d "$DB" 2>&1; }
 HELD_PID=$HELD_PID
 # say SESSION SQL: run SQL in a kept session, print its last output line
+# (a notification psql shows after a result is a line of its own)
 say() {
     local in out line last=""
     if [ "$1" = pool ]; then in=${POOL[1]}; out=${POOL[0]}; else in=${HELD[1]}; out=${HELD[0]}; fi
@@ -240,6 +241,16 @@ check "pooled session as the late partner: a move at DC1 is IE009" "ERROR:  IE00
       "$(say pool "SELECT erp.move('TEE', 'DC1', 1, 'available', 'damaged', 'damage');")"
 check "pooled session as the late partner: no row of another node or document" "0" "$(say pool "$FOREIGN;")"
 say pool "RESET SESSION AUTHORIZATION;" >/dev/null
+echo "== LISTEN/NOTIFY: the partner hears an id, and finds nothing behind another node's"
+say held "LISTEN erp_event;" >/dev/null
+EV=$(admin -c "INSERT INTO erp.event (kind, node_id, payload) SELECT 'note', node_id, '{\"secret\": 1}' FROM erp.node WHERE code = 'DC1' RETURNING event_id")
+heard=$(say held "SELECT 1;")
+check "the notification carries the event id, nothing else" "yes" \
+      "$(grep -q "\"erp_event\" with payload \"$EV\" received" <<<"$heard" && echo yes)"
+check "re-read under the partner's rights, another node's event is not there" "0" \
+      "$(say held "SELECT count(*) FROM erp.event WHERE event_id = $EV;")"
+say held "UNLISTEN erp_event;" >/dev/null
+SUM=$(admin -c "SELECT public.erp_checksum()")
 check "a new login as the late partner: restricted" "{$N3PL}" "$(as pl_late "SELECT erp.visible_nodes()")"
 check "the refused calls changed nothing" "$SUM" "$(admin -c "SELECT public.erp_checksum()")"
 
