@@ -110,5 +110,10 @@ CREATE POLICY partner_nodes ON erp.purchase_order_line
            OR EXISTS (SELECT 1 FROM erp.purchase_order p
                        WHERE p.purchase_order_id OPERATOR(pg_catalog.=) purchase_order_line.purchase_order_id));
 
--- erp.node_access has no policy: erp.visible_nodes() reads it directly, and a
--- partner may know its own listing (only erp_admin writes it).
+-- the listing itself: a partner sees the rows of its own nodes, not which other
+-- partners exist (erp.visible_nodes() reads the table directly, past this
+-- policy; only erp_admin writes it)
+ALTER TABLE erp.node_access ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.node_access
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));

@@ -6,7 +6,7 @@
 -- document functions and row level security share.  Refusals: IE009, and
 -- nothing changes.
 BEGIN;
-SELECT plan(34);
+SELECT plan(35);
 
 INSERT INTO erp.item (sku, unit_cost) VALUES ('TAP10-TEE', 5);
 INSERT INTO erp.node (code) VALUES ('TAP10-A'), ('TAP10-B');
@@ -40,6 +40,7 @@ GRANT SELECT ON erp.stock_balance, erp.sales_order, erp.reservation, erp.channel
 GRANT EXECUTE ON FUNCTION erp.move(text, text, bigint, erp.stock_state, erp.stock_state, text, text, text, text)
     TO tap10_noinherit;
 INSERT INTO erp.node_access (role_name, node_id) SELECT 'tap10_partner', id FROM tap10 WHERE name = 'A';
+INSERT INTO erp.node_access (role_name, node_id) SELECT 'tap10_other', id FROM tap10 WHERE name = 'B';
 
 SELECT is(erp.visible_nodes(), NULL, 'a superuser is no partner: it sees every node');
 
@@ -56,6 +57,8 @@ SELECT is((SELECT actor FROM erp.stock_move ORDER BY move_id DESC LIMIT 1), 'tap
 SELECT is((SELECT array_agg(DISTINCT node_id) FROM erp.stock_balance), ARRAY[(SELECT id FROM tap10 WHERE name = 'A')],
     'row level security shows the partner its own node''s balances only');
 SELECT is(erp.atp('TAP10-TEE', 'TAP10-B'), 0::bigint, 'a partner is promised nothing from another node');
+SELECT is((SELECT array_agg(role_name::text ORDER BY role_name) FROM erp.node_access WHERE role_name::text LIKE 'tap10%'),
+    ARRAY['tap10_partner'], 'a partner sees its own listing in erp.node_access, not the other partners''');
 RESET ROLE;
 UPDATE before SET b = pg_temp.books();
 

@@ -96,6 +96,8 @@ INSERT INTO erp.event (kind, node_id) SELECT 'note', node_id FROM erp.node WHERE
 -- NOINHERIT member
 CREATE ROLE pl_3pl;
 INSERT INTO erp.node_access (role_name, node_id) SELECT 'pl_3pl', node_id FROM erp.node WHERE code = '3PL';
+-- another partner's listing (its role need not exist)
+INSERT INTO erp.node_access (role_name, node_id) SELECT 'pl_other', node_id FROM erp.node WHERE code = 'DC2';
 CREATE ROLE pl_3pl_app LOGIN IN ROLE pl_3pl, erp_operator, erp_approver;
 CREATE ROLE pl_3pl_ni LOGIN NOINHERIT IN ROLE pl_3pl, erp_operator;
 CREATE SCHEMA pl_own AUTHORIZATION pl_3pl_app;
@@ -130,7 +132,8 @@ FOREIGN="SELECT (SELECT count(*) FROM erp.stock_balance WHERE node_id <> $N3PL)
  + (SELECT count(*) FROM erp.purchase_order) + (SELECT count(*) FROM erp.purchase_order_line)
  + (SELECT count(*) FROM erp.transfer) + (SELECT count(*) FROM erp.cycle_count) + (SELECT count(*) FROM erp.adjustment)
  + (SELECT count(*) FROM erp.event WHERE node_id IS DISTINCT FROM $N3PL)
- + (SELECT count(*) FROM erp.availability WHERE node <> '3PL')"
+ + (SELECT count(*) FROM erp.availability WHERE node <> '3PL')
+ + (SELECT count(*) FROM erp.node_access WHERE node_id <> $N3PL)"
 OWN="SELECT (SELECT count(*) FROM (SELECT state FROM erp.stock_balance GROUP BY state HAVING sum(qty) > 0) s) || '/' || (SELECT string_agg(external_ref, ',') FROM erp.sales_order)
  || '/' || (SELECT count(*) FROM erp.event)"
 check "the shop's own superuser sees the foreign rows (the check can fail)" "yes" \

@@ -91,6 +91,10 @@ ALTER POLICY partner_nodes ON erp.purchase_order_line
     USING ((SELECT erp.visible_nodes()) IS NULL
            OR EXISTS (SELECT 1 FROM erp.purchase_order p
                        WHERE p.purchase_order_id OPERATOR(pg_catalog.=) purchase_order_line.purchase_order_id));
+ALTER TABLE erp.node_access ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.node_access
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
 
 -- erp.verify(), as 80_verify.sql creates it
 CREATE OR REPLACE FUNCTION erp.verify()
