@@ -236,8 +236,13 @@ SELECT erp.pick(2, 'TEE-M', 1);
 SELECT erp.cancel_order(2);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 :books
--- a webshop order can be captured (no stock moves), but not allocated at the warehouse
+-- a webshop order, captured by the shop (the 3PL may not capture on a channel
+-- none of its nodes fulfils: test/shell/partner_login.sh), is not the 3PL's
+-- to allocate, nor to see
+RESET ROLE;
 SELECT erp.capture_order('WEB', 'W-3', '[{"sku": "TEE-M", "qty": 1, "unit_price": 19.90}]') AS order_id;
+SET ROLE regress_3pl;
+SELECT count(*) AS w3_seen FROM erp.sales_order WHERE external_ref = 'W-3';
 SELECT * FROM erp.allocate(6);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 :books

@@ -1,88 +1,250 @@
 /*-------------------------------------------------------------------------
  *
  * access.c
- *	  The one partner rule, for reads and writes alike.  A session's identity
- *	  is its login (GetSessionUserId), whatever role it SETs; a superuser's
- *	  session is taken as the role it acts as, so that a DBA can look through
- *	  a partner's eyes with SET ROLE.  The session is a partner when that
- *	  identity is a member - directly or through other roles, inheriting or
- *	  not - of a role listed in erp.node_access; it then sees and acts on the
- *	  nodes listed for those roles only.
+ *	  The one partner rule, for reads and writes alike.
  *
- *	  erp.node_access is cached per backend by role *name* and dropped when it
- *	  changes (relcache invalidation); names are resolved to OIDs at every
- *	  check, so a role dropped and created again is the same partner.  Role
- *	  membership is PostgreSQL's own, cached and invalidated by it.
+ *	  Who: a session's identity is its login (GetSessionUserId), whatever
+ *	  role it SETs; a superuser's session is taken as the role it acts as, so
+ *	  that a DBA can look through a partner's eyes with SET ROLE.
  *
- *	  Refuses (IE009): a partner acting at a node, or on an order, a return or
- *	  a channel, that is not its own.
+ *	  Which nodes: the session is a partner when that identity is a member -
+ *	  directly or through other roles, inheriting or not - of a role named in
+ *	  erp.node_access; it then sees and acts on the nodes listed for those
+ *	  roles only.  A superuser identity is never a partner.
+ *
+ *	  Documents: an order is a partner's when every node where it holds or
+ *	  shipped stock is one of its nodes (and there is one), or - while it
+ *	  holds and shipped nothing - when its channel is fulfilled by one of its
+ *	  nodes.  A return is a partner's when every node of its lines (where the
+ *	  units were expected and where they were received) is one of its nodes.
+ *	  Everything else (stock, moves, purchase orders, transfers, counts,
+ *	  adjustments, events) carries its node.
+ *
+ *	  The same functions decide for the C checks of every document function
+ *	  (AccessCheck*: IE009) and for row level security (erp.visible_nodes,
+ *	  erp.order_visible, erp.rma_visible in the policies of 85_access.sql).
+ *
+ *	  Caching: erp.node_access is read by a catalog-snapshot scan (no SPI, no
+ *	  permission check, no search_path) and kept by role *name*; the
+ *	  session's resolved identity (restricted or not, its nodes) is kept for
+ *	  the last identity asked about.  Both are dropped on a relcache
+ *	  invalidation of erp.node_access (its statement trigger sends one) and
+ *	  the identity also on any change of pg_authid or pg_auth_members, so a
+ *	  role created after its node_access row, or dropped and created again,
+ *	  is the partner at its next check.  A session that is no partner pays a
+ *	  few comparisons per check.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 
 #include "ierp.h"
 
+PG_FUNCTION_INFO_V1(ierp_access_visible_nodes);
+PG_FUNCTION_INFO_V1(ierp_access_order_visible);
+PG_FUNCTION_INFO_V1(ierp_access_rma_visible);
+
 typedef struct NodeGrant
 {
-	char	   *role_name;
+	NameData	role_name;
 	int64		node_id;
 } NodeGrant;
 
+/* erp.node_access as last read */
 static MemoryContext access_cxt = NULL;
 static NodeGrant *grants = NULL;
-static int	num_grants = -1;		/* -1: not loaded */
+static int	num_grants = 0;
+static bool grants_valid = false;
 static Oid	access_relid = InvalidOid;
 
+/* the last identity resolved: whether it is a partner, and its nodes (sorted, distinct) */
+static MemoryContext ident_cxt = NULL;
+static bool ident_valid = false;
+static Oid	ident_oid = InvalidOid;
+static bool ident_restricted = false;
+static int64 *ident_nodes = NULL;
+static int	ident_nnodes = 0;
+
+/* counts invalidations, so that a load overtaken by one is not trusted */
+static uint64 access_invalidations = 0;
+
 static void
-AccessInvalidate(Datum arg, Oid relid)
+AccessRelcacheCallback(Datum arg, Oid relid)
 {
-	if (relid == InvalidOid || relid == access_relid)
-		num_grants = -1;
+	/* before the table was first found, any relation may be it */
+	if (relid == InvalidOid || relid == access_relid || !OidIsValid(access_relid))
+	{
+		grants_valid = false;
+		ident_valid = false;
+		access_invalidations++;
+	}
+}
+
+static void
+AccessRoleCallback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	ident_valid = false;
+	access_invalidations++;
 }
 
 void
 AccessInit(void)
 {
-	CacheRegisterRelcacheCallback(AccessInvalidate, (Datum) 0);
+	CacheRegisterRelcacheCallback(AccessRelcacheCallback, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHOID, AccessRoleCallback, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, AccessRoleCallback, (Datum) 0);
 }
 
+/*
+ * AccessLoadGrants: reads erp.node_access with the catalog snapshot (the
+ * latest committed state, and this transaction's own earlier commands), as
+ * the backend, whatever the session's rights or search_path.
+ */
 static void
-AccessLoad(void)
+AccessLoadGrants(void)
 {
-	static SPIPlanPtr plan = NULL;
-	MemoryContext old;
-	uint64		i;
+	uint64		before = access_invalidations;
+	Oid			relid = IerpRelid("node_access");
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	AttrNumber	role_att,
+				node_att;
+	int			n = 0,
+				size = 16;
+	NodeGrant  *loaded;
 
-	IerpPlan(&plan, "SELECT a.role_name::text, a.node_id FROM erp.node_access a", 0, NULL);
-	if (SPI_execute_plan(plan, NULL, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: cannot read erp.node_access");
 	if (access_cxt == NULL)
 		access_cxt = AllocSetContextCreate(CacheMemoryContext, "inventory_erp node access",
 										   ALLOCSET_SMALL_SIZES);
-	else
-		MemoryContextReset(access_cxt);
-	old = MemoryContextSwitchTo(access_cxt);
-	grants = palloc0(sizeof(NodeGrant) * Max(SPI_processed, 1));
-	for (i = 0; i < SPI_processed; i++)
+	if (!OidIsValid(relid))
 	{
-		bool		isnull;
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-
-		grants[i].role_name = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
-		grants[i].node_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		/* no extension (yet): nobody is a partner; look again next time */
+		MemoryContextReset(access_cxt);
+		grants = NULL;
+		num_grants = 0;
+		access_relid = InvalidOid;
+		return;
 	}
-	num_grants = (int) SPI_processed;
-	access_relid = IerpRelid("node_access");
-	MemoryContextSwitchTo(old);
+	role_att = get_attnum(relid, "role_name");
+	node_att = get_attnum(relid, "node_id");
+	if (role_att == InvalidAttrNumber || node_att == InvalidAttrNumber)
+		elog(ERROR, "inventory_erp: erp.node_access lacks role_name or node_id");
+
+	/* read into a fresh context first: an error leaves the old copy intact */
+	loaded = palloc(sizeof(NodeGrant) * size);
+	rel = table_open(relid, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		role_null,
+					node_null;
+		Datum		role = heap_getattr(tup, role_att, RelationGetDescr(rel), &role_null);
+		Datum		node = heap_getattr(tup, node_att, RelationGetDescr(rel), &node_null);
+
+		if (role_null || node_null)
+			continue;
+		if (n == size)
+		{
+			size *= 2;
+			loaded = repalloc(loaded, sizeof(NodeGrant) * size);
+		}
+		namestrcpy(&loaded[n].role_name, NameStr(*DatumGetName(role)));
+		loaded[n].node_id = DatumGetInt64(node);
+		n++;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	MemoryContextReset(access_cxt);
+	grants = MemoryContextAlloc(access_cxt, sizeof(NodeGrant) * Max(n, 1));
+	if (n > 0)
+		memcpy(grants, loaded, sizeof(NodeGrant) * n);
+	pfree(loaded);
+	num_grants = n;
+	access_relid = relid;
+	grants_valid = (access_invalidations == before);
+}
+
+static int
+AccessCompareNodes(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * AccessResolve: whether identity who is a partner and which nodes it has.
+ * Role names are resolved to roles here, at every resolution: a role named
+ * in erp.node_access that does not exist grants nothing, and one created
+ * (again) under that name is the partner.  Membership ignores INHERIT: a
+ * NOINHERIT member is still the partner's person.
+ */
+static void
+AccessResolve(Oid who)
+{
+	uint64		before;
+	NodeGrant  *g;
+	int			ng,
+				i,
+				n = 0;
+	int64	   *nodes;
+
+	if (!grants_valid)
+		AccessLoadGrants();
+	before = access_invalidations;
+	g = grants;
+	ng = num_grants;
+
+	if (ident_cxt == NULL)
+		ident_cxt = AllocSetContextCreate(CacheMemoryContext, "inventory_erp access identity",
+										  ALLOCSET_SMALL_SIZES);
+	nodes = palloc(sizeof(int64) * Max(ng, 1));
+	if (ng > 0 && !superuser_arg(who))
+	{
+		for (i = 0; i < ng; i++)
+		{
+			Oid			role = get_role_oid(NameStr(g[i].role_name), true);
+
+			if (OidIsValid(role) && is_member_of_role_nosuper(who, role))
+				nodes[n++] = g[i].node_id;
+		}
+	}
+	if (n > 1)
+	{
+		int			j = 0;
+
+		qsort(nodes, n, sizeof(int64), AccessCompareNodes);
+		for (i = 1; i < n; i++)
+			if (nodes[i] != nodes[j])
+				nodes[++j] = nodes[i];
+		n = j + 1;
+	}
+
+	MemoryContextReset(ident_cxt);
+	ident_nodes = MemoryContextAlloc(ident_cxt, sizeof(int64) * Max(n, 1));
+	if (n > 0)
+		memcpy(ident_nodes, nodes, sizeof(int64) * n);
+	pfree(nodes);
+	ident_nnodes = n;
+	ident_restricted = n > 0;
+	ident_oid = who;
+	ident_valid = (access_invalidations == before);
 }
 
 /*
@@ -104,53 +266,22 @@ IerpActorName(void)
 	return GetUserNameFromId(IerpSessionIdentity(), false);
 }
 
-/*
- * AccessGrantMatches: whether grant g applies to identity who.  Membership
- * is checked without regard to INHERIT: a NOINHERIT member is still the
- * partner's person.
- */
-static bool
-AccessGrantMatches(const NodeGrant *g, Oid who)
-{
-	Oid			role = get_role_oid(g->role_name, true);
-
-	return OidIsValid(role) && is_member_of_role_nosuper(who, role);
-}
-
-/*
- * AccessVisibility: whether the session is a partner, and if node_id is
- * given (> 0), whether that node is one of its own.
- */
-static bool
-AccessVisibility(int64 node_id, bool *restricted)
+/* AccessIdentity: makes the cached identity the session's; returns whether it is a partner. */
+static inline bool
+AccessIdentity(void)
 {
 	Oid			who = IerpSessionIdentity();
-	int			i;
 
-	*restricted = false;
-	if (num_grants < 0)
-		AccessLoad();
-	if (num_grants == 0 || superuser_arg(who))
-		return true;
-	for (i = 0; i < num_grants; i++)
-	{
-		if (!AccessGrantMatches(&grants[i], who))
-			continue;
-		*restricted = true;
-		if (node_id > 0 && grants[i].node_id == node_id)
-			return true;
-	}
-	return !*restricted;
+	if (!ident_valid || ident_oid != who)
+		AccessResolve(who);
+	return ident_restricted;
 }
 
 /* AccessRestricted: whether the session is a partner's. */
 bool
 AccessRestricted(void)
 {
-	bool		restricted;
-
-	(void) AccessVisibility(0, &restricted);
-	return restricted;
+	return AccessIdentity();
 }
 
 /*
@@ -161,9 +292,9 @@ AccessRestricted(void)
 bool
 AccessNodeVisible(int64 node_id)
 {
-	bool		restricted;
-
-	return AccessVisibility(node_id, &restricted);
+	if (!AccessIdentity())
+		return true;
+	return bsearch(&node_id, ident_nodes, ident_nnodes, sizeof(int64), AccessCompareNodes) != NULL;
 }
 
 static void
@@ -188,66 +319,114 @@ AccessCheckNode(int64 node_id)
 }
 
 /*
- * AccessCheckNodeList: runs a query returning node ids (one bigint parameter)
- * and refuses when any is not the partner's, or - with need_one - when none
- * is.  Returns how many nodes the query returned.
+ * AccessNodesOwn: runs plan (node ids of a document, one bigint parameter)
+ * and tells whether the query returned at least one node and every node it
+ * returned is the partner's.  *none tells whether it returned no node.
  */
-static int
-AccessCheckNodeList(SPIPlanPtr plan, int64 id, const char *what_fmt, bool need_one)
+static bool
+AccessNodesOwn(SPIPlanPtr plan, int64 id, bool read_only, bool *none)
 {
+	Datum		values[1];
 	uint64		i;
-	bool		isnull;
-	int			n;
 
-	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(id)}, NULL, false, 0) != SPI_OK_SELECT)
+	values[0] = Int64GetDatum(id);
+	if (SPI_execute_plan(plan, values, NULL, read_only, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read the nodes of a document");
-	n = (int) SPI_processed;
+	*none = true;
 	for (i = 0; i < SPI_processed; i++)
 	{
-		int64		node_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-														  SPI_tuptable->tupdesc, 1, &isnull));
+		bool		isnull;
+		Datum		node = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
 
-		if (!isnull && !AccessNodeVisible(node_id))
-			AccessRefuse(what_fmt, id, NULL);
+		if (isnull)
+			continue;
+		*none = false;
+		if (!AccessNodeVisible(DatumGetInt64(node)))
+			return false;
 	}
-	if (need_one && n == 0)
-		AccessRefuse(what_fmt, id, NULL);
-	return n;
+	return !*none;
+}
+
+/* AccessNodesAny: whether plan returns at least one of the partner's nodes. */
+static bool
+AccessNodesAny(SPIPlanPtr plan, int64 id, bool read_only)
+{
+	Datum		values[1];
+	uint64		i;
+
+	values[0] = Int64GetDatum(id);
+	if (SPI_execute_plan(plan, values, NULL, read_only, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read the nodes of a document");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		node = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull && AccessNodeVisible(DatumGetInt64(node)))
+			return true;
+	}
+	return false;
 }
 
 /*
- * AccessCheckOrder: refuses (IE009) a partner's action on an order that holds
- * or shipped stock at a node not its own; an order with no stock anywhere yet
- * is its partner's when the order's channel is fulfilled by one of its nodes.
+ * AccessOrderOwn: the order rule (see the file header), for a partner.
+ * Queries run in an SPI connection of their own, with operators qualified.
  */
-void
-AccessCheckOrder(int64 order_id)
+static bool
+AccessOrderOwn(int64 order_id, bool read_only)
 {
 	static SPIPlanPtr held_plan = NULL;
 	static SPIPlanPtr channel_plan = NULL;
+	static const Oid argtypes[1] = {INT8OID};
+	bool		own,
+				none;
 
-	if (!AccessRestricted())
-		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
 	IerpPlan(&held_plan,
-			 "SELECT r.node_id FROM erp.reservation r WHERE r.order_id = $1"
-			 " UNION SELECT s.node_id FROM erp.shipment_line s WHERE s.order_id = $1",
-			 1, (Oid[]) {INT8OID});
-	if (AccessCheckNodeList(held_plan, order_id, "order " INT64_FORMAT, false) > 0)
-		return;
-	IerpPlan(&channel_plan,
-			 "SELECT cn.node_id FROM erp.sales_order o JOIN erp.channel_node cn ON cn.channel_id = o.channel_id"
-			 " WHERE o.order_id = $1",
-			 1, (Oid[]) {INT8OID});
-	if (SPI_execute_plan(channel_plan, (Datum[]) {Int64GetDatum(order_id)}, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: cannot read the nodes of an order");
-	for (uint64 i = 0; i < SPI_processed; i++)
+			 "SELECT r.node_id FROM erp.reservation r WHERE r.order_id OPERATOR(pg_catalog.=) $1"
+			 " UNION SELECT s.node_id FROM erp.shipment_line s WHERE s.order_id OPERATOR(pg_catalog.=) $1",
+			 1, argtypes);
+	own = AccessNodesOwn(held_plan, order_id, read_only, &none);
+	if (none)
 	{
-		bool		isnull;
-
-		if (AccessNodeVisible(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull))))
-			return;
+		IerpPlan(&channel_plan,
+				 "SELECT cn.node_id FROM erp.sales_order o JOIN erp.channel_node cn"
+				 " ON cn.channel_id OPERATOR(pg_catalog.=) o.channel_id"
+				 " WHERE o.order_id OPERATOR(pg_catalog.=) $1",
+				 1, argtypes);
+		own = AccessNodesAny(channel_plan, order_id, read_only);
 	}
-	AccessRefuse("order " INT64_FORMAT, order_id, NULL);
+	SPI_finish();
+	return own;
+}
+
+/* AccessRmaOwn: the return rule (see the file header), for a partner. */
+static bool
+AccessRmaOwn(int64 rma_id, bool read_only)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[1] = {INT8OID};
+	bool		own,
+				none;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	IerpPlan(&plan,
+			 "SELECT l.node_id FROM erp.rma_line l WHERE l.rma_id OPERATOR(pg_catalog.=) $1"
+			 " UNION SELECT l.received_node_id FROM erp.rma_line l WHERE l.rma_id OPERATOR(pg_catalog.=) $1",
+			 1, argtypes);
+	own = AccessNodesOwn(plan, rma_id, read_only, &none);
+	SPI_finish();
+	return own;
+}
+
+/* AccessCheckOrder: refuses (IE009) a partner's action on an order that is not its own. */
+void
+AccessCheckOrder(int64 order_id)
+{
+	if (AccessRestricted() && !AccessOrderOwn(order_id, false))
+		AccessRefuse("order " INT64_FORMAT, order_id, NULL);
 }
 
 /* AccessCheckChannel: refuses (IE009) a partner's order on a channel none of its nodes fulfils. */
@@ -255,34 +434,67 @@ void
 AccessCheckChannel(int64 channel_id)
 {
 	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[1] = {INT8OID};
+	bool		own;
 
 	if (!AccessRestricted())
 		return;
-	IerpPlan(&plan, "SELECT cn.node_id FROM erp.channel_node cn WHERE cn.channel_id = $1",
-			 1, (Oid[]) {INT8OID});
-	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(channel_id)}, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: cannot read the nodes of a channel");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-
-		if (AccessNodeVisible(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull))))
-			return;
-	}
-	AccessRefuse("channel " INT64_FORMAT, channel_id, NULL);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	IerpPlan(&plan, "SELECT cn.node_id FROM erp.channel_node cn WHERE cn.channel_id OPERATOR(pg_catalog.=) $1",
+			 1, argtypes);
+	own = AccessNodesAny(plan, channel_id, false);
+	SPI_finish();
+	if (!own)
+		AccessRefuse("channel " INT64_FORMAT, channel_id, NULL);
 }
 
-/* AccessCheckRma: refuses (IE009) a partner's action on a return with a line at another node. */
+/* AccessCheckRma: refuses (IE009) a partner's action on a return that is not its own. */
 void
 AccessCheckRma(int64 rma_id)
 {
-	static SPIPlanPtr plan = NULL;
+	if (AccessRestricted() && !AccessRmaOwn(rma_id, false))
+		AccessRefuse("return " INT64_FORMAT, rma_id, NULL);
+}
 
-	if (!AccessRestricted())
-		return;
-	IerpPlan(&plan,
-			 "SELECT l.node_id FROM erp.rma_line l WHERE l.rma_id = $1"
-			 " UNION SELECT l.received_node_id FROM erp.rma_line l WHERE l.rma_id = $1",
-			 1, (Oid[]) {INT8OID});
-	AccessCheckNodeList(plan, rma_id, "return " INT64_FORMAT, true);
+/*
+ * erp.visible_nodes(): the nodes the session may see when it is a partner
+ * (sorted), NULL when it sees every node.  Row level security and the views
+ * decide with it, as the C checks do.
+ */
+Datum
+ierp_access_visible_nodes(PG_FUNCTION_ARGS)
+{
+	Datum	   *elems;
+	int			i;
+
+	if (!AccessIdentity())
+		PG_RETURN_NULL();
+	elems = palloc(sizeof(Datum) * ident_nnodes);
+	for (i = 0; i < ident_nnodes; i++)
+		elems[i] = Int64GetDatum(ident_nodes[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, ident_nnodes, INT8OID, sizeof(int64),
+										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/*
+ * erp.order_visible(order_id): whether the session may see and act on the
+ * order - the rule erp.allocate, erp.pick, erp.cancel_order, ... check.
+ * True for every order when the session is no partner.
+ */
+Datum
+ierp_access_order_visible(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_BOOL(!AccessRestricted() || AccessOrderOwn(PG_GETARG_INT64(0), true));
+}
+
+/* erp.rma_visible(rma_id): the same for a return. */
+Datum
+ierp_access_rma_visible(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_BOOL(!AccessRestricted() || AccessRmaOwn(PG_GETARG_INT64(0), true));
 }

@@ -150,18 +150,28 @@ CREATE TABLE erp.node_access (
     node_id         bigint NOT NULL REFERENCES erp.node,
     UNIQUE (role_name, node_id)
 );
-COMMENT ON TABLE erp.node_access IS 'Partner roles (a 3PL''s, a store''s) and the nodes they may see and move stock at; a role listed here sees and moves only those nodes, roles not listed see everything';
+COMMENT ON TABLE erp.node_access IS 'Partner roles (a 3PL''s, a store''s) and the nodes they may see and act at: a session whose login (or the role a superuser''s session SETs) is a member of a listed role, inheriting or not, sees and acts at those nodes only; every other session sees everything';
 
--- The nodes the current role may see: NULL when it is no partner (it sees all).
--- Runs as the querying role (row level security policies call it); a role
--- name that no longer exists grants nothing.
+-- The nodes the session may see when it is a partner, NULL when it sees every
+-- node: the one partner rule of src/access.c (the session's login, or the role
+-- a superuser's session SETs; membership inheriting or not), the same the C
+-- checks of every function apply.  Row level security policies and views call
+-- it; it reads erp.node_access itself, so it works for any caller and no
+-- search_path or operator of the caller's can change its answer.
 CREATE FUNCTION erp.visible_nodes() RETURNS bigint[]
-    LANGUAGE sql STABLE
-AS $$
-    SELECT CASE WHEN count(*) = 0 THEN NULL ELSE array_agg(a.node_id) END
-      FROM pg_catalog.pg_roles r
-      JOIN erp.node_access a ON a.role_name = r.rolname
-     WHERE pg_catalog.pg_has_role(CURRENT_USER, r.oid, 'MEMBER')
-       AND NOT (SELECT u.rolsuper FROM pg_catalog.pg_roles u WHERE u.rolname = CURRENT_USER)
-$$;
-COMMENT ON FUNCTION erp.visible_nodes() IS 'Nodes the current role may see when it is a partner (a member of a role listed in erp.node_access), NULL when it sees every node';
+    AS 'MODULE_PATHNAME', 'ierp_access_visible_nodes'
+    LANGUAGE C STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.visible_nodes() IS 'Nodes the session may see and act at when it is a partner (its login, or the role a superuser SETs, is a member of a role listed in erp.node_access), NULL when it sees every node';
+
+-- Whether the session may see and act on an order, or a return: the rule the
+-- document functions check (AccessCheckOrder, AccessCheckRma).  They run as the
+-- extension owner so that they see the document's other nodes too.
+CREATE FUNCTION erp.order_visible(order_id bigint) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'ierp_access_order_visible'
+    LANGUAGE C STABLE STRICT SECURITY DEFINER PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.order_visible(bigint) IS 'Whether the session may see and act on the order: always for a session that is no partner; for a partner, when every node where the order holds or shipped stock is one of its nodes, or, while it holds and shipped nothing, when one of its nodes fulfils the order''s channel';
+
+CREATE FUNCTION erp.rma_visible(rma_id bigint) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'ierp_access_rma_visible'
+    LANGUAGE C STABLE STRICT SECURITY DEFINER PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.rma_visible(bigint) IS 'Whether the session may see and act on the return: always for a session that is no partner; for a partner, when every node of its lines (expected and received) is one of its nodes';

@@ -1,4 +1,7 @@
 -- 80_verify: erp.verify(), the consistency check of everything the ledger derives.
+-- It reads every row (it runs as the extension owner), and shows a partner only
+-- the problems of its own nodes and orders: the one partner rule of
+-- src/access.c, through erp.visible_nodes() and erp.order_visible().
 
 CREATE FUNCTION erp.verify()
     RETURNS TABLE (problem text, item_id bigint, node_id bigint, lot_id bigint,
@@ -33,20 +36,21 @@ AS $$
     ), line_held AS (
         SELECT r.order_id, r.line_no, r.item_id, sum(r.qty)::bigint AS qty
           FROM erp.reservation r GROUP BY 1, 2, 3
-    )
+    ), problems (problem, item_id, node_id, lot_id, state, expected, actual, order_id) AS (
     SELECT 'balance differs from ledger', coalesce(l.item_id, b.item_id), coalesce(l.node_id, b.node_id),
-           coalesce(l.lot_id, b.lot_id), coalesce(l.state, b.state), coalesce(l.qty, 0), coalesce(b.qty, 0)
+           coalesce(l.lot_id, b.lot_id), coalesce(l.state, b.state), coalesce(l.qty, 0), coalesce(b.qty, 0),
+           NULL::bigint
       FROM by_ledger l
       FULL JOIN by_balance b
         ON b.item_id = l.item_id AND b.node_id = l.node_id AND b.state = l.state
        AND b.lot_id IS NOT DISTINCT FROM l.lot_id
      WHERE coalesce(l.qty, 0) <> coalesce(b.qty, 0)
     UNION ALL
-    SELECT 'negative balance', b.item_id, b.node_id, b.lot_id, b.state, 0, b.qty
+    SELECT 'negative balance', b.item_id, b.node_id, b.lot_id, b.state, 0, b.qty, NULL
       FROM erp.stock_balance b WHERE b.qty < 0
     UNION ALL
     SELECT 'reservations differ from balance', coalesce(r.item_id, b.item_id), coalesce(r.node_id, b.node_id),
-           coalesce(r.lot_id, b.lot_id), coalesce(r.state, b.state), coalesce(r.qty, 0), coalesce(b.qty, 0)
+           coalesce(r.lot_id, b.lot_id), coalesce(r.state, b.state), coalesce(r.qty, 0), coalesce(b.qty, 0), NULL
       FROM (SELECT * FROM by_reservation WHERE qty <> 0) r
       FULL JOIN (SELECT * FROM by_balance WHERE state IN ('reserved', 'picked', 'packed') AND qty <> 0) b
         ON b.item_id = r.item_id AND b.node_id = r.node_id AND b.state = r.state
@@ -54,10 +58,18 @@ AS $$
      WHERE coalesce(r.qty, 0) <> coalesce(b.qty, 0)
     UNION ALL
     SELECT 'reservations differ from order line ' || coalesce(n.order_id, h.order_id) || '/' || coalesce(n.line_no, h.line_no),
-           coalesce(n.item_id, h.item_id), NULL, NULL, NULL, coalesce(n.qty, 0), coalesce(h.qty, 0)
+           coalesce(n.item_id, h.item_id), NULL, NULL, NULL, coalesce(n.qty, 0), coalesce(h.qty, 0),
+           coalesce(n.order_id, h.order_id)
       FROM (SELECT * FROM line_need WHERE qty <> 0) n
       FULL JOIN (SELECT * FROM line_held WHERE qty <> 0) h
         ON h.order_id = n.order_id AND h.line_no = n.line_no AND h.item_id = n.item_id
      WHERE coalesce(n.qty, 0) <> coalesce(h.qty, 0)
+    )
+    -- a partner: the problems at its nodes, and of the orders it may see
+    SELECT p.problem, p.item_id, p.node_id, p.lot_id, p.state, p.expected, p.actual
+      FROM problems p
+     WHERE (SELECT erp.visible_nodes()) IS NULL
+        OR p.node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[]))
+        OR (p.node_id IS NULL AND p.order_id IS NOT NULL AND erp.order_visible(p.order_id))
 $$;
-COMMENT ON FUNCTION erp.verify() IS 'Consistency check: one row per balance that differs from the ledger, negative quantity, or reservation that differs from its balance or order line; no rows on a healthy database';
+COMMENT ON FUNCTION erp.verify() IS 'Consistency check: one row per balance that differs from the ledger, negative quantity, or reservation that differs from its balance or order line; no rows on a healthy database; a partner sees only the rows of its nodes and orders';

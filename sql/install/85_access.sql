@@ -1,82 +1,119 @@
--- 85_access: row level security.  A partner role sees only the rows of its
--- nodes; every other role sees everything.  The functions run as the extension
--- owner and check partners themselves (IE009 at another node).
+-- 85_access: row level security, deciding with the one partner rule of
+-- src/access.c (doc/governance.md, "The partner rule").  A partner sees only
+-- the rows of its nodes and its own documents; every other session sees
+-- everything.  The functions run as the extension owner and check partners
+-- themselves (IE009) with the same rule.
+--
+-- Policies are stored parsed, and every operator and function in them is
+-- schema-qualified: nothing a caller defines on its search_path changes what a
+-- policy means.  erp.visible_nodes() is evaluated once per statement (an init
+-- plan); erp.order_visible and erp.rma_visible (03_master.sql) run only for a
+-- partner's rows that touch one of its nodes.
 
+-- rows that carry one node
 ALTER TABLE erp.stock_balance ENABLE ROW LEVEL SECURITY;
 CREATE POLICY partner_nodes ON erp.stock_balance
-    USING ((SELECT erp.visible_nodes()) IS NULL OR node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
-
-ALTER TABLE erp.stock_move ENABLE ROW LEVEL SECURITY;
-CREATE POLICY partner_nodes ON erp.stock_move
     USING ((SELECT erp.visible_nodes()) IS NULL
-           OR from_node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[]))
-           OR to_node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
+           OR node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
 
 ALTER TABLE erp.reservation ENABLE ROW LEVEL SECURITY;
 CREATE POLICY partner_nodes ON erp.reservation
-    USING ((SELECT erp.visible_nodes()) IS NULL OR node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
 
 ALTER TABLE erp.shipment_line ENABLE ROW LEVEL SECURITY;
 CREATE POLICY partner_nodes ON erp.shipment_line
-    USING ((SELECT erp.visible_nodes()) IS NULL OR node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
-
--- an order is a partner's when it holds or shipped stock at one of its nodes
-ALTER TABLE erp.sales_order ENABLE ROW LEVEL SECURITY;
-CREATE POLICY partner_nodes ON erp.sales_order
     USING ((SELECT erp.visible_nodes()) IS NULL
-           OR EXISTS (SELECT 1 FROM erp.reservation r WHERE r.order_id = sales_order.order_id)
-           OR EXISTS (SELECT 1 FROM erp.shipment_line s WHERE s.order_id = sales_order.order_id));
-
-ALTER TABLE erp.order_line ENABLE ROW LEVEL SECURITY;
-CREATE POLICY partner_nodes ON erp.order_line
-    USING ((SELECT erp.visible_nodes()) IS NULL
-           OR EXISTS (SELECT 1 FROM erp.sales_order o WHERE o.order_id = order_line.order_id));
-
-ALTER TABLE erp.shipment ENABLE ROW LEVEL SECURITY;
-CREATE POLICY partner_nodes ON erp.shipment
-    USING ((SELECT erp.visible_nodes()) IS NULL
-           OR EXISTS (SELECT 1 FROM erp.shipment_line s WHERE s.shipment_id = shipment.shipment_id));
-
-ALTER TABLE erp.transfer ENABLE ROW LEVEL SECURITY;
-CREATE POLICY partner_nodes ON erp.transfer
-    USING ((SELECT erp.visible_nodes()) IS NULL
-           OR from_node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[]))
-           OR to_node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
+           OR node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
 
 ALTER TABLE erp.purchase_order ENABLE ROW LEVEL SECURITY;
 CREATE POLICY partner_nodes ON erp.purchase_order
-    USING ((SELECT erp.visible_nodes()) IS NULL OR node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
-
-ALTER TABLE erp.rma_line ENABLE ROW LEVEL SECURITY;
-CREATE POLICY partner_nodes ON erp.rma_line
     USING ((SELECT erp.visible_nodes()) IS NULL
-           OR node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[]))
-           OR received_node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
+           OR node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
 
 ALTER TABLE erp.cycle_count ENABLE ROW LEVEL SECURITY;
 CREATE POLICY partner_nodes ON erp.cycle_count
-    USING ((SELECT erp.visible_nodes()) IS NULL OR node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
 
 ALTER TABLE erp.adjustment ENABLE ROW LEVEL SECURITY;
 CREATE POLICY partner_nodes ON erp.adjustment
-    USING ((SELECT erp.visible_nodes()) IS NULL OR node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
 
 -- events about a node are its partner's; events about no node (a backorder, a
 -- supplier delay) are the business's
 ALTER TABLE erp.event ENABLE ROW LEVEL SECURITY;
 CREATE POLICY partner_nodes ON erp.event
-    USING ((SELECT erp.visible_nodes()) IS NULL OR node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
 
--- a return is a partner's when one of its lines is (rma_line has its own policy)
+-- rows that carry two nodes: visible at either end
+ALTER TABLE erp.stock_move ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.stock_move
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR from_node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[]))
+           OR to_node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
+
+ALTER TABLE erp.transfer ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.transfer
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR from_node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[]))
+           OR to_node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
+
+ALTER TABLE erp.rma_line ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.rma_line
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[]))
+           OR received_node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
+
+-- an order is the partner's by erp.order_visible; the EXISTS before it only
+-- skips, cheaply, the orders that touch none of its nodes (which the rule
+-- refuses anyway)
+ALTER TABLE erp.sales_order ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.sales_order
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR ((EXISTS (SELECT 1 FROM erp.reservation r
+                         WHERE r.order_id OPERATOR(pg_catalog.=) sales_order.order_id
+                           AND r.node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])))
+                OR EXISTS (SELECT 1 FROM erp.shipment_line s
+                            WHERE s.order_id OPERATOR(pg_catalog.=) sales_order.order_id
+                              AND s.node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])))
+                OR EXISTS (SELECT 1 FROM erp.channel_node cn
+                            WHERE cn.channel_id OPERATOR(pg_catalog.=) sales_order.channel_id
+                              AND cn.node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[]))))
+               AND erp.order_visible(sales_order.order_id)));
+
+-- an order's lines and shipments are the partner's when the order is
+ALTER TABLE erp.order_line ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.order_line
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR EXISTS (SELECT 1 FROM erp.sales_order o WHERE o.order_id OPERATOR(pg_catalog.=) order_line.order_id));
+
+ALTER TABLE erp.shipment ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.shipment
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR EXISTS (SELECT 1 FROM erp.sales_order o WHERE o.order_id OPERATOR(pg_catalog.=) shipment.order_id));
+
+-- a return is the partner's by erp.rma_visible (every line at its nodes); the
+-- EXISTS skips the returns none of whose lines it can see
 ALTER TABLE erp.rma ENABLE ROW LEVEL SECURITY;
 CREATE POLICY partner_nodes ON erp.rma
     USING ((SELECT erp.visible_nodes()) IS NULL
-           OR EXISTS (SELECT 1 FROM erp.rma_line l WHERE l.rma_id = rma.rma_id));
+           OR (EXISTS (SELECT 1 FROM erp.rma_line l WHERE l.rma_id OPERATOR(pg_catalog.=) rma.rma_id)
+               AND erp.rma_visible(rma.rma_id)));
 
+-- a purchase order's lines are the partner's when the purchase order is
 ALTER TABLE erp.purchase_order_line ENABLE ROW LEVEL SECURITY;
 CREATE POLICY partner_nodes ON erp.purchase_order_line
     USING ((SELECT erp.visible_nodes()) IS NULL
-           OR EXISTS (SELECT 1 FROM erp.purchase_order p WHERE p.purchase_order_id = purchase_order_line.purchase_order_id));
+           OR EXISTS (SELECT 1 FROM erp.purchase_order p
+                       WHERE p.purchase_order_id OPERATOR(pg_catalog.=) purchase_order_line.purchase_order_id));
 
--- erp.node_access itself stays readable: erp.visible_nodes() reads it for every
--- policy, and a policy on it would call itself.
+-- the listing itself: a partner sees the rows of its own nodes, not which other
+-- partners exist (erp.visible_nodes() reads the table directly, past this
+-- policy; only erp_admin writes it)
+ALTER TABLE erp.node_access ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.node_access
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));

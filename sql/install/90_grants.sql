@@ -35,5 +35,5 @@ BEGIN
 END
 $grants$;
 GRANT EXECUTE ON FUNCTION erp.verify(), erp.atp(text, text, text, timestamptz) TO erp_reader;
--- row level security policies call it as the querying role
-GRANT EXECUTE ON FUNCTION erp.visible_nodes() TO PUBLIC;
+-- row level security policies call them as the querying role
+GRANT EXECUTE ON FUNCTION erp.visible_nodes(), erp.order_visible(bigint), erp.rma_visible(bigint) TO PUBLIC;
