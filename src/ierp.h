@@ -228,8 +228,9 @@ extern void ReturnsInit(void);
  * role it acts as (how a DBA looks through a partner's eyes).  A session is
  * a partner when that identity is a member (directly or not, inheriting or
  * not) of a role listed in erp.node_access; it then sees and acts on its
- * nodes only.  Every check below raises IE009 naming the object; all must run
- * between SPI_connect and SPI_finish.
+ * nodes only.  Every check below raises IE009 naming the object.
+ * AccessCheckNode must run between SPI_connect and SPI_finish (its refusal
+ * looks up the node's code); the document checks connect by themselves.
  */
 extern void AccessInit(void);
 extern Oid	IerpSessionIdentity(void);

@@ -22,4 +22,4 @@ BEGIN
 END
 $grants$;
 GRANT EXECUTE ON FUNCTION erp.verify(), erp.atp(text, text, text, timestamptz) TO erp_reader;
-GRANT EXECUTE ON FUNCTION erp.visible_nodes() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION erp.visible_nodes(), erp.order_visible(bigint), erp.rma_visible(bigint) TO PUBLIC;
