@@ -49,6 +49,8 @@ MIRROR=${FRESH_MIRROR:-$(find_mirror | head -1)}
 TARBALL=$CACHE_DIR/fresh-$SUITE-minbase-make-git.tar.gz
 
 ROOT=$(mktemp -d /tmp/inventory_erp-fresh.XXXXXX)
+# the chroot's / : every user in it must be able to traverse it (mktemp made it 700)
+chmod 755 "$ROOT"
 mounted=()
 
 # kill what still runs inside the chroot (a server left by a failed run), by pid
@@ -108,6 +110,7 @@ in_chroot() {
 if [ -f "$TARBALL" ] && [ -z "${REBUILD:-}" ]; then
     echo "check-fresh: unpacking the cached bare $SUITE ($TARBALL)"
     tar -xzf "$TARBALL" -C "$ROOT"
+    chmod 755 "$ROOT"
 else
     echo "check-fresh: debootstrap --variant=minbase $SUITE from $MIRROR (cached afterwards in $TARBALL)"
     debootstrap --variant=minbase "$SUITE" "$ROOT" "$MIRROR" >"$ROOT.debootstrap.log" 2>&1 || {
@@ -134,7 +137,7 @@ HEAD=$(git -C "$REPO_ROOT" rev-parse HEAD)
 echo "check-fresh: cloning $HEAD into the chroot's /root/inventory_erp (mode 700 /root)"
 git -C "$REPO_ROOT" bundle create "$ROOT/tmp/inventory_erp.bundle" HEAD >/dev/null 2>&1
 chmod 700 "$ROOT/root"
-in_chroot "git clone -q /tmp/inventory_erp.bundle /root/inventory_erp && git -C /root/inventory_erp log --oneline -1"
+in_chroot "git -c advice.detachedHead=false clone -q /tmp/inventory_erp.bundle /root/inventory_erp && git -C /root/inventory_erp log --oneline -1"
 echo "check-fresh: installed packages before: $(in_chroot 'dpkg-query -W -f "\${Package}\n" | wc -l')"
 
 status=0
