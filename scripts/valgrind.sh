@@ -16,8 +16,8 @@
 # inventory_erp.so.
 #
 # Prints every error whose stack has a frame in inventory_erp.so (the scenario,
-# the error, its stack), then the count of other errors; exits 1 when an error
-# is in inventory_erp.so.  Logs are kept in the work directory it prints.
+# the error, its stack; the innermost frame may be PostgreSQL's, called from
+# ours), then the count of other errors; exits 1 when there is one.  Logs are kept in the work directory it prints.
 set -uo pipefail
 
 REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -81,6 +81,8 @@ stop_server
 trap - EXIT
 for f in $(ls "$VG"); do [ -n "${owner[$f]:-}" ] || owner[$f]="(server start/stop)"; done
 
+# a frame of ours: in inventory_erp.so, or (with its debug info) in one of src/*.c
+OURS_RE="inventory_erp\.so|\(($(ls src/*.c | xargs -n1 basename | sed 's/\.c$//' | paste -sd'|'))\.c:[0-9]+\)"
 ours=0
 others=0
 report=$WORK/inventory_erp-errors.txt
@@ -89,7 +91,7 @@ for f in $(ls "$VG"); do
     # one error per block between the markers
     while IFS= read -r -d $'\f' block; do
         [ -n "$block" ] || continue
-        if grep -q 'inventory_erp.so' <<<"$block"; then
+        if grep -Eq "$OURS_RE" <<<"$block"; then
             ours=$((ours + 1))
             { echo "---- error $ours, scenario ${owner[$f]}, process log $f"; grep -v 'VGERROR' <<<"$block"; } >>"$report"
         else
