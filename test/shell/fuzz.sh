@@ -51,21 +51,25 @@ wait_up() {
 # fuzz_run RUN USER SUPERUSER: all calls as USER; a session that dies is recorded
 # against the call it was running (the first without a committed result)
 fuzz_run() {
-    local run=$1 user=$2 su=$3 first=1 next rc crashes
+    local run=$1 user=$2 su=$3 first=1 next rc crashes ends=0
     local t0=$SECONDS
     echo "== run '$run': $TOTAL calls as $user"
     while [ "$first" -le "$TOTAL" ]; do
         crashes=$(crashes_in_log)
-        timeout 300 "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -U "$user" -d fuzz \
+        PGAPPNAME=fuzz-$run timeout 120 "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -U "$user" -d fuzz \
             -c "SET client_min_messages = error" -c "CALL fuzz.run('$run', $first, $su)" >"$FZ/$run.out" 2>&1
         rc=$?
         [ $rc -eq 0 ] && break
         wait_up || { echo "the server did not come back"; cat "$FZ/$run.out"; return 1; }
+        # a client that timed out leaves its backend running the calls: end it
+        psql_ -U postgres -At -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'fuzz-$run'" >/dev/null
+        ends=$((ends + 1))
+        if [ $ends -gt 20 ]; then echo "   more than 20 sessions ended: giving up on run '$run'"; return 1; fi
         next=$(psql_ -U postgres -At -c "SELECT coalesce(max(id), 0) + 1 FROM fuzz.result WHERE run = '$run'")
         if [ "$next" -gt "$TOTAL" ]; then break; fi
         local what="the session ended"
         [ "$(crashes_in_log)" -gt "$crashes" ] && what="SERVER CRASH (the server restarted)"
-        [ $rc -eq 124 ] && what="no answer within 300 s"
+        [ $rc -eq 124 ] && what="no answer within 120 s"
         psql_ -U postgres -v run="$run" -v id="$next" -v what="$what: $(tail -3 "$FZ/$run.out" | tr '\n' ' ')" <<'SQL' >/dev/null
 INSERT INTO fuzz.result SELECT :'run', c.id, c.fname, c.label, 'CRASH', NULL, :'what' FROM fuzz.call c WHERE c.id = :id;
 SQL
