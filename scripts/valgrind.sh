@@ -96,6 +96,9 @@ for f in $(ls "$VG"); do
             { echo "---- error $ours, scenario ${owner[$f]}, process log $f"; grep -v 'VGERROR' <<<"$block"; } >>"$report"
         else
             others=$((others + 1))
+            printf '   other error, scenario %s, %s: %s\n' "${owner[$f]}" "$f" \
+                "$(grep -m1 -E '== [A-Z]' <<<"$block" | sed 's/^==[0-9]*== //') at $(grep -oE 'by 0x[0-9A-F]+: [A-Za-z_][A-Za-z_0-9]*' <<<"$block" | head -3 | sed 's/.*: //' | paste -sd' ')" \
+                >>"$WORK/other-errors.txt"
         fi
     done < <(awk '/VGERROR-BEGIN/ {on = 1; next} /VGERROR-END/ {on = 0; printf "\f"; next} on' "$VG/$f")
 done
@@ -103,5 +106,6 @@ if [ $ours -gt 0 ]; then
     echo "valgrind: $ours error(s) in inventory_erp.so:"
     cat "$report"
 fi
+[ $others -gt 0 ] && cat "$WORK/other-errors.txt"
 echo "valgrind: $ours error(s) with a frame in inventory_erp.so, $others other error(s) (logs: $VG)"
 [ $ours -eq 0 ]
