@@ -24,7 +24,9 @@ EXTRA_CLEAN = $(DATA_built) results regression.diffs regression.out \
 INSTALL_SQL = $(sort $(wildcard sql/install/*.sql))
 UPDATE_FRAGMENTS = $(sort $(wildcard sql/updates/$(PREVVERSION)--$(EXTVERSION)/*.sql))
 
-PG_CONFIG ?= pg_config
+# PostgreSQL 15's own pg_config (Debian's /usr/bin/pg_config picks the newest
+# server-dev installed, which need not be 15)
+PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
 
 # `make deps` must work before pg_config exists (a bare Debian 12 has none):
 # only include PGXS when pg_config is on the PATH.
@@ -45,7 +47,28 @@ $(UPDATE_SQL): $(UPDATE_FRAGMENTS) $(EXTENSION).control FORCE
 
 FORCE:
 
-.PHONY: deps test demo bench FORCE
+# `make test` builds the module with assertions and warnings as errors, as
+# pgvector's CI does; a plain `make`/`make install` keeps PGXS's own flags.
+#   -Wno-unused-parameter: PostgreSQL's headers need it (fmgr.h's
+#     PG_FUNCTION_INFO_V1 declares an unused fcinfo) and so do callbacks
+#     whose signature PostgreSQL fixes (syscache and resource callbacks).
+#   -Wno-sign-compare, -Wno-missing-field-initializers: -Wextra adds these,
+#     which PostgreSQL's own build does not use; the style's int/Size loops
+#     and `= {0}` initializers would trip them.
+TEST_CFLAGS = -DUSE_ASSERT_CHECKING -Wall -Wextra -Werror \
+              -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
+
+# The objects remember the PG_CFLAGS they were built with: a build with other
+# flags (the assertion build of `make test`, then a plain `make install`)
+# rebuilds them instead of mixing the two.
+ifeq ($(HAVE_PG_CONFIG),yes)
+$(OBJS): .build-flags
+endif
+.build-flags: FORCE
+	@echo '$(PG_CFLAGS)' | cmp -s - $@ || echo '$(PG_CFLAGS)' > $@
+EXTRA_CLEAN += .build-flags
+
+.PHONY: deps test demo bench valgrind FORCE
 
 # Installs the Debian packages the project needs, when missing (root only).
 deps:
@@ -53,8 +76,15 @@ deps:
 
 # Every test against a private, throwaway cluster; the last line is "N passed, N failed".
 test: deps
-	@$(MAKE) --no-print-directory all
-	@scripts/test.sh
+	@$(MAKE) --no-print-directory all PG_CFLAGS='$(TEST_CFLAGS)'
+	@PG_CFLAGS='$(TEST_CFLAGS)' scripts/test.sh
+
+# The pg_regress scenarios against a cluster whose postgres runs under valgrind
+# (slow: minutes; not part of `make test`).  Assertion build, as in `make test`.
+valgrind:
+	@scripts/deps.sh valgrind
+	@$(MAKE) --no-print-directory all PG_CFLAGS='$(TEST_CFLAGS)'
+	@PG_CFLAGS='$(TEST_CFLAGS)' scripts/valgrind.sh
 
 # A realistic retailer's peak day on a throwaway cluster.
 demo: deps

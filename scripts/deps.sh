@@ -1,18 +1,88 @@
 #!/usr/bin/env bash
-# Installs what inventory_erp needs to build, test and demo, when it is missing:
-# a C toolchain, PostgreSQL 15 server and headers, pgTAP and pg_prove. Debian 12 only;
-# needs root for apt-get. Does nothing when everything is already there.
+# Installs what inventory_erp needs to build, test, demo and bench, when it is
+# missing.  Debian 12 only; needs root for apt-get.  Does nothing when
+# everything is already there.
+#
+# Every check below is for a file or command a script of this project really
+# runs (not a proxy for it), mapped to the Debian package that ships it.  The
+# install uses --no-install-recommends, so every package needed is named here
+# explicitly (pg_prove, for one, is only a Recommends of postgresql-15-pgtap).
+#
+#   scripts/deps.sh            what `make`, `make test`, `make demo` and `make bench` run
+#   scripts/deps.sh valgrind   the same plus valgrind (scripts/valgrind.sh only)
 set -euo pipefail
 
 PGVER=15
+PGBIN=/usr/lib/postgresql/$PGVER/bin
+PGXS_DIR=/usr/lib/postgresql/$PGVER/lib/pgxs
 missing=()
-command -v gcc  >/dev/null 2>&1 || missing+=(build-essential)
-command -v make >/dev/null 2>&1 || missing+=(build-essential)
-[ -x /usr/lib/postgresql/$PGVER/bin/postgres ]        || missing+=(postgresql-$PGVER)
-[ -f /usr/include/postgresql/$PGVER/server/postgres.h ] || missing+=(postgresql-server-dev-$PGVER)
-[ -f /usr/share/postgresql/$PGVER/extension/pgtap.control ] || missing+=(postgresql-$PGVER-pgtap)
-command -v pg_prove >/dev/null 2>&1 || missing+=(postgresql-$PGVER-pgtap)
-command -v runuser  >/dev/null 2>&1 || missing+=(util-linux)
+absent=()
+
+# need_cmd COMMAND PACKAGE: COMMAND must be on the PATH.
+need_cmd() { command -v "$1" >/dev/null 2>&1 || { missing+=("$2"); absent+=("$1"); }; }
+# need_file PATH PACKAGE: PATH must exist (executables: must be executable).
+need_file() {
+    if [ -e "$1" ] && { [ "${1#*/bin/}" = "$1" ] || [ -x "$1" ]; }; then return 0; fi
+    missing+=("$2"); absent+=("$1")
+}
+# need_perl MODULE PACKAGE: perl must load MODULE.
+need_perl() { perl -M"$1" -e 1 >/dev/null 2>&1 || { missing+=("$2"); absent+=("perl:$1"); }; }
+
+check_all() {
+    missing=()
+    absent=()
+    # building the module (PGXS): the compiler, libc headers, make, the server
+    # headers and pg_config; Debian's PGXS also emits LLVM bitcode for JIT
+    # (with_llvm = yes), which runs clang-14 and llvm-lto.
+    need_cmd  gcc                                   gcc
+    need_file /usr/include/stdio.h                  libc6-dev
+    need_cmd  make                                  make
+    need_file /usr/include/postgresql/$PGVER/server/postgres.h postgresql-server-dev-$PGVER
+    need_file $PGXS_DIR/src/makefiles/pgxs.mk       postgresql-server-dev-$PGVER
+    need_file $PGBIN/pg_config                      postgresql-client-$PGVER
+    need_file /usr/bin/clang-14                     clang-14
+    need_file /usr/lib/llvm-14/bin/llvm-lto         llvm-14
+    # the server programs run by scripts/pgenv.sh and bench/run.sh
+    need_file $PGBIN/postgres                       postgresql-$PGVER
+    need_file $PGBIN/initdb                         postgresql-$PGVER
+    need_file $PGBIN/pg_ctl                         postgresql-$PGVER
+    need_file $PGBIN/pgbench                        postgresql-$PGVER
+    # the clients run by scripts/test.sh, scripts/demo.sh and test/shell/*.sh
+    need_file $PGBIN/psql                           postgresql-client-$PGVER
+    need_file $PGBIN/createdb                       postgresql-client-$PGVER
+    need_file $PGBIN/dropdb                         postgresql-client-$PGVER
+    need_file $PGBIN/pg_dump                        postgresql-client-$PGVER
+    need_file $PGBIN/pg_restore                     postgresql-client-$PGVER
+    # the test drivers scripts/test.sh runs from PGXS
+    need_file $PGXS_DIR/src/test/regress/pg_regress postgresql-client-$PGVER
+    need_file $PGXS_DIR/src/test/isolation/pg_isolation_regress postgresql-client-$PGVER
+    # pgTAP: the extension's files, and pg_prove with the perl modules it loads
+    need_file /usr/share/postgresql/$PGVER/extension/pgtap.control postgresql-$PGVER-pgtap
+    need_cmd  perl                                  perl
+    need_cmd  pg_prove                              libtap-parser-sourcehandler-pgtap-perl
+    need_perl TAP::Parser::SourceHandler::pgTAP     libtap-parser-sourcehandler-pgtap-perl
+    need_perl TAP::Harness                          perl
+    # the owner of the throwaway clusters (created by postgresql-common), and the
+    # way root runs commands as it
+    getent passwd postgres >/dev/null 2>&1 || { missing+=(postgresql-common); absent+=("user postgres"); }
+    need_cmd  runuser                               util-linux
+    # the shell tools the scripts use (all in a Debian minbase; checked anyway)
+    need_cmd  awk                                   mawk
+    need_cmd  sed                                   sed
+    need_cmd  grep                                  grep
+    need_cmd  diff                                  diffutils
+    need_cmd  xargs                                 findutils
+    need_cmd  timeout                               coreutils
+    need_cmd  mktemp                                coreutils
+    need_cmd  nproc                                 coreutils
+
+    if [ "$WANT" = valgrind ]; then
+        need_cmd valgrind                           valgrind
+    fi
+}
+
+WANT=${1:-}
+check_all
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
@@ -20,6 +90,7 @@ fi
 
 # de-duplicate
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+echo "deps: missing ${absent[*]}"
 echo "deps: installing ${missing[*]}"
 if [ "$(id -u)" -ne 0 ]; then
     echo "deps: not root; install these Debian packages first: ${missing[*]}" >&2
@@ -35,4 +106,11 @@ if [ ! -f /etc/postgresql-common/createcluster.conf ] || ! grep -q '^create_main
 fi
 apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confdef \
     -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null
+
+# check again: a package that does not ship what we expected is a bug here
+check_all
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "deps: still missing after the install: ${absent[*]}" >&2
+    exit 1
+fi
 echo "deps: done"

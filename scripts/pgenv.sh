@@ -11,10 +11,14 @@ PGVER=${PGVER:-15}
 SYS_PGBIN=/usr/lib/postgresql/$PGVER/bin
 REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 
-# as_pg CMD...: run CMD as the unprivileged owner of the clusters.
+# as_pg CMD...: run CMD as the unprivileged owner of the clusters.  As root, CMD
+# runs from / : the caller's directory may be one the postgres user cannot
+# enter (a checkout under /root), and initdb, pg_ctl and the clients then fail
+# with "could not change directory to ...: Permission denied".  So every path
+# given to CMD must be absolute.
 as_pg() {
     if [ "$(id -u)" -eq 0 ]; then
-        runuser -u postgres -- "$@"
+        (cd / && runuser -u postgres -- "$@")
     else
         "$@"
     fi
@@ -31,7 +35,11 @@ pg_workdir() {
 # pg_private_install WORKDIR: PostgreSQL plus this build of the extension under WORKDIR/inst.
 # Sets PGBIN.
 pg_private_install() {
-    local work=$1 inst=$1/inst
+    local work=$1 inst=$1/inst old_umask
+    # the postgres user must be able to read and run what lands here, whatever
+    # root's umask is
+    old_umask=$(umask)
+    umask 022
     mkdir -p "$inst/usr/lib/postgresql" "$inst/usr/share/postgresql"
     cp -al "/usr/lib/postgresql/$PGVER" "$inst/usr/lib/postgresql/" 2>/dev/null ||
         cp -a "/usr/lib/postgresql/$PGVER" "$inst/usr/lib/postgresql/"
@@ -40,10 +48,15 @@ pg_private_install() {
     # never write through a hard link into the system's copy of a previous install
     rm -f "$inst/usr/lib/postgresql/$PGVER/lib/inventory_erp.so" \
           "$inst/usr/share/postgresql/$PGVER/extension/inventory_erp"*
-    make -s -C "$REPO_ROOT" install DESTDIR="$inst" >"$work/install.log" 2>&1 || {
+    # PG_CFLAGS (set by `make test`: the assertion build) must reach this make,
+    # or it would rebuild the module with other flags
+    make -s -C "$REPO_ROOT" install DESTDIR="$inst" ${PG_CFLAGS:+PG_CFLAGS="$PG_CFLAGS"} \
+            >"$work/install.log" 2>&1 || {
+        umask "$old_umask"
         cat "$work/install.log" >&2
         return 1
     }
+    umask "$old_umask"
     PGBIN=$inst/usr/lib/postgresql/$PGVER/bin
     export PGBIN
 }

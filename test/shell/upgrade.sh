@@ -1,25 +1,34 @@
 #!/usr/bin/env bash
-# upgrade: ALTER EXTENSION inventory_erp UPDATE from the first released version
-# (0.1.0) to the current one keeps the data and ends with exactly the objects a
-# fresh install of the current version has.  The comparison is a fingerprint of
-# every object in schema erp: columns, constraints, indexes, function and view
-# definitions, triggers, policies, privileges and comments.  Exit 0 = pass.
+# upgrade: ALTER EXTENSION inventory_erp UPDATE to the current version, from the
+# first released version (0.1.0) and from the last (0.2.0), keeps the data and
+# ends with exactly the objects a fresh install of the current version has.
+# The comparison is a fingerprint of every object in schema erp: columns,
+# constraints, indexes, function and view definitions, triggers, policies,
+# privileges and comments.  From 0.2.0 the data check is row by row: every row
+# of every erp table, on the columns it had before, is still there unchanged.
+# Exit 0 = pass.
 set -uo pipefail
 : "${PGBIN:?}"
 OLD=ierp_upgrade_old
+OLD2=ierp_upgrade_old2
 NEW=ierp_upgrade_new
 CURRENT=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$REPO_ROOT/inventory_erp.control")
 FIRST=0.1.0
+LAST=0.2.0
 failures=0
 check() {
     if [ "$2" == "$3" ]; then printf 'ok       %s\n' "$1"
     else printf 'MISMATCH %s\n         expected: %s\n         actual:   %s\n' "$1" "$2" "$3"; failures=$((failures + 1)); fi
 }
 q() { "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
-cleanup() { "$PGBIN/dropdb" --if-exists "$OLD" >/dev/null 2>&1; "$PGBIN/dropdb" --if-exists "$NEW" >/dev/null 2>&1; }
+cleanup() {
+    local db
+    for db in "$OLD" "$OLD2" "$NEW"; do "$PGBIN/dropdb" --if-exists "$db" >/dev/null 2>&1; done
+    "$PGBIN/psql" -X -q -d postgres -c "DROP ROLE IF EXISTS upgrade_partner" >/dev/null 2>&1
+}
 trap cleanup EXIT
 cleanup
-"$PGBIN/createdb" "$OLD" && "$PGBIN/createdb" "$NEW" || exit 1
+"$PGBIN/createdb" "$OLD" && "$PGBIN/createdb" "$OLD2" && "$PGBIN/createdb" "$NEW" || exit 1
 
 echo "== $OLD: version $FIRST with a day of data"
 "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$OLD" >/dev/null <<SQL || exit 1
@@ -46,6 +55,78 @@ check "erp.verify() is empty after the update" "0" "$(q "$OLD" "SELECT count(*) 
 check "the new views read the old data" "1" "$(q "$OLD" "SELECT orders_shipped FROM erp.kpi_split_shipments")"
 check "and go on working: a new order after the update" "1" \
       "$(q "$OLD" "SELECT count(*) FROM erp.allocate(erp.capture_order('U-WEB', 'U-2', '[{\"sku\": \"U-MUG\", \"qty\": 1}]'))")"
+
+echo "== $OLD2: version $LAST with a day of data (orders, a return, a count, a partner grant)"
+"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$OLD2" >/dev/null <<SQL || exit 1
+CREATE EXTENSION inventory_erp VERSION '$LAST';
+CREATE ROLE upgrade_partner LOGIN IN ROLE erp_reader, erp_operator;
+INSERT INTO erp.item (sku, unit_price, unit_cost, category) VALUES ('V-TEE', 20, 8, 'apparel'), ('V-MUG', 12, 4, 'home');
+INSERT INTO erp.item (sku, unit_price, unit_cost, category, lot_tracked) VALUES ('V-VIT', 9, 3, 'health', true);
+INSERT INTO erp.node (code, kind) VALUES ('V-DC', 'warehouse'), ('V-3PL', '3pl');
+INSERT INTO erp.channel (code) VALUES ('V-WEB');
+INSERT INTO erp.channel_node (channel_id, node_id, rank) SELECT c.channel_id, n.node_id, n.node_id FROM erp.channel c, erp.node n;
+INSERT INTO erp.node_access (role_name, node_id) SELECT 'upgrade_partner', node_id FROM erp.node WHERE code = 'V-3PL';
+INSERT INTO erp.approval_policy (kind, max_auto_value) VALUES ('adjustment', 20);
+SELECT erp.receive('V-TEE', 'V-DC', 10), erp.receive('V-MUG', 'V-DC', 5), erp.receive('V-TEE', 'V-3PL', 3),
+       erp.receive('V-VIT', 'V-DC', 6, 'LOT-1', current_date + 365);
+SELECT count(*) FROM erp.allocate(erp.capture_order('V-WEB', 'V-1', '[{"sku": "V-TEE", "qty": 2}, {"sku": "V-VIT", "qty": 1}]'));
+SELECT count(*) FROM erp.allocate(erp.capture_order('V-WEB', 'V-2', '[{"sku": "V-MUG", "qty": 1}]', '{"lat": 52.5, "lon": 13.4}'));
+SELECT count(*) FROM erp.allocate(erp.capture_order('V-WEB', 'V-3', '[{"sku": "V-MUG", "qty": 1}]'));
+SELECT erp.pick(1, 'V-TEE', 2), erp.pick(1, 'V-VIT');
+SELECT erp.pack(1);
+SELECT erp.ship(1, 'DHL', 'V-T1');
+SELECT erp.cancel_order(3);
+SELECT erp.authorize_return(1, '[{"sku": "V-TEE", "qty": 1, "reason": "too_small"}]');
+SELECT erp.receive_return(1);
+SELECT erp.inspect_return(1, 'new');
+SELECT erp.count('V-MUG', 'V-DC', 4);
+SELECT erp.count('V-TEE', 'V-DC', 2);
+SELECT erp.create_po(s, 'V-DC', '[{"sku": "V-MUG", "qty": 6, "unit_cost": 4}]', now() + interval '2 days')
+  FROM (SELECT code AS s FROM erp.supplier LIMIT 1) x;
+SELECT erp.transfer('V-TEE', 'V-DC', 'V-3PL', 1);
+SQL
+# every erp table's rows, on the columns each has now, kept aside as text
+"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$OLD2" >/dev/null <<'SQL' || exit 1
+CREATE SCHEMA upgrade_before;
+DO $$
+DECLARE t record;
+BEGIN
+    FOR t IN SELECT c.relname, string_agg(format('%I::text AS %I', a.attname, a.attname), ', ' ORDER BY a.attnum) AS cols
+               FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+              WHERE c.relnamespace = 'erp'::regnamespace AND c.relkind IN ('r', 'p')
+              GROUP BY c.relname LOOP
+        EXECUTE format('CREATE TABLE upgrade_before.%I AS SELECT %s FROM erp.%I', t.relname, t.cols, t.relname);
+    END LOOP;
+END $$;
+SQL
+# per table: rows before, rows after, and rows of before that are not there
+# unchanged after (on the columns of before)
+ROWS_SQL=$(cat <<'SQL'
+SELECT string_agg(format('SELECT %L AS t, (SELECT count(*) FROM upgrade_before.%I) AS before, (SELECT count(*) FROM erp.%I) AS after, '
+                         '(SELECT count(*) FROM (SELECT * FROM upgrade_before.%I EXCEPT ALL SELECT %s FROM erp.%I) x) AS lost',
+                         c.relname, c.relname, c.relname, c.relname,
+                         (SELECT string_agg(format('%I::text', a.attname), ', ' ORDER BY a.attnum)
+                            FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), c.relname),
+                  ' UNION ALL ' ORDER BY c.relname)
+  FROM pg_class c WHERE c.relnamespace = 'upgrade_before'::regnamespace AND c.relkind = 'r'
+SQL
+)
+TABLES=$(q "$OLD2" "SELECT count(*) FROM pg_class WHERE relnamespace = 'upgrade_before'::regnamespace")
+echo "== ALTER EXTENSION inventory_erp UPDATE (from $LAST to $CURRENT)"
+q "$OLD2" "ALTER EXTENSION inventory_erp UPDATE" || { echo "the update from $LAST failed"; exit 1; }
+check "the extension is at the current version (from $LAST)" "$CURRENT" "$(q "$OLD2" "SELECT extversion FROM pg_extension WHERE extname = 'inventory_erp'")"
+check "the day of data is in $TABLES tables (orders, return, counts, partner grant)" "yes" \
+      "$(q "$OLD2" "SELECT CASE WHEN (SELECT count(*) FROM upgrade_before.sales_order) = 3 AND (SELECT count(*) FROM upgrade_before.rma_line) = 1
+                              AND (SELECT count(*) FROM upgrade_before.cycle_count) = 2 AND (SELECT count(*) FROM upgrade_before.node_access) = 1
+                              AND $TABLES > 20 THEN 'yes' ELSE 'no' END")"
+CHANGED=$(q "$OLD2" "$(q "$OLD2" "$ROWS_SQL")" | awk -F'|' '$4 != 0 || ($2 != $3 && $1 != "state_transition" && $1 != "reason_code" && $1 != "disposition_rule") { printf "%s(before %s, after %s, lost or changed %s) ", $1, $2, $3, $4 }')
+check "every row of every erp table is unchanged by the update from $LAST" "" "$CHANGED"
+check "erp.verify() is empty after the update from $LAST" "0" "$(q "$OLD2" "SELECT count(*) FROM erp.verify()")"
+check "the partner grant still restricts the partner's login (from $LAST)" "V-3PL" \
+      "$("$PGBIN/psql" -X -q -At -U upgrade_partner -d "$OLD2" -c "SELECT string_agg(DISTINCT node, ',') FROM erp.availability")"
+check "and the shop goes on working after the update from $LAST" "1" \
+      "$(q "$OLD2" "SELECT count(*) FROM erp.allocate(erp.capture_order('V-WEB', 'V-4', '[{\"sku\": \"V-MUG\", \"qty\": 1}]'))")"
+q "$OLD2" "SET client_min_messages = warning; DROP SCHEMA upgrade_before CASCADE" >/dev/null
 
 echo "== $NEW: a fresh install of $CURRENT"
 q "$NEW" "CREATE EXTENSION inventory_erp" || exit 1
@@ -95,14 +176,17 @@ WITH objs AS (
 SQL
 )
 FINGERPRINT="$OBJECTS SELECT md5(string_agg(o, E'\n' ORDER BY o)) || ' ' || count(*) FROM objs"
-OLD_FP=$(q "$OLD" "$FINGERPRINT") || OLD_FP="(fingerprint query failed)"
 NEW_FP=$(q "$NEW" "$FINGERPRINT") || NEW_FP="(fingerprint query failed)"
 check "the fingerprint covers the schema (hundreds of objects)" "yes" \
       "$([ "${NEW_FP##* }" -gt 300 ] 2>/dev/null && echo yes || echo "no: $NEW_FP")"
-check "the updated database has exactly the objects of a fresh install (fingerprint, objects)" "$NEW_FP" "$OLD_FP"
-if [ "$OLD_FP" != "$NEW_FP" ]; then
-    echo "   differences (fresh < > updated):"
-    diff <(q "$NEW" "$OBJECTS SELECT o FROM objs ORDER BY o") <(q "$OLD" "$OBJECTS SELECT o FROM objs ORDER BY o") | head -20
-fi
+for pair in "$FIRST:$OLD" "$LAST:$OLD2"; do
+    from=${pair%%:*} db=${pair#*:}
+    OLD_FP=$(q "$db" "$FINGERPRINT") || OLD_FP="(fingerprint query failed)"
+    check "updated from $from: exactly the objects of a fresh install (fingerprint, objects)" "$NEW_FP" "$OLD_FP"
+    if [ "$OLD_FP" != "$NEW_FP" ]; then
+        echo "   differences (fresh < > updated from $from):"
+        diff <(q "$NEW" "$OBJECTS SELECT o FROM objs ORDER BY o") <(q "$db" "$OBJECTS SELECT o FROM objs ORDER BY o") | head -20
+    fi
+done
 echo "== $failures mismatch(es)"
 [ "$failures" -eq 0 ]
