@@ -193,6 +193,16 @@ CREATE FUNCTION erp.create_publication(name text)
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF name IS NULL OR name = '' OR pg_catalog.octet_length(name) > 63 THEN
+        RAISE EXCEPTION 'invalid publication name "%"', pg_catalog.left(COALESCE(name, ''), 80)
+            USING ERRCODE = 'IE004',
+                  DETAIL = 'A publication name is 1 to 63 bytes long.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_publication p WHERE p.pubname = name) THEN
+        RAISE EXCEPTION 'publication "%" exists already', name
+            USING ERRCODE = 'IE010',
+                  HINT = 'Choose another name, or drop the publication first.';
+    END IF;
     EXECUTE pg_catalog.format(
         'CREATE PUBLICATION %I FOR TABLE erp.item, erp.item_component, erp.node, erp.channel, '
         'erp.channel_node, erp.supplier, erp.lot, erp.stock_policy, erp.channel_reserve, '

@@ -1,7 +1,7 @@
 -- The KPI views keep counting a backorder while the rest of its line is being
 -- picked, and show a partner its own nodes only, promises included.
 BEGIN;
-SELECT plan(10);
+SELECT plan(15);
 
 INSERT INTO erp.item (sku, unit_price, allow_backorder) VALUES ('TAP07-LAMP', 30, true);
 INSERT INTO erp.node (code) VALUES ('TAP07-DC'), ('TAP07-ST');
@@ -48,6 +48,19 @@ SELECT is((SELECT count(*) FROM erp.rma r JOIN erp.rma_line l USING (rma_id) JOI
             WHERE n.code <> 'TAP07-ST'), 0::bigint, 'a partner sees no returns of other nodes');
 RESET ROLE;
 SELECT is(erp.atp('TAP07-LAMP'), 5::bigint, 'everyone else is promised from every node: 1 + 4');
+
+-- erp.create_publication: a name PostgreSQL would refuse or silently truncate is refused first
+SELECT throws_ok($$SELECT erp.create_publication(NULL)$$, 'IE004', NULL,
+    'a publication needs a name: no undocumented 22004');
+SELECT throws_ok($$SELECT erp.create_publication('')$$, 'IE004', NULL,
+    'an empty name is refused with IE004, not a syntax error');
+SELECT throws_ok($$SELECT erp.create_publication(repeat('p', 64))$$, 'IE004', NULL,
+    'a 64-byte name would be truncated to another name: refused');
+SELECT erp.create_publication('tap07_pub');
+SELECT throws_ok($$SELECT erp.create_publication('tap07_pub')$$, 'IE010', NULL,
+    'a name in use is refused with IE010');
+SELECT is((SELECT count(*) FROM pg_catalog.pg_publication WHERE pubname LIKE 'tap07%' OR pubname LIKE 'ppp%'), 1::bigint,
+    'and the refusals created nothing: only the one publication exists');
 
 SELECT * FROM finish();
 ROLLBACK;
