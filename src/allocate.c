@@ -35,7 +35,12 @@
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
+#include "access/xact.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
 #include "ierp.h"
+#include "orders_internal.h"
 
 PG_FUNCTION_INFO_V1(ierp_allocate);
 PG_FUNCTION_INFO_V1(ierp_allocate_pending);
@@ -83,6 +88,7 @@ typedef struct AllocContext
 	int		   *order;			/* node indexes by preference */
 	double	   *distance;
 	int64		exclude_node_id;
+	bool		restricted;		/* a partner's session: its nodes only */
 	int			nitems;
 	ItemStock **items;
 	int			nlines;
@@ -148,7 +154,10 @@ ItemStockFor(AllocContext *ctx, int64 item_id, const char *sku, bool lot_tracked
 	for (i = 0; i < n; i++)
 	{
 		is->atp_left[i] = AtpOfNode(&is->nodes[i], is->fence);
-		is->cap[i] = is->nodes[i].node_id == ctx->exclude_node_id ? 0 : is->atp_left[i];
+		/* a partner's allocation takes stock at its own nodes only (as erp.atp promises) */
+		is->cap[i] = (is->nodes[i].node_id == ctx->exclude_node_id ||
+					  (ctx->restricted && !AccessNodeVisible(is->nodes[i].node_id)))
+			? 0 : is->atp_left[i];
 	}
 	ctx->items = repalloc(ctx->items, sizeof(ItemStock *) * (ctx->nitems + 1));
 	ctx->items[ctx->nitems++] = is;
@@ -260,18 +269,37 @@ ReservationAdd(AllocContext *ctx, int32 line_no, int64 item_id, int64 node_id, i
 	static const Oid argtypes[] = {INT8OID, INT4OID, INT8OID, INT8OID, INT8OID, INT8OID};
 	Datum		values[6];
 
-	IerpPlan(&plan,
-			 "INSERT INTO erp.reservation AS r (order_id, line_no, item_id, node_id, lot_id, qty)"
-			 " VALUES ($1, $2, $3, $4, NULLIF($5, 0), $6)"
-			 " ON CONFLICT (order_id, line_no, item_id, node_id, (COALESCE(lot_id, 0)))"
-			 " DO UPDATE SET qty = r.qty + EXCLUDED.qty",
-			 6, argtypes);
+	static SPIPlanPtr less_plan = NULL;
+
 	values[0] = Int64GetDatum(ctx->order_id);
 	values[1] = Int32GetDatum(line_no);
 	values[2] = Int64GetDatum(item_id);
 	values[3] = Int64GetDatum(node_id);
 	values[4] = Int64GetDatum(lot_id);
 	values[5] = Int64GetDatum(delta);
+	if (delta < 0)
+	{
+		/*
+		 * Giving units back lowers the existing row.  Never through INSERT ...
+		 * ON CONFLICT: PostgreSQL checks the proposed row (qty < 0) against
+		 * reservation_quantities before it finds the conflict.
+		 */
+		IerpPlan(&less_plan,
+				 "UPDATE erp.reservation SET qty = qty + $6"
+				 " WHERE order_id = $1 AND line_no = $2 AND item_id = $3 AND node_id = $4"
+				 "   AND COALESCE(lot_id, 0) = $5",
+				 6, argtypes);
+		if (SPI_execute_plan(less_plan, values, NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != 1)
+			elog(ERROR, "inventory_erp: reservation of order " INT64_FORMAT " line %d not found",
+				 ctx->order_id, line_no);
+		return;
+	}
+	IerpPlan(&plan,
+			 "INSERT INTO erp.reservation AS r (order_id, line_no, item_id, node_id, lot_id, qty)"
+			 " VALUES ($1, $2, $3, $4, NULLIF($5, 0), $6)"
+			 " ON CONFLICT (order_id, line_no, item_id, node_id, (COALESCE(lot_id, 0)))"
+			 " DO UPDATE SET qty = r.qty + EXCLUDED.qty",
+			 6, argtypes);
 	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "inventory_erp: reservation write failed");
 }
@@ -590,13 +618,15 @@ PlanStepCmp(const void *a, const void *b)
 }
 
 /*
- * One pass of the rules over the lines still open; returns units filled.
- * The whole pass is planned on the caps first, then carried out in one
- * global order (node, then item): two sessions that need the same balances
- * lock them in the same order, so they never wait for each other in a cycle.
+ * One pass of the rules over the lines still open; returns units filled, and
+ * in *planned whether the plan asked any node for units.  The whole pass is
+ * planned on the caps first, then carried out in one global order (node,
+ * then item), the order in which balances are locked (doc/concurrency.md).
+ * A step that gets less than planned (a concurrent order took the units)
+ * sets that node's cap for the item to 0, so the next pass plans elsewhere.
  */
 static int64
-AllocatePass(AllocContext *ctx)
+AllocatePass(AllocContext *ctx, bool *planned)
 {
 	int			i,
 				k,
@@ -609,6 +639,7 @@ AllocatePass(AllocContext *ctx)
 	bool		any_open = false;
 	bool		one_node = false;
 
+	*planned = false;
 	for (l = 0; l < ctx->nlines; l++)
 		any_open |= ctx->lines[l].open > 0;
 	if (!any_open || ctx->nnodes == 0)
@@ -700,6 +731,7 @@ AllocatePass(AllocContext *ctx)
 	/* carry the plan out in the global lock order */
 	for (l = 0; l < ctx->nlines; l++)
 		ctx->lines[l].open = open_before[l];
+	*planned = nsteps > 0;
 	sort_ctx = ctx;
 	qsort(plan, nsteps, sizeof(PlanStep), PlanStepCmp);
 	for (k = 0; k < nsteps; k++)
@@ -728,6 +760,7 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
 	ctx.channel_id = order->channel_id;
 	ctx.ref = psprintf("order:" INT64_FORMAT, order_id);
 	ctx.exclude_node_id = exclude_node_id;
+	ctx.restricted = AccessRestricted();
 	ctx.items = palloc(sizeof(ItemStock *));
 	ctx.result = result;
 	ctx.result_desc = result_desc;
@@ -753,10 +786,22 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
 		sort_ctx = &ctx;
 		qsort(ctx.order, ctx.nnodes, sizeof(int), NodePreferenceCmp);
 
-		/* a pass that met a concurrent order plans again with what is left */
-		for (pass = 0; pass < 3; pass++)
-			if (AllocatePass(&ctx) == 0)
+		/*
+		 * A pass that met a concurrent order plans again with what is left,
+		 * also when it got nothing at all: the loser of a race for the last
+		 * unit at the preferred node goes on to the next node.  Every pass
+		 * fills units or takes a node out of the plan (its cap to 0), and a
+		 * pass that fills all it planned leaves nothing more to plan, so the
+		 * loop ends; the bound is a guard.
+		 */
+		for (pass = 0; pass <= ctx.nnodes * ctx.nitems + 1; pass++)
+		{
+			bool		planned;
+
+			(void) AllocatePass(&ctx, &planned);
+			if (!planned)
 				break;
+		}
 	}
 
 	/* 5. backorder or short what is left; record the lines */
@@ -803,7 +848,8 @@ ierp_allocate(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
-	OrderLock(PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0), &order);
+	OrderLock(OrderIdArg(fcinfo, 0), &order);
+	AccessCheckOrder(order.order_id);
 	CheckAllocatable(&order);
 	AllocateOrder(&order, 0, rsinfo->setResult, rsinfo->setDesc);
 	SPI_finish();
@@ -811,10 +857,74 @@ ierp_allocate(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Allocates one waiting order for erp.allocate_pending, in a subtransaction
+ * of its own and with its own SPI connection, both in order_ctx: whatever
+ * the order allocates (plans, SPI results) is freed when it is done, and an
+ * order that fails (an old row with bad data, a constraint) is rolled back
+ * alone, reported as a WARNING and left for the next run, while the batch
+ * goes on.  A cancel or shutdown still ends the whole call.  Returns whether
+ * the order received stock.  A partner's session skips orders not its own
+ * (AccessCheckOrder refuses them with IE009).
+ */
+static bool
+AllocatePendingOne(int64 order_id, MemoryContext order_ctx)
+{
+	MemoryContext caller_ctx = CurrentMemoryContext;
+	ResourceOwner caller_owner = CurrentResourceOwner;
+	volatile bool served = false;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(order_ctx);
+	PG_TRY();
+	{
+		OrderHeader order;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "inventory_erp: SPI_connect failed");
+		/* skipped: another session has it, or its status changed since the list was read */
+		if (OrderTryLock(order_id, &order) &&
+			(strcmp(order.status, "open") == 0 || strcmp(order.status, "backordered") == 0 ||
+			 strcmp(order.status, "partially_allocated") == 0))
+		{
+			AccessCheckOrder(order_id);
+			served = AllocateOrder(&order, 0, NULL, NULL) > 0;
+		}
+		SPI_finish();
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller_ctx);
+		CurrentResourceOwner = caller_owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(order_ctx);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller_ctx);
+		CurrentResourceOwner = caller_owner;
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED || edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
+			edata->sqlerrcode == ERRCODE_OUT_OF_MEMORY || edata->elevel >= FATAL)
+			ReThrowError(edata);
+		if (edata->sqlerrcode != ERRCODE_IERP_APPROVAL_REQUIRED)
+			ereport(WARNING,
+					(errcode(edata->sqlerrcode),
+					 errmsg("inventory_erp: order " INT64_FORMAT " was not allocated: %s", order_id,
+							edata->message),
+					 errdetail("The order stays as it was; erp.allocate_pending went on with the next order.")));
+		served = false;
+	}
+	PG_END_TRY();
+	return served;
+}
+
+/*
  * erp.allocate_pending(max_orders): allocates waiting orders by the order's
  * priority, then its channel's, then age; orders another session is working
- * on are skipped.  Returns how
- * many orders received stock.
+ * on are skipped, and so are orders that fail (a WARNING names them).
+ * Returns how many orders received stock.  Memory stays flat however many
+ * orders there are: each order's work is freed when the order is done.
  */
 Datum
 ierp_allocate_pending(PG_FUNCTION_ARGS)
@@ -827,6 +937,7 @@ ierp_allocate_pending(PG_FUNCTION_ARGS)
 	uint64		i,
 				n;
 	int32		served = 0;
+	MemoryContext order_ctx;
 
 	if (!PG_ARGISNULL(0) && PG_GETARG_INT32(0) < 0)
 		ereport(ERROR,
@@ -853,19 +964,18 @@ ierp_allocate_pending(PG_FUNCTION_ARGS)
 
 		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 	}
+	SPI_freetuptable(SPI_tuptable);
+
+	order_ctx = AllocSetContextCreate(CurrentMemoryContext, "allocate_pending order",
+									  ALLOCSET_DEFAULT_SIZES);
 	for (i = 0; i < n; i++)
 	{
-		OrderHeader order;
-
 		CHECK_FOR_INTERRUPTS();
-		if (!OrderTryLock(ids[i], &order))
-			continue;			/* another session has it */
-		if (strcmp(order.status, "open") != 0 && strcmp(order.status, "backordered") != 0 &&
-			strcmp(order.status, "partially_allocated") != 0)
-			continue;			/* changed since we looked */
-		if (AllocateOrder(&order, 0, NULL, NULL) > 0)
+		if (AllocatePendingOne(ids[i], order_ctx))
 			served++;
+		MemoryContextReset(order_ctx);
 	}
+	MemoryContextDelete(order_ctx);
 	SPI_finish();
 	PG_RETURN_INT32(served);
 }
