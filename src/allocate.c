@@ -857,39 +857,60 @@ ierp_allocate(PG_FUNCTION_ARGS)
 }
 
 /*
- * Allocates one waiting order for erp.allocate_pending, in a subtransaction
- * of its own and with its own SPI connection, both in order_ctx: whatever
- * the order allocates (plans, SPI results) is freed when it is done, and an
- * order that fails (an old row with bad data, a constraint) is rolled back
- * alone, reported as a WARNING and left for the next run, while the batch
- * goes on.  A cancel or shutdown still ends the whole call.  Returns whether
- * the order received stock.  A partner's session skips orders not its own
- * (AccessCheckOrder refuses them with IE009).
+ * erp.allocate_pending works through the waiting orders in groups of
+ * PENDING_GROUP, each group in one subtransaction.  A group that fails is
+ * rolled back and its orders are done again one subtransaction each, so that
+ * only the failing order is left out.  (A subtransaction per order would
+ * cost what PostgreSQL keeps for each until the transaction ends: a lock on
+ * its transaction id and about 8 kB of memory; per group that is small.)
+ */
+#define PENDING_GROUP	64
+
+/*
+ * Allocates the waiting orders ids[0..n-1] in one subtransaction; each order
+ * with its own SPI connection in order_ctx, reset after it, so memory stays
+ * flat however many orders there are.  Returns false when the subtransaction
+ * failed and was rolled back (nothing of the group remains); with report, a
+ * WARNING names the error then.  A cancel or shutdown is raised again.
+ * *served counts the orders that received stock.  Orders another session
+ * holds, or whose status changed since the list was read, are skipped; a
+ * partner's session is refused orders not its own (IE009: no WARNING).
  */
 static bool
-AllocatePendingOne(int64 order_id, MemoryContext order_ctx)
+AllocatePendingGroup(const int64 *ids, int n, MemoryContext order_ctx, bool report, int32 *served)
 {
 	MemoryContext caller_ctx = CurrentMemoryContext;
 	ResourceOwner caller_owner = CurrentResourceOwner;
-	volatile bool served = false;
+	volatile int32 count = 0;
+	volatile int64 current = 0;
+	volatile bool ok = true;
 
 	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(order_ctx);
 	PG_TRY();
 	{
-		OrderHeader order;
+		int			i;
 
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "inventory_erp: SPI_connect failed");
-		/* skipped: another session has it, or its status changed since the list was read */
-		if (OrderTryLock(order_id, &order) &&
-			(strcmp(order.status, "open") == 0 || strcmp(order.status, "backordered") == 0 ||
-			 strcmp(order.status, "partially_allocated") == 0))
+		for (i = 0; i < n; i++)
 		{
-			AccessCheckOrder(order_id);
-			served = AllocateOrder(&order, 0, NULL, NULL) > 0;
+			OrderHeader order;
+
+			CHECK_FOR_INTERRUPTS();
+			current = ids[i];
+			MemoryContextSwitchTo(order_ctx);
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "inventory_erp: SPI_connect failed");
+			if (OrderTryLock(ids[i], &order) &&
+				(strcmp(order.status, "open") == 0 || strcmp(order.status, "backordered") == 0 ||
+				 strcmp(order.status, "partially_allocated") == 0))
+			{
+				AccessCheckOrder(ids[i]);
+				if (AllocateOrder(&order, 0, NULL, NULL) > 0)
+					count++;
+			}
+			SPI_finish();
+			MemoryContextSwitchTo(caller_ctx);
+			MemoryContextReset(order_ctx);
 		}
-		SPI_finish();
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(caller_ctx);
 		CurrentResourceOwner = caller_owner;
@@ -898,33 +919,38 @@ AllocatePendingOne(int64 order_id, MemoryContext order_ctx)
 	{
 		ErrorData  *edata;
 
-		MemoryContextSwitchTo(order_ctx);
+		MemoryContextSwitchTo(caller_ctx);
 		edata = CopyErrorData();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(caller_ctx);
 		CurrentResourceOwner = caller_owner;
+		MemoryContextReset(order_ctx);
 		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED || edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
 			edata->sqlerrcode == ERRCODE_OUT_OF_MEMORY || edata->elevel >= FATAL)
 			ReThrowError(edata);
-		if (edata->sqlerrcode != ERRCODE_IERP_APPROVAL_REQUIRED)
+		if (report && edata->sqlerrcode != ERRCODE_IERP_APPROVAL_REQUIRED)
 			ereport(WARNING,
 					(errcode(edata->sqlerrcode),
-					 errmsg("inventory_erp: order " INT64_FORMAT " was not allocated: %s", order_id,
+					 errmsg("inventory_erp: order " INT64_FORMAT " was not allocated: %s", current,
 							edata->message),
 					 errdetail("The order stays as it was; erp.allocate_pending went on with the next order.")));
-		served = false;
+		FreeErrorData(edata);
+		ok = false;
 	}
 	PG_END_TRY();
-	return served;
+	if (ok)
+		*served += count;
+	return ok;
 }
 
 /*
  * erp.allocate_pending(max_orders): allocates waiting orders by the order's
  * priority, then its channel's, then age; orders another session is working
- * on are skipped, and so are orders that fail (a WARNING names them).
- * Returns how many orders received stock.  Memory stays flat however many
- * orders there are: each order's work is freed when the order is done.
+ * on are skipped, and so are orders that fail (a WARNING names each): one
+ * order cannot abort the batch.  A partner's session handles its own orders
+ * only.  Returns how many orders received stock.  Memory stays flat however
+ * many orders there are: each order's work is freed when it is done.
  */
 Datum
 ierp_allocate_pending(PG_FUNCTION_ARGS)
@@ -937,6 +963,7 @@ ierp_allocate_pending(PG_FUNCTION_ARGS)
 	uint64		i,
 				n;
 	int32		served = 0;
+	int			group;
 	MemoryContext order_ctx;
 
 	if (!PG_ARGISNULL(0) && PG_GETARG_INT32(0) < 0)
@@ -966,14 +993,21 @@ ierp_allocate_pending(PG_FUNCTION_ARGS)
 	}
 	SPI_freetuptable(SPI_tuptable);
 
+	/* a partner meets other partners' orders (refused): one at a time then */
+	group = AccessRestricted() ? 1 : PENDING_GROUP;
 	order_ctx = AllocSetContextCreate(CurrentMemoryContext, "allocate_pending order",
 									  ALLOCSET_DEFAULT_SIZES);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i += group)
 	{
-		CHECK_FOR_INTERRUPTS();
-		if (AllocatePendingOne(ids[i], order_ctx))
-			served++;
-		MemoryContextReset(order_ctx);
+		int			g = (int) Min((uint64) group, n - i);
+
+		if (!AllocatePendingGroup(&ids[i], g, order_ctx, g == 1, &served))
+		{
+			int			k;
+
+			for (k = 0; g > 1 && k < g; k++)
+				(void) AllocatePendingGroup(&ids[i + k], 1, order_ctx, true, &served);
+		}
 	}
 	MemoryContextDelete(order_ctx);
 	SPI_finish();
