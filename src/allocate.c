@@ -434,17 +434,36 @@ ReserveLots(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 want, 
 				take,
 				left;
 
+	static SPIPlanPtr skip_plan = NULL;
+	BalanceKey	first = {is->item_id, node_id, 0, STATE_INCOMING};
+	BalanceKey	last = {is->item_id, node_id, PG_INT64_MAX, STATE_AVAILABLE};
+	bool		wait;
+
+	/*
+	 * Every lot's slots in the global order (lot, then slot); waiting for
+	 * them only when this transaction holds no slot of this item at this
+	 * node nor of a later balance, else only the slots nobody holds.
+	 */
 	IerpPlan(&plan,
 			 "SELECT b.lot_id, b.qty, l.lot_code, l.expires_on,"
 			 "       (l.expires_on IS NULL OR $3 = 0 OR l.expires_on >= CURRENT_DATE + $3)"
 			 "  FROM erp.stock_balance b JOIN erp.lot l ON l.lot_id = b.lot_id"
 			 " WHERE b.item_id = $1 AND b.node_id = $2 AND b.state = 'available'"
-			 " ORDER BY b.stock_balance_id FOR UPDATE OF b",
+			 " ORDER BY b.lot_id, b.slot FOR UPDATE OF b",
+			 3, argtypes);
+	IerpPlan(&skip_plan,
+			 "SELECT b.lot_id, b.qty, l.lot_code, l.expires_on,"
+			 "       (l.expires_on IS NULL OR $3 = 0 OR l.expires_on >= CURRENT_DATE + $3)"
+			 "  FROM erp.stock_balance b JOIN erp.lot l ON l.lot_id = b.lot_id"
+			 " WHERE b.item_id = $1 AND b.node_id = $2 AND b.state = 'available'"
+			 " ORDER BY b.lot_id, b.slot FOR UPDATE OF b SKIP LOCKED",
 			 3, argtypes);
 	values[0] = Int64GetDatum(is->item_id);
 	values[1] = Int64GetDatum(node_id);
 	values[2] = Int32GetDatum(is->min_shelf_life_days);
-	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
+	wait = BalanceMayWait(&first);
+	BalanceNoteLocked(&last);
+	if (SPI_execute_plan(wait ? plan : skip_plan, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot lock lots");
 	nrows = SPI_processed;
 	lots = palloc0(sizeof(LotStock) * Max(nrows, 1));
@@ -610,18 +629,19 @@ PlanStepCmp(const void *a, const void *b)
 	int64		ix = sort_ctx->lines[x->line].comps[0].stock->item_id,
 				iy = sort_ctx->lines[y->line].comps[0].stock->item_id;
 
-	if (nx != ny)
-		return nx < ny ? -1 : 1;
+	/* the balances' order: item, then node (doc/concurrency.md, "Deadlocks") */
 	if (ix != iy)
 		return ix < iy ? -1 : 1;
+	if (nx != ny)
+		return nx < ny ? -1 : 1;
 	return x->line - y->line;
 }
 
 /*
  * One pass of the rules over the lines still open; returns units filled, and
  * in *planned whether the plan asked any node for units.  The whole pass is
- * planned on the caps first, then carried out in one global order (node,
- * then item), the order in which balances are locked (doc/concurrency.md).
+ * planned on the caps first, then carried out in the global order of the
+ * balances (item, then node) (doc/concurrency.md).
  * A step that gets less than planned (a concurrent order took the units)
  * sets that node's cap for the item to 0, so the next pass plans elsewhere.
  */

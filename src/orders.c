@@ -710,7 +710,7 @@ typedef struct HeldUnits
 
 /*
  * Reads the order's reservations (of one item when item_id is not 0) in the
- * global lock order of balances (node, then item), the order allocation
+ * global lock order of balances (item, node, lot), the order allocation
  * takes them in too.
  */
 static int
@@ -725,7 +725,7 @@ LoadHeld(int64 order_id, int64 item_id, HeldUnits **out)
 			 "SELECT reservation_id, line_no, item_id, node_id, COALESCE(lot_id, 0),"
 			 "       qty - qty_picked, qty_picked - qty_packed, qty_packed"
 			 "  FROM erp.reservation WHERE order_id = $1 AND ($2 = 0 OR item_id = $2) AND qty > 0"
-			 " ORDER BY node_id, item_id, reservation_id",
+			 " ORDER BY item_id, node_id, COALESCE(lot_id, 0), reservation_id",
 			 2, id_argtypes);
 	values[0] = Int64GetDatum(order_id);
 	values[1] = Int64GetDatum(item_id);
