@@ -270,6 +270,8 @@ ReservationAdd(AllocContext *ctx, int32 line_no, int64 item_id, int64 node_id, i
 	Datum		values[6];
 
 	static SPIPlanPtr less_plan = NULL;
+	static SPIPlanPtr drop_plan = NULL;
+	bool		isnull;
 
 	values[0] = Int64GetDatum(ctx->order_id);
 	values[1] = Int32GetDatum(line_no);
@@ -287,11 +289,20 @@ ReservationAdd(AllocContext *ctx, int32 line_no, int64 item_id, int64 node_id, i
 		IerpPlan(&less_plan,
 				 "UPDATE erp.reservation SET qty = qty + $6"
 				 " WHERE order_id = $1 AND line_no = $2 AND item_id = $3 AND node_id = $4"
-				 "   AND COALESCE(lot_id, 0) = $5",
+				 "   AND COALESCE(lot_id, 0) = $5 RETURNING reservation_id, qty, qty_picked",
 				 6, argtypes);
-		if (SPI_execute_plan(less_plan, values, NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != 1)
+		if (SPI_execute_plan(less_plan, values, NULL, false, 0) != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
 			elog(ERROR, "inventory_erp: reservation of order " INT64_FORMAT " line %d not found",
 				 ctx->order_id, line_no);
+		/* a row that now holds nothing goes, as erp.cancel_order's do */
+		if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)) == 0 &&
+			DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)) == 0)
+		{
+			IerpPlan(&drop_plan, "DELETE FROM erp.reservation WHERE reservation_id = $1", 1, argtypes);
+			if (SPI_execute_plan(drop_plan, (Datum[]) {SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)},
+								 NULL, false, 0) != SPI_OK_DELETE)
+				elog(ERROR, "inventory_erp: reservation cleanup failed");
+		}
 		return;
 	}
 	IerpPlan(&plan,
