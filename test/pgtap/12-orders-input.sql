@@ -9,7 +9,7 @@
 -- is rolled back at the end, except the pick_exception event of the wrong scan
 -- (written by a background worker so that it survives the refusal).
 BEGIN;
-SELECT plan(67);
+SELECT plan(69);
 
 INSERT INTO erp.item (sku, title, unit_price) VALUES
     ('TAP12-TEE', 'tee', 10.00), ('TAP12-SOCK', 'sock', 2.00);
@@ -86,6 +86,10 @@ SELECT throws_ok($$SELECT erp.capture_order('TAP12-WEB', 'R1', '[{"sku": "TAP12-
         jsonb_build_object('street', repeat('x', 5000)))$$,
     'IE004', NULL, 'a ship_to over 4 kB is refused (IE004)');
 SELECT is(pg_temp.books(), :'books_before', 'none of the refused captures changed anything');
+
+SELECT throws_ok($$SELECT erp.atp('TAP12-TEE', at => 'infinity')$$, 'IE004', NULL,
+    'erp.atp refuses a promise date at infinity (IE004)');
+SELECT throws_ok($$SELECT erp.atp(repeat('s', 65))$$, 'IE004', NULL, 'erp.atp refuses a sku over 64 bytes (IE004)');
 
 -- a NULL order id, over-long scans and texts ------------------------------------
 
