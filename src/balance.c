@@ -75,13 +75,6 @@ BalanceNoteLocked(const BalanceKey *key)
 	}
 }
 
-/* BalanceHoldsAny: whether this transaction may hold a slot of any balance. */
-bool
-BalanceHoldsAny(void)
-{
-	return hw_lxid == MyProc->lxid;
-}
-
 #define KEY_WHERE \
 	" b.item_id = $1 AND b.node_id = $2 AND COALESCE(b.lot_id, 0) = $3" \
 	" AND b.state = $4::erp.stock_state"

@@ -19,10 +19,9 @@ extern int64 OrderIdArg(FunctionCallInfo fcinfo, int argno);
 /*
  * balance.c: whether this transaction may wait for a slot of the balance
  * key (the global lock order: it holds no slot of that balance nor of any
- * balance after it), and whether it holds any slot at all.
+ * balance after it); BalanceNoteLocked records a locking statement on key.
  */
 extern bool BalanceMayWait(const BalanceKey *key);
-extern bool BalanceHoldsAny(void);
 extern void BalanceNoteLocked(const BalanceKey *key);
 
 #endif							/* ORDERS_INTERNAL_H */
