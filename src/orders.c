@@ -357,6 +357,8 @@ typedef struct CaptureLine
 	int64		item_id;
 	int64		qty;
 	char	   *price;			/* as given; NULL: the item's price */
+	char	   *sku;
+	bool		retired;		/* the item takes no new orders */
 } CaptureLine;
 
 /*
@@ -503,10 +505,8 @@ CaptureReadLines(FunctionCallInfo fcinfo, const char *channel, const char *exter
 					(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
 					 errmsg("unknown sku \"%s\"", sku),
 					 errhint("Items are created by erp_admin in erp.item.")));
-		if (!DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull)))
-			ereport(ERROR,
-					(errcode(ERRCODE_IERP_WRONG_STATUS),
-					 errmsg("sku \"%s\" is retired and takes no new orders", sku)));
+		lines[i].retired = !DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
+		lines[i].sku = sku;
 		lines[i].item_id = DatumGetInt64(item);
 		if (qtype != NULL && strcmp(qtype, "number") != 0 && strcmp(qtype, "string") != 0)
 			qty = "?";
@@ -681,6 +681,11 @@ ierp_orders_capture(PG_FUNCTION_ARGS)
 			 5, line_types);
 	for (i = 0; i < nlines; i++)
 	{
+		/* a new order only: a redelivery of one captured before the item retired is no new order */
+		if (lines[i].retired)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_WRONG_STATUS),
+					 errmsg("sku \"%s\" is retired and takes no new orders", lines[i].sku)));
 		memset(nulls, ' ', sizeof(nulls));
 		values[0] = Int64GetDatum(order_id);
 		values[1] = Int32GetDatum((int32) i + 1);

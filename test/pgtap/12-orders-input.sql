@@ -9,7 +9,7 @@
 -- is rolled back at the end, except the pick_exception event of the wrong scan
 -- (written by a background worker so that it survives the refusal).
 BEGIN;
-SELECT plan(69);
+SELECT plan(72);
 
 INSERT INTO erp.item (sku, title, unit_price) VALUES
     ('TAP12-TEE', 'tee', 10.00), ('TAP12-SOCK', 'sock', 2.00);
@@ -90,6 +90,16 @@ SELECT is(pg_temp.books(), :'books_before', 'none of the refused captures change
 SELECT throws_ok($$SELECT erp.atp('TAP12-TEE', at => 'infinity')$$, 'IE004', NULL,
     'erp.atp refuses a promise date at infinity (IE004)');
 SELECT throws_ok($$SELECT erp.atp(repeat('s', 65))$$, 'IE004', NULL, 'erp.atp refuses a sku over 64 bytes (IE004)');
+
+-- a redelivery is compared with what was captured, also after its item retired
+SELECT erp.capture_order('TAP12-WEB', 'RET1', '[{"sku": "TAP12-SOCK", "qty": 1}]') AS ret1 \gset
+UPDATE erp.item SET active = false WHERE sku = 'TAP12-SOCK';
+SELECT is(erp.capture_order('TAP12-WEB', 'RET1', '[{"sku": "TAP12-SOCK", "qty": 1}]'), :ret1::bigint,
+    'a redelivery of an order captured before its item retired returns the same id, not IE010');
+SELECT throws_ok($$SELECT erp.capture_order('TAP12-WEB', 'RET2', '[{"sku": "TAP12-SOCK", "qty": 1}]')$$, 'IE010', NULL,
+    'a new order of a retired item is refused (IE010)');
+UPDATE erp.item SET active = true WHERE sku = 'TAP12-SOCK';
+SELECT lives_ok($$SELECT erp.cancel_order(pg_temp.ord('RET1'))$$, 'that order is cancelled again');
 
 -- a NULL order id, over-long scans and texts ------------------------------------
 
