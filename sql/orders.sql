@@ -199,11 +199,22 @@ SELECT * FROM erp.allocate(erp.capture_order('WEB', 'WEB-1008', '[{"sku": "HOODI
 :orders
 
 ------------------------------------------------------------------------------
--- 08:00 the marketplace redelivers its webhook for MKT-502, this time with
--- other lines: the same order id comes back and nothing changes
+-- 08:00 the marketplace redelivers its webhook for MKT-502: the same content
+-- returns the same order id and changes nothing; other lines, another
+-- ship_to or another priority under the same reference are refused (IE010),
+-- as a payment API refuses a reused idempotency key with other content
 ------------------------------------------------------------------------------
 :books
 SELECT erp.capture_order('MARKET', 'MKT-502', '[{"sku": "TEE-M", "qty": 1}]') = pg_temp.ord('MKT-502') AS same_order;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT erp.capture_order('MARKET', 'MKT-502', '[{"sku": "HOODIE", "qty": 6}, {"sku": "CANDLE", "qty": 21}]');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT erp.capture_order('MARKET', 'MKT-502', '[{"sku": "HOODIE", "qty": 6}, {"sku": "CANDLE", "qty": 20}]',
+                         priority => 3);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT erp.capture_order('MARKET', 'MKT-502', '[{"sku": "HOODIE", "qty": 6}, {"sku": "CANDLE", "qty": 20}]',
+                         ship_to => '{"lat": 48.1, "lon": 11.6}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT erp.capture_order('MARKET', 'MKT-502', '[{"sku": "HOODIE", "qty": 6}, {"sku": "CANDLE", "qty": 20}]')
        = pg_temp.ord('MKT-502') AS same_order;
 :books

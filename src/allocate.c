@@ -35,7 +35,12 @@
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
+#include "access/xact.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
 #include "ierp.h"
+#include "orders_internal.h"
 
 PG_FUNCTION_INFO_V1(ierp_allocate);
 PG_FUNCTION_INFO_V1(ierp_allocate_pending);
@@ -83,6 +88,7 @@ typedef struct AllocContext
 	int		   *order;			/* node indexes by preference */
 	double	   *distance;
 	int64		exclude_node_id;
+	bool		restricted;		/* a partner's session: its nodes only */
 	int			nitems;
 	ItemStock **items;
 	int			nlines;
@@ -148,7 +154,10 @@ ItemStockFor(AllocContext *ctx, int64 item_id, const char *sku, bool lot_tracked
 	for (i = 0; i < n; i++)
 	{
 		is->atp_left[i] = AtpOfNode(&is->nodes[i], is->fence);
-		is->cap[i] = is->nodes[i].node_id == ctx->exclude_node_id ? 0 : is->atp_left[i];
+		/* a partner's allocation takes stock at its own nodes only (as erp.atp promises) */
+		is->cap[i] = (is->nodes[i].node_id == ctx->exclude_node_id ||
+					  (ctx->restricted && !AccessNodeVisible(is->nodes[i].node_id)))
+			? 0 : is->atp_left[i];
 	}
 	ctx->items = repalloc(ctx->items, sizeof(ItemStock *) * (ctx->nitems + 1));
 	ctx->items[ctx->nitems++] = is;
@@ -260,18 +269,48 @@ ReservationAdd(AllocContext *ctx, int32 line_no, int64 item_id, int64 node_id, i
 	static const Oid argtypes[] = {INT8OID, INT4OID, INT8OID, INT8OID, INT8OID, INT8OID};
 	Datum		values[6];
 
-	IerpPlan(&plan,
-			 "INSERT INTO erp.reservation AS r (order_id, line_no, item_id, node_id, lot_id, qty)"
-			 " VALUES ($1, $2, $3, $4, NULLIF($5, 0), $6)"
-			 " ON CONFLICT (order_id, line_no, item_id, node_id, (COALESCE(lot_id, 0)))"
-			 " DO UPDATE SET qty = r.qty + EXCLUDED.qty",
-			 6, argtypes);
+	static SPIPlanPtr less_plan = NULL;
+	static SPIPlanPtr drop_plan = NULL;
+	bool		isnull;
+
 	values[0] = Int64GetDatum(ctx->order_id);
 	values[1] = Int32GetDatum(line_no);
 	values[2] = Int64GetDatum(item_id);
 	values[3] = Int64GetDatum(node_id);
 	values[4] = Int64GetDatum(lot_id);
 	values[5] = Int64GetDatum(delta);
+	if (delta < 0)
+	{
+		/*
+		 * Giving units back lowers the existing row.  Never through INSERT ...
+		 * ON CONFLICT: PostgreSQL checks the proposed row (qty < 0) against
+		 * reservation_quantities before it finds the conflict.
+		 */
+		IerpPlan(&less_plan,
+				 "UPDATE erp.reservation SET qty = qty + $6"
+				 " WHERE order_id = $1 AND line_no = $2 AND item_id = $3 AND node_id = $4"
+				 "   AND COALESCE(lot_id, 0) = $5 RETURNING reservation_id, qty, qty_picked",
+				 6, argtypes);
+		if (SPI_execute_plan(less_plan, values, NULL, false, 0) != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
+			elog(ERROR, "inventory_erp: reservation of order " INT64_FORMAT " line %d not found",
+				 ctx->order_id, line_no);
+		/* a row that now holds nothing goes, as erp.cancel_order's do */
+		if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)) == 0 &&
+			DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)) == 0)
+		{
+			IerpPlan(&drop_plan, "DELETE FROM erp.reservation WHERE reservation_id = $1", 1, argtypes);
+			if (SPI_execute_plan(drop_plan, (Datum[]) {SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)},
+								 NULL, false, 0) != SPI_OK_DELETE)
+				elog(ERROR, "inventory_erp: reservation cleanup failed");
+		}
+		return;
+	}
+	IerpPlan(&plan,
+			 "INSERT INTO erp.reservation AS r (order_id, line_no, item_id, node_id, lot_id, qty)"
+			 " VALUES ($1, $2, $3, $4, NULLIF($5, 0), $6)"
+			 " ON CONFLICT (order_id, line_no, item_id, node_id, (COALESCE(lot_id, 0)))"
+			 " DO UPDATE SET qty = r.qty + EXCLUDED.qty",
+			 6, argtypes);
 	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "inventory_erp: reservation write failed");
 }
@@ -406,17 +445,36 @@ ReserveLots(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 want, 
 				take,
 				left;
 
+	static SPIPlanPtr skip_plan = NULL;
+	BalanceKey	first = {is->item_id, node_id, 0, STATE_INCOMING};
+	BalanceKey	last = {is->item_id, node_id, PG_INT64_MAX, STATE_AVAILABLE};
+	bool		wait;
+
+	/*
+	 * Every lot's slots in the global order (lot, then slot); waiting for
+	 * them only when this transaction holds no slot of this item at this
+	 * node nor of a later balance, else only the slots nobody holds.
+	 */
 	IerpPlan(&plan,
 			 "SELECT b.lot_id, b.qty, l.lot_code, l.expires_on,"
 			 "       (l.expires_on IS NULL OR $3 = 0 OR l.expires_on >= CURRENT_DATE + $3)"
 			 "  FROM erp.stock_balance b JOIN erp.lot l ON l.lot_id = b.lot_id"
 			 " WHERE b.item_id = $1 AND b.node_id = $2 AND b.state = 'available'"
-			 " ORDER BY b.stock_balance_id FOR UPDATE OF b",
+			 " ORDER BY b.lot_id, b.slot FOR UPDATE OF b",
+			 3, argtypes);
+	IerpPlan(&skip_plan,
+			 "SELECT b.lot_id, b.qty, l.lot_code, l.expires_on,"
+			 "       (l.expires_on IS NULL OR $3 = 0 OR l.expires_on >= CURRENT_DATE + $3)"
+			 "  FROM erp.stock_balance b JOIN erp.lot l ON l.lot_id = b.lot_id"
+			 " WHERE b.item_id = $1 AND b.node_id = $2 AND b.state = 'available'"
+			 " ORDER BY b.lot_id, b.slot FOR UPDATE OF b SKIP LOCKED",
 			 3, argtypes);
 	values[0] = Int64GetDatum(is->item_id);
 	values[1] = Int64GetDatum(node_id);
 	values[2] = Int32GetDatum(is->min_shelf_life_days);
-	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
+	wait = BalanceMayWait(&first);
+	BalanceNoteLocked(&last);
+	if (SPI_execute_plan(wait ? plan : skip_plan, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot lock lots");
 	nrows = SPI_processed;
 	lots = palloc0(sizeof(LotStock) * Max(nrows, 1));
@@ -582,21 +640,24 @@ PlanStepCmp(const void *a, const void *b)
 	int64		ix = sort_ctx->lines[x->line].comps[0].stock->item_id,
 				iy = sort_ctx->lines[y->line].comps[0].stock->item_id;
 
-	if (nx != ny)
-		return nx < ny ? -1 : 1;
+	/* the balances' order: item, then node (doc/concurrency.md, "Deadlocks") */
 	if (ix != iy)
 		return ix < iy ? -1 : 1;
+	if (nx != ny)
+		return nx < ny ? -1 : 1;
 	return x->line - y->line;
 }
 
 /*
- * One pass of the rules over the lines still open; returns units filled.
- * The whole pass is planned on the caps first, then carried out in one
- * global order (node, then item): two sessions that need the same balances
- * lock them in the same order, so they never wait for each other in a cycle.
+ * One pass of the rules over the lines still open; returns units filled, and
+ * in *planned whether the plan asked any node for units.  The whole pass is
+ * planned on the caps first, then carried out in the global order of the
+ * balances (item, then node) (doc/concurrency.md).
+ * A step that gets less than planned (a concurrent order took the units)
+ * sets that node's cap for the item to 0, so the next pass plans elsewhere.
  */
 static int64
-AllocatePass(AllocContext *ctx)
+AllocatePass(AllocContext *ctx, bool *planned)
 {
 	int			i,
 				k,
@@ -609,6 +670,7 @@ AllocatePass(AllocContext *ctx)
 	bool		any_open = false;
 	bool		one_node = false;
 
+	*planned = false;
 	for (l = 0; l < ctx->nlines; l++)
 		any_open |= ctx->lines[l].open > 0;
 	if (!any_open || ctx->nnodes == 0)
@@ -700,6 +762,7 @@ AllocatePass(AllocContext *ctx)
 	/* carry the plan out in the global lock order */
 	for (l = 0; l < ctx->nlines; l++)
 		ctx->lines[l].open = open_before[l];
+	*planned = nsteps > 0;
 	sort_ctx = ctx;
 	qsort(plan, nsteps, sizeof(PlanStep), PlanStepCmp);
 	for (k = 0; k < nsteps; k++)
@@ -728,6 +791,7 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
 	ctx.channel_id = order->channel_id;
 	ctx.ref = psprintf("order:" INT64_FORMAT, order_id);
 	ctx.exclude_node_id = exclude_node_id;
+	ctx.restricted = AccessRestricted();
 	ctx.items = palloc(sizeof(ItemStock *));
 	ctx.result = result;
 	ctx.result_desc = result_desc;
@@ -753,10 +817,22 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
 		sort_ctx = &ctx;
 		qsort(ctx.order, ctx.nnodes, sizeof(int), NodePreferenceCmp);
 
-		/* a pass that met a concurrent order plans again with what is left */
-		for (pass = 0; pass < 3; pass++)
-			if (AllocatePass(&ctx) == 0)
+		/*
+		 * A pass that met a concurrent order plans again with what is left,
+		 * also when it got nothing at all: the loser of a race for the last
+		 * unit at the preferred node goes on to the next node.  Every pass
+		 * fills units or takes a node out of the plan (its cap to 0), and a
+		 * pass that fills all it planned leaves nothing more to plan, so the
+		 * loop ends; the bound is a guard.
+		 */
+		for (pass = 0; pass <= ctx.nnodes * ctx.nitems + 1; pass++)
+		{
+			bool		planned;
+
+			(void) AllocatePass(&ctx, &planned);
+			if (!planned)
 				break;
+		}
 	}
 
 	/* 5. backorder or short what is left; record the lines */
@@ -803,7 +879,8 @@ ierp_allocate(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
-	OrderLock(PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0), &order);
+	OrderLock(OrderIdArg(fcinfo, 0), &order);
+	AccessCheckOrder(order.order_id);
 	CheckAllocatable(&order);
 	AllocateOrder(&order, 0, rsinfo->setResult, rsinfo->setDesc);
 	SPI_finish();
@@ -811,10 +888,100 @@ ierp_allocate(PG_FUNCTION_ARGS)
 }
 
 /*
+ * erp.allocate_pending works through the waiting orders in groups of
+ * PENDING_GROUP, each group in one subtransaction.  A group that fails is
+ * rolled back and its orders are done again one subtransaction each, so that
+ * only the failing order is left out.  (A subtransaction per order would
+ * cost what PostgreSQL keeps for each until the transaction ends: a lock on
+ * its transaction id and about 8 kB of memory; per group that is small.)
+ */
+#define PENDING_GROUP	64
+
+/*
+ * Allocates the waiting orders ids[0..n-1] in one subtransaction; each order
+ * with its own SPI connection in order_ctx, reset after it, so memory stays
+ * flat however many orders there are.  Returns false when the subtransaction
+ * failed and was rolled back (nothing of the group remains); with report, a
+ * WARNING names the error then.  A cancel or shutdown is raised again.
+ * *served counts the orders that received stock.  Orders another session
+ * holds, or whose status changed since the list was read, are skipped; a
+ * partner's session is refused orders not its own (IE009: no WARNING).
+ */
+static bool
+AllocatePendingGroup(const int64 *ids, int n, MemoryContext order_ctx, bool report, int32 *served)
+{
+	MemoryContext caller_ctx = CurrentMemoryContext;
+	ResourceOwner caller_owner = CurrentResourceOwner;
+	volatile int32 count = 0;
+	volatile int64 current = 0;
+	volatile bool ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		int			i;
+
+		for (i = 0; i < n; i++)
+		{
+			OrderHeader order;
+
+			CHECK_FOR_INTERRUPTS();
+			current = ids[i];
+			MemoryContextSwitchTo(order_ctx);
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "inventory_erp: SPI_connect failed");
+			if (OrderTryLock(ids[i], &order) &&
+				(strcmp(order.status, "open") == 0 || strcmp(order.status, "backordered") == 0 ||
+				 strcmp(order.status, "partially_allocated") == 0))
+			{
+				AccessCheckOrder(ids[i]);
+				if (AllocateOrder(&order, 0, NULL, NULL) > 0)
+					count++;
+			}
+			SPI_finish();
+			MemoryContextSwitchTo(caller_ctx);
+			MemoryContextReset(order_ctx);
+		}
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller_ctx);
+		CurrentResourceOwner = caller_owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(caller_ctx);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller_ctx);
+		CurrentResourceOwner = caller_owner;
+		MemoryContextReset(order_ctx);
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED || edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
+			edata->sqlerrcode == ERRCODE_OUT_OF_MEMORY || edata->elevel >= FATAL)
+			ReThrowError(edata);
+		if (report && edata->sqlerrcode != ERRCODE_IERP_APPROVAL_REQUIRED)
+			ereport(WARNING,
+					(errcode(edata->sqlerrcode),
+					 errmsg("inventory_erp: order " INT64_FORMAT " was not allocated: %s", current,
+							edata->message),
+					 errdetail("The order stays as it was; erp.allocate_pending went on with the next order.")));
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	if (ok)
+		*served += count;
+	return ok;
+}
+
+/*
  * erp.allocate_pending(max_orders): allocates waiting orders by the order's
  * priority, then its channel's, then age; orders another session is working
- * on are skipped.  Returns how
- * many orders received stock.
+ * on are skipped, and so are orders that fail (a WARNING names each): one
+ * order cannot abort the batch.  A partner's session handles its own orders
+ * only.  Returns how many orders received stock.  Memory stays flat however
+ * many orders there are: each order's work is freed when it is done.
  */
 Datum
 ierp_allocate_pending(PG_FUNCTION_ARGS)
@@ -827,6 +994,8 @@ ierp_allocate_pending(PG_FUNCTION_ARGS)
 	uint64		i,
 				n;
 	int32		served = 0;
+	int			group;
+	MemoryContext order_ctx;
 
 	if (!PG_ARGISNULL(0) && PG_GETARG_INT32(0) < 0)
 		ereport(ERROR,
@@ -853,19 +1022,25 @@ ierp_allocate_pending(PG_FUNCTION_ARGS)
 
 		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 	}
-	for (i = 0; i < n; i++)
-	{
-		OrderHeader order;
+	SPI_freetuptable(SPI_tuptable);
 
-		CHECK_FOR_INTERRUPTS();
-		if (!OrderTryLock(ids[i], &order))
-			continue;			/* another session has it */
-		if (strcmp(order.status, "open") != 0 && strcmp(order.status, "backordered") != 0 &&
-			strcmp(order.status, "partially_allocated") != 0)
-			continue;			/* changed since we looked */
-		if (AllocateOrder(&order, 0, NULL, NULL) > 0)
-			served++;
+	/* a partner meets other partners' orders (refused): one at a time then */
+	group = AccessRestricted() ? 1 : PENDING_GROUP;
+	order_ctx = AllocSetContextCreate(CurrentMemoryContext, "allocate_pending order",
+									  ALLOCSET_DEFAULT_SIZES);
+	for (i = 0; i < n; i += group)
+	{
+		int			g = (int) Min((uint64) group, n - i);
+
+		if (!AllocatePendingGroup(&ids[i], g, order_ctx, g == 1, &served))
+		{
+			int			k;
+
+			for (k = 0; g > 1 && k < g; k++)
+				(void) AllocatePendingGroup(&ids[i + k], 1, order_ctx, true, &served);
+		}
 	}
+	MemoryContextDelete(order_ctx);
 	SPI_finish();
 	PG_RETURN_INT32(served);
 }

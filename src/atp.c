@@ -157,7 +157,8 @@ AtpOfItem(int64 item_id, bool lot_tracked, int32 min_shelf_life_days, bool with_
 
 /*
  * erp.atp(sku, node, channel, at): available-to-promise.  Unknown sku, node
- * or channel: IE003.
+ * or channel: IE003; a code over 64 bytes or a promise date that is not a
+ * finite time in the years 1970..9999: IE004.
  */
 Datum
 ierp_atp(PG_FUNCTION_ARGS)
@@ -176,6 +177,11 @@ ierp_atp(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
+	IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
+	IerpCheckText(node, "node", IERP_MAX_KEY_LEN);
+	IerpCheckText(channel, "channel", IERP_MAX_KEY_LEN);
+	if (has_date)
+		IerpCheckTimestamp(promise_at, "promise date");
 	IerpLookupItem(sku, &item);
 	if (node)
 		node_id = IerpLookupNode(node);

@@ -27,21 +27,52 @@
 #include "storage/proc.h"
 #include "utils/builtins.h"
 
+#include "access/transam.h"
+#include "access/xact.h"
+
 #include "ierp.h"
+#include "orders_internal.h"
 
 PG_FUNCTION_INFO_V1(ierp_balance_guard_write);
 
 /* > 0 while this file runs one of its own writes of erp.stock_balance */
 static int	balance_write_depth = 0;
 
-/* the local transaction that last locked a slot (a write locks it too) */
-static LocalTransactionId slots_held_lxid = InvalidLocalTransactionId;
+/*
+ * The global lock order (doc/concurrency.md, "Deadlocks"): balances are
+ * ordered by (item, node, lot, state), slots of one balance by slot number.
+ * A transaction waits for a slot only when every balance it may hold a slot
+ * of comes before the one it waits for; otherwise it locks what nobody holds
+ * (SKIP LOCKED) and decides on that.  hw_key is the last balance in that
+ * order that this transaction ran a locking statement on (hw_lxid says
+ * which transaction): it may hold slots of it and of balances before it.
+ */
+static LocalTransactionId hw_lxid = InvalidLocalTransactionId;
+static BalanceKey hw_key;
 
-/* Whether this transaction holds a slot lock of some balance already. */
-static bool
-HoldsSlots(void)
+static int
+KeyCmp(const BalanceKey *a, const BalanceKey *b)
 {
-	return slots_held_lxid == MyProc->lxid;
+	if (a->item_id != b->item_id)
+		return a->item_id < b->item_id ? -1 : 1;
+	if (a->node_id != b->node_id)
+		return a->node_id < b->node_id ? -1 : 1;
+	if (a->lot_id != b->lot_id)
+		return a->lot_id < b->lot_id ? -1 : 1;
+	if (a->state != b->state)
+		return a->state < b->state ? -1 : 1;
+	return 0;
+}
+
+/* BalanceNoteLocked: this transaction ran a locking statement on key's slots. */
+void
+BalanceNoteLocked(const BalanceKey *key)
+{
+	if (hw_lxid != MyProc->lxid || KeyCmp(key, &hw_key) > 0)
+	{
+		hw_key = *key;
+		hw_lxid = MyProc->lxid;
+	}
 }
 
 #define KEY_WHERE \
@@ -67,12 +98,61 @@ SlotOffset(void)
 	return (int32) (MyProcPid % 64);
 }
 
-/* Runs a writing plan of this file with the guard's permission. */
+/*
+ * Whether this transaction holds a slot of key, read from the rows
+ * themselves: one it inserted or changed (xmin) or locked (xmax).  This
+ * also finds a slot that a SKIP LOCKED statement locked and then dropped
+ * because its re-check failed: PostgreSQL keeps such a lock.
+ */
+static bool
+HoldsSlotOf(const BalanceKey *key)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		values[4];
+	uint64		i;
+
+	IerpPlan(&plan, "SELECT b.xmin, b.xmax FROM erp.stock_balance b WHERE" KEY_WHERE, 4, key_argtypes);
+	KeyValues(key, values);
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: balance read failed");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		TransactionId xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		TransactionId xmax = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+
+		if ((TransactionIdIsNormal(xmin) && TransactionIdIsCurrentTransactionId(xmin)) ||
+			(TransactionIdIsNormal(xmax) && TransactionIdIsCurrentTransactionId(xmax)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * BalanceMayWait: whether waiting for a slot of key keeps the global lock
+ * order: this transaction holds no slot of key nor of any later balance.
+ */
+bool
+BalanceMayWait(const BalanceKey *key)
+{
+	int			c;
+
+	if (hw_lxid != MyProc->lxid)
+		return true;
+	c = KeyCmp(&hw_key, key);
+	if (c != 0)
+		return c < 0;
+	return !HoldsSlotOf(key);
+}
+
+/* Runs a writing plan of this file on key's slots with the guard's permission. */
 static int
-BalanceWrite(SPIPlanPtr plan, Datum *values, const char *nulls, long tcount)
+BalanceWrite(const BalanceKey *key, SPIPlanPtr plan, Datum *values, const char *nulls, long tcount)
 {
 	int			ret;
 
+	/* noted first: a SKIP LOCKED statement may keep a lock on a row it then dropped */
+	BalanceNoteLocked(key);
 	balance_write_depth++;
 	PG_TRY();
 	{
@@ -85,14 +165,12 @@ BalanceWrite(SPIPlanPtr plan, Datum *values, const char *nulls, long tcount)
 	PG_END_TRY();
 	if (ret < 0)
 		elog(ERROR, "inventory_erp: balance write failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed > 0)
-		slots_held_lxid = MyProc->lxid;
 	return ret;
 }
 
-/* Sets one slot row to qty. */
+/* Sets one slot row (of key, locked by this transaction) to qty. */
 static void
-SlotSet(int64 stock_balance_id, int64 qty)
+SlotSet(const BalanceKey *key, int64 stock_balance_id, int64 qty)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid argtypes[] = {INT8OID, INT8OID};
@@ -102,7 +180,20 @@ SlotSet(int64 stock_balance_id, int64 qty)
 			 2, argtypes);
 	values[0] = Int64GetDatum(stock_balance_id);
 	values[1] = Int64GetDatum(qty);
-	BalanceWrite(plan, values, NULL, 0);
+	BalanceWrite(key, plan, values, NULL, 0);
+}
+
+/* Deletes an empty overflow slot this transaction holds. */
+static void
+SlotDelete(const BalanceKey *key, int64 stock_balance_id)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID};
+	Datum		values[1];
+
+	IerpPlan(&plan, "DELETE FROM erp.stock_balance WHERE stock_balance_id = $1 AND qty = 0", 1, argtypes);
+	values[0] = Int64GetDatum(stock_balance_id);
+	BalanceWrite(key, plan, values, NULL, 0);
 }
 
 /* Adds qty to slot number slot, creating the slot row when it does not exist. */
@@ -121,7 +212,7 @@ SlotAdd(const BalanceKey *key, int32 slot, int64 qty)
 	KeyValues(key, values);
 	values[4] = Int64GetDatum(qty);
 	values[5] = Int32GetDatum(slot);
-	BalanceWrite(plan, values, NULL, 0);
+	BalanceWrite(key, plan, values, NULL, 0);
 }
 
 /* The number of slot rows a balance has (as this statement sees them); *maxslot the highest, -1 when none. */
@@ -146,39 +237,177 @@ SlotCount(const BalanceKey *key, int32 *maxslot)
 }
 
 /*
- * BalanceAdd: adds qty units to a balance.  Uses the first slot no other
- * session holds; when every slot is held, opens a new one rather than wait:
- * an add that waited for a slot another session holds could close a
- * deadlock cycle with that session's own take (an allocation holds an
- * available slot and adds to reserved while a cancellation holds a reserved
- * slot and adds to available).  New slot numbers are spread by backend so
- * two sessions rarely open the same one; the number of slots of a balance
- * is thereby bounded by the sessions writing it at once, and empty slots
- * are reused first.
+ * The slot numbers of a balance (as this statement sees them), ascending;
+ * returns how many.  *present is palloc'd.
+ */
+static int
+SlotNumbers(const BalanceKey *key, int32 **present)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		values[4];
+	uint64		i;
+	int32	   *out;
+
+	IerpPlan(&plan, "SELECT b.slot FROM erp.stock_balance b WHERE" KEY_WHERE " ORDER BY b.slot",
+			 4, key_argtypes);
+	KeyValues(key, values);
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: balance slot read failed");
+	out = palloc(sizeof(int32) * Max(SPI_processed, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		out[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	*present = out;
+	return (int) SPI_processed;
+}
+
+/* The regular slot numbers (below balance_slots) a balance does not have yet, ascending. */
+static int
+FreeSlotNumbers(const BalanceKey *key, int32 *free)
+{
+	int32	   *present;
+	int			n = SlotNumbers(key, &present);
+	int			nfree = 0,
+				i = 0;
+	int32		s;
+
+	for (s = 0; s < ierp_balance_slots; s++)
+	{
+		while (i < n && present[i] < s)
+			i++;
+		if (i < n && present[i] == s)
+			continue;
+		free[nfree++] = s;
+	}
+	pfree(present);
+	return nfree;
+}
+
+/*
+ * Opens an overflow slot (numbered balance_slots or above) for an add that
+ * found every slot held and may not wait.  Its number is this backend's
+ * own (balance_slots + pgprocno, + k * 2^18 when that is taken), so no other
+ * session is inserting it at the same moment and the insert never waits.
+ * Overflow slots are taken from first and merged back by later adds, and
+ * deleted once empty.
+ */
+static void
+SlotAddOverflow(const BalanceKey *key, int64 qty)
+{
+	int32	   *present;
+	int			n = SlotNumbers(key, &present);
+	int32		slot = ierp_balance_slots + MyProc->pgprocno;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (present[i] == slot)
+			slot += 1 << 18;
+	pfree(present);
+	SlotAdd(key, slot, qty);
+}
+
+/*
+ * Folds one overflow slot nobody holds into the regular slot stock_balance_id
+ * this transaction holds: the overflow row is deleted and its units added.
+ */
+static void
+MergeOverflow(const BalanceKey *key, int64 stock_balance_id)
+{
+	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr add_plan = NULL;
+	static const Oid argtypes[] = {INT8OID, INT8OID, INT8OID, TEXTOID, INT4OID};
+	static const Oid add_types[] = {INT8OID, INT8OID};
+	Datum		values[5];
+	bool		isnull;
+	int64		moved;
+
+	IerpPlan(&plan,
+			 "WITH gone AS (DELETE FROM erp.stock_balance WHERE stock_balance_id ="
+			 " (SELECT b.stock_balance_id FROM erp.stock_balance b WHERE" KEY_WHERE
+			 "    AND b.slot >= $5 ORDER BY b.slot LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING qty)"
+			 " SELECT qty FROM gone",
+			 5, argtypes);
+	KeyValues(key, values);
+	values[4] = Int32GetDatum(ierp_balance_slots);
+	BalanceWrite(key, plan, values, NULL, 0);
+	if (SPI_processed != 1)
+		return;
+	moved = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (moved == 0)
+		return;
+	IerpPlan(&add_plan, "UPDATE erp.stock_balance SET qty = qty + $2 WHERE stock_balance_id = $1",
+			 2, add_types);
+	values[0] = Int64GetDatum(stock_balance_id);
+	values[1] = Int64GetDatum(moved);
+	BalanceWrite(key, add_plan, values, NULL, 0);
+}
+
+/*
+ * BalanceAdd: adds qty units to a balance.  Uses the first regular slot
+ * (numbered below inventory_erp.balance_slots) no other session holds.
+ * When every slot is held, it opens the first free regular number, or, when
+ * all exist, waits for one of them; but only when the global lock order
+ * allows this transaction to wait for this balance (BalanceMayWait).
+ * Otherwise it opens an overflow slot of its own, which never waits.  An
+ * add also folds one free overflow slot back into the slot it used, so
+ * overflow slots do not stay: a balance keeps to balance_slots rows but for
+ * the moments many sessions meet on it.
  */
 void
 BalanceAdd(const BalanceKey *key, int64 qty)
 {
 	static SPIPlanPtr add_plan = NULL;
-	Datum		values[6];
-	int32		maxslot;
+	static SPIPlanPtr wait_plan = NULL;
+	static const Oid argtypes[] = {INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID, INT4OID, INT4OID};
+	Datum		values[7];
+	int32	   *free;
+	int			nfree;
+	bool		isnull;
 
 	IerpPlan(&add_plan,
 			 "UPDATE erp.stock_balance SET qty = qty + $5 WHERE stock_balance_id ="
 			 " (SELECT b.stock_balance_id FROM erp.stock_balance b WHERE" KEY_WHERE
-			 "   ORDER BY b.slot LIMIT 1 FOR UPDATE SKIP LOCKED)",
-			 5, key_argtypes);
+			 "    AND b.slot < $6 ORDER BY b.slot LIMIT 1 FOR UPDATE SKIP LOCKED)"
+			 " RETURNING stock_balance_id",
+			 6, argtypes);
 	KeyValues(key, values);
 	values[4] = Int64GetDatum(qty);
-	BalanceWrite(add_plan, values, NULL, 0);
+	values[5] = Int32GetDatum(ierp_balance_slots);
+	values[6] = Int32GetDatum(SlotOffset());
+	BalanceWrite(key, add_plan, values, NULL, 0);
 	if (SPI_processed == 1)
+	{
+		MergeOverflow(key, DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)));
 		return;
+	}
 
-	/* no slot yet, or all held by other sessions: open one */
-	if (SlotCount(key, &maxslot) == 0)
-		SlotAdd(key, 0, qty);
-	else
-		SlotAdd(key, maxslot + 1 + SlotOffset() % 8, qty);
+	/* no slot yet, or all held by other sessions */
+	if (!BalanceMayWait(key))
+	{
+		SlotAddOverflow(key, qty);
+		return;
+	}
+	free = palloc(sizeof(int32) * ierp_balance_slots);
+	nfree = FreeSlotNumbers(key, free);
+	if (nfree > 0)
+	{
+		/* the first free number; another session opening it too makes this one wait, in order */
+		SlotAdd(key, free[0], qty);
+		pfree(free);
+		return;
+	}
+	pfree(free);
+	IerpPlan(&wait_plan,
+			 "UPDATE erp.stock_balance SET qty = qty + $5 WHERE stock_balance_id ="
+			 " (SELECT b.stock_balance_id FROM erp.stock_balance b WHERE" KEY_WHERE
+			 "    AND b.slot < $6 ORDER BY (b.slot + $7) % $6 LIMIT 1 FOR UPDATE)",
+			 7, argtypes);
+	BalanceWrite(key, wait_plan, values, NULL, 0);
+	if (SPI_processed == 0)
+		SlotAddOverflow(key, qty);
 }
 
 /* A slot row copied out of SPI's tuptable. */
@@ -235,6 +464,7 @@ LockAllSlots(const BalanceKey *key, bool wait, uint64 *nslots, int64 *total)
 			 " ORDER BY b.slot FOR UPDATE",
 			 4, key_argtypes);
 	KeyValues(key, values);
+	BalanceNoteLocked(key);
 	if (!wait)
 	{
 		IerpPlan(&skip_plan,
@@ -248,27 +478,35 @@ LockAllSlots(const BalanceKey *key, bool wait, uint64 *nslots, int64 *total)
 	}
 	else
 	{
-		for (;;)
-		{
-			int64		seen;
+		int64		seen = SlotCount(key, NULL);
 
-			seen = SlotCount(key, NULL);
-			if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
+		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "inventory_erp: balance lock failed");
+		n = SPI_processed;
+		rows = CopySlots(n);
+
+		/*
+		 * Recount now that we hold them: a holder we waited for may have
+		 * added slots, or deleted an emptied overflow slot.  Lock the slots
+		 * as they are now, without waiting: this session holds slots of this
+		 * balance, and a new slot may have a lower number than those it holds
+		 * (waiting for it would go against the slot order).  A new slot that
+		 * another session still holds is left out: less is counted, never
+		 * more.
+		 */
+		if ((int64) n != seen || (int64) n != SlotCount(key, NULL))
+		{
+			IerpPlan(&skip_plan,
+					 "SELECT b.stock_balance_id, b.qty, b.slot FROM erp.stock_balance b WHERE" KEY_WHERE
+					 " ORDER BY b.slot FOR UPDATE SKIP LOCKED",
+					 4, key_argtypes);
+			pfree(rows);
+			if (SPI_execute_plan(skip_plan, values, NULL, false, 0) != SPI_OK_SELECT)
 				elog(ERROR, "inventory_erp: balance lock failed");
 			n = SPI_processed;
 			rows = CopySlots(n);
-			if ((int64) n >= seen)
-			{
-				/* recount now that we hold them: a holder we waited for may have added slots */
-				if ((int64) n >= SlotCount(key, NULL))
-					break;
-			}
-			pfree(rows);
-			CHECK_FOR_INTERRUPTS();
 		}
 	}
-	if (n > 0)
-		slots_held_lxid = MyProc->lxid;
 	*total = 0;
 	for (i = 0; i < n; i++)
 		*total += rows[i].qty;
@@ -277,49 +515,113 @@ LockAllSlots(const BalanceKey *key, bool wait, uint64 *nslots, int64 *total)
 }
 
 /*
+ * Takes take units out of the locked rows, slot after slot, overflow slots
+ * first (rows come in slot order, so from the end); an overflow slot that
+ * this empties is deleted.
+ */
+static void
+TakeFromRows(const BalanceKey *key, SlotRow *rows, uint64 n, int64 take)
+{
+	int64		left = take;
+	uint64		k;
+
+	for (k = n; k > 0 && left > 0; k--)
+	{
+		SlotRow    *r = &rows[k - 1];
+		int64		part;
+
+		if (r->slot < ierp_balance_slots)
+			continue;
+		part = Min(r->qty, left);
+		SlotSet(key, r->id, r->qty - part);
+		if (r->qty == part)
+			SlotDelete(key, r->id);
+		r->qty -= part;
+		left -= part;
+	}
+	for (k = 0; k < n && left > 0; k++)
+	{
+		SlotRow    *r = &rows[k];
+		int64		part = Min(r->qty, left);
+
+		if (part == 0 || r->slot >= ierp_balance_slots)
+			continue;
+		SlotSet(key, r->id, r->qty - part);
+		r->qty -= part;
+		left -= part;
+	}
+	Assert(left == 0);
+}
+
+/*
+ * After a single-statement take: deletes the slot when it is an overflow
+ * slot that the take emptied (the statement returned its id, slot, qty).
+ */
+static void
+DropIfEmptyOverflow(const BalanceKey *key)
+{
+	bool		isnull;
+	int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	int32		slot = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	int64		qty = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+
+	if (qty == 0 && slot >= ierp_balance_slots)
+		SlotDelete(key, id);
+}
+
+/*
  * BalanceTake: takes qty units out of a balance; false (and no change) when
  * the balance holds fewer, with *held set to what it holds once every slot
- * is locked.  Never leaves a slot below zero.
+ * is locked.  Never leaves a slot below zero.  Waits for other sessions'
+ * slots only when the global lock order allows it or, failing that, when
+ * the slots nobody holds do not have qty (doc/concurrency.md: the one case
+ * left where a wait may go against the order).
  */
 bool
 BalanceTake(const BalanceKey *key, int64 qty, int64 *held)
 {
 	static SPIPlanPtr take_plan = NULL;
-	Datum		values[6];
+	static const Oid argtypes[] = {INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID, INT4OID, INT4OID};
+	Datum		values[7];
 	int64		total;
-	uint64		n,
-				i;
+	uint64		n;
 	SlotRow    *rows;
-	int64		left = qty;
 
 	IerpPlan(&take_plan,
 			 "UPDATE erp.stock_balance SET qty = qty - $5 WHERE stock_balance_id ="
 			 " (SELECT b.stock_balance_id FROM erp.stock_balance b WHERE" KEY_WHERE
-			 "    AND b.qty >= $5 ORDER BY (b.slot + $6) % 64 LIMIT 1 FOR UPDATE SKIP LOCKED)",
-			 6, key_argtypes);
+			 "    AND b.qty >= $5 ORDER BY b.slot >= $7 DESC, (b.slot + $6) % 64 LIMIT 1 FOR UPDATE SKIP LOCKED)"
+			 " RETURNING stock_balance_id, slot, qty",
+			 7, argtypes);
 	KeyValues(key, values);
 	values[4] = Int64GetDatum(qty);
 	values[5] = Int32GetDatum(SlotOffset());
-	BalanceWrite(take_plan, values, NULL, 0);
+	values[6] = Int32GetDatum(ierp_balance_slots);
+	BalanceWrite(key, take_plan, values, NULL, 0);
 	if (SPI_processed == 1)
+	{
+		DropIfEmptyOverflow(key);
 		return true;
+	}
 
-	/* no single free slot holds enough: take exactly, under all the locks */
-	rows = LockAllSlots(key, true, &n, &total);
+	/* no single free slot holds enough: take exactly, under the locks */
+	rows = NULL;
+	if (!BalanceMayWait(key))
+	{
+		rows = LockAllSlots(key, false, &n, &total);
+		if (total < qty)
+		{
+			pfree(rows);
+			rows = NULL;
+		}
+	}
+	if (rows == NULL)
+		rows = LockAllSlots(key, true, &n, &total);
 	*held = total;
 	if (total < qty)
 		return false;
-	for (i = 0; i < n && left > 0; i++)
-	{
-		int64		part = Min(rows[i].qty, left);
-
-		if (part == 0)
-			continue;
-		SlotSet(rows[i].id, rows[i].qty - part);
-		left -= part;
-	}
+	TakeFromRows(key, rows, n, qty);
 	pfree(rows);
-	Assert(left == 0);
 	return true;
 }
 
@@ -329,87 +631,117 @@ BalanceTake(const BalanceKey *key, int64 qty, int64 *held)
  * Either one slot that no other session holds has qty + floor and gives
  * qty (one statement), or every slot is locked and the exact total decides.
  * While it holds every slot it spreads a large remainder over more slots,
- * so the next sessions find one of their own.  A transaction that holds a
- * slot of some balance already does not wait for others: it decides on the
- * slots it can lock at once (never more than is there; perhaps less).
+ * so the next sessions find one of their own.  A transaction that may not
+ * wait for this balance under the global lock order (it may hold a slot of
+ * it or of a later balance) does not wait: it decides on the slots it can
+ * lock at once (never more than is there; perhaps less).
  */
 int64
 BalanceTakeUpTo(const BalanceKey *key, int64 qty, int64 floor)
 {
 	static SPIPlanPtr take_plan = NULL;
-	Datum		values[7];
+	Datum		values[8];
 	int64		total,
 				take,
-				left,
 				target_slots,
 				well_filled = 0;
 	uint64		n,
 				i;
 	SlotRow    *rows;
 	bool		wait;
-	static const Oid argtypes[] = {INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID, INT4OID, INT8OID};
+	static const Oid argtypes[] = {INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID, INT4OID, INT8OID, INT4OID};
 
-	/* decided before this call locks anything itself */
-	wait = !HoldsSlots();
 	IerpPlan(&take_plan,
 			 "UPDATE erp.stock_balance SET qty = qty - $5 WHERE stock_balance_id ="
 			 " (SELECT b.stock_balance_id FROM erp.stock_balance b WHERE" KEY_WHERE
-			 "    AND b.qty >= $5 + $7 ORDER BY (b.slot + $6) % 64 LIMIT 1 FOR UPDATE SKIP LOCKED)",
-			 7, argtypes);
+			 "    AND b.qty >= $5 + $7 ORDER BY b.slot >= $8 DESC, (b.slot + $6) % 64 LIMIT 1"
+			 "    FOR UPDATE SKIP LOCKED)"
+			 " RETURNING stock_balance_id, slot, qty",
+			 8, argtypes);
 	KeyValues(key, values);
 	values[4] = Int64GetDatum(qty);
 	values[5] = Int32GetDatum(SlotOffset());
 	values[6] = Int64GetDatum(floor);
-	BalanceWrite(take_plan, values, NULL, 0);
+	values[7] = Int32GetDatum(ierp_balance_slots);
+	BalanceWrite(key, take_plan, values, NULL, 0);
 	if (SPI_processed == 1)
+	{
+		DropIfEmptyOverflow(key);
 		return qty;
+	}
 
 	/*
 	 * No free slot holds enough.  When the balance is far above the floor (a
 	 * flash sale in full swing: every slot is busy, none is short), wait for
 	 * one slot, chosen by backend so that waiting sessions form as many
 	 * queues as there are slots, and take from it.  Near the floor, decide
-	 * on the exact total under every lock instead.  A transaction that holds
-	 * a slot already (an earlier line or pass) never waits, so two
-	 * allocations never wait for each other in a cycle: it counts only the
-	 * slots it can lock now, and may reserve less.
+	 * on the exact total under every lock instead.  Either wait only when
+	 * the global lock order allows it (this also finds a slot the statement
+	 * above locked and dropped); otherwise count only the slots nobody holds.
 	 */
+	wait = BalanceMayWait(key);
 	if (wait && BalanceGet(key) >= floor + qty * ((int64) ierp_balance_slots + 1))
 	{
+		static SPIPlanPtr pick_plan = NULL;
 		static SPIPlanPtr one_plan = NULL;
+		static const Oid one_types[] = {INT8OID, INT8OID};
+		Datum		one_values[2];
+		bool		isnull;
 
-		IerpPlan(&one_plan,
-				 "SELECT b.stock_balance_id, b.qty FROM erp.stock_balance b WHERE" KEY_WHERE
-				 "   AND b.qty >= $5 + $7 ORDER BY (b.slot + $6) % 64 LIMIT 1 FOR UPDATE",
-				 7, argtypes);
-		if (SPI_execute_plan(one_plan, values, NULL, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "inventory_erp: balance slot lock failed");
+		/*
+		 * The slot is chosen from a snapshot and then locked by its id: one
+		 * row, one wait.  (A "LIMIT 1 FOR UPDATE" over several rows would,
+		 * when the re-check after a wait fails, keep that row locked and go
+		 * on to wait for the next one, out of slot order.)
+		 */
+		IerpPlan(&pick_plan,
+				 "SELECT b.stock_balance_id FROM erp.stock_balance b WHERE" KEY_WHERE
+				 "   AND b.qty >= $5 + $7 AND b.slot < $8 ORDER BY (b.slot + $6) % 64 LIMIT 1",
+				 8, argtypes);
+		if (SPI_execute_plan(pick_plan, values, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "inventory_erp: balance slot read failed");
 		if (SPI_processed == 1)
+		{
+			IerpPlan(&one_plan,
+					 "SELECT b.stock_balance_id, b.qty FROM erp.stock_balance b"
+					 " WHERE b.stock_balance_id = $1 AND b.qty >= $2 FOR UPDATE",
+					 2, one_types);
+			one_values[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+			one_values[1] = Int64GetDatum(qty + floor);
+			BalanceNoteLocked(key);
+			if (SPI_execute_plan(one_plan, one_values, NULL, false, 1) != SPI_OK_SELECT)
+				elog(ERROR, "inventory_erp: balance slot lock failed");
+			/* too little once its holder was done: this session may hold it now, so no more waiting */
+			if (SPI_processed == 0)
+				wait = false;
+		}
+		if (SPI_processed == 1 && wait)
 		{
 			bool		isnull;
 			Datum		id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 			int64		have = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 			int64		keep = have - qty;
-			int64		nslots;
-			int32		maxslot;
+			int32	   *free = palloc(sizeof(int32) * ierp_balance_slots);
+			int			nfree = FreeSlotNumbers(key, free);
 
 			/*
 			 * Too few slots for the sessions queueing here: move shares of
-			 * this slot (which this session holds) into new ones.
+			 * this slot (which this session holds) into the free regular
+			 * slot numbers.
 			 */
-			nslots = SlotCount(key, &maxslot);
-			if (nslots < ierp_balance_slots)
+			if (nfree > 0)
 			{
 				/* as many new slots as can each serve this request twice */
-				int64		add = Min(ierp_balance_slots - nslots, keep / (2 * (qty + floor)) - 1);
+				int64		add = Min(nfree, keep / (2 * (qty + floor)) - 1);
 				int64		share = add > 0 ? keep / (add + 1) : 0;
 				int32		k;
 
-				for (k = 1; k <= add; k++)
-					SlotAdd(key, maxslot + k, share);
+				for (k = 0; k < add; k++)
+					SlotAdd(key, free[k], share);
 				keep -= share * Max(add, 0);
 			}
-			SlotSet(DatumGetInt64(id), keep);
+			pfree(free);
+			SlotSet(key, DatumGetInt64(id), keep);
 			return qty;
 		}
 	}
@@ -422,6 +754,7 @@ BalanceTakeUpTo(const BalanceKey *key, int64 qty, int64 floor)
 	 * Contention or fragmentation brought us here.  Spread what remains over
 	 * as many slots as can each serve this request twice, when fewer than
 	 * half of them can today; otherwise take from the slots in order.
+	 * Overflow slots are emptied and deleted by either.
 	 */
 	target_slots = Min((int64) ierp_balance_slots, (total - take) / Max(2 * (qty + floor), 1));
 	for (i = 0; i < n; i++)
@@ -442,29 +775,23 @@ BalanceTakeUpTo(const BalanceKey *key, int64 qty, int64 floor)
 			for (i = 0; i < n; i++)
 				if (rows[i].slot == s)
 				{
-					SlotSet(rows[i].id, want);
+					SlotSet(key, rows[i].id, want);
 					found = true;
 				}
 			if (!found)
 				SlotAdd(key, s, want);
 		}
 		for (i = 0; i < n; i++)
-			if (rows[i].slot >= target_slots && rows[i].qty != 0)
-				SlotSet(rows[i].id, 0);
+			if (rows[i].slot >= target_slots)
+			{
+				if (rows[i].qty != 0)
+					SlotSet(key, rows[i].id, 0);
+				if (rows[i].slot >= ierp_balance_slots)
+					SlotDelete(key, rows[i].id);
+			}
 	}
 	else
-	{
-		left = take;
-		for (i = 0; i < n && left > 0; i++)
-		{
-			int64		part = Min(rows[i].qty, left);
-
-			if (part == 0)
-				continue;
-			SlotSet(rows[i].id, rows[i].qty - part);
-			left -= part;
-		}
-	}
+		TakeFromRows(key, rows, n, take);
 	pfree(rows);
 	return take;
 }

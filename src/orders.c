@@ -20,11 +20,24 @@
 #include "postgres.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <math.h>
 
 #include "catalog/pg_type.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/numeric.h"
 
 #include "ierp.h"
+#include "orders_internal.h"
+
+/* at most this many lines in one order, and this many bytes of ship_to */
+#define ORDER_MAX_LINES		1000
+#define ORDER_MAX_SHIP_TO	4096
+/* an order's priority lies within +-ORDER_MAX_PRIORITY */
+#define ORDER_MAX_PRIORITY	1000000
+/* bytes of a scan a pick exception event keeps (the event writer's limit) */
+#define PICK_EXCEPTION_SCAN_BYTES 39
 
 PG_FUNCTION_INFO_V1(ierp_orders_capture);
 PG_FUNCTION_INFO_V1(ierp_orders_cancel);
@@ -33,35 +46,64 @@ PG_FUNCTION_INFO_V1(ierp_orders_short_pick);
 PG_FUNCTION_INFO_V1(ierp_orders_pack);
 PG_FUNCTION_INFO_V1(ierp_orders_ship);
 
+/*
+ * The coordinates are read as text and parsed here: a value stored before
+ * capture checked them (an old row, {"lat": 1e400}) must not make every
+ * later step of the order fail on a cast.
+ */
 #define ORDER_HEADER_SQL \
 	"SELECT channel_id, status::text," \
-	"       CASE WHEN jsonb_typeof(ship_to->'lat') = 'number' AND jsonb_typeof(ship_to->'lon') = 'number'" \
-	"            THEN (ship_to->>'lat')::float8 END," \
-	"       CASE WHEN jsonb_typeof(ship_to->'lat') = 'number' AND jsonb_typeof(ship_to->'lon') = 'number'" \
-	"            THEN (ship_to->>'lon')::float8 END" \
+	"       CASE WHEN jsonb_typeof(ship_to) = 'object' AND jsonb_typeof(ship_to->'lat') = 'number'" \
+	"            THEN ship_to->>'lat' END," \
+	"       CASE WHEN jsonb_typeof(ship_to) = 'object' AND jsonb_typeof(ship_to->'lon') = 'number'" \
+	"            THEN ship_to->>'lon' END" \
 	"  FROM erp.sales_order WHERE order_id = $1"
 
 static const Oid id_argtypes[] = {INT8OID, INT8OID, INT8OID, INT8OID};
+
+/* A JSON number as a finite double; false when it is none (or overflows). */
+static bool
+ParseCoordinate(const char *text, double *out)
+{
+	char	   *end;
+
+	if (text == NULL || *text == '\0')
+		return false;
+	errno = 0;
+	*out = strtod(text, &end);
+	return *end == '\0' && errno == 0 && isfinite(*out);
+}
 
 static void
 ReadOrderHeader(int64 order_id, OrderHeader *order)
 {
 	HeapTuple	tup = SPI_tuptable->vals[0];
 	TupleDesc	desc = SPI_tuptable->tupdesc;
-	bool		nlat,
-				nlon,
-				isnull;
-	Datum		lat,
+	bool		isnull;
+	double		lat,
 				lon;
 
 	order->order_id = order_id;
 	order->channel_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 	order->status = SPI_getvalue(tup, desc, 2);
-	lat = SPI_getbinval(tup, desc, 3, &nlat);
-	lon = SPI_getbinval(tup, desc, 4, &nlon);
-	order->has_ship_to = !nlat && !nlon;
-	order->latitude = nlat ? 0 : DatumGetFloat8(lat);
-	order->longitude = nlon ? 0 : DatumGetFloat8(lon);
+	/* a stored position that is no real one counts as none */
+	order->has_ship_to = ParseCoordinate(SPI_getvalue(tup, desc, 3), &lat) &&
+		ParseCoordinate(SPI_getvalue(tup, desc, 4), &lon) &&
+		lat >= -90.0 && lat <= 90.0 && lon >= -180.0 && lon <= 180.0;
+	order->latitude = order->has_ship_to ? lat : 0;
+	order->longitude = order->has_ship_to ? lon : 0;
+}
+
+/* OrderIdArg: an order id argument; a NULL is refused (IE003), not read as order 0. */
+int64
+OrderIdArg(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("no order id given"),
+				 errhint("Pass the order id erp.capture_order returned.")));
+	return PG_GETARG_INT64(argno);
 }
 
 /* OrderLock: locks the order row for this transaction and reads it; IE003 when unknown. */
@@ -309,129 +351,328 @@ FindOrder(int64 channel_id, const char *external_ref)
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
+/* One line of a capture, checked. */
+typedef struct CaptureLine
+{
+	int64		item_id;
+	int64		qty;
+	char	   *price;			/* as given; NULL: the item's price */
+	char	   *sku;
+	bool		retired;		/* the item takes no new orders */
+} CaptureLine;
+
+/*
+ * Checks ship_to: NULL, or a JSON object of at most ORDER_MAX_SHIP_TO bytes
+ * whose "lat" and "lon", when given, are both numbers of a real position
+ * (IE004 otherwise).
+ */
+static void
+CheckShipTo(FunctionCallInfo fcinfo, int argno)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {JSONBOID};
+	Datum		values[1];
+	char	   *type,
+			   *lat_type,
+			   *lon_type;
+	double		lat = 0,
+				lon = 0;
+
+	if (PG_ARGISNULL(argno))
+		return;
+	IerpPlan(&plan,
+			 "SELECT jsonb_typeof($1), octet_length($1::text),"
+			 "       jsonb_typeof($1->'lat'), jsonb_typeof($1->'lon'), $1->>'lat', $1->>'lon'",
+			 1, argtypes);
+	values[0] = PG_GETARG_DATUM(argno);
+	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "inventory_erp: cannot read ship_to");
+	type = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (strcmp(type, "object") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("invalid ship_to: a JSON %s", type),
+				 errdetail("ship_to is a JSON object such as {\"lat\": 53.55, \"lon\": 9.99}.")));
+	if (atoi(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)) > ORDER_MAX_SHIP_TO)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("ship_to is %s bytes long", SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)),
+				 errdetail("At most %d bytes are accepted.", ORDER_MAX_SHIP_TO)));
+	lat_type = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	lon_type = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+	if (lat_type == NULL && lon_type == NULL)
+		return;
+	if (lat_type == NULL || lon_type == NULL || strcmp(lat_type, "number") != 0 ||
+		strcmp(lon_type, "number") != 0 ||
+		!ParseCoordinate(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5), &lat) ||
+		!ParseCoordinate(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6), &lon))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("invalid ship_to position: lat %s, lon %s",
+						lat_type ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5) : "missing",
+						lon_type ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6) : "missing"),
+				 errdetail("\"lat\" and \"lon\" are given together, as finite JSON numbers of degrees.")));
+	IerpCheckCoordinates(lat, lon);
+}
+
+/*
+ * Reads and checks every line of a capture (IE004 for a wrong shape or a
+ * bad number, IE003 for an unknown sku, IE010 for a retired one); returns
+ * how many.
+ */
+static int
+CaptureReadLines(FunctionCallInfo fcinfo, const char *channel, const char *external_ref,
+				 CaptureLine **out)
+{
+	static SPIPlanPtr shape_plan = NULL;
+	static SPIPlanPtr lines_plan = NULL;
+	static const Oid lines_types[] = {JSONBOID};
+	Datum		values[1];
+	char	   *type;
+	int			nlines,
+				i;
+	CaptureLine *lines;
+
+	if (PG_ARGISNULL(2))
+		type = NULL;
+	else
+	{
+		IerpPlan(&shape_plan,
+				 "SELECT jsonb_typeof($1), CASE WHEN jsonb_typeof($1) = 'array' THEN jsonb_array_length($1) END",
+				 1, lines_types);
+		values[0] = PG_GETARG_DATUM(2);
+		if (SPI_execute_plan(shape_plan, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "inventory_erp: cannot read order lines");
+		type = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	}
+	if (type == NULL || strcmp(type, "array") != 0 ||
+		(nlines = atoi(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2))) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("order \"%s\" from channel \"%s\" has no lines", external_ref, channel),
+				 errhint("lines is a JSON array like [{\"sku\": \"A-1\", \"qty\": 2, \"unit_price\": 19.90}].")));
+	if (nlines > ORDER_MAX_LINES)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("order \"%s\" from channel \"%s\" has %d lines", external_ref, channel, nlines),
+				 errdetail("An order has at most %d lines.", ORDER_MAX_LINES)));
+
+	IerpPlan(&lines_plan,
+			 "SELECT jsonb_typeof(e.value), e.value->>'sku', e.value->>'qty', e.value->>'unit_price',"
+			 "       jsonb_typeof(e.value->'qty'), jsonb_typeof(e.value->'unit_price'),"
+			 "       i.item_id, i.active, jsonb_typeof(e.value->'sku')"
+			 "  FROM jsonb_array_elements($1) WITH ORDINALITY e(value, n)"
+			 "  LEFT JOIN erp.item i ON jsonb_typeof(e.value) = 'object' AND i.sku = e.value->>'sku'"
+			 " ORDER BY e.n",
+			 1, lines_types);
+	values[0] = PG_GETARG_DATUM(2);
+	if (SPI_execute_plan(lines_plan, values, NULL, false, 0) != SPI_OK_SELECT ||
+		SPI_processed != (uint64) nlines)
+		elog(ERROR, "inventory_erp: cannot read order lines");
+
+	/* check every line before writing any */
+	lines = palloc(sizeof(CaptureLine) * nlines);
+	for (i = 0; i < nlines; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *ltype = SPI_getvalue(tup, desc, 1);
+		char	   *sku = SPI_getvalue(tup, desc, 2);
+		char	   *qty = SPI_getvalue(tup, desc, 3);
+		char	   *qtype = SPI_getvalue(tup, desc, 5);
+		char	   *ptype = SPI_getvalue(tup, desc, 6);
+		char	   *stype = SPI_getvalue(tup, desc, 9);
+		bool		isnull;
+		Datum		item = SPI_getbinval(tup, desc, 7, &isnull);
+
+		if (strcmp(ltype, "object") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+					 errmsg("line %d of order \"%s\" is a JSON %s", i + 1, external_ref, ltype),
+					 errdetail("Each line is a JSON object like {\"sku\": \"A-1\", \"qty\": 2}.")));
+		if (sku == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+					 errmsg("line %d of order \"%s\" has no sku", i + 1, external_ref)));
+		if (strcmp(stype, "string") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+					 errmsg("line %d of order \"%s\": the sku is a JSON %s", i + 1, external_ref, stype),
+					 errdetail("A sku is a JSON string.")));
+		IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+					 errmsg("unknown sku \"%s\"", sku),
+					 errhint("Items are created by erp_admin in erp.item.")));
+		lines[i].retired = !DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
+		lines[i].sku = sku;
+		lines[i].item_id = DatumGetInt64(item);
+		if (qtype != NULL && strcmp(qtype, "number") != 0 && strcmp(qtype, "string") != 0)
+			qty = "?";
+		if (qty != NULL && strlen(qty) > 20)
+			qty = "(too long)";
+		lines[i].qty = IerpParseQuantity(qty, sku);
+		lines[i].price = (ptype == NULL || strcmp(ptype, "null") == 0) ? NULL : SPI_getvalue(tup, desc, 4);
+		if (lines[i].price != NULL &&
+			((strcmp(ptype, "number") != 0 && strcmp(ptype, "string") != 0) ||
+			 strlen(lines[i].price) > 20 || !IerpIsPrice(lines[i].price)))
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+					 errmsg("invalid unit_price \"%s\" for sku \"%s\"",
+							strlen(lines[i].price) > 20 ? "(too long)" : lines[i].price, sku),
+					 errdetail("A unit price is a number >= 0 with at most 12 digits before the point and 2 after.")));
+	}
+	*out = lines;
+	return nlines;
+}
+
+/* Two prices as numeric(14,2) would hold them: equal? */
+static bool
+PricesEqual(const char *a, const char *b)
+{
+	Datum		x = DirectFunctionCall3(numeric_in, CStringGetDatum(a), ObjectIdGetDatum(InvalidOid),
+										Int32GetDatum(-1));
+	Datum		y = DirectFunctionCall3(numeric_in, CStringGetDatum(b), ObjectIdGetDatum(InvalidOid),
+										Int32GetDatum(-1));
+
+	return DatumGetBool(DirectFunctionCall2(numeric_eq, x, y));
+}
+
+/*
+ * A redelivery of (channel, external_ref): refuses it (IE010) unless it asks
+ * for what the stored order asked for: the same lines (sku, qty, and the
+ * unit_price when one is given) in the same order, the same ship_to and the
+ * same priority.
+ */
+static void
+CheckRedelivery(FunctionCallInfo fcinfo, int64 order_id, const char *channel, const char *external_ref,
+				const CaptureLine *lines, int nlines, int32 priority)
+{
+	static SPIPlanPtr head_plan = NULL;
+	static SPIPlanPtr lines_plan = NULL;
+	static const Oid head_types[] = {INT8OID, JSONBOID, INT4OID};
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	const char *differs = NULL;
+	bool		isnull;
+	int			i;
+
+	IerpPlan(&head_plan,
+			 "SELECT o.ship_to IS NOT DISTINCT FROM $2, o.priority = $3 FROM erp.sales_order o"
+			 " WHERE o.order_id = $1",
+			 3, head_types);
+	values[0] = Int64GetDatum(order_id);
+	values[1] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+	nulls[1] = PG_ARGISNULL(3) ? 'n' : ' ';
+	values[2] = Int32GetDatum(priority);
+	if (SPI_execute_plan(head_plan, values, nulls, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "inventory_erp: cannot read order " INT64_FORMAT, order_id);
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		differs = "ship_to";
+	else if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
+		differs = "priority";
+	else
+	{
+		IerpPlan(&lines_plan,
+				 "SELECT item_id, qty, unit_price::text FROM erp.order_line WHERE order_id = $1 ORDER BY line_no",
+				 1, id_argtypes);
+		if (SPI_execute_plan(lines_plan, values, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "inventory_erp: cannot read order lines");
+		if (SPI_processed != (uint64) nlines)
+			differs = "number of lines";
+		for (i = 0; differs == NULL && i < nlines; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+
+			if (DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)) != lines[i].item_id)
+				differs = "sku";
+			else if (DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull)) != lines[i].qty)
+				differs = "qty";
+			else if (lines[i].price != NULL &&
+					 !PricesEqual(SPI_getvalue(tup, SPI_tuptable->tupdesc, 3), lines[i].price))
+				differs = "unit_price";
+		}
+	}
+	if (differs)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("order \"%s\" from channel \"%s\" was captured before as order " INT64_FORMAT
+						" with a different %s", external_ref, channel, order_id, differs),
+				 errdetail("A redelivered order must ask for what the first delivery asked for; nothing was changed."),
+				 errhint("Send a changed order under a new external_ref, or cancel order " INT64_FORMAT " first.",
+						 order_id)));
+}
+
 /*
  * erp.capture_order(channel, external_ref, lines, ship_to, priority): records
- * an order.  A (channel, external_ref) seen before returns that order's id
- * and changes nothing.  The order row is inserted first: a conflict on
- * (channel, external_ref) is the redelivery; a refusal of any line rolls the
- * whole call back.
+ * an order.  Every argument is checked first (IE003 unknown channel or sku,
+ * IE004 a bad value or shape, IE009 a partner's channel it does not serve).
+ * A (channel, external_ref) seen before returns that order's id and changes
+ * nothing when the content is the same, and is refused (IE010) when it is not.
  */
 Datum
 ierp_orders_capture(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr order_plan = NULL;
-	static SPIPlanPtr lines_plan = NULL;
 	static SPIPlanPtr line_plan = NULL;
-	static const Oid order_types[] = {TEXTOID, TEXTOID, INT4OID, JSONBOID};
-	static const Oid lines_types[] = {JSONBOID};
+	static const Oid order_types[] = {INT8OID, TEXTOID, INT4OID, JSONBOID};
 	static const Oid line_types[] = {INT8OID, INT4OID, INT8OID, INT8OID, TEXTOID};
 	char	   *channel = IerpTextArg(fcinfo, 0);
 	char	   *external_ref = IerpTextArg(fcinfo, 1);
+	int32		priority = PG_ARGISNULL(4) ? 0 : PG_GETARG_INT32(4);
+	int64		channel_id;
 	int64		order_id;
 	Datum		values[5];
 	char		nulls[5];
 	bool		isnull;
-	uint64		nlines,
+	int			nlines,
 				i;
-	int64	   *item_ids,
-			   *qtys;
-	char	  **prices;
+	CaptureLine *lines;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
+	IerpCheckText(channel, "channel", IERP_MAX_KEY_LEN);
 	if (external_ref == NULL || external_ref[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
 				 errmsg("an order from channel \"%s\" needs an external_ref", channel ? channel : ""),
 				 errhint("Pass the channel's own order number; it makes redelivery safe.")));
+	IerpCheckText(external_ref, "external_ref", IERP_MAX_KEY_LEN);
+	if (priority < -ORDER_MAX_PRIORITY || priority > ORDER_MAX_PRIORITY)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("invalid priority %d for order \"%s\"", priority, external_ref),
+				 errdetail("A priority lies between %d and %d.", -ORDER_MAX_PRIORITY, ORDER_MAX_PRIORITY)));
+	channel_id = IerpLookupChannel(channel);
+	AccessCheckChannel(channel_id);
+	CheckShipTo(fcinfo, 3);
+	nlines = CaptureReadLines(fcinfo, channel, external_ref, &lines);
 
 	IerpPlan(&order_plan,
 			 "INSERT INTO erp.sales_order (channel_id, external_ref, priority, ship_to)"
-			 " SELECT c.channel_id, $2, $3, $4 FROM erp.channel c WHERE c.code = $1"
+			 " VALUES ($1, $2, $3, $4)"
 			 " ON CONFLICT (channel_id, external_ref) DO NOTHING RETURNING order_id",
 			 4, order_types);
 	memset(nulls, ' ', sizeof(nulls));
-	values[0] = channel ? CStringGetTextDatum(channel) : (Datum) 0;
-	nulls[0] = channel ? ' ' : 'n';
+	values[0] = Int64GetDatum(channel_id);
 	values[1] = CStringGetTextDatum(external_ref);
-	values[2] = Int32GetDatum(PG_ARGISNULL(4) ? 0 : PG_GETARG_INT32(4));
+	values[2] = Int32GetDatum(priority);
 	values[3] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
 	nulls[3] = PG_ARGISNULL(3) ? 'n' : ' ';
 	if (SPI_execute_plan(order_plan, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "inventory_erp: order insert failed");
 	if (SPI_processed == 0)
 	{
-		/* an unknown channel, or the order was captured before: same id, nothing changes */
-		order_id = FindOrder(IerpLookupChannel(channel), external_ref);
+		/* captured before: the same content returns the same id and changes nothing */
+		order_id = FindOrder(channel_id, external_ref);
 		if (order_id == 0)
 			elog(ERROR, "inventory_erp: order \"%s\" vanished", external_ref);
+		CheckRedelivery(fcinfo, order_id, channel, external_ref, lines, nlines, priority);
 		SPI_finish();
 		PG_RETURN_INT64(order_id);
 	}
 	order_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-
-	/* the lines, each with its item */
-	IerpPlan(&lines_plan,
-			 "SELECT jsonb_typeof(d.doc), e.value->>'sku', e.value->>'qty', e.value->>'unit_price',"
-			 "       jsonb_typeof(e.value->'qty'), jsonb_typeof(e.value->'unit_price'),"
-			 "       (SELECT i.item_id FROM erp.item i WHERE i.sku = e.value->>'sku'),"
-			 "       (SELECT i.active FROM erp.item i WHERE i.sku = e.value->>'sku')"
-			 "  FROM (SELECT $1 AS doc) d"
-			 "  LEFT JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(d.doc) = 'array'"
-			 "                                        THEN d.doc ELSE '[]' END) e(value) ON true",
-			 1, lines_types);
-	values[0] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
-	nulls[0] = PG_ARGISNULL(2) ? 'n' : ' ';
-	if (SPI_execute_plan(lines_plan, values, nulls, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: cannot read order lines");
-	nlines = SPI_processed;
-	if (nlines == 0 || SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) == NULL ||
-		strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "array") != 0 ||
-		(nlines == 1 && SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2) == NULL &&
-		 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3) == NULL))
-		ereport(ERROR,
-				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
-				 errmsg("order \"%s\" from channel \"%s\" has no lines", external_ref, channel),
-				 errhint("lines is a JSON array like [{\"sku\": \"A-1\", \"qty\": 2, \"unit_price\": 19.90}].")));
-
-	/* check every line before writing any */
-	item_ids = palloc(sizeof(int64) * nlines);
-	qtys = palloc(sizeof(int64) * nlines);
-	prices = palloc(sizeof(char *) * nlines);
-	for (i = 0; i < nlines; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		char	   *sku = SPI_getvalue(tup, desc, 2);
-		char	   *qty = SPI_getvalue(tup, desc, 3);
-		char	   *qtype = SPI_getvalue(tup, desc, 5);
-		char	   *ptype = SPI_getvalue(tup, desc, 6);
-		Datum		item = SPI_getbinval(tup, desc, 7, &isnull);
-
-		if (sku == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
-					 errmsg("line %d of order \"%s\" has no sku", (int) i + 1, external_ref)));
-		if (isnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
-					 errmsg("unknown sku \"%s\"", sku),
-					 errhint("Items are created by erp_admin in erp.item.")));
-		if (!DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull)))
-			ereport(ERROR,
-					(errcode(ERRCODE_IERP_WRONG_STATUS),
-					 errmsg("sku \"%s\" is retired and takes no new orders", sku)));
-		item_ids[i] = DatumGetInt64(item);
-		if (qtype != NULL && strcmp(qtype, "number") != 0 && strcmp(qtype, "string") != 0)
-			qty = "?";
-		qtys[i] = IerpParseQuantity(qty, sku);
-		prices[i] = (ptype != NULL && strcmp(ptype, "null") == 0) ? NULL : SPI_getvalue(tup, desc, 4);
-		if (prices[i] != NULL && !IerpIsPrice(prices[i]))
-			ereport(ERROR,
-					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
-					 errmsg("invalid unit_price \"%s\" for sku \"%s\"", prices[i], sku),
-					 errdetail("A unit price is a number >= 0 with at most 12 digits before the point and 2 after.")));
-	}
 
 	IerpPlan(&line_plan,
 			 "INSERT INTO erp.order_line (order_id, line_no, item_id, qty, unit_price)"
@@ -440,13 +681,18 @@ ierp_orders_capture(PG_FUNCTION_ARGS)
 			 5, line_types);
 	for (i = 0; i < nlines; i++)
 	{
+		/* a new order only: a redelivery of one captured before the item retired is no new order */
+		if (lines[i].retired)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_WRONG_STATUS),
+					 errmsg("sku \"%s\" is retired and takes no new orders", lines[i].sku)));
 		memset(nulls, ' ', sizeof(nulls));
 		values[0] = Int64GetDatum(order_id);
 		values[1] = Int32GetDatum((int32) i + 1);
-		values[2] = Int64GetDatum(item_ids[i]);
-		values[3] = Int64GetDatum(qtys[i]);
-		values[4] = prices[i] ? CStringGetTextDatum(prices[i]) : (Datum) 0;
-		nulls[4] = prices[i] ? ' ' : 'n';
+		values[2] = Int64GetDatum(lines[i].item_id);
+		values[3] = Int64GetDatum(lines[i].qty);
+		values[4] = lines[i].price ? CStringGetTextDatum(lines[i].price) : (Datum) 0;
+		nulls[4] = lines[i].price ? ' ' : 'n';
 		if (SPI_execute_plan(line_plan, values, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "inventory_erp: order line insert failed");
 	}
@@ -469,7 +715,7 @@ typedef struct HeldUnits
 
 /*
  * Reads the order's reservations (of one item when item_id is not 0) in the
- * global lock order of balances (node, then item), the order allocation
+ * global lock order of balances (item, node, lot), the order allocation
  * takes them in too.
  */
 static int
@@ -484,7 +730,7 @@ LoadHeld(int64 order_id, int64 item_id, HeldUnits **out)
 			 "SELECT reservation_id, line_no, item_id, node_id, COALESCE(lot_id, 0),"
 			 "       qty - qty_picked, qty_picked - qty_packed, qty_packed"
 			 "  FROM erp.reservation WHERE order_id = $1 AND ($2 = 0 OR item_id = $2) AND qty > 0"
-			 " ORDER BY node_id, item_id, reservation_id",
+			 " ORDER BY item_id, node_id, COALESCE(lot_id, 0), reservation_id",
 			 2, id_argtypes);
 	values[0] = Int64GetDatum(order_id);
 	values[1] = Int64GetDatum(item_id);
@@ -600,7 +846,8 @@ ierp_orders_cancel(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
-	OrderLock(PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0), &order);
+	OrderLock(OrderIdArg(fcinfo, 0), &order);
+	AccessCheckOrder(order.order_id);
 	RequireStatus(&order, "cancel", allowed);
 	n = LoadHeld(order.order_id, 0, &h);
 	for (i = 0; i < n; i++)
@@ -679,15 +926,29 @@ ierp_orders_pick(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
-	OrderLock(PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0), &order);
+	OrderLock(OrderIdArg(fcinfo, 0), &order);
+	AccessCheckOrder(order.order_id);
 	RequireStatus(&order, "pick", allowed);
 
-	item_id = scan ? ItemOfScan(scan, &sku) : 0;
+	if (scan == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("no scan given for order " INT64_FORMAT, order.order_id),
+				 errdetail("A scan is the sku or GTIN read from the unit.")));
+	IerpCheckText(scan, "scan", IERP_MAX_KEY_LEN);
+	item_id = ItemOfScan(scan, &sku);
 	IerpCheckQuantity(qty, sku ? sku : scan);
 	n = item_id ? LoadHeld(order.order_id, item_id, &h) : 0;
 	if (n == 0)
 	{
-		EventRecordDetached("pick_exception", item_id, 0, order.order_id, 0, "scan", scan, qty);
+		/*
+		 * The event keeps PICK_EXCEPTION_SCAN_BYTES bytes of the scan: cut it
+		 * here at a character boundary, so that a multibyte character is
+		 * never split (the event would not survive a dump and restore).
+		 */
+		char	   *kept = pnstrdup(scan, pg_mbcliplen(scan, strlen(scan), PICK_EXCEPTION_SCAN_BYTES));
+
+		EventRecordDetached("pick_exception", item_id, 0, order.order_id, 0, "scan", kept, qty);
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_SCAN_MISMATCH),
 				 errmsg("scan \"%s\" does not match any item to pick for order " INT64_FORMAT,
@@ -795,7 +1056,9 @@ ierp_orders_short_pick(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
-	OrderLock(PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0), &order);
+	IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
+	OrderLock(OrderIdArg(fcinfo, 0), &order);
+	AccessCheckOrder(order.order_id);
 	RequireStatus(&order, "short-pick", allowed);
 	IerpLookupItem(sku, &item);
 	IerpCheckQuantity(missing, sku);
@@ -853,7 +1116,8 @@ ierp_orders_pack(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
-	OrderLock(PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0), &order);
+	OrderLock(OrderIdArg(fcinfo, 0), &order);
+	AccessCheckOrder(order.order_id);
 	RequireStatus(&order, "pack", allowed);
 	n = LoadHeld(order.order_id, 0, &h);
 	for (i = 0; i < n; i++)
@@ -900,7 +1164,10 @@ ierp_orders_ship(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
-	OrderLock(PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0), &order);
+	IerpCheckText(PG_ARGISNULL(1) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(1)), "carrier", IERP_MAX_KEY_LEN);
+	IerpCheckText(PG_ARGISNULL(2) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(2)), "tracking", IERP_MAX_TEXT_LEN);
+	OrderLock(OrderIdArg(fcinfo, 0), &order);
+	AccessCheckOrder(order.order_id);
 	RequireStatus(&order, "ship", allowed);
 
 	IerpPlan(&shipment_plan,

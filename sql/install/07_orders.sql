@@ -114,7 +114,7 @@ CREATE FUNCTION erp.capture_order(channel text, external_ref text, lines jsonb,
     AS 'MODULE_PATHNAME', 'ierp_orders_capture'
     LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.capture_order(text, text, jsonb, jsonb, integer) IS
-    'Records an order from a channel; lines = [{"sku": "A-1", "qty": 2, "unit_price": 19.90}]; a redelivered (channel, external_ref) returns the same order id and changes nothing';
+    'Records an order from a channel; lines = [{"sku": "A-1", "qty": 2, "unit_price": 19.90}] (at most 1,000), ship_to = {"lat": .., "lon": ..} (real degrees); a redelivered (channel, external_ref) with the same content returns the same order id and changes nothing, with other content it is refused (IE010)';
 
 CREATE FUNCTION erp.allocate(order_id bigint)
     RETURNS TABLE (line_no integer, sku text, node text, lot text, qty bigint)
@@ -128,7 +128,7 @@ CREATE FUNCTION erp.allocate_pending(max_orders integer DEFAULT NULL)
     AS 'MODULE_PATHNAME', 'ierp_allocate_pending'
     LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.allocate_pending(integer) IS
-    'Allocates waiting orders (open, backordered, partially allocated) by priority then age; returns how many orders received stock';
+    'Allocates waiting orders (open, backordered, partially allocated) by priority then age; an order that fails is skipped with a WARNING and the batch goes on; returns how many orders received stock';
 
 CREATE FUNCTION erp.atp(sku text, node text DEFAULT NULL, channel text DEFAULT NULL,
                         at timestamptz DEFAULT NULL)

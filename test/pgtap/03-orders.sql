@@ -12,7 +12,7 @@
 -- scan is committed by a background worker (it must survive the refusal), so a
 -- row with payload {"scan": "TAP03-HOOD", ...} stays in erp.event.
 BEGIN;
-SELECT plan(120);
+SELECT plan(121);
 
 -- Signatures -----------------------------------------------------------------
 
@@ -176,8 +176,10 @@ SELECT is(erp.atp('TAP03-KIT', NULL, 'TAP03-WEB'), 2::bigint,
 
 SELECT isnt(erp.capture_order('TAP03-WEB', 'O1', '[{"sku": "TAP03-TEE", "qty": 4}]'), NULL,
     'capture_order records an order and returns its id, or a storefront could not hand over orders');
-SELECT is(erp.capture_order('TAP03-WEB', 'O1', '[{"sku": "TAP03-CAP", "qty": 9}]'), pg_temp.ord('O1'),
-    'a redelivered (channel, external_ref) returns the same order id, or a webhook retry would duplicate the order');
+SELECT is(erp.capture_order('TAP03-WEB', 'O1', '[{"sku": "TAP03-TEE", "qty": 4}]'), pg_temp.ord('O1'),
+    'a redelivered (channel, external_ref) with the same content returns the same order id, or a webhook retry would duplicate the order');
+SELECT throws_ok($$SELECT erp.capture_order('TAP03-WEB', 'O1', '[{"sku": "TAP03-CAP", "qty": 9}]')$$, 'IE010', NULL,
+    'a redelivered (channel, external_ref) with other lines is refused (IE010), or a changed order would be silently dropped');
 SELECT results_eq($$SELECT i.sku, l.qty, l.unit_price, l.status::text FROM erp.order_line l
                      JOIN erp.item i ON i.item_id = l.item_id WHERE l.order_id = pg_temp.ord('O1')$$,
     $$VALUES ('TAP03-TEE', 4::bigint, 15.00::numeric(14,2), 'open')$$,

@@ -13,12 +13,12 @@
 #   - reserved + available equals the 1000 units received (nothing created or lost);
 #   - no balance slot is negative;
 #   - erp.verify() returns no rows.
-# Retries: a cancel takes units from reserved and gives them to available while an
-# allocation does the opposite, so when every balance slot is busy the two can wait
-# for each other and PostgreSQL resolves the deadlock by failing one of them.  Such
-# a transaction changed nothing, and pgbench retries it (--max-tries); retried
-# transactions are reported, only transactions that still failed count as
-# failures.  Every other error aborts its client and fails this test.
+# Retries: the global lock order (doc/concurrency.md, "Deadlocks") keeps these
+# one-order transactions out of deadlocks, and test/shell/explicit_tx_stress.sh
+# asserts zero of them without retries.  This test still lets pgbench retry a
+# transaction that failed with 40P01 (--max-tries) and reports the retries, so that
+# it measures the books rather than the lock order; only transactions that still
+# failed count as failures.  Every other error aborts its client and fails this test.
 #
 # Run by scripts/test.sh with PGHOST, PGPORT, PGUSER, PGBIN and WORK set and the
 # main test cluster running.  Exit 0 = pass, 1 = a check failed.
