@@ -34,10 +34,10 @@
 /* at most this many lines in one order, and this many bytes of ship_to */
 #define ORDER_MAX_LINES		1000
 #define ORDER_MAX_SHIP_TO	4096
+/* bytes of a channel's order number: marketplaces' global ids run long */
+#define ORDER_MAX_EXTERNAL_REF	255
 /* an order's priority lies within +-ORDER_MAX_PRIORITY */
 #define ORDER_MAX_PRIORITY	1000000
-/* bytes of a scan a pick exception event keeps (the event writer's limit) */
-#define PICK_EXCEPTION_SCAN_BYTES 39
 
 PG_FUNCTION_INFO_V1(ierp_orders_capture);
 PG_FUNCTION_INFO_V1(ierp_orders_cancel);
@@ -638,7 +638,7 @@ ierp_orders_capture(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
 				 errmsg("an order from channel \"%s\" needs an external_ref", channel ? channel : ""),
 				 errhint("Pass the channel's own order number; it makes redelivery safe.")));
-	IerpCheckText(external_ref, "external_ref", IERP_MAX_KEY_LEN);
+	IerpCheckText(external_ref, "external_ref", ORDER_MAX_EXTERNAL_REF);
 	if (priority < -ORDER_MAX_PRIORITY || priority > ORDER_MAX_PRIORITY)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
@@ -941,14 +941,8 @@ ierp_orders_pick(PG_FUNCTION_ARGS)
 	n = item_id ? LoadHeld(order.order_id, item_id, &h) : 0;
 	if (n == 0)
 	{
-		/*
-		 * The event keeps PICK_EXCEPTION_SCAN_BYTES bytes of the scan: cut it
-		 * here at a character boundary, so that a multibyte character is
-		 * never split (the event would not survive a dump and restore).
-		 */
-		char	   *kept = pnstrdup(scan, pg_mbcliplen(scan, strlen(scan), PICK_EXCEPTION_SCAN_BYTES));
-
-		EventRecordDetached("pick_exception", item_id, 0, order.order_id, 0, "scan", kept, qty);
+		/* the scan is bounded above; the event writer keeps it whole */
+		EventRecordDetached("pick_exception", item_id, 0, order.order_id, 0, "scan", scan, qty);
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_SCAN_MISMATCH),
 				 errmsg("scan \"%s\" does not match any item to pick for order " INT64_FORMAT,
