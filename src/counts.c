@@ -3,7 +3,7 @@
  * counts.c
  *	  Cycle counts and the adjustments they cause, with approval: a count
  *	  records what the books said and what was found; a variance whose value
- *	  (|units| x unit_cost) is within the 'adjustment' threshold of
+ *	  (|units| x unit_cost, or unit_price without a cost) is within the 'adjustment' threshold of
  *	  erp.approval_policy is adjusted at once, a larger one waits for a
  *	  member of erp_approver.
  *
@@ -78,7 +78,8 @@ AdjustmentValue(int64 item_id, int64 qty_delta, const char *sku, char **value, c
 	IerpPlan(&plan,
 			 "SELECT v.value::text, v.value > " ADJUSTMENT_LIMIT_SQL ", " ADJUSTMENT_LIMIT_SQL "::text,"
 			 "       v.value >= " MAX_VALUE_SQL
-			 "  FROM erp.item i, LATERAL (SELECT round(abs($2::numeric) * i.unit_cost, 2) AS value) v"
+			 "  FROM erp.item i, LATERAL (SELECT round(abs($2::numeric) * CASE WHEN i.unit_cost > 0 THEN i.unit_cost"
+			 "                                                      ELSE i.unit_price END, 2) AS value) v"
 			 " WHERE i.item_id = $1",
 			 2, (Oid[]) {INT8OID, INT8OID});
 	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(qty_delta)},
@@ -99,7 +100,8 @@ AdjustmentValue(int64 item_id, int64 qty_delta, const char *sku, char **value, c
 
 /*
  * CountsCheckDirectAdjustment: the threshold for every on-hand change made
- * outside a document: refuses (IE009) when |qty_delta| x unit_cost is above
+ * outside a document: refuses (IE009) when |qty_delta| x unit_cost (or
+ * unit_price for an item without a cost) is above
  * the 'adjustment' threshold of erp.approval_policy, unless the session is a
  * superuser's (which no rule inside the database can hold anyway).  More
  * units than one move may move, or a value numeric(14,2) cannot hold: IE004.

@@ -21,7 +21,7 @@ CREATE TABLE erp.adjustment (
 CREATE INDEX adjustment_pending_idx ON erp.adjustment (created_at) WHERE status = 'pending_approval';
 COMMENT ON TABLE erp.adjustment IS 'A correction of available stock (from a count or by hand): applied at once when its value is within erp.approval_policy, else pending_approval until an approver applies it';
 COMMENT ON COLUMN erp.adjustment.qty_delta IS 'Units added (> 0) or written off (< 0)';
-COMMENT ON COLUMN erp.adjustment.value IS '|qty_delta| x the item''s unit_cost';
+COMMENT ON COLUMN erp.adjustment.value IS '|qty_delta| x the item''s unit_cost, or its unit_price when it has no cost (what is at stake is never valued at 0 while the item has a price)';
 COMMENT ON COLUMN erp.adjustment.move_id IS 'The ledger move that applied it';
 
 CREATE TABLE erp.cycle_count (

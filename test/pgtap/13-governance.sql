@@ -10,7 +10,7 @@
 --   * poison input refused with an IE code, and nothing changed.
 -- Master data uses codes starting with TAP13-; everything is rolled back.
 BEGIN;
-SELECT plan(109);
+SELECT plan(112);
 
 -- Master data ----------------------------------------------------------------------------------
 
@@ -447,6 +447,20 @@ SELECT throws_ok(format($$SELECT erp.receive_return(%s, NULL, '[{"qty": 1}]')$$,
 SELECT throws_ok(format($$SELECT erp.receive_return(%s, repeat('n', 100))$$, pg_temp.id('tee_rma2')),
     'IE004', NULL, 'a 100-byte node code is refused with IE004');
 SELECT pg_temp.unchanged('the refused poison input changed nothing');
+
+-- an item without a unit cost is valued at its price: the threshold holds for it too
+RESET ROLE;
+INSERT INTO erp.item (sku, unit_price) VALUES ('TAP13-NOCOST', 25);
+SET ROLE tap13_a;
+SELECT throws_ok($$SELECT erp.receive('TAP13-NOCOST', 'TAP13-DC', 1000000)$$, 'IE009', NULL,
+    'a million units of an item with no cost but a 25.00 price need approval: an operator could otherwise conjure them');
+INSERT INTO tap13_id VALUES ('nocost_adj', erp.adjust('TAP13-NOCOST', 'TAP13-DC', 5, 'found'));
+SELECT is((SELECT status::text || ' ' || value FROM erp.adjustment WHERE adjustment_id = pg_temp.id('nocost_adj')),
+    'pending_approval 125.00', 'five of them are valued at their price, 125.00, above the 100.00 threshold');
+INSERT INTO tap13_id VALUES ('free_adj', erp.adjust('TAP13-FREE', 'TAP13-DC', 5, 'samples'));
+SELECT is((SELECT status::text || ' ' || value FROM erp.adjustment WHERE adjustment_id = pg_temp.id('free_adj')),
+    'applied 0.00', 'an item with neither cost nor price is worth 0.00 and is adjusted at once');
+RESET ROLE;
 
 -- The books -------------------------------------------------------------------------------------------
 
