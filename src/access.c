@@ -3,14 +3,22 @@
  * access.c
  *	  The one partner rule, for reads and writes alike.
  *
- *	  Who: a session's identity is its login (GetSessionUserId), whatever
- *	  role it SETs; a superuser's session is taken as the role it acts as, so
- *	  that a DBA can look through a partner's eyes with SET ROLE.
+ *	  Who acts (IerpSessionIdentity, the name recorded as actor, created_by,
+ *	  ...): the caller - the current user when a public function was called
+ *	  (IerpCallAsOwner records it) or when a policy asks - if the caller is
+ *	  not the role the session has in effect, that is, when a SECURITY
+ *	  DEFINER function of the caller's is running; otherwise the login,
+ *	  whatever role it SETs; and in a superuser's session the role it acts
+ *	  as, so that a DBA can look through a partner's eyes with SET ROLE.
  *
- *	  Which nodes: the session is a partner when that identity is a member -
- *	  directly or through other roles, inheriting or not - of a role named in
- *	  erp.node_access; it then sees and acts on the nodes listed for those
- *	  roles only.  A superuser identity is never a partner.
+ *	  Which nodes: an identity is a partner when it is a member - directly or
+ *	  through other roles, inheriting or not - of a role named in
+ *	  erp.node_access; it sees and acts on the nodes listed for those roles.
+ *	  The session is held to the nodes of the acting identity AND of its
+ *	  login: neither SET ROLE nor a SECURITY DEFINER function (a partner's
+ *	  own, called by another login, or another's, called by the partner)
+ *	  widens what a partner reaches.  A superuser identity is never a
+ *	  partner.
  *
  *	  Documents: an order is a partner's when every node where it holds or
  *	  shipped stock is one of its nodes (and there is one), or - while it
@@ -41,6 +49,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
@@ -73,7 +82,8 @@ static Oid	access_relid = InvalidOid;
 /* the last identity resolved: whether it is a partner, and its nodes (sorted, distinct) */
 static MemoryContext ident_cxt = NULL;
 static bool ident_valid = false;
-static Oid	ident_oid = InvalidOid;
+static Oid	ident_oid = InvalidOid;		/* the acting identity */
+static Oid	ident_login = InvalidOid;	/* and the login (InvalidOid: same or superuser) */
 static bool ident_restricted = false;
 static int64 *ident_nodes = NULL;
 static int	ident_nnodes = 0;
@@ -189,41 +199,27 @@ AccessCompareNodes(const void *a, const void *b)
 }
 
 /*
- * AccessResolve: whether identity who is a partner and which nodes it has.
- * Role names are resolved to roles here, at every resolution: a role named
- * in erp.node_access that does not exist grants nothing, and one created
- * (again) under that name is the partner.  Membership ignores INHERIT: a
- * NOINHERIT member is still the partner's person.
+ * AccessNodesOf: the nodes of identity who, sorted and distinct, into nodes
+ * (room for every grant); returns how many (0: no partner).  Role names are
+ * resolved to roles at every resolution: a role named in erp.node_access
+ * that does not exist grants nothing, and one created (again) under that
+ * name is the partner.  Membership ignores INHERIT: a NOINHERIT member is
+ * still the partner's person.
  */
-static void
-AccessResolve(Oid who)
+static int
+AccessNodesOf(Oid who, const NodeGrant *g, int ng, int64 *nodes)
 {
-	uint64		before;
-	NodeGrant  *g;
-	int			ng,
-				i,
+	int			i,
 				n = 0;
-	int64	   *nodes;
 
-	if (!grants_valid)
-		AccessLoadGrants();
-	before = access_invalidations;
-	g = grants;
-	ng = num_grants;
-
-	if (ident_cxt == NULL)
-		ident_cxt = AllocSetContextCreate(CacheMemoryContext, "inventory_erp access identity",
-										  ALLOCSET_SMALL_SIZES);
-	nodes = palloc(sizeof(int64) * Max(ng, 1));
-	if (ng > 0 && !superuser_arg(who))
+	if (!OidIsValid(who) || superuser_arg(who))
+		return 0;
+	for (i = 0; i < ng; i++)
 	{
-		for (i = 0; i < ng; i++)
-		{
-			Oid			role = get_role_oid(NameStr(g[i].role_name), true);
+		Oid			role = get_role_oid(NameStr(g[i].role_name), true);
 
-			if (OidIsValid(role) && is_member_of_role_nosuper(who, role))
-				nodes[n++] = g[i].node_id;
-		}
+		if (OidIsValid(role) && is_member_of_role_nosuper(who, role))
+			nodes[n++] = g[i].node_id;
 	}
 	if (n > 1)
 	{
@@ -235,28 +231,151 @@ AccessResolve(Oid who)
 				nodes[++j] = nodes[i];
 		n = j + 1;
 	}
+	return n;
+}
+
+/*
+ * AccessResolve: whether the acting identity who, or the session's login,
+ * is a partner, and the nodes both may reach (the intersection of the
+ * partners' node sets; an identity that is no partner adds no limit).
+ */
+static void
+AccessResolve(Oid who, Oid login)
+{
+	uint64		before;
+	int			ng,
+				n,
+				nl,
+				i,
+				j,
+				k;
+	int64	   *nodes,
+			   *login_nodes;
+	bool		restricted;
+
+	if (!grants_valid)
+		AccessLoadGrants();
+	before = access_invalidations;
+	ng = num_grants;
+
+	if (ident_cxt == NULL)
+		ident_cxt = AllocSetContextCreate(CacheMemoryContext, "inventory_erp access identity",
+										  ALLOCSET_SMALL_SIZES);
+	nodes = palloc(sizeof(int64) * Max(ng, 1));
+	login_nodes = palloc(sizeof(int64) * Max(ng, 1));
+	n = AccessNodesOf(who, grants, ng, nodes);
+	nl = (login != who) ? AccessNodesOf(login, grants, ng, login_nodes) : 0;
+	restricted = n > 0 || nl > 0;
+	if (n == 0 && nl > 0)
+	{
+		memcpy(nodes, login_nodes, sizeof(int64) * nl);
+		n = nl;
+	}
+	else if (n > 0 && nl > 0)
+	{
+		/* both are partners: the nodes of both */
+		for (i = 0, j = 0, k = 0; i < n && j < nl;)
+		{
+			if (nodes[i] == login_nodes[j])
+			{
+				nodes[k++] = nodes[i];
+				i++, j++;
+			}
+			else if (nodes[i] < login_nodes[j])
+				i++;
+			else
+				j++;
+		}
+		n = k;
+	}
 
 	MemoryContextReset(ident_cxt);
 	ident_nodes = MemoryContextAlloc(ident_cxt, sizeof(int64) * Max(n, 1));
 	if (n > 0)
 		memcpy(ident_nodes, nodes, sizeof(int64) * n);
 	pfree(nodes);
+	pfree(login_nodes);
 	ident_nnodes = n;
-	ident_restricted = n > 0;
+	ident_restricted = restricted;
 	ident_oid = who;
+	ident_login = login;
 	ident_valid = (access_invalidations == before);
 }
 
 /*
- * IerpSessionIdentity: who the session is, for access and for the four-eyes
- * rule: the login, or - in a superuser's session - the role it acts as.
+ * The caller of the outermost public function running (IerpCallAsOwner),
+ * InvalidOid when none runs: then the current user is the caller.
+ */
+static Oid	entry_caller = InvalidOid;
+static int	entry_depth = 0;
+
+static Oid
+AccessCaller(void)
+{
+	return entry_depth > 0 ? entry_caller : GetUserId();
+}
+
+/*
+ * IerpSessionIdentity: who acts, for access and for the four-eyes rule (see
+ * the file header): the caller when a SECURITY DEFINER function of its own
+ * is running (the caller is not the role the session has in effect), else
+ * the login, or - in a superuser's session - the role it acts as.
  */
 Oid
 IerpSessionIdentity(void)
 {
+	Oid			caller = AccessCaller();
+	Oid			in_effect = GetCurrentRoleId();
 	Oid			session = GetSessionUserId();
 
-	return superuser_arg(session) ? GetOuterUserId() : session;
+	if (!OidIsValid(in_effect))
+		in_effect = session;
+	if (caller != in_effect && !superuser_arg(caller))
+		return caller;
+	if (!superuser_arg(session))
+		return session;
+	/* a superuser's session: the role it acts as (a superuser caller here is a definer of ours) */
+	return superuser_arg(caller) ? GetOuterUserId() : caller;
+}
+
+/*
+ * IerpCallAsOwner: runs body, the C body of a public function, as the owner
+ * of that function (what SECURITY DEFINER would do), after recording its
+ * caller: a SECURITY DEFINER declaration would hide whose function called
+ * ours.  The previous user is restored on the way out, error or not.
+ */
+Datum
+IerpCallAsOwner(PGFunction body, FunctionCallInfo fcinfo)
+{
+	Oid			save_user;
+	int			save_sec;
+	Oid			owner;
+	HeapTuple	proc;
+	volatile Datum result = (Datum) 0;
+
+	proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
+	if (!HeapTupleIsValid(proc))
+		elog(ERROR, "inventory_erp: cache lookup failed for function %u", fcinfo->flinfo->fn_oid);
+	owner = ((Form_pg_proc) GETSTRUCT(proc))->proowner;
+	ReleaseSysCache(proc);
+
+	GetUserIdAndSecContext(&save_user, &save_sec);
+	if (entry_depth == 0)
+		entry_caller = save_user;
+	entry_depth++;
+	PG_TRY();
+	{
+		SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+		result = body(fcinfo);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_user, save_sec);
+		if (--entry_depth == 0)
+			entry_caller = InvalidOid;
+	}
+	PG_END_TRY();
+	return result;
 }
 
 /* IerpActorName: the identity's name, as recorded in created_by, actor, ... */
@@ -271,9 +390,12 @@ static inline bool
 AccessIdentity(void)
 {
 	Oid			who = IerpSessionIdentity();
+	Oid			login = GetSessionUserId();
 
-	if (!ident_valid || ident_oid != who)
-		AccessResolve(who);
+	if (superuser_arg(login))
+		login = who;
+	if (!ident_valid || ident_oid != who || ident_login != login)
+		AccessResolve(who, login);
 	return ident_restricted;
 }
 

@@ -234,6 +234,20 @@ extern void ReturnsInit(void);
  */
 extern void AccessInit(void);
 extern Oid	IerpSessionIdentity(void);
+extern Datum IerpCallAsOwner(PGFunction body, FunctionCallInfo fcinfo);
+
+/*
+ * IERP_OWNER_ENTRY(name): the SQL-callable entry name runs name_body as the
+ * function's owner, recording who called (see IerpCallAsOwner).  The public
+ * functions are declared SECURITY INVOKER and get their owner's rights this
+ * way, so that the partner and four-eyes rules see a SECURITY DEFINER
+ * function of the caller's for what it is.
+ */
+#define IERP_OWNER_ENTRY(name) \
+	static Datum name##_body(PG_FUNCTION_ARGS); \
+	PG_FUNCTION_INFO_V1(name); \
+	Datum name(PG_FUNCTION_ARGS) { return IerpCallAsOwner(name##_body, fcinfo); } \
+	extern int no_such_variable
 extern char *IerpActorName(void);
 extern bool AccessRestricted(void);
 extern bool AccessNodeVisible(int64 node_id);
