@@ -41,6 +41,24 @@ PG_FUNCTION_INFO_V1(ierp_balance_guard_write);
 static int	balance_write_depth = 0;
 
 /*
+ * True while an order function moves units its order holds (orders.c,
+ * BalanceSetTakesBacked): a take from reserved, picked or packed is then
+ * covered by the order's own units and may book a shortfall in the slots it
+ * owns as a negative overflow slot instead of waiting (BalanceTake).
+ */
+static bool balance_takes_backed = false;
+
+/* BalanceSetTakesBacked: sets whether the takes that follow move a document's own units; returns the old value. */
+bool
+BalanceSetTakesBacked(bool backed)
+{
+	bool		old = balance_takes_backed;
+
+	balance_takes_backed = backed;
+	return old;
+}
+
+/*
  * Ownership locks (doc/concurrency.md, "Deadlocks").  Every slot row is
  * owned through a transaction-scoped lock on a tag of its own (the item,
  * node, lot, state and slot number packed into a LOCKTAG_USERLOCK tag, a
@@ -556,7 +574,7 @@ TakeFromRows(SlotRow *rows, uint64 n, int64 take)
 		SlotRow    *r = &rows[k - 1];
 		int64		part;
 
-		if (!r->held || r->slot < ierp_balance_slots)
+		if (!r->held || r->slot < ierp_balance_slots || r->qty <= 0)
 			continue;
 		part = Min(r->qty, left);
 		SlotSet(r->id, r->qty - part);
@@ -646,6 +664,30 @@ BalanceTake(const BalanceKey *key, int64 qty, int64 *held)
 	all = true;
 	for (i = 0; i < n; i++)
 		all = all && rows[i].held;
+	if (total < qty && !all && balance_takes_backed &&
+		(key->state == STATE_RESERVED || key->state == STATE_PICKED || key->state == STATE_PACKED))
+	{
+		/*
+		 * A document's own units (an order's reserved, picked or packed
+		 * units): they are in this balance, but in slots other transactions
+		 * own.  Take what the owned slots have and book the rest as a
+		 * negative quantity in an overflow slot of this session, instead of
+		 * waiting against the order.  The balance (the sum) stays what the
+		 * documents say, and never below zero: the units are there.
+		 */
+		int64		positive = 0,
+					got;
+
+		for (i = 0; i < n; i++)
+			if (rows[i].held && rows[i].qty > 0)
+				positive += rows[i].qty;
+		got = Min(qty, positive);
+		if (got > 0)
+			TakeFromRows(rows, n, got);
+		SlotAddOverflow(key, -(qty - got));
+		pfree(rows);
+		return true;
+	}
 	if (total < qty && !all)
 	{
 		pfree(rows);

@@ -24,6 +24,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
@@ -125,11 +126,30 @@ OrderLock(int64 order_id, OrderHeader *order)
 
 	IerpOrderTag(&tag, order_id);
 	if (!IerpTagLock(&tag, true, false))
-		ereport(ERROR,
+	{
+		int			tries;
+
+		/*
+		 * Held by another transaction, and this one may not wait for it.  A
+		 * transaction that holds an order's tag without its row only looks
+		 * (erp.allocate_pending skips an order whose row a client locked, and
+		 * gives the tag back at once): try again for a moment, never waiting
+		 * in the lock manager, so no deadlock can form.
+		 */
+		for (tries = 0; tries < 200; tries++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			pg_usleep(500L);
+			if (IerpTagLock(&tag, false, false))
+				break;
+		}
+		if (tries == 200)
+			ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 				 errmsg("order " INT64_FORMAT " is being changed by another transaction", order_id),
 				 errdetail("This transaction already holds stock or orders that come later in the lock order; waiting could deadlock."),
 				 errhint("Retry the transaction, or lock the orders it works on first (SELECT ... FOR UPDATE SKIP LOCKED).")));
+	}
 	IerpPlan(&plan, ORDER_HEADER_SQL " FOR UPDATE NOWAIT", 1, id_argtypes);
 	values[0] = Int64GetDatum(order_id);
 	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
@@ -802,13 +822,28 @@ LoadHeld(int64 order_id, int64 item_id, HeldUnits **out)
 	return (int) SPI_processed;
 }
 
-/* Records a move of held units of the order. */
+/*
+ * Records a move of held units of the order.  The units are the order's own
+ * (its reservation holds them), so the take from reserved, picked or packed
+ * never waits for slots out of the global lock order (balance.c,
+ * BalanceSetTakesBacked).
+ */
 static void
 MoveHeld(int64 order_id, const HeldUnits *h, int64 qty, StockState from, StockState to,
 		 const char *event)
 {
-	LedgerRecordEngine(psprintf("order:" INT64_FORMAT, order_id), h->item_id, h->lot_id, qty,
-					   h->node_id, from, h->node_id, to, event);
+	bool		old = BalanceSetTakesBacked(true);
+
+	PG_TRY();
+	{
+		LedgerRecordEngine(psprintf("order:" INT64_FORMAT, order_id), h->item_id, h->lot_id, qty,
+						   h->node_id, from, h->node_id, to, event);
+	}
+	PG_FINALLY();
+	{
+		BalanceSetTakesBacked(old);
+	}
+	PG_END_TRY();
 }
 
 /* Adds to a reservation's held, picked and packed counts (deltas may be negative). */

@@ -34,5 +34,6 @@ extern void IerpTagRelease(const LOCKTAG *tag);
 extern bool BalanceMayWait(const BalanceKey *key);
 extern bool BalanceLockSlot(const BalanceKey *key, int32 slot, bool may_wait);
 extern bool BalanceOwnsSlot(const BalanceKey *key, int32 slot);
+extern bool BalanceSetTakesBacked(bool backed);
 
 #endif							/* ORDERS_INTERNAL_H */
