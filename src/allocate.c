@@ -447,6 +447,7 @@ ReserveLots(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 want, 
 
 	BalanceKey	first = {is->item_id, node_id, 0, STATE_AVAILABLE};
 	bool		wait;
+	bool		contended = false;
 
 	/*
 	 * Every lot's slots, owned through their ownership locks (balance.c),
@@ -498,7 +499,11 @@ ReserveLots(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 want, 
 
 		/* only slots owned before this read count: others' quantity could be stale */
 		if (!BalanceOwnsSlot(&key, DatumGetInt32(SPI_getbinval(tup, desc, 6, &isnull))))
+		{
+			if (qty > 0)
+				contended = true;
 			qty = 0;
+		}
 
 		for (l = 0; l < nlots; l++)
 			if (lots[l].lot_id == lot_id)
@@ -520,6 +525,8 @@ ReserveLots(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 want, 
 		if (lots[l].promisable)
 			promisable += lots[l].qty;
 	take = Min(want, promisable - floor);
+	if (take < want && contended)
+		BalanceNoteContended();
 	if (take <= 0)
 		return 0;
 	left = take;
@@ -810,6 +817,7 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
 	ctx.result_desc = result_desc;
 
 	LoadOpenLines(&ctx);
+	(void) BalanceContended(true);
 	if (ctx.nlines > 0 && ctx.nnodes > 0)
 	{
 		NodeStock  *nodes = ctx.items[0]->nodes;
@@ -863,7 +871,12 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
 						psprintf("{\"sku\": %s, \"line_no\": %d, \"qty\": " INT64_FORMAT "}",
 								 IerpJsonQuote(line->sku), line->line_no, backordered));
 	}
-	OrderRefreshStatus(order, true, changes, ctx.nlines);
+	/*
+	 * A line left unfilled because stock was held by transactions this one
+	 * could not wait for (the global lock order) is not short: it stays open
+	 * (or partially allocated) for the next erp.allocate_pending.
+	 */
+	OrderRefreshStatus(order, !BalanceContended(true), changes, ctx.nlines);
 	return ctx.reserved_units;
 }
 

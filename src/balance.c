@@ -48,6 +48,32 @@ static int	balance_write_depth = 0;
  */
 static bool balance_takes_backed = false;
 
+/*
+ * Set when an allocation's take got less than it asked for while slots of
+ * the balance were owned by transactions it could not wait for (the global
+ * order forbade it): the stock may be there, only held.  allocate.c then
+ * leaves the line open for erp.allocate_pending instead of short.
+ */
+static bool balance_contended = false;
+
+/* BalanceContended: whether a take was cut short by slots others owned since the last reset; resets when asked. */
+bool
+BalanceContended(bool reset)
+{
+	bool		was = balance_contended;
+
+	if (reset)
+		balance_contended = false;
+	return was;
+}
+
+/* BalanceNoteContended: an allocation got less than it asked because of slots others owned. */
+void
+BalanceNoteContended(void)
+{
+	balance_contended = true;
+}
+
 /* BalanceSetTakesBacked: sets whether the takes that follow move a document's own units; returns the old value. */
 bool
 BalanceSetTakesBacked(bool backed)
@@ -803,6 +829,10 @@ BalanceTakeUpTo(const BalanceKey *key, int64 qty, int64 floor)
 
 	rows = LockAllSlots(key, true, false, &n, &total);
 	take = Min(qty, total - floor);
+	if (take < qty)
+		for (i = 0; i < n; i++)
+			if (!rows[i].held && rows[i].qty > 0)
+				balance_contended = true;
 	if (take <= 0)
 	{
 		pfree(rows);

@@ -35,5 +35,7 @@ extern bool BalanceMayWait(const BalanceKey *key);
 extern bool BalanceLockSlot(const BalanceKey *key, int32 slot, bool may_wait);
 extern bool BalanceOwnsSlot(const BalanceKey *key, int32 slot);
 extern bool BalanceSetTakesBacked(bool backed);
+extern bool BalanceContended(bool reset);
+extern void BalanceNoteContended(void);
 
 #endif							/* ORDERS_INTERNAL_H */
