@@ -14,7 +14,9 @@
  *	    4. lot-tracked items first-expiry-first-out, only lots with at
  *	       least min_shelf_life_days left;
  *	    5. what stays unfilled is backordered when the item allows it, else
- *	       the line is short.
+ *	       the line is short; but when a take got less because slots were
+ *	       owned by transactions it could not wait for (the global lock
+ *	       order), the line stays open for erp.allocate_pending.
  *	  A kit line reserves its components together at one node, whole kits
  *	  only.
  *

@@ -7,12 +7,17 @@
  *
  *	  A balance is the sum of one or more slot rows.  One slot is the norm.
  *	  When sessions contend for one balance (a flash sale of one SKU), writers
- *	  pick a slot nobody holds (FOR UPDATE SKIP LOCKED) instead of queueing on
- *	  one row lock until the holder's commit is flushed; an add never waits
- *	  (it opens a slot of its own); a taker that finds every slot held or too
- *	  small locks them all in slot order, takes what it needs exactly, and
- *	  may spread what remains over up to inventory_erp.balance_slots slots.  doc/concurrency.md explains why this
- *	  never oversells.
+ *	  pick a slot no other transaction owns instead of queueing on one row
+ *	  lock until the holder's commit is flushed.  A slot is owned through a
+ *	  transaction-scoped lock on a tag of its own, taken before its row is
+ *	  touched, so no slot statement ever waits for a row lock; ownership
+ *	  locks (of slots, orders and captured external_refs) are waited for only
+ *	  in one global order, else only tried, so order transactions cannot
+ *	  deadlock (doc/concurrency.md, "Deadlocks").  An add never waits out of
+ *	  order (it opens a slot of its own); a taker that finds no slot with
+ *	  enough owns them all in slot order, takes what it needs exactly, and may
+ *	  spread what remains over up to inventory_erp.balance_slots slots;
+ *	  doc/concurrency.md explains why this never oversells.
  *
  *	  Only this file writes erp.stock_balance; it raises its write flag around
  *	  its own statements and the guard trigger refuses everything else.

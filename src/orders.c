@@ -6,9 +6,9 @@
  *	  erp.ship(), and the rules that derive an order's and its lines' status
  *	  from what is allocated, held, picked, packed and shipped.
  *
- *	  Every function locks the order row first (SELECT ... FOR UPDATE), so
- *	  the steps of one order never interleave; allocation itself lives in
- *	  allocate.c.
+ *	  Every function owns the order first (its ownership lock, in the global
+ *	  lock order of balance.c, then the row FOR UPDATE NOWAIT), so the steps
+ *	  of one order never interleave; allocation itself lives in allocate.c.
  *
  *	  Refuses: an unknown channel, sku or order (IE003), a bad quantity or an
  *	  order with no lines (IE004), a scan of an item that is not on the order
