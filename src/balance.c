@@ -715,7 +715,8 @@ BalanceTake(const BalanceKey *key, int64 qty, int64 *held)
 		got = Min(qty, positive);
 		if (got > 0)
 			TakeFromRows(rows, n, got);
-		SlotAddOverflow(key, -(qty - got));
+		if (got < qty)
+			SlotAddOverflow(key, -(qty - got));
 		pfree(rows);
 		return true;
 	}
