@@ -133,4 +133,8 @@ check "no line holds more than it ordered" 0 "$(q "SELECT count(*) FROM erp.orde
 check "erp.verify() returns no rows" 0 "$(q "SELECT count(*) FROM erp.verify()")"
 
 echo "== $failures failed check(s)"
+# a one-line summary for repeated runs (XTX_SUMMARY=/path/file TESTS=hot_sku make test)
+if [ -n "${XTX_SUMMARY:-}" ]; then
+    echo "hot_sku tx=$processed retried=$(sed -n 's/^number of transactions retried: \([0-9]*\).*/\1/p' "$BENCH_LOG") failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$BENCH_LOG") checks_failed=$failures" >>"$XTX_SUMMARY"
+fi
 [ "$failures" -eq 0 ]
