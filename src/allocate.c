@@ -14,7 +14,9 @@
  *	    4. lot-tracked items first-expiry-first-out, only lots with at
  *	       least min_shelf_life_days left;
  *	    5. what stays unfilled is backordered when the item allows it, else
- *	       the line is short.
+ *	       the line is short; but when a take got less because slots were
+ *	       owned by transactions it could not wait for (the global lock
+ *	       order), the line stays open for erp.allocate_pending.
  *	  A kit line reserves its components together at one node, whole kits
  *	  only.
  *
@@ -445,37 +447,46 @@ ReserveLots(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 want, 
 				take,
 				left;
 
-	static SPIPlanPtr skip_plan = NULL;
-	BalanceKey	first = {is->item_id, node_id, 0, STATE_INCOMING};
-	BalanceKey	last = {is->item_id, node_id, PG_INT64_MAX, STATE_AVAILABLE};
+	BalanceKey	first = {is->item_id, node_id, 0, STATE_AVAILABLE};
 	bool		wait;
+	bool		contended = false;
 
 	/*
-	 * Every lot's slots in the global order (lot, then slot); waiting for
-	 * them only when this transaction holds no slot of this item at this
-	 * node nor of a later balance, else only the slots nobody holds.
+	 * Every lot's slots, owned through their ownership locks (balance.c),
+	 * taken in (lot, slot) order: waiting only where the global lock order
+	 * allows, else only trying.  Then the rows are read again (their owners
+	 * we waited for have ended) and only the slots this transaction owns
+	 * count: never more than is there, perhaps less.
 	 */
 	IerpPlan(&plan,
 			 "SELECT b.lot_id, b.qty, l.lot_code, l.expires_on,"
-			 "       (l.expires_on IS NULL OR $3 = 0 OR l.expires_on >= CURRENT_DATE + $3)"
+			 "       (l.expires_on IS NULL OR $3 = 0 OR l.expires_on >= CURRENT_DATE + $3), b.slot"
 			 "  FROM erp.stock_balance b JOIN erp.lot l ON l.lot_id = b.lot_id"
 			 " WHERE b.item_id = $1 AND b.node_id = $2 AND b.state = 'available'"
-			 " ORDER BY b.lot_id, b.slot FOR UPDATE OF b",
-			 3, argtypes);
-	IerpPlan(&skip_plan,
-			 "SELECT b.lot_id, b.qty, l.lot_code, l.expires_on,"
-			 "       (l.expires_on IS NULL OR $3 = 0 OR l.expires_on >= CURRENT_DATE + $3)"
-			 "  FROM erp.stock_balance b JOIN erp.lot l ON l.lot_id = b.lot_id"
-			 " WHERE b.item_id = $1 AND b.node_id = $2 AND b.state = 'available'"
-			 " ORDER BY b.lot_id, b.slot FOR UPDATE OF b SKIP LOCKED",
+			 " ORDER BY b.lot_id, b.slot",
 			 3, argtypes);
 	values[0] = Int64GetDatum(is->item_id);
 	values[1] = Int64GetDatum(node_id);
 	values[2] = Int32GetDatum(is->min_shelf_life_days);
 	wait = BalanceMayWait(&first);
-	BalanceNoteLocked(&last);
-	if (SPI_execute_plan(wait ? plan : skip_plan, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: cannot lock lots");
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read lots");
+	nrows = SPI_processed;
+	{
+		SPITupleTable *tt = SPI_tuptable;
+
+		for (i = 0; i < nrows; i++)
+		{
+			bool		isnull;
+			BalanceKey	key = {is->item_id, node_id, 0, STATE_AVAILABLE};
+
+			key.lot_id = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull));
+			(void) BalanceLockSlot(&key, DatumGetInt32(SPI_getbinval(tt->vals[i], tt->tupdesc, 6, &isnull)), wait);
+		}
+		SPI_freetuptable(tt);
+	}
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read lots");
 	nrows = SPI_processed;
 	lots = palloc0(sizeof(LotStock) * Max(nrows, 1));
 	for (i = 0; i < nrows; i++)
@@ -486,6 +497,15 @@ ReserveLots(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 want, 
 		int64		lot_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 		int64		qty = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
 		Datum		exp;
+		BalanceKey	key = {is->item_id, node_id, lot_id, STATE_AVAILABLE};
+
+		/* only slots owned before this read count: others' quantity could be stale */
+		if (!BalanceOwnsSlot(&key, DatumGetInt32(SPI_getbinval(tup, desc, 6, &isnull))))
+		{
+			if (qty > 0)
+				contended = true;
+			qty = 0;
+		}
 
 		for (l = 0; l < nlots; l++)
 			if (lots[l].lot_id == lot_id)
@@ -507,6 +527,8 @@ ReserveLots(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 want, 
 		if (lots[l].promisable)
 			promisable += lots[l].qty;
 	take = Min(want, promisable - floor);
+	if (take < want && contended)
+		BalanceNoteContended();
 	if (take <= 0)
 		return 0;
 	left = take;
@@ -797,6 +819,7 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
 	ctx.result_desc = result_desc;
 
 	LoadOpenLines(&ctx);
+	(void) BalanceContended(true);
 	if (ctx.nlines > 0 && ctx.nnodes > 0)
 	{
 		NodeStock  *nodes = ctx.items[0]->nodes;
@@ -850,7 +873,12 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
 						psprintf("{\"sku\": %s, \"line_no\": %d, \"qty\": " INT64_FORMAT "}",
 								 IerpJsonQuote(line->sku), line->line_no, backordered));
 	}
-	OrderRefreshStatus(order, true, changes, ctx.nlines);
+	/*
+	 * A line left unfilled because stock was held by transactions this one
+	 * could not wait for (the global lock order) is not short: it stays open
+	 * (or partially allocated) for the next erp.allocate_pending.
+	 */
+	OrderRefreshStatus(order, !BalanceContended(true), changes, ctx.nlines);
 	return ctx.reserved_units;
 }
 

@@ -7,12 +7,17 @@
  *
  *	  A balance is the sum of one or more slot rows.  One slot is the norm.
  *	  When sessions contend for one balance (a flash sale of one SKU), writers
- *	  pick a slot nobody holds (FOR UPDATE SKIP LOCKED) instead of queueing on
- *	  one row lock until the holder's commit is flushed; an add never waits
- *	  (it opens a slot of its own); a taker that finds every slot held or too
- *	  small locks them all in slot order, takes what it needs exactly, and
- *	  may spread what remains over up to inventory_erp.balance_slots slots.  doc/concurrency.md explains why this
- *	  never oversells.
+ *	  pick a slot no other transaction owns instead of queueing on one row
+ *	  lock until the holder's commit is flushed.  A slot is owned through a
+ *	  transaction-scoped lock on a tag of its own, taken before its row is
+ *	  touched, so no slot statement ever waits for a row lock; ownership
+ *	  locks (of slots, orders and captured external_refs) are waited for only
+ *	  in one global order, else only tried, so order transactions cannot
+ *	  deadlock (doc/concurrency.md, "Deadlocks").  An add never waits out of
+ *	  order (it opens a slot of its own); a taker that finds no slot with
+ *	  enough owns them all in slot order, takes what it needs exactly, and may
+ *	  spread what remains over up to inventory_erp.balance_slots slots;
+ *	  doc/concurrency.md explains why this never oversells.
  *
  *	  Only this file writes erp.stock_balance; it raises its write flag around
  *	  its own statements and the guard trigger refuses everything else.
@@ -22,8 +27,10 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "commands/trigger.h"
 #include "miscadmin.h"
+#include "storage/lock.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
 
@@ -39,40 +46,191 @@ PG_FUNCTION_INFO_V1(ierp_balance_guard_write);
 static int	balance_write_depth = 0;
 
 /*
- * The global lock order (doc/concurrency.md, "Deadlocks"): balances are
- * ordered by (item, node, lot, state), slots of one balance by slot number.
- * A transaction waits for a slot only when every balance it may hold a slot
- * of comes before the one it waits for; otherwise it locks what nobody holds
- * (SKIP LOCKED) and decides on that.  hw_key is the last balance in that
- * order that this transaction ran a locking statement on (hw_lxid says
- * which transaction): it may hold slots of it and of balances before it.
+ * True while an order function moves units its order holds (orders.c,
+ * BalanceSetTakesBacked): a take from reserved, picked or packed is then
+ * covered by the order's own units and may book a shortfall in the slots it
+ * owns as a negative overflow slot instead of waiting (BalanceTake).
  */
-static LocalTransactionId hw_lxid = InvalidLocalTransactionId;
-static BalanceKey hw_key;
+static bool balance_takes_backed = false;
 
-static int
-KeyCmp(const BalanceKey *a, const BalanceKey *b)
+/*
+ * Set when an allocation's take got less than it asked for while slots of
+ * the balance were owned by transactions it could not wait for (the global
+ * order forbade it): the stock may be there, only held.  allocate.c then
+ * leaves the line open for erp.allocate_pending instead of short.
+ */
+static bool balance_contended = false;
+
+/* BalanceContended: whether a take was cut short by slots others owned since the last reset; resets when asked. */
+bool
+BalanceContended(bool reset)
 {
-	if (a->item_id != b->item_id)
-		return a->item_id < b->item_id ? -1 : 1;
-	if (a->node_id != b->node_id)
-		return a->node_id < b->node_id ? -1 : 1;
-	if (a->lot_id != b->lot_id)
-		return a->lot_id < b->lot_id ? -1 : 1;
-	if (a->state != b->state)
-		return a->state < b->state ? -1 : 1;
+	bool		was = balance_contended;
+
+	if (reset)
+		balance_contended = false;
+	return was;
+}
+
+/* BalanceNoteContended: an allocation got less than it asked because of slots others owned. */
+void
+BalanceNoteContended(void)
+{
+	balance_contended = true;
+}
+
+/* BalanceSetTakesBacked: sets whether the takes that follow move a document's own units; returns the old value. */
+bool
+BalanceSetTakesBacked(bool backed)
+{
+	bool		old = balance_takes_backed;
+
+	balance_takes_backed = backed;
+	return old;
+}
+
+/*
+ * Ownership locks (doc/concurrency.md, "Deadlocks").  Every slot row is
+ * owned through a transaction-scoped lock on a tag of its own (the item,
+ * node, lot, state and slot number packed into a LOCKTAG_USERLOCK tag, a
+ * tag type no PostgreSQL code uses), taken BEFORE the row is read for
+ * writing, inserted, changed or deleted.  So no two transactions ever write
+ * one slot at once, and a slot statement never waits for a row lock (nor
+ * follows an update chain to a running transaction, as FOR UPDATE SKIP
+ * LOCKED can).  Orders and captured external_refs have tags too, ordered
+ * before every slot.
+ *
+ * The one global order is the order of the tags.  A transaction waits for a
+ * tag only when every tag it may hold is smaller (IerpTagMayWait); otherwise
+ * it only tries (LockAcquire with dontWait) and decides on what it got.  The
+ * largest tag this transaction took (tag_max, for transaction tag_lxid) is
+ * an upper bound of what it holds: locks released early or by a rolled-back
+ * subtransaction only make the rule stricter than needed.
+ */
+static LocalTransactionId tag_lxid = InvalidLocalTransactionId;
+static uint32 tag_max2;
+static uint32 tag_max3;
+static uint16 tag_max4;
+
+/* Compares tag a with the largest tag this transaction took. */
+static int
+TagCmpMax(const LOCKTAG *a)
+{
+	if (a->locktag_field2 != tag_max2)
+		return a->locktag_field2 < tag_max2 ? -1 : 1;
+	if (a->locktag_field3 != tag_max3)
+		return a->locktag_field3 < tag_max3 ? -1 : 1;
+	if (a->locktag_field4 != tag_max4)
+		return a->locktag_field4 < tag_max4 ? -1 : 1;
 	return 0;
 }
 
-/* BalanceNoteLocked: this transaction ran a locking statement on key's slots. */
-void
-BalanceNoteLocked(const BalanceKey *key)
+static void
+SetTag(LOCKTAG *tag, uint32 f2, uint32 f3, uint16 f4)
 {
-	if (hw_lxid != MyProc->lxid || KeyCmp(key, &hw_key) > 0)
+	tag->locktag_field1 = MyDatabaseId;
+	tag->locktag_field2 = f2;
+	tag->locktag_field3 = f3;
+	tag->locktag_field4 = f4;
+	tag->locktag_type = LOCKTAG_USERLOCK;
+	tag->locktag_lockmethodid = USER_LOCKMETHOD;
+}
+
+/*
+ * The tag of one slot: (item, node, lot, state, slot), each cut to its
+ * field (item 32 bits; node 16, lot 12 and state 4 bits; slot 16 bits).
+ * Two slots that share a tag (ids beyond those widths) share one lock,
+ * which only serialises them; the wait rule compares tags, so it holds
+ * whatever the ids are.  Item 0's field is shared with order tags.
+ */
+static void
+SlotTag(LOCKTAG *tag, const BalanceKey *key, int32 slot)
+{
+	uint32		f3 = ((uint32) (key->node_id & 0xFFFF) << 16) |
+		((uint32) (key->lot_id & 0xFFF) << 4) | ((uint32) key->state & 0xF);
+
+	SetTag(tag, (uint32) key->item_id, f3,
+		   (uint16) (slot < 0 ? 0 : (slot > 0xFFFF ? 0xFFFF : slot)));
+}
+
+/* IerpOrderTag: the tag of an order; before every slot tag. */
+void
+IerpOrderTag(LOCKTAG *tag, int64 order_id)
+{
+	SetTag(tag, 0, (uint32) order_id, 0);
+}
+
+/* IerpExternalRefTag: the tag of a (channel, external_ref) being captured; before every slot tag. */
+void
+IerpExternalRefTag(LOCKTAG *tag, int64 channel_id, const char *external_ref)
+{
+	uint32		h = hash_bytes((const unsigned char *) external_ref, (int) strlen(external_ref));
+
+	SetTag(tag, 0, h ^ (uint32) (channel_id * 2654435761u), 1);
+}
+
+/* IerpTagMayWait: whether waiting for tag keeps the global order (every tag held is smaller). */
+bool
+IerpTagMayWait(const LOCKTAG *tag)
+{
+	return tag_lxid != MyProc->lxid || TagCmpMax(tag) > 0;
+}
+
+/*
+ * IerpTagLock: takes tag for this transaction; true when it holds it.
+ * With may_wait, it waits for another holder when the global order allows
+ * (IerpTagMayWait), else it only tries.  With force it waits whatever the
+ * order (the one residual case, doc/concurrency.md).
+ */
+bool
+IerpTagLock(const LOCKTAG *tag, bool may_wait, bool force)
+{
+	bool		wait = force || (may_wait && IerpTagMayWait(tag));
+
+	if (LockAcquire(tag, ExclusiveLock, false, !wait) == LOCKACQUIRE_NOT_AVAIL)
+		return false;
+	if (tag_lxid != MyProc->lxid || TagCmpMax(tag) > 0)
 	{
-		hw_key = *key;
-		hw_lxid = MyProc->lxid;
+		tag_lxid = MyProc->lxid;
+		tag_max2 = tag->locktag_field2;
+		tag_max3 = tag->locktag_field3;
+		tag_max4 = tag->locktag_field4;
 	}
+	return true;
+}
+
+/* IerpTagRelease: gives back a tag this transaction took and did not use. */
+void
+IerpTagRelease(const LOCKTAG *tag)
+{
+	LockRelease(tag, ExclusiveLock, false);
+}
+
+/* SlotLock: takes the ownership lock of a slot (see IerpTagLock). */
+static bool
+SlotLock(const BalanceKey *key, int32 slot, bool may_wait, bool force)
+{
+	LOCKTAG		tag;
+
+	SlotTag(&tag, key, slot);
+	return IerpTagLock(&tag, may_wait, force);
+}
+
+/* BalanceMayWait: whether this transaction may wait for slot 0 of key (the smallest tag of that balance). */
+bool
+BalanceMayWait(const BalanceKey *key)
+{
+	LOCKTAG		tag;
+
+	SlotTag(&tag, key, 0);
+	return IerpTagMayWait(&tag);
+}
+
+/* BalanceLockSlot: takes the ownership lock of one slot; see IerpTagLock. */
+bool
+BalanceLockSlot(const BalanceKey *key, int32 slot, bool may_wait)
+{
+	return SlotLock(key, slot, may_wait, false);
 }
 
 #define KEY_WHERE \
@@ -98,61 +256,12 @@ SlotOffset(void)
 	return (int32) (MyProcPid % 64);
 }
 
-/*
- * Whether this transaction holds a slot of key, read from the rows
- * themselves: one it inserted or changed (xmin) or locked (xmax).  This
- * also finds a slot that a SKIP LOCKED statement locked and then dropped
- * because its re-check failed: PostgreSQL keeps such a lock.
- */
-static bool
-HoldsSlotOf(const BalanceKey *key)
-{
-	static SPIPlanPtr plan = NULL;
-	Datum		values[4];
-	uint64		i;
-
-	IerpPlan(&plan, "SELECT b.xmin, b.xmax FROM erp.stock_balance b WHERE" KEY_WHERE, 4, key_argtypes);
-	KeyValues(key, values);
-	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: balance read failed");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		TransactionId xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-		TransactionId xmax = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
-
-		if ((TransactionIdIsNormal(xmin) && TransactionIdIsCurrentTransactionId(xmin)) ||
-			(TransactionIdIsNormal(xmax) && TransactionIdIsCurrentTransactionId(xmax)))
-			return true;
-	}
-	return false;
-}
-
-/*
- * BalanceMayWait: whether waiting for a slot of key keeps the global lock
- * order: this transaction holds no slot of key nor of any later balance.
- */
-bool
-BalanceMayWait(const BalanceKey *key)
-{
-	int			c;
-
-	if (hw_lxid != MyProc->lxid)
-		return true;
-	c = KeyCmp(&hw_key, key);
-	if (c != 0)
-		return c < 0;
-	return !HoldsSlotOf(key);
-}
-
-/* Runs a writing plan of this file on key's slots with the guard's permission. */
+/* Runs a writing plan of this file on slots this transaction owns, with the guard's permission. */
 static int
-BalanceWrite(const BalanceKey *key, SPIPlanPtr plan, Datum *values, const char *nulls, long tcount)
+BalanceWrite(SPIPlanPtr plan, Datum *values, const char *nulls, long tcount)
 {
 	int			ret;
 
-	/* noted first: a SKIP LOCKED statement may keep a lock on a row it then dropped */
-	BalanceNoteLocked(key);
 	balance_write_depth++;
 	PG_TRY();
 	{
@@ -168,9 +277,54 @@ BalanceWrite(const BalanceKey *key, SPIPlanPtr plan, Datum *values, const char *
 	return ret;
 }
 
-/* Sets one slot row (of key, locked by this transaction) to qty. */
+/* A slot row copied out of SPI's tuptable; held: this transaction owns it. */
+typedef struct SlotRow
+{
+	int64		id;
+	int64		qty;
+	int32		slot;
+	bool		held;
+} SlotRow;
+
+/*
+ * The slot rows of a balance in slot order, read without row locks from a
+ * fresh snapshot (*n of them).  Read after taking a slot's ownership lock,
+ * its row is the newest version: its previous owner has ended.
+ */
+static SlotRow *
+ReadSlots(const BalanceKey *key, uint64 *n)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		values[4];
+	SlotRow    *rows;
+	uint64		i;
+
+	IerpPlan(&plan,
+			 "SELECT b.stock_balance_id, b.qty, b.slot FROM erp.stock_balance b WHERE" KEY_WHERE
+			 " ORDER BY b.slot",
+			 4, key_argtypes);
+	KeyValues(key, values);
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: balance slot read failed");
+	*n = SPI_processed;
+	rows = palloc(sizeof(SlotRow) * Max(*n, 1));
+	for (i = 0; i < *n; i++)
+	{
+		bool		isnull;
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		rows[i].id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		rows[i].qty = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		rows[i].slot = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+		rows[i].held = false;
+	}
+	return rows;
+}
+
+/* Sets one owned slot row to qty. */
 static void
-SlotSet(const BalanceKey *key, int64 stock_balance_id, int64 qty)
+SlotSet(int64 stock_balance_id, int64 qty)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid argtypes[] = {INT8OID, INT8OID};
@@ -180,12 +334,12 @@ SlotSet(const BalanceKey *key, int64 stock_balance_id, int64 qty)
 			 2, argtypes);
 	values[0] = Int64GetDatum(stock_balance_id);
 	values[1] = Int64GetDatum(qty);
-	BalanceWrite(key, plan, values, NULL, 0);
+	BalanceWrite(plan, values, NULL, 0);
 }
 
-/* Deletes an empty overflow slot this transaction holds. */
+/* Deletes an owned overflow slot when empty. */
 static void
-SlotDelete(const BalanceKey *key, int64 stock_balance_id)
+SlotDelete(int64 stock_balance_id)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid argtypes[] = {INT8OID};
@@ -193,10 +347,41 @@ SlotDelete(const BalanceKey *key, int64 stock_balance_id)
 
 	IerpPlan(&plan, "DELETE FROM erp.stock_balance WHERE stock_balance_id = $1 AND qty = 0", 1, argtypes);
 	values[0] = Int64GetDatum(stock_balance_id);
-	BalanceWrite(key, plan, values, NULL, 0);
+	BalanceWrite(plan, values, NULL, 0);
 }
 
-/* Adds qty to slot number slot, creating the slot row when it does not exist. */
+/*
+ * Takes qty from an owned slot row when it holds at least need; true when
+ * it did.  An overflow slot that this empties is deleted.
+ */
+static bool
+SlotTakeIf(int64 stock_balance_id, int64 qty, int64 need)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID, INT8OID, INT8OID};
+	Datum		values[3];
+	bool		isnull;
+	int32		slot;
+	int64		left;
+
+	IerpPlan(&plan,
+			 "UPDATE erp.stock_balance SET qty = qty - $2 WHERE stock_balance_id = $1 AND qty >= $3"
+			 " RETURNING slot, qty",
+			 3, argtypes);
+	values[0] = Int64GetDatum(stock_balance_id);
+	values[1] = Int64GetDatum(qty);
+	values[2] = Int64GetDatum(need);
+	BalanceWrite(plan, values, NULL, 0);
+	if (SPI_processed != 1)
+		return false;
+	slot = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	left = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	if (left == 0 && slot >= ierp_balance_slots)
+		SlotDelete(stock_balance_id);
+	return true;
+}
+
+/* Adds qty to slot number slot (owned), creating the slot row when it does not exist. */
 static void
 SlotAdd(const BalanceKey *key, int32 slot, int64 qty)
 {
@@ -212,315 +397,205 @@ SlotAdd(const BalanceKey *key, int32 slot, int64 qty)
 	KeyValues(key, values);
 	values[4] = Int64GetDatum(qty);
 	values[5] = Int32GetDatum(slot);
-	BalanceWrite(key, plan, values, NULL, 0);
+	BalanceWrite(plan, values, NULL, 0);
 }
 
-/* The number of slot rows a balance has (as this statement sees them); *maxslot the highest, -1 when none. */
-static int64
-SlotCount(const BalanceKey *key, int32 *maxslot)
+/* Whether slot number s is among rows. */
+static bool
+SlotPresent(const SlotRow *rows, uint64 n, int32 s)
 {
-	static SPIPlanPtr plan = NULL;
-	Datum		values[4];
-	bool		isnull;
-	int64		n;
-
-	IerpPlan(&plan,
-			 "SELECT count(*), COALESCE(max(b.slot), -1) FROM erp.stock_balance b WHERE" KEY_WHERE,
-			 4, key_argtypes);
-	KeyValues(key, values);
-	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: balance slot count failed");
-	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if (maxslot)
-		*maxslot = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	return n;
-}
-
-/*
- * The slot numbers of a balance (as this statement sees them), ascending;
- * returns how many.  *present is palloc'd.
- */
-static int
-SlotNumbers(const BalanceKey *key, int32 **present)
-{
-	static SPIPlanPtr plan = NULL;
-	Datum		values[4];
 	uint64		i;
-	int32	   *out;
 
-	IerpPlan(&plan, "SELECT b.slot FROM erp.stock_balance b WHERE" KEY_WHERE " ORDER BY b.slot",
-			 4, key_argtypes);
-	KeyValues(key, values);
-	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: balance slot read failed");
-	out = palloc(sizeof(int32) * Max(SPI_processed, 1));
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-
-		out[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	*present = out;
-	return (int) SPI_processed;
-}
-
-/* The regular slot numbers (below balance_slots) a balance does not have yet, ascending. */
-static int
-FreeSlotNumbers(const BalanceKey *key, int32 *free)
-{
-	int32	   *present;
-	int			n = SlotNumbers(key, &present);
-	int			nfree = 0,
-				i = 0;
-	int32		s;
-
-	for (s = 0; s < ierp_balance_slots; s++)
-	{
-		while (i < n && present[i] < s)
-			i++;
-		if (i < n && present[i] == s)
-			continue;
-		free[nfree++] = s;
-	}
-	pfree(present);
-	return nfree;
+	for (i = 0; i < n; i++)
+		if (rows[i].slot == s)
+			return true;
+	return false;
 }
 
 /*
- * Opens an overflow slot (numbered balance_slots or above) for an add that
- * found every slot held and may not wait.  Its number is this backend's
- * own (balance_slots + pgprocno, + k * 2^18 when that is taken), so no other
- * session is inserting it at the same moment and the insert never waits.
- * Overflow slots are taken from first and merged back by later adds, and
- * deleted once empty.
+ * Opens (or adds to) an overflow slot (numbered balance_slots or above) of
+ * this session for an add that found every regular slot owned by others:
+ * balance_slots + pgprocno first, so no other live session normally wants
+ * that number, and its ownership lock is only tried: the add never waits.
  */
 static void
 SlotAddOverflow(const BalanceKey *key, int64 qty)
 {
-	int32	   *present;
-	int			n = SlotNumbers(key, &present);
-	int32		slot = ierp_balance_slots + MyProc->pgprocno;
-	int			i;
+	int			k;
 
-	for (i = 0; i < n; i++)
-		if (present[i] == slot)
-			slot += 1 << 18;
-	pfree(present);
-	SlotAdd(key, slot, qty);
+	for (k = 0; k < 64; k++)
+	{
+		int32		slot = ierp_balance_slots + MyProc->pgprocno + k * 1024;
+
+		if (SlotLock(key, slot, false, false))
+		{
+			SlotAdd(key, slot, qty);
+			return;
+		}
+	}
+	elog(ERROR, "inventory_erp: no overflow slot free for item " INT64_FORMAT " at node " INT64_FORMAT,
+		 key->item_id, key->node_id);
 }
 
 /*
- * Folds one overflow slot nobody holds into the regular slot stock_balance_id
- * this transaction holds: the overflow row is deleted and its units added.
+ * Folds one overflow slot nobody owns into the owned regular slot
+ * stock_balance_id: the overflow row is deleted and its units added.
  */
 static void
-MergeOverflow(const BalanceKey *key, int64 stock_balance_id)
+MergeOverflow(const BalanceKey *key, int64 stock_balance_id, const SlotRow *rows, uint64 n)
 {
 	static SPIPlanPtr plan = NULL;
 	static SPIPlanPtr add_plan = NULL;
-	static const Oid argtypes[] = {INT8OID, INT8OID, INT8OID, TEXTOID, INT4OID};
-	static const Oid add_types[] = {INT8OID, INT8OID};
-	Datum		values[5];
+	static const Oid argtypes[] = {INT8OID, INT8OID};
+	Datum		values[2];
 	bool		isnull;
 	int64		moved;
+	uint64		i;
 
-	IerpPlan(&plan,
-			 "WITH gone AS (DELETE FROM erp.stock_balance WHERE stock_balance_id ="
-			 " (SELECT b.stock_balance_id FROM erp.stock_balance b WHERE" KEY_WHERE
-			 "    AND b.slot >= $5 ORDER BY b.slot LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING qty)"
-			 " SELECT qty FROM gone",
-			 5, argtypes);
-	KeyValues(key, values);
-	values[4] = Int32GetDatum(ierp_balance_slots);
-	BalanceWrite(key, plan, values, NULL, 0);
+	for (i = 0; i < n; i++)
+		if (rows[i].slot >= ierp_balance_slots && SlotLock(key, rows[i].slot, false, false))
+			break;
+	if (i == n)
+		return;
+	IerpPlan(&plan, "DELETE FROM erp.stock_balance WHERE stock_balance_id = $1 RETURNING qty", 1, argtypes);
+	values[0] = Int64GetDatum(rows[i].id);
+	BalanceWrite(plan, values, NULL, 0);
 	if (SPI_processed != 1)
 		return;
 	moved = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	if (moved == 0)
 		return;
 	IerpPlan(&add_plan, "UPDATE erp.stock_balance SET qty = qty + $2 WHERE stock_balance_id = $1",
-			 2, add_types);
+			 2, argtypes);
 	values[0] = Int64GetDatum(stock_balance_id);
 	values[1] = Int64GetDatum(moved);
-	BalanceWrite(key, add_plan, values, NULL, 0);
+	BalanceWrite(add_plan, values, NULL, 0);
 }
 
 /*
- * BalanceAdd: adds qty units to a balance.  Uses the first regular slot
- * (numbered below inventory_erp.balance_slots) no other session holds.
- * When every slot is held, it opens the first free regular number, or, when
- * all exist, waits for one of them; but only when the global lock order
- * allows this transaction to wait for this balance (BalanceMayWait).
- * Otherwise it opens an overflow slot of its own, which never waits.  An
- * add also folds one free overflow slot back into the slot it used, so
- * overflow slots do not stay: a balance keeps to balance_slots rows but for
- * the moments many sessions meet on it.
+ * BalanceAdd: adds qty units to a balance: to the first regular slot
+ * (numbered below inventory_erp.balance_slots) whose ownership lock it gets
+ * at once; else to the first free regular number it gets; else, when the
+ * global order allows waiting, to one regular slot chosen by backend, after
+ * waiting for it; else to an overflow slot of its own, which never waits.
+ * An add also folds one unowned overflow slot back into the slot it used.
  */
 void
 BalanceAdd(const BalanceKey *key, int64 qty)
 {
 	static SPIPlanPtr add_plan = NULL;
-	static SPIPlanPtr wait_plan = NULL;
-	static const Oid argtypes[] = {INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID, INT4OID, INT4OID};
-	Datum		values[7];
-	int32	   *free;
-	int			nfree;
-	bool		isnull;
+	static const Oid add_types[] = {INT8OID, INT8OID};
+	Datum		values[2];
+	uint64		n,
+				i;
+	SlotRow    *rows = ReadSlots(key, &n);
+	int32		s;
 
-	IerpPlan(&add_plan,
-			 "UPDATE erp.stock_balance SET qty = qty + $5 WHERE stock_balance_id ="
-			 " (SELECT b.stock_balance_id FROM erp.stock_balance b WHERE" KEY_WHERE
-			 "    AND b.slot < $6 ORDER BY b.slot LIMIT 1 FOR UPDATE SKIP LOCKED)"
-			 " RETURNING stock_balance_id",
-			 6, argtypes);
-	KeyValues(key, values);
-	values[4] = Int64GetDatum(qty);
-	values[5] = Int32GetDatum(ierp_balance_slots);
-	values[6] = Int32GetDatum(SlotOffset());
-	BalanceWrite(key, add_plan, values, NULL, 0);
-	if (SPI_processed == 1)
-	{
-		MergeOverflow(key, DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)));
-		return;
-	}
-
-	/* no slot yet, or all held by other sessions */
-	if (!BalanceMayWait(key))
-	{
-		SlotAddOverflow(key, qty);
-		return;
-	}
-	free = palloc(sizeof(int32) * ierp_balance_slots);
-	nfree = FreeSlotNumbers(key, free);
-	if (nfree > 0)
-	{
-		/* the first free number; another session opening it too makes this one wait, in order */
-		SlotAdd(key, free[0], qty);
-		pfree(free);
-		return;
-	}
-	pfree(free);
-	IerpPlan(&wait_plan,
-			 "UPDATE erp.stock_balance SET qty = qty + $5 WHERE stock_balance_id ="
-			 " (SELECT b.stock_balance_id FROM erp.stock_balance b WHERE" KEY_WHERE
-			 "    AND b.slot < $6 ORDER BY (b.slot + $7) % $6 LIMIT 1 FOR UPDATE)",
-			 7, argtypes);
-	BalanceWrite(key, wait_plan, values, NULL, 0);
-	if (SPI_processed == 0)
-		SlotAddOverflow(key, qty);
-}
-
-/* A slot row copied out of SPI's tuptable. */
-typedef struct SlotRow
-{
-	int64		id;
-	int64		qty;
-	int32		slot;
-} SlotRow;
-
-static SlotRow *
-CopySlots(uint64 n)
-{
-	SlotRow    *rows = palloc(sizeof(SlotRow) * Max(n, 1));
-	uint64		i;
-
+	IerpPlan(&add_plan, "UPDATE erp.stock_balance SET qty = qty + $2 WHERE stock_balance_id = $1",
+			 2, add_types);
 	for (i = 0; i < n; i++)
 	{
-		bool		isnull;
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-
-		rows[i].id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		rows[i].qty = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-		rows[i].slot = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+		if (rows[i].slot >= ierp_balance_slots || !SlotLock(key, rows[i].slot, false, false))
+			continue;
+		values[0] = Int64GetDatum(rows[i].id);
+		values[1] = Int64GetDatum(qty);
+		BalanceWrite(add_plan, values, NULL, 0);
+		if (SPI_processed == 1)
+		{
+			MergeOverflow(key, rows[i].id, rows, n);
+			pfree(rows);
+			return;
+		}
+		/* the row went away meanwhile (only overflow rows do): go on */
 	}
-	return rows;
+	for (s = 0; s < ierp_balance_slots; s++)
+		if (!SlotPresent(rows, n, s) && SlotLock(key, s, false, false))
+		{
+			SlotAdd(key, s, qty);
+			pfree(rows);
+			return;
+		}
+	pfree(rows);
+	if (ierp_balance_slots > 0)
+	{
+		s = SlotOffset() % ierp_balance_slots;
+		if (SlotLock(key, s, true, false))
+		{
+			SlotAdd(key, s, qty);
+			return;
+		}
+	}
+	SlotAddOverflow(key, qty);
+}
+
+/* Whether this transaction owns slot number slot of key. */
+static bool
+SlotOwned(const BalanceKey *key, int32 slot)
+{
+	LOCKTAG		tag;
+
+	SlotTag(&tag, key, slot);
+	return LockHeldByMe(&tag, ExclusiveLock);
+}
+
+/* BalanceOwnsSlot: whether this transaction owns slot number slot of key. */
+bool
+BalanceOwnsSlot(const BalanceKey *key, int32 slot)
+{
+	return SlotOwned(key, slot);
 }
 
 /*
- * Locks every slot of a balance in slot order (waiting for holders) and
- * returns them (*nslots of them); *total gets the sum.
- *
- * A session that had to wait sees the rows it waited for as their holder
- * left them, but not the slots that holder created: they are newer than its
- * snapshot.  So the slots are counted again with a fresh snapshot, and
- * locked again while that finds more of them.
- *
- * With wait = false, slots other sessions hold are left out (SKIP LOCKED):
- * the total is then what this session can count on, never more.
+ * Takes the ownership lock of every slot of a balance, in slot order:
+ * waiting where the global order allows (may_wait), or whatever the order
+ * (force), else trying.  Then reads the rows again (fresh snapshot: the
+ * owners it waited for have ended) and tries the slots created meanwhile;
+ * when it got one, it reads again, so that every owned row's quantity is
+ * read after it was owned (a quantity read before could be stale, and the
+ * exact take sets quantities).  Returns the rows (*nslots) with held set;
+ * *total is the sum of the held rows: what this session can count on,
+ * never more than is there.
  */
 static SlotRow *
-LockAllSlots(const BalanceKey *key, bool wait, uint64 *nslots, int64 *total)
+LockAllSlots(const BalanceKey *key, bool may_wait, bool force, uint64 *nslots, int64 *total)
 {
-	static SPIPlanPtr plan = NULL;
-	static SPIPlanPtr skip_plan = NULL;
-	Datum		values[4];
-	uint64		i,
-				n;
-	SlotRow    *rows;
+	uint64		n,
+				i;
+	SlotRow    *rows = ReadSlots(key, &n);
+	int			round;
 
-	IerpPlan(&plan,
-			 "SELECT b.stock_balance_id, b.qty, b.slot FROM erp.stock_balance b WHERE" KEY_WHERE
-			 " ORDER BY b.slot FOR UPDATE",
-			 4, key_argtypes);
-	KeyValues(key, values);
-	BalanceNoteLocked(key);
-	if (!wait)
+	for (i = 0; i < n; i++)
+		(void) SlotLock(key, rows[i].slot, may_wait, force);
+	for (round = 0;; round++)
 	{
-		IerpPlan(&skip_plan,
-				 "SELECT b.stock_balance_id, b.qty, b.slot FROM erp.stock_balance b WHERE" KEY_WHERE
-				 " ORDER BY b.slot FOR UPDATE SKIP LOCKED",
-				 4, key_argtypes);
-		if (SPI_execute_plan(skip_plan, values, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "inventory_erp: balance lock failed");
-		n = SPI_processed;
-		rows = CopySlots(n);
-	}
-	else
-	{
-		int64		seen = SlotCount(key, NULL);
+		bool		more = false;
 
-		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "inventory_erp: balance lock failed");
-		n = SPI_processed;
-		rows = CopySlots(n);
-
-		/*
-		 * Recount now that we hold them: a holder we waited for may have
-		 * added slots, or deleted an emptied overflow slot.  Lock the slots
-		 * as they are now, without waiting: this session holds slots of this
-		 * balance, and a new slot may have a lower number than those it holds
-		 * (waiting for it would go against the slot order).  A new slot that
-		 * another session still holds is left out: less is counted, never
-		 * more.
-		 */
-		if ((int64) n != seen || (int64) n != SlotCount(key, NULL))
+		pfree(rows);
+		rows = ReadSlots(key, &n);
+		for (i = 0; i < n; i++)
 		{
-			IerpPlan(&skip_plan,
-					 "SELECT b.stock_balance_id, b.qty, b.slot FROM erp.stock_balance b WHERE" KEY_WHERE
-					 " ORDER BY b.slot FOR UPDATE SKIP LOCKED",
-					 4, key_argtypes);
-			pfree(rows);
-			if (SPI_execute_plan(skip_plan, values, NULL, false, 0) != SPI_OK_SELECT)
-				elog(ERROR, "inventory_erp: balance lock failed");
-			n = SPI_processed;
-			rows = CopySlots(n);
+			rows[i].held = SlotOwned(key, rows[i].slot);
+			if (!rows[i].held && round < 16 && SlotLock(key, rows[i].slot, false, false))
+				more = true;
 		}
+		if (!more)
+			break;
 	}
 	*total = 0;
 	for (i = 0; i < n; i++)
-		*total += rows[i].qty;
+		if (rows[i].held)
+			*total += rows[i].qty;
 	*nslots = n;
 	return rows;
 }
 
 /*
- * Takes take units out of the locked rows, slot after slot, overflow slots
- * first (rows come in slot order, so from the end); an overflow slot that
- * this empties is deleted.
+ * Takes take units out of the owned rows, overflow slots first (rows come
+ * in slot order, so from the end); an overflow slot that this empties is
+ * deleted.
  */
 static void
-TakeFromRows(const BalanceKey *key, SlotRow *rows, uint64 n, int64 take)
+TakeFromRows(SlotRow *rows, uint64 n, int64 take)
 {
 	int64		left = take;
 	uint64		k;
@@ -530,12 +605,12 @@ TakeFromRows(const BalanceKey *key, SlotRow *rows, uint64 n, int64 take)
 		SlotRow    *r = &rows[k - 1];
 		int64		part;
 
-		if (r->slot < ierp_balance_slots)
+		if (!r->held || r->slot < ierp_balance_slots || r->qty <= 0)
 			continue;
 		part = Min(r->qty, left);
-		SlotSet(key, r->id, r->qty - part);
+		SlotSet(r->id, r->qty - part);
 		if (r->qty == part)
-			SlotDelete(key, r->id);
+			SlotDelete(r->id);
 		r->qty -= part;
 		left -= part;
 	}
@@ -544,83 +619,119 @@ TakeFromRows(const BalanceKey *key, SlotRow *rows, uint64 n, int64 take)
 		SlotRow    *r = &rows[k];
 		int64		part = Min(r->qty, left);
 
-		if (part == 0 || r->slot >= ierp_balance_slots)
+		if (!r->held || part <= 0 || r->slot >= ierp_balance_slots)
 			continue;
-		SlotSet(key, r->id, r->qty - part);
+		SlotSet(r->id, r->qty - part);
 		r->qty -= part;
 		left -= part;
 	}
 	Assert(left == 0);
 }
 
-/*
- * After a single-statement take: deletes the slot when it is an overflow
- * slot that the take emptied (the statement returned its id, slot, qty).
- */
-static void
-DropIfEmptyOverflow(const BalanceKey *key)
+/* Orders rows[] candidates for a single-slot take: overflow slots first, then from the backend's offset. */
+static int
+FastOrderCmp(const void *a, const void *b)
 {
-	bool		isnull;
-	int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	int32		slot = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	int64		qty = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	const SlotRow *x = (const SlotRow *) a;
+	const SlotRow *y = (const SlotRow *) b;
+	int32		off = SlotOffset();
+	bool		xo = x->slot >= ierp_balance_slots;
+	bool		yo = y->slot >= ierp_balance_slots;
+	int32		xk,
+				yk;
 
-	if (qty == 0 && slot >= ierp_balance_slots)
-		SlotDelete(key, id);
+	if (xo != yo)
+		return xo ? -1 : 1;
+	xk = (x->slot + off) % 64;
+	yk = (y->slot + off) % 64;
+	if (xk != yk)
+		return xk < yk ? -1 : 1;
+	return x->slot < y->slot ? -1 : (x->slot > y->slot ? 1 : 0);
+}
+
+/*
+ * The single-slot take: tries the slots that hold at least need (as read),
+ * overflow first, then from the backend's offset; takes qty from the first
+ * one it owns at once and that still holds need.  Never waits.
+ */
+static bool
+TakeFast(const BalanceKey *key, int64 qty, int64 need)
+{
+	uint64		n,
+				i;
+	SlotRow    *rows = ReadSlots(key, &n);
+	bool		done = false;
+
+	qsort(rows, n, sizeof(SlotRow), FastOrderCmp);
+	for (i = 0; i < n && !done; i++)
+		if (rows[i].qty >= need && SlotLock(key, rows[i].slot, false, false))
+			done = SlotTakeIf(rows[i].id, qty, need);
+	pfree(rows);
+	return done;
 }
 
 /*
  * BalanceTake: takes qty units out of a balance; false (and no change) when
  * the balance holds fewer, with *held set to what it holds once every slot
- * is locked.  Never leaves a slot below zero.  Waits for other sessions'
- * slots only when the global lock order allows it or, failing that, when
- * the slots nobody holds do not have qty (doc/concurrency.md: the one case
- * left where a wait may go against the order).
+ * is owned.  Never leaves a slot below zero.  Waits for other sessions'
+ * slots only where the global order allows it or, failing that, when the
+ * slots it owns do not have qty (doc/concurrency.md: the one case left where
+ * a wait may go against the order).
  */
 bool
 BalanceTake(const BalanceKey *key, int64 qty, int64 *held)
 {
-	static SPIPlanPtr take_plan = NULL;
-	static const Oid argtypes[] = {INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID, INT4OID, INT4OID};
-	Datum		values[7];
 	int64		total;
-	uint64		n;
+	uint64		n,
+				i;
 	SlotRow    *rows;
+	bool		all;
 
-	IerpPlan(&take_plan,
-			 "UPDATE erp.stock_balance SET qty = qty - $5 WHERE stock_balance_id ="
-			 " (SELECT b.stock_balance_id FROM erp.stock_balance b WHERE" KEY_WHERE
-			 "    AND b.qty >= $5 ORDER BY b.slot >= $7 DESC, (b.slot + $6) % 64 LIMIT 1 FOR UPDATE SKIP LOCKED)"
-			 " RETURNING stock_balance_id, slot, qty",
-			 7, argtypes);
-	KeyValues(key, values);
-	values[4] = Int64GetDatum(qty);
-	values[5] = Int32GetDatum(SlotOffset());
-	values[6] = Int32GetDatum(ierp_balance_slots);
-	BalanceWrite(key, take_plan, values, NULL, 0);
-	if (SPI_processed == 1)
+	if (TakeFast(key, qty, qty))
+		return true;
+
+	/* no single slot it could own at once holds enough: take exactly, as owner */
+	rows = LockAllSlots(key, true, false, &n, &total);
+	all = true;
+	for (i = 0; i < n; i++)
+		all = all && rows[i].held;
+	if (total < qty && !all && balance_takes_backed &&
+		(key->state == STATE_RESERVED || key->state == STATE_PICKED || key->state == STATE_PACKED))
 	{
-		DropIfEmptyOverflow(key);
+		/*
+		 * A document's own units (an order's reserved, picked or packed
+		 * units): they are in this balance, but in slots other transactions
+		 * own.  Take what the owned slots have and book the rest as a
+		 * negative quantity in an overflow slot of this session, instead of
+		 * waiting against the order.  The balance (the sum) stays what the
+		 * documents say, and never below zero: the units are there.
+		 */
+		int64		positive = 0,
+					got;
+
+		for (i = 0; i < n; i++)
+			if (rows[i].held && rows[i].qty > 0)
+				positive += rows[i].qty;
+		got = Min(qty, positive);
+		if (got > 0)
+			TakeFromRows(rows, n, got);
+		if (got < qty)
+			SlotAddOverflow(key, -(qty - got));
+		pfree(rows);
 		return true;
 	}
-
-	/* no single free slot holds enough: take exactly, under the locks */
-	rows = NULL;
-	if (!BalanceMayWait(key))
+	if (total < qty && !all)
 	{
-		rows = LockAllSlots(key, false, &n, &total);
-		if (total < qty)
-		{
-			pfree(rows);
-			rows = NULL;
-		}
+		pfree(rows);
+		rows = LockAllSlots(key, true, true, &n, &total);
 	}
-	if (rows == NULL)
-		rows = LockAllSlots(key, true, &n, &total);
 	*held = total;
 	if (total < qty)
+	{
+		pfree(rows);
 		return false;
-	TakeFromRows(key, rows, n, qty);
+	}
+	TakeFromRows(rows, n, qty);
 	pfree(rows);
 	return true;
 }
@@ -628,19 +739,17 @@ BalanceTake(const BalanceKey *key, int64 qty, int64 *held)
 /*
  * BalanceTakeUpTo: takes as many of qty units out of a balance as it can
  * while leaving at least floor units in it, and returns how many (0..qty).
- * Either one slot that no other session holds has qty + floor and gives
- * qty (one statement), or every slot is locked and the exact total decides.
- * While it holds every slot it spreads a large remainder over more slots,
- * so the next sessions find one of their own.  A transaction that may not
- * wait for this balance under the global lock order (it may hold a slot of
- * it or of a later balance) does not wait: it decides on the slots it can
- * lock at once (never more than is there; perhaps less).
+ * Either one slot it owns at once has qty + floor and gives qty, or (flash
+ * sale) it waits for one such slot where the global order allows, or it
+ * owns every slot it can and the exact total of those decides.  While it
+ * holds them it may spread a large remainder over more slots, so the next
+ * sessions find one of their own.  It never takes more than is there; under
+ * contention, when the order forbids waiting, perhaps less.
  */
 int64
 BalanceTakeUpTo(const BalanceKey *key, int64 qty, int64 floor)
 {
-	static SPIPlanPtr take_plan = NULL;
-	Datum		values[8];
+	int64		need = qty + floor;
 	int64		total,
 				take,
 				target_slots,
@@ -648,150 +757,147 @@ BalanceTakeUpTo(const BalanceKey *key, int64 qty, int64 floor)
 	uint64		n,
 				i;
 	SlotRow    *rows;
-	bool		wait;
-	static const Oid argtypes[] = {INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID, INT4OID, INT8OID, INT4OID};
 
-	IerpPlan(&take_plan,
-			 "UPDATE erp.stock_balance SET qty = qty - $5 WHERE stock_balance_id ="
-			 " (SELECT b.stock_balance_id FROM erp.stock_balance b WHERE" KEY_WHERE
-			 "    AND b.qty >= $5 + $7 ORDER BY b.slot >= $8 DESC, (b.slot + $6) % 64 LIMIT 1"
-			 "    FOR UPDATE SKIP LOCKED)"
-			 " RETURNING stock_balance_id, slot, qty",
-			 8, argtypes);
-	KeyValues(key, values);
-	values[4] = Int64GetDatum(qty);
-	values[5] = Int32GetDatum(SlotOffset());
-	values[6] = Int64GetDatum(floor);
-	values[7] = Int32GetDatum(ierp_balance_slots);
-	BalanceWrite(key, take_plan, values, NULL, 0);
-	if (SPI_processed == 1)
-	{
-		DropIfEmptyOverflow(key);
+	if (TakeFast(key, qty, need))
 		return qty;
-	}
 
 	/*
-	 * No free slot holds enough.  When the balance is far above the floor (a
-	 * flash sale in full swing: every slot is busy, none is short), wait for
-	 * one slot, chosen by backend so that waiting sessions form as many
-	 * queues as there are slots, and take from it.  Near the floor, decide
-	 * on the exact total under every lock instead.  Either wait only when
-	 * the global lock order allows it (this also finds a slot the statement
-	 * above locked and dropped); otherwise count only the slots nobody holds.
+	 * No slot it could own at once holds enough.  When the balance is far
+	 * above the floor (a flash sale in full swing), wait for one slot that
+	 * holds need, chosen by backend so that waiting sessions form as many
+	 * queues as there are slots, if the global order allows; near the floor,
+	 * decide on the exact total of the slots it owns instead.
 	 */
-	wait = BalanceMayWait(key);
-	if (wait && BalanceGet(key) >= floor + qty * ((int64) ierp_balance_slots + 1))
+	rows = ReadSlots(key, &n);
+	total = 0;
+	for (i = 0; i < n; i++)
+		total += rows[i].qty;
+	if (total >= floor + qty * ((int64) ierp_balance_slots + 1))
 	{
-		static SPIPlanPtr pick_plan = NULL;
-		static SPIPlanPtr one_plan = NULL;
-		static const Oid one_types[] = {INT8OID, INT8OID};
-		Datum		one_values[2];
-		bool		isnull;
+		SlotRow    *pick = NULL;
 
-		/*
-		 * The slot is chosen from a snapshot and then locked by its id: one
-		 * row, one wait.  (A "LIMIT 1 FOR UPDATE" over several rows would,
-		 * when the re-check after a wait fails, keep that row locked and go
-		 * on to wait for the next one, out of slot order.)
-		 */
-		IerpPlan(&pick_plan,
-				 "SELECT b.stock_balance_id FROM erp.stock_balance b WHERE" KEY_WHERE
-				 "   AND b.qty >= $5 + $7 AND b.slot < $8 ORDER BY (b.slot + $6) % 64 LIMIT 1",
-				 8, argtypes);
-		if (SPI_execute_plan(pick_plan, values, NULL, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "inventory_erp: balance slot read failed");
-		if (SPI_processed == 1)
+		qsort(rows, n, sizeof(SlotRow), FastOrderCmp);
+		for (i = 0; i < n && pick == NULL; i++)
+			if (rows[i].slot < ierp_balance_slots && rows[i].qty >= need)
+				pick = &rows[i];
+		if (pick && SlotLock(key, pick->slot, true, false) && SlotTakeIf(pick->id, qty, need))
 		{
-			IerpPlan(&one_plan,
-					 "SELECT b.stock_balance_id, b.qty FROM erp.stock_balance b"
-					 " WHERE b.stock_balance_id = $1 AND b.qty >= $2 FOR UPDATE",
-					 2, one_types);
-			one_values[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-			one_values[1] = Int64GetDatum(qty + floor);
-			BalanceNoteLocked(key);
-			if (SPI_execute_plan(one_plan, one_values, NULL, false, 1) != SPI_OK_SELECT)
-				elog(ERROR, "inventory_erp: balance slot lock failed");
-			/* too little once its holder was done: this session may hold it now, so no more waiting */
-			if (SPI_processed == 0)
-				wait = false;
-		}
-		if (SPI_processed == 1 && wait)
-		{
-			bool		isnull;
-			Datum		id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-			int64		have = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-			int64		keep = have - qty;
-			int32	   *free = palloc(sizeof(int32) * ierp_balance_slots);
-			int			nfree = FreeSlotNumbers(key, free);
+			int64		keep = pick->qty - qty;
+			int64		add = 0;
+			int32		s;
+			int32	   *free = palloc(sizeof(int32) * Max(ierp_balance_slots, 1));
+			int			nfree = 0;
 
 			/*
 			 * Too few slots for the sessions queueing here: move shares of
-			 * this slot (which this session holds) into the free regular
-			 * slot numbers.
+			 * this slot into free regular numbers it can own at once, as
+			 * many as can each serve this request twice.  keep is as read;
+			 * the row is re-read for the exact value below.
 			 */
+			for (s = 0; s < ierp_balance_slots; s++)
+				if (!SlotPresent(rows, n, s))
+					free[nfree++] = s;
 			if (nfree > 0)
 			{
-				/* as many new slots as can each serve this request twice */
-				int64		add = Min(nfree, keep / (2 * (qty + floor)) - 1);
-				int64		share = add > 0 ? keep / (add + 1) : 0;
-				int32		k;
+				static SPIPlanPtr plan = NULL;
+				static const Oid argtypes[] = {INT8OID};
+				Datum		values[1];
+				bool		isnull;
+
+				IerpPlan(&plan, "SELECT qty FROM erp.stock_balance WHERE stock_balance_id = $1", 1, argtypes);
+				values[0] = Int64GetDatum(pick->id);
+				if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+					elog(ERROR, "inventory_erp: balance slot read failed");
+				keep = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+				add = Min(nfree, keep / (2 * need) - 1);
+			}
+			if (add > 0)
+			{
+				int64		share = keep / (add + 1);
+				int64		moved = 0;
+				int			k;
 
 				for (k = 0; k < add; k++)
-					SlotAdd(key, free[k], share);
-				keep -= share * Max(add, 0);
+					if (SlotLock(key, free[k], false, false))
+					{
+						SlotAdd(key, free[k], share);
+						moved += share;
+					}
+				if (moved > 0)
+					SlotSet(pick->id, keep - moved);
 			}
 			pfree(free);
-			SlotSet(key, DatumGetInt64(id), keep);
+			pfree(rows);
 			return qty;
 		}
 	}
-	rows = LockAllSlots(key, wait, &n, &total);
+	pfree(rows);
+
+	rows = LockAllSlots(key, true, false, &n, &total);
 	take = Min(qty, total - floor);
+	if (take < qty)
+		for (i = 0; i < n; i++)
+			if (!rows[i].held && rows[i].qty > 0)
+				balance_contended = true;
 	if (take <= 0)
+	{
+		pfree(rows);
 		return 0;
+	}
 
 	/*
 	 * Contention or fragmentation brought us here.  Spread what remains over
 	 * as many slots as can each serve this request twice, when fewer than
-	 * half of them can today; otherwise take from the slots in order.
-	 * Overflow slots are emptied and deleted by either.
+	 * half of them can today and it owns every slot; otherwise take from the
+	 * owned slots in order.  Overflow slots are emptied and deleted by either.
 	 */
-	target_slots = Min((int64) ierp_balance_slots, (total - take) / Max(2 * (qty + floor), 1));
+	target_slots = Min((int64) ierp_balance_slots, (total - take) / Max(2 * need, 1));
 	for (i = 0; i < n; i++)
-		if (rows[i].qty >= qty + floor)
+		if (rows[i].held && rows[i].qty >= need)
 			well_filled++;
-	if (wait && target_slots >= 2 && well_filled * 2 < target_slots)
 	{
-		int64		remain = total - take;
-		int64		share = remain / target_slots;
-		int64		extra = remain % target_slots;
+		bool		all = true;
 		int32		s;
 
-		for (s = 0; s < target_slots; s++)
-		{
-			int64		want = share + (s < extra ? 1 : 0);
-			bool		found = false;
-
-			for (i = 0; i < n; i++)
-				if (rows[i].slot == s)
-				{
-					SlotSet(key, rows[i].id, want);
-					found = true;
-				}
-			if (!found)
-				SlotAdd(key, s, want);
-		}
 		for (i = 0; i < n; i++)
-			if (rows[i].slot >= target_slots)
+			all = all && rows[i].held;
+		/* the missing regular numbers below target_slots must be ownable too */
+		for (s = 0; all && s < target_slots; s++)
+			if (!SlotPresent(rows, n, s) && !SlotLock(key, s, false, false))
+				all = false;
+		if (all && target_slots >= 2 && well_filled * 2 < target_slots)
+		{
+			int64		remain = total - take;
+			int64		share = remain / target_slots;
+			int64		extra = remain % target_slots;
+
+			for (s = 0; s < target_slots; s++)
 			{
-				if (rows[i].qty != 0)
-					SlotSet(key, rows[i].id, 0);
-				if (rows[i].slot >= ierp_balance_slots)
-					SlotDelete(key, rows[i].id);
+				int64		want = share + (s < extra ? 1 : 0);
+				bool		found = false;
+
+				for (i = 0; i < n; i++)
+					if (rows[i].slot == s)
+					{
+						SlotSet(rows[i].id, want);
+						found = true;
+					}
+				if (!found)
+					SlotAdd(key, s, want);
 			}
+			for (i = 0; i < n; i++)
+				if (rows[i].slot >= target_slots)
+				{
+					if (rows[i].qty != 0)
+						SlotSet(rows[i].id, 0);
+					if (rows[i].slot >= ierp_balance_slots)
+						SlotDelete(rows[i].id);
+				}
+			pfree(rows);
+			return take;
+		}
 	}
-	else
-		TakeFromRows(key, rows, n, take);
+	TakeFromRows(rows, n, take);
 	pfree(rows);
 	return take;
 }

@@ -6,9 +6,9 @@
  *	  erp.ship(), and the rules that derive an order's and its lines' status
  *	  from what is allocated, held, picked, packed and shipped.
  *
- *	  Every function locks the order row first (SELECT ... FOR UPDATE), so
- *	  the steps of one order never interleave; allocation itself lives in
- *	  allocate.c.
+ *	  Every function owns the order first (its ownership lock, in the global
+ *	  lock order of balance.c, then the row FOR UPDATE NOWAIT), so the steps
+ *	  of one order never interleave; allocation itself lives in allocate.c.
  *
  *	  Refuses: an unknown channel, sku or order (IE003), a bad quantity or an
  *	  order with no lines (IE004), a scan of an item that is not on the order
@@ -24,6 +24,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
@@ -106,14 +107,50 @@ OrderIdArg(FunctionCallInfo fcinfo, int argno)
 	return PG_GETARG_INT64(argno);
 }
 
-/* OrderLock: locks the order row for this transaction and reads it; IE003 when unknown. */
+/*
+ * OrderLock: locks the order for this transaction and reads it; IE003 when
+ * unknown.  The order's ownership lock (balance.c: its tag comes before every
+ * slot's) is taken first, waiting only where the global lock order allows:
+ * this transaction holds no slot and no order with a larger tag.  Otherwise
+ * it is only tried, and an order another transaction holds is refused
+ * (55P03) instead of waited for.  The row lock after it (NOWAIT) never waits
+ * for a transaction of this extension: they all own the order before they
+ * lock its row.
+ */
 void
 OrderLock(int64 order_id, OrderHeader *order)
 {
 	static SPIPlanPtr plan = NULL;
 	Datum		values[1];
+	LOCKTAG		tag;
 
-	IerpPlan(&plan, ORDER_HEADER_SQL " FOR UPDATE", 1, id_argtypes);
+	IerpOrderTag(&tag, order_id);
+	if (!IerpTagLock(&tag, true, false))
+	{
+		int			tries;
+
+		/*
+		 * Held by another transaction, and this one may not wait for it.  A
+		 * transaction that holds an order's tag without its row only looks
+		 * (erp.allocate_pending skips an order whose row a client locked, and
+		 * gives the tag back at once): try again for a moment, never waiting
+		 * in the lock manager, so no deadlock can form.
+		 */
+		for (tries = 0; tries < 200; tries++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			pg_usleep(500L);
+			if (IerpTagLock(&tag, false, false))
+				break;
+		}
+		if (tries == 200)
+			ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("order " INT64_FORMAT " is being changed by another transaction", order_id),
+				 errdetail("This transaction already holds stock or orders that come later in the lock order; waiting could deadlock."),
+				 errhint("Retry the transaction, or lock the orders it works on first (SELECT ... FOR UPDATE SKIP LOCKED).")));
+	}
+	IerpPlan(&plan, ORDER_HEADER_SQL " FOR UPDATE NOWAIT", 1, id_argtypes);
 	values[0] = Int64GetDatum(order_id);
 	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot lock order");
@@ -124,19 +161,33 @@ OrderLock(int64 order_id, OrderHeader *order)
 	ReadOrderHeader(order_id, order);
 }
 
-/* OrderTryLock: as OrderLock, but false at once when another session holds the order. */
+/*
+ * OrderTryLock: as OrderLock, but false at once when another transaction
+ * holds the order (its ownership lock or its row); never waits.
+ */
 bool
 OrderTryLock(int64 order_id, OrderHeader *order)
 {
 	static SPIPlanPtr plan = NULL;
 	Datum		values[1];
+	LOCKTAG		tag;
+	bool		had = false;
 
+	IerpOrderTag(&tag, order_id);
+	had = LockHeldByMe(&tag, ExclusiveLock);
+	if (!IerpTagLock(&tag, false, false))
+		return false;
 	IerpPlan(&plan, ORDER_HEADER_SQL " FOR UPDATE SKIP LOCKED", 1, id_argtypes);
 	values[0] = Int64GetDatum(order_id);
 	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot lock order");
 	if (SPI_processed == 0)
+	{
+		/* a client holds the row itself: give the order back untouched */
+		if (!had)
+			IerpTagRelease(&tag);
 		return false;
+	}
 	ReadOrderHeader(order_id, order);
 	return true;
 }
@@ -629,6 +680,7 @@ ierp_orders_capture(PG_FUNCTION_ARGS)
 	int			nlines,
 				i;
 	CaptureLine *lines;
+	LOCKTAG		ref_tag;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
@@ -648,6 +700,20 @@ ierp_orders_capture(PG_FUNCTION_ARGS)
 	AccessCheckChannel(channel_id);
 	CheckShipTo(fcinfo, 3);
 	nlines = CaptureReadLines(fcinfo, channel, external_ref, &lines);
+
+	/*
+	 * Own the (channel, external_ref) first: a second capture of the same new
+	 * reference would otherwise wait in the unique index for the first one's
+	 * commit, whatever it holds.  Waited for only where the global lock order
+	 * allows, else refused (55P03) at once.
+	 */
+	IerpExternalRefTag(&ref_tag, channel_id, external_ref);
+	if (!IerpTagLock(&ref_tag, true, false))
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("order \"%s\" from channel \"%s\" is being captured by another transaction", external_ref, channel),
+				 errdetail("This transaction already holds stock or orders that come later in the lock order; waiting could deadlock."),
+				 errhint("Retry the transaction; a redelivery then returns the order the other transaction captured.")));
 
 	IerpPlan(&order_plan,
 			 "INSERT INTO erp.sales_order (channel_id, external_ref, priority, ship_to)"
@@ -756,13 +822,28 @@ LoadHeld(int64 order_id, int64 item_id, HeldUnits **out)
 	return (int) SPI_processed;
 }
 
-/* Records a move of held units of the order. */
+/*
+ * Records a move of held units of the order.  The units are the order's own
+ * (its reservation holds them), so the take from reserved, picked or packed
+ * never waits for slots out of the global lock order (balance.c,
+ * BalanceSetTakesBacked).
+ */
 static void
 MoveHeld(int64 order_id, const HeldUnits *h, int64 qty, StockState from, StockState to,
 		 const char *event)
 {
-	LedgerRecordEngine(psprintf("order:" INT64_FORMAT, order_id), h->item_id, h->lot_id, qty,
-					   h->node_id, from, h->node_id, to, event);
+	bool		old = BalanceSetTakesBacked(true);
+
+	PG_TRY();
+	{
+		LedgerRecordEngine(psprintf("order:" INT64_FORMAT, order_id), h->item_id, h->lot_id, qty,
+						   h->node_id, from, h->node_id, to, event);
+	}
+	PG_FINALLY();
+	{
+		BalanceSetTakesBacked(old);
+	}
+	PG_END_TRY();
 }
 
 /* Adds to a reservation's held, picked and packed counts (deltas may be negative). */

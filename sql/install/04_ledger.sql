@@ -111,13 +111,14 @@ CREATE TABLE erp.stock_balance (
     lot_id              bigint,
     state               erp.stock_state NOT NULL,
     slot                integer NOT NULL DEFAULT 0,
-    qty                 bigint NOT NULL CHECK (qty >= 0)
+    qty                 bigint NOT NULL CONSTRAINT stock_balance_qty_check
+                        CHECK (qty >= 0 OR state IN ('reserved', 'picked', 'packed'))
 );
 CREATE UNIQUE INDEX stock_balance_key ON erp.stock_balance
     (item_id, node_id, (COALESCE(lot_id, 0)), state, slot);
 COMMENT ON TABLE erp.stock_balance IS 'Quantity per item, node, lot and state, derived from erp.stock_move by the ledger trigger in the same transaction; sum qty over slot for the balance';
 COMMENT ON COLUMN erp.stock_balance.slot IS 'Part of a balance that is split across rows to spread lock contention; the balance is the sum over slots';
-COMMENT ON COLUMN erp.stock_balance.qty IS 'Units in this slot; never negative';
+COMMENT ON COLUMN erp.stock_balance.qty IS 'Units in this slot; never negative, but for a reserved, picked or packed slot that booked an order''s own units taken while other transactions held the slots that have them (the balance, the sum over slots, is never negative)';
 
 -- The ledger trigger: validates the transition and applies the move to the balances.
 CREATE FUNCTION erp.ledger_apply_move() RETURNS trigger

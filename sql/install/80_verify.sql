@@ -47,7 +47,10 @@ AS $$
      WHERE coalesce(l.qty, 0) <> coalesce(b.qty, 0)
     UNION ALL
     SELECT 'negative balance', b.item_id, b.node_id, b.lot_id, b.state, 0, b.qty, NULL
-      FROM erp.stock_balance b WHERE b.qty < 0
+      FROM by_balance b WHERE b.qty < 0
+    UNION ALL
+    SELECT 'negative slot', b.item_id, b.node_id, b.lot_id, b.state, 0, b.qty, NULL
+      FROM erp.stock_balance b WHERE b.qty < 0 AND b.state NOT IN ('reserved', 'picked', 'packed')
     UNION ALL
     SELECT 'reservations differ from balance', coalesce(r.item_id, b.item_id), coalesce(r.node_id, b.node_id),
            coalesce(r.lot_id, b.lot_id), coalesce(r.state, b.state), coalesce(r.qty, 0), coalesce(b.qty, 0), NULL
