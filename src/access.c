@@ -63,8 +63,8 @@
 #include "ierp.h"
 
 PG_FUNCTION_INFO_V1(ierp_access_visible_nodes);
-PG_FUNCTION_INFO_V1(ierp_access_order_visible);
-PG_FUNCTION_INFO_V1(ierp_access_rma_visible);
+IERP_OWNER_ENTRY(ierp_access_order_visible);
+IERP_OWNER_ENTRY(ierp_access_rma_visible);
 
 typedef struct NodeGrant
 {
@@ -604,8 +604,8 @@ ierp_access_visible_nodes(PG_FUNCTION_ARGS)
  * order - the rule erp.allocate, erp.pick, erp.cancel_order, ... check.
  * True for every order when the session is no partner.
  */
-Datum
-ierp_access_order_visible(PG_FUNCTION_ARGS)
+static Datum
+ierp_access_order_visible_body(PG_FUNCTION_ARGS)
 {
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
@@ -613,8 +613,8 @@ ierp_access_order_visible(PG_FUNCTION_ARGS)
 }
 
 /* erp.rma_visible(rma_id): the same for a return. */
-Datum
-ierp_access_rma_visible(PG_FUNCTION_ARGS)
+static Datum
+ierp_access_rma_visible_body(PG_FUNCTION_ARGS)
 {
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();

@@ -44,8 +44,8 @@
 #include "ierp.h"
 #include "orders_internal.h"
 
-PG_FUNCTION_INFO_V1(ierp_allocate);
-PG_FUNCTION_INFO_V1(ierp_allocate_pending);
+IERP_OWNER_ENTRY(ierp_allocate);
+IERP_OWNER_ENTRY(ierp_allocate_pending);
 
 /* The stock picture of one item over the order's candidate nodes. */
 typedef struct ItemStock
@@ -898,8 +898,8 @@ CheckAllocatable(const OrderHeader *order)
  * erp.allocate(order_id): reserves stock for every open line of the order;
  * returns one row per reservation made (line_no, sku, node, lot, qty).
  */
-Datum
-ierp_allocate(PG_FUNCTION_ARGS)
+static Datum
+ierp_allocate_body(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	OrderHeader order;
@@ -1011,8 +1011,8 @@ AllocatePendingGroup(const int64 *ids, int n, MemoryContext order_ctx, bool repo
  * only.  Returns how many orders received stock.  Memory stays flat however
  * many orders there are: each order's work is freed when it is done.
  */
-Datum
-ierp_allocate_pending(PG_FUNCTION_ARGS)
+static Datum
+ierp_allocate_pending_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid argtypes[] = {INT8OID};

@@ -30,7 +30,7 @@
 
 #include "ierp.h"
 
-PG_FUNCTION_INFO_V1(ierp_atp);
+IERP_OWNER_ENTRY(ierp_atp);
 
 /* ring-fences of item $1 of the channels other than $2, less what their orders hold */
 #define FENCE_SQL \
@@ -160,8 +160,8 @@ AtpOfItem(int64 item_id, bool lot_tracked, int32 min_shelf_life_days, bool with_
  * or channel: IE003; a code over 64 bytes or a promise date that is not a
  * finite time in the years 1970..9999: IE004.
  */
-Datum
-ierp_atp(PG_FUNCTION_ARGS)
+static Datum
+ierp_atp_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr comp_plan = NULL;
 	static const Oid argtypes[] = {INT8OID};

@@ -32,9 +32,9 @@
 
 #include "ierp.h"
 
-PG_FUNCTION_INFO_V1(ierp_counts_count);
-PG_FUNCTION_INFO_V1(ierp_counts_adjust);
-PG_FUNCTION_INFO_V1(ierp_counts_approve_adjustment);
+IERP_OWNER_ENTRY(ierp_counts_count);
+IERP_OWNER_ENTRY(ierp_counts_adjust);
+IERP_OWNER_ENTRY(ierp_counts_approve_adjustment);
 
 /* Adjustments up to this value need no approver when erp.approval_policy says nothing. */
 #define DEFAULT_ADJUSTMENT_AUTO_LIMIT "100.00"
@@ -204,8 +204,8 @@ CountsLot(const ItemInfo *item, const char *sku, const char *lot, const char *wh
  * Returns the cycle count id.  A count below 0 or above the most units one
  * move may move: IE004; a kit (no stock of its own): IE010.
  */
-Datum
-ierp_counts_count(PG_FUNCTION_ARGS)
+static Datum
+ierp_counts_count_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr count_plan = NULL;
 	char	   *sku = IerpTextArg(fcinfo, 0);
@@ -284,8 +284,8 @@ ierp_counts_count(PG_FUNCTION_ARGS)
  * (IE010, as erp.receive: a kit holds no stock of its own); writing off more
  * than is available, when applied (IE001).
  */
-Datum
-ierp_counts_adjust(PG_FUNCTION_ARGS)
+static Datum
+ierp_counts_adjust_body(PG_FUNCTION_ARGS)
 {
 	char	   *sku = IerpTextArg(fcinfo, 0);
 	char	   *node = IerpTextArg(fcinfo, 1);
@@ -334,8 +334,8 @@ ierp_counts_adjust(PG_FUNCTION_ARGS)
  * erp_approver, the person who created the adjustment (four eyes), a partner
  * at another node (IE009), an adjustment not waiting (IE010).
  */
-Datum
-ierp_counts_approve_adjustment(PG_FUNCTION_ARGS)
+static Datum
+ierp_counts_approve_adjustment_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr lock_plan = NULL;
 	static SPIPlanPtr done_plan = NULL;

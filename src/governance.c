@@ -30,7 +30,7 @@
 
 #include "ierp.h"
 
-PG_FUNCTION_INFO_V1(ierp_governance_policy_changed);
+IERP_OWNER_ENTRY(ierp_governance_policy_changed);
 PG_FUNCTION_INFO_V1(ierp_governance_policy_change_guard);
 
 /* A row of the changed table as JSON text; NULL for no row. */
@@ -52,8 +52,8 @@ RowAsJson(HeapTuple tuple, TupleDesc desc, bool *isnull)
  * the extension's owner (SECURITY DEFINER) so that administrators, who may
  * change policies but not the record of them, still leave their trace.
  */
-Datum
-ierp_governance_policy_changed(PG_FUNCTION_ARGS)
+static Datum
+ierp_governance_policy_changed_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;

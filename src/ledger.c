@@ -45,8 +45,8 @@ PG_FUNCTION_INFO_V1(ierp_ledger_apply_move);
 PG_FUNCTION_INFO_V1(ierp_ledger_refuse_write);
 PG_FUNCTION_INFO_V1(ierp_ledger_refuse_delete_used);
 PG_FUNCTION_INFO_V1(ierp_ledger_protect_builtin);
-PG_FUNCTION_INFO_V1(ierp_ledger_receive);
-PG_FUNCTION_INFO_V1(ierp_ledger_move);
+IERP_OWNER_ENTRY(ierp_ledger_receive);
+IERP_OWNER_ENTRY(ierp_ledger_move);
 PG_FUNCTION_INFO_V1(ierp_ledger_current_actor);
 
 static const char *const state_names[NUM_STOCK_STATES] = {
@@ -806,8 +806,8 @@ CheckDirectThreshold(const LedgerMove *m, const char *sku)
  * Refuses invalid input (IE004), a kit sku (IE010), a receipt valued above
  * the adjustment threshold (IE009), and what the ledger refuses.
  */
-Datum
-ierp_ledger_receive(PG_FUNCTION_ARGS)
+static Datum
+ierp_ledger_receive_body(PG_FUNCTION_ARGS)
 {
 	char	   *sku = IerpTextArg(fcinfo, 0);
 	char	   *node = IerpTextArg(fcinfo, 1);
@@ -854,8 +854,8 @@ ierp_ledger_receive(PG_FUNCTION_ARGS)
  * entering (IE010), an on-hand change from or to outside valued above the
  * adjustment threshold (IE009), and what the ledger refuses.
  */
-Datum
-ierp_ledger_move(PG_FUNCTION_ARGS)
+static Datum
+ierp_ledger_move_body(PG_FUNCTION_ARGS)
 {
 	char	   *sku = IerpTextArg(fcinfo, 0);
 	char	   *node = IerpTextArg(fcinfo, 1);

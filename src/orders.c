@@ -40,12 +40,12 @@
 /* an order's priority lies within +-ORDER_MAX_PRIORITY */
 #define ORDER_MAX_PRIORITY	1000000
 
-PG_FUNCTION_INFO_V1(ierp_orders_capture);
-PG_FUNCTION_INFO_V1(ierp_orders_cancel);
-PG_FUNCTION_INFO_V1(ierp_orders_pick);
-PG_FUNCTION_INFO_V1(ierp_orders_short_pick);
-PG_FUNCTION_INFO_V1(ierp_orders_pack);
-PG_FUNCTION_INFO_V1(ierp_orders_ship);
+IERP_OWNER_ENTRY(ierp_orders_capture);
+IERP_OWNER_ENTRY(ierp_orders_cancel);
+IERP_OWNER_ENTRY(ierp_orders_pick);
+IERP_OWNER_ENTRY(ierp_orders_short_pick);
+IERP_OWNER_ENTRY(ierp_orders_pack);
+IERP_OWNER_ENTRY(ierp_orders_ship);
 
 /*
  * The coordinates are read as text and parsed here: a value stored before
@@ -662,8 +662,8 @@ CheckRedelivery(FunctionCallInfo fcinfo, int64 order_id, const char *channel, co
  * A (channel, external_ref) seen before returns that order's id and changes
  * nothing when the content is the same, and is refused (IE010) when it is not.
  */
-Datum
-ierp_orders_capture(PG_FUNCTION_ARGS)
+static Datum
+ierp_orders_capture_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr order_plan = NULL;
 	static SPIPlanPtr line_plan = NULL;
@@ -912,8 +912,8 @@ GiveBack(int64 order_id, int32 line_no, int64 item_id, int64 qty)
 }
 
 /* erp.cancel_order(order_id): releases everything held; refused once packed (IE010). */
-Datum
-ierp_orders_cancel(PG_FUNCTION_ARGS)
+static Datum
+ierp_orders_cancel_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr lines_plan = NULL;
 	static SPIPlanPtr order_plan = NULL;
@@ -991,8 +991,8 @@ ItemOfScan(const char *scan, char **sku)
  * picked.  A scan of an item the order does not hold is refused (IE007) and
  * kept as a pick_exception event; picking more than is left to pick: IE004.
  */
-Datum
-ierp_orders_pick(PG_FUNCTION_ARGS)
+static Datum
+ierp_orders_pick_body(PG_FUNCTION_ARGS)
 {
 	static const char *const allowed[] = {"allocated", "partially_allocated", "picking", NULL};
 	char	   *scan = IerpTextArg(fcinfo, 1);
@@ -1113,8 +1113,8 @@ LineLosesShortUnits(int64 order_id, int32 line_no, int64 item_id, int64 missing)
  * gives back the rest of the kits it can no longer make, a pick_exception
  * event is recorded, and the line is re-allocated at another node.
  */
-Datum
-ierp_orders_short_pick(PG_FUNCTION_ARGS)
+static Datum
+ierp_orders_short_pick_body(PG_FUNCTION_ARGS)
 {
 	static const char *const allowed[] = {"allocated", "partially_allocated", "picking", NULL};
 	char	   *sku = IerpTextArg(fcinfo, 1);
@@ -1179,8 +1179,8 @@ ierp_orders_short_pick(PG_FUNCTION_ARGS)
 }
 
 /* erp.pack(order_id): packs every picked unit, once nothing reserved is left to pick. */
-Datum
-ierp_orders_pack(PG_FUNCTION_ARGS)
+static Datum
+ierp_orders_pack_body(PG_FUNCTION_ARGS)
 {
 	static const char *const allowed[] = {"picking", NULL};
 	OrderHeader order;
@@ -1219,8 +1219,8 @@ ierp_orders_pack(PG_FUNCTION_ARGS)
  * erp.ship(order_id, carrier, tracking): the packed units leave; returns the
  * shipment id.  Refused unless the order is packed (IE010).
  */
-Datum
-ierp_orders_ship(PG_FUNCTION_ARGS)
+static Datum
+ierp_orders_ship_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr shipment_plan = NULL;
 	static SPIPlanPtr sline_plan = NULL;

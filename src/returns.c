@@ -44,13 +44,13 @@
 
 #include "ierp.h"
 
-PG_FUNCTION_INFO_V1(ierp_returns_authorize);
-PG_FUNCTION_INFO_V1(ierp_returns_receive);
-PG_FUNCTION_INFO_V1(ierp_returns_inspect);
-PG_FUNCTION_INFO_V1(ierp_returns_approve_refund);
-PG_FUNCTION_INFO_V1(ierp_returns_complete_refurbish);
-PG_FUNCTION_INFO_V1(ierp_returns_to_vendor);
-PG_FUNCTION_INFO_V1(ierp_returns_expire);
+IERP_OWNER_ENTRY(ierp_returns_authorize);
+IERP_OWNER_ENTRY(ierp_returns_receive);
+IERP_OWNER_ENTRY(ierp_returns_inspect);
+IERP_OWNER_ENTRY(ierp_returns_approve_refund);
+IERP_OWNER_ENTRY(ierp_returns_complete_refurbish);
+IERP_OWNER_ENTRY(ierp_returns_to_vendor);
+IERP_OWNER_ENTRY(ierp_returns_expire);
 
 /* Refunds up to this value need no approver when erp.approval_policy says nothing. */
 #define DEFAULT_REFUND_AUTO_LIMIT "250.00"
@@ -524,8 +524,8 @@ ExpandRequest(int64 order_id, int64 item_id, const char *sku, int64 qty, const c
  * shipped within the return window.  The units are expected back at the
  * node (and lot) that shipped them: return_pending there.
  */
-Datum
-ierp_returns_authorize(PG_FUNCTION_ARGS)
+static Datum
+ierp_returns_authorize_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr lines_plan = NULL;
 	static SPIPlanPtr shipped_plan = NULL;
@@ -856,8 +856,8 @@ ReceiveLine(int64 rma_id, Expected *e, int64 node_id, int64 part)
  * RMA: IE007, recorded as a return_discrepancy event.  More than expected:
  * IE008.
  */
-Datum
-ierp_returns_receive(PG_FUNCTION_ARGS)
+static Datum
+ierp_returns_receive_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr lines_plan = NULL;
 	static const Oid json_types[] = {JSONBOID};
@@ -995,8 +995,8 @@ ierp_returns_receive(PG_FUNCTION_ARGS)
  * returns the disposition.  Nothing to inspect (not received yet, or
  * already inspected): IE010.
  */
-Datum
-ierp_returns_inspect(PG_FUNCTION_ARGS)
+static Datum
+ierp_returns_inspect_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
@@ -1081,8 +1081,8 @@ ierp_returns_inspect(PG_FUNCTION_ARGS)
  * person who made the refund due (four eyes), or a partner at another node:
  * IE009.
  */
-Datum
-ierp_returns_approve_refund(PG_FUNCTION_ARGS)
+static Datum
+ierp_returns_approve_refund_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[] = {INT8OID, TEXTOID};
@@ -1160,8 +1160,8 @@ FinishLine(FunctionCallInfo fcinfo, const char *disposition, StockState from, St
 }
 
 /* erp.complete_refurbish(rma_line_id): refurbished units are sellable again. */
-Datum
-ierp_returns_complete_refurbish(PG_FUNCTION_ARGS)
+static Datum
+ierp_returns_complete_refurbish_body(PG_FUNCTION_ARGS)
 {
 	FinishLine(fcinfo, "refurbish", STATE_REFURBISH, STATE_AVAILABLE, "refurbished",
 			   "UPDATE erp.rma_line SET available_at = pg_catalog.now() WHERE rma_line_id = $1");
@@ -1169,8 +1169,8 @@ ierp_returns_complete_refurbish(PG_FUNCTION_ARGS)
 }
 
 /* erp.return_to_vendor(rma_line_id): units routed to the vendor leave for it. */
-Datum
-ierp_returns_to_vendor(PG_FUNCTION_ARGS)
+static Datum
+ierp_returns_to_vendor_body(PG_FUNCTION_ARGS)
 {
 	FinishLine(fcinfo, "vendor_return", STATE_VENDOR_RETURN, STATE_OUTSIDE, "returned_to_vendor",
 			   "UPDATE erp.rma_line SET vendor_returned_at = pg_catalog.now() WHERE rma_line_id = $1");
@@ -1184,8 +1184,8 @@ ierp_returns_to_vendor(PG_FUNCTION_ARGS)
  * a partner expires the returns of its own nodes only.  Each RMA is worked
  * in its own SPI connection, so that memory stays flat however many expire.
  */
-Datum
-ierp_returns_expire(PG_FUNCTION_ARGS)
+static Datum
+ierp_returns_expire_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr due_plan = NULL;
 	static SPIPlanPtr line_plan = NULL;

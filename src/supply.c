@@ -32,12 +32,12 @@
 
 #include "ierp.h"
 
-PG_FUNCTION_INFO_V1(ierp_supply_create_po);
-PG_FUNCTION_INFO_V1(ierp_supply_receive_po);
-PG_FUNCTION_INFO_V1(ierp_supply_delay_po);
-PG_FUNCTION_INFO_V1(ierp_supply_transfer);
-PG_FUNCTION_INFO_V1(ierp_supply_receive_transfer);
-PG_FUNCTION_INFO_V1(ierp_supply_create_replenishment_pos);
+IERP_OWNER_ENTRY(ierp_supply_create_po);
+IERP_OWNER_ENTRY(ierp_supply_receive_po);
+IERP_OWNER_ENTRY(ierp_supply_delay_po);
+IERP_OWNER_ENTRY(ierp_supply_transfer);
+IERP_OWNER_ENTRY(ierp_supply_receive_transfer);
+IERP_OWNER_ENTRY(ierp_supply_create_replenishment_pos);
 
 static const Oid id_types[] = {INT8OID, INT8OID, INT8OID, INT8OID};
 
@@ -126,8 +126,8 @@ LookupSupplier(const char *code)
  * erp.create_po(supplier, node, lines, expected_at): a supplier-confirmed
  * purchase order; its units become incoming at node.
  */
-Datum
-ierp_supply_create_po(PG_FUNCTION_ARGS)
+static Datum
+ierp_supply_create_po_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr lines_plan = NULL;
 	char	   *supplier = IerpTextArg(fcinfo, 0);
@@ -216,8 +216,8 @@ typedef struct OpenPoLine
  * erp.receive_po(po_id, lines): a delivery arrives.  Without lines,
  * everything outstanding (not for lot-tracked items: their lot is needed).
  */
-Datum
-ierp_supply_receive_po(PG_FUNCTION_ARGS)
+static Datum
+ierp_supply_receive_po_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr po_plan = NULL;
 	static SPIPlanPtr open_plan = NULL;
@@ -410,8 +410,8 @@ ierp_supply_receive_po(PG_FUNCTION_ARGS)
  * the purchase order was created (IE004), a partner at another node (IE009),
  * a purchase order no longer open (IE010).
  */
-Datum
-ierp_supply_delay_po(PG_FUNCTION_ARGS)
+static Datum
+ierp_supply_delay_po_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr lock_plan = NULL;
 	static SPIPlanPtr plan = NULL;
@@ -491,8 +491,8 @@ ierp_supply_delay_po(PG_FUNCTION_ARGS)
  * erp.transfer(sku, from_node, to_node, qty, lot): available units leave for
  * another node; they are in transit there (inbound) until received.
  */
-Datum
-ierp_supply_transfer(PG_FUNCTION_ARGS)
+static Datum
+ierp_supply_transfer_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
 	char	   *sku = IerpTextArg(fcinfo, 0);
@@ -546,8 +546,8 @@ ierp_supply_transfer(PG_FUNCTION_ARGS)
 }
 
 /* erp.receive_transfer(transfer_id): the units arrived and are available there. */
-Datum
-ierp_supply_receive_transfer(PG_FUNCTION_ARGS)
+static Datum
+ierp_supply_receive_transfer_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
 	static SPIPlanPtr done_plan = NULL;
@@ -608,8 +608,8 @@ ierp_supply_receive_transfer(PG_FUNCTION_ARGS)
  * partner orders for its own nodes only.  Each purchase order is written in
  * its own SPI connection, so that memory stays flat however many there are.
  */
-Datum
-ierp_supply_create_replenishment_pos(PG_FUNCTION_ARGS)
+static Datum
+ierp_supply_create_replenishment_pos_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
 	uint64		i,

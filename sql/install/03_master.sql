@@ -168,10 +168,10 @@ COMMENT ON FUNCTION erp.visible_nodes() IS 'Nodes the session may see and act at
 -- extension owner so that they see the document's other nodes too.
 CREATE FUNCTION erp.order_visible(order_id bigint) RETURNS boolean
     AS 'MODULE_PATHNAME', 'ierp_access_order_visible'
-    LANGUAGE C STABLE STRICT SECURITY DEFINER PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C STABLE STRICT PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.order_visible(bigint) IS 'Whether the session may see and act on the order: always for a session that is no partner; for a partner, when every node where the order holds or shipped stock is one of its nodes, or, while it holds and shipped nothing, when one of its nodes fulfils the order''s channel';
 
 CREATE FUNCTION erp.rma_visible(rma_id bigint) RETURNS boolean
     AS 'MODULE_PATHNAME', 'ierp_access_rma_visible'
-    LANGUAGE C STABLE STRICT SECURITY DEFINER PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C STABLE STRICT PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.rma_visible(bigint) IS 'Whether the session may see and act on the return: always for a session that is no partner; for a partner, when every node of its lines (expected and received) is one of its nodes';

@@ -171,7 +171,7 @@ CREATE FUNCTION erp.receive(sku text, node text, qty bigint, lot text DEFAULT NU
                             state erp.stock_state DEFAULT 'available', ref text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ierp_ledger_receive'
-    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.receive(text, text, bigint, text, date, erp.stock_state, text) IS
     'Unplanned receipt or opening balance: qty units of sku enter node in state (available, quarantined or damaged); creates the lot if needed; returns the move id';
 
@@ -180,6 +180,6 @@ CREATE FUNCTION erp.move(sku text, node text, qty bigint, from_state erp.stock_s
                          ref text DEFAULT NULL, to_node text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ierp_ledger_move'
-    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.move(text, text, bigint, erp.stock_state, erp.stock_state, text, text, text, text) IS
     'Moves qty units of sku at node from one state to another under event (NULL state = outside); to_node for transfers; returns the move id';

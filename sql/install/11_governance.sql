@@ -44,14 +44,14 @@ COMMENT ON COLUMN erp.cycle_count.variance IS 'counted_qty - system_qty: units f
 CREATE FUNCTION erp.count(sku text, node text, counted bigint, lot text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ierp_counts_count'
-    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.count(text, text, bigint, text) IS
     'Records a cycle count of available units (counted 0 to 1,000,000,000, IE004); a variance within the adjustment threshold is adjusted at once, a larger one waits for erp.approve_adjustment by another person; returns the cycle count id';
 
 CREATE FUNCTION erp.approve_adjustment(adjustment_id bigint)
     RETURNS void
     AS 'MODULE_PATHNAME', 'ierp_counts_approve_adjustment'
-    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.approve_adjustment(bigint) IS
     'Applies an adjustment that waits for approval; only members of erp_approver other than its creator (created_by), at a node the caller may act at (IE009)';
 
@@ -66,7 +66,7 @@ CREATE TRIGGER node_access_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE 
 CREATE FUNCTION erp.adjust(sku text, node text, qty_delta bigint, reason text, lot text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ierp_counts_adjust'
-    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.adjust(text, text, bigint, text, text) IS
     'Adjusts available stock by hand (qty_delta > 0 adds, < 0 writes off; at most 1,000,000,000 units) for a reason; applied at once when |qty_delta| x unit_cost is within the adjustment threshold of erp.approval_policy, else pending_approval until another person in erp_approver runs erp.approve_adjustment; returns the adjustment id';
 
@@ -94,7 +94,7 @@ COMMENT ON COLUMN erp.policy_change.new_row IS 'The row after an INSERT or UPDAT
 CREATE FUNCTION erp.record_policy_change()
     RETURNS trigger
     AS 'MODULE_PATHNAME', 'ierp_governance_policy_changed'
-    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.record_policy_change() IS
     'Trigger on the policy tables: writes each change, with the login that made it, to erp.policy_change';
 

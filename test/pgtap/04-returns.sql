@@ -38,12 +38,12 @@ SELECT has_function('erp', 'expire_returns', ARRAY[]::text[],
     'erp.expire_returns() exists, or return_pending stock that never comes back would stay inbound forever');
 SELECT function_returns('erp', 'expire_returns', ARRAY[]::text[], 'integer',
     'erp.expire_returns returns how many RMAs it expired, or a scheduler could not report its work');
-SELECT is_definer('erp', 'authorize_return', ARRAY['bigint', 'jsonb', 'integer'],
-    'erp.authorize_return runs as its owner, or operators (who cannot write the tables) could not authorise returns');
-SELECT is_definer('erp', 'inspect_return', ARRAY['bigint', 'erp.item_condition'],
-    'erp.inspect_return runs as its owner, or operators could not move inspected units');
-SELECT is_definer('erp', 'approve_refund', ARRAY['bigint'],
-    'erp.approve_refund runs as its owner, or approvers could not record the approval');
+SELECT isnt_definer('erp', 'authorize_return', ARRAY['bigint', 'jsonb', 'integer'],
+    'erp.authorize_return takes its owner''s rights in C (operators authorising returns is tested below), so a caller''s SECURITY DEFINER function cannot hide who calls');
+SELECT isnt_definer('erp', 'inspect_return', ARRAY['bigint', 'erp.item_condition'],
+    'erp.inspect_return takes its owner''s rights in C, so a caller''s SECURITY DEFINER function cannot hide who inspects');
+SELECT isnt_definer('erp', 'approve_refund', ARRAY['bigint'],
+    'erp.approve_refund takes its owner''s rights in C, so a partner''s SECURITY DEFINER function cannot approve in another''s name');
 
 -- The enums, in order -------------------------------------------------------------
 

@@ -317,8 +317,8 @@ SELECT throws_ok($$INSERT INTO erp.policy_change (changed_by, table_name, operat
 RESET ROLE;
 SELECT pg_temp.unchanged('the refused edits of the record changed nothing');
 SELECT is((SELECT provolatile::text || prosecdef::text || array_to_string(proconfig, ',') FROM pg_proc
-            WHERE oid = 'erp.record_policy_change()'::regprocedure), 'vtruesearch_path=pg_catalog, pg_temp',
-    'the trigger function runs as its owner with a fixed search_path, or a schema owner could hijack it');
+            WHERE oid = 'erp.record_policy_change()'::regprocedure), 'vfalsesearch_path=pg_catalog, pg_temp',
+    'the trigger function takes its owner''s rights in C and has a fixed search_path, or a schema owner could hijack it');
 
 -- Partners act on their own nodes' documents only (SET ROLE from the superuser) -------------------------
 
