@@ -957,6 +957,32 @@ ierp_orders_cancel_body(PG_FUNCTION_ARGS)
 }
 
 /* Item behind a scan: a sku, else a GTIN; 0 when neither is known. */
+/*
+ * OrderPickNode: the node a pick of order_id happens at, for its exception
+ * event (so that the node's partner reads it): the node holding the order's
+ * reservations (the lowest when several do); 0 when none does.
+ */
+static int64
+OrderPickNode(int64 order_id)
+{
+	static SPIPlanPtr plan = NULL;
+	bool		isnull;
+	Datum		node;
+
+	IerpPlan(&plan, "SELECT min(r.node_id) FROM erp.reservation r WHERE r.order_id = $1", 1, id_argtypes);
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(order_id)}, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read an order's reservations");
+	node = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetInt64(node);
+}
+
+/* ShownScan: a scan as an error message shows it: its first 64 bytes, cut at a character. */
+static const char *
+ShownScan(const char *scan)
+{
+	return pnstrdup(scan, pg_mbcliplen(scan, strlen(scan), IERP_MAX_KEY_LEN));
+}
+
 static int64
 ItemOfScan(const char *scan, char **sku)
 {
@@ -1016,20 +1042,26 @@ ierp_orders_pick_body(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("no scan given for order " INT64_FORMAT, order.order_id),
 				 errdetail("A scan is the sku or GTIN read from the unit.")));
-	IerpCheckText(scan, "scan", IERP_MAX_KEY_LEN);
-	item_id = ItemOfScan(scan, &sku);
-	IerpCheckQuantity(qty, sku ? sku : scan);
+	if (*scan == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("empty scan for order " INT64_FORMAT, order.order_id),
+				 errdetail("A scan is the sku or GTIN read from the unit.")));
+	/* a scan longer than any sku is no item of the order: a wrong scan, recorded */
+	item_id = strlen(scan) <= IERP_MAX_KEY_LEN ? ItemOfScan(scan, &sku) : 0;
+	IerpCheckQuantity(qty, sku ? sku : "(scan)");
 	n = item_id ? LoadHeld(order.order_id, item_id, &h) : 0;
 	if (n == 0)
 	{
-		/* the scan is bounded above; the event writer keeps it whole */
-		EventRecordDetached("pick_exception", item_id, 0, order.order_id, 0, "scan", scan, qty);
+		/* the event writer keeps the scan up to its limit, cut at a character */
+		EventRecordDetached("pick_exception", item_id, OrderPickNode(order.order_id), order.order_id, 0,
+							"scan", scan, qty);
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_SCAN_MISMATCH),
 				 errmsg("scan \"%s\" does not match any item to pick for order " INT64_FORMAT,
-						scan ? scan : "", order.order_id),
+						ShownScan(scan), order.order_id),
 				 item_id ? errdetail("Sku \"%s\" is not held for this order.", sku)
-				 : errdetail("No sku or GTIN \"%s\" is known.", scan ? scan : ""),
+				 : errdetail("No sku or GTIN \"%s\" is known.", ShownScan(scan)),
 				 errhint("Put the unit back and scan an item of the order; the exception is recorded in erp.event.")));
 	}
 	for (i = 0; i < n; i++)

@@ -116,8 +116,8 @@ SELECT lives_ok($$SELECT erp.capture_order('TAP12-WEB', 'T1', '[{"sku": "TAP12-T
     'an ordinary order is captured');
 SELECT lives_ok($$SELECT * FROM erp.allocate(pg_temp.ord('T1'))$$, 'and allocated');
 SELECT pg_temp.books() AS books_t1 \gset
-SELECT throws_ok($$SELECT erp.pick(pg_temp.ord('T1'), repeat('x', 65))$$, 'IE004', NULL,
-    'a scan over 64 bytes is refused (IE004) before anything is recorded');
+SELECT throws_ok($$SELECT erp.pick(pg_temp.ord('T1'), repeat('x', 65))$$, 'IE007', NULL,
+    'a scan over 64 bytes matches no item: a wrong scan (IE007), recorded as a pick exception like any other');
 SELECT throws_ok($$SELECT erp.pick(pg_temp.ord('T1'), NULL)$$, 'IE004', NULL, 'a NULL scan is refused (IE004)');
 SELECT throws_ok($$SELECT erp.short_pick(pg_temp.ord('T1'), repeat('s', 65), 1)$$, 'IE004', NULL,
     'a short_pick sku over 64 bytes is refused (IE004)');
