@@ -12,9 +12,10 @@
  *	  floor and must be kept.  EventRecordDetached() hands such an event to a
  *	  short-lived background worker that inserts and commits it on its own
  *	  connection (its commit sends the NOTIFY), and returns only once that
- *	  worker has reported the commit.  The worker touches only erp.event,
- *	  which carries no foreign keys, so it never waits for a lock the caller
- *	  holds.
+ *	  worker has reported the commit.  The worker writes only erp.event,
+ *	  which carries no foreign keys, and otherwise only reads (plain
+ *	  selects, no row locks), so it never waits for a lock the caller holds
+ *	  short of a table lock taken by hand.
  *
  *	  No event is lost for want of a worker slot.  The event travels in a
  *	  dynamic shared memory segment of the caller (not in bgw_extra, so the
@@ -36,6 +37,30 @@
  *	  shared_preload_libraries, no per-database writer, and no second code
  *	  path; its one limit, a slot held for longer than the timeout by
  *	  something other than a query, ends in a refusal that says so.
+ *
+ *	  A cancel does not lose the event.  Handhelds and web clients set a
+ *	  statement_timeout of a few seconds, and a wait for a slot can outlast
+ *	  it; so the caller waits (for the slot and for the writer) with query
+ *	  cancel interrupts held off.  A statement timeout or pg_cancel_backend
+ *	  that arrives meanwhile stays pending: the caller's IE007, which follows
+ *	  the commit at once, ends the statement, and a caller that catches it
+ *	  meets the pending cancel at its next interrupt check.  The delay is
+ *	  bounded by inventory_erp.event_wait_timeout (with 0, no limit, a cancel
+ *	  waits as long as the event does).  A termination (pg_terminate_backend,
+ *	  shutdown) or the postmaster's death still ends the wait at once; the
+ *	  error's context then says the event may not have been recorded (the
+ *	  writer, once started, finishes and commits on its own).
+ *
+ *	  An event never names a row that will never have existed.  erp.event
+ *	  has no foreign keys, and the caller's transaction rolls back after the
+ *	  refusal; when that transaction itself created the order, RMA, item or
+ *	  node the event is about (capture, allocate and a wrong scan in one
+ *	  BEGIN ... ROLLBACK), the id would name nothing.  The writer runs in its
+ *	  own transaction and sees only committed rows, so it looks each id up:
+ *	  an id it cannot see is stored as NULL and kept in the payload as
+ *	  "uncommitted_order_id" (rma, item, node alike).  The exception is kept
+ *	  all the same; should the caller catch the refusal and commit after all,
+ *	  the payload key names the (now real) row.
  *
  *	  Text that reaches an event is valid in the database encoding and
  *	  bounded: a detail is cut to its valid prefix and then at a character
@@ -250,8 +275,10 @@ EventWaitMs(TimestampTz deadline, long cap)
 /*
  * EventRecordDetached: records an event that is kept even when the caller's
  * transaction rolls back (as it will: the caller is about to refuse with
- * IE007).  The payload is {detail_key: detail, "qty": qty}; detail keeps at
- * most EVENT_MAX_DETAIL_LEN bytes, cut at a character boundary.  Returns
+ * IE007).  The payload is {detail_key: detail, "qty": qty}, plus
+ * "uncommitted_<what>_id" for each id whose row the writer cannot see (see
+ * the file header); detail keeps at most EVENT_MAX_DETAIL_LEN bytes, cut at
+ * a character boundary.  Query cancel is held off while it waits.  Returns
  * once the event is committed; waits for a worker slot when none is free
  * (up to inventory_erp.event_wait_timeout).  When the event cannot be
  * written it refuses itself with IE007 saying so and never returns.
