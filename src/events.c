@@ -12,9 +12,10 @@
  *	  floor and must be kept.  EventRecordDetached() hands such an event to a
  *	  short-lived background worker that inserts and commits it on its own
  *	  connection (its commit sends the NOTIFY), and returns only once that
- *	  worker has reported the commit.  The worker touches only erp.event,
- *	  which carries no foreign keys, so it never waits for a lock the caller
- *	  holds.
+ *	  worker has reported the commit.  The worker writes only erp.event,
+ *	  which carries no foreign keys, and otherwise only reads (plain
+ *	  selects, no row locks), so it never waits for a lock the caller holds
+ *	  short of a table lock taken by hand.
  *
  *	  No event is lost for want of a worker slot.  The event travels in a
  *	  dynamic shared memory segment of the caller (not in bgw_extra, so the
@@ -36,6 +37,30 @@
  *	  shared_preload_libraries, no per-database writer, and no second code
  *	  path; its one limit, a slot held for longer than the timeout by
  *	  something other than a query, ends in a refusal that says so.
+ *
+ *	  A cancel does not lose the event.  Handhelds and web clients set a
+ *	  statement_timeout of a few seconds, and a wait for a slot can outlast
+ *	  it; so the caller waits (for the slot and for the writer) with query
+ *	  cancel interrupts held off.  A statement timeout or pg_cancel_backend
+ *	  that arrives meanwhile stays pending: the caller's IE007, which follows
+ *	  the commit at once, ends the statement, and a caller that catches it
+ *	  meets the pending cancel at its next interrupt check.  The delay is
+ *	  bounded by inventory_erp.event_wait_timeout (with 0, no limit, a cancel
+ *	  waits as long as the event does).  A termination (pg_terminate_backend,
+ *	  shutdown) or the postmaster's death still ends the wait at once; the
+ *	  error's context then says the event may not have been recorded (the
+ *	  writer, once started, finishes and commits on its own).
+ *
+ *	  An event never names a row that will never have existed.  erp.event
+ *	  has no foreign keys, and the caller's transaction rolls back after the
+ *	  refusal; when that transaction itself created the order, RMA, item or
+ *	  node the event is about (capture, allocate and a wrong scan in one
+ *	  BEGIN ... ROLLBACK), the id would name nothing.  The writer runs in its
+ *	  own transaction and sees only committed rows, so it looks each id up:
+ *	  an id it cannot see is stored as NULL and kept in the payload as
+ *	  "uncommitted_order_id" (rma, item, node alike).  The exception is kept
+ *	  all the same; should the caller catch the refusal and commit after all,
+ *	  the payload key names the (now real) row.
  *
  *	  Text that reaches an event is valid in the database encoding and
  *	  bounded: a detail is cut to its valid prefix and then at a character
@@ -250,8 +275,10 @@ EventWaitMs(TimestampTz deadline, long cap)
 /*
  * EventRecordDetached: records an event that is kept even when the caller's
  * transaction rolls back (as it will: the caller is about to refuse with
- * IE007).  The payload is {detail_key: detail, "qty": qty}; detail keeps at
- * most EVENT_MAX_DETAIL_LEN bytes, cut at a character boundary.  Returns
+ * IE007).  The payload is {detail_key: detail, "qty": qty}, plus
+ * "uncommitted_<what>_id" for each id whose row the writer cannot see (see
+ * the file header); detail keeps at most EVENT_MAX_DETAIL_LEN bytes, cut at
+ * a character boundary.  Query cancel is held off while it waits.  Returns
  * once the event is committed; waits for a worker slot when none is free
  * (up to inventory_erp.event_wait_timeout).  When the event cannot be
  * written it refuses itself with IE007 saying so and never returns.
@@ -268,6 +295,7 @@ EventRecordDetached(const char *kind, int64 item_id, int64 node_id, int64 order_
 	TimestampTz deadline;
 	BgwHandleStatus status;
 	DetachedEventState state;
+	volatile bool no_slot = false;
 	pid_t		pid;
 	char	   *clipped;
 
@@ -309,46 +337,68 @@ EventRecordDetached(const char *kind, int64 item_id, int64 node_id, int64 order_
 	if (RecoveryInProgress())
 		EventNotRecorded(ev, pstrdup("the server is a standby in recovery."), false);
 
-	errcallback.callback = EventWaitContext;
-	errcallback.arg = ev;
-	errcallback.previous = error_context_stack;
-	error_context_stack = &errcallback;
-
-	/* a worker slot: when none is free, wait and try again */
-	while (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	/*
+	 * Wait for a slot and for the writer with query cancel held off: a
+	 * statement_timeout or pg_cancel_backend that arrives meanwhile stays
+	 * pending and takes effect at the first interrupt check after the wait
+	 * (the caller's refusal, which follows at once, ends the statement
+	 * first).  The wait stays bounded by inventory_erp.event_wait_timeout; a
+	 * termination still interrupts it, and the error context then says the
+	 * event may not have been recorded.
+	 */
+	HOLD_CANCEL_INTERRUPTS();
+	PG_TRY();
 	{
-		if (deadline != 0 && GetCurrentTimestamp() >= deadline)
-		{
-			error_context_stack = errcallback.previous;
-			EventNotRecorded(ev, psprintf("no background worker slot became free within %d ms "
-										  "(max_worker_processes is %d).",
-										  event_wait_timeout, max_worker_processes), true);
-		}
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 EventWaitMs(deadline, EVENT_SLOT_RETRY_MS), PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-	}
+		errcallback.callback = EventWaitContext;
+		errcallback.arg = ev;
+		errcallback.previous = error_context_stack;
+		error_context_stack = &errcallback;
 
-	/* the writer: the postmaster sets our latch when it starts and when it stops */
-	for (;;)
-	{
-		status = GetBackgroundWorkerPid(handle, &pid);
-		if (status == BGWH_STOPPED || status == BGWH_POSTMASTER_DIED)
-			break;
-		if (deadline != 0 && GetCurrentTimestamp() >= deadline)
+		/* a worker slot: when none is free, wait and try again */
+		while (!RegisterDynamicBackgroundWorker(&worker, &handle))
 		{
-			/* stop it; it may still have committed, which the state below tells */
-			TerminateBackgroundWorker(handle);
-			status = WaitForBackgroundWorkerShutdown(handle);
-			break;
+			handle = NULL;
+			if (deadline != 0 && GetCurrentTimestamp() >= deadline)
+			{
+				no_slot = true;
+				break;
+			}
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 EventWaitMs(deadline, EVENT_SLOT_RETRY_MS), PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
 		}
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 EventWaitMs(deadline, 1000), PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
+
+		/* the writer: the postmaster sets our latch when it starts and when it stops */
+		for (status = BGWH_STOPPED; !no_slot;)
+		{
+			status = GetBackgroundWorkerPid(handle, &pid);
+			if (status == BGWH_STOPPED || status == BGWH_POSTMASTER_DIED)
+				break;
+			if (deadline != 0 && GetCurrentTimestamp() >= deadline)
+			{
+				/* stop it; it may still have committed, which the state below tells */
+				TerminateBackgroundWorker(handle);
+				status = WaitForBackgroundWorkerShutdown(handle);
+				break;
+			}
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 EventWaitMs(deadline, 1000), PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+		error_context_stack = errcallback.previous;
 	}
-	error_context_stack = errcallback.previous;
+	PG_FINALLY();
+	{
+		RESUME_CANCEL_INTERRUPTS();
+	}
+	PG_END_TRY();
+
+	if (no_slot)
+		EventNotRecorded(ev, psprintf("no background worker slot became free within %d ms "
+									  "(max_worker_processes is %d).",
+									  event_wait_timeout, max_worker_processes), true);
 
 	SpinLockAcquire(&ev->mutex);
 	state = ev->state;
@@ -383,6 +433,34 @@ EventWriterOutcome(DetachedEvent *ev, DetachedEventState state, int64 event_id, 
 }
 
 /*
+ * EventWriterCommittedId: id when the row it names (an item, node, order or
+ * rma) exists for the writer, which sees only committed rows; otherwise 0
+ * (stored as NULL), and the id goes into the payload as
+ * "uncommitted_<what>_id" (payload is an open JSON object).  Such a row was
+ * written by the caller's own transaction, which is about to roll back: an
+ * event must not name a row that will never have existed.
+ */
+static int64
+EventWriterCommittedId(StringInfo payload, const char *what, int64 id)
+{
+	char	   *sql;
+	Datum		value[1];
+	Oid			argtype[1] = {INT8OID};
+
+	if (id == 0)
+		return 0;
+	sql = psprintf("SELECT 1 FROM erp.%s WHERE %s_id OPERATOR(pg_catalog.=) $1",
+				   strcmp(what, "order") == 0 ? "sales_order" : what, what);
+	value[0] = Int64GetDatum(id);
+	if (SPI_execute_with_args(sql, 1, argtype, value, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: event writer lookup of %s " INT64_FORMAT " failed", what, id);
+	if (SPI_processed == 1)
+		return id;
+	appendStringInfo(payload, ", \"uncommitted_%s_id\": " INT64_FORMAT, what, id);
+	return 0;
+}
+
+/*
  * The background worker behind EventRecordDetached: one insert, one commit
  * (which sends the NOTIFY), and the outcome written back to the caller's
  * segment.  An error is passed back, and then logged as the worker exits.
@@ -396,6 +474,10 @@ ierp_event_worker_main(Datum main_arg)
 	StringInfoData payload;
 	bool		isnull;
 	int64		event_id;
+	int64		item_id,
+				node_id,
+				order_id,
+				rma_id;
 
 	/* a SIGTERM (the caller gave up) cancels at the next interrupt check */
 	pqsignal(SIGTERM, die);
@@ -422,13 +504,18 @@ ierp_event_worker_main(Datum main_arg)
 		escape_json(&payload, ev->detail_key);
 		appendStringInfoString(&payload, ": ");
 		escape_json(&payload, ev->detail);
-		appendStringInfo(&payload, ", \"qty\": " INT64_FORMAT "}", ev->qty);
+		appendStringInfo(&payload, ", \"qty\": " INT64_FORMAT, ev->qty);
+		item_id = EventWriterCommittedId(&payload, "item", ev->item_id);
+		node_id = EventWriterCommittedId(&payload, "node", ev->node_id);
+		order_id = EventWriterCommittedId(&payload, "order", ev->order_id);
+		rma_id = EventWriterCommittedId(&payload, "rma", ev->rma_id);
+		appendStringInfoChar(&payload, '}');
 
 		values[0] = CStringGetTextDatum(ev->kind);
-		values[1] = Int64GetDatum(ev->item_id);
-		values[2] = Int64GetDatum(ev->node_id);
-		values[3] = Int64GetDatum(ev->order_id);
-		values[4] = Int64GetDatum(ev->rma_id);
+		values[1] = Int64GetDatum(item_id);
+		values[2] = Int64GetDatum(node_id);
+		values[3] = Int64GetDatum(order_id);
+		values[4] = Int64GetDatum(rma_id);
 		values[5] = CStringGetTextDatum(payload.data);
 		if (SPI_execute_with_args(EVENT_INSERT_SQL, 6, (Oid *) event_argtypes, values, NULL,
 								  false, 1) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)

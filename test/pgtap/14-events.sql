@@ -8,9 +8,12 @@
 -- The database is shared with the other pgTAP files: master data uses codes
 -- starting with TAP14- and is rolled back at the end; the pick_exception events,
 -- committed by their writer, outlive the ROLLBACK by design (their scans start
--- with TAP14 or are the long scans below).
+-- with TAP14 or are the long scans below).  The test order is created in this
+-- transaction, so the writer (which sees only committed rows) stores its id not
+-- in order_id but in the payload as uncommitted_order_id: an event never names
+-- an order that is rolled back.
 BEGIN;
-SELECT plan(13);
+SELECT plan(15);
 
 INSERT INTO erp.node (code, kind) VALUES ('TAP14-DC', 'warehouse');
 INSERT INTO erp.channel (code, kind) VALUES ('TAP14-WEB', 'storefront');
@@ -25,12 +28,14 @@ SELECT count(*) FROM erp.allocate((SELECT order_id FROM tap14_order));
 -- the last pick_exception event of the test order
 CREATE FUNCTION pg_temp.last_scan() RETURNS text LANGUAGE sql AS $$
     SELECT payload->>'scan' FROM erp.event
-     WHERE kind = 'pick_exception' AND order_id = (SELECT order_id FROM tap14_order)
+     WHERE kind = 'pick_exception'
+       AND (payload->>'uncommitted_order_id')::bigint = (SELECT order_id FROM tap14_order)
      ORDER BY event_id DESC LIMIT 1
 $$;
 CREATE FUNCTION pg_temp.pick_events() RETURNS bigint LANGUAGE sql AS $$
     SELECT count(*) FROM erp.event
-     WHERE kind = 'pick_exception' AND order_id = (SELECT order_id FROM tap14_order)
+     WHERE kind = 'pick_exception'
+       AND (payload->>'uncommitted_order_id')::bigint = (SELECT order_id FROM tap14_order)
 $$;
 
 -- A multibyte scan across the old 39-byte cut ----------------------------------
@@ -43,7 +48,7 @@ SELECT throws_ok(format('SELECT erp.pick(%s, %L, 1)', (SELECT order_id FROM tap1
 SELECT is(pg_temp.last_scan(), 'TAP14-' || repeat('a', 32) || 'éü',
     'the pick_exception event keeps the whole multibyte scan, or the exception report names another item than the one scanned');
 SELECT lives_ok($$SELECT convert_from(convert_to(payload::text, 'UTF8'), 'UTF8') FROM erp.event
-                   WHERE order_id = (SELECT order_id FROM tap14_order)$$,
+                   WHERE (payload->>'uncommitted_order_id')::bigint = (SELECT order_id FROM tap14_order)$$,
     'every event of the order is valid UTF-8, or pg_restore of erp.event would fail and lose every event');
 SELECT is(pg_temp.pick_events(), 1::bigint,
     'exactly one event for one wrong scan, although the picker''s call was refused');
@@ -71,7 +76,7 @@ $$;
 SELECT ok(pg_temp.long_scan_outcome() IN ('refused by a bound', 'recorded, cut at a character'),
     'a scan straddling the 1024-byte cut is refused by a bound or kept as its first 1023 bytes, never half a character');
 SELECT lives_ok($$SELECT convert_from(convert_to(payload::text, 'UTF8'), 'UTF8') FROM erp.event
-                   WHERE order_id = (SELECT order_id FROM tap14_order)$$,
+                   WHERE (payload->>'uncommitted_order_id')::bigint = (SELECT order_id FROM tap14_order)$$,
     'the events are still valid UTF-8 after the long scan');
 
 -- JSON special characters -------------------------------------------------------
@@ -84,13 +89,25 @@ SELECT is(pg_temp.last_scan(), E'TAP14-"quoted"\\back\tslash\n',
     'its event keeps the scan exactly (escaped as JSON), or a crafted scan could forge event fields');
 SELECT is((SELECT array_agg(k ORDER BY k) FROM erp.event e, jsonb_object_keys(e.payload) k
             WHERE e.event_id = (SELECT max(event_id) FROM erp.event
-                                 WHERE kind = 'pick_exception' AND order_id = (SELECT order_id FROM tap14_order))),
-    ARRAY['qty', 'scan'],
-    'the payload has exactly the keys qty and scan, or a crafted scan forged a field');
+                                 WHERE kind = 'pick_exception'
+                                   AND (payload->>'uncommitted_order_id')::bigint = (SELECT order_id FROM tap14_order))),
+    ARRAY['qty', 'scan', 'uncommitted_order_id'],
+    'the payload has exactly the keys qty, scan and uncommitted_order_id, or a crafted scan forged a field');
 SELECT is((SELECT (payload->>'qty')::bigint FROM erp.event
-            WHERE kind = 'pick_exception' AND order_id = (SELECT order_id FROM tap14_order)
+            WHERE kind = 'pick_exception'
+              AND (payload->>'uncommitted_order_id')::bigint = (SELECT order_id FROM tap14_order)
             ORDER BY event_id DESC LIMIT 1), 1::bigint,
     'the payload carries the quantity scanned');
+
+-- An order of this (uncommitted) transaction ------------------------------------
+
+SELECT is((SELECT count(*) FROM erp.event WHERE order_id = (SELECT order_id FROM tap14_order)), 0::bigint,
+    'no event names the uncommitted order in order_id, or a rollback would leave events about an order that never existed');
+SELECT is((SELECT count(*) FROM erp.event
+            WHERE kind = 'pick_exception' AND order_id IS NULL AND item_id IS NULL
+              AND (payload->>'uncommitted_order_id')::bigint = (SELECT order_id FROM tap14_order)),
+          pg_temp.pick_events(),
+    'each of its pick exceptions is kept with order_id NULL and the order id under uncommitted_order_id, or the exception would be lost or name a ghost');
 
 -- The waiting limit -------------------------------------------------------------
 
