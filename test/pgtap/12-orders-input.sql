@@ -130,7 +130,8 @@ SELECT is(pg_temp.books(), :'books_t1', 'the refused order steps changed nothing
 SELECT throws_ok($$SELECT erp.pick(pg_temp.ord('T1'), repeat('é', 30))$$, 'IE007', NULL,
     'a wrong scan is refused (IE007)');
 SELECT is((SELECT payload->>'scan' FROM erp.event
-            WHERE kind = 'pick_exception' AND order_id = pg_temp.ord('T1') ORDER BY event_id DESC LIMIT 1),
+            WHERE kind = 'pick_exception' AND (payload->>'uncommitted_order_id')::bigint = pg_temp.ord('T1')
+            ORDER BY event_id DESC LIMIT 1),
     repeat('é', 30),
     'the pick exception keeps the whole multibyte scan (60 bytes), never half a character, or the event would break pg_restore');
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# break_event_ghost_order (breaker, issue 9 follow-up): the pick_exception of a
+# event_uncommitted_ids (found by the break-it pass, issue 9 follow-up): the pick_exception of a
 # refused pick is committed by the event worker whatever the caller's
 # transaction does - also when the order itself was captured in that
 # transaction and is rolled back.  erp.event then holds a pick_exception for an

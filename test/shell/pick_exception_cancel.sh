@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# break_pick_exception_cancel (breaker, issue 9 follow-up): 0.3.0 makes a wrong
+# pick_exception_cancel (found by the break-it pass, issue 9 follow-up): 0.3.0 makes a wrong
 # scan wait for a background-worker slot so that no pick exception is lost
 # (inventory_erp.event_wait_timeout, default 5 min).  But the wait ends on any
 # query cancel: a client's statement_timeout (handhelds and web apps set a few
