@@ -43,6 +43,7 @@
 #include "utils/memutils.h"
 
 #include "ierp.h"
+#include "governance.h"
 
 PG_FUNCTION_INFO_V1(ierp_returns_authorize);
 PG_FUNCTION_INFO_V1(ierp_returns_receive);
@@ -544,6 +545,7 @@ ierp_returns_authorize(PG_FUNCTION_ARGS)
 	int64		rma_id;
 	bool		isnull;
 
+	(void) GovernanceCheckLines(fcinfo, 1, psprintf("a return of order " INT64_FORMAT, order_id));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	/* the order row serialises returns of the same order */
@@ -872,6 +874,7 @@ ierp_returns_receive(PG_FUNCTION_ARGS)
 	bool		isnull;
 
 	IerpCheckText(node, "node", IERP_MAX_KEY_LEN);
+	(void) GovernanceCheckLines(fcinfo, 2, psprintf("a receipt of rma " INT64_FORMAT, rma_id));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	status = RmaLock(rma_id, &order_id);
@@ -1109,12 +1112,15 @@ ierp_returns_approve_refund(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_IERP_WRONG_STATUS),
 				 errmsg("the refund of rma line " INT64_FORMAT " is %s, not awaiting approval",
 						rma_line_id, line.refund_status)));
-	if (line.refund_requested_by != NULL && strcmp(line.refund_requested_by, actor) == 0)
+	if (GovernanceSamePerson(line.refund_requested_by, actor))
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_APPROVAL_REQUIRED),
-				 errmsg("role \"%s\" may not approve the refund of rma line " INT64_FORMAT ": it made the refund due",
-						actor, rma_line_id),
-				 errdetail("Four eyes: the person who received or inspected the units that made a refund due never approves it."),
+				 strcmp(line.refund_requested_by, actor) == 0
+				 ? errmsg("role \"%s\" may not approve the refund of rma line " INT64_FORMAT ": it made the refund due",
+						  actor, rma_line_id)
+				 : errmsg("role \"%s\" may not approve the refund of rma line " INT64_FORMAT ": role \"%s\" made the refund due and one is a member of the other",
+						  actor, rma_line_id, line.refund_requested_by),
+				 errdetail("Four eyes: the person who received or inspected the units that made a refund due never approves it, nor does a role that may act as that person or as which that person may act."),
 				 errhint("Ask another member of erp_approver.")));
 	IerpPlan(&plan,
 			 "UPDATE erp.rma_line SET refund_status = 'approved', refunded_at = pg_catalog.now(),"

@@ -1,0 +1,34 @@
+-- 27-break-four-eyes-membership.sql (breaker, issue 9 follow-up): four eyes
+-- compares the adjustment's created_by with the approver's login by name only.
+-- An approver who is a member of a second login (GRANT brk27_alt TO
+-- brk27_approver: it may SET ROLE to it, so the database knows they are one
+-- person's) adjusts as the second login and approves as itself.
+-- Expected: IE009 (the approver can act as the creator).  Actual (1ccb86a):
+-- applied, created_by brk27_alt, decided_by brk27_approver.
+-- (The superuser's session takes the role it SETs as the identity, as a login would.)
+BEGIN;
+SELECT plan(2);
+
+INSERT INTO erp.item (sku, unit_cost, unit_price) VALUES ('BRK27-TEE', 5, 20);
+INSERT INTO erp.node (code, kind) VALUES ('BRK27-DC', 'warehouse');
+SELECT erp.receive('BRK27-TEE', 'BRK27-DC', 100);
+CREATE ROLE brk27_alt;
+CREATE ROLE brk27_approver;
+GRANT erp_operator TO brk27_alt;
+GRANT erp_operator, erp_approver TO brk27_approver;
+GRANT brk27_alt TO brk27_approver;
+CREATE TEMP TABLE brk27 (adjustment_id bigint);
+GRANT ALL ON brk27 TO PUBLIC;
+
+SET ROLE brk27_alt;
+INSERT INTO brk27 SELECT erp.adjust('BRK27-TEE', 'BRK27-DC', -40, 'shrinkage');
+RESET ROLE;
+SELECT is((SELECT status::text FROM erp.adjustment WHERE adjustment_id = (SELECT adjustment_id FROM brk27)),
+          'pending_approval', '(a write-off of 200.00 waits for an approver)');
+SET ROLE brk27_approver;
+SELECT throws_ok(format('SELECT erp.approve_adjustment(%s)', (SELECT adjustment_id FROM brk27)), 'IE009', NULL,
+                 'an approver cannot approve what a login it may SET ROLE to created');
+RESET ROLE;
+
+SELECT * FROM finish();
+ROLLBACK;
