@@ -153,12 +153,31 @@ ierp_governance_policy_change_guard(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The extension's group roles, which every operator, approver and admin
+ * belongs to.  No login acts as one of them (IerpActorName gives the login),
+ * so a created_by naming one was a superuser session that SET it: membership
+ * in it says nothing about who that person was, and is not "the same person".
+ */
+static bool
+IsSharedRole(const char *name)
+{
+	static const char *const shared[] = {"erp_reader", "erp_operator", "erp_approver", "erp_admin"};
+	int			i;
+
+	for (i = 0; i < lengthof(shared); i++)
+		if (strcmp(name, shared[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
  * GovernanceSamePerson: a and b (role names, as recorded in created_by and
  * given by IerpActorName) are one person when the names are equal, or when
  * either role is a member of the other - directly or through other roles,
  * superuser status aside: a login that may SET ROLE to another can act as
  * it, so one of them creating and the other approving is one person deciding
- * twice.  A name that is no role any more compares by name only.
+ * twice.  A name that is no role any more, or one of the extension's group
+ * roles (IsSharedRole), compares by name only.
  */
 bool
 GovernanceSamePerson(const char *a, const char *b)
@@ -170,6 +189,8 @@ GovernanceSamePerson(const char *a, const char *b)
 		return false;
 	if (strcmp(a, b) == 0)
 		return true;
+	if (IsSharedRole(a) || IsSharedRole(b))
+		return false;
 	role_a = get_role_oid(a, true);
 	role_b = get_role_oid(b, true);
 	if (!OidIsValid(role_a) || !OidIsValid(role_b))

@@ -13,7 +13,9 @@
 /*
  * governance.c: whether the roles named a and b are one person for four eyes:
  * the same name, or either a member of the other (it may SET ROLE to it).  A
- * name that is no role any more (a dropped creator) compares by name only.
+ * name that is no role any more (a dropped creator), or one of the
+ * extension's group roles (erp_reader, erp_operator, erp_approver, erp_admin,
+ * which every approver belongs to), compares by name only.
  */
 extern bool GovernanceSamePerson(const char *a, const char *b);
 
