@@ -544,6 +544,8 @@ ierp_returns_authorize(PG_FUNCTION_ARGS)
 				nlines;
 	int64		rma_id;
 	bool		isnull;
+	MemoryContext caller_ctx;
+	MemoryContext line_ctx;
 
 	(void) GovernanceCheckLines(fcinfo, 1, psprintf("a return of order " INT64_FORMAT, order_id));
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -614,6 +616,7 @@ ierp_returns_authorize(PG_FUNCTION_ARGS)
 						 NULL, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "inventory_erp: rma insert failed");
 	rma_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	caller_ctx = CurrentMemoryContext;
 
 	/*
 	 * Per item: what shipped per node and lot, less what is already
@@ -637,6 +640,8 @@ ierp_returns_authorize(PG_FUNCTION_ARGS)
 			 "INSERT INTO erp.rma_line (rma_id, item_id, node_id, lot_id, qty, reason, unit_price)"
 			 " VALUES ($1, $2, $3, NULLIF($4, 0), $5, $6, round($7::numeric, 2)) RETURNING rma_line_id",
 			 7, line_types);
+	/* one request at a time: its own SPI level and memory, freed before the next */
+	line_ctx = AllocSetContextCreate(caller_ctx, "authorize_return line", ALLOCSET_DEFAULT_SIZES);
 	for (r = 0; r < req.n; r++)
 	{
 		ReturnRequest *q = &req.items[r];
@@ -648,6 +653,10 @@ ierp_returns_authorize(PG_FUNCTION_ARGS)
 				   *lot,
 				   *avail;
 
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextSwitchTo(line_ctx);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "inventory_erp: SPI_connect failed");
 		if (SPI_execute_plan(shipped_plan,
 							 (Datum[]) {Int64GetDatum(order_id), Int64GetDatum(q->item_id), Int32GetDatum(window)},
 							 NULL, false, 0) != SPI_OK_SELECT)
@@ -709,11 +718,11 @@ ierp_returns_authorize(PG_FUNCTION_ARGS)
 						"rma_authorized");
 			left -= part;
 		}
-		/* a return of many lines: what one request needed goes before the next */
-		pfree(node);
-		pfree(lot);
-		pfree(avail);
+		SPI_finish();
+		MemoryContextSwitchTo(caller_ctx);
+		MemoryContextReset(line_ctx);
 	}
+	MemoryContextDelete(line_ctx);
 	SPI_finish();
 	PG_RETURN_INT64(rma_id);
 }
@@ -918,6 +927,8 @@ ierp_returns_receive(PG_FUNCTION_ARGS)
 		uint64		i,
 					nlines;
 		SPITupleTable *tt;
+		MemoryContext caller_ctx;
+		MemoryContext line_ctx;
 
 		IerpPlan(&lines_plan,
 				 "SELECT e.value->>'sku', e.value->>'qty', (SELECT i.item_id FROM erp.item i WHERE i.sku = e.value->>'sku')"
@@ -931,16 +942,27 @@ ierp_returns_receive(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 					 errmsg("a receipt of rma " INT64_FORMAT " needs at least one line", rma_id)));
+		/* one line at a time: its own SPI level and memory, freed before the next */
+		caller_ctx = CurrentMemoryContext;
+		line_ctx = AllocSetContextCreate(caller_ctx, "receive_return line", ALLOCSET_DEFAULT_SIZES);
 		for (i = 0; i < nlines; i++)
 		{
-			char	   *sku = SPI_getvalue(tt->vals[i], tt->tupdesc, 1);
-			char	   *qty_text = SPI_getvalue(tt->vals[i], tt->tupdesc, 2);
-			Datum		item = SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull);
-			int64		item_id = isnull ? 0 : DatumGetInt64(item);
+			char	   *sku;
+			char	   *qty_text;
+			Datum		item;
+			int64		item_id;
 			int64		qty,
 						expected = 0,
 						left;
 
+			CHECK_FOR_INTERRUPTS();
+			MemoryContextSwitchTo(line_ctx);
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "inventory_erp: SPI_connect failed");
+			sku = SPI_getvalue(tt->vals[i], tt->tupdesc, 1);
+			qty_text = SPI_getvalue(tt->vals[i], tt->tupdesc, 2);
+			item = SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull);
+			item_id = isnull ? 0 : DatumGetInt64(item);
 			/* a line without a sku is no discrepancy to record, but bad input */
 			if (sku == NULL || sku[0] == '\0')
 				ereport(ERROR,
@@ -980,7 +1002,11 @@ ierp_returns_receive(PG_FUNCTION_ARGS)
 				ReceiveLine(rma_id, &e[k], node_id, part);
 				left -= part;
 			}
+			SPI_finish();
+			MemoryContextSwitchTo(caller_ctx);
+			MemoryContextReset(line_ctx);
 		}
+		MemoryContextDelete(line_ctx);
 	}
 	RmaRefreshStatus(rma_id);
 	SPI_finish();
