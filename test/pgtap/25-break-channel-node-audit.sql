@@ -8,7 +8,7 @@
 -- Expected: the grant is recorded (or refused).  Actual (1ccb86a): no record
 -- (and the partner may then cancel the shop's order: erp.cancel_order works).
 BEGIN;
-SELECT plan(2);
+SELECT plan(5);
 
 INSERT INTO erp.item (sku, unit_cost, unit_price) VALUES ('BRK25-TEE', 5, 20);
 INSERT INTO erp.node (code, kind) VALUES ('BRK25-DC', 'warehouse'), ('BRK25-3PL', '3pl');
@@ -34,5 +34,22 @@ SELECT c.channel_id, n.node_id, 9 FROM erp.channel c, erp.node n WHERE c.code = 
 RESET ROLE;
 SELECT cmp_ok((SELECT count(*) FROM erp.policy_change), '>', (SELECT n FROM brk25),
               'attaching the partner''s node to the shop''s channel (an access grant) is recorded in erp.policy_change');
+-- (gov2) who, what, and the other channel tables
+SELECT results_eq($$SELECT changed_by::text COLLATE "default", operation, (new_row->>'rank')::int
+                      FROM erp.policy_change WHERE changed_by = 'brk25_admin' ORDER BY policy_change_id$$,
+                  $$VALUES ('brk25_admin', 'INSERT', 9)$$,
+                  'one row by the admin: it attached a node to a channel, with the row attached');
+SET ROLE brk25_admin;
+DELETE FROM erp.channel_node WHERE rank = 9;
+INSERT INTO erp.channel_reserve (item_id, channel_id, qty)
+SELECT i.item_id, c.channel_id, 5 FROM erp.item i, erp.channel c WHERE i.sku = 'BRK25-TEE' AND c.code = 'BRK25-WEB';
+RESET ROLE;
+SELECT results_eq($$SELECT table_name::text COLLATE "default", operation FROM erp.policy_change
+                     WHERE changed_by = 'brk25_admin' ORDER BY policy_change_id$$,
+                  $$VALUES ('channel_node', 'INSERT'), ('channel_node', 'DELETE'), ('channel_reserve', 'INSERT')$$,
+                  'detaching the node and ring-fencing stock for the channel are recorded too');
+SELECT is((SELECT count(*) FROM pg_catalog.pg_trigger t WHERE t.tgrelid = 'erp.stock_policy'::regclass AND NOT t.tgisinternal
+              AND t.tgfoid = 'erp.record_policy_change()'::regprocedure), 0::bigint,
+          'erp.stock_policy (planning parameters) is deliberately not recorded');
 SELECT * FROM finish();
 ROLLBACK;
