@@ -53,7 +53,7 @@ CREATE FUNCTION erp.approve_adjustment(adjustment_id bigint)
     AS 'MODULE_PATHNAME', 'ierp_counts_approve_adjustment'
     LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.approve_adjustment(bigint) IS
-    'Applies an adjustment that waits for approval; only members of erp_approver other than its creator (created_by), at a node the caller may act at (IE009)';
+    'Applies an adjustment that waits for approval; only members of erp_approver other than its creator (created_by) and not a member of that role nor a role it is a member of, at a node the caller may act at (IE009)';
 
 -- Partner access: erp.node_access and erp.visible_nodes() are in 03_master.sql
 -- (views before this file use them); every session reloads the cache of it.

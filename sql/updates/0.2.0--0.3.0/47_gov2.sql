@@ -53,3 +53,17 @@ ALTER TABLE erp.rma_line ADD CONSTRAINT rma_line_refund_amount_not_nan CHECK (re
 ALTER TABLE erp.purchase_order_line ADD CONSTRAINT purchase_order_line_unit_cost_not_nan CHECK (unit_cost <> 'NaN'::numeric);
 ALTER TABLE erp.adjustment ADD CONSTRAINT adjustment_value_not_nan CHECK (value <> 'NaN'::numeric);
 ALTER TABLE erp.cycle_count ADD CONSTRAINT cycle_count_unit_cost_not_nan CHECK (unit_cost <> 'NaN'::numeric);
+
+-- At most 1,000 lines per call; four eyes by role membership too.
+COMMENT ON FUNCTION erp.authorize_return(bigint, jsonb, integer) IS
+    'Authorises the return of shipped units of an order (lines = [{"sku": "A-1", "qty": 1, "reason": "too_small"}]); never more than shipped and not yet returned, only within return_window_days (1 to 3650, IE004) of shipment (IE008); a kit comes back as its components; the units become return_pending at the node that shipped them; at most 1,000 lines (IE004)';
+COMMENT ON FUNCTION erp.receive_return(bigint, text, jsonb) IS
+    'Records returned units arriving (all that is expected, or lines = [{"sku": .., "qty": ..}]) at node (default: the node that shipped them); they go to inspection; a sku not on the RMA is refused (IE007) and recorded as a return_discrepancy event; at most 1,000 lines (IE004)';
+COMMENT ON FUNCTION erp.approve_refund(bigint) IS
+    'Releases a refund that waits for approval; only members of erp_approver other than the person who made the refund due (refund_requested_by) and not a member of that role nor a role it is a member of, at a node the caller may act at (IE009); returns the amount';
+COMMENT ON FUNCTION erp.create_po(text, text, jsonb, timestamptz) IS
+    'Records a supplier-confirmed purchase order (lines = [{"sku": .., "qty": .., "unit_cost": ..}]); its units become incoming at node; at most 1,000 lines (IE004); returns the purchase order id';
+COMMENT ON FUNCTION erp.receive_po(bigint, jsonb) IS
+    'Receives a purchase order: everything outstanding, or lines = [{"sku", "qty", "lot", "expires_on"}]; lot-tracked items need lot and expiry; items that require a quality check go to quarantine; more than ordered, or more than 1,000 lines, is refused (IE004)';
+COMMENT ON FUNCTION erp.approve_adjustment(bigint) IS
+    'Applies an adjustment that waits for approval; only members of erp_approver other than its creator (created_by) and not a member of that role nor a role it is a member of, at a node the caller may act at (IE009)';
