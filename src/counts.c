@@ -31,6 +31,7 @@
 #include "utils/builtins.h"
 
 #include "ierp.h"
+#include "governance.h"
 
 IERP_OWNER_ENTRY(ierp_counts_count);
 IERP_OWNER_ENTRY(ierp_counts_adjust);
@@ -389,11 +390,14 @@ ierp_counts_approve_adjustment_body(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_WRONG_STATUS),
 				 errmsg("adjustment " INT64_FORMAT " is %s, not pending approval", adjustment_id, status)));
-	if (created_by != NULL && strcmp(created_by, actor) == 0)
+	if (GovernanceSamePerson(created_by, actor))
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_APPROVAL_REQUIRED),
-				 errmsg("role \"%s\" may not approve adjustment " INT64_FORMAT ": it created it", actor, adjustment_id),
-				 errdetail("Four eyes: the person who counted or adjusted never approves the adjustment."),
+				 strcmp(created_by, actor) == 0
+				 ? errmsg("role \"%s\" may not approve adjustment " INT64_FORMAT ": it created it", actor, adjustment_id)
+				 : errmsg("role \"%s\" may not approve adjustment " INT64_FORMAT ": role \"%s\" created it and one is a member of the other",
+						  actor, adjustment_id, created_by),
+				 errdetail("Four eyes: the person who counted or adjusted never approves the adjustment, nor does a role that may act as that person or as which that person may act."),
 				 errhint("Ask another member of erp_approver.")));
 	move_id = ApplyAdjustment(adjustment_id, item_id, node_id, lot_id, qty_delta);
 	IerpPlan(&done_plan,

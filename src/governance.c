@@ -4,7 +4,8 @@
  *	  The record of policy changes: every insert, update, delete and
  *	  truncate of the tables that decide what the engines allow
  *	  (erp.approval_policy, erp.disposition_rule, erp.state_transition,
- *	  erp.node_access, erp.item_component) is written to erp.policy_change
+ *	  erp.node_access, erp.item_component, erp.channel_node,
+ *	  erp.channel_reserve, and the governance columns of erp.item) is written to erp.policy_change
  *	  with who (the login, as IerpActorName gives it: a role SET for the
  *	  occasion does not hide the person), when, and the rows before and after
  *	  as jsonb.  The record is append-only.
@@ -16,6 +17,10 @@
  *
  *	  Refuses: UPDATE, DELETE and TRUNCATE of erp.policy_change (IE005).
  *
+ *	  Four eyes (GovernanceSamePerson, for erp.approve_adjustment and
+ *	  erp.approve_refund): a creator and an approver are one person when
+ *	  their names are equal or either role is a member of the other.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -26,9 +31,12 @@
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
+#include "utils/acl.h"
+#include "utils/jsonb.h"
 #include "utils/rel.h"
 
 #include "ierp.h"
+#include "governance.h"
 
 IERP_OWNER_ENTRY(ierp_governance_policy_changed);
 PG_FUNCTION_INFO_V1(ierp_governance_policy_change_guard);
@@ -142,4 +150,79 @@ ierp_governance_policy_change_guard(PG_FUNCTION_ARGS)
 					: TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? "UPDATE" : "DELETE"),
 			 errdetail("The record of policy changes keeps every change, who made it and when.")));
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * The extension's group roles, which every operator, approver and admin
+ * belongs to.  No login acts as one of them (IerpActorName gives the login),
+ * so a created_by naming one was a superuser session that SET it: membership
+ * in it says nothing about who that person was, and is not "the same person".
+ */
+static bool
+IsSharedRole(const char *name)
+{
+	static const char *const shared[] = {"erp_reader", "erp_operator", "erp_approver", "erp_admin"};
+	int			i;
+
+	for (i = 0; i < lengthof(shared); i++)
+		if (strcmp(name, shared[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * GovernanceSamePerson: a and b (role names, as recorded in created_by and
+ * given by IerpActorName) are one person when the names are equal, or when
+ * either role is a member of the other - directly or through other roles,
+ * superuser status aside: a login that may SET ROLE to another can act as
+ * it, so one of them creating and the other approving is one person deciding
+ * twice.  A name that is no role any more, or one of the extension's group
+ * roles (IsSharedRole), compares by name only.
+ */
+bool
+GovernanceSamePerson(const char *a, const char *b)
+{
+	Oid			role_a;
+	Oid			role_b;
+
+	if (a == NULL || b == NULL)
+		return false;
+	if (strcmp(a, b) == 0)
+		return true;
+	if (IsSharedRole(a) || IsSharedRole(b))
+		return false;
+	role_a = get_role_oid(a, true);
+	role_b = get_role_oid(b, true);
+	if (!OidIsValid(role_a) || !OidIsValid(role_b))
+		return false;
+	return is_member_of_role_nosuper(role_a, role_b) || is_member_of_role_nosuper(role_b, role_a);
+}
+
+/*
+ * GovernanceCheckLines: the element count of the jsonb array in argument
+ * argno, from the array's header (no element is read), and IE004 when it is
+ * above GOVERNANCE_MAX_LINES, before the caller does any work: one call with
+ * tens of thousands of lines would hold the backend for minutes and
+ * hundreds of megabytes.  0 for NULL or anything but an array (the caller
+ * refuses that as "no lines").
+ */
+int
+GovernanceCheckLines(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	Jsonb	   *lines;
+	int			n;
+
+	if (PG_ARGISNULL(argno))
+		return 0;
+	lines = PG_GETARG_JSONB_P(argno);
+	if (!JB_ROOT_IS_ARRAY(lines) || JB_ROOT_IS_SCALAR(lines))
+		return 0;
+	n = (int) JB_ROOT_COUNT(lines);
+	if (n > GOVERNANCE_MAX_LINES)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("%s has %d lines", what, n),
+				 errdetail("One call takes at most %d lines.", GOVERNANCE_MAX_LINES),
+				 errhint("Split the document, e.g. several purchase orders or receipts.")));
+	return n;
 }

@@ -43,6 +43,7 @@
 #include "utils/memutils.h"
 
 #include "ierp.h"
+#include "governance.h"
 
 IERP_OWNER_ENTRY(ierp_returns_authorize);
 IERP_OWNER_ENTRY(ierp_returns_receive);
@@ -543,7 +544,10 @@ ierp_returns_authorize_body(PG_FUNCTION_ARGS)
 				nlines;
 	int64		rma_id;
 	bool		isnull;
+	MemoryContext caller_ctx;
+	MemoryContext line_ctx;
 
+	(void) GovernanceCheckLines(fcinfo, 1, psprintf("a return of order " INT64_FORMAT, order_id));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	/* the order row serialises returns of the same order */
@@ -612,6 +616,7 @@ ierp_returns_authorize_body(PG_FUNCTION_ARGS)
 						 NULL, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "inventory_erp: rma insert failed");
 	rma_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	caller_ctx = CurrentMemoryContext;
 
 	/*
 	 * Per item: what shipped per node and lot, less what is already
@@ -635,6 +640,8 @@ ierp_returns_authorize_body(PG_FUNCTION_ARGS)
 			 "INSERT INTO erp.rma_line (rma_id, item_id, node_id, lot_id, qty, reason, unit_price)"
 			 " VALUES ($1, $2, $3, NULLIF($4, 0), $5, $6, round($7::numeric, 2)) RETURNING rma_line_id",
 			 7, line_types);
+	/* one request at a time: its own SPI level and memory, freed before the next */
+	line_ctx = AllocSetContextCreate(caller_ctx, "authorize_return line", ALLOCSET_DEFAULT_SIZES);
 	for (r = 0; r < req.n; r++)
 	{
 		ReturnRequest *q = &req.items[r];
@@ -646,6 +653,10 @@ ierp_returns_authorize_body(PG_FUNCTION_ARGS)
 				   *lot,
 				   *avail;
 
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextSwitchTo(line_ctx);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "inventory_erp: SPI_connect failed");
 		if (SPI_execute_plan(shipped_plan,
 							 (Datum[]) {Int64GetDatum(order_id), Int64GetDatum(q->item_id), Int32GetDatum(window)},
 							 NULL, false, 0) != SPI_OK_SELECT)
@@ -707,11 +718,11 @@ ierp_returns_authorize_body(PG_FUNCTION_ARGS)
 						"rma_authorized");
 			left -= part;
 		}
-		/* a return of many lines: what one request needed goes before the next */
-		pfree(node);
-		pfree(lot);
-		pfree(avail);
+		SPI_finish();
+		MemoryContextSwitchTo(caller_ctx);
+		MemoryContextReset(line_ctx);
 	}
+	MemoryContextDelete(line_ctx);
 	SPI_finish();
 	PG_RETURN_INT64(rma_id);
 }
@@ -872,6 +883,7 @@ ierp_returns_receive_body(PG_FUNCTION_ARGS)
 	bool		isnull;
 
 	IerpCheckText(node, "node", IERP_MAX_KEY_LEN);
+	(void) GovernanceCheckLines(fcinfo, 2, psprintf("a receipt of rma " INT64_FORMAT, rma_id));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	status = RmaLock(rma_id, &order_id);
@@ -915,6 +927,8 @@ ierp_returns_receive_body(PG_FUNCTION_ARGS)
 		uint64		i,
 					nlines;
 		SPITupleTable *tt;
+		MemoryContext caller_ctx;
+		MemoryContext line_ctx;
 
 		IerpPlan(&lines_plan,
 				 "SELECT e.value->>'sku', e.value->>'qty', (SELECT i.item_id FROM erp.item i WHERE i.sku = e.value->>'sku')"
@@ -928,16 +942,27 @@ ierp_returns_receive_body(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 					 errmsg("a receipt of rma " INT64_FORMAT " needs at least one line", rma_id)));
+		/* one line at a time: its own SPI level and memory, freed before the next */
+		caller_ctx = CurrentMemoryContext;
+		line_ctx = AllocSetContextCreate(caller_ctx, "receive_return line", ALLOCSET_DEFAULT_SIZES);
 		for (i = 0; i < nlines; i++)
 		{
-			char	   *sku = SPI_getvalue(tt->vals[i], tt->tupdesc, 1);
-			char	   *qty_text = SPI_getvalue(tt->vals[i], tt->tupdesc, 2);
-			Datum		item = SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull);
-			int64		item_id = isnull ? 0 : DatumGetInt64(item);
+			char	   *sku;
+			char	   *qty_text;
+			Datum		item;
+			int64		item_id;
 			int64		qty,
 						expected = 0,
 						left;
 
+			CHECK_FOR_INTERRUPTS();
+			MemoryContextSwitchTo(line_ctx);
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "inventory_erp: SPI_connect failed");
+			sku = SPI_getvalue(tt->vals[i], tt->tupdesc, 1);
+			qty_text = SPI_getvalue(tt->vals[i], tt->tupdesc, 2);
+			item = SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull);
+			item_id = isnull ? 0 : DatumGetInt64(item);
 			/* a line without a sku is no discrepancy to record, but bad input */
 			if (sku == NULL || sku[0] == '\0')
 				ereport(ERROR,
@@ -977,7 +1002,11 @@ ierp_returns_receive_body(PG_FUNCTION_ARGS)
 				ReceiveLine(rma_id, &e[k], node_id, part);
 				left -= part;
 			}
+			SPI_finish();
+			MemoryContextSwitchTo(caller_ctx);
+			MemoryContextReset(line_ctx);
 		}
+		MemoryContextDelete(line_ctx);
 	}
 	RmaRefreshStatus(rma_id);
 	SPI_finish();
@@ -1109,12 +1138,15 @@ ierp_returns_approve_refund_body(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_IERP_WRONG_STATUS),
 				 errmsg("the refund of rma line " INT64_FORMAT " is %s, not awaiting approval",
 						rma_line_id, line.refund_status)));
-	if (line.refund_requested_by != NULL && strcmp(line.refund_requested_by, actor) == 0)
+	if (GovernanceSamePerson(line.refund_requested_by, actor))
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_APPROVAL_REQUIRED),
-				 errmsg("role \"%s\" may not approve the refund of rma line " INT64_FORMAT ": it made the refund due",
-						actor, rma_line_id),
-				 errdetail("Four eyes: the person who received or inspected the units that made a refund due never approves it."),
+				 strcmp(line.refund_requested_by, actor) == 0
+				 ? errmsg("role \"%s\" may not approve the refund of rma line " INT64_FORMAT ": it made the refund due",
+						  actor, rma_line_id)
+				 : errmsg("role \"%s\" may not approve the refund of rma line " INT64_FORMAT ": role \"%s\" made the refund due and one is a member of the other",
+						  actor, rma_line_id, line.refund_requested_by),
+				 errdetail("Four eyes: the person who received or inspected the units that made a refund due never approves it, nor does a role that may act as that person or as which that person may act."),
 				 errhint("Ask another member of erp_approver.")));
 	IerpPlan(&plan,
 			 "UPDATE erp.rma_line SET refund_status = 'approved', refunded_at = pg_catalog.now(),"

@@ -25,12 +25,15 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "ierp.h"
+#include "governance.h"
 
 IERP_OWNER_ENTRY(ierp_supply_create_po);
 IERP_OWNER_ENTRY(ierp_supply_receive_po);
@@ -77,6 +80,8 @@ WritePo(int64 supplier_id, int64 node_id, Datum expected_at, const PoLine *lines
 	int64		po_id;
 	char	   *ref;
 	int			i;
+	MemoryContext caller_ctx = CurrentMemoryContext;
+	MemoryContext line_ctx;
 
 	IerpPlan(&po_plan,
 			 "INSERT INTO erp.purchase_order (supplier_id, node_id, expected_at) VALUES ($1, $2, $3)"
@@ -91,16 +96,30 @@ WritePo(int64 supplier_id, int64 node_id, Datum expected_at, const PoLine *lines
 			 "INSERT INTO erp.purchase_order_line (purchase_order_id, line_no, item_id, qty, unit_cost)"
 			 " VALUES ($1, $2, $3, $4, COALESCE($5::numeric, (SELECT unit_cost FROM erp.item WHERE item_id = $3)))",
 			 5, line_types);
+	/* one line at a time: its own SPI level and memory, freed before the next */
+	line_ctx = AllocSetContextCreate(CurrentMemoryContext, "create_po line", ALLOCSET_DEFAULT_SIZES);
 	for (i = 0; i < nlines; i++)
 	{
-		Datum		values[5] = {Int64GetDatum(po_id), Int32GetDatum(i + 1), Int64GetDatum(lines[i].item_id),
-		Int64GetDatum(lines[i].qty), lines[i].unit_cost ? CStringGetTextDatum(lines[i].unit_cost) : (Datum) 0};
+		Datum		values[5];
 
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextSwitchTo(line_ctx);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "inventory_erp: SPI_connect failed");
+		values[0] = Int64GetDatum(po_id);
+		values[1] = Int32GetDatum(i + 1);
+		values[2] = Int64GetDatum(lines[i].item_id);
+		values[3] = Int64GetDatum(lines[i].qty);
+		values[4] = lines[i].unit_cost ? CStringGetTextDatum(lines[i].unit_cost) : (Datum) 0;
 		if (SPI_execute_plan(line_plan, values, lines[i].unit_cost ? NULL : "    n", false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "inventory_erp: purchase order line insert failed");
 		LedgerRecordEngine(ref, lines[i].item_id, 0, lines[i].qty, 0, STATE_OUTSIDE, node_id, STATE_INCOMING,
 				   "po_confirmed");
+		SPI_finish();
+		MemoryContextSwitchTo(caller_ctx);
+		MemoryContextReset(line_ctx);
 	}
+	MemoryContextDelete(line_ctx);
 	return po_id;
 }
 
@@ -142,6 +161,7 @@ ierp_supply_create_po_body(PG_FUNCTION_ARGS)
 
 	IerpCheckText(supplier, "supplier", IERP_MAX_KEY_LEN);
 	IerpCheckText(node, "node", IERP_MAX_KEY_LEN);
+	(void) GovernanceCheckLines(fcinfo, 2, psprintf("purchase order from \"%s\"", supplier));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	supplier_id = LookupSupplier(supplier);
@@ -235,6 +255,7 @@ ierp_supply_receive_po_body(PG_FUNCTION_ARGS)
 				n;
 	bool		isnull;
 
+	(void) GovernanceCheckLines(fcinfo, 1, psprintf("a receipt of purchase order " INT64_FORMAT, po_id));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	IerpPlan(&po_plan,
@@ -300,7 +321,10 @@ ierp_supply_receive_po_body(PG_FUNCTION_ARGS)
 	{
 		SPITupleTable *tt = SPI_tuptable;
 		uint64		count = PG_ARGISNULL(1) ? (uint64) nopen : n;
+		MemoryContext caller_ctx = CurrentMemoryContext;
+		MemoryContext line_ctx = AllocSetContextCreate(caller_ctx, "receive_po line", ALLOCSET_DEFAULT_SIZES);
 
+		/* one line at a time: its own SPI level and memory, freed before the next */
 		for (i = 0; i < count; i++)
 		{
 			char	   *sku,
@@ -311,10 +335,14 @@ ierp_supply_receive_po_body(PG_FUNCTION_ARGS)
 			DateADT		expires_on = 0;
 			bool		matched = false;
 
+			if (PG_ARGISNULL(1) && open[i].outstanding == 0)
+				continue;
+			CHECK_FOR_INTERRUPTS();
+			MemoryContextSwitchTo(line_ctx);
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "inventory_erp: SPI_connect failed");
 			if (PG_ARGISNULL(1))
 			{
-				if (open[i].outstanding == 0)
-					continue;
 				sku = open[i].sku;
 				qty = open[i].outstanding;
 			}
@@ -387,7 +415,11 @@ ierp_supply_receive_po_body(PG_FUNCTION_ARGS)
 						 errmsg("receipt of " INT64_FORMAT " of sku \"%s\" exceeds the " INT64_FORMAT
 								" still due on purchase order " INT64_FORMAT, qty, sku, qty - left, po_id),
 						 errdetail("Over-receipts are refused; receive the extra units with erp.receive().")));
+			SPI_finish();
+			MemoryContextSwitchTo(caller_ctx);
+			MemoryContextReset(line_ctx);
 		}
+		MemoryContextDelete(line_ctx);
 	}
 	IerpPlan(&status_plan,
 			 "UPDATE erp.purchase_order p SET status = s.status::erp.po_status,"

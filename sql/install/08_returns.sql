@@ -125,14 +125,14 @@ CREATE FUNCTION erp.authorize_return(order_id bigint, lines jsonb, return_window
     AS 'MODULE_PATHNAME', 'ierp_returns_authorize'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.authorize_return(bigint, jsonb, integer) IS
-    'Authorises the return of shipped units of an order (lines = [{"sku": "A-1", "qty": 1, "reason": "too_small"}]); never more than shipped and not yet returned, only within return_window_days (1 to 3650, IE004) of shipment (IE008); a kit comes back as its components; the units become return_pending at the node that shipped them';
+    'Authorises the return of shipped units of an order (lines = [{"sku": "A-1", "qty": 1, "reason": "too_small"}]); never more than shipped and not yet returned, only within return_window_days (1 to 3650, IE004) of shipment (IE008); a kit comes back as its components; the units become return_pending at the node that shipped them; at most 1,000 lines (IE004)';
 
 CREATE FUNCTION erp.receive_return(rma_id bigint, node text DEFAULT NULL, lines jsonb DEFAULT NULL)
     RETURNS void
     AS 'MODULE_PATHNAME', 'ierp_returns_receive'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.receive_return(bigint, text, jsonb) IS
-    'Records returned units arriving (all that is expected, or lines = [{"sku": .., "qty": ..}]) at node (default: the node that shipped them); they go to inspection; a sku not on the RMA is refused (IE007) and recorded as a return_discrepancy event';
+    'Records returned units arriving (all that is expected, or lines = [{"sku": .., "qty": ..}]) at node (default: the node that shipped them); they go to inspection; a sku not on the RMA is refused (IE007) and recorded as a return_discrepancy event; at most 1,000 lines (IE004)';
 
 CREATE FUNCTION erp.inspect_return(rma_line_id bigint, condition erp.item_condition)
     RETURNS erp.disposition
@@ -146,7 +146,7 @@ CREATE FUNCTION erp.approve_refund(rma_line_id bigint)
     AS 'MODULE_PATHNAME', 'ierp_returns_approve_refund'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.approve_refund(bigint) IS
-    'Releases a refund that waits for approval; only members of erp_approver other than the person who made the refund due (refund_requested_by), at a node the caller may act at (IE009); returns the amount';
+    'Releases a refund that waits for approval; only members of erp_approver other than the person who made the refund due (refund_requested_by) and not a member of that role nor a role it is a member of, at a node the caller may act at (IE009); returns the amount';
 
 CREATE FUNCTION erp.complete_refurbish(rma_line_id bigint)
     RETURNS void

@@ -60,14 +60,14 @@ CREATE FUNCTION erp.create_po(supplier text, node text, lines jsonb, expected_at
     AS 'MODULE_PATHNAME', 'ierp_supply_create_po'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.create_po(text, text, jsonb, timestamptz) IS
-    'Records a supplier-confirmed purchase order (lines = [{"sku": .., "qty": .., "unit_cost": ..}]); its units become incoming at node; returns the purchase order id';
+    'Records a supplier-confirmed purchase order (lines = [{"sku": .., "qty": .., "unit_cost": ..}]); its units become incoming at node; at most 1,000 lines (IE004); returns the purchase order id';
 
 CREATE FUNCTION erp.receive_po(po_id bigint, lines jsonb DEFAULT NULL)
     RETURNS void
     AS 'MODULE_PATHNAME', 'ierp_supply_receive_po'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.receive_po(bigint, jsonb) IS
-    'Receives a purchase order: everything outstanding, or lines = [{"sku", "qty", "lot", "expires_on"}]; lot-tracked items need lot and expiry; items that require a quality check go to quarantine; more than ordered is refused (IE004)';
+    'Receives a purchase order: everything outstanding, or lines = [{"sku", "qty", "lot", "expires_on"}]; lot-tracked items need lot and expiry; items that require a quality check go to quarantine; more than ordered, or more than 1,000 lines, is refused (IE004)';
 
 CREATE FUNCTION erp.delay_po(po_id bigint, new_expected_at timestamptz)
     RETURNS void

@@ -53,7 +53,7 @@ CREATE FUNCTION erp.approve_adjustment(adjustment_id bigint)
     AS 'MODULE_PATHNAME', 'ierp_counts_approve_adjustment'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.approve_adjustment(bigint) IS
-    'Applies an adjustment that waits for approval; only members of erp_approver other than its creator (created_by), at a node the caller may act at (IE009)';
+    'Applies an adjustment that waits for approval; only members of erp_approver other than its creator (created_by) and not a member of that role nor a role it is a member of, at a node the caller may act at (IE009)';
 
 -- Partner access: erp.node_access and erp.visible_nodes() are in 03_master.sql
 -- (views before this file use them); every session reloads the cache of it.
@@ -84,7 +84,7 @@ CREATE TABLE erp.policy_change (
     new_row             jsonb
 );
 CREATE INDEX policy_change_at_idx ON erp.policy_change (changed_at);
-COMMENT ON TABLE erp.policy_change IS 'Append-only record of every change to erp.approval_policy, erp.disposition_rule, erp.state_transition, erp.node_access and erp.item_component: who, when, the row before and after';
+COMMENT ON TABLE erp.policy_change IS 'Append-only record of every change to erp.approval_policy, erp.disposition_rule, erp.state_transition, erp.node_access, erp.item_component, erp.channel_node and erp.channel_reserve, and of every change of an item''s governance columns (unit_cost, unit_price, lot_tracked, min_shelf_life_days, allow_backorder, allow_preorder, high_value, requires_qc, active): who, when, the row before and after';
 COMMENT ON COLUMN erp.policy_change.changed_at IS 'Start of the transaction that made the change';
 COMMENT ON COLUMN erp.policy_change.changed_by IS 'The login that made the change (a role it SET does not replace it; a superuser session is recorded as the role it acts as)';
 COMMENT ON COLUMN erp.policy_change.table_name IS 'The policy table changed, in schema erp';
@@ -130,6 +130,36 @@ CREATE TRIGGER policy_changed AFTER INSERT OR UPDATE OR DELETE ON erp.item_compo
     FOR EACH ROW EXECUTE FUNCTION erp.record_policy_change();
 CREATE TRIGGER policy_truncated AFTER TRUNCATE ON erp.item_component
     FOR EACH STATEMENT EXECUTE FUNCTION erp.record_policy_change();
+-- A channel's nodes are an access grant (a partner sees and may cancel the
+-- not yet allocated orders of a channel its node fulfils), and a channel
+-- reserve decides which channels may take which stock: both are recorded.
+-- erp.stock_policy (safety stock, reorder parameters) is planning, not a rule
+-- of who may do what, and is not.
+CREATE TRIGGER policy_changed AFTER INSERT OR UPDATE OR DELETE ON erp.channel_node
+    FOR EACH ROW EXECUTE FUNCTION erp.record_policy_change();
+CREATE TRIGGER policy_truncated AFTER TRUNCATE ON erp.channel_node
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.record_policy_change();
+CREATE TRIGGER policy_changed AFTER INSERT OR UPDATE OR DELETE ON erp.channel_reserve
+    FOR EACH ROW EXECUTE FUNCTION erp.record_policy_change();
+CREATE TRIGGER policy_truncated AFTER TRUNCATE ON erp.channel_reserve
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.record_policy_change();
+-- An item's governance columns: its cost and price value adjustments against
+-- the approval threshold, high_value sends its refunds to an approver, and the
+-- flags decide what allocation, receiving and ATP allow.  A change of any of
+-- them (not of its title, category or gtin) is recorded; a new item is not (its
+-- row is its own record).
+CREATE TRIGGER item_governance_changed
+    AFTER UPDATE OF unit_cost, unit_price, lot_tracked, min_shelf_life_days, allow_backorder,
+                    allow_preorder, high_value, requires_qc, active ON erp.item
+    FOR EACH ROW
+    WHEN (OLD.unit_cost IS DISTINCT FROM NEW.unit_cost OR OLD.unit_price IS DISTINCT FROM NEW.unit_price
+          OR OLD.lot_tracked IS DISTINCT FROM NEW.lot_tracked
+          OR OLD.min_shelf_life_days IS DISTINCT FROM NEW.min_shelf_life_days
+          OR OLD.allow_backorder IS DISTINCT FROM NEW.allow_backorder
+          OR OLD.allow_preorder IS DISTINCT FROM NEW.allow_preorder
+          OR OLD.high_value IS DISTINCT FROM NEW.high_value OR OLD.requires_qc IS DISTINCT FROM NEW.requires_qc
+          OR OLD.active IS DISTINCT FROM NEW.active)
+    EXECUTE FUNCTION erp.record_policy_change();
 
 -- Readers (auditors, BI) see the record; partners do not: it names other
 -- partners' roles and nodes and the business's thresholds.

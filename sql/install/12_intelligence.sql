@@ -181,7 +181,7 @@ SELECT pc.policy_change_id, pc.changed_at, pc.changed_by, pc.table_name, pc.oper
   FROM erp.policy_change pc
  ORDER BY pc.changed_at DESC, pc.policy_change_id DESC;
 COMMENT ON VIEW erp.policy_audit IS
-    'Policy changes, newest first: who changed which policy table (approval thresholds, disposition rules, state transitions, partner access, kit components), when, the columns that changed, and the rows before and after';
+    'Policy changes, newest first: who changed which policy table (approval thresholds, disposition rules, state transitions, partner access, kit components, channel nodes and reserves, an item''s cost, price and flags), when, the columns that changed, and the rows before and after';
 
 -- Logical replication -------------------------------------------------------
 

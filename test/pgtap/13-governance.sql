@@ -10,7 +10,7 @@
 --   * poison input refused with an IE code, and nothing changed.
 -- Master data uses codes starting with TAP13-; everything is rolled back.
 BEGIN;
-SELECT plan(112);
+SELECT plan(117);
 
 -- Master data ----------------------------------------------------------------------------------
 
@@ -40,7 +40,11 @@ CREATE ROLE tap13_b;        -- another approver
 CREATE ROLE tap13_admin;    -- keeps master data and policies
 CREATE ROLE tap13_reader;   -- BI
 CREATE ROLE tap13_partner;  -- a 3PL at TAP13-P (an approver there, too)
-GRANT erp_operator, erp_approver TO tap13_a, tap13_b, tap13_partner;
+CREATE ROLE tap13_a_alias;  -- an approver that may SET ROLE tap13_a (one person with tap13_a)
+CREATE ROLE tap13_a_alt;    -- an approver that tap13_a may SET ROLE to (one person with tap13_a)
+GRANT erp_operator, erp_approver TO tap13_a, tap13_b, tap13_partner, tap13_a_alias, tap13_a_alt;
+GRANT tap13_a TO tap13_a_alias;
+GRANT tap13_a_alt TO tap13_a;
 GRANT erp_admin, erp_operator TO tap13_admin;
 GRANT erp_reader TO tap13_reader, tap13_partner;
 INSERT INTO erp.node_access (role_name, node_id) SELECT 'tap13_partner', node_id FROM erp.node WHERE code = 'TAP13-P';
@@ -220,6 +224,14 @@ SELECT throws_ok(format('SELECT erp.approve_adjustment(%s)', pg_temp.id('adj_cou
     'an approver approving its own 4,920.00 adjustment is refused with IE009 (four eyes)');
 SELECT throws_ok(format('SELECT erp.approve_adjustment(%s)', pg_temp.id('adj_big')), 'IE009', NULL,
     'an approver approving its own erp.adjust write-off is refused with IE009 too');
+SET ROLE tap13_a_alias;
+SELECT throws_ok(format('SELECT erp.approve_adjustment(%s)', pg_temp.id('adj_count')), 'IE009',
+    format('role "tap13_a_alias" may not approve adjustment %s: role "tap13_a" created it and one is a member of the other',
+           pg_temp.id('adj_count')),
+    'an approver that may SET ROLE to the creator is the same person: IE009 (four eyes by membership)');
+SET ROLE tap13_a_alt;
+SELECT throws_ok(format('SELECT erp.approve_adjustment(%s)', pg_temp.id('adj_count')), 'IE009', NULL,
+    'an approver the creator may SET ROLE to is the same person: IE009 (membership the other way)');
 RESET ROLE;
 SELECT pg_temp.unchanged('the refused self-approvals changed nothing: the laptops are on the books');
 SET ROLE tap13_b;
@@ -248,8 +260,16 @@ SELECT pg_temp.snapshot();
 SET ROLE tap13_a;
 SELECT throws_ok(format('SELECT erp.approve_refund(%s)', pg_temp.id('laptop_line')), 'IE009', NULL,
     'the inspector approving the refund it made due is refused with IE009 (four eyes)');
+SET ROLE tap13_a_alias;
+SELECT throws_ok(format('SELECT erp.approve_refund(%s)', pg_temp.id('laptop_line')), 'IE009', NULL,
+    'an approver that may SET ROLE to the inspector is refused with IE009 (four eyes by membership)');
+SET ROLE tap13_a_alt;
+SELECT throws_ok(format('SELECT erp.approve_refund(%s)', pg_temp.id('laptop_line')), 'IE009', NULL,
+    'an approver the inspector may SET ROLE to is refused with IE009');
 RESET ROLE;
 SELECT pg_temp.unchanged('the refused self-approval of the refund changed nothing');
+SELECT is((SELECT refund_status::text FROM erp.rma_line WHERE rma_line_id = pg_temp.id('laptop_line')), 'awaiting_approval',
+    'the refund still waits after the refused approvals');
 SET ROLE tap13_b;
 SELECT is(erp.approve_refund(pg_temp.id('laptop_line')), 1199.00::numeric, 'another approver releases the refund');
 RESET ROLE;
