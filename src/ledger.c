@@ -330,12 +330,18 @@ LedgerValidate(const LedgerMove *m)
 		if (document != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_TRANSITION_NOT_ALLOWED),
-					 errmsg("units in \"%s\" belong to %s: a generic move cannot take them %s it",
-							StockStateName(owned), document, owned == m->from_state ? "out of" : "into"),
-					 errdetail("The move was a quantity of " INT64_FORMAT " of sku \"%s\" from \"%s\" to \"%s\" by event \"%s\"; "
-							   "it would leave %s unable to finish.",
-							   m->qty, IerpItemSku(m->item_id), StockStateName(m->from_state),
-							   StockStateName(m->to_state), m->event, document),
+					 errmsg("units in \"%s\" belong to %s: a generic move cannot %s",
+							StockStateName(owned), document,
+							owned == m->from_state ? "take them out" : "put units there"),
+					 owned == m->from_state
+					 ? errdetail("The move was a quantity of " INT64_FORMAT " of sku \"%s\" from \"%s\" to \"%s\" by event \"%s\"; "
+								 "it would leave %s unable to finish.",
+								 m->qty, IerpItemSku(m->item_id), StockStateName(m->from_state),
+								 StockStateName(m->to_state), m->event, document)
+					 : errdetail("The move was a quantity of " INT64_FORMAT " of sku \"%s\" from \"%s\" to \"%s\" by event \"%s\"; "
+								 "with no document behind them the units could never move on.",
+								 m->qty, IerpItemSku(m->item_id), StockStateName(m->from_state),
+								 StockStateName(m->to_state), m->event),
 					 errhint("%s", hint)));
 	}
 

@@ -273,22 +273,22 @@ SET LOCAL inventory_erp.restore_mode = off;
 DELETE FROM before; INSERT INTO before SELECT pg_temp.books();
 SET LOCAL ROLE erp_operator;
 SELECT throws_ok($$SELECT erp.move('TAP11-TEE', 'TAP11-DC', 1, 'available', 'in_transit', 'transfer_out', to_node => 'TAP11-ST')$$,
-    'IE002', 'units in "in_transit" belong to a transfer: a generic move cannot take them into it',
+    'IE002', 'units in "in_transit" belong to a transfer: a generic move cannot put units there',
     'erp.move cannot send units in transit without a transfer, or they could never be received by erp.receive_transfer');
 SELECT throws_ok($$SELECT erp.move('TAP11-TEE', 'TAP11-ST', 1, 'in_transit', NULL, 'adjust')$$,
-    'IE002', 'units in "in_transit" belong to a transfer: a generic move cannot take them out of it',
+    'IE002', 'units in "in_transit" belong to a transfer: a generic move cannot take them out',
     'erp.move cannot write off units in transit, or (as doc/states.md advised in 0.3.0) their transfer could never be received');
 SELECT throws_ok($$SELECT erp.move('TAP11-TEE', 'TAP11-ST', 1, 'in_transit', 'available', 'transfer_in')$$,
     'IE002', NULL, 'nor book them in outside their transfer');
 SELECT throws_ok($$SELECT erp.move('TAP11-TEE', 'TAP11-DC', 1, 'refurbish', NULL, 'adjust')$$,
-    'IE002', 'units in "refurbish" belong to a return: a generic move cannot take them out of it',
+    'IE002', 'units in "refurbish" belong to a return: a generic move cannot take them out',
     'erp.move cannot write off a unit waiting for refurbishment, or its return line could never be completed');
 SELECT throws_ok($$SELECT erp.move('TAP11-TEE', 'TAP11-DC', 1, 'refurbish', NULL, 'dispose')$$,
     'IE002', NULL, 'nor dispose of it');
 SELECT throws_ok($$SELECT erp.move('TAP11-TEE', 'TAP11-DC', 1, 'vendor_return', NULL, 'adjust')$$,
     'IE002', NULL, 'nor write off a unit waiting to go back to the vendor');
 SELECT throws_ok($$SELECT erp.move('TAP11-TEE', 'TAP11-DC', 1, 'available', 'refurbish', 'tap_old_repair')$$,
-    'IE002', 'units in "refurbish" belong to a return: a generic move cannot take them into it',
+    'IE002', 'units in "refurbish" belong to a return: a generic move cannot put units there',
     'a row of one''s own that joins a document state (from an updated database) is refused at move time, whatever the table says');
 RESET ROLE;
 SELECT throws_ok($$INSERT INTO erp.stock_move (item_id, qty, from_node_id, from_state, to_node_id, to_state, event)
