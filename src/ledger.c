@@ -306,7 +306,7 @@ LedgerValidate(const LedgerMove *m)
 				(errcode(ERRCODE_IERP_TRANSITION_NOT_ALLOWED),
 				 errmsg("event \"%s\" needs a destination node other than \"%s\"",
 						m->event, IerpNodeCode(m->from_node_id)),
-				 errhint("Name the receiving node, e.g. erp.move(..., to_node => 'STORE-1').")));
+				 errhint("Send stock to another node with erp.transfer(sku, from_node, to_node, qty).")));
 	if (m->from_state != STATE_OUTSIDE && m->to_state != STATE_OUTSIDE &&
 		m->from_node_id != m->to_node_id && !t->cross_node)
 		ereport(ERROR,
