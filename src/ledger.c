@@ -231,8 +231,53 @@ MoveState(HeapTuple tup, TupleDesc desc, const char *col)
 }
 
 /*
+ * The document that owns the units in a state, or NULL for a state any move
+ * may join.  Units in these states belong to a purchase order (incoming), a
+ * transfer (in_transit), an order line (reserved, picked, packed) or a
+ * return line (return_pending, inspection, refurbish, vendor_return): the
+ * functions of that document move them, and a generic move that fed or
+ * drained them would leave the document unable to finish (a transfer that
+ * can no longer be received, a return line that can no longer be
+ * refurbished) while erp.verify() saw nothing wrong.  *hint names the
+ * functions that move them.
+ */
+static const char *
+LedgerDocumentOf(StockState state, const char **hint)
+{
+	switch (state)
+	{
+		case STATE_INCOMING:
+			*hint = "Purchase orders move it: erp.create_po, erp.receive_po.";
+			return "a purchase order";
+		case STATE_IN_TRANSIT:
+			*hint = "Send stock with erp.transfer and book it in with erp.receive_transfer; "
+				"units lost on the way are counted out at the receiving node afterwards (erp.count).";
+			return "a transfer";
+		case STATE_RESERVED:
+		case STATE_PICKED:
+		case STATE_PACKED:
+			*hint = "Orders move it: erp.allocate, erp.pick, erp.pack, erp.ship, erp.short_pick, erp.cancel_order.";
+			return "an order";
+		case STATE_RETURN_PENDING:
+		case STATE_INSPECTION:
+		case STATE_REFURBISH:
+		case STATE_VENDOR_RETURN:
+			*hint = "Returns move it: erp.receive_return, erp.inspect_return, erp.complete_refurbish, "
+				"erp.return_to_vendor, erp.expire_returns.";
+			return "a return";
+		default:
+			*hint = NULL;
+			return NULL;
+	}
+}
+
+/*
  * Checks a move against the state machine and the partner rule, without
- * changing anything.  Raises IE004, IE002 or IE009.
+ * changing anything.  Raises IE004, IE002 or IE009.  A move that is not an
+ * engine's may neither use a transition an engine owns nor enter or leave a
+ * state a document owns (LedgerDocumentOf), whatever erp.state_transition
+ * says: rows of the business's own that were added before the guard on that
+ * table existed (an updated database) are refused here too (IE002).
  */
 static void
 LedgerValidate(const LedgerMove *m)
@@ -255,20 +300,13 @@ LedgerValidate(const LedgerMove *m)
 						   IerpNodeCode(m->from_state != STATE_OUTSIDE ? m->from_node_id : m->to_node_id)),
 				 errhint("Allowed from \"%s\": %s.", StockStateName(m->from_state),
 						 TransitionsFrom(m->from_state))));
-	if (t->engine[0] != '\0' && !m->engine)
-		ereport(ERROR,
-				(errcode(ERRCODE_IERP_TRANSITION_NOT_ALLOWED),
-				 errmsg("event \"%s\" is recorded only by the %s functions", m->event, t->engine),
-				 errdetail("A generic move would leave the %s documents out of step with the stock.",
-						   t->engine),
-				 errhint("Use the %s functions (see doc/reference.md) for this event.", t->engine)));
 	if (m->to_state == STATE_IN_TRANSIT && m->from_state != STATE_OUTSIDE &&
 		m->from_node_id == m->to_node_id)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_TRANSITION_NOT_ALLOWED),
 				 errmsg("event \"%s\" needs a destination node other than \"%s\"",
 						m->event, IerpNodeCode(m->from_node_id)),
-				 errhint("Name the receiving node, e.g. erp.move(..., to_node => 'STORE-1').")));
+				 errhint("Send stock to another node with erp.transfer(sku, from_node, to_node, qty).")));
 	if (m->from_state != STATE_OUTSIDE && m->to_state != STATE_OUTSIDE &&
 		m->from_node_id != m->to_node_id && !t->cross_node)
 		ereport(ERROR,
@@ -276,6 +314,36 @@ LedgerValidate(const LedgerMove *m)
 				 errmsg("event \"%s\" cannot move stock from node \"%s\" to node \"%s\"",
 						m->event, IerpNodeCode(m->from_node_id), IerpNodeCode(m->to_node_id)),
 				 errhint("Only transfers (transfer_out) and returns received elsewhere change node.")));
+	if (t->engine[0] != '\0' && !m->engine)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_TRANSITION_NOT_ALLOWED),
+				 errmsg("event \"%s\" is recorded only by the %s functions", m->event, t->engine),
+				 errdetail("A generic move would leave the %s documents out of step with the stock.",
+						   t->engine),
+				 errhint("Use the %s functions (see doc/reference.md) for this event.", t->engine)));
+	if (!m->engine)
+	{
+		const char *hint;
+		StockState	owned = LedgerDocumentOf(m->from_state, &hint) ? m->from_state : m->to_state;
+		const char *document = LedgerDocumentOf(owned, &hint);
+
+		if (document != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_TRANSITION_NOT_ALLOWED),
+					 errmsg("units in \"%s\" belong to %s: a generic move cannot %s",
+							StockStateName(owned), document,
+							owned == m->from_state ? "take them out" : "put units there"),
+					 owned == m->from_state
+					 ? errdetail("The move was a quantity of " INT64_FORMAT " of sku \"%s\" from \"%s\" to \"%s\" by event \"%s\"; "
+								 "it would leave %s unable to finish.",
+								 m->qty, IerpItemSku(m->item_id), StockStateName(m->from_state),
+								 StockStateName(m->to_state), m->event, document)
+					 : errdetail("The move was a quantity of " INT64_FORMAT " of sku \"%s\" from \"%s\" to \"%s\" by event \"%s\"; "
+								 "with no document behind them the units could never move on.",
+								 m->qty, IerpItemSku(m->item_id), StockStateName(m->from_state),
+								 StockStateName(m->to_state), m->event),
+					 errhint("%s", hint)));
+	}
 
 	/*
 	 * A partner moves stock only at its own nodes: where the units leave, and

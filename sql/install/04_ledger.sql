@@ -15,7 +15,7 @@ COMMENT ON TABLE erp.state_transition IS 'The stock state machine: a move is all
 COMMENT ON COLUMN erp.state_transition.from_state IS 'State the units leave; NULL when they enter from outside';
 COMMENT ON COLUMN erp.state_transition.to_state IS 'State the units enter; NULL when they leave the business';
 COMMENT ON COLUMN erp.state_transition.cross_node IS 'The move may end at another node (a transfer, a return received at another node than the one that shipped it)';
-COMMENT ON COLUMN erp.state_transition.engine IS 'The function family that owns this transition (orders, returns, purchasing); erp.move() refuses it so the documents behind the stock stay consistent; NULL = any move';
+COMMENT ON COLUMN erp.state_transition.engine IS 'The function family that owns this transition (orders, returns, purchasing); erp.move() refuses it so the documents behind the stock stay consistent; NULL = any move, except that no move but a document function''s enters or leaves incoming, in_transit, return_pending, reserved, picked, packed, inspection, refurbish or vendor_return';
 COMMENT ON COLUMN erp.state_transition.builtin IS 'Shipped with the extension (not dumped: CREATE EXTENSION recreates it)';
 
 INSERT INTO erp.state_transition (from_state, to_state, event, cross_node, builtin)
@@ -182,4 +182,4 @@ CREATE FUNCTION erp.move(sku text, node text, qty bigint, from_state erp.stock_s
     AS 'MODULE_PATHNAME', 'ierp_ledger_move'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.move(text, text, bigint, erp.stock_state, erp.stock_state, text, text, text, text) IS
-    'Moves qty units of sku at node from one state to another under event (NULL state = outside); to_node for transfers; returns the move id';
+    'Moves qty units of sku at node from one state to another under event (NULL state = outside), between available, quarantined, damaged and outside (the other states belong to documents: IE002); to_node for a transition of your own that changes node; returns the move id';
