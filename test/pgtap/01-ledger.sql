@@ -281,8 +281,7 @@ RESET ROLE;
 SELECT lives_ok($$
     SELECT erp.move('TAP01-TEE', 'TAP01-DC', 3, 'available', 'quarantined', 'hold');
     SELECT erp.move('TAP01-TEE', 'TAP01-DC', 1, 'quarantined', 'available', 'release_hold');
-    SELECT erp.move('TAP01-TEE', 'TAP01-DC', 4, 'available', 'in_transit', 'transfer_out', to_node => 'TAP01-ST');
-    SELECT erp.move('TAP01-TEE', 'TAP01-ST', 4, 'in_transit', 'available', 'transfer_in');
+    SELECT erp.receive_transfer(erp.transfer('TAP01-TEE', 'TAP01-DC', 'TAP01-ST', 4));
     SELECT erp.move('TAP01-TEE', 'TAP01-DC', 2, 'damaged', NULL, 'dispose');
     SELECT erp.move('TAP01-TEE', 'TAP01-ST', 1, 'available', NULL, 'adjust');
     SELECT erp.receive('TAP01-VIT', 'TAP01-DC', 5, 'TAP01-LOT-B', '2031-06-30');

@@ -82,7 +82,7 @@ SELECT i.item_id, n.node_id, 5, 20, 80, 12, s.supplier_id
  WHERE i.sku = 'TEE-M' AND n.code = 'DC-EAST' AND s.code = 'ACME';
 
 -- configuration added by the business, next to what the extension ships
-INSERT INTO erp.state_transition (from_state, to_state, event) VALUES ('damaged', 'refurbish', 'send_to_repair');
+INSERT INTO erp.state_transition (from_state, to_state, event) VALUES ('damaged', 'quarantined', 'send_to_check');
 INSERT INTO erp.reason_code (code, description) VALUES ('water_damage', 'Warehouse: water damage');
 
 SELECT erp.receive('TEE-M', 'DC-EAST', 100, ref => 'opening');
@@ -91,13 +91,13 @@ SELECT erp.receive('VITC-60', 'DC-EAST', 50, 'L2031-03', '2031-03-31', ref => 'p
 SELECT erp.receive('VITC-60', 'DC-EAST', 40, 'L2031-09', '2031-09-30', ref => 'po:12');
 SELECT erp.move('TEE-M', 'DC-EAST', 6, 'available', 'quarantined', 'hold', ref => 'qc:1');
 SELECT erp.move('TEE-M', 'DC-EAST', 4, 'quarantined', 'available', 'release_hold', ref => 'qc:1');
-SELECT erp.move('TEE-M', 'DC-EAST', 30, 'available', 'in_transit', 'transfer_out', ref => 'transfer:1', to_node => 'STORE-01');
-SELECT erp.move('TEE-M', 'STORE-01', 25, 'in_transit', 'available', 'transfer_in', ref => 'transfer:1');
+SELECT erp.receive_transfer(erp.transfer('TEE-M', 'DC-EAST', 'STORE-01', 25));
+SELECT erp.transfer('TEE-M', 'DC-EAST', 'STORE-01', 5);
 SELECT erp.move('VITC-60', 'DC-EAST', 3, 'available', 'quarantined', 'hold', 'L2031-03', 'recall:2');
 SELECT erp.move('MUG', 'DC-EAST', 1, 'available', NULL, 'adjust', ref => 'count:1');
 SET ROLE erp_operator;
 SELECT erp.move('TEE-M', 'DC-EAST', 3, 'available', 'damaged', 'damage', ref => 'incident:7');
-SELECT erp.move('TEE-M', 'DC-EAST', 1, 'damaged', 'refurbish', 'send_to_repair', ref => 'repair:1');
+SELECT erp.move('TEE-M', 'DC-EAST', 1, 'damaged', 'quarantined', 'send_to_check', ref => 'qc:2');
 RESET ROLE;
 SQL
 
@@ -127,7 +127,7 @@ VERIFY="SELECT count(*) FROM erp.verify()"
 echo "== source database"
 check "erp.verify() is empty in the source" 0 "$(q "$SRC" "$VERIFY")"
 check "the source has 3 items" 3 "$(q "$SRC" "$ITEMS")"
-check "the source has 12 moves" 12 "$(q "$SRC" "$MOVES")"
+check "the source has 13 moves" 13 "$(q "$SRC" "$MOVES")"
 
 echo "== pg_dump -Fc $SRC"
 if "$PGBIN/pg_dump" -Fc -f "$DUMP" "$SRC"; then
@@ -192,7 +192,7 @@ same "state transitions in all (builtin ones not duplicated)" "$ALL_TRANSITIONS"
 same "custom reason codes" "$CUSTOM_REASONS"
 same "reason codes in all (builtin ones not duplicated)" "$ALL_REASONS"
 check "the restored balances show the receipts net of what left" \
-    "in_transit=5 available=200 quarantined=5 damaged=2 refurbish=1" "$(q "$DST" "$STATE_SUMS")"
+    "in_transit=5 available=200 quarantined=6 damaged=2" "$(q "$DST" "$STATE_SUMS")"
 check "erp.verify() is empty in the restored database" 0 "$(q "$DST" "$VERIFY")"
 
 echo "== the restored database goes on working"
@@ -223,14 +223,14 @@ max_item=$(q "$DST" "SELECT max(item_id) FROM erp.item")
 new_item=$(q "$DST" "INSERT INTO erp.item (sku, title) VALUES ('CAP', 'Cap') RETURNING item_id")
 check "a new item gets an item_id after the restored ones ($new_item > $max_item)" yes \
     "$([ -n "$new_item" ] && [ "$new_item" -gt "$max_item" ] && echo yes || echo no)"
-check "the restored custom transition is allowed: send_to_repair works" yes \
-    "$(q "$DST" "SELECT erp.move('TEE-M', 'DC-EAST', 1, 'damaged', 'refurbish', 'send_to_repair') > 0" 2>&1 | sed 's/^t$/yes/')"
+check "the restored custom transition is allowed: send_to_check works" yes \
+    "$(q "$DST" "SELECT erp.move('TEE-M', 'DC-EAST', 1, 'damaged', 'quarantined', 'send_to_check') > 0" 2>&1 | sed 's/^t$/yes/')"
 check "the balances after the new moves" \
-    "DC-EAST|MUG|available=29 DC-EAST|TEE-M|damaged=1 DC-EAST|TEE-M|refurbish=2" \
+    "DC-EAST|MUG|available=29 DC-EAST|TEE-M|quarantined=4 DC-EAST|TEE-M|damaged=1" \
     "$(q "$DST" "SELECT string_agg(n.code || '|' || i.sku || '|' || b.state || '=' || b.qty, ' ' ORDER BY n.code, i.sku, b.state)
                    FROM (SELECT item_id, node_id, state, sum(qty) AS qty FROM erp.stock_balance GROUP BY 1, 2, 3) b
                    JOIN erp.item i ON i.item_id = b.item_id JOIN erp.node n ON n.node_id = b.node_id
-                  WHERE (i.sku = 'MUG' AND b.state = 'available') OR (i.sku = 'TEE-M' AND n.code = 'DC-EAST' AND b.state IN ('damaged', 'refurbish'))")"
+                  WHERE (i.sku = 'MUG' AND b.state = 'available') OR (i.sku = 'TEE-M' AND n.code = 'DC-EAST' AND b.state IN ('damaged', 'quarantined'))")"
 check "erp.verify() is still empty after the new moves" 0 "$(q "$DST" "$VERIFY")"
 
 echo "== $mismatches mismatch(es)"
