@@ -1,4 +1,4 @@
--- 25-break-channel-node-audit.sql (breaker, issue 9 follow-up): the partner
+-- 25-channel-node-recorded.sql (found by the break-it pass of issue 9): the partner
 -- rule gives a partner every order that holds no stock yet on a channel one of
 -- its nodes fulfils (src/access.c, AccessOrderOwn).  So erp.channel_node is an
 -- access grant, like erp.node_access: an erp_admin who attaches the partner's

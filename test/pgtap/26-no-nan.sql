@@ -1,4 +1,4 @@
--- 26-break-nan-values.sql (breaker, issue 9 follow-up): numeric columns of the
+-- 26-no-nan.sql (found by the break-it pass of issue 9): numeric columns of the
 -- configuration accept 'NaN', and PostgreSQL orders NaN above every number, so
 -- CHECK (x >= 0) lets it through:
 --   * erp.approval_policy.max_auto_value = 'NaN': "value > threshold" is then

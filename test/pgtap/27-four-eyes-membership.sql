@@ -1,4 +1,4 @@
--- 27-break-four-eyes-membership.sql (breaker, issue 9 follow-up): four eyes
+-- 27-four-eyes-membership.sql (found by the break-it pass of issue 9): four eyes
 -- compares the adjustment's created_by with the approver's login by name only.
 -- An approver who is a member of a second login (GRANT brk27_alt TO
 -- brk27_approver: it may SET ROLE to it, so the database knows they are one

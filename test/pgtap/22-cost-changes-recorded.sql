@@ -1,4 +1,4 @@
--- 22-break-unit-cost-threshold.sql (breaker, issue 9 follow-up): the one
+-- 22-cost-changes-recorded.sql (found by the break-it pass of issue 9): the one
 -- adjustment threshold values an adjustment at erp.item.unit_cost, which an
 -- erp_admin edits freely and erp.policy_change does not record.  An admin who
 -- is also an operator sets a laptop's cost to 0, writes off three laptops

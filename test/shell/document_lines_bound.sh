@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# break_po_lines_memory (breaker, issue 9 follow-up): orders are bounded to 1,000
+# document_lines_bound.sh (found by the break-it pass of issue 9): orders are bounded to 1,000
 # lines (IE004), but erp.create_po, erp.receive_po (and erp.authorize_return)
 # take a JSON array of any length, and their memory grows with it: one call of
 # an operator (or of a partner at its own node) with 20,000 lines took 8 s and

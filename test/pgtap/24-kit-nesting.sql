@@ -1,4 +1,4 @@
--- 24-break-nested-kit.sql (breaker, issue 9 follow-up): erp.item_component
+-- 24-kit-nesting.sql (found by the break-it pass of issue 9): erp.item_component
 -- accepts a kit as a component of another kit, and cycles (KIT-X contains
 -- KIT-Y which contains KIT-X).  A kit holds no stock of its own and allocation
 -- does not explode more than one level: an order of the outer kit goes short

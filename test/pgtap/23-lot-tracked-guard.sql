@@ -1,4 +1,4 @@
--- 23-break-lot-tracked-toggle.sql (breaker, issue 9 follow-up): 0.3.0 refuses
+-- 23-lot-tracked-guard.sql (found by the break-it pass of issue 9): 0.3.0 refuses
 -- making an item with stock into a kit (IE010), but an erp_admin may still set
 -- lot_tracked on an item whose stock has no lot.  Afterwards the 100 units on
 -- hand are stranded: erp.atp says 0, a new order goes short, and every move,

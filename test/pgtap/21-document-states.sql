@@ -1,4 +1,4 @@
--- 21-break-document-states.sql (breaker, issue 9 follow-up): units in
+-- 21-document-states.sql (found by the break-it pass of issue 9): units in
 -- in_transit belong to a transfer, units in refurbish and vendor_return to a
 -- return line waiting for erp.complete_refurbish / erp.return_to_vendor, units
 -- in incoming to a purchase order.  0.3.0 guards reserved, picked, packed,
