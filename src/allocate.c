@@ -907,7 +907,7 @@ ierp_allocate_body(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
-	OrderLock(OrderIdArg(fcinfo, 0), &order);
+	OrderLock(IerpIdArg(fcinfo, 0, "order"), &order);
 	AccessCheckOrder(order.order_id);
 	CheckAllocatable(&order);
 	AllocateOrder(&order, 0, rsinfo->setResult, rsinfo->setDesc);

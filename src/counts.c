@@ -354,11 +354,7 @@ ierp_counts_approve_adjustment_body(PG_FUNCTION_ARGS)
 	char	   *created_by;
 	int64		move_id;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
-				 errmsg("no adjustment id given")));
-	adjustment_id = PG_GETARG_INT64(0);
+	adjustment_id = IerpIdArg(fcinfo, 0, "adjustment");
 	if (!has_privs_of_role(caller, get_role_oid("erp_approver", false)))
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_APPROVAL_REQUIRED),

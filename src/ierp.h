@@ -98,6 +98,7 @@ extern int64 IerpEnsureLot(int64 item_id, const char *sku, const char *lot_code,
 extern char *IerpItemSku(int64 item_id);
 extern char *IerpNodeCode(int64 node_id);
 extern char *IerpTextArg(FunctionCallInfo fcinfo, int argno);
+extern int64 IerpIdArg(FunctionCallInfo fcinfo, int argno, const char *what);
 extern char *IerpJsonQuote(const char *s);
 /* A single move may not carry more units than this (IE004). */
 #define IERP_MAX_MOVE_QTY	INT64CONST(1000000000)

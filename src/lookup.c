@@ -70,6 +70,21 @@ IerpTextArg(FunctionCallInfo fcinfo, int argno)
 	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
 }
 
+/*
+ * IerpIdArg: the id argument argno of a document function; a NULL is refused
+ * (IE003) as "no <what> id given", never looked up as id 0.
+ */
+int64
+IerpIdArg(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("no %s id given", what),
+				 errdetail("The %s id is required.", what)));
+	return PG_GETARG_INT64(argno);
+}
+
 /* IerpJsonQuote: s as a JSON string literal, quotes and escapes included. */
 char *
 IerpJsonQuote(const char *s)

@@ -95,18 +95,6 @@ ReadOrderHeader(int64 order_id, OrderHeader *order)
 	order->longitude = order->has_ship_to ? lon : 0;
 }
 
-/* OrderIdArg: an order id argument; a NULL is refused (IE003), not read as order 0. */
-int64
-OrderIdArg(FunctionCallInfo fcinfo, int argno)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
-				 errmsg("no order id given"),
-				 errhint("Pass the order id erp.capture_order returned.")));
-	return PG_GETARG_INT64(argno);
-}
-
 /*
  * OrderLock: locks the order for this transaction and reads it; IE003 when
  * unknown.  The order's ownership lock (balance.c: its tag comes before every
@@ -927,7 +915,7 @@ ierp_orders_cancel_body(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
-	OrderLock(OrderIdArg(fcinfo, 0), &order);
+	OrderLock(IerpIdArg(fcinfo, 0, "order"), &order);
 	AccessCheckOrder(order.order_id);
 	RequireStatus(&order, "cancel", allowed);
 	n = LoadHeld(order.order_id, 0, &h);
@@ -1033,7 +1021,7 @@ ierp_orders_pick_body(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
-	OrderLock(OrderIdArg(fcinfo, 0), &order);
+	OrderLock(IerpIdArg(fcinfo, 0, "order"), &order);
 	AccessCheckOrder(order.order_id);
 	RequireStatus(&order, "pick", allowed);
 
@@ -1164,7 +1152,7 @@ ierp_orders_short_pick_body(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
-	OrderLock(OrderIdArg(fcinfo, 0), &order);
+	OrderLock(IerpIdArg(fcinfo, 0, "order"), &order);
 	AccessCheckOrder(order.order_id);
 	RequireStatus(&order, "short-pick", allowed);
 	IerpLookupItem(sku, &item);
@@ -1223,7 +1211,7 @@ ierp_orders_pack_body(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
-	OrderLock(OrderIdArg(fcinfo, 0), &order);
+	OrderLock(IerpIdArg(fcinfo, 0, "order"), &order);
 	AccessCheckOrder(order.order_id);
 	RequireStatus(&order, "pack", allowed);
 	n = LoadHeld(order.order_id, 0, &h);
@@ -1273,7 +1261,7 @@ ierp_orders_ship_body(PG_FUNCTION_ARGS)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	IerpCheckText(PG_ARGISNULL(1) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(1)), "carrier", IERP_MAX_KEY_LEN);
 	IerpCheckText(PG_ARGISNULL(2) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(2)), "tracking", IERP_MAX_TEXT_LEN);
-	OrderLock(OrderIdArg(fcinfo, 0), &order);
+	OrderLock(IerpIdArg(fcinfo, 0, "order"), &order);
 	AccessCheckOrder(order.order_id);
 	RequireStatus(&order, "ship", allowed);
 

@@ -13,8 +13,6 @@
 
 #include "ierp.h"
 
-/* orders.c: an order id argument; IE003 "no order id given" when NULL */
-extern int64 OrderIdArg(FunctionCallInfo fcinfo, int argno);
 
 /*
  * balance.c: ownership locks and the global lock order (doc/concurrency.md,

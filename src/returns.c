@@ -205,21 +205,6 @@ RouteReturn(const char *reason, const char *condition, const char *category, dou
  * ----------------------------------------------------------------
  */
 
-/*
- * The id argument argno of a document function; a NULL id is refused (IE003)
- * as "no <what> id given" rather than looked up as 0.
- */
-static int64
-RequireId(FunctionCallInfo fcinfo, int argno, const char *what)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
-				 errmsg("no %s id given", what),
-				 errdetail("The %s id is required.", what)));
-	return PG_GETARG_INT64(argno);
-}
-
 /* Records a returns move: the returns engine owns its transitions. */
 static void
 ReturnsMove(int64 rma_id, int64 item_id, int64 lot_id, int64 qty, int64 from_node, StockState from,
@@ -535,7 +520,7 @@ ierp_returns_authorize_body(PG_FUNCTION_ARGS)
 	static const Oid json_types[] = {JSONBOID};
 	static const Oid rma_types[] = {INT8OID, INT4OID};
 	static const Oid line_types[] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID, TEXTOID};
-	int64		order_id = RequireId(fcinfo, 0, "order");
+	int64		order_id = IerpIdArg(fcinfo, 0, "order");
 	int32		window = PG_ARGISNULL(2) ? 30 : PG_GETARG_INT32(2);
 	OrderHeader order;
 	ReturnRequests req = {NULL, 0, 0};
@@ -872,7 +857,7 @@ ierp_returns_receive_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr lines_plan = NULL;
 	static const Oid json_types[] = {JSONBOID};
-	int64		rma_id = RequireId(fcinfo, 0, "rma");
+	int64		rma_id = IerpIdArg(fcinfo, 0, "rma");
 	char	   *node = IerpTextArg(fcinfo, 1);
 	int64		node_id = 0;
 	int64		order_id;
@@ -1029,7 +1014,7 @@ ierp_returns_inspect_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	int64		rma_line_id = RequireId(fcinfo, 0, "rma line");
+	int64		rma_line_id = IerpIdArg(fcinfo, 0, "rma line");
 	RmaLine		line;
 	char	   *condition;
 	const DispositionRule *rule;
@@ -1115,7 +1100,7 @@ ierp_returns_approve_refund_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[] = {INT8OID, TEXTOID};
-	int64		rma_line_id = RequireId(fcinfo, 0, "rma line");
+	int64		rma_line_id = IerpIdArg(fcinfo, 0, "rma line");
 	Oid			caller = GetOuterUserId();
 	Oid			approver = get_role_oid("erp_approver", false);
 	char	   *actor = IerpActorName();
@@ -1167,7 +1152,7 @@ static void
 FinishLine(FunctionCallInfo fcinfo, const char *disposition, StockState from, StockState to,
 		   const char *event, const char *stamp_sql)
 {
-	int64		rma_line_id = RequireId(fcinfo, 0, "rma line");
+	int64		rma_line_id = IerpIdArg(fcinfo, 0, "rma line");
 	RmaLine		line;
 	bool		done;
 

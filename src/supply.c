@@ -44,18 +44,6 @@ IERP_OWNER_ENTRY(ierp_supply_create_replenishment_pos);
 
 static const Oid id_types[] = {INT8OID, INT8OID, INT8OID, INT8OID};
 
-/* The id argument argno; a NULL id is refused (IE003) as "no <what> id given". */
-static int64
-SupplyRequireId(FunctionCallInfo fcinfo, int argno, const char *what)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
-				 errmsg("no %s id given", what),
-				 errdetail("The %s id is required.", what)));
-	return PG_GETARG_INT64(argno);
-}
-
 
 /* A purchase order line to write: item, units, cost. */
 typedef struct PoLine
@@ -244,7 +232,7 @@ ierp_supply_receive_po_body(PG_FUNCTION_ARGS)
 	static SPIPlanPtr recv_plan = NULL;
 	static SPIPlanPtr lines_plan = NULL;
 	static SPIPlanPtr status_plan = NULL;
-	int64		po_id = SupplyRequireId(fcinfo, 0, "purchase order");
+	int64		po_id = IerpIdArg(fcinfo, 0, "purchase order");
 	int64		node_id;
 	char	   *status;
 	char	   *ref;
@@ -447,7 +435,7 @@ ierp_supply_delay_po_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr lock_plan = NULL;
 	static SPIPlanPtr plan = NULL;
-	int64		po_id = SupplyRequireId(fcinfo, 0, "purchase order");
+	int64		po_id = IerpIdArg(fcinfo, 0, "purchase order");
 	TimestampTz new_at;
 	char	   *payload;
 	char	   *status;
@@ -583,7 +571,7 @@ ierp_supply_receive_transfer_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
 	static SPIPlanPtr done_plan = NULL;
-	int64		transfer_id = SupplyRequireId(fcinfo, 0, "transfer");
+	int64		transfer_id = IerpIdArg(fcinfo, 0, "transfer");
 	HeapTuple	tup;
 	TupleDesc	desc;
 	bool		isnull;
