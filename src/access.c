@@ -4,22 +4,24 @@
  *	  The one partner rule, for reads and writes alike.
  *
  *	  Who acts (IerpSessionIdentity, the name recorded as actor, created_by,
- *	  ...): the caller - the current user when a public function was called
- *	  (IerpCallAsOwner records it) or when a policy asks - if the caller is
- *	  not the role the session has in effect, that is, when a SECURITY
- *	  DEFINER function of the caller's is running; otherwise the login,
- *	  whatever role it SETs; and in a superuser's session the role it acts
- *	  as, so that a DBA can look through a partner's eyes with SET ROLE.
+ *	  ...): the session's login, whatever role it SETs; in a superuser's
+ *	  session the role it acts as, so that a DBA can look through a partner's
+ *	  eyes with SET ROLE.
  *
- *	  Which nodes: an identity is a partner when it is a member - directly or
- *	  through other roles, inheriting or not - of a role named in
+ *	  Which nodes: the session is a partner when that identity is a member -
+ *	  directly or through other roles, inheriting or not - of a role named in
  *	  erp.node_access; it sees and acts on the nodes listed for those roles.
- *	  The session is held to the nodes of the acting identity AND of its
- *	  login: neither SET ROLE nor a SECURITY DEFINER function (a partner's
- *	  own, called by another login, or another's, called by the partner)
- *	  widens what a partner reaches.  A superuser identity is never a
- *	  partner.
+ *	  A superuser identity is never a partner.
  *
+ *	  Not inside another role's SECURITY DEFINER function: the public
+ *	  functions are SECURITY INVOKER and take their owner's rights in C
+ *	  (IerpCallAsOwner), so they know their caller; when the caller is not
+ *	  the role the session has in effect (and no superuser), a definer
+ *	  function of the caller's is acting with its rights in the login's name,
+ *	  and any role can own one (a group role too: a member SETs it and
+ *	  creates the function).  Then nobody can tell who acts: the functions
+ *	  refuse (IE009) and row level security shows nothing.
+
  *	  Documents: an order is a partner's when every node where it holds or
  *	  shipped stock is one of its nodes (and there is one), or - while it
  *	  holds and shipped nothing - when its channel is fulfilled by one of its
@@ -316,25 +318,39 @@ AccessCaller(void)
 }
 
 /*
- * IerpSessionIdentity: who acts, for access and for the four-eyes rule (see
- * the file header): the caller when a SECURITY DEFINER function of its own
- * is running (the caller is not the role the session has in effect), else
- * the login, or - in a superuser's session - the role it acts as.
+ * AccessForeignDefiner: the owner of a SECURITY DEFINER function that is
+ * running on behalf of the session - the caller is not the role the session
+ * has in effect, and is no superuser - or InvalidOid.  Such a function acts
+ * with one role's rights in another login's name (a group role can own one:
+ * any member may SET ROLE to it and create it), so neither the partner rule
+ * nor four eyes could tell who acts: the extension refuses to act or show
+ * rows there.
+ */
+static Oid
+AccessForeignDefiner(void)
+{
+	Oid			caller = AccessCaller();
+	Oid			in_effect = GetCurrentRoleId();
+
+	if (!OidIsValid(in_effect))
+		in_effect = GetSessionUserId();
+	return (caller != in_effect && !superuser_arg(caller)) ? caller : InvalidOid;
+}
+
+/*
+ * IerpSessionIdentity: who acts, for access and for the four-eyes rule: the
+ * login, whatever role it SETs, or - in a superuser's session - the role it
+ * acts as (how a DBA looks through a partner's eyes).
  */
 Oid
 IerpSessionIdentity(void)
 {
 	Oid			caller = AccessCaller();
-	Oid			in_effect = GetCurrentRoleId();
 	Oid			session = GetSessionUserId();
 
-	if (!OidIsValid(in_effect))
-		in_effect = session;
-	if (caller != in_effect && !superuser_arg(caller))
-		return caller;
 	if (!superuser_arg(session))
 		return session;
-	/* a superuser's session: the role it acts as (a superuser caller here is a definer of ours) */
+	/* a superuser caller here is a SECURITY DEFINER function of ours: the role set */
 	return superuser_arg(caller) ? GetOuterUserId() : caller;
 }
 
@@ -361,7 +377,24 @@ IerpCallAsOwner(PGFunction body, FunctionCallInfo fcinfo)
 
 	GetUserIdAndSecContext(&save_user, &save_sec);
 	if (entry_depth == 0)
+	{
+		Oid			definer;
+
 		entry_caller = save_user;
+		definer = AccessForeignDefiner();
+		if (OidIsValid(definer))
+		{
+			entry_caller = InvalidOid;
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_APPROVAL_REQUIRED),
+					 errmsg("inventory_erp does not act inside a SECURITY DEFINER function of role \"%s\"",
+							GetUserNameFromId(definer, false)),
+					 errdetail("Such a function acts with that role's rights in the name of login \"%s\": "
+							   "neither partner access nor four eyes could tell who acts.",
+							   GetUserNameFromId(GetSessionUserId(), false)),
+					 errhint("Call the function directly, or have a superuser own the wrapper.")));
+		}
+	}
 	entry_depth++;
 	PG_TRY();
 	{
@@ -392,6 +425,14 @@ AccessIdentity(void)
 	Oid			who = IerpSessionIdentity();
 	Oid			login = GetSessionUserId();
 
+	/* inside another role's SECURITY DEFINER function: a partner of no node (sees nothing) */
+	if (OidIsValid(AccessForeignDefiner()))
+	{
+		ident_valid = false;
+		ident_restricted = true;
+		ident_nnodes = 0;
+		return true;
+	}
 	if (superuser_arg(login))
 		login = who;
 	if (!ident_valid || ident_oid != who || ident_login != login)

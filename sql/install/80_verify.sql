@@ -1,12 +1,14 @@
 -- 80_verify: erp.verify(), the consistency check of everything the ledger derives.
--- It reads every row (it runs as the extension owner), and shows a partner only
--- the problems of its own nodes and orders: the one partner rule of
--- src/access.c, through erp.visible_nodes() and erp.order_visible().
+-- It runs as its caller (readers read every table), so that row level security
+-- holds it to what the caller may see - nothing inside another role's SECURITY
+-- DEFINER function - and shows a partner only the problems of its own nodes and
+-- orders: the one partner rule of src/access.c, through erp.visible_nodes() and
+-- erp.order_visible().
 
 CREATE FUNCTION erp.verify()
     RETURNS TABLE (problem text, item_id bigint, node_id bigint, lot_id bigint,
                    state erp.stock_state, expected bigint, actual bigint)
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
     WITH ledger AS (
         SELECT m.item_id, m.to_node_id AS node_id, m.lot_id, m.to_state AS state, m.qty

@@ -32,3 +32,4 @@ ALTER FUNCTION erp.count(text, text, bigint, text) SECURITY INVOKER;
 ALTER FUNCTION erp.approve_adjustment(bigint) SECURITY INVOKER;
 ALTER FUNCTION erp.adjust(text, text, bigint, text, text) SECURITY INVOKER;
 ALTER FUNCTION erp.record_policy_change() SECURITY INVOKER;
+ALTER FUNCTION erp.verify() SECURITY INVOKER;
