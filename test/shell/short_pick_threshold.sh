@@ -36,7 +36,7 @@ as() {
 }
 cleanup() {
     "$PGBIN/dropdb" -U postgres --if-exists "$DB" >/dev/null 2>&1
-    "$PGBIN/psql" -X -q -U postgres -d postgres -c "DROP ROLE IF EXISTS sp_op, sp_appr, sp_appr2" >/dev/null 2>&1
+    "$PGBIN/psql" -X -q -U postgres -d postgres -c "DROP ROLE IF EXISTS sp_op, sp_appr, sp_3pl_op" -c "DROP ROLE IF EXISTS sp_3pl" >/dev/null 2>&1
 }
 trap cleanup EXIT
 cleanup
@@ -52,6 +52,14 @@ CREATE ROLE sp_op LOGIN IN ROLE erp_operator;
 CREATE ROLE sp_appr LOGIN IN ROLE erp_operator, erp_approver;
 INSERT INTO erp.item (sku, unit_cost, unit_price) VALUES ('CCC', 5, 8);
 SELECT erp.receive('CCC', 'DC1', 20);
+INSERT INTO erp.node (code, kind) VALUES ('3PL', '3pl');
+INSERT INTO erp.channel (code) VALUES ('MKT');
+INSERT INTO erp.channel_node (channel_id, node_id)
+SELECT c.channel_id, n.node_id FROM erp.channel c, erp.node n WHERE c.code = 'MKT' AND n.code = '3PL';
+SELECT erp.receive('BBB', '3PL', 4);
+CREATE ROLE sp_3pl;
+INSERT INTO erp.node_access (role_name, node_id) SELECT 'sp_3pl', node_id FROM erp.node WHERE code = '3PL';
+CREATE ROLE sp_3pl_op LOGIN IN ROLE sp_3pl, erp_operator;
 SQL
 check "(an operator's write-off of 9 units worth 450.00 waits for approval)" "pending_approval" \
       "$(admin -c "SELECT status FROM erp.adjustment WHERE adjustment_id = $(as sp_op "SELECT erp.adjust('BBB', 'DC1', -9, 'gone')" | tr -cd 0-9)")"
@@ -60,7 +68,7 @@ check "(an operator's erp.move of the 9 units out is refused, IE009)" "ERROR:  I
 O=$(as sp_op "SELECT erp.capture_order('WEB', 'GONE', '[{\"sku\": \"BBB\", \"qty\": 9}]')" | tr -cd 0-9)
 check "(the made-up order reserves the 9 units)" "9" "$(as sp_op "SELECT sum(qty) FROM erp.allocate(${O:-0})")"
 SUM=$(admin -c "SELECT md5(string_agg(b::text, '|' ORDER BY b::text)) FROM erp.stock_balance b")
-bal() { admin -c "SELECT COALESCE(sum(qty), 0) FROM erp.stock_balance b JOIN erp.item i USING (item_id) WHERE i.sku = '$1' AND b.state = '$2'"; }
+bal() { admin -c "SELECT COALESCE(sum(qty), 0) FROM erp.stock_balance b JOIN erp.item i USING (item_id) JOIN erp.node n USING (node_id) WHERE i.sku = '$1' AND b.state = '$2' AND n.code = 'DC1'"; }
 check "the short pick of 9 units worth 450.00 (threshold 100.00) does not block the picker" "" \
       "$(as sp_op "SELECT erp.short_pick(${O:-0}, 'BBB', 9)")"
 check "its write-off is an adjustment waiting for approval, against quarantined units" \
@@ -95,6 +103,16 @@ check "as an applied adjustment by the picker, written off from reserved" \
       "$(admin -c "SELECT a.qty_delta, a.value, a.reason, a.status, a.created_by, a.from_state, m.from_state = 'reserved' AND m.to_state IS NULL AND m.qty = 3 AND a.decided_at IS NOT NULL FROM erp.adjustment a JOIN erp.stock_move m USING (move_id) WHERE a.reason = 'short_pick' AND a.item_id = (SELECT item_id FROM erp.item WHERE sku = 'CCC')")"
 check "the CCC units: 20 - 3 on hand, 2 still reserved (no other node to re-allocate at), none quarantined" "15|2|0" \
       "$(bal CCC available)|$(bal CCC reserved)|$(bal CCC quarantined)"
+# a partner's picker at its own node: the same rule, under the partner's row policies
+O3=$(admin -c "SELECT erp.capture_order('MKT', 'P1', '[{\"sku\": \"BBB\", \"qty\": 3}]')")
+admin -c "SELECT erp.allocate(${O3:-0})" >/dev/null
+check "a partner's short pick of 3 units worth 150.00 at its node does not block it" "" \
+      "$(as sp_3pl_op "SELECT erp.short_pick(${O3:-0}, 'BBB', 3)")"
+check "its write-off waits for approval against quarantined units at the 3PL" "-3|150.00|pending_approval|sp_3pl_op|quarantined|3PL" \
+      "$(admin -c "SELECT a.qty_delta, a.value, a.status, a.created_by, a.from_state, n.code FROM erp.adjustment a JOIN erp.node n USING (node_id) WHERE a.created_by = 'sp_3pl_op'")"
+check "the partner sees its adjustment" "1" "$(as sp_3pl_op "SELECT count(*) FROM erp.adjustment WHERE reason = 'short_pick'")"
+check "the 3PL's BBB: 1 available, 3 quarantined, none reserved" "1|3|0" \
+      "$(admin -c "SELECT COALESCE(sum(qty) FILTER (WHERE state = 'available'), 0) || '|' || COALESCE(sum(qty) FILTER (WHERE state = 'quarantined'), 0) || '|' || COALESCE(sum(qty) FILTER (WHERE state = 'reserved'), 0) FROM erp.stock_balance b JOIN erp.node n USING (node_id) WHERE n.code = '3PL'")"
 check "erp.verify() is empty" "0" "$(admin -c "SELECT count(*) FROM erp.verify()")"
 [ "$failures" -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }
 exit 0
