@@ -10,6 +10,10 @@
  *	  erp.adjust records the same kind of adjustment by hand, under the same
  *	  threshold; CountsCheckDirectAdjustment is that threshold for the other
  *	  paths that change on-hand outside a document (erp.move, erp.receive).
+ *	  A short pick's write-off (orders.c) is recorded here as an adjustment
+ *	  too (CountsWriteOffWaits, CountsRecordShortPick, counts.h): above the
+ *	  threshold its units wait in quarantined, and approving it writes them
+ *	  off from there (erp.adjustment.from_state).
  *	  Four eyes: the person who counted or adjusted (created_by, the login
  *	  as IerpActorName gives it) never approves the adjustment.
  *
@@ -31,6 +35,7 @@
 #include "utils/builtins.h"
 
 #include "ierp.h"
+#include "counts.h"
 #include "governance.h"
 
 IERP_OWNER_ENTRY(ierp_counts_count);
@@ -127,14 +132,58 @@ CountsCheckDirectAdjustment(int64 item_id, int64 qty_delta, const char *sku)
 			 errhint("Record it with erp.count or erp.adjust; an erp_approver other than you applies it.")));
 }
 
-/* Applies an adjustment of qty_delta units of available stock: adjust in or out. */
+/*
+ * Applies an adjustment of qty_delta units: adjust in to available, or out of
+ * from (available, or quarantined for a short pick's write-off).
+ */
 static int64
-ApplyAdjustment(int64 adjustment_id, int64 item_id, int64 node_id, int64 lot_id, int64 qty_delta)
+ApplyAdjustment(int64 adjustment_id, int64 item_id, int64 node_id, int64 lot_id, int64 qty_delta,
+				StockState from)
 {
 	return LedgerRecordEngine(psprintf("adjustment:" INT64_FORMAT, adjustment_id), item_id, lot_id,
 							  qty_delta > 0 ? qty_delta : -qty_delta,
-							  node_id, qty_delta > 0 ? STATE_OUTSIDE : STATE_AVAILABLE,
+							  node_id, qty_delta > 0 ? STATE_OUTSIDE : from,
 							  node_id, qty_delta > 0 ? STATE_AVAILABLE : STATE_OUTSIDE, "adjust");
+}
+
+/*
+ * Inserts an adjustment row: applied (decided now, by move_id when known) or
+ * pending_approval; from_state is the state it writes off from.  Returns its id.
+ */
+static int64
+AdjustmentInsert(int64 item_id, int64 node_id, int64 lot_id, int64 qty_delta, const char *value,
+				 const char *reason, bool waits, const char *from_state, int64 move_id)
+{
+	static SPIPlanPtr adj_plan = NULL;
+	bool		isnull;
+
+	IerpPlan(&adj_plan,
+			 "INSERT INTO erp.adjustment (item_id, node_id, lot_id, qty_delta, value, reason, status, created_by,"
+			 "                            decided_at, move_id, from_state)"
+			 " VALUES ($1, $2, NULLIF($3, 0), $4, $5::numeric, $6,"
+			 "         CASE WHEN $7 THEN 'pending_approval' ELSE 'applied' END::erp.adjustment_status, $8,"
+			 "         CASE WHEN NOT $7 AND $9 <> 0 THEN pg_catalog.now() END, NULLIF($9, 0), $10::erp.stock_state)"
+			 " RETURNING adjustment_id",
+			 10, (Oid[]) {INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID, TEXTOID, BOOLOID, TEXTOID, INT8OID, TEXTOID});
+	if (SPI_execute_plan(adj_plan, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(node_id),
+						 Int64GetDatum(lot_id), Int64GetDatum(qty_delta), CStringGetTextDatum(value),
+						 CStringGetTextDatum(reason), BoolGetDatum(waits), CStringGetTextDatum(IerpActorName()),
+						 Int64GetDatum(move_id), CStringGetTextDatum(from_state)},
+						 NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "inventory_erp: adjustment insert failed");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* The adjustment_approval_needed event of a waiting adjustment. */
+static void
+AdjustmentWaits(int64 adjustment_id, int64 item_id, const char *sku, int64 node_id, const char *node,
+				int64 qty_delta, const char *value, const char *reason)
+{
+	EventRecord("adjustment_approval_needed", item_id, node_id, 0, 0,
+				psprintf("{\"adjustment_id\": " INT64_FORMAT ", \"sku\": %s, \"node\": %s,"
+						 " \"qty_delta\": " INT64_FORMAT ", \"value\": %s, \"reason\": %s}",
+						 adjustment_id, IerpJsonQuote(sku), IerpJsonQuote(node), qty_delta,
+						 value, IerpJsonQuote(reason)));
 }
 
 /*
@@ -146,31 +195,18 @@ static int64
 AdjustmentCreate(int64 item_id, const char *sku, int64 node_id, const char *node, int64 lot_id,
 				 int64 qty_delta, const char *reason)
 {
-	static SPIPlanPtr adj_plan = NULL;
 	static SPIPlanPtr applied_plan = NULL;
 	char	   *value;
 	char	   *limit;
 	bool		waits;
-	bool		isnull;
 	int64		adjustment_id;
 
 	CheckDelta(qty_delta, sku);
 	waits = AdjustmentValue(item_id, qty_delta, sku, &value, &limit);
-	IerpPlan(&adj_plan,
-			 "INSERT INTO erp.adjustment (item_id, node_id, lot_id, qty_delta, value, reason, status, created_by)"
-			 " VALUES ($1, $2, NULLIF($3, 0), $4, $5::numeric, $6,"
-			 "         CASE WHEN $7 THEN 'pending_approval' ELSE 'applied' END::erp.adjustment_status, $8)"
-			 " RETURNING adjustment_id",
-			 8, (Oid[]) {INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID, TEXTOID, BOOLOID, TEXTOID});
-	if (SPI_execute_plan(adj_plan, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(node_id),
-						 Int64GetDatum(lot_id), Int64GetDatum(qty_delta), CStringGetTextDatum(value),
-						 CStringGetTextDatum(reason), BoolGetDatum(waits), CStringGetTextDatum(IerpActorName())},
-						 NULL, false, 0) != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "inventory_erp: adjustment insert failed");
-	adjustment_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	adjustment_id = AdjustmentInsert(item_id, node_id, lot_id, qty_delta, value, reason, waits, "available", 0);
 	if (!waits)
 	{
-		int64		move_id = ApplyAdjustment(adjustment_id, item_id, node_id, lot_id, qty_delta);
+		int64		move_id = ApplyAdjustment(adjustment_id, item_id, node_id, lot_id, qty_delta, STATE_AVAILABLE);
 
 		IerpPlan(&applied_plan,
 				 "UPDATE erp.adjustment SET move_id = $2, decided_at = pg_catalog.now() WHERE adjustment_id = $1",
@@ -180,11 +216,45 @@ AdjustmentCreate(int64 item_id, const char *sku, int64 node_id, const char *node
 			elog(ERROR, "inventory_erp: adjustment update failed");
 	}
 	else
-		EventRecord("adjustment_approval_needed", item_id, node_id, 0, 0,
-					psprintf("{\"adjustment_id\": " INT64_FORMAT ", \"sku\": %s, \"node\": %s,"
-							 " \"qty_delta\": " INT64_FORMAT ", \"value\": %s, \"reason\": %s}",
-							 adjustment_id, IerpJsonQuote(sku), IerpJsonQuote(node), qty_delta,
-							 value, IerpJsonQuote(reason)));
+		AdjustmentWaits(adjustment_id, item_id, sku, node_id, node, qty_delta, value, reason);
+	return adjustment_id;
+}
+
+/*
+ * CountsWriteOffWaits: whether writing off qty units of an item needs an
+ * approver, valued as erp.adjust values it (no session is exempt: a short
+ * pick records its write-off as erp.adjust records one).
+ */
+bool
+CountsWriteOffWaits(int64 item_id, int64 qty, const char *sku)
+{
+	char	   *value;
+	char	   *limit;
+
+	CheckDelta(-qty, sku);
+	return AdjustmentValue(item_id, -qty, sku, &value, &limit);
+}
+
+/*
+ * CountsRecordShortPick: a short pick's write-off of qty units as an
+ * adjustment (reason 'short_pick'): applied by the order's move move_id, or,
+ * when move_id is 0, pending_approval against the units the short pick put
+ * in quarantined (on hand, not promisable) until an approver other than the
+ * picker writes them off (erp.approve_adjustment).
+ */
+int64
+CountsRecordShortPick(int64 item_id, const char *sku, int64 node_id, int64 lot_id, int64 qty, int64 move_id)
+{
+	char	   *value;
+	char	   *limit;
+	int64		adjustment_id;
+
+	CheckDelta(-qty, sku);
+	(void) AdjustmentValue(item_id, -qty, sku, &value, &limit);
+	adjustment_id = AdjustmentInsert(item_id, node_id, lot_id, -qty, value, "short_pick", move_id == 0,
+									 move_id == 0 ? "quarantined" : "reserved", move_id);
+	if (move_id == 0)
+		AdjustmentWaits(adjustment_id, item_id, sku, node_id, IerpNodeCode(node_id), -qty, value, "short_pick");
 	return adjustment_id;
 }
 
@@ -353,6 +423,7 @@ ierp_counts_approve_adjustment_body(PG_FUNCTION_ARGS)
 	char	   *status;
 	char	   *created_by;
 	int64		move_id;
+	StockState	from;
 
 	adjustment_id = IerpIdArg(fcinfo, 0, "adjustment");
 	if (!has_privs_of_role(caller, get_role_oid("erp_approver", false)))
@@ -364,7 +435,8 @@ ierp_counts_approve_adjustment_body(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	IerpPlan(&lock_plan,
-			 "SELECT item_id, node_id, COALESCE(lot_id, 0), qty_delta, status::text, created_by::text"
+			 "SELECT item_id, node_id, COALESCE(lot_id, 0), qty_delta, status::text, created_by::text,"
+			 "       from_state = 'quarantined'"
 			 "  FROM erp.adjustment WHERE adjustment_id = $1 FOR UPDATE",
 			 1, (Oid[]) {INT8OID});
 	if (SPI_execute_plan(lock_plan, (Datum[]) {Int64GetDatum(adjustment_id)}, NULL, false, 1) != SPI_OK_SELECT)
@@ -381,6 +453,7 @@ ierp_counts_approve_adjustment_body(PG_FUNCTION_ARGS)
 	qty_delta = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
 	status = SPI_getvalue(tup, desc, 5);
 	created_by = SPI_getvalue(tup, desc, 6);
+	from = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull)) ? STATE_QUARANTINED : STATE_AVAILABLE;
 	AccessCheckNode(node_id);
 	if (strcmp(status, "pending_approval") != 0)
 		ereport(ERROR,
@@ -395,7 +468,7 @@ ierp_counts_approve_adjustment_body(PG_FUNCTION_ARGS)
 						  actor, adjustment_id, created_by),
 				 errdetail("Four eyes: the person who counted or adjusted never approves the adjustment, nor does a role that may act as that person or as which that person may act."),
 				 errhint("Ask another member of erp_approver.")));
-	move_id = ApplyAdjustment(adjustment_id, item_id, node_id, lot_id, qty_delta);
+	move_id = ApplyAdjustment(adjustment_id, item_id, node_id, lot_id, qty_delta, from);
 	IerpPlan(&done_plan,
 			 "UPDATE erp.adjustment SET status = 'applied', decided_at = pg_catalog.now(), decided_by = $2,"
 			 "       move_id = $3 WHERE adjustment_id = $1",

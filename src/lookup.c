@@ -391,12 +391,20 @@ IerpLookupLot(int64 item_id, const char *sku, const char *lot_code)
  * lot without an expiry date takes the first one a receipt names; a receipt
  * that names a different expiry than the lot already has is refused (IE010):
  * one lot, one expiry date.
+ *
+ * Locks: an existing lot is only read, never row-locked (no ON CONFLICT DO
+ * UPDATE), so a receipt, move or count naming a lot another transaction
+ * also names waits for nothing outside the global lock order
+ * (doc/concurrency.md).  The only row lock taken is the one UPDATE that gives
+ * a lot without an expiry its first expiry date: a change of the lot.
  */
 int64
 IerpEnsureLot(int64 item_id, const char *sku, const char *lot_code, DateADT expires_on,
 			  bool has_expiry)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr insert_plan = NULL;
+	static SPIPlanPtr read_plan = NULL;
+	static SPIPlanPtr expiry_plan = NULL;
 	static const Oid argtypes[] = {INT8OID, TEXTOID, DATEOID};
 	Datum		values[3];
 	char		nulls[3] = {' ', ' ', ' '};
@@ -411,25 +419,53 @@ IerpEnsureLot(int64 item_id, const char *sku, const char *lot_code, DateADT expi
 	if (has_expiry)
 		IerpCheckDate(expires_on, "expiry date");
 
-	/*
-	 * Insert-or-read in one statement; the no-op update makes RETURNING
-	 * produce the existing row and its expiry under concurrency too.
-	 */
-	IerpPlan(&plan,
-			 "INSERT INTO erp.lot AS l (item_id, lot_code, expires_on) VALUES ($1, $2, $3)"
-			 " ON CONFLICT (item_id, lot_code) DO UPDATE SET expires_on = COALESCE(l.expires_on, EXCLUDED.expires_on)"
-			 " RETURNING l.lot_id, l.expires_on",
-			 3, argtypes);
 	values[0] = Int64GetDatum(item_id);
 	values[1] = CStringGetTextDatum(lot_code);
 	values[2] = DateADTGetDatum(expires_on);
 	if (!has_expiry)
 		nulls[2] = 'n';
-	ret = SPI_execute_plan(plan, values, nulls, false, 1);
-	if (ret != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "inventory_erp: lot upsert failed: %s", SPI_result_code_string(ret));
+
+	/* a new lot: inserted; an existing one: no row, and no lock on it */
+	IerpPlan(&insert_plan,
+			 "INSERT INTO erp.lot (item_id, lot_code, expires_on) VALUES ($1, $2, $3)"
+			 " ON CONFLICT (item_id, lot_code) DO NOTHING RETURNING lot_id, expires_on",
+			 3, argtypes);
+	ret = SPI_execute_plan(insert_plan, values, nulls, false, 1);
+	if (ret != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "inventory_erp: lot insert failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+	{
+		/* the lot exists (committed: DO NOTHING waited for its inserter) */
+		IerpPlan(&read_plan,
+				 "SELECT lot_id, expires_on FROM erp.lot WHERE item_id = $1 AND lot_code = $2",
+				 2, argtypes);
+		ret = SPI_execute_plan(read_plan, values, nulls, false, 1);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "inventory_erp: lot lookup failed: %s", SPI_result_code_string(ret));
+		if (SPI_processed != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access to lot \"%s\" of sku \"%s\": another transaction created it",
+							lot_code, sku),
+					 errhint("Retry the transaction.")));
+	}
 	lot_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	existing = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (has_expiry && isnull)
+	{
+		/* a lot without an expiry takes the first one a receipt names */
+		IerpPlan(&expiry_plan,
+				 "WITH u AS (UPDATE erp.lot SET expires_on = $3 WHERE lot_id = $1 AND expires_on IS NULL"
+				 "           RETURNING expires_on)"
+				 " SELECT expires_on FROM u"
+				 " UNION ALL SELECT expires_on FROM erp.lot WHERE lot_id = $1 AND NOT EXISTS (SELECT 1 FROM u)",
+				 3, (Oid[]) {INT8OID, TEXTOID, DATEOID});
+		values[0] = Int64GetDatum(lot_id);
+		ret = SPI_execute_plan(expiry_plan, values, nulls, false, 1);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "inventory_erp: lot expiry update failed: %s", SPI_result_code_string(ret));
+		existing = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	}
 	if (has_expiry && (isnull || DatumGetDateADT(existing) != expires_on))
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_WRONG_STATUS),

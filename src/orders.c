@@ -30,6 +30,7 @@
 #include "utils/numeric.h"
 
 #include "ierp.h"
+#include "counts.h"
 #include "orders_internal.h"
 
 /* at most this many lines in one order, and this many bytes of ship_to */
@@ -816,15 +817,16 @@ LoadHeld(int64 order_id, int64 item_id, HeldUnits **out)
  * never waits for slots out of the global lock order (balance.c,
  * BalanceSetTakesBacked).
  */
-static void
+static int64
 MoveHeld(int64 order_id, const HeldUnits *h, int64 qty, StockState from, StockState to,
 		 const char *event)
 {
 	bool		old = BalanceSetTakesBacked(true);
+	int64		move_id = 0;
 
 	PG_TRY();
 	{
-		LedgerRecordEngine(psprintf("order:" INT64_FORMAT, order_id), h->item_id, h->lot_id, qty,
+		move_id = LedgerRecordEngine(psprintf("order:" INT64_FORMAT, order_id), h->item_id, h->lot_id, qty,
 						   h->node_id, from, h->node_id, to, event);
 	}
 	PG_FINALLY();
@@ -832,6 +834,7 @@ MoveHeld(int64 order_id, const HeldUnits *h, int64 qty, StockState from, StockSt
 		BalanceSetTakesBacked(old);
 	}
 	PG_END_TRY();
+	return move_id;
 }
 
 /* Adds to a reservation's held, picked and packed counts (deltas may be negative). */
@@ -1129,9 +1132,16 @@ LineLosesShortUnits(int64 order_id, int32 line_no, int64 item_id, int64 missing)
 
 /*
  * erp.short_pick(order_id, sku, missing): missing reserved units were not on
- * the shelf.  They leave the books as a variance (event adjust), a kit line
- * gives back the rest of the kits it can no longer make, a pick_exception
- * event is recorded, and the line is re-allocated at another node.
+ * the shelf.  Their write-off is an adjustment like any other on-hand change
+ * outside a count (erp.adjustment, reason 'short_pick', created_by the
+ * picker), under the one adjustment threshold valued on all the missing
+ * units: within it they leave the books at once (event adjust, the
+ * adjustment applied); above it they move from reserved to quarantined
+ * (release, then hold: on hand, no longer promisable) and the adjustment
+ * waits for an approver other than the picker (erp.approve_adjustment writes
+ * them off from quarantined).  The picker is never blocked.  A kit line gives
+ * back the rest of the kits it can no longer make, a pick_exception event is
+ * recorded, and the line is re-allocated at another node.
  */
 static Datum
 ierp_orders_short_pick_body(PG_FUNCTION_ARGS)
@@ -1148,6 +1158,7 @@ ierp_orders_short_pick_body(PG_FUNCTION_ARGS)
 	int64		left;
 	int64		short_node = 0;
 	int32		line_no;
+	bool		waits;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
@@ -1166,7 +1177,8 @@ ierp_orders_short_pick_body(PG_FUNCTION_ARGS)
 				 errmsg("cannot short-pick " INT64_FORMAT " of sku \"%s\" for order " INT64_FORMAT
 						": " INT64_FORMAT " reserved and not picked", missing, sku, order.order_id, unpicked)));
 
-	/* the missing units leave the books, from the first reservations */
+	/* the missing units leave the books, or wait in quarantine, from the first reservations */
+	waits = CountsWriteOffWaits(item.item_id, missing, sku);
 	left = missing;
 	line_no = h[0].line_no;
 	for (i = 0; i < n && left > 0; i++)
@@ -1177,7 +1189,18 @@ ierp_orders_short_pick_body(PG_FUNCTION_ARGS)
 			continue;
 		if (short_node == 0)
 			short_node = h[i].node_id;
-		MoveHeld(order.order_id, &h[i], part, STATE_RESERVED, STATE_OUTSIDE, "adjust");
+		if (!waits)
+			CountsRecordShortPick(item.item_id, sku, h[i].node_id, h[i].lot_id, part,
+								  MoveHeld(order.order_id, &h[i], part, STATE_RESERVED, STATE_OUTSIDE, "adjust"));
+		else
+		{
+			int64		adjustment_id;
+
+			MoveHeld(order.order_id, &h[i], part, STATE_RESERVED, STATE_AVAILABLE, "release");
+			adjustment_id = CountsRecordShortPick(item.item_id, sku, h[i].node_id, h[i].lot_id, part, 0);
+			LedgerRecordEngine(psprintf("adjustment:" INT64_FORMAT, adjustment_id), item.item_id, h[i].lot_id,
+							   part, h[i].node_id, STATE_AVAILABLE, h[i].node_id, STATE_QUARANTINED, "hold");
+		}
 		ReservationChange(h[i].reservation_id, -part, 0, 0);
 		left -= part;
 	}

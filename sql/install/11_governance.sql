@@ -16,13 +16,16 @@ CREATE TABLE erp.adjustment (
     created_by      name NOT NULL,
     decided_at      timestamptz,
     decided_by      name,
-    move_id         bigint
+    move_id         bigint,
+    from_state      erp.stock_state NOT NULL DEFAULT 'available'
+                    CONSTRAINT adjustment_from_state_check CHECK (from_state IN ('available', 'quarantined', 'reserved'))
 );
 CREATE INDEX adjustment_pending_idx ON erp.adjustment (created_at) WHERE status = 'pending_approval';
-COMMENT ON TABLE erp.adjustment IS 'A correction of available stock (from a count or by hand): applied at once when its value is within erp.approval_policy, else pending_approval until an approver applies it';
+COMMENT ON TABLE erp.adjustment IS 'A correction of on-hand stock (from a count, by hand, or the write-off of a short pick): applied at once when its value is within erp.approval_policy, else pending_approval until an approver applies it';
 COMMENT ON COLUMN erp.adjustment.qty_delta IS 'Units added (> 0) or written off (< 0)';
 COMMENT ON COLUMN erp.adjustment.value IS '|qty_delta| x the item''s unit_cost, or its unit_price when it has no cost (what is at stake is never valued at 0 while the item has a price)';
 COMMENT ON COLUMN erp.adjustment.move_id IS 'The ledger move that applied it';
+COMMENT ON COLUMN erp.adjustment.from_state IS 'The state a write-off takes (or took) its units from: available (a count, erp.adjust), reserved (a short pick within the threshold, applied at once), or quarantined (a short pick above it: the missing units wait there, on hand but not promisable, until an approver writes them off)';
 
 CREATE TABLE erp.cycle_count (
     cycle_count_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
