@@ -157,7 +157,7 @@ CREATE FUNCTION erp.short_pick(order_id bigint, sku text, missing bigint)
     AS 'MODULE_PATHNAME', 'ierp_orders_short_pick'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.short_pick(bigint, text, bigint) IS
-    'The picker did not find missing reserved units: they are adjusted out as a variance and the line is re-allocated at another node';
+    'Reports missing reserved units; their write-off is an adjustment (reason short_pick): applied at once within the adjustment threshold, else the units move to quarantined and the adjustment waits for erp.approve_adjustment by another person; the line is re-allocated at another node';
 
 CREATE FUNCTION erp.pack(order_id bigint)
     RETURNS void
