@@ -13,14 +13,15 @@
  *	  erp.node_access; it sees and acts on the nodes listed for those roles.
  *	  A superuser identity is never a partner.
  *
- *	  Not inside another role's SECURITY DEFINER function: the public
- *	  functions are SECURITY INVOKER and take their owner's rights in C
- *	  (IerpCallAsOwner), so they know their caller; when the caller is not
- *	  the role the session has in effect (and no superuser), a definer
- *	  function of the caller's is acting with its rights in the login's name,
- *	  and any role can own one (a group role too: a member SETs it and
- *	  creates the function).  Then nobody can tell who acts: the functions
- *	  refuse (IE009) and row level security shows nothing.
+ *	  Not inside a foreign SECURITY DEFINER function: the public functions
+ *	  are SECURITY INVOKER and take their owner's rights in C
+ *	  (IerpCallAsOwner), so they know their caller; when the caller is a role
+ *	  the login is no member of (and neither is a superuser), a definer
+ *	  function of the caller's is acting with rights the login does not have,
+ *	  in the login's name (see AccessForeignDefiner).  Then nobody can tell
+ *	  who acts: the functions refuse (IE009) and row level security shows
+ *	  nothing.  Inside a definer function of a role the login belongs to, the
+ *	  login acts, with rights it has anyway.
 
  *	  Documents: an order is a partner's when every node where it holds or
  *	  shipped stock is one of its nodes (and there is one), or - while it
@@ -319,22 +320,30 @@ AccessCaller(void)
 
 /*
  * AccessForeignDefiner: the owner of a SECURITY DEFINER function that is
- * running on behalf of the session - the caller is not the role the session
- * has in effect, and is no superuser - or InvalidOid.  Such a function acts
- * with one role's rights in another login's name (a group role can own one:
- * any member may SET ROLE to it and create it), so neither the partner rule
- * nor four eyes could tell who acts: the extension refuses to act or show
- * rows there.
+ * running on behalf of a login with rights it does not have, or InvalidOid.
+ * The caller (the current user when a public function was called, or when a
+ * policy asks) is foreign when it is not the role the session has in effect,
+ * the login is no member of it (a member could act as it anyway), and
+ * neither is a superuser (a superuser's session is taken as the role it acts
+ * as; PostgreSQL runs a materialized view's refresh as the view's owner).
+ * Such a function acts with one role's rights in another login's name - and
+ * any role can own one: a group role too, once a member SETs it - so neither
+ * the partner rule nor four eyes could tell who acts: the extension refuses
+ * to act and row level security shows nothing there.
  */
 static Oid
 AccessForeignDefiner(void)
 {
 	Oid			caller = AccessCaller();
 	Oid			in_effect = GetCurrentRoleId();
+	Oid			session = GetSessionUserId();
 
 	if (!OidIsValid(in_effect))
-		in_effect = GetSessionUserId();
-	return (caller != in_effect && !superuser_arg(caller)) ? caller : InvalidOid;
+		in_effect = session;
+	if (caller == in_effect || superuser_arg(caller) || superuser_arg(session) ||
+		is_member_of_role_nosuper(session, caller))
+		return InvalidOid;
+	return caller;
 }
 
 /*

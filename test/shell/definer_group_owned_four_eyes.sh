@@ -51,10 +51,10 @@ SQL
 )
 echo "$OUT"
 check "the approver approving its own direct adjustment is refused" "" "$(echo "$OUT" | grep '^direct:')"
-check "an adjustment through a SECURITY DEFINER function its session made erp_operator own is refused (IE009)" \
+check "the approver approving what it made through a function owned by erp_operator (a group it belongs to) is refused too (IE009)" \
       "2" "$(echo "$OUT" | grep -c 'IE009')"
-check "so only the direct adjustment exists, and it still waits" "pending_approval" \
-      "$(admin -c "SELECT string_agg(status::text, ',') FROM erp.adjustment")"
+check "both adjustments name the login, not the group, and both still wait" "pending_approval|brk2g_appr,pending_approval|brk2g_appr" \
+      "$(admin -c "SELECT string_agg(status::text || '|' || created_by, ',' ORDER BY adjustment_id) FROM erp.adjustment")"
 check "nothing was approved" "" "$(echo "$OUT" | grep '^approve:')"
 check "and no stock moved" "$SUM" "$(admin -c "SELECT md5(string_agg(b::text, '|' ORDER BY b::text)) FROM erp.stock_balance b")"
 [ "$failures" -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }
