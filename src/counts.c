@@ -81,14 +81,25 @@ AdjustmentValue(int64 item_id, int64 qty_delta, const char *sku, char **value, c
 	HeapTuple	tup;
 	TupleDesc	desc;
 
+	/*
+	 * The threshold holds for what one person changes of an item without an
+	 * approver over a day, not for each piece: the value of this change plus
+	 * that of the same person's adjustments of the item applied without an
+	 * approver in the last 24 hours (five write-offs of 2 units are one of 10).
+	 */
 	IerpPlan(&plan,
-			 "SELECT v.value::text, v.value > " ADJUSTMENT_LIMIT_SQL ", " ADJUSTMENT_LIMIT_SQL "::text,"
+			 "SELECT v.value::text, v.value + p.prior > " ADJUSTMENT_LIMIT_SQL ", " ADJUSTMENT_LIMIT_SQL "::text,"
 			 "       v.value >= " MAX_VALUE_SQL
 			 "  FROM erp.item i, LATERAL (SELECT round(abs($2::numeric) * CASE WHEN i.unit_cost > 0 THEN i.unit_cost"
-			 "                                                      ELSE i.unit_price END, 2) AS value) v"
+			 "                                                      ELSE i.unit_price END, 2) AS value) v,"
+			 "       LATERAL (SELECT COALESCE(sum(a.value), 0) AS prior FROM erp.adjustment a"
+			 "                 WHERE a.item_id = $1 AND a.created_by = $3"
+			 "                   AND a.created_at > pg_catalog.now() - interval '24 hours'"
+			 "                   AND a.status = 'applied' AND a.decided_by IS NULL) p"
 			 " WHERE i.item_id = $1",
-			 2, (Oid[]) {INT8OID, INT8OID});
-	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(qty_delta)},
+			 3, (Oid[]) {INT8OID, INT8OID, TEXTOID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(qty_delta),
+						 CStringGetTextDatum(IerpActorName())},
 						 NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "inventory_erp: cannot value an adjustment");
 	tup = SPI_tuptable->vals[0];

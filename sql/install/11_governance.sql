@@ -21,6 +21,7 @@ CREATE TABLE erp.adjustment (
                     CONSTRAINT adjustment_from_state_check CHECK (from_state IN ('available', 'quarantined', 'reserved'))
 );
 CREATE INDEX adjustment_pending_idx ON erp.adjustment (created_at) WHERE status = 'pending_approval';
+CREATE INDEX adjustment_item_idx ON erp.adjustment (item_id, created_at);
 COMMENT ON TABLE erp.adjustment IS 'A correction of on-hand stock (from a count, by hand, or the write-off of a short pick): applied at once when its value is within erp.approval_policy, else pending_approval until an approver applies it';
 COMMENT ON COLUMN erp.adjustment.qty_delta IS 'Units added (> 0) or written off (< 0)';
 COMMENT ON COLUMN erp.adjustment.value IS '|qty_delta| x the item''s unit_cost, or its unit_price when it has no cost (what is at stake is never valued at 0 while the item has a price)';
