@@ -357,19 +357,101 @@ LedgerValidate(const LedgerMove *m)
 }
 
 /*
+ * The quarantined units at an item/node/lot that pending write-offs wait
+ * for: the sum of -qty_delta of the adjustments pending_approval with
+ * from_state quarantined there (a short pick above the threshold).  Sets
+ * *ids to their ids ("12, 15") when there are any.  Must be called between
+ * SPI_connect and SPI_finish; the list lives until SPI_finish.
+ */
+static int64
+PendingQuarantineHolds(const LedgerMove *m, char **ids)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID, INT8OID, INT8OID};
+	Datum		values[3];
+	bool		isnull;
+	Datum		sum;
+	char	   *list;
+
+	IerpPlan(&plan,
+			 "SELECT COALESCE(-sum(qty_delta), 0)::bigint,"
+			 "       string_agg(adjustment_id::pg_catalog.text, ', ' ORDER BY adjustment_id)"
+			 "  FROM erp.adjustment"
+			 " WHERE status = 'pending_approval' AND from_state = 'quarantined'"
+			 "   AND item_id = $1 AND node_id = $2 AND COALESCE(lot_id, 0) = $3",
+			 3, argtypes);
+	values[0] = Int64GetDatum(m->item_id);
+	values[1] = Int64GetDatum(m->from_node_id);
+	values[2] = Int64GetDatum(m->lot_id);
+	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "inventory_erp: cannot read pending adjustments");
+	sum = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	list = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	*ids = list ? list : "";
+	return isnull ? 0 : DatumGetInt64(sum);
+}
+
+/*
+ * Takes the units of a generic move (not an engine's) out of quarantined
+ * without touching those that pending write-offs wait for: the approval (an
+ * engine move) takes them.  Leaves at least the pending quantity in the
+ * balance; refuses (IE010) a move that would go below it, and (IE001) one
+ * the balance does not have at all.  The error undoes a partial take.
+ */
+static void
+TakeQuarantinedAbovePending(const LedgerMove *m, const BalanceKey *from, int64 pending,
+							const char *ids)
+{
+	int64		got = BalanceTakeUpTo(from, m->qty, pending);
+	int64		held;
+
+	if (got >= m->qty)
+		return;
+	held = BalanceGet(from) + got;
+	if (held < m->qty)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INSUFFICIENT_STOCK),
+				 errmsg("insufficient stock for sku \"%s\" at node \"%s\": " INT64_FORMAT
+						" quarantined, " INT64_FORMAT " requested",
+						IerpItemSku(m->item_id), IerpNodeCode(m->from_node_id), held, m->qty),
+				 errdetail("Event \"%s\" needs a quantity of " INT64_FORMAT " from state \"quarantined\"%s.",
+						   m->event, m->qty, m->lot_id ? " of the given lot" : ""),
+				 errhint("Stock can never go below zero; receive or release units first.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_IERP_WRONG_STATUS),
+			 errmsg(INT64_FORMAT " units of sku \"%s\" at node \"%s\" are held for adjustment %s awaiting approval",
+					pending, IerpItemSku(m->item_id), IerpNodeCode(m->from_node_id), ids),
+			 errdetail("Event \"%s\" asked for " INT64_FORMAT " of the " INT64_FORMAT
+					   " quarantined units%s; at most " INT64_FORMAT " are not held.",
+					   m->event, m->qty, held, m->lot_id ? " of the given lot" : "",
+					   held > pending ? held - pending : 0),
+			 errhint("The write-off takes them when an approver applies it with erp.approve_adjustment(); "
+					 "move only the units above the held quantity.")));
+}
+
+/*
  * Checks a move (LedgerValidate) and applies it to the balances.  Raises
- * IE004, IE002, IE009 or IE001; on return both balances are changed.
+ * IE004, IE002, IE009, IE010 or IE001; on return both balances are changed.
+ * A generic move out of quarantined leaves the units pending write-offs wait
+ * for (TakeQuarantinedAbovePending).
  */
 static void
 LedgerApply(const LedgerMove *m)
 {
+	int64		pending = 0;
+	char	   *ids = NULL;
+
 	LedgerValidate(m);
+	if (m->from_state == STATE_QUARANTINED && !m->engine && !m->source_taken)
+		pending = PendingQuarantineHolds(m, &ids);
 	if (m->from_state != STATE_OUTSIDE && !m->source_taken)
 	{
 		BalanceKey	from = {m->item_id, m->from_node_id, m->lot_id, m->from_state};
 		int64		held;
 
-		if (!BalanceTake(&from, m->qty, &held))
+		if (pending > 0)
+			TakeQuarantinedAbovePending(m, &from, pending, ids);
+		else if (!BalanceTake(&from, m->qty, &held))
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_INSUFFICIENT_STOCK),
 					 errmsg("insufficient stock for sku \"%s\" at node \"%s\": " INT64_FORMAT
