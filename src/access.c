@@ -86,7 +86,6 @@ static Oid	access_relid = InvalidOid;
 static MemoryContext ident_cxt = NULL;
 static bool ident_valid = false;
 static Oid	ident_oid = InvalidOid;		/* the acting identity */
-static Oid	ident_login = InvalidOid;	/* and the login (InvalidOid: same or superuser) */
 static bool ident_restricted = false;
 static int64 *ident_nodes = NULL;
 static int	ident_nnodes = 0;
@@ -237,71 +236,32 @@ AccessNodesOf(Oid who, const NodeGrant *g, int ng, int64 *nodes)
 	return n;
 }
 
-/*
- * AccessResolve: whether the acting identity who, or the session's login,
- * is a partner, and the nodes both may reach (the intersection of the
- * partners' node sets; an identity that is no partner adds no limit).
- */
+/* AccessResolve: whether identity who is a partner, and its nodes. */
 static void
-AccessResolve(Oid who, Oid login)
+AccessResolve(Oid who)
 {
 	uint64		before;
-	int			ng,
-				n,
-				nl,
-				i,
-				j,
-				k;
-	int64	   *nodes,
-			   *login_nodes;
-	bool		restricted;
+	int64	   *nodes;
+	int			n;
 
 	if (!grants_valid)
 		AccessLoadGrants();
 	before = access_invalidations;
-	ng = num_grants;
 
 	if (ident_cxt == NULL)
 		ident_cxt = AllocSetContextCreate(CacheMemoryContext, "inventory_erp access identity",
 										  ALLOCSET_SMALL_SIZES);
-	nodes = palloc(sizeof(int64) * Max(ng, 1));
-	login_nodes = palloc(sizeof(int64) * Max(ng, 1));
-	n = AccessNodesOf(who, grants, ng, nodes);
-	nl = (login != who) ? AccessNodesOf(login, grants, ng, login_nodes) : 0;
-	restricted = n > 0 || nl > 0;
-	if (n == 0 && nl > 0)
-	{
-		memcpy(nodes, login_nodes, sizeof(int64) * nl);
-		n = nl;
-	}
-	else if (n > 0 && nl > 0)
-	{
-		/* both are partners: the nodes of both */
-		for (i = 0, j = 0, k = 0; i < n && j < nl;)
-		{
-			if (nodes[i] == login_nodes[j])
-			{
-				nodes[k++] = nodes[i];
-				i++, j++;
-			}
-			else if (nodes[i] < login_nodes[j])
-				i++;
-			else
-				j++;
-		}
-		n = k;
-	}
+	nodes = palloc(sizeof(int64) * Max(num_grants, 1));
+	n = AccessNodesOf(who, grants, num_grants, nodes);
 
 	MemoryContextReset(ident_cxt);
 	ident_nodes = MemoryContextAlloc(ident_cxt, sizeof(int64) * Max(n, 1));
 	if (n > 0)
 		memcpy(ident_nodes, nodes, sizeof(int64) * n);
 	pfree(nodes);
-	pfree(login_nodes);
 	ident_nnodes = n;
-	ident_restricted = restricted;
+	ident_restricted = n > 0;
 	ident_oid = who;
-	ident_login = login;
 	ident_valid = (access_invalidations == before);
 }
 
@@ -432,7 +392,6 @@ static inline bool
 AccessIdentity(void)
 {
 	Oid			who = IerpSessionIdentity();
-	Oid			login = GetSessionUserId();
 
 	/* inside another role's SECURITY DEFINER function: a partner of no node (sees nothing) */
 	if (OidIsValid(AccessForeignDefiner()))
@@ -442,10 +401,8 @@ AccessIdentity(void)
 		ident_nnodes = 0;
 		return true;
 	}
-	if (superuser_arg(login))
-		login = who;
-	if (!ident_valid || ident_oid != who || ident_login != login)
-		AccessResolve(who, login);
+	if (!ident_valid || ident_oid != who)
+		AccessResolve(who);
 	return ident_restricted;
 }
 
