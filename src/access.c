@@ -22,7 +22,7 @@
  *	  who acts: the functions refuse (IE009) and row level security shows
  *	  nothing.  Inside a definer function of a role the login belongs to, the
  *	  login acts, with rights it has anyway.
-
+ *
  *	  Documents: an order is a partner's when every node where it holds or
  *	  shipped stock is one of its nodes (and there is one), or - while it
  *	  holds and shipped nothing - when its channel is fulfilled by one of its
