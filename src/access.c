@@ -448,20 +448,21 @@ AccessCheckNode(int64 node_id)
 }
 
 /*
- * AccessNodesOwn: runs plan (node ids of a document, one bigint parameter)
- * and tells whether the query returned at least one node and every node it
- * returned is the partner's.  *none tells whether it returned no node.
+ * AccessNodesCount: runs plan (node ids of a document, one bigint
+ * parameter); returns how many of the nodes it returned are the partner's,
+ * and sets *total to how many (not NULL) it returned.
  */
-static bool
-AccessNodesOwn(SPIPlanPtr plan, int64 id, bool read_only, bool *none)
+static uint64
+AccessNodesCount(SPIPlanPtr plan, int64 id, bool read_only, uint64 *total)
 {
 	Datum		values[1];
-	uint64		i;
+	uint64		i,
+				visible = 0;
 
 	values[0] = Int64GetDatum(id);
 	if (SPI_execute_plan(plan, values, NULL, read_only, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read the nodes of a document");
-	*none = true;
+	*total = 0;
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -469,32 +470,11 @@ AccessNodesOwn(SPIPlanPtr plan, int64 id, bool read_only, bool *none)
 
 		if (isnull)
 			continue;
-		*none = false;
-		if (!AccessNodeVisible(DatumGetInt64(node)))
-			return false;
+		(*total)++;
+		if (AccessNodeVisible(DatumGetInt64(node)))
+			visible++;
 	}
-	return !*none;
-}
-
-/* AccessNodesAny: whether plan returns at least one of the partner's nodes. */
-static bool
-AccessNodesAny(SPIPlanPtr plan, int64 id, bool read_only)
-{
-	Datum		values[1];
-	uint64		i;
-
-	values[0] = Int64GetDatum(id);
-	if (SPI_execute_plan(plan, values, NULL, read_only, 0) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: cannot read the nodes of a document");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Datum		node = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-
-		if (!isnull && AccessNodeVisible(DatumGetInt64(node)))
-			return true;
-	}
-	return false;
+	return visible;
 }
 
 /*
@@ -507,8 +487,9 @@ AccessOrderOwn(int64 order_id, bool read_only)
 	static SPIPlanPtr held_plan = NULL;
 	static SPIPlanPtr channel_plan = NULL;
 	static const Oid argtypes[1] = {INT8OID};
-	bool		own,
-				none;
+	uint64		visible,
+				total;
+	bool		own;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
@@ -516,15 +497,16 @@ AccessOrderOwn(int64 order_id, bool read_only)
 			 "SELECT r.node_id FROM erp.reservation r WHERE r.order_id OPERATOR(pg_catalog.=) $1"
 			 " UNION SELECT s.node_id FROM erp.shipment_line s WHERE s.order_id OPERATOR(pg_catalog.=) $1",
 			 1, argtypes);
-	own = AccessNodesOwn(held_plan, order_id, read_only, &none);
-	if (none)
+	visible = AccessNodesCount(held_plan, order_id, read_only, &total);
+	own = total > 0 && visible == total;
+	if (total == 0)
 	{
 		IerpPlan(&channel_plan,
 				 "SELECT cn.node_id FROM erp.sales_order o JOIN erp.channel_node cn"
 				 " ON cn.channel_id OPERATOR(pg_catalog.=) o.channel_id"
 				 " WHERE o.order_id OPERATOR(pg_catalog.=) $1",
 				 1, argtypes);
-		own = AccessNodesAny(channel_plan, order_id, read_only);
+		own = AccessNodesCount(channel_plan, order_id, read_only, &total) > 0;
 	}
 	SPI_finish();
 	return own;
@@ -536,8 +518,8 @@ AccessRmaOwn(int64 rma_id, bool read_only)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid argtypes[1] = {INT8OID};
-	bool		own,
-				none;
+	uint64		visible,
+				total;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
@@ -545,9 +527,9 @@ AccessRmaOwn(int64 rma_id, bool read_only)
 			 "SELECT l.node_id FROM erp.rma_line l WHERE l.rma_id OPERATOR(pg_catalog.=) $1"
 			 " UNION SELECT l.received_node_id FROM erp.rma_line l WHERE l.rma_id OPERATOR(pg_catalog.=) $1",
 			 1, argtypes);
-	own = AccessNodesOwn(plan, rma_id, read_only, &none);
+	visible = AccessNodesCount(plan, rma_id, read_only, &total);
 	SPI_finish();
-	return own;
+	return total > 0 && visible == total;
 }
 
 /* AccessCheckOrder: refuses (IE009) a partner's action on an order that is not its own. */
@@ -564,6 +546,7 @@ AccessCheckChannel(int64 channel_id)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid argtypes[1] = {INT8OID};
+	uint64		total;
 	bool		own;
 
 	if (!AccessRestricted())
@@ -572,7 +555,7 @@ AccessCheckChannel(int64 channel_id)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	IerpPlan(&plan, "SELECT cn.node_id FROM erp.channel_node cn WHERE cn.channel_id OPERATOR(pg_catalog.=) $1",
 			 1, argtypes);
-	own = AccessNodesAny(plan, channel_id, false);
+	own = AccessNodesCount(plan, channel_id, false, &total) > 0;
 	SPI_finish();
 	if (!own)
 		AccessRefuse("channel " INT64_FORMAT, channel_id, NULL);
