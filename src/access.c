@@ -22,7 +22,7 @@
  *	  who acts: the functions refuse (IE009) and row level security shows
  *	  nothing.  Inside a definer function of a role the login belongs to, the
  *	  login acts, with rights it has anyway.
-
+ *
  *	  Documents: an order is a partner's when every node where it holds or
  *	  shipped stock is one of its nodes (and there is one), or - while it
  *	  holds and shipped nothing - when its channel is fulfilled by one of its
@@ -86,7 +86,6 @@ static Oid	access_relid = InvalidOid;
 static MemoryContext ident_cxt = NULL;
 static bool ident_valid = false;
 static Oid	ident_oid = InvalidOid;		/* the acting identity */
-static Oid	ident_login = InvalidOid;	/* and the login (InvalidOid: same or superuser) */
 static bool ident_restricted = false;
 static int64 *ident_nodes = NULL;
 static int	ident_nnodes = 0;
@@ -237,71 +236,32 @@ AccessNodesOf(Oid who, const NodeGrant *g, int ng, int64 *nodes)
 	return n;
 }
 
-/*
- * AccessResolve: whether the acting identity who, or the session's login,
- * is a partner, and the nodes both may reach (the intersection of the
- * partners' node sets; an identity that is no partner adds no limit).
- */
+/* AccessResolve: whether identity who is a partner, and its nodes. */
 static void
-AccessResolve(Oid who, Oid login)
+AccessResolve(Oid who)
 {
 	uint64		before;
-	int			ng,
-				n,
-				nl,
-				i,
-				j,
-				k;
-	int64	   *nodes,
-			   *login_nodes;
-	bool		restricted;
+	int64	   *nodes;
+	int			n;
 
 	if (!grants_valid)
 		AccessLoadGrants();
 	before = access_invalidations;
-	ng = num_grants;
 
 	if (ident_cxt == NULL)
 		ident_cxt = AllocSetContextCreate(CacheMemoryContext, "inventory_erp access identity",
 										  ALLOCSET_SMALL_SIZES);
-	nodes = palloc(sizeof(int64) * Max(ng, 1));
-	login_nodes = palloc(sizeof(int64) * Max(ng, 1));
-	n = AccessNodesOf(who, grants, ng, nodes);
-	nl = (login != who) ? AccessNodesOf(login, grants, ng, login_nodes) : 0;
-	restricted = n > 0 || nl > 0;
-	if (n == 0 && nl > 0)
-	{
-		memcpy(nodes, login_nodes, sizeof(int64) * nl);
-		n = nl;
-	}
-	else if (n > 0 && nl > 0)
-	{
-		/* both are partners: the nodes of both */
-		for (i = 0, j = 0, k = 0; i < n && j < nl;)
-		{
-			if (nodes[i] == login_nodes[j])
-			{
-				nodes[k++] = nodes[i];
-				i++, j++;
-			}
-			else if (nodes[i] < login_nodes[j])
-				i++;
-			else
-				j++;
-		}
-		n = k;
-	}
+	nodes = palloc(sizeof(int64) * Max(num_grants, 1));
+	n = AccessNodesOf(who, grants, num_grants, nodes);
 
 	MemoryContextReset(ident_cxt);
 	ident_nodes = MemoryContextAlloc(ident_cxt, sizeof(int64) * Max(n, 1));
 	if (n > 0)
 		memcpy(ident_nodes, nodes, sizeof(int64) * n);
 	pfree(nodes);
-	pfree(login_nodes);
 	ident_nnodes = n;
-	ident_restricted = restricted;
+	ident_restricted = n > 0;
 	ident_oid = who;
-	ident_login = login;
 	ident_valid = (access_invalidations == before);
 }
 
@@ -432,7 +392,6 @@ static inline bool
 AccessIdentity(void)
 {
 	Oid			who = IerpSessionIdentity();
-	Oid			login = GetSessionUserId();
 
 	/* inside another role's SECURITY DEFINER function: a partner of no node (sees nothing) */
 	if (OidIsValid(AccessForeignDefiner()))
@@ -442,10 +401,8 @@ AccessIdentity(void)
 		ident_nnodes = 0;
 		return true;
 	}
-	if (superuser_arg(login))
-		login = who;
-	if (!ident_valid || ident_oid != who || ident_login != login)
-		AccessResolve(who, login);
+	if (!ident_valid || ident_oid != who)
+		AccessResolve(who);
 	return ident_restricted;
 }
 
@@ -491,20 +448,21 @@ AccessCheckNode(int64 node_id)
 }
 
 /*
- * AccessNodesOwn: runs plan (node ids of a document, one bigint parameter)
- * and tells whether the query returned at least one node and every node it
- * returned is the partner's.  *none tells whether it returned no node.
+ * AccessNodesCount: runs plan (node ids of a document, one bigint
+ * parameter); returns how many of the nodes it returned are the partner's,
+ * and sets *total to how many (not NULL) it returned.
  */
-static bool
-AccessNodesOwn(SPIPlanPtr plan, int64 id, bool read_only, bool *none)
+static uint64
+AccessNodesCount(SPIPlanPtr plan, int64 id, bool read_only, uint64 *total)
 {
 	Datum		values[1];
-	uint64		i;
+	uint64		i,
+				visible = 0;
 
 	values[0] = Int64GetDatum(id);
 	if (SPI_execute_plan(plan, values, NULL, read_only, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read the nodes of a document");
-	*none = true;
+	*total = 0;
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -512,32 +470,11 @@ AccessNodesOwn(SPIPlanPtr plan, int64 id, bool read_only, bool *none)
 
 		if (isnull)
 			continue;
-		*none = false;
-		if (!AccessNodeVisible(DatumGetInt64(node)))
-			return false;
+		(*total)++;
+		if (AccessNodeVisible(DatumGetInt64(node)))
+			visible++;
 	}
-	return !*none;
-}
-
-/* AccessNodesAny: whether plan returns at least one of the partner's nodes. */
-static bool
-AccessNodesAny(SPIPlanPtr plan, int64 id, bool read_only)
-{
-	Datum		values[1];
-	uint64		i;
-
-	values[0] = Int64GetDatum(id);
-	if (SPI_execute_plan(plan, values, NULL, read_only, 0) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: cannot read the nodes of a document");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Datum		node = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-
-		if (!isnull && AccessNodeVisible(DatumGetInt64(node)))
-			return true;
-	}
-	return false;
+	return visible;
 }
 
 /*
@@ -550,8 +487,9 @@ AccessOrderOwn(int64 order_id, bool read_only)
 	static SPIPlanPtr held_plan = NULL;
 	static SPIPlanPtr channel_plan = NULL;
 	static const Oid argtypes[1] = {INT8OID};
-	bool		own,
-				none;
+	uint64		visible,
+				total;
+	bool		own;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
@@ -559,15 +497,16 @@ AccessOrderOwn(int64 order_id, bool read_only)
 			 "SELECT r.node_id FROM erp.reservation r WHERE r.order_id OPERATOR(pg_catalog.=) $1"
 			 " UNION SELECT s.node_id FROM erp.shipment_line s WHERE s.order_id OPERATOR(pg_catalog.=) $1",
 			 1, argtypes);
-	own = AccessNodesOwn(held_plan, order_id, read_only, &none);
-	if (none)
+	visible = AccessNodesCount(held_plan, order_id, read_only, &total);
+	own = total > 0 && visible == total;
+	if (total == 0)
 	{
 		IerpPlan(&channel_plan,
 				 "SELECT cn.node_id FROM erp.sales_order o JOIN erp.channel_node cn"
 				 " ON cn.channel_id OPERATOR(pg_catalog.=) o.channel_id"
 				 " WHERE o.order_id OPERATOR(pg_catalog.=) $1",
 				 1, argtypes);
-		own = AccessNodesAny(channel_plan, order_id, read_only);
+		own = AccessNodesCount(channel_plan, order_id, read_only, &total) > 0;
 	}
 	SPI_finish();
 	return own;
@@ -579,8 +518,8 @@ AccessRmaOwn(int64 rma_id, bool read_only)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid argtypes[1] = {INT8OID};
-	bool		own,
-				none;
+	uint64		visible,
+				total;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
@@ -588,9 +527,9 @@ AccessRmaOwn(int64 rma_id, bool read_only)
 			 "SELECT l.node_id FROM erp.rma_line l WHERE l.rma_id OPERATOR(pg_catalog.=) $1"
 			 " UNION SELECT l.received_node_id FROM erp.rma_line l WHERE l.rma_id OPERATOR(pg_catalog.=) $1",
 			 1, argtypes);
-	own = AccessNodesOwn(plan, rma_id, read_only, &none);
+	visible = AccessNodesCount(plan, rma_id, read_only, &total);
 	SPI_finish();
-	return own;
+	return total > 0 && visible == total;
 }
 
 /* AccessCheckOrder: refuses (IE009) a partner's action on an order that is not its own. */
@@ -607,6 +546,7 @@ AccessCheckChannel(int64 channel_id)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid argtypes[1] = {INT8OID};
+	uint64		total;
 	bool		own;
 
 	if (!AccessRestricted())
@@ -615,7 +555,7 @@ AccessCheckChannel(int64 channel_id)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	IerpPlan(&plan, "SELECT cn.node_id FROM erp.channel_node cn WHERE cn.channel_id OPERATOR(pg_catalog.=) $1",
 			 1, argtypes);
-	own = AccessNodesAny(plan, channel_id, false);
+	own = AccessNodesCount(plan, channel_id, false, &total) > 0;
 	SPI_finish();
 	if (!own)
 		AccessRefuse("channel " INT64_FORMAT, channel_id, NULL);
