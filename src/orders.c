@@ -412,9 +412,14 @@ CheckShipTo(FunctionCallInfo fcinfo, int argno)
 	static SPIPlanPtr plan = NULL;
 	static const Oid argtypes[] = {JSONBOID};
 	Datum		values[1];
+	HeapTuple	tup;
+	TupleDesc	desc;
 	char	   *type,
+			   *size,
 			   *lat_type,
-			   *lon_type;
+			   *lon_type,
+			   *lat_text,
+			   *lon_text;
 	double		lat = 0,
 				lon = 0;
 
@@ -427,30 +432,34 @@ CheckShipTo(FunctionCallInfo fcinfo, int argno)
 	values[0] = PG_GETARG_DATUM(argno);
 	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "inventory_erp: cannot read ship_to");
-	type = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	/* each column is read once */
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	type = SPI_getvalue(tup, desc, 1);
 	if (strcmp(type, "object") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("invalid ship_to: a JSON %s", type),
 				 errdetail("ship_to is a JSON object such as {\"lat\": 53.55, \"lon\": 9.99}.")));
-	if (atoi(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)) > ORDER_MAX_SHIP_TO)
+	size = SPI_getvalue(tup, desc, 2);
+	if (atoi(size) > ORDER_MAX_SHIP_TO)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
-				 errmsg("ship_to is %s bytes long", SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)),
+				 errmsg("ship_to is %s bytes long", size),
 				 errdetail("At most %d bytes are accepted.", ORDER_MAX_SHIP_TO)));
-	lat_type = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
-	lon_type = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+	lat_type = SPI_getvalue(tup, desc, 3);
+	lon_type = SPI_getvalue(tup, desc, 4);
 	if (lat_type == NULL && lon_type == NULL)
 		return;
+	lat_text = SPI_getvalue(tup, desc, 5);
+	lon_text = SPI_getvalue(tup, desc, 6);
 	if (lat_type == NULL || lon_type == NULL || strcmp(lat_type, "number") != 0 ||
 		strcmp(lon_type, "number") != 0 ||
-		!ParseCoordinate(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5), &lat) ||
-		!ParseCoordinate(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6), &lon))
+		!ParseCoordinate(lat_text, &lat) || !ParseCoordinate(lon_text, &lon))
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("invalid ship_to position: lat %s, lon %s",
-						lat_type ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5) : "missing",
-						lon_type ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6) : "missing"),
+						lat_type ? lat_text : "missing", lon_type ? lon_text : "missing"),
 				 errdetail("\"lat\" and \"lon\" are given together, as finite JSON numbers of degrees.")));
 	IerpCheckCoordinates(lat, lon);
 }
