@@ -402,19 +402,16 @@ typedef struct CaptureLine
 } CaptureLine;
 
 /*
- * Checks ship_to: NULL, or a JSON object of at most ORDER_MAX_SHIP_TO bytes
- * whose "lat" and "lon", when given, are both numbers of a real position
- * (IE004 otherwise).
+ * Checks ship_to, given as columns first.. of tup (its jsonb_typeof,
+ * octet_length, the types of "lat" and "lon", and their text; all NULL when
+ * no ship_to is given): NULL, or a JSON object of at most ORDER_MAX_SHIP_TO
+ * bytes whose "lat" and "lon", when given, are both numbers of a real
+ * position (IE004 otherwise).
  */
 static void
-CheckShipTo(FunctionCallInfo fcinfo, int argno)
+CheckShipTo(HeapTuple tup, TupleDesc desc, int first)
 {
-	static SPIPlanPtr plan = NULL;
-	static const Oid argtypes[] = {JSONBOID};
-	Datum		values[1];
-	HeapTuple	tup;
-	TupleDesc	desc;
-	char	   *type,
+	char	   *type = SPI_getvalue(tup, desc, first),
 			   *size,
 			   *lat_type,
 			   *lon_type,
@@ -423,36 +420,25 @@ CheckShipTo(FunctionCallInfo fcinfo, int argno)
 	double		lat = 0,
 				lon = 0;
 
-	if (PG_ARGISNULL(argno))
+	if (type == NULL)
 		return;
-	IerpPlan(&plan,
-			 "SELECT jsonb_typeof($1), octet_length($1::text),"
-			 "       jsonb_typeof($1->'lat'), jsonb_typeof($1->'lon'), $1->>'lat', $1->>'lon'",
-			 1, argtypes);
-	values[0] = PG_GETARG_DATUM(argno);
-	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "inventory_erp: cannot read ship_to");
-	/* each column is read once */
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	type = SPI_getvalue(tup, desc, 1);
 	if (strcmp(type, "object") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("invalid ship_to: a JSON %s", type),
 				 errdetail("ship_to is a JSON object such as {\"lat\": 53.55, \"lon\": 9.99}.")));
-	size = SPI_getvalue(tup, desc, 2);
+	size = SPI_getvalue(tup, desc, first + 1);
 	if (atoi(size) > ORDER_MAX_SHIP_TO)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("ship_to is %s bytes long", size),
 				 errdetail("At most %d bytes are accepted.", ORDER_MAX_SHIP_TO)));
-	lat_type = SPI_getvalue(tup, desc, 3);
-	lon_type = SPI_getvalue(tup, desc, 4);
+	lat_type = SPI_getvalue(tup, desc, first + 2);
+	lon_type = SPI_getvalue(tup, desc, first + 3);
 	if (lat_type == NULL && lon_type == NULL)
 		return;
-	lat_text = SPI_getvalue(tup, desc, 5);
-	lon_text = SPI_getvalue(tup, desc, 6);
+	lat_text = SPI_getvalue(tup, desc, first + 4);
+	lon_text = SPI_getvalue(tup, desc, first + 5);
 	if (lat_type == NULL || lon_type == NULL || strcmp(lat_type, "number") != 0 ||
 		strcmp(lon_type, "number") != 0 ||
 		!ParseCoordinate(lat_text, &lat) || !ParseCoordinate(lon_text, &lon))
@@ -465,9 +451,10 @@ CheckShipTo(FunctionCallInfo fcinfo, int argno)
 }
 
 /*
- * Reads and checks every line of a capture (IE004 for a wrong shape or a
- * bad number, IE003 for an unknown sku, IE010 for a retired one); returns
- * how many.
+ * Checks ship_to (CheckShipTo), then reads and checks every line of a
+ * capture (IE004 for a wrong shape or a bad number, IE003 for an unknown
+ * sku, IE010 for a retired one); returns how many.  The shapes of both are
+ * read in one statement.
  */
 static int
 CaptureReadLines(FunctionCallInfo fcinfo, const char *channel, const char *external_ref,
@@ -475,23 +462,30 @@ CaptureReadLines(FunctionCallInfo fcinfo, const char *channel, const char *exter
 {
 	static SPIPlanPtr shape_plan = NULL;
 	static SPIPlanPtr lines_plan = NULL;
-	static const Oid lines_types[] = {JSONBOID};
-	Datum		values[1];
+	static const Oid lines_types[] = {JSONBOID, JSONBOID};
+	Datum		values[2];
+	char		nulls[2];
 	char	   *type;
 	int			nlines,
 				i;
 	CaptureLine *lines;
 
-	if (PG_ARGISNULL(2))
+	if (PG_ARGISNULL(2) && PG_ARGISNULL(3))
 		type = NULL;
 	else
 	{
 		IerpPlan(&shape_plan,
-				 "SELECT jsonb_typeof($1), CASE WHEN jsonb_typeof($1) = 'array' THEN jsonb_array_length($1) END",
-				 1, lines_types);
-		values[0] = PG_GETARG_DATUM(2);
-		if (SPI_execute_plan(shape_plan, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+				 "SELECT jsonb_typeof($1), CASE WHEN jsonb_typeof($1) = 'array' THEN jsonb_array_length($1) END,"
+				 "       jsonb_typeof($2), octet_length($2::text), jsonb_typeof($2->'lat'), jsonb_typeof($2->'lon'),"
+				 "       $2->>'lat', $2->>'lon'",
+				 2, lines_types);
+		values[0] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+		nulls[0] = PG_ARGISNULL(2) ? 'n' : ' ';
+		values[1] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+		nulls[1] = PG_ARGISNULL(3) ? 'n' : ' ';
+		if (SPI_execute_plan(shape_plan, values, nulls, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "inventory_erp: cannot read order lines");
+		CheckShipTo(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
 		type = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	}
 	if (type == NULL || strcmp(type, "array") != 0 ||
@@ -696,7 +690,6 @@ ierp_orders_capture_body(PG_FUNCTION_ARGS)
 				 errdetail("A priority lies between %d and %d.", -ORDER_MAX_PRIORITY, ORDER_MAX_PRIORITY)));
 	channel_id = IerpLookupChannel(channel);
 	AccessCheckChannel(channel_id);
-	CheckShipTo(fcinfo, 3);
 	nlines = CaptureReadLines(fcinfo, channel, external_ref, &lines);
 
 	/*
