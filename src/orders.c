@@ -1284,8 +1284,8 @@ ierp_orders_ship_body(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
-	IerpCheckText(PG_ARGISNULL(1) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(1)), "carrier", IERP_MAX_KEY_LEN);
-	IerpCheckText(PG_ARGISNULL(2) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(2)), "tracking", IERP_MAX_TEXT_LEN);
+	IerpCheckText(IerpTextArg(fcinfo, 1), "carrier", IERP_MAX_KEY_LEN);
+	IerpCheckText(IerpTextArg(fcinfo, 2), "tracking", IERP_MAX_TEXT_LEN);
 	OrderLock(IerpIdArg(fcinfo, 0, "order"), &order);
 	AccessCheckOrder(order.order_id);
 	RequireStatus(&order, "ship", allowed);
