@@ -528,21 +528,14 @@ BalanceAdd(const BalanceKey *key, int64 qty)
 	SlotAddOverflow(key, qty);
 }
 
-/* Whether this transaction owns slot number slot of key. */
-static bool
-SlotOwned(const BalanceKey *key, int32 slot)
+/* BalanceOwnsSlot: whether this transaction owns slot number slot of key. */
+bool
+BalanceOwnsSlot(const BalanceKey *key, int32 slot)
 {
 	LOCKTAG		tag;
 
 	SlotTag(&tag, key, slot);
 	return LockHeldByMe(&tag, ExclusiveLock);
-}
-
-/* BalanceOwnsSlot: whether this transaction owns slot number slot of key. */
-bool
-BalanceOwnsSlot(const BalanceKey *key, int32 slot)
-{
-	return SlotOwned(key, slot);
 }
 
 /*
@@ -574,7 +567,7 @@ LockAllSlots(const BalanceKey *key, bool may_wait, bool force, uint64 *nslots, i
 		rows = ReadSlots(key, &n);
 		for (i = 0; i < n; i++)
 		{
-			rows[i].held = SlotOwned(key, rows[i].slot);
+			rows[i].held = BalanceOwnsSlot(key, rows[i].slot);
 			if (!rows[i].held && round < 16 && SlotLock(key, rows[i].slot, false, false))
 				more = true;
 		}

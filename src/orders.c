@@ -402,63 +402,59 @@ typedef struct CaptureLine
 } CaptureLine;
 
 /*
- * Checks ship_to: NULL, or a JSON object of at most ORDER_MAX_SHIP_TO bytes
- * whose "lat" and "lon", when given, are both numbers of a real position
- * (IE004 otherwise).
+ * Checks ship_to, given as columns first.. of tup (its jsonb_typeof,
+ * octet_length, the types of "lat" and "lon", and their text; all NULL when
+ * no ship_to is given): NULL, or a JSON object of at most ORDER_MAX_SHIP_TO
+ * bytes whose "lat" and "lon", when given, are both numbers of a real
+ * position (IE004 otherwise).
  */
 static void
-CheckShipTo(FunctionCallInfo fcinfo, int argno)
+CheckShipTo(HeapTuple tup, TupleDesc desc, int first)
 {
-	static SPIPlanPtr plan = NULL;
-	static const Oid argtypes[] = {JSONBOID};
-	Datum		values[1];
-	char	   *type,
+	char	   *type = SPI_getvalue(tup, desc, first),
+			   *size,
 			   *lat_type,
-			   *lon_type;
+			   *lon_type,
+			   *lat_text,
+			   *lon_text;
 	double		lat = 0,
 				lon = 0;
 
-	if (PG_ARGISNULL(argno))
+	if (type == NULL)
 		return;
-	IerpPlan(&plan,
-			 "SELECT jsonb_typeof($1), octet_length($1::text),"
-			 "       jsonb_typeof($1->'lat'), jsonb_typeof($1->'lon'), $1->>'lat', $1->>'lon'",
-			 1, argtypes);
-	values[0] = PG_GETARG_DATUM(argno);
-	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "inventory_erp: cannot read ship_to");
-	type = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	if (strcmp(type, "object") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("invalid ship_to: a JSON %s", type),
 				 errdetail("ship_to is a JSON object such as {\"lat\": 53.55, \"lon\": 9.99}.")));
-	if (atoi(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)) > ORDER_MAX_SHIP_TO)
+	size = SPI_getvalue(tup, desc, first + 1);
+	if (atoi(size) > ORDER_MAX_SHIP_TO)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
-				 errmsg("ship_to is %s bytes long", SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)),
+				 errmsg("ship_to is %s bytes long", size),
 				 errdetail("At most %d bytes are accepted.", ORDER_MAX_SHIP_TO)));
-	lat_type = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
-	lon_type = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+	lat_type = SPI_getvalue(tup, desc, first + 2);
+	lon_type = SPI_getvalue(tup, desc, first + 3);
 	if (lat_type == NULL && lon_type == NULL)
 		return;
+	lat_text = SPI_getvalue(tup, desc, first + 4);
+	lon_text = SPI_getvalue(tup, desc, first + 5);
 	if (lat_type == NULL || lon_type == NULL || strcmp(lat_type, "number") != 0 ||
 		strcmp(lon_type, "number") != 0 ||
-		!ParseCoordinate(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5), &lat) ||
-		!ParseCoordinate(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6), &lon))
+		!ParseCoordinate(lat_text, &lat) || !ParseCoordinate(lon_text, &lon))
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("invalid ship_to position: lat %s, lon %s",
-						lat_type ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5) : "missing",
-						lon_type ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6) : "missing"),
+						lat_type ? lat_text : "missing", lon_type ? lon_text : "missing"),
 				 errdetail("\"lat\" and \"lon\" are given together, as finite JSON numbers of degrees.")));
 	IerpCheckCoordinates(lat, lon);
 }
 
 /*
- * Reads and checks every line of a capture (IE004 for a wrong shape or a
- * bad number, IE003 for an unknown sku, IE010 for a retired one); returns
- * how many.
+ * Checks ship_to (CheckShipTo), then reads and checks every line of a
+ * capture (IE004 for a wrong shape or a bad number, IE003 for an unknown
+ * sku, IE010 for a retired one); returns how many.  The shapes of both are
+ * read in one statement.
  */
 static int
 CaptureReadLines(FunctionCallInfo fcinfo, const char *channel, const char *external_ref,
@@ -466,23 +462,30 @@ CaptureReadLines(FunctionCallInfo fcinfo, const char *channel, const char *exter
 {
 	static SPIPlanPtr shape_plan = NULL;
 	static SPIPlanPtr lines_plan = NULL;
-	static const Oid lines_types[] = {JSONBOID};
-	Datum		values[1];
+	static const Oid lines_types[] = {JSONBOID, JSONBOID};
+	Datum		values[2];
+	char		nulls[2];
 	char	   *type;
 	int			nlines,
 				i;
 	CaptureLine *lines;
 
-	if (PG_ARGISNULL(2))
+	if (PG_ARGISNULL(2) && PG_ARGISNULL(3))
 		type = NULL;
 	else
 	{
 		IerpPlan(&shape_plan,
-				 "SELECT jsonb_typeof($1), CASE WHEN jsonb_typeof($1) = 'array' THEN jsonb_array_length($1) END",
-				 1, lines_types);
-		values[0] = PG_GETARG_DATUM(2);
-		if (SPI_execute_plan(shape_plan, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+				 "SELECT jsonb_typeof($1), CASE WHEN jsonb_typeof($1) = 'array' THEN jsonb_array_length($1) END,"
+				 "       jsonb_typeof($2), octet_length($2::text), jsonb_typeof($2->'lat'), jsonb_typeof($2->'lon'),"
+				 "       $2->>'lat', $2->>'lon'",
+				 2, lines_types);
+		values[0] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+		nulls[0] = PG_ARGISNULL(2) ? 'n' : ' ';
+		values[1] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+		nulls[1] = PG_ARGISNULL(3) ? 'n' : ' ';
+		if (SPI_execute_plan(shape_plan, values, nulls, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "inventory_erp: cannot read order lines");
+		CheckShipTo(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
 		type = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	}
 	if (type == NULL || strcmp(type, "array") != 0 ||
@@ -687,7 +690,6 @@ ierp_orders_capture_body(PG_FUNCTION_ARGS)
 				 errdetail("A priority lies between %d and %d.", -ORDER_MAX_PRIORITY, ORDER_MAX_PRIORITY)));
 	channel_id = IerpLookupChannel(channel);
 	AccessCheckChannel(channel_id);
-	CheckShipTo(fcinfo, 3);
 	nlines = CaptureReadLines(fcinfo, channel, external_ref, &lines);
 
 	/*
@@ -1282,8 +1284,8 @@ ierp_orders_ship_body(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
-	IerpCheckText(PG_ARGISNULL(1) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(1)), "carrier", IERP_MAX_KEY_LEN);
-	IerpCheckText(PG_ARGISNULL(2) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(2)), "tracking", IERP_MAX_TEXT_LEN);
+	IerpCheckText(IerpTextArg(fcinfo, 1), "carrier", IERP_MAX_KEY_LEN);
+	IerpCheckText(IerpTextArg(fcinfo, 2), "tracking", IERP_MAX_TEXT_LEN);
 	OrderLock(IerpIdArg(fcinfo, 0, "order"), &order);
 	AccessCheckOrder(order.order_id);
 	RequireStatus(&order, "ship", allowed);
