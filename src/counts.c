@@ -282,6 +282,28 @@ CountsLot(const ItemInfo *item, const char *sku, const char *lot, const char *wh
 }
 
 /*
+ * The common start of erp.count and erp.adjust: bounds the texts (reason
+ * only when given: NULL for a count), connects to SPI, looks up the item and
+ * the node and checks the session may act at the node.  Returns the node id.
+ */
+static int64
+CountsOpen(const char *sku, const char *node, const char *lot, const char *reason, ItemInfo *item)
+{
+	int64		node_id;
+
+	IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
+	IerpCheckText(node, "node", IERP_MAX_KEY_LEN);
+	IerpCheckText(lot, "lot", IERP_MAX_KEY_LEN);
+	IerpCheckText(reason, "reason", IERP_MAX_TEXT_LEN);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	IerpLookupItem(sku, item);
+	node_id = IerpLookupNode(node);
+	AccessCheckNode(node_id);
+	return node_id;
+}
+
+/*
  * erp.count(sku, node, counted, lot): a cycle count of the available units.
  * Returns the cycle count id.  A count below 0 or above the most units one
  * move may move: IE004; a kit (no stock of its own): IE010.
@@ -304,14 +326,7 @@ ierp_counts_count_body(PG_FUNCTION_ARGS)
 	char	   *actor = IerpActorName();
 	bool		isnull;
 
-	IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
-	IerpCheckText(node, "node", IERP_MAX_KEY_LEN);
-	IerpCheckText(lot, "lot", IERP_MAX_KEY_LEN);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inventory_erp: SPI_connect failed");
-	IerpLookupItem(sku, &item);
-	node_id = IerpLookupNode(node);
-	AccessCheckNode(node_id);
+	node_id = CountsOpen(sku, node, lot, NULL, &item);
 	if (PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
@@ -379,15 +394,7 @@ ierp_counts_adjust_body(PG_FUNCTION_ARGS)
 				qty_delta,
 				adjustment_id;
 
-	IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
-	IerpCheckText(node, "node", IERP_MAX_KEY_LEN);
-	IerpCheckText(lot, "lot", IERP_MAX_KEY_LEN);
-	IerpCheckText(reason, "reason", IERP_MAX_TEXT_LEN);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inventory_erp: SPI_connect failed");
-	IerpLookupItem(sku, &item);
-	node_id = IerpLookupNode(node);
-	AccessCheckNode(node_id);
+	node_id = CountsOpen(sku, node, lot, reason, &item);
 	if (PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
