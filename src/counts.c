@@ -68,10 +68,16 @@ CheckDelta(int64 qty_delta, const char *sku)
 }
 
 /*
- * Values |qty_delta| units of an item at its unit cost, in numeric (no
- * overflow whatever the cost); fills the value and the threshold as text and
- * returns whether the value is above the threshold.  A value beyond what
- * numeric(14,2) holds: IE004.
+ * The value of |$2| units of the item i, in numeric (no overflow whatever the
+ * cost): at its unit cost, or its unit price for an item without a cost.
+ */
+#define VALUE_SQL \
+	"round(abs($2::numeric) * CASE WHEN i.unit_cost > 0 THEN i.unit_cost ELSE i.unit_price END, 2)"
+
+/*
+ * Values |qty_delta| units of an item (VALUE_SQL); fills the value and the
+ * threshold as text and returns whether the value is above the threshold.  A
+ * value beyond what numeric(14,2) holds: IE004.
  */
 static bool
 AdjustmentValue(int64 item_id, int64 qty_delta, const char *sku, char **value, char **limit)
@@ -90,8 +96,7 @@ AdjustmentValue(int64 item_id, int64 qty_delta, const char *sku, char **value, c
 	IerpPlan(&plan,
 			 "SELECT v.value::text, v.value + p.prior > " ADJUSTMENT_LIMIT_SQL ", " ADJUSTMENT_LIMIT_SQL "::text,"
 			 "       v.value >= " MAX_VALUE_SQL
-			 "  FROM erp.item i, LATERAL (SELECT round(abs($2::numeric) * CASE WHEN i.unit_cost > 0 THEN i.unit_cost"
-			 "                                                      ELSE i.unit_price END, 2) AS value) v,"
+			 "  FROM erp.item i, LATERAL (SELECT " VALUE_SQL " AS value) v,"
 			 "       LATERAL (SELECT COALESCE(sum(a.value), 0) AS prior FROM erp.adjustment a"
 			 "                 WHERE a.item_id = $1 AND a.created_by = $3"
 			 "                   AND a.created_at > pg_catalog.now() - interval '24 hours'"
@@ -256,12 +261,23 @@ CountsWriteOffWaits(int64 item_id, int64 qty, const char *sku)
 int64
 CountsRecordShortPick(int64 item_id, const char *sku, int64 node_id, int64 lot_id, int64 qty, int64 move_id)
 {
+	static SPIPlanPtr value_plan = NULL;
 	char	   *value;
-	char	   *limit;
 	int64		adjustment_id;
 
+	/*
+	 * Only the part's value: the caller decided with CountsWriteOffWaits,
+	 * once for the whole write-off, whether it waits for an approver (and the
+	 * whole's value, not above numeric(14,2), bounds each part's).
+	 */
 	CheckDelta(-qty, sku);
-	(void) AdjustmentValue(item_id, -qty, sku, &value, &limit);
+	IerpPlan(&value_plan,
+			 "SELECT " VALUE_SQL "::text FROM erp.item i WHERE i.item_id = $1",
+			 2, (Oid[]) {INT8OID, INT8OID});
+	if (SPI_execute_plan(value_plan, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(qty)},
+						 NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "inventory_erp: cannot value an adjustment");
+	value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	adjustment_id = AdjustmentInsert(item_id, node_id, lot_id, -qty, value, "short_pick", move_id == 0,
 									 move_id == 0 ? "quarantined" : "reserved", move_id);
 	if (move_id == 0)
