@@ -68,10 +68,16 @@ CheckDelta(int64 qty_delta, const char *sku)
 }
 
 /*
- * Values |qty_delta| units of an item at its unit cost, in numeric (no
- * overflow whatever the cost); fills the value and the threshold as text and
- * returns whether the value is above the threshold.  A value beyond what
- * numeric(14,2) holds: IE004.
+ * The value of |$2| units of the item i, in numeric (no overflow whatever the
+ * cost): at its unit cost, or its unit price for an item without a cost.
+ */
+#define VALUE_SQL \
+	"round(abs($2::numeric) * CASE WHEN i.unit_cost > 0 THEN i.unit_cost ELSE i.unit_price END, 2)"
+
+/*
+ * Values |qty_delta| units of an item (VALUE_SQL); fills the value and the
+ * threshold as text and returns whether the value is above the threshold.  A
+ * value beyond what numeric(14,2) holds: IE004.
  */
 static bool
 AdjustmentValue(int64 item_id, int64 qty_delta, const char *sku, char **value, char **limit)
@@ -90,8 +96,7 @@ AdjustmentValue(int64 item_id, int64 qty_delta, const char *sku, char **value, c
 	IerpPlan(&plan,
 			 "SELECT v.value::text, v.value + p.prior > " ADJUSTMENT_LIMIT_SQL ", " ADJUSTMENT_LIMIT_SQL "::text,"
 			 "       v.value >= " MAX_VALUE_SQL
-			 "  FROM erp.item i, LATERAL (SELECT round(abs($2::numeric) * CASE WHEN i.unit_cost > 0 THEN i.unit_cost"
-			 "                                                      ELSE i.unit_price END, 2) AS value) v,"
+			 "  FROM erp.item i, LATERAL (SELECT " VALUE_SQL " AS value) v,"
 			 "       LATERAL (SELECT COALESCE(sum(a.value), 0) AS prior FROM erp.adjustment a"
 			 "                 WHERE a.item_id = $1 AND a.created_by = $3"
 			 "                   AND a.created_at > pg_catalog.now() - interval '24 hours'"
@@ -256,12 +261,23 @@ CountsWriteOffWaits(int64 item_id, int64 qty, const char *sku)
 int64
 CountsRecordShortPick(int64 item_id, const char *sku, int64 node_id, int64 lot_id, int64 qty, int64 move_id)
 {
+	static SPIPlanPtr value_plan = NULL;
 	char	   *value;
-	char	   *limit;
 	int64		adjustment_id;
 
+	/*
+	 * Only the part's value: the caller decided with CountsWriteOffWaits,
+	 * once for the whole write-off, whether it waits for an approver (and the
+	 * whole's value, not above numeric(14,2), bounds each part's).
+	 */
 	CheckDelta(-qty, sku);
-	(void) AdjustmentValue(item_id, -qty, sku, &value, &limit);
+	IerpPlan(&value_plan,
+			 "SELECT " VALUE_SQL "::text FROM erp.item i WHERE i.item_id = $1",
+			 2, (Oid[]) {INT8OID, INT8OID});
+	if (SPI_execute_plan(value_plan, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(qty)},
+						 NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "inventory_erp: cannot value an adjustment");
+	value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	adjustment_id = AdjustmentInsert(item_id, node_id, lot_id, -qty, value, "short_pick", move_id == 0,
 									 move_id == 0 ? "quarantined" : "reserved", move_id);
 	if (move_id == 0)
@@ -279,6 +295,28 @@ CountsLot(const ItemInfo *item, const char *sku, const char *lot, const char *wh
 				 item->lot_tracked ? errmsg("sku \"%s\" is lot-tracked: %s names its lot", sku, what)
 				 : errmsg("sku \"%s\" is not lot-tracked, but a lot was given", sku)));
 	return lot ? IerpLookupLot(item->item_id, sku, lot) : 0;
+}
+
+/*
+ * The common start of erp.count and erp.adjust: bounds the texts (reason
+ * only when given: NULL for a count), connects to SPI, looks up the item and
+ * the node and checks the session may act at the node.  Returns the node id.
+ */
+static int64
+CountsOpen(const char *sku, const char *node, const char *lot, const char *reason, ItemInfo *item)
+{
+	int64		node_id;
+
+	IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
+	IerpCheckText(node, "node", IERP_MAX_KEY_LEN);
+	IerpCheckText(lot, "lot", IERP_MAX_KEY_LEN);
+	IerpCheckText(reason, "reason", IERP_MAX_TEXT_LEN);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	IerpLookupItem(sku, item);
+	node_id = IerpLookupNode(node);
+	AccessCheckNode(node_id);
+	return node_id;
 }
 
 /*
@@ -304,14 +342,7 @@ ierp_counts_count_body(PG_FUNCTION_ARGS)
 	char	   *actor = IerpActorName();
 	bool		isnull;
 
-	IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
-	IerpCheckText(node, "node", IERP_MAX_KEY_LEN);
-	IerpCheckText(lot, "lot", IERP_MAX_KEY_LEN);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inventory_erp: SPI_connect failed");
-	IerpLookupItem(sku, &item);
-	node_id = IerpLookupNode(node);
-	AccessCheckNode(node_id);
+	node_id = CountsOpen(sku, node, lot, NULL, &item);
 	if (PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
@@ -379,15 +410,7 @@ ierp_counts_adjust_body(PG_FUNCTION_ARGS)
 				qty_delta,
 				adjustment_id;
 
-	IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
-	IerpCheckText(node, "node", IERP_MAX_KEY_LEN);
-	IerpCheckText(lot, "lot", IERP_MAX_KEY_LEN);
-	IerpCheckText(reason, "reason", IERP_MAX_TEXT_LEN);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inventory_erp: SPI_connect failed");
-	IerpLookupItem(sku, &item);
-	node_id = IerpLookupNode(node);
-	AccessCheckNode(node_id);
+	node_id = CountsOpen(sku, node, lot, reason, &item);
 	if (PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),

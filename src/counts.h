@@ -22,7 +22,8 @@ extern bool CountsWriteOffWaits(int64 item_id, int64 qty, const char *sku);
  * erp.adjustment row (reason 'short_pick', created_by IerpActorName()):
  * applied by move_id when move_id is not 0; else pending_approval against
  * quarantined units (from_state 'quarantined') with an
- * adjustment_approval_needed event.  Returns the adjustment id.
+ * adjustment_approval_needed event.  Returns the adjustment id.  A part of
+ * a write-off CountsWriteOffWaits has valued and decided as a whole.
  */
 extern int64 CountsRecordShortPick(int64 item_id, const char *sku, int64 node_id, int64 lot_id,
 								   int64 qty, int64 move_id);

@@ -199,24 +199,24 @@ GovernanceSamePerson(const char *a, const char *b)
 }
 
 /*
- * GovernanceCheckLines: the element count of the jsonb array in argument
- * argno, from the array's header (no element is read), and IE004 when it is
- * above GOVERNANCE_MAX_LINES, before the caller does any work: one call with
- * tens of thousands of lines would hold the backend for minutes and
- * hundreds of megabytes.  0 for NULL or anything but an array (the caller
- * refuses that as "no lines").
+ * GovernanceCheckLines: IE004 when the jsonb array in argument argno has
+ * more than GOVERNANCE_MAX_LINES elements, counted from the array's header (no
+ * element is read), before the caller does any work: one call with tens of
+ * thousands of lines would hold the backend for minutes and hundreds of
+ * megabytes.  NULL or anything but an array passes (the caller refuses that
+ * as "no lines").
  */
-int
+void
 GovernanceCheckLines(FunctionCallInfo fcinfo, int argno, const char *what)
 {
 	Jsonb	   *lines;
 	int			n;
 
 	if (PG_ARGISNULL(argno))
-		return 0;
+		return;
 	lines = PG_GETARG_JSONB_P(argno);
 	if (!JB_ROOT_IS_ARRAY(lines) || JB_ROOT_IS_SCALAR(lines))
-		return 0;
+		return;
 	n = (int) JB_ROOT_COUNT(lines);
 	if (n > GOVERNANCE_MAX_LINES)
 		ereport(ERROR,
@@ -224,5 +224,4 @@ GovernanceCheckLines(FunctionCallInfo fcinfo, int argno, const char *what)
 				 errmsg("%s has %d lines", what, n),
 				 errdetail("One call takes at most %d lines.", GOVERNANCE_MAX_LINES),
 				 errhint("Split the document, e.g. several purchase orders or receipts.")));
-	return n;
 }

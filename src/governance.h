@@ -23,11 +23,10 @@ extern bool GovernanceSamePerson(const char *a, const char *b);
 #define GOVERNANCE_MAX_LINES	1000
 
 /*
- * governance.c: the number of elements of a jsonb lines argument (0 when it
- * is NULL or not an array), read from its header without expanding it; IE004
- * naming what (e.g. "purchase order from \"ACME\"") when above
- * GOVERNANCE_MAX_LINES.
+ * governance.c: IE004 naming what (e.g. "purchase order from \"ACME\"") when
+ * a jsonb lines argument has more than GOVERNANCE_MAX_LINES elements, read
+ * from its header without expanding it (NULL or no array passes).
  */
-extern int	GovernanceCheckLines(FunctionCallInfo fcinfo, int argno, const char *what);
+extern void GovernanceCheckLines(FunctionCallInfo fcinfo, int argno, const char *what);
 
 #endif							/* GOVERNANCE_H */

@@ -532,7 +532,7 @@ ierp_returns_authorize_body(PG_FUNCTION_ARGS)
 	MemoryContext caller_ctx;
 	MemoryContext line_ctx;
 
-	(void) GovernanceCheckLines(fcinfo, 1, psprintf("a return of order " INT64_FORMAT, order_id));
+	GovernanceCheckLines(fcinfo, 1, psprintf("a return of order " INT64_FORMAT, order_id));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	/* the order row serialises returns of the same order */
@@ -868,7 +868,7 @@ ierp_returns_receive_body(PG_FUNCTION_ARGS)
 	bool		isnull;
 
 	IerpCheckText(node, "node", IERP_MAX_KEY_LEN);
-	(void) GovernanceCheckLines(fcinfo, 2, psprintf("a receipt of rma " INT64_FORMAT, rma_id));
+	GovernanceCheckLines(fcinfo, 2, psprintf("a receipt of rma " INT64_FORMAT, rma_id));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	status = RmaLock(rma_id, &order_id);

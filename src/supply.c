@@ -149,7 +149,7 @@ ierp_supply_create_po_body(PG_FUNCTION_ARGS)
 
 	IerpCheckText(supplier, "supplier", IERP_MAX_KEY_LEN);
 	IerpCheckText(node, "node", IERP_MAX_KEY_LEN);
-	(void) GovernanceCheckLines(fcinfo, 2, psprintf("purchase order from \"%s\"", supplier));
+	GovernanceCheckLines(fcinfo, 2, psprintf("purchase order from \"%s\"", supplier));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	supplier_id = LookupSupplier(supplier);
@@ -243,7 +243,7 @@ ierp_supply_receive_po_body(PG_FUNCTION_ARGS)
 				n;
 	bool		isnull;
 
-	(void) GovernanceCheckLines(fcinfo, 1, psprintf("a receipt of purchase order " INT64_FORMAT, po_id));
+	GovernanceCheckLines(fcinfo, 1, psprintf("a receipt of purchase order " INT64_FORMAT, po_id));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	IerpPlan(&po_plan,
