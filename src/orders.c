@@ -31,10 +31,10 @@
 
 #include "ierp.h"
 #include "counts.h"
+#include "governance.h"
 #include "orders_internal.h"
 
-/* at most this many lines in one order, and this many bytes of ship_to */
-#define ORDER_MAX_LINES		1000
+/* at most this many bytes of ship_to (lines: the documents' one cap, governance.h) */
 #define ORDER_MAX_SHIP_TO	4096
 /* bytes of a channel's order number: marketplaces' global ids run long */
 #define ORDER_MAX_EXTERNAL_REF	255
@@ -494,11 +494,11 @@ CaptureReadLines(FunctionCallInfo fcinfo, const char *channel, const char *exter
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("order \"%s\" from channel \"%s\" has no lines", external_ref, channel),
 				 errhint("lines is a JSON array like [{\"sku\": \"A-1\", \"qty\": 2, \"unit_price\": 19.90}].")));
-	if (nlines > ORDER_MAX_LINES)
+	if (nlines > GOVERNANCE_MAX_LINES)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("order \"%s\" from channel \"%s\" has %d lines", external_ref, channel, nlines),
-				 errdetail("An order has at most %d lines.", ORDER_MAX_LINES)));
+				 errdetail("An order has at most %d lines.", GOVERNANCE_MAX_LINES)));
 
 	IerpPlan(&lines_plan,
 			 "SELECT jsonb_typeof(e.value), e.value->>'sku', e.value->>'qty', e.value->>'unit_price',"
