@@ -11,7 +11,7 @@
 -- the end.  Times are offsets from now(), which is constant in this one
 -- transaction.
 BEGIN;
-SELECT plan(198);
+SELECT plan(200);
 
 -- Signatures -------------------------------------------------------------------
 
@@ -459,6 +459,18 @@ SELECT results_eq($$SELECT sku, node, suggested_qty FROM erp.replenishment WHERE
 SELECT pg_temp.snapshot();
 SELECT is(erp.create_replenishment_pos(), 0, 'a second run finds nothing to order, or every run would order again');
 SELECT pg_temp.unchanged('the second run changed nothing');
+-- a lead time beyond ten years (the column only forbids < 0) would put the due date past
+-- any date: the run is refused with IE004 and orders nothing
+UPDATE erp.stock_policy SET lead_time_days = 3651, supplier_id = (SELECT supplier_id FROM erp.supplier WHERE code = 'TAP05-BOLT')
+ WHERE item_id = (SELECT item_id FROM erp.item WHERE sku = 'TAP05-TEE')
+   AND node_id = (SELECT node_id FROM erp.node WHERE code = 'TAP05-ST');
+SELECT pg_temp.snapshot();
+SELECT throws_ok('SELECT erp.create_replenishment_pos()', 'IE004', 'invalid lead time of 3651 days for node "TAP05-ST"',
+    'a stock policy''s lead time of 3651 days is refused with IE004, not an out-of-range date');
+SELECT pg_temp.unchanged('the refused run created no purchase order');
+UPDATE erp.stock_policy SET lead_time_days = NULL, supplier_id = NULL
+ WHERE item_id = (SELECT item_id FROM erp.item WHERE sku = 'TAP05-TEE')
+   AND node_id = (SELECT node_id FROM erp.node WHERE code = 'TAP05-ST');
 
 -- Counts and approvals --------------------------------------------------------------------------
 

@@ -34,6 +34,8 @@ echo "== generating the calls"
 psql_ -U postgres -f "$REPO_ROOT/test/fuzz/harness.sql" || exit 1
 psql_ -U postgres -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS fuzz_op" -c "CREATE ROLE fuzz_op LOGIN IN ROLE erp_operator" >/dev/null || exit 1
 TOTAL=$(psql_ -U postgres -At -c "SELECT max(id) FROM fuzz.call")
+# no calls generated would leave nothing to violate: the run would pass vacuously
+[ "${TOTAL:-0}" -ge 1000 ] 2>/dev/null || { echo "the harness generated ${TOTAL:-no} calls, expected about 1,500"; exit 1; }
 echo "   (set up in $SECONDS s)"
 
 crashes_in_log() { grep -cE 'terminated by signal|was terminated by exception|server process .* exited with exit code [^0]' "$LOG"; }

@@ -42,10 +42,15 @@ CREATE ROLE b3s_op LOGIN IN ROLE erp_operator;
 SQL
 O=$(op "SELECT erp.capture_order('WEB', 'S1', '[{\"sku\": \"BBB\", \"qty\": 10}]')" | tr -cd 0-9)
 check "(the made-up order reserves 10)" "10" "$(op "SELECT sum(qty) FROM erp.allocate(${O:-0})")"
+picks=""
 for _ in 1 2 3 4 5; do
-    op "SELECT erp.short_pick(${O:-0}, 'BBB', 2)" >/dev/null
+    picks+="$(op "SELECT erp.short_pick(${O:-0}, 'BBB', 2)")|"
     op "SELECT erp.allocate(${O:-0})" >/dev/null
 done
+check "each of the five short picks is accepted (or the checks below would hold vacuously)" "|||||" "$picks"
+check "five write-offs of 2 recorded: the first applied, the four after it wait for an approver" \
+      "short_pick|applied|-2,short_pick|pending_approval|-2,short_pick|pending_approval|-2,short_pick|pending_approval|-2,short_pick|pending_approval|-2" \
+      "$(admin -c "SELECT string_agg(concat_ws('|', reason, status, qty_delta), ',' ORDER BY adjustment_id) FROM erp.adjustment WHERE created_by = 'b3s_op'")"
 check "written off by the operator without an approver: at most the threshold (100.00)" "t" \
       "$(admin -c "SELECT COALESCE(sum(abs(value)), 0) <= 100 FROM erp.adjustment WHERE created_by = 'b3s_op' AND status = 'applied' AND decided_by IS NULL")"
 check "on hand without an approver's decision: at least 8 of the 10 units" "t" \
