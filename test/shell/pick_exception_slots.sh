@@ -153,7 +153,8 @@ SELECT erp.pick(${ORDERS[$((2 * N + 1))]}, 'SL-CAP-r3', 1);
 SHOW inventory_erp.event_wait_timeout;
 SQL
 R3_PID=$!
-sleep 1
+# the warm-up scan must have its event (it needed a slot) before the hog takes them all
+for _ in $(seq 300); do [ "$(events SL-CAP-warm)" = "1" ] && break; sleep 0.1; done
 start_hog
 wait "$R3_PID"
 stop_hog
