@@ -8,7 +8,7 @@ EXTENSION   = inventory_erp
 EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
 
 MODULE_big  = $(EXTENSION)
-OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/stock/*.c)))
 # The version under development: its install script, and its update script
 # from the last release, are both concatenated from fragments (one file per
 # area, so that changes to different areas never touch the same file).

@@ -21,7 +21,7 @@
  *	  only.
  *
  *	  Concurrency: the plan is made from an unlocked read; each reservation
- *	  then takes what it can above the floor (BalanceTakeUpTo), which checks
+ *	  then takes what it can above the floor (the kernel's STOCK_TAKE_UP_TO), which checks
  *	  the floor exactly, so a plan made stale by a concurrent order reserves
  *	  less instead of overselling, and the engine plans again for the rest.
  *
@@ -42,7 +42,8 @@
 #include "utils/resowner.h"
 
 #include "ierp.h"
-#include "orders_internal.h"
+#include "order_document.h"
+#include "stock/kernel.h"
 
 IERP_OWNER_ENTRY(ierp_allocate);
 IERP_OWNER_ENTRY(ierp_allocate_pending);
@@ -98,6 +99,7 @@ typedef struct AllocContext
 	Tuplestorestate *result;	/* rows for erp.allocate(), or NULL */
 	TupleDesc	result_desc;
 	int64		reserved_units;
+	bool		contended;		/* a take got less while others owned slots with units */
 } AllocContext;
 
 /* Great-circle distance in km between two points given in degrees. */
@@ -318,30 +320,14 @@ ReservationAdd(AllocContext *ctx, int32 line_no, int64 item_id, int64 node_id, i
 }
 
 /*
- * Records one reservation: the ledger move, the reservation row, the result
- * row.  source_taken: the units already left the available balance.
+ * Records one reservation whose units the kernel has moved to reserved:
+ * the reservation row and the result row.
  */
 static void
 Reserve(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 lot_id,
-		const char *lot_code, int64 qty, bool source_taken)
+		const char *lot_code, int64 qty)
 {
-	int64		node_id = is->nodes[n].node_id;
-	const char *node_code = is->nodes[n].code;
-	LedgerMove	m;
-
-	m.item_id = is->item_id;
-	m.lot_id = lot_id;
-	m.qty = qty;
-	m.from_node_id = node_id;
-	m.from_state = STATE_AVAILABLE;
-	m.to_node_id = node_id;
-	m.to_state = STATE_RESERVED;
-	m.event = "allocate";
-	m.ref = ctx->ref;
-	m.engine = true;
-	m.source_taken = source_taken;
-	LedgerRecord(&m);
-	ReservationAdd(ctx, line_no, is->item_id, node_id, lot_id, qty);
+	ReservationAdd(ctx, line_no, is->item_id, is->nodes[n].node_id, lot_id, qty);
 	ctx->reserved_units += qty;
 
 	if (ctx->result)
@@ -351,11 +337,30 @@ Reserve(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 lot_id,
 
 		values[0] = Int32GetDatum(line_no);
 		values[1] = CStringGetTextDatum(is->sku);
-		values[2] = CStringGetTextDatum(node_code);
+		values[2] = CStringGetTextDatum(is->nodes[n].code);
 		values[3] = lot_code ? CStringGetTextDatum(lot_code) : (Datum) 0;
 		values[4] = Int64GetDatum(qty);
 		tuplestore_putvalues(ctx->result, ctx->result_desc, values, nulls);
 	}
+}
+
+/* Fills a kernel move of this order's units of is at node_id from one state to another. */
+static void
+OrderMove(StockMove *m, AllocContext *ctx, ItemStock *is, int64 node_id, int64 lot_id, int64 qty,
+		  StockState from, StockState to, const char *event, StockTakeKind take, int64 floor)
+{
+	memset(m, 0, sizeof(StockMove));
+	m->item_id = is->item_id;
+	m->lot_id = lot_id;
+	m->qty = qty;
+	m->from_node_id = node_id;
+	m->from_state = from;
+	m->to_node_id = node_id;
+	m->to_state = to;
+	m->event = event;
+	m->ref = ctx->ref;
+	m->take = take;
+	m->floor = floor;
 }
 
 /* Gives back reserved units of a line (a kit's surplus components). */
@@ -394,8 +399,11 @@ ReleaseReserved(AllocContext *ctx, int32 line_no, ItemStock *is, int64 node_id, 
 	for (i = 0; i < n && qty > 0; i++)
 	{
 		int64		part = Min(qty, held[i]);
-		LedgerRecordEngine(ctx->ref, is->item_id, lots[i], part, node_id, STATE_RESERVED,
-						   node_id, STATE_AVAILABLE, "release");
+		StockMove	m;
+
+		OrderMove(&m, ctx, is, node_id, lots[i], part, STATE_RESERVED, STATE_AVAILABLE, "release",
+				  STOCK_TAKE_HELD, 0);
+		StockApply(&m, 1, STOCK_DOCUMENT);
 		ReservationAdd(ctx, line_no, is->item_id, node_id, lots[i], -part);
 		ctx->reserved_units -= part;
 		qty -= part;
@@ -428,99 +436,61 @@ LotFefoCmp(const void *a, const void *b)
 
 /*
  * Reserves up to want units of a lot-tracked item at a node, first expiry
- * first, from lots with enough shelf life, keeping floor units back.  Locks
- * every available slot of the item at the node: the total is exact.
+ * first, from lots with enough shelf life, keeping floor units back.  Owns
+ * every available slot of the item at the node first (StockLockLots): the
+ * total is exact, or smaller when others own slots.
  */
 static int64
 ReserveLots(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 want, int64 floor)
 {
 	int64		node_id = is->nodes[n].node_id;
 	static SPIPlanPtr plan = NULL;
-	static const Oid argtypes[] = {INT8OID, INT8OID, INT4OID};
-	Datum		values[3];
-	uint64		i,
-				nrows;
-	int			nlots = 0,
-				l;
+	static const Oid argtypes[] = {INT8OID, INT4OID};
+	Datum		values[2];
+	StockLotQty *held;
+	int			nheld = 0,
+				nlots = 0,
+				l,
+				h;
+	uint64		i;
 	LotStock   *lots;
 	int64		promisable = 0,
 				take,
 				left;
+	bool		contended;
 
-	BalanceKey	first = {is->item_id, node_id, 0, STATE_AVAILABLE};
-	bool		wait;
-	bool		contended = false;
-
-	/*
-	 * Every lot's slots, owned through their ownership locks (balance.c),
-	 * taken in (lot, slot) order: waiting only where the global lock order
-	 * allows, else only trying.  Then the rows are read again (their owners
-	 * we waited for have ended) and only the slots this transaction owns
-	 * count: never more than is there, perhaps less.
-	 */
+	nheld = StockLockLots(is->item_id, node_id, STATE_AVAILABLE, &held, &contended);
 	IerpPlan(&plan,
-			 "SELECT b.lot_id, b.qty, l.lot_code, l.expires_on,"
-			 "       (l.expires_on IS NULL OR $3 = 0 OR l.expires_on >= CURRENT_DATE + $3), b.slot"
-			 "  FROM erp.stock_balance b JOIN erp.lot l ON l.lot_id = b.lot_id"
-			 " WHERE b.item_id = $1 AND b.node_id = $2 AND b.state = 'available'"
-			 " ORDER BY b.lot_id, b.slot",
-			 3, argtypes);
+			 "SELECT lot_id, lot_code, expires_on,"
+			 "       (expires_on IS NULL OR $2 = 0 OR expires_on >= CURRENT_DATE + $2)"
+			 "  FROM erp.lot WHERE item_id = $1",
+			 2, argtypes);
 	values[0] = Int64GetDatum(is->item_id);
-	values[1] = Int64GetDatum(node_id);
-	values[2] = Int32GetDatum(is->min_shelf_life_days);
-	wait = BalanceMayWait(&first);
+	values[1] = Int32GetDatum(is->min_shelf_life_days);
 	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read lots");
-	nrows = SPI_processed;
-	{
-		SPITupleTable *tt = SPI_tuptable;
-
-		for (i = 0; i < nrows; i++)
-		{
-			bool		isnull;
-			BalanceKey	key = {is->item_id, node_id, 0, STATE_AVAILABLE};
-
-			key.lot_id = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull));
-			(void) BalanceLockSlot(&key, DatumGetInt32(SPI_getbinval(tt->vals[i], tt->tupdesc, 6, &isnull)), wait);
-		}
-		SPI_freetuptable(tt);
-	}
-	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: cannot read lots");
-	nrows = SPI_processed;
-	lots = palloc0(sizeof(LotStock) * Max(nrows, 1));
-	for (i = 0; i < nrows; i++)
+	lots = palloc0(sizeof(LotStock) * Max(SPI_processed, 1));
+	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
 		int64		lot_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		int64		qty = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
 		Datum		exp;
-		BalanceKey	key = {is->item_id, node_id, lot_id, STATE_AVAILABLE};
 
-		/* only slots owned before this read count: others' quantity could be stale */
-		if (!BalanceOwnsSlot(&key, DatumGetInt32(SPI_getbinval(tup, desc, 6, &isnull))))
-		{
-			if (qty > 0)
-				contended = true;
-			qty = 0;
-		}
-
-		for (l = 0; l < nlots; l++)
-			if (lots[l].lot_id == lot_id)
+		for (h = 0; h < nheld; h++)
+			if (held[h].lot_id == lot_id)
 				break;
-		if (l == nlots)
-		{
-			nlots++;
-			lots[l].lot_id = lot_id;
-			lots[l].lot_code = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
-			exp = SPI_getbinval(tup, desc, 4, &isnull);
-			lots[l].has_expiry = !isnull;
-			lots[l].expires_on = isnull ? 0 : DatumGetDateADT(exp);
-			lots[l].promisable = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
-		}
-		lots[l].qty += qty;
+		if (h == nheld || held[h].qty <= 0)
+			continue;
+		lots[nlots].lot_id = lot_id;
+		lots[nlots].qty = held[h].qty;
+		lots[nlots].lot_code = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
+		exp = SPI_getbinval(tup, desc, 3, &isnull);
+		lots[nlots].has_expiry = !isnull;
+		lots[nlots].expires_on = isnull ? 0 : DatumGetDateADT(exp);
+		lots[nlots].promisable = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
+		nlots++;
 	}
 	qsort(lots, nlots, sizeof(LotStock), LotFefoCmp);
 	for (l = 0; l < nlots; l++)
@@ -528,18 +498,22 @@ ReserveLots(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 want, 
 			promisable += lots[l].qty;
 	take = Min(want, promisable - floor);
 	if (take < want && contended)
-		BalanceNoteContended();
+		ctx->contended = true;
 	if (take <= 0)
 		return 0;
 	left = take;
 	for (l = 0; l < nlots && left > 0; l++)
 	{
 		int64		part;
+		StockMove	m;
 
 		if (!lots[l].promisable || lots[l].qty == 0)
 			continue;
 		part = Min(left, lots[l].qty);
-		Reserve(ctx, line_no, is, n, lots[l].lot_id, lots[l].lot_code, part, false);
+		OrderMove(&m, ctx, is, node_id, lots[l].lot_id, part, STATE_AVAILABLE, STATE_RESERVED, "allocate",
+				  STOCK_TAKE_ALL, 0);
+		StockApply(&m, 1, STOCK_DOCUMENT);
+		Reserve(ctx, line_no, is, n, lots[l].lot_id, lots[l].lot_code, part);
 		left -= part;
 	}
 	return take;
@@ -557,11 +531,16 @@ ReserveItemAt(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 want
 		got = ReserveLots(ctx, line_no, is, n, want, floor);
 	else
 	{
-		BalanceKey	key = {is->item_id, ns->node_id, 0, STATE_AVAILABLE};
+		StockMove	m;
 
-		got = BalanceTakeUpTo(&key, want, floor);
+		OrderMove(&m, ctx, is, ns->node_id, 0, want, STATE_AVAILABLE, STATE_RESERVED, "allocate",
+				  STOCK_TAKE_UP_TO, floor);
+		StockApply(&m, 1, STOCK_DOCUMENT);
+		got = m.taken;
+		if (m.contended)
+			ctx->contended = true;
 		if (got > 0)
-			Reserve(ctx, line_no, is, n, 0, NULL, got, true);
+			Reserve(ctx, line_no, is, n, 0, NULL, got);
 	}
 	return got;
 }
@@ -574,23 +553,17 @@ ReserveItemAt(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 want
 static void
 LowStockCheck(AllocContext *ctx, ItemStock *is, int n, int64 taken)
 {
-	static SPIPlanPtr plan = NULL;
 	NodeStock  *ns = &is->nodes[n];
 	int64		after = ns->promisable - taken;
 	int64		inbound;
-	bool		isnull;
+	StockKey	key = {is->item_id, ns->node_id, 0, 0};
+	int64		qty[NUM_STOCK_STATES];
 
 	ns->promisable = after;
 	if (ns->reorder_point == 0 || after >= ns->reorder_point)
 		return;
-	IerpPlan(&plan,
-			 "SELECT COALESCE(sum(qty), 0)::bigint FROM erp.stock_balance"
-			 " WHERE item_id = $1 AND node_id = $2 AND state IN ('incoming', 'in_transit', 'return_pending')",
-			 2, (Oid[]) {INT8OID, INT8OID});
-	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(is->item_id), Int64GetDatum(ns->node_id)},
-						 NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: cannot read inbound stock");
-	inbound = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	StockRead(&key, qty);
+	inbound = qty[STATE_INCOMING] + qty[STATE_IN_TRANSIT] + qty[STATE_RETURN_PENDING];
 	if (after + inbound < ns->reorder_point && after + taken + inbound >= ns->reorder_point)
 		EventRecord("low_stock", is->item_id, ns->node_id, ctx->order_id, 0,
 					psprintf("{\"sku\": %s, \"node\": %s, \"available\": " INT64_FORMAT
@@ -819,7 +792,6 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
 	ctx.result_desc = result_desc;
 
 	LoadOpenLines(&ctx);
-	(void) BalanceContended(true);
 	if (ctx.nlines > 0 && ctx.nnodes > 0)
 	{
 		NodeStock  *nodes = ctx.items[0]->nodes;
@@ -878,7 +850,7 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
 	 * could not wait for (the global lock order) is not short: it stays open
 	 * (or partially allocated) for the next erp.allocate_pending.
 	 */
-	OrderRefreshStatus(order, !BalanceContended(true), changes, ctx.nlines);
+	OrderRefreshStatus(order, !ctx.contended, changes, ctx.nlines);
 	return ctx.reserved_units;
 }
 

@@ -35,6 +35,7 @@
 #include "utils/builtins.h"
 
 #include "ierp.h"
+#include "stock/kernel.h"
 #include "counts.h"
 #include "governance.h"
 
@@ -156,10 +157,10 @@ static int64
 ApplyAdjustment(int64 adjustment_id, int64 item_id, int64 node_id, int64 lot_id, int64 qty_delta,
 				StockState from)
 {
-	return LedgerRecordEngine(psprintf("adjustment:" INT64_FORMAT, adjustment_id), item_id, lot_id,
+	return StockDocumentMove(psprintf("adjustment:" INT64_FORMAT, adjustment_id), item_id, lot_id,
 							  qty_delta > 0 ? qty_delta : -qty_delta,
 							  node_id, qty_delta > 0 ? STATE_OUTSIDE : from,
-							  node_id, qty_delta > 0 ? STATE_AVAILABLE : STATE_OUTSIDE, "adjust");
+							  node_id, qty_delta > 0 ? STATE_AVAILABLE : STATE_OUTSIDE, "adjust", STOCK_TAKE_ALL);
 }
 
 /*
@@ -359,11 +360,7 @@ ierp_counts_count_body(PG_FUNCTION_ARGS)
 				 errmsg("sku \"%s\" is a kit: count its components", sku),
 				 errdetail("A kit holds no stock of its own.")));
 	lot_id = CountsLot(&item, sku, lot, "a count");
-	{
-		BalanceKey	key = {item.item_id, node_id, lot_id, STATE_AVAILABLE};
-
-		system_qty = BalanceGet(&key);
-	}
+	system_qty = StockGet(item.item_id, node_id, lot_id, STATE_AVAILABLE);
 	variance = counted - system_qty;
 
 	/* the adjustment: at once when its value is within the threshold */

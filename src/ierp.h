@@ -2,8 +2,7 @@
  *
  * ierp.h
  *	  Shared declarations of inventory_erp: the IE error codes, the stock
- *	  states as C knows them, the ledger's C entry point and the lookups
- *	  every engine uses.
+ *	  states as C knows them and the lookups every engine uses.
  *
  *-------------------------------------------------------------------------
  */
@@ -129,20 +128,6 @@ extern void IerpCheckCoordinates(double latitude, double longitude);
 extern bool IerpRowIsHistory(Relation rel, HeapTuple tup, const char *idcol);
 extern Oid	IerpRelid(const char *name);
 
-/* balance.c: the slotted balances behind erp.stock_balance */
-typedef struct BalanceKey
-{
-	int64		item_id;
-	int64		node_id;
-	int64		lot_id;			/* 0 when the item is not lot-tracked */
-	StockState	state;
-} BalanceKey;
-
-extern void BalanceAdd(const BalanceKey *key, int64 qty);
-extern bool BalanceTake(const BalanceKey *key, int64 qty, int64 *held);
-extern int64 BalanceTakeUpTo(const BalanceKey *key, int64 qty, int64 floor);
-extern int64 BalanceGet(const BalanceKey *key);
-
 /* atp.c: available-to-promise */
 typedef struct NodeStock
 {
@@ -163,34 +148,6 @@ extern int	AtpLoadNodes(int64 item_id, bool lot_tracked, int32 min_shelf_life_da
 						 TimestampTz promise_at, int64 channel_id, int64 node_id, NodeStock **nodes);
 extern int64 AtpOfNode(const NodeStock *ns, int64 fence);
 
-/* orders.c: the order documents */
-typedef struct OrderHeader
-{
-	int64		order_id;
-	int64		channel_id;
-	char	   *status;
-	bool		has_ship_to;
-	double		latitude;
-	double		longitude;
-} OrderHeader;
-
-extern void OrderLock(int64 order_id, OrderHeader *order);
-extern bool OrderTryLock(int64 order_id, OrderHeader *order);
-/* new quantities of a line, written together with its status */
-typedef struct LineQuantities
-{
-	int32		line_no;
-	int64		qty_allocated;
-	int64		qty_backordered;
-} LineQuantities;
-
-extern void OrderRefreshStatus(const OrderHeader *order, bool allocation_attempted,
-							   const LineQuantities *changes, int nchanges);
-
-/* allocate.c: the allocation engine */
-extern int64 AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
-						   Tuplestorestate *result, TupleDesc result_desc);
-
 /* events.c: the outbox erp.event */
 extern void EventsInit(void);
 extern void EventRecord(const char *kind, int64 item_id, int64 node_id, int64 order_id,
@@ -198,27 +155,12 @@ extern void EventRecord(const char *kind, int64 item_id, int64 node_id, int64 or
 extern void EventRecordDetached(const char *kind, int64 item_id, int64 node_id, int64 order_id,
 								int64 rma_id, const char *detail_key, const char *detail, int64 qty);
 
-/* ledger.c: the one way stock moves */
-typedef struct LedgerMove
-{
-	int64		item_id;
-	int64		lot_id;			/* 0 when none */
-	int64		qty;
-	int64		from_node_id;	/* ignored when from_state is STATE_OUTSIDE */
-	StockState	from_state;
-	int64		to_node_id;		/* ignored when to_state is STATE_OUTSIDE */
-	StockState	to_state;
-	const char *event;
-	const char *ref;			/* may be NULL */
-	bool		engine;			/* recorded by an engine: may use engine-owned transitions */
-	bool		source_taken;	/* the engine already took qty from the source balance */
-} LedgerMove;
-
-extern int64 LedgerRecord(const LedgerMove *move);
-extern int64 LedgerRecordEngine(const char *ref, int64 item_id, int64 lot_id, int64 qty,
-								int64 from_node_id, StockState from, int64 to_node_id, StockState to,
-								const char *event);
-extern void LedgerInit(void);
+/*
+ * The stock kernel (src/stock/kernel.h) is the one way stock moves; the
+ * documents include it.  ledger.c holds the generic moves erp.receive and
+ * erp.move and the guards of master data.
+ */
+extern int	ierp_kernel_access;	/* inventory_erp.kernel_access (src/stock/slots.c) */
 
 /* returns.c */
 extern void ReturnsInit(void);

@@ -12,6 +12,7 @@
 #include "utils/guc.h"
 
 #include "ierp.h"
+#include "stock/kernel.h"
 
 PG_MODULE_MAGIC;
 
@@ -26,6 +27,13 @@ int			ierp_balance_slots = 16;
 bool		ierp_restore_mode = false;
 
 void		_PG_init(void);
+
+static const struct config_enum_entry kernel_access_options[] = {
+	{"auto", 0, false},
+	{"direct", 1, false},
+	{"routed", 2, false},
+	{NULL, 0, false}
+};
 
 void
 _PG_init(void)
@@ -46,10 +54,20 @@ _PG_init(void)
 							 false,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
+	DefineCustomEnumVariable("inventory_erp.kernel_access",
+							 "How the stock kernel reads and writes balances and the ledger.",
+							 "auto: directly (index scan, heap update) unless Citus distributes the tables, "
+							 "then through routed statements; direct or routed force one path (for tests).",
+							 &ierp_kernel_access,
+							 0, kernel_access_options,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
 	EventsInit();
 	MarkGUCPrefixReserved("inventory_erp");
 
-	LedgerInit();
+	StockStateInit();
+	StockSlotsInit();
+	StockJournalInit();
 	ReturnsInit();
 	AccessInit();
 }

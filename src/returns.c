@@ -43,6 +43,8 @@
 #include "utils/memutils.h"
 
 #include "ierp.h"
+#include "order_document.h"
+#include "stock/kernel.h"
 #include "governance.h"
 
 IERP_OWNER_ENTRY(ierp_returns_authorize);
@@ -210,8 +212,8 @@ static void
 ReturnsMove(int64 rma_id, int64 item_id, int64 lot_id, int64 qty, int64 from_node, StockState from,
 			int64 to_node, StockState to, const char *event)
 {
-	LedgerRecordEngine(psprintf("rma:" INT64_FORMAT, rma_id), item_id, lot_id, qty,
-					   from_node, from, to_node, to, event);
+	StockDocumentMove(psprintf("rma:" INT64_FORMAT, rma_id), item_id, lot_id, qty,
+					   from_node, from, to_node, to, event, STOCK_TAKE_ALL);
 }
 
 /* Locks an RMA; returns its status (palloc'd) and order; IE003 when unknown. */

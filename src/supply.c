@@ -33,6 +33,7 @@
 #include "utils/timestamp.h"
 
 #include "ierp.h"
+#include "stock/kernel.h"
 #include "governance.h"
 
 IERP_OWNER_ENTRY(ierp_supply_create_po);
@@ -101,8 +102,8 @@ WritePo(int64 supplier_id, int64 node_id, Datum expected_at, const PoLine *lines
 		values[4] = lines[i].unit_cost ? CStringGetTextDatum(lines[i].unit_cost) : (Datum) 0;
 		if (SPI_execute_plan(line_plan, values, lines[i].unit_cost ? NULL : "    n", false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "inventory_erp: purchase order line insert failed");
-		LedgerRecordEngine(ref, lines[i].item_id, 0, lines[i].qty, 0, STATE_OUTSIDE, node_id, STATE_INCOMING,
-				   "po_confirmed");
+		StockDocumentMove(ref, lines[i].item_id, 0, lines[i].qty, 0, STATE_OUTSIDE, node_id, STATE_INCOMING,
+				   "po_confirmed", STOCK_TAKE_ALL);
 		SPI_finish();
 		MemoryContextSwitchTo(caller_ctx);
 		MemoryContextReset(line_ctx);
@@ -381,12 +382,12 @@ ierp_supply_receive_po_body(PG_FUNCTION_ARGS)
 								 errhint("Pass [{\"sku\": \"%s\", \"qty\": " INT64_FORMAT ", \"lot\": \"...\", \"expires_on\": \"YYYY-MM-DD\"}].",
 										 sku, part)));
 					lot_id = IerpEnsureLot(open[k].item_id, sku, lot, expires_on, has_expiry);
-					LedgerRecordEngine(ref, open[k].item_id, 0, part, node_id, STATE_INCOMING, 0, STATE_OUTSIDE,
-							   "po_received");
-					LedgerRecordEngine(ref, open[k].item_id, lot_id, part, 0, STATE_OUTSIDE, node_id, to, "receive");
+					StockDocumentMove(ref, open[k].item_id, 0, part, node_id, STATE_INCOMING, 0, STATE_OUTSIDE,
+							   "po_received", STOCK_TAKE_ALL);
+					StockDocumentMove(ref, open[k].item_id, lot_id, part, 0, STATE_OUTSIDE, node_id, to, "receive", STOCK_TAKE_ALL);
 				}
 				else
-					LedgerRecordEngine(ref, open[k].item_id, 0, part, node_id, STATE_INCOMING, node_id, to, "receive");
+					StockDocumentMove(ref, open[k].item_id, 0, part, node_id, STATE_INCOMING, node_id, to, "receive", STOCK_TAKE_ALL);
 				if (SPI_execute_plan(recv_plan, (Datum[]) {Int64GetDatum(open[k].line_id), Int64GetDatum(part)},
 									 NULL, false, 0) != SPI_OK_UPDATE)
 					elog(ERROR, "inventory_erp: purchase order line update failed");
@@ -559,8 +560,8 @@ ierp_supply_transfer_body(PG_FUNCTION_ARGS)
 						 Int64GetDatum(to_id), Int64GetDatum(qty)}, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "inventory_erp: transfer insert failed");
 	transfer_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	LedgerRecordEngine(psprintf("transfer:" INT64_FORMAT, transfer_id), item.item_id, lot_id, qty, from_id,
-			   STATE_AVAILABLE, to_id, STATE_IN_TRANSIT, "transfer_out");
+	StockDocumentMove(psprintf("transfer:" INT64_FORMAT, transfer_id), item.item_id, lot_id, qty, from_id,
+			   STATE_AVAILABLE, to_id, STATE_IN_TRANSIT, "transfer_out", STOCK_TAKE_ALL);
 	SPI_finish();
 	PG_RETURN_INT64(transfer_id);
 }
@@ -609,8 +610,8 @@ ierp_supply_receive_transfer_body(PG_FUNCTION_ARGS)
 		int64		node_id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
 		int64		qty = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
 
-		LedgerRecordEngine(psprintf("transfer:" INT64_FORMAT, transfer_id), item_id, lot_id, qty, node_id,
-				   STATE_IN_TRANSIT, node_id, STATE_AVAILABLE, "transfer_in");
+		StockDocumentMove(psprintf("transfer:" INT64_FORMAT, transfer_id), item_id, lot_id, qty, node_id,
+				   STATE_IN_TRANSIT, node_id, STATE_AVAILABLE, "transfer_in", STOCK_TAKE_ALL);
 	}
 	IerpPlan(&done_plan,
 			 "UPDATE erp.transfer SET status = 'received', received_at = pg_catalog.now() WHERE transfer_id = $1",

@@ -74,7 +74,7 @@ CREATE FUNCTION erp.current_actor() RETURNS name
 COMMENT ON FUNCTION erp.current_actor() IS 'The name recorded as the actor of a move: the session''s login, whatever role it SET (in a superuser''s session, the role it acts as)';
 
 CREATE TABLE erp.stock_move (
-    move_id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    move_id             bigint GENERATED ALWAYS AS IDENTITY,
     item_id             bigint NOT NULL,
     lot_id              bigint,
     qty                 bigint NOT NULL,
@@ -90,9 +90,9 @@ CREATE TABLE erp.stock_move (
     CONSTRAINT stock_move_shape CHECK (qty > 0
         AND (from_node_id IS NULL) = (from_state IS NULL)
         AND (to_node_id IS NULL) = (to_state IS NULL)
-        AND (from_state IS NOT NULL OR to_state IS NOT NULL))
+        AND (from_state IS NOT NULL OR to_state IS NOT NULL)),
+    PRIMARY KEY (item_id, move_id)
 );
-CREATE INDEX stock_move_item_idx ON erp.stock_move (item_id, move_id);
 COMMENT ON TABLE erp.stock_move IS 'The append-only stock ledger: every unit that enters, changes state, changes node or leaves; balances are derived from it';
 COMMENT ON COLUMN erp.stock_move.from_state IS 'State the units left; NULL when they came from outside';
 COMMENT ON COLUMN erp.stock_move.to_state IS 'State the units entered; NULL when they left the business';
@@ -101,49 +101,80 @@ COMMENT ON COLUMN erp.stock_move.ref IS 'Business document the move belongs to (
 COMMENT ON COLUMN erp.stock_move.actor IS 'Who moved the stock: the login of the session (erp.current_actor()), not a role it SET';
 COMMENT ON COLUMN erp.stock_move.application_name IS 'application_name of the session that moved the stock';
 
--- A balance is the sum of its slots.  One slot is the norm; under contention
--- the ledger spreads a hot balance over a few slots (inventory_erp.balance_slots)
--- so concurrent orders of one SKU do not queue on a single row lock.
-CREATE TABLE erp.stock_balance (
-    stock_balance_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+-- The balances: one row per item, node, bin, lot and slot, one column per stock
+-- state (in erp.stock_state's order), so that a move between two states of one
+-- balance changes one row.  A balance is the sum of its slots.  One slot is the
+-- norm; under contention the kernel spreads a hot balance over a few slots
+-- (inventory_erp.balance_slots) so concurrent orders of one SKU do not queue on
+-- a single row lock.  Only the stock kernel writes it (src/stock/slots.c).
+CREATE TABLE erp.stock_slot (
     item_id             bigint NOT NULL,
     node_id             bigint NOT NULL,
-    lot_id              bigint,
-    state               erp.stock_state NOT NULL,
-    slot                integer NOT NULL DEFAULT 0,
-    qty                 bigint NOT NULL CONSTRAINT stock_balance_qty_check
-                        CHECK (qty >= 0 OR state IN ('reserved', 'picked', 'packed'))
+    bin_id              bigint NOT NULL DEFAULT 0,
+    lot_id              bigint NOT NULL DEFAULT 0,
+    slot                integer NOT NULL,
+    incoming            bigint NOT NULL DEFAULT 0,
+    in_transit          bigint NOT NULL DEFAULT 0,
+    return_pending      bigint NOT NULL DEFAULT 0,
+    available           bigint NOT NULL DEFAULT 0,
+    reserved            bigint NOT NULL DEFAULT 0,
+    picked              bigint NOT NULL DEFAULT 0,
+    packed              bigint NOT NULL DEFAULT 0,
+    inspection          bigint NOT NULL DEFAULT 0,
+    quarantined         bigint NOT NULL DEFAULT 0,
+    damaged             bigint NOT NULL DEFAULT 0,
+    refurbish           bigint NOT NULL DEFAULT 0,
+    vendor_return       bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (item_id, node_id, bin_id, lot_id, slot),
+    CONSTRAINT stock_slot_not_negative CHECK (incoming >= 0 AND in_transit >= 0 AND return_pending >= 0
+        AND available >= 0 AND inspection >= 0 AND quarantined >= 0 AND damaged >= 0
+        AND refurbish >= 0 AND vendor_return >= 0)
 );
-CREATE UNIQUE INDEX stock_balance_key ON erp.stock_balance
-    (item_id, node_id, (COALESCE(lot_id, 0)), state, slot);
-COMMENT ON TABLE erp.stock_balance IS 'Quantity per item, node, lot and state, derived from erp.stock_move by the ledger trigger in the same transaction; sum qty over slot for the balance';
-COMMENT ON COLUMN erp.stock_balance.slot IS 'Part of a balance that is split across rows to spread lock contention; the balance is the sum over slots';
-COMMENT ON COLUMN erp.stock_balance.qty IS 'Units in this slot; never negative, but for a reserved, picked or packed slot that booked an order''s own units taken while other transactions held the slots that have them (the balance, the sum over slots, is never negative)';
+COMMENT ON TABLE erp.stock_slot IS 'The balances as the stock kernel keeps them: units per state of an item at a node (bin, lot), split over slots to spread lock contention; derived from erp.stock_move in the same transaction. Read erp.stock_balance';
+COMMENT ON COLUMN erp.stock_slot.bin_id IS 'Place inside the node; 0 = the node''s stock outside bins (bins come with the warehouse release)';
+COMMENT ON COLUMN erp.stock_slot.lot_id IS 'Lot of a lot-tracked item; 0 = no lot';
+COMMENT ON COLUMN erp.stock_slot.slot IS 'Part of a balance split across rows to spread lock contention; the balance is the sum over slots';
+COMMENT ON COLUMN erp.stock_slot.reserved IS 'Units held for orders; a slot may be below zero when an order took its own units while other transactions owned the slots that had them (the sum over slots never is); so may picked and packed';
 
--- The ledger trigger: validates the transition and applies the move to the balances.
-CREATE FUNCTION erp.ledger_apply_move() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'ierp_ledger_apply_move' LANGUAGE C;
-COMMENT ON FUNCTION erp.ledger_apply_move() IS 'Trigger: checks a new ledger row against the state machine and applies it to erp.stock_balance; refuses a row that brings an id the ledger has not issued (IE005) unless inventory_erp.restore_mode is on';
+CREATE VIEW erp.stock_balance WITH (security_invoker = true) AS
+SELECT s.item_id, s.node_id, NULLIF(s.lot_id, 0) AS lot_id, q.state, sum(q.qty)::bigint AS qty
+  FROM erp.stock_slot s
+ CROSS JOIN LATERAL (VALUES ('incoming'::erp.stock_state, s.incoming), ('in_transit', s.in_transit),
+                            ('return_pending', s.return_pending), ('available', s.available),
+                            ('reserved', s.reserved), ('picked', s.picked), ('packed', s.packed),
+                            ('inspection', s.inspection), ('quarantined', s.quarantined),
+                            ('damaged', s.damaged), ('refurbish', s.refurbish),
+                            ('vendor_return', s.vendor_return)) AS q(state, qty)
+ GROUP BY s.item_id, s.node_id, s.lot_id, q.state
+HAVING sum(q.qty) <> 0;
+COMMENT ON VIEW erp.stock_balance IS 'Quantity per item, node, lot and state (states with units only), summed over the slots of erp.stock_slot; derived from erp.stock_move in the same transaction';
+
+-- The ledger's guard: the stock kernel appends its rows itself; every other INSERT is refused.
+CREATE FUNCTION erp.guard_ledger_insert() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'ierp_stock_move_guard' LANGUAGE C;
+COMMENT ON FUNCTION erp.guard_ledger_insert() IS 'Trigger: refuses an INSERT into erp.stock_move that does not come from the stock kernel (IE005), unless inventory_erp.restore_mode is on (history reloaded by pg_restore)';
 
 CREATE FUNCTION erp.refuse_write() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ierp_ledger_refuse_write' LANGUAGE C;
 COMMENT ON FUNCTION erp.refuse_write() IS 'Trigger: refuses UPDATE, DELETE and TRUNCATE of the append-only ledger (IE005)';
 
 CREATE FUNCTION erp.guard_balance_write() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'ierp_balance_guard_write' LANGUAGE C;
-COMMENT ON FUNCTION erp.guard_balance_write() IS 'Trigger: refuses any write of erp.stock_balance that does not come from the ledger (IE005)';
+    AS 'MODULE_PATHNAME', 'ierp_stock_slot_guard' LANGUAGE C;
+COMMENT ON FUNCTION erp.guard_balance_write() IS 'Trigger: refuses any write of erp.stock_slot or erp.stock_balance that does not come from the stock kernel (IE005)';
 
 CREATE FUNCTION erp.reload_rules() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ierp_reload_rules' LANGUAGE C;
 COMMENT ON FUNCTION erp.reload_rules() IS 'Trigger: tells every session, at commit, to reload the rules it caches from this table (state machine, disposition rules)';
 
-CREATE TRIGGER stock_move_apply BEFORE INSERT ON erp.stock_move
-    FOR EACH ROW EXECUTE FUNCTION erp.ledger_apply_move();
+CREATE TRIGGER stock_move_guard BEFORE INSERT ON erp.stock_move
+    FOR EACH ROW EXECUTE FUNCTION erp.guard_ledger_insert();
 CREATE TRIGGER stock_move_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON erp.stock_move
     FOR EACH STATEMENT EXECUTE FUNCTION erp.refuse_write();
-CREATE TRIGGER stock_balance_derived BEFORE UPDATE OR DELETE OR TRUNCATE ON erp.stock_balance
+CREATE TRIGGER stock_slot_derived BEFORE UPDATE OR DELETE OR TRUNCATE ON erp.stock_slot
     FOR EACH STATEMENT EXECUTE FUNCTION erp.guard_balance_write();
-CREATE TRIGGER stock_balance_derived_insert BEFORE INSERT ON erp.stock_balance
+CREATE TRIGGER stock_slot_derived_insert BEFORE INSERT ON erp.stock_slot
+    FOR EACH ROW EXECUTE FUNCTION erp.guard_balance_write();
+CREATE TRIGGER stock_balance_derived INSTEAD OF INSERT OR UPDATE OR DELETE ON erp.stock_balance
     FOR EACH ROW EXECUTE FUNCTION erp.guard_balance_write();
 
 -- History keeps meaning what it meant: master rows the ledger refers to are retired, not deleted.

@@ -51,8 +51,14 @@ AS $$
     SELECT 'negative balance', b.item_id, b.node_id, b.lot_id, b.state, 0, b.qty, NULL
       FROM by_balance b WHERE b.qty < 0
     UNION ALL
-    SELECT 'negative slot', b.item_id, b.node_id, b.lot_id, b.state, 0, b.qty, NULL
-      FROM erp.stock_balance b WHERE b.qty < 0 AND b.state NOT IN ('reserved', 'picked', 'packed')
+    SELECT 'negative slot', s.item_id, s.node_id, NULLIF(s.lot_id, 0), q.state, 0, q.qty, NULL
+      FROM erp.stock_slot s
+     CROSS JOIN LATERAL (VALUES ('incoming'::erp.stock_state, s.incoming), ('in_transit', s.in_transit),
+                                ('return_pending', s.return_pending), ('available', s.available),
+                                ('inspection', s.inspection), ('quarantined', s.quarantined),
+                                ('damaged', s.damaged), ('refurbish', s.refurbish),
+                                ('vendor_return', s.vendor_return)) AS q(state, qty)
+     WHERE q.qty < 0
     UNION ALL
     SELECT 'reservations differ from balance', coalesce(r.item_id, b.item_id), coalesce(r.node_id, b.node_id),
            coalesce(r.lot_id, b.lot_id), coalesce(r.state, b.state), coalesce(r.qty, 0), coalesce(b.qty, 0), NULL

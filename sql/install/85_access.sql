@@ -11,8 +11,8 @@
 -- partner's rows that touch one of its nodes.
 
 -- rows that carry one node
-ALTER TABLE erp.stock_balance ENABLE ROW LEVEL SECURITY;
-CREATE POLICY partner_nodes ON erp.stock_balance
+ALTER TABLE erp.stock_slot ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.stock_slot
     USING ((SELECT erp.visible_nodes()) IS NULL
            OR node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
 

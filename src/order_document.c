@@ -1,0 +1,327 @@
+/*-------------------------------------------------------------------------
+ *
+ * order_document.c
+ *	  The skeleton every order step stands on: owning an order (its
+ *	  ownership lock in the global lock order, then its row), reading its
+ *	  header, and deriving its lines' and its own status from what is
+ *	  allocated, held, picked, packed and shipped once the step's moves are
+ *	  applied.  Used by orders.c, allocate.c and returns.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <errno.h>
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
+#include "utils/builtins.h"
+
+#include "ierp.h"
+#include "order_document.h"
+#include "stock/kernel.h"
+
+/*
+ * The coordinates are read as text and parsed here: a value stored before
+ * capture checked them (an old row, {"lat": 1e400}) must not make every
+ * later step of the order fail on a cast.
+ */
+#define ORDER_HEADER_SQL \
+	"SELECT channel_id, status::text," \
+	"       CASE WHEN jsonb_typeof(ship_to) = 'object' AND jsonb_typeof(ship_to->'lat') = 'number'" \
+	"            THEN ship_to->>'lat' END," \
+	"       CASE WHEN jsonb_typeof(ship_to) = 'object' AND jsonb_typeof(ship_to->'lon') = 'number'" \
+	"            THEN ship_to->>'lon' END" \
+	"  FROM erp.sales_order WHERE order_id = $1"
+
+static const Oid id_argtypes[] = {INT8OID, INT8OID, INT8OID, INT8OID};
+
+/* A JSON number as a finite double; false when it is none (or overflows). */
+bool
+OrderParseCoordinate(const char *text, double *out)
+{
+	char	   *end;
+
+	if (text == NULL || *text == '\0')
+		return false;
+	errno = 0;
+	*out = strtod(text, &end);
+	return *end == '\0' && errno == 0 && isfinite(*out);
+}
+
+static void
+ReadOrderHeader(int64 order_id, OrderHeader *order)
+{
+	HeapTuple	tup = SPI_tuptable->vals[0];
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+	bool		isnull;
+	double		lat,
+				lon;
+
+	order->order_id = order_id;
+	order->channel_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	order->status = SPI_getvalue(tup, desc, 2);
+	/* a stored position that is no real one counts as none */
+	order->has_ship_to = OrderParseCoordinate(SPI_getvalue(tup, desc, 3), &lat) &&
+		OrderParseCoordinate(SPI_getvalue(tup, desc, 4), &lon) &&
+		lat >= -90.0 && lat <= 90.0 && lon >= -180.0 && lon <= 180.0;
+	order->latitude = order->has_ship_to ? lat : 0;
+	order->longitude = order->has_ship_to ? lon : 0;
+}
+
+/*
+ * OrderLock: locks the order for this transaction and reads it; IE003 when
+ * unknown.  The order's ownership lock (locks.c: its tag comes before every
+ * slot's) is taken first, waiting only where the global lock order allows:
+ * this transaction holds no slot and no order with a larger tag.  Otherwise
+ * it is only tried, and an order another transaction holds is refused
+ * (55P03) instead of waited for.  The row lock after it (NOWAIT) never waits
+ * for a transaction of this extension: they all own the order before they
+ * lock its row.
+ */
+void
+OrderLock(int64 order_id, OrderHeader *order)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		values[1];
+	LOCKTAG		tag;
+
+	StockOrderTag(&tag, order_id);
+	if (!StockTagLock(&tag, true, false))
+	{
+		int			tries;
+
+		/*
+		 * Held by another transaction, and this one may not wait for it.  A
+		 * transaction that holds an order's tag without its row only looks
+		 * (erp.allocate_pending skips an order whose row a client locked, and
+		 * gives the tag back at once): try again for a moment, never waiting
+		 * in the lock manager, so no deadlock can form.
+		 */
+		for (tries = 0; tries < 200; tries++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			pg_usleep(500L);
+			if (StockTagLock(&tag, false, false))
+				break;
+		}
+		if (tries == 200)
+			ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("order " INT64_FORMAT " is being changed by another transaction", order_id),
+				 errdetail("This transaction already holds stock or orders that come later in the lock order; waiting could deadlock."),
+				 errhint("Retry the transaction, or lock the orders it works on first (SELECT ... FOR UPDATE SKIP LOCKED).")));
+	}
+	IerpPlan(&plan, ORDER_HEADER_SQL " FOR UPDATE NOWAIT", 1, id_argtypes);
+	values[0] = Int64GetDatum(order_id);
+	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot lock order");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("unknown order " INT64_FORMAT, order_id)));
+	ReadOrderHeader(order_id, order);
+}
+
+/*
+ * OrderTryLock: as OrderLock, but false at once when another transaction
+ * holds the order (its ownership lock or its row); never waits.
+ */
+bool
+OrderTryLock(int64 order_id, OrderHeader *order)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		values[1];
+	LOCKTAG		tag;
+	bool		had = false;
+
+	StockOrderTag(&tag, order_id);
+	had = LockHeldByMe(&tag, ExclusiveLock);
+	if (!StockTagLock(&tag, false, false))
+		return false;
+	IerpPlan(&plan, ORDER_HEADER_SQL " FOR UPDATE SKIP LOCKED", 1, id_argtypes);
+	values[0] = Int64GetDatum(order_id);
+	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot lock order");
+	if (SPI_processed == 0)
+	{
+		/* a client holds the row itself: give the order back untouched */
+		if (!had)
+			StockTagRelease(&tag);
+		return false;
+	}
+	ReadOrderHeader(order_id, order);
+	return true;
+}
+
+/* A line's numbers, as OrderRefreshStatus derives its status from them. */
+typedef struct LineState
+{
+	int32		line_no;
+	int64		qty;
+	int64		qty_allocated;
+	int64		qty_backordered;
+	int64		qty_shipped;
+	char	   *status;
+	int64		held;
+	int64		picked;
+	int64		packed;
+	bool		changed;
+} LineState;
+
+/* The status rules of a line, in order. */
+static const char *
+LineStatus(const LineState *l, bool allocation_attempted)
+{
+	if (strcmp(l->status, "cancelled") == 0)
+		return "cancelled";
+	if (l->qty_shipped == l->qty)
+		return "shipped";
+	if (l->held > 0 && l->packed == l->held)
+		return "packed";
+	if (l->picked > 0)
+		return "picking";
+	if (l->qty_allocated == l->qty)
+		return "allocated";
+	if (l->qty_backordered > 0)
+		return "backordered";
+	/* not all of it could be allocated: once an allocation was tried, short for good */
+	if (allocation_attempted ||
+		(strcmp(l->status, "open") != 0 && strcmp(l->status, "partially_allocated") != 0))
+		return "short";
+	if (l->qty_allocated > 0)
+		return "partially_allocated";
+	return "open";
+}
+
+/*
+ * OrderRefreshStatus: writes the given new line quantities and derives each
+ * line's and the order's status from the numbers: what is allocated, held
+ * (reserved + picked + packed), picked, packed, backordered and shipped.
+ * A line that could not be filled is short after an allocation attempt (or
+ * stays short), unless it is backordered.  Only rows whose values change are
+ * written.  A cancelled order keeps its status.
+ */
+void
+OrderRefreshStatus(const OrderHeader *order, bool allocation_attempted,
+				   const LineQuantities *changes, int nchanges)
+{
+	static SPIPlanPtr read_plan = NULL;
+	static SPIPlanPtr line_plan = NULL;
+	static SPIPlanPtr order_plan = NULL;
+	static const Oid line_types[] = {INT8OID, INT4OID, INT8OID, INT8OID, TEXTOID};
+	static const Oid order_types[] = {INT8OID, TEXTOID};
+	Datum		values[5];
+	LineState  *lines;
+	int			n,
+				i,
+				c;
+	int64		qty = 0,
+				allocated = 0,
+				shipped = 0,
+				backordered = 0,
+				held = 0,
+				picked = 0,
+				packed = 0;
+	const char *status;
+
+	if (strcmp(order->status, "cancelled") == 0)
+		return;
+	IerpPlan(&read_plan,
+			 "SELECT l.line_no, l.qty, l.qty_allocated, l.qty_backordered, l.qty_shipped, l.status::text,"
+			 "       COALESCE(r.held, 0), COALESCE(r.picked, 0), COALESCE(r.packed, 0)"
+			 "  FROM erp.order_line l"
+			 "  LEFT JOIN (SELECT v.line_no, sum(v.qty)::bigint AS held, sum(v.qty_picked)::bigint AS picked,"
+			 "                    sum(v.qty_packed)::bigint AS packed"
+			 "               FROM erp.reservation v WHERE v.order_id = $1 GROUP BY v.line_no) r"
+			 "    ON r.line_no = l.line_no"
+			 " WHERE l.order_id = $1 ORDER BY l.line_no",
+			 1, id_argtypes);
+	values[0] = Int64GetDatum(order->order_id);
+	if (SPI_execute_plan(read_plan, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read order lines");
+	n = (int) SPI_processed;
+	lines = palloc0(sizeof(LineState) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		lines[i].line_no = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+		lines[i].qty = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		lines[i].qty_allocated = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+		lines[i].qty_backordered = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+		lines[i].qty_shipped = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+		lines[i].status = SPI_getvalue(tup, desc, 6);
+		lines[i].held = DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
+		lines[i].picked = DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull));
+		lines[i].packed = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
+		for (c = 0; c < nchanges; c++)
+			if (changes[c].line_no == lines[i].line_no &&
+				(changes[c].qty_allocated != lines[i].qty_allocated ||
+				 changes[c].qty_backordered != lines[i].qty_backordered))
+			{
+				lines[i].qty_allocated = changes[c].qty_allocated;
+				lines[i].qty_backordered = changes[c].qty_backordered;
+				lines[i].changed = true;
+			}
+	}
+
+	IerpPlan(&line_plan,
+			 "UPDATE erp.order_line SET qty_allocated = $3, qty_backordered = $4,"
+			 "       status = $5::erp.line_status WHERE order_id = $1 AND line_no = $2",
+			 5, line_types);
+	for (i = 0; i < n; i++)
+	{
+		LineState  *l = &lines[i];
+		const char *new_status = LineStatus(l, allocation_attempted);
+
+		if (strcmp(l->status, "cancelled") != 0)
+		{
+			qty += l->qty;
+			allocated += l->qty_allocated;
+			shipped += l->qty_shipped;
+			backordered += l->qty_backordered;
+		}
+		held += l->held;
+		picked += l->picked;
+		packed += l->packed;
+		if (!l->changed && strcmp(new_status, l->status) == 0)
+			continue;
+		values[0] = Int64GetDatum(order->order_id);
+		values[1] = Int32GetDatum(l->line_no);
+		values[2] = Int64GetDatum(l->qty_allocated);
+		values[3] = Int64GetDatum(l->qty_backordered);
+		values[4] = CStringGetTextDatum(new_status);
+		if (SPI_execute_plan(line_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "inventory_erp: order line update failed");
+	}
+
+	/* the order's status, from its lines' totals */
+	if (held > 0 && packed == held)
+		status = "packed";
+	else if (picked > 0)
+		status = "picking";
+	else if (held > 0)
+		status = allocated == qty ? "allocated" : "partially_allocated";
+	else if (backordered > 0)
+		status = "backordered";
+	else if (shipped > 0)
+		status = "shipped";
+	else
+		status = "open";
+	if (strcmp(status, order->status) == 0)
+		return;
+	IerpPlan(&order_plan,
+			 "UPDATE erp.sales_order SET status = $2::erp.order_status, updated_at = pg_catalog.now()"
+			 " WHERE order_id = $1",
+			 2, order_types);
+	values[0] = Int64GetDatum(order->order_id);
+	values[1] = CStringGetTextDatum(status);
+	if (SPI_execute_plan(order_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "inventory_erp: order status update failed");
+}
+
