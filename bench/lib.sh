@@ -11,7 +11,8 @@
 #                        one timed pgbench run (BENCH_SECONDS) after a CHECKPOINT; appends
 #                        its TPS, p50 and p99 latency (ms, from pgbench's per-transaction
 #                        log) and WAL bytes per transaction to the arrays tps_runs, p50_runs,
-#                        p99_runs, wal_runs (keyed by NAME)
+#                        p99_runs, wal_runs (keyed by NAME); a pgbench that fails is
+#                        reported on stderr and its NAME added to BENCH_FAILED
 #   median               median of the numbers on stdin, one a line
 #
 # REPO_ROOT must be the repository root and the working directory.
@@ -20,6 +21,7 @@
 . "$REPO_ROOT/scripts/pgenv.sh"
 
 declare -gA tps_runs=() p50_runs=() p99_runs=() wal_runs=()
+declare -ga BENCH_FAILED=()
 
 bench_cleanup() {
     if [ -n "${DATA:-}" ] && [ -n "${PGBIN:-}" ]; then
@@ -97,7 +99,11 @@ bench_measure() {
     local lsn tps processed wal
     "${PSQL[@]}" -c "CHECKPOINT"
     lsn=$(sql "SELECT pg_current_wal_lsn()")
-    bench_pgbench_logged "$prefix" "$out" -T "$SECONDS_EACH" -c "$clients" "$@"
+    if ! bench_pgbench_logged "$prefix" "$out" -T "$SECONDS_EACH" -c "$clients" "$@"; then
+        # its figures still count (pgbench reports what it processed), the run fails at the end
+        echo "bench: pgbench of $name failed (its output is above)" >&2
+        BENCH_FAILED+=("$name")
+    fi
     wal=$(sql "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn')")
     tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$out")
     processed=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
@@ -112,5 +118,7 @@ bench_measure() {
 # bench_median ARRAY NAME: median of the runs recorded in ARRAY[NAME]
 bench_median() {
     local -n arr=$1
-    tr ' ' '\n' <<<"${arr[$2]:-}" | grep . | median
+    local m
+    m=$(tr ' ' '\n' <<<"${arr[$2]:-}" | { grep -v -e '^$' -e nan || true; } | median)
+    echo "${m:-0}"
 }

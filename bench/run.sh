@@ -28,7 +28,8 @@
 #     available at every node, one allocated line per unit, every other line short or
 #     backordered with nothing allocated, erp.verify() empty: "flash sale check: PASS",
 #     or "FAIL: <what>".
-# Exits non-zero when the HOT-1 oversell check or the flash sale check fails.  The goals
+# Exits non-zero when a pgbench run fails, or the HOT-1 oversell check or the flash sale
+# check fails.  The goals
 # are reported, not enforced.  The checks read only the extension's public SQL
 # (erp.capture_order, erp.allocate, erp.receive, erp.item, erp.node, erp.stock_balance,
 # erp.order_line, erp.verify()).
@@ -87,6 +88,11 @@ goal_row "erp.atp c8 / select-only c8" "${tps[atp_c8]}" "${tps[select_only_c8]}"
 goal_row "flash sale c32 / hot-row UPDATE c32" "${tps[hot_capture_allocate_c32]}" "${tps[hot_row_update_c32]}" 2.00
 
 status=0
+if [ "${#BENCH_FAILED[@]}" -gt 0 ]; then
+    echo
+    echo "FAIL: pgbench reported errors in: ${BENCH_FAILED[*]}"
+    status=1
+fi
 
 echo
 echo "== oversell check on HOT-1 (after the timed runs)"
