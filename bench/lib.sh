@@ -17,7 +17,7 @@
 #
 # REPO_ROOT must be the repository root and the working directory.
 
-# shellcheck source=../scripts/pgenv.sh
+# shellcheck source=scripts/pgenv.sh
 . "$REPO_ROOT/scripts/pgenv.sh"
 
 declare -gA tps_runs=() p50_runs=() p99_runs=() wal_runs=()
@@ -34,6 +34,7 @@ bench_cleanup() {
 
 bench_init() {
     SECONDS_EACH=${BENCH_SECONDS:-10}
+    # shellcheck disable=SC2034 # used by run.sh
     ROUNDS=${BENCH_ROUNDS:-3}
     WORK=$(pg_workdir "$1")
     DATA=$WORK/data
