@@ -12,6 +12,8 @@
 #   hot_capture_allocate_c32: flash sale, every order 1 unit of      32   hot_row_update_c32: one hot row's conditional
 #     HOT-1 (hot_capture_allocate.sql)                                      UPDATE (hot_row_update.sql)
 #
+# Before the rounds, 8 x BENCH_WARMUP_ORDERS (default 100) orders of each order script and
+# VACUUM ANALYZE: statistics of empty order tables would make every cached plan scan them.
 # Every round (BENCH_ROUNDS, default 3) runs all seven for BENCH_SECONDS (default 10) each,
 # each after a CHECKPOINT (so WAL per transaction includes the full-page images of the
 # pages a run touches first).  Printed:
@@ -41,7 +43,7 @@ cd "$REPO_ROOT"
 FLASH_ORDERS_PER_CLIENT=${FLASH_ORDERS_PER_CLIENT:-125}
 bench_init bench
 bench_cluster_up >/dev/null
-echo "== set up: pgbench scale 10; 1,000 SKUs x 3 nodes and HOT-1 (extension and hand-written)"
+echo "== set up: pgbench scale 10; 1,000 SKUs x 3 nodes and HOT-1 (extension and hand-written); warmed up, analyzed"
 
 names=(simple_update_c8 capture_allocate_c8 handwritten_c8 select_only_c8 atp_c8
        hot_row_update_c32 hot_capture_allocate_c32)
