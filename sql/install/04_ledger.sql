@@ -136,7 +136,9 @@ COMMENT ON COLUMN erp.stock_slot.lot_id IS 'Lot of a lot-tracked item; 0 = no lo
 COMMENT ON COLUMN erp.stock_slot.slot IS 'Part of a balance split across rows to spread lock contention; the balance is the sum over slots';
 COMMENT ON COLUMN erp.stock_slot.reserved IS 'Units held for orders; a slot may be below zero when an order took its own units while other transactions owned the slots that had them (the sum over slots never is); so may picked and packed';
 
-CREATE VIEW erp.stock_balance WITH (security_invoker = true) AS
+-- The view runs with its owner's rights (readers need no grant on erp.stock_slot)
+-- and applies the one partner rule itself, as erp.stock_slot's policy does.
+CREATE VIEW erp.stock_balance WITH (security_barrier = true) AS
 SELECT s.item_id, s.node_id, NULLIF(s.lot_id, 0) AS lot_id, q.state, sum(q.qty)::bigint AS qty
   FROM erp.stock_slot s
  CROSS JOIN LATERAL (VALUES ('incoming'::erp.stock_state, s.incoming), ('in_transit', s.in_transit),
@@ -145,6 +147,8 @@ SELECT s.item_id, s.node_id, NULLIF(s.lot_id, 0) AS lot_id, q.state, sum(q.qty):
                             ('inspection', s.inspection), ('quarantined', s.quarantined),
                             ('damaged', s.damaged), ('refurbish', s.refurbish),
                             ('vendor_return', s.vendor_return)) AS q(state, qty)
+ WHERE (SELECT erp.visible_nodes()) IS NULL
+    OR s.node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[]))
  GROUP BY s.item_id, s.node_id, s.lot_id, q.state
 HAVING sum(q.qty) <> 0;
 COMMENT ON VIEW erp.stock_balance IS 'Quantity per item, node, lot and state (states with units only), summed over the slots of erp.stock_slot; derived from erp.stock_move in the same transaction';

@@ -206,7 +206,7 @@ BEGIN
     EXECUTE pg_catalog.format(
         'CREATE PUBLICATION %I FOR TABLE erp.item, erp.item_component, erp.node, erp.channel, '
         'erp.channel_node, erp.supplier, erp.lot, erp.stock_policy, erp.channel_reserve, '
-        'erp.stock_move, erp.stock_balance, '
+        'erp.stock_move, erp.stock_slot, '
         'erp.sales_order, erp.order_line, erp.reservation, erp.shipment, erp.shipment_line, '
         'erp.rma, erp.rma_line, erp.purchase_order, erp.purchase_order_line, erp.transfer, '
         'erp.cycle_count, erp.adjustment, erp.event', name);
