@@ -64,21 +64,20 @@ AtpLoadNodes(int64 item_id, bool lot_tracked, int32 min_shelf_life_days, bool wi
 	if (*plan == NULL)
 	{
 		const char *available = lot_tracked
-			? "  COALESCE((SELECT sum(b.qty) FROM erp.stock_balance b"
-			"             JOIN erp.lot l ON l.lot_id = b.lot_id"
-			"            WHERE b.item_id = $1 AND b.node_id = n.node_id AND b.state = 'available'"
+			? "  COALESCE((SELECT sum(s.available) FROM erp.stock_slot s"
+			"             JOIN erp.lot l ON l.item_id = s.item_id AND l.lot_id = s.lot_id"
+			"            WHERE s.item_id = $1 AND s.node_id = n.node_id"
 			"              AND ($4 = 0 OR l.expires_on IS NULL"
 			"                   OR l.expires_on >= CURRENT_DATE + $4)), 0)::bigint,"
-			: "  COALESCE((SELECT sum(b.qty) FROM erp.stock_balance b"
-			"            WHERE b.item_id = $1 AND b.node_id = n.node_id AND b.state = 'available'"
-			"           ), 0)::bigint,";
+			: "  COALESCE((SELECT sum(s.available) FROM erp.stock_slot s"
+			"            WHERE s.item_id = $1 AND s.node_id = n.node_id), 0)::bigint,";
 		const char *inbound = with_inbound
 			? "  COALESCE((SELECT sum(pl.qty - pl.qty_received) FROM erp.purchase_order_line pl"
 			"              JOIN erp.purchase_order po ON po.purchase_order_id = pl.purchase_order_id"
 			"             WHERE pl.item_id = $1 AND po.node_id = n.node_id AND po.expected_at <= $5"
 			"               AND po.status IN ('open', 'partially_received')), 0)::bigint"
-			"  + COALESCE((SELECT sum(b.qty) FROM erp.stock_balance b"
-			"             WHERE b.item_id = $1 AND b.node_id = n.node_id AND b.state = 'in_transit'), 0)::bigint"
+			"  + COALESCE((SELECT sum(s.in_transit) FROM erp.stock_slot s"
+			"             WHERE s.item_id = $1 AND s.node_id = n.node_id), 0)::bigint"
 			: "  0::bigint";
 
 		IerpPlan(plan,
