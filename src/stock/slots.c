@@ -22,10 +22,8 @@
  *	  takes them from any slot it owns at once, booking that slot below zero
  *	  when the units sit in other slots.
  *
- *	  Rows are read and written directly (index scan, heap update) on one
- *	  node, or through routed SQL statements that name the whole key when
- *	  the table is distributed (StockDirectAccess).  Only this file writes
- *	  erp.stock_slot; its guard trigger refuses every other write (IE005).
+ *	  The rows themselves are read and written by slot_rows.c, directly or
+ *	  routed; only the kernel writes erp.stock_slot.
  *
  *-------------------------------------------------------------------------
  */
@@ -56,430 +54,7 @@
 #include "utils/snapmgr.h"
 
 #include "stock/kernel.h"
-
-PG_FUNCTION_INFO_V1(ierp_stock_slot_guard);
-
-/* erp.stock_slot's columns (sql/install/04_ledger.sql); checked against the table when it is opened */
-#define Natts_stock_slot			17
-#define Anum_stock_slot_item_id		1
-#define Anum_stock_slot_node_id		2
-#define Anum_stock_slot_bin_id		3
-#define Anum_stock_slot_lot_id		4
-#define Anum_stock_slot_slot		5
-#define Anum_stock_slot_first_state	6	/* incoming; the states follow in erp.stock_state's order */
-
-/* > 0 while the routed path runs one of its own statements on erp.stock_slot */
-static int	routed_write_depth = 0;
-
-/* One slot row as read: its number, where its version lives, its quantity per state. */
-typedef struct SlotRow
-{
-	int32		slot;
-	bool		present;		/* the row exists (else it would be inserted) */
-	bool		held;			/* this transaction owns it */
-	ItemPointerData tid;		/* direct access: the version read */
-	int64		qty[NUM_STOCK_STATES];
-} SlotRow;
-
-/* ----------------------------------------------------------------
- * Which path: direct on one node, routed on Citus
- * ----------------------------------------------------------------
- */
-
-typedef enum KernelAccess
-{
-	KERNEL_ACCESS_AUTO,
-	KERNEL_ACCESS_DIRECT,
-	KERNEL_ACCESS_ROUTED
-} KernelAccess;
-
-int			ierp_kernel_access = KERNEL_ACCESS_AUTO;
-
-static Oid	slot_relid = InvalidOid;
-static int	slot_distributed = -1;	/* -1 unknown, 0 no, 1 yes */
-
-static void
-SlotRelcacheInvalidate(Datum arg, Oid relid)
-{
-	if (relid == InvalidOid || relid == slot_relid)
-	{
-		slot_relid = InvalidOid;
-		slot_distributed = -1;
-	}
-}
-
-static Oid
-SlotRelid(void)
-{
-	if (!OidIsValid(slot_relid))
-	{
-		slot_relid = IerpRelid("stock_slot");
-		if (!OidIsValid(slot_relid))
-			elog(ERROR, "inventory_erp: table erp.stock_slot does not exist");
-	}
-	return slot_relid;
-}
-
-/*
- * StockDirectAccess: whether the kernel reads and writes erp.stock_slot and
- * erp.stock_move directly.  inventory_erp.kernel_access decides; on auto,
- * directly unless Citus distributes erp.stock_slot (its coordinator table
- * is then an empty shell and statements must be routed to the shards).
- */
-bool
-StockDirectAccess(void)
-{
-	if (ierp_kernel_access == KERNEL_ACCESS_DIRECT)
-		return true;
-	if (ierp_kernel_access == KERNEL_ACCESS_ROUTED)
-		return false;
-	if (slot_distributed < 0)
-	{
-		Oid			dist = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
-		Oid			relid = SlotRelid();
-
-		slot_distributed = 0;
-		if (OidIsValid(dist))
-		{
-			bool		connected = SPI_connect() == SPI_OK_CONNECT;
-
-			if (!connected)
-				elog(ERROR, "inventory_erp: SPI_connect failed");
-			if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1",
-									  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(relid)},
-									  NULL, true, 1) == SPI_OK_SELECT && SPI_processed > 0)
-				slot_distributed = 1;
-			SPI_finish();
-		}
-	}
-	return slot_distributed == 0;
-}
-
-/* ----------------------------------------------------------------
- * Direct access
- * ----------------------------------------------------------------
- */
-
-/* Opens erp.stock_slot for writing, checking once per backend that its columns are where this file says. */
-static Relation
-SlotOpen(void)
-{
-	static Oid	checked = InvalidOid;
-	Relation	rel = table_open(SlotRelid(), RowExclusiveLock);
-
-	if (RelationGetRelid(rel) != checked)
-	{
-		TupleDesc	desc = RelationGetDescr(rel);
-		int			s;
-
-		if (desc->natts != Natts_stock_slot ||
-			strcmp(NameStr(TupleDescAttr(desc, Anum_stock_slot_slot - 1)->attname), "slot") != 0)
-			elog(ERROR, "inventory_erp: erp.stock_slot does not have the columns this module expects");
-		for (s = 0; s < NUM_STOCK_STATES; s++)
-			if (strcmp(NameStr(TupleDescAttr(desc, Anum_stock_slot_first_state - 1 + s)->attname),
-					   StockStateName((StockState) s)) != 0)
-				elog(ERROR, "inventory_erp: erp.stock_slot column %d is not state \"%s\"",
-					 Anum_stock_slot_first_state + s, StockStateName((StockState) s));
-		checked = RelationGetRelid(rel);
-	}
-	return rel;
-}
-
-/* Fills row from a heap tuple of erp.stock_slot. */
-static void
-RowFromSlot(TupleTableSlot *ts, SlotRow *row)
-{
-	bool		isnull;
-	int			s;
-
-	row->slot = DatumGetInt32(slot_getattr(ts, Anum_stock_slot_slot, &isnull));
-	for (s = 0; s < NUM_STOCK_STATES; s++)
-		row->qty[s] = DatumGetInt64(slot_getattr(ts, Anum_stock_slot_first_state + s, &isnull));
-	row->tid = ts->tts_tid;
-	row->present = true;
-	row->held = false;
-}
-
-/*
- * Reads the slot rows of key (only slot number slot when slot >= 0) from
- * the newest committed state plus this transaction's writes, in slot
- * order, into a palloc'd array; returns how many.  A row read after its
- * ownership lock was taken is the newest version: its previous owner has
- * ended.
- */
-static int
-DirectRead(const StockKey *key, int32 slot, SlotRow **out)
-{
-	Relation	rel = SlotOpen();
-	Relation	idx = index_open(RelationGetPrimaryKeyIndex(rel), RowExclusiveLock);
-	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
-	ScanKeyData sk[5];
-	int			nkeys = slot >= 0 ? 5 : 4;
-	IndexScanDesc scan;
-	TupleTableSlot *ts = table_slot_create(rel, NULL);
-	int			n = 0,
-				cap = 4;
-	SlotRow    *rows = palloc(sizeof(SlotRow) * cap);
-
-	ScanKeyInit(&sk[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(key->item_id));
-	ScanKeyInit(&sk[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(key->node_id));
-	ScanKeyInit(&sk[2], 3, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(key->bin_id));
-	ScanKeyInit(&sk[3], 4, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(key->lot_id));
-	if (slot >= 0)
-		ScanKeyInit(&sk[4], 5, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(slot));
-	scan = index_beginscan(rel, idx, snap, nkeys, 0);
-	index_rescan(scan, sk, nkeys, NULL, 0);
-	while (index_getnext_slot(scan, ForwardScanDirection, ts))
-	{
-		if (n == cap)
-		{
-			cap *= 2;
-			rows = repalloc(rows, sizeof(SlotRow) * cap);
-		}
-		RowFromSlot(ts, &rows[n++]);
-	}
-	index_endscan(scan);
-	ExecDropSingleTupleTableSlot(ts);
-	UnregisterSnapshot(snap);
-	index_close(idx, NoLock);
-	table_close(rel, NoLock);
-	*out = rows;
-	return n;
-}
-
-/*
- * StockIndexInsert: adds the index entries of a new heap tuple version of
- * rel (an insert, or an update that was not HOT).  The kernel's tables have
- * plain column indexes only.
- */
-void
-StockIndexInsert(Relation rel, HeapTuple tup)
-{
-	List	   *indexes = RelationGetIndexList(rel);
-	ListCell   *lc;
-	TupleTableSlot *ts = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
-
-	ExecStoreHeapTuple(tup, ts, false);
-	foreach(lc, indexes)
-	{
-		Relation	idx = index_open(lfirst_oid(lc), RowExclusiveLock);
-		IndexInfo  *info = BuildIndexInfo(idx);
-		Datum		values[INDEX_MAX_KEYS];
-		bool		isnull[INDEX_MAX_KEYS];
-
-		if (info->ii_Expressions != NIL || info->ii_Predicate != NIL)
-			elog(ERROR, "inventory_erp: index \"%s\" of \"%s\" has expressions, which the kernel does not maintain",
-				 RelationGetRelationName(idx), RelationGetRelationName(rel));
-		FormIndexDatum(info, ts, NULL, values, isnull);
-		index_insert(idx, values, isnull, &tup->t_self, rel,
-					 idx->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, info);
-		index_close(idx, NoLock);
-	}
-	ExecDropSingleTupleTableSlot(ts);
-	list_free(indexes);
-}
-
-static HeapTuple
-SlotTuple(Relation rel, const StockKey *key, const SlotRow *row)
-{
-	Datum		values[Natts_stock_slot];
-	bool		nulls[Natts_stock_slot];
-	int			s;
-
-	memset(nulls, false, sizeof(nulls));
-	values[Anum_stock_slot_item_id - 1] = Int64GetDatum(key->item_id);
-	values[Anum_stock_slot_node_id - 1] = Int64GetDatum(key->node_id);
-	values[Anum_stock_slot_bin_id - 1] = Int64GetDatum(key->bin_id);
-	values[Anum_stock_slot_lot_id - 1] = Int64GetDatum(key->lot_id);
-	values[Anum_stock_slot_slot - 1] = Int32GetDatum(row->slot);
-	for (s = 0; s < NUM_STOCK_STATES; s++)
-		values[Anum_stock_slot_first_state - 1 + s] = Int64GetDatum(row->qty[s]);
-	return heap_form_tuple(RelationGetDescr(rel), values, nulls);
-}
-
-/* Writes row (owned) as it now is: inserts it, updates it, or deletes it when gone is set. */
-static void
-DirectWrite(const StockKey *key, SlotRow *row, bool gone)
-{
-	Relation	rel = SlotOpen();
-
-	if (gone)
-	{
-		if (row->present)
-			simple_heap_delete(rel, &row->tid);
-		row->present = false;
-	}
-	else
-	{
-		HeapTuple	tup = SlotTuple(rel, key, row);
-
-		if (row->present)
-		{
-			simple_heap_update(rel, &row->tid, tup);
-			if (!HeapTupleIsHeapOnly(tup))
-				StockIndexInsert(rel, tup);
-		}
-		else
-		{
-			simple_heap_insert(rel, tup);
-			StockIndexInsert(rel, tup);
-		}
-		row->tid = tup->t_self;
-		row->present = true;
-		heap_freetuple(tup);
-	}
-	table_close(rel, NoLock);
-	/* the next read's snapshot sees this write */
-	CommandCounterIncrement();
-}
-
-/* ----------------------------------------------------------------
- * Routed access (Citus): statements that name the whole key
- * ----------------------------------------------------------------
- */
-
-#define ROUTED_KEY_WHERE " WHERE item_id = $1 AND node_id = $2 AND bin_id = $3 AND lot_id = $4"
-#define ROUTED_STATES "incoming, in_transit, return_pending, available, reserved, picked, packed," \
-	" inspection, quarantined, damaged, refurbish, vendor_return"
-
-static int
-RoutedRead(const StockKey *key, int32 slot, SlotRow **out)
-{
-	Datum		values[5];
-	Oid			types[5] = {INT8OID, INT8OID, INT8OID, INT8OID, INT4OID};
-	SlotRow    *rows;
-	uint64		i;
-
-	values[0] = Int64GetDatum(key->item_id);
-	values[1] = Int64GetDatum(key->node_id);
-	values[2] = Int64GetDatum(key->bin_id);
-	values[3] = Int64GetDatum(key->lot_id);
-	values[4] = Int32GetDatum(slot);
-	if (SPI_execute_with_args(slot >= 0
-							  ? "SELECT slot, " ROUTED_STATES " FROM erp.stock_slot" ROUTED_KEY_WHERE " AND slot = $5"
-							  : "SELECT slot, " ROUTED_STATES " FROM erp.stock_slot" ROUTED_KEY_WHERE " ORDER BY slot",
-							  slot >= 0 ? 5 : 4, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: cannot read erp.stock_slot");
-	rows = palloc0(sizeof(SlotRow) * Max(SPI_processed, 1));
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		int			s;
-
-		rows[i].slot = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-		for (s = 0; s < NUM_STOCK_STATES; s++)
-			rows[i].qty[s] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2 + s, &isnull));
-		rows[i].present = true;
-	}
-	*out = rows;
-	return (int) SPI_processed;
-}
-
-static void
-RoutedWrite(const StockKey *key, SlotRow *row, bool gone)
-{
-	Datum		values[5 + NUM_STOCK_STATES];
-	Oid			types[5 + NUM_STOCK_STATES];
-	const char *volatile sql;
-	volatile int nargs = 5;
-	int			s,
-				ret;
-
-	values[0] = Int64GetDatum(key->item_id);
-	values[1] = Int64GetDatum(key->node_id);
-	values[2] = Int64GetDatum(key->bin_id);
-	values[3] = Int64GetDatum(key->lot_id);
-	values[4] = Int32GetDatum(row->slot);
-	types[0] = types[1] = types[2] = types[3] = INT8OID;
-	types[4] = INT4OID;
-	for (s = 0; s < NUM_STOCK_STATES; s++)
-	{
-		values[5 + s] = Int64GetDatum(row->qty[s]);
-		types[5 + s] = INT8OID;
-	}
-	if (gone)
-		sql = "DELETE FROM erp.stock_slot" ROUTED_KEY_WHERE " AND slot = $5";
-	else if (row->present)
-	{
-		sql = "UPDATE erp.stock_slot SET incoming = $6, in_transit = $7, return_pending = $8, available = $9,"
-			" reserved = $10, picked = $11, packed = $12, inspection = $13, quarantined = $14, damaged = $15,"
-			" refurbish = $16, vendor_return = $17" ROUTED_KEY_WHERE " AND slot = $5";
-		nargs += NUM_STOCK_STATES;
-	}
-	else
-	{
-		sql = "INSERT INTO erp.stock_slot (item_id, node_id, bin_id, lot_id, slot, " ROUTED_STATES ")"
-			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
-		nargs += NUM_STOCK_STATES;
-	}
-	routed_write_depth++;
-	PG_TRY();
-	{
-		ret = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
-	}
-	PG_FINALLY();
-	{
-		routed_write_depth--;
-	}
-	PG_END_TRY();
-	if (ret < 0)
-		elog(ERROR, "inventory_erp: erp.stock_slot write failed: %s", SPI_result_code_string(ret));
-	row->present = !gone;
-}
-
-/* ----------------------------------------------------------------
- * Slot rows, whichever the path
- * ----------------------------------------------------------------
- */
-
-static int
-ReadSlots(const StockKey *key, SlotRow **rows)
-{
-	return StockDirectAccess() ? DirectRead(key, -1, rows) : RoutedRead(key, -1, rows);
-}
-
-/* Reads one slot (owned: the newest version) into row; an absent slot reads as zeros. */
-static void
-ReadSlot(const StockKey *key, int32 slot, SlotRow *row)
-{
-	SlotRow    *rows;
-	int			n = StockDirectAccess() ? DirectRead(key, slot, &rows) : RoutedRead(key, slot, &rows);
-
-	if (n == 1)
-		*row = rows[0];
-	else
-	{
-		memset(row, 0, sizeof(SlotRow));
-		row->slot = slot;
-	}
-	row->held = true;
-	pfree(rows);
-}
-
-/*
- * Applies per-state deltas to an owned row and writes it.  An overflow slot
- * (numbered balance_slots or above) that then holds nothing is deleted.
- */
-static void
-SlotChange(const StockKey *key, SlotRow *row, const int64 *delta)
-{
-	bool		empty = true;
-	int			s;
-
-	Assert(row->held);
-	for (s = 0; s < NUM_STOCK_STATES; s++)
-	{
-		row->qty[s] += delta[s];
-		if (row->qty[s] != 0)
-			empty = false;
-	}
-	if (!row->present && empty)
-		return;
-	if (StockDirectAccess())
-		DirectWrite(key, row, empty && row->slot >= ierp_balance_slots);
-	else
-		RoutedWrite(key, row, empty && row->slot >= ierp_balance_slots);
-}
+#include "stock/slot_rows.h"
 
 static bool
 SlotLock(const StockKey *key, int32 slot, bool may_wait, bool force)
@@ -550,7 +125,7 @@ static void
 OwnAnySlot(const StockKey *key, SlotRow *row)
 {
 	SlotRow    *rows;
-	int			n = ReadSlots(key, &rows);
+	int			n = SlotsRead(key, &rows);
 	int			i,
 				k;
 	int32		s;
@@ -563,7 +138,7 @@ OwnAnySlot(const StockKey *key, SlotRow *row)
 		if (!SlotPresent(rows, n, s) && SlotLock(key, s, false, false))
 		{
 			pfree(rows);
-			ReadSlot(key, s, row);
+			SlotReadOne(key, s, row);
 			return;
 		}
 	for (i = 0; i < n; i++)
@@ -573,7 +148,7 @@ OwnAnySlot(const StockKey *key, SlotRow *row)
 	s = SlotOffset() % ierp_balance_slots;
 	if (SlotLock(key, s, true, false))
 	{
-		ReadSlot(key, s, row);
+		SlotReadOne(key, s, row);
 		return;
 	}
 	for (k = 0; k < 64; k++)
@@ -581,7 +156,7 @@ OwnAnySlot(const StockKey *key, SlotRow *row)
 		s = ierp_balance_slots + MyProc->pgprocno + k * 1024;
 		if (SlotLock(key, s, false, false))
 		{
-			ReadSlot(key, s, row);
+			SlotReadOne(key, s, row);
 			return;
 		}
 	}
@@ -591,7 +166,7 @@ OwnAnySlot(const StockKey *key, SlotRow *row)
 owned:
 	s = rows[i].slot;
 	pfree(rows);
-	ReadSlot(key, s, row);
+	SlotReadOne(key, s, row);
 }
 
 /*
@@ -605,7 +180,7 @@ static int
 OwnAllSlots(const StockKey *key, bool may_wait, bool force, SlotRow **out)
 {
 	SlotRow    *rows;
-	int			n = ReadSlots(key, &rows);
+	int			n = SlotsRead(key, &rows);
 	int			i,
 				round;
 
@@ -616,7 +191,7 @@ OwnAllSlots(const StockKey *key, bool may_wait, bool force, SlotRow **out)
 		bool		more = false;
 
 		pfree(rows);
-		n = ReadSlots(key, &rows);
+		n = SlotsRead(key, &rows);
 		for (i = 0; i < n; i++)
 		{
 			rows[i].held = SlotOwned(key, rows[i].slot);
@@ -665,7 +240,7 @@ static bool
 TakeFast(const StockMove *m, const StockKey *key, int64 need)
 {
 	SlotRow    *rows;
-	int			n = ReadSlots(key, &rows);
+	int			n = SlotsRead(key, &rows);
 	int			i;
 
 	qsort(rows, n, sizeof(SlotRow), SlotPreferenceCmp);
@@ -675,7 +250,7 @@ TakeFast(const StockMove *m, const StockKey *key, int64 need)
 
 		if (rows[i].qty[m->from_state] < need || !SlotLock(key, rows[i].slot, false, false))
 			continue;
-		ReadSlot(key, rows[i].slot, &row);
+		SlotReadOne(key, rows[i].slot, &row);
 		if (row.qty[m->from_state] >= need)
 		{
 			TakeFromRow(m, key, &row, m->qty);
@@ -699,7 +274,7 @@ static bool
 TakeWaitingForOne(const StockMove *m, const StockKey *key, int64 need)
 {
 	SlotRow    *rows;
-	int			n = ReadSlots(key, &rows);
+	int			n = SlotsRead(key, &rows);
 	int64		total = 0;
 	int			i;
 	SlotRow    *pick = NULL;
@@ -721,7 +296,7 @@ TakeWaitingForOne(const StockMove *m, const StockKey *key, int64 need)
 		pfree(rows);
 		return false;
 	}
-	ReadSlot(key, pick->slot, &row);
+	SlotReadOne(key, pick->slot, &row);
 	if (row.qty[m->from_state] < need)
 	{
 		pfree(rows);
@@ -752,7 +327,7 @@ TakeWaitingForOne(const StockMove *m, const StockKey *key, int64 need)
 
 				if (SlotPresent(rows, n, s) || !SlotLock(key, s, false, false))
 					continue;
-				ReadSlot(key, s, &fresh);
+				SlotReadOne(key, s, &fresh);
 				memset(delta, 0, sizeof(delta));
 				delta[m->from_state] = share;
 				SlotChange(key, &fresh, delta);
@@ -871,7 +446,7 @@ TakeExact(const StockMove *m, const StockKey *key, int64 want_at_least, bool *co
 					SlotRow		fresh;
 					int64		delta[NUM_STOCK_STATES];
 
-					ReadSlot(key, s, &fresh);
+					SlotReadOne(key, s, &fresh);
 					memset(delta, 0, sizeof(delta));
 					delta[st] = share + (s < extra ? 1 : 0);
 					if (!added)
@@ -976,7 +551,7 @@ void
 StockRead(const StockKey *key, int64 *qty_by_state)
 {
 	SlotRow    *rows;
-	int			n = ReadSlots(key, &rows);
+	int			n = SlotsRead(key, &rows);
 	int			i,
 				s;
 
@@ -1067,39 +642,3 @@ StockLockLots(int64 item_id, int64 node_id, StockState state, StockLotQty **out,
 	return nlots;
 }
 
-/*
- * ierp_stock_slot_guard: trigger on erp.stock_slot (INSERT row level;
- * UPDATE, DELETE, TRUNCATE statement level) and on the view
- * erp.stock_balance (INSTEAD OF), refusing every write that is not the
- * kernel's own (IE005).  Rows reloaded by pg_restore in restore mode are
- * history and let in.
- */
-Datum
-ierp_stock_slot_guard(PG_FUNCTION_ARGS)
-{
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "inventory_erp: ierp_stock_slot_guard must be called as a trigger");
-	if (routed_write_depth > 0 && !TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event) &&
-		!TRIGGER_FIRED_INSTEAD(trigdata->tg_event))
-		return TRIGGER_FIRED_FOR_ROW(trigdata->tg_event)
-			? PointerGetDatum(trigdata->tg_trigtuple) : PointerGetDatum(NULL);
-	if (ierp_restore_mode && TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) &&
-		TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) && !TRIGGER_FIRED_INSTEAD(trigdata->tg_event))
-		return PointerGetDatum(trigdata->tg_trigtuple);
-	ereport(ERROR,
-			(errcode(ERRCODE_IERP_APPEND_ONLY),
-			 errmsg("%s is derived from the ledger and cannot be written directly",
-					TRIGGER_FIRED_INSTEAD(trigdata->tg_event) ? "erp.stock_balance" : "erp.stock_slot"),
-			 errdetail("Balances change only when a move is recorded in erp.stock_move."),
-			 errhint("Use erp.receive() or erp.move() to change stock.")));
-	PG_RETURN_NULL();
-}
-
-/* StockSlotsInit: the relcache callback that forgets erp.stock_slot's OID and distribution. */
-void
-StockSlotsInit(void)
-{
-	CacheRegisterRelcacheCallback(SlotRelcacheInvalidate, (Datum) 0);
-}
