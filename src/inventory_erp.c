@@ -12,6 +12,7 @@
 #include "utils/guc.h"
 
 #include "ierp.h"
+#include "master_cache.h"
 #include "stock/kernel.h"
 
 PG_MODULE_MAGIC;
@@ -66,6 +67,7 @@ _PG_init(void)
 	MarkGUCPrefixReserved("inventory_erp");
 
 	StockStateInit();
+	MasterCacheInit();
 	StockSlotsInit();
 	StockJournalInit();
 	ReturnsInit();

@@ -33,6 +33,7 @@
 #include "utils/lsyscache.h"
 
 #include "ierp.h"
+#include "master_cache.h"
 
 PG_FUNCTION_INFO_V1(ierp_reload_rules);
 
@@ -252,23 +253,6 @@ IerpCheckCoordinates(double latitude, double longitude)
 				 errdetail("Latitude lies in [-90, 90] and longitude in [-180, 180] degrees.")));
 }
 
-/* Runs a one-parameter text lookup returning a bigint; 0 when not found. */
-static int64
-LookupByText(SPIPlanPtr plan, const char *key)
-{
-	Datum		values[1];
-	bool		isnull;
-	int			ret;
-
-	values[0] = CStringGetTextDatum(key);
-	ret = SPI_execute_plan(plan, values, NULL, false, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: lookup failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 0)
-		return 0;
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-}
-
 static void
 RaiseUnknown(const char *kind, const char *key, const char *hint)
 {
@@ -283,58 +267,31 @@ RaiseUnknown(const char *kind, const char *key, const char *hint)
 			 hint ? errhint("%s", hint) : 0));
 }
 
-/* IerpLookupItem: fills info for sku; IE003 when there is no such item, IE004 for an empty or over-long sku. */
+/* IerpLookupItem: fills info for sku (master_cache.c); IE003 when there is no such item, IE004 for an empty or over-long sku. */
 void
 IerpLookupItem(const char *sku, ItemInfo *info)
 {
-	static SPIPlanPtr plan = NULL;
-	static const Oid argtypes[] = {TEXTOID};
-	Datum		values[1];
-	HeapTuple	tup;
-	TupleDesc	desc;
-	bool		isnull;
-	int			ret;
+	const MasterItem *item;
 
 	if (sku == NULL)
 		RaiseUnknown("sku", NULL, "A sku is required.");
 	IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
-	IerpPlan(&plan,
-			 "SELECT i.item_id, i.lot_tracked, i.min_shelf_life_days, i.allow_backorder,"
-			 "       i.allow_preorder, i.high_value, i.requires_qc,"
-			 "       EXISTS (SELECT 1 FROM erp.item_component c WHERE c.kit_item_id = i.item_id)"
-			 "  FROM erp.item i WHERE i.sku = $1",
-			 1, argtypes);
-	values[0] = CStringGetTextDatum(sku);
-	ret = SPI_execute_plan(plan, values, NULL, false, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: item lookup failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 0)
+	item = MasterItemLookup(sku);
+	if (item == NULL)
 		RaiseUnknown("sku", sku, "Items are created by erp_admin in erp.item.");
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	info->item_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-	info->lot_tracked = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
-	info->min_shelf_life_days = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
-	info->allow_backorder = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
-	info->allow_preorder = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
-	info->high_value = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
-	info->requires_qc = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
-	info->is_kit = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
+	*info = item->info;
 }
 
 /* IerpLookupNode: node_id of an active or inactive node by code; IE003 when unknown, IE004 for an empty or over-long code. */
 int64
 IerpLookupNode(const char *code)
 {
-	static SPIPlanPtr plan = NULL;
-	static const Oid argtypes[] = {TEXTOID};
 	int64		id;
 
 	if (code == NULL)
 		RaiseUnknown("node", NULL, "A node code is required.");
 	IerpCheckText(code, "node code", IERP_MAX_KEY_LEN);
-	IerpPlan(&plan, "SELECT node_id FROM erp.node WHERE code = $1", 1, argtypes);
-	id = LookupByText(plan, code);
+	id = MasterNodeLookup(code);
 	if (id == 0)
 		RaiseUnknown("node", code, "Nodes are created by erp_admin in erp.node.");
 	return id;
@@ -344,15 +301,12 @@ IerpLookupNode(const char *code)
 int64
 IerpLookupChannel(const char *code)
 {
-	static SPIPlanPtr plan = NULL;
-	static const Oid argtypes[] = {TEXTOID};
 	int64		id;
 
 	if (code == NULL)
 		RaiseUnknown("channel", NULL, "A channel code is required.");
 	IerpCheckText(code, "channel code", IERP_MAX_KEY_LEN);
-	IerpPlan(&plan, "SELECT channel_id FROM erp.channel WHERE code = $1", 1, argtypes);
-	id = LookupByText(plan, code);
+	id = MasterChannelLookup(code);
 	if (id == 0)
 		RaiseUnknown("channel", code, "Channels are created by erp_admin in erp.channel.");
 	return id;

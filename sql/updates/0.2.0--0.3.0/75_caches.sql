@@ -1,0 +1,13 @@
+-- 87_caches: every session caches the master data it looks up by business key
+-- (items by sku, nodes and channels by code: src/master_cache.c).  A change of
+-- one of these tables tells every session to drop its copy (erp.reload_rules
+-- sends the relcache invalidation; others receive it at commit).
+CREATE TRIGGER item_cached AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON erp.item
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.reload_rules();
+CREATE TRIGGER item_component_cached AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON erp.item_component
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.reload_rules();
+CREATE TRIGGER node_cached AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON erp.node
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.reload_rules();
+CREATE TRIGGER channel_cached AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON erp.channel
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.reload_rules();
+COMMENT ON FUNCTION erp.reload_rules() IS 'Trigger: tells every session, at commit, to drop what it caches from this table (state machine, disposition rules, items, nodes, channels)';

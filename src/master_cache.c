@@ -1,0 +1,205 @@
+/*-------------------------------------------------------------------------
+ *
+ * master_cache.c
+ *	  Per-backend caches of the master data every call looks up by business
+ *	  key: items by sku, nodes and channels by code.  A lookup that misses
+ *	  reads the table (SPI) and remembers the row; an unknown key is never
+ *	  remembered.  Each cached table has a statement trigger
+ *	  (erp.reload_rules) that sends a relcache invalidation on every change;
+ *	  every backend drops its copy of that table's rows when the
+ *	  invalidation reaches it (at commit for others, at the next command for
+ *	  the changing transaction itself, at abort for a rolled-back change).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+
+#include "ierp.h"
+#include "master_cache.h"
+
+typedef struct ItemEntry
+{
+	char		sku[IERP_MAX_KEY_LEN + 1];	/* hash key */
+	MasterItem	item;
+} ItemEntry;
+
+typedef struct CodeEntry
+{
+	char		code[IERP_MAX_KEY_LEN + 1];	/* hash key */
+	int64		id;
+} CodeEntry;
+
+static HTAB *items = NULL;
+static HTAB *nodes = NULL;
+static HTAB *channels = NULL;
+static Oid	item_relid = InvalidOid;
+static Oid	component_relid = InvalidOid;
+static Oid	node_relid = InvalidOid;
+static Oid	channel_relid = InvalidOid;
+
+static HTAB *
+CreateTable(const char *name, Size entrysize)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = IERP_MAX_KEY_LEN + 1;
+	ctl.entrysize = entrysize;
+	ctl.hcxt = CacheMemoryContext;
+	return hash_create(name, 256, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+}
+
+static void
+DropTable(HTAB **table)
+{
+	if (*table != NULL)
+	{
+		hash_destroy(*table);
+		*table = NULL;
+	}
+}
+
+static void
+MasterCacheInvalidate(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == item_relid || relid == component_relid)
+		DropTable(&items);
+	if (relid == InvalidOid || relid == node_relid)
+		DropTable(&nodes);
+	if (relid == InvalidOid || relid == channel_relid)
+		DropTable(&channels);
+}
+
+/* Remembers which relations the caches depend on (looked up once the schema exists). */
+static void
+LearnRelids(void)
+{
+	if (!OidIsValid(item_relid))
+	{
+		item_relid = IerpRelid("item");
+		component_relid = IerpRelid("item_component");
+		node_relid = IerpRelid("node");
+		channel_relid = IerpRelid("channel");
+	}
+}
+
+/*
+ * MasterItemLookup: the item of sku, or NULL when there is none.  The
+ * result points into the cache: copy what you keep beyond the next lookup
+ * or the next command.  Must run between SPI_connect and SPI_finish.
+ */
+const MasterItem *
+MasterItemLookup(const char *sku)
+{
+	static SPIPlanPtr plan = NULL;
+	ItemEntry  *entry;
+	bool		found;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	Datum		price;
+
+	if (strlen(sku) > IERP_MAX_KEY_LEN)
+		return NULL;
+	LearnRelids();
+	if (items == NULL)
+		items = CreateTable("inventory_erp items", sizeof(ItemEntry));
+	entry = hash_search(items, sku, HASH_FIND, NULL);
+	if (entry != NULL)
+		return &entry->item;
+
+	IerpPlan(&plan,
+			 "SELECT i.item_id, i.lot_tracked, i.min_shelf_life_days, i.allow_backorder,"
+			 "       i.allow_preorder, i.high_value, i.requires_qc,"
+			 "       EXISTS (SELECT 1 FROM erp.item_component c WHERE c.kit_item_id = i.item_id),"
+			 "       i.active, i.unit_price::pg_catalog.text"
+			 "  FROM erp.item i WHERE i.sku = $1",
+			 1, (Oid[]) {TEXTOID});
+	if (SPI_execute_plan(plan, (Datum[]) {CStringGetTextDatum(sku)}, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: item lookup failed");
+	if (SPI_processed == 0)
+		return NULL;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	/* the invalidation of a change may have dropped the table while SPI ran */
+	if (items == NULL)
+		items = CreateTable("inventory_erp items", sizeof(ItemEntry));
+	entry = hash_search(items, sku, HASH_ENTER, &found);
+	entry->item.info.item_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	entry->item.info.lot_tracked = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
+	entry->item.info.min_shelf_life_days = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+	entry->item.info.allow_backorder = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
+	entry->item.info.allow_preorder = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+	entry->item.info.high_value = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
+	entry->item.info.requires_qc = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
+	entry->item.info.is_kit = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
+	entry->item.active = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
+	price = SPI_getbinval(tup, desc, 10, &isnull);
+	if (isnull)
+		entry->item.unit_price[0] = '\0';
+	else
+		text_to_cstring_buffer(DatumGetTextPP(price), entry->item.unit_price, sizeof(entry->item.unit_price));
+	return &entry->item;
+}
+
+/* A code lookup through one of the code caches; 0 when unknown. */
+static int64
+CodeLookup(HTAB **table, const char *name, SPIPlanPtr *plan, const char *sql, const char *code)
+{
+	CodeEntry  *entry;
+	bool		found;
+	bool		isnull;
+	int64		id;
+
+	if (strlen(code) > IERP_MAX_KEY_LEN)
+		return 0;
+	LearnRelids();
+	if (*table == NULL)
+		*table = CreateTable(name, sizeof(CodeEntry));
+	entry = hash_search(*table, code, HASH_FIND, NULL);
+	if (entry != NULL)
+		return entry->id;
+	IerpPlan(plan, sql, 1, (Oid[]) {TEXTOID});
+	if (SPI_execute_plan(*plan, (Datum[]) {CStringGetTextDatum(code)}, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: lookup of \"%s\" failed", code);
+	if (SPI_processed == 0)
+		return 0;
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (*table == NULL)
+		*table = CreateTable(name, sizeof(CodeEntry));
+	entry = hash_search(*table, code, HASH_ENTER, &found);
+	entry->id = id;
+	return id;
+}
+
+/* MasterNodeLookup: node_id of the node with code (active or not); 0 when unknown. */
+int64
+MasterNodeLookup(const char *code)
+{
+	static SPIPlanPtr plan = NULL;
+
+	return CodeLookup(&nodes, "inventory_erp nodes", &plan,
+					  "SELECT node_id FROM erp.node WHERE code = $1", code);
+}
+
+/* MasterChannelLookup: channel_id of the channel with code; 0 when unknown. */
+int64
+MasterChannelLookup(const char *code)
+{
+	static SPIPlanPtr plan = NULL;
+
+	return CodeLookup(&channels, "inventory_erp channels", &plan,
+					  "SELECT channel_id FROM erp.channel WHERE code = $1", code);
+}
+
+/* MasterCacheInit: registers the invalidation callback (from _PG_init). */
+void
+MasterCacheInit(void)
+{
+	CacheRegisterRelcacheCallback(MasterCacheInvalidate, (Datum) 0);
+}
