@@ -136,6 +136,25 @@ BEGIN
 END
 $carried$;
 
+-- A publication of the balances (erp.create_publication) publishes the slots
+-- instead: dropping the old table takes it out of the publication.  (Each
+-- subscriber is updated too, which carries its own balances across; then
+-- ALTER SUBSCRIPTION ... REFRESH PUBLICATION WITH (copy_data = false).)
+DO $publications$
+DECLARE
+    pub name;
+BEGIN
+    FOR pub IN
+        SELECT p.pubname FROM pg_catalog.pg_publication p
+          JOIN pg_catalog.pg_publication_rel r ON r.prpubid = p.oid
+         WHERE r.prrelid = 'erp.stock_balance'::regclass
+         ORDER BY p.pubname
+    LOOP
+        EXECUTE pg_catalog.format('ALTER PUBLICATION %I ADD TABLE erp.stock_slot', pub);
+    END LOOP;
+END
+$publications$;
+
 -- the old table goes with its triggers, policy, index and identity sequence
 -- (both leave the extension's dump configuration first)
 ALTER EXTENSION inventory_erp DROP SEQUENCE erp.stock_balance_stock_balance_id_seq;
