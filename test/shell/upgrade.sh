@@ -24,7 +24,12 @@
 # The comparison is a fingerprint of every object in schema erp: columns,
 # constraints, indexes, function and view definitions, triggers, policies,
 # privileges and comments.  From 0.2.0 the data check is row by row: every row
-# of every erp table, on the columns it had before, is still there unchanged.
+# of every erp table, on the columns it had before, is still there unchanged;
+# but for the balances, which 0.3.0 re-keys (erp.stock_balance, a table of slot
+# rows, becomes a view over erp.stock_slot: the ids and the split over slots are
+# gone), so from both versions they are compared as sums per item, node, lot and
+# state, before and after.  After the update, erp.verify() is empty and stock
+# still moves (erp.receive, erp.move) with the balance right afterwards.
 # Exit 0 = pass.
 set -uo pipefail
 : "${PGBIN:?}" "${WORK:?}" "${REPO_ROOT:?}"
@@ -37,6 +42,17 @@ CURRENT=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$REPO_ROOT/inventory_er
 FIRST=0.1.0
 LAST=0.2.0
 failures=0
+# every balance: its sum per item, node, lot and state (those not 0), one line;
+# the same text from the 0.2.0 table of slot rows and from the 0.3.0 view
+BALANCES_SQL="SELECT count(*) || ' balances: ' || COALESCE(string_agg(k, ', ' ORDER BY k), '')
+                FROM (SELECT b.item_id || '/' || b.node_id || '/' || COALESCE(b.lot_id::text, '-') || '/' || b.state || '=' || sum(b.qty) AS k
+                        FROM erp.stock_balance b GROUP BY b.item_id, b.node_id, b.lot_id, b.state
+                      HAVING sum(b.qty) <> 0) x"
+# V-MUG at V-DC: available/damaged
+MUG_SQL="SELECT COALESCE(sum(b.qty) FILTER (WHERE b.state = 'available'), 0) || '/' ||
+                COALESCE(sum(b.qty) FILTER (WHERE b.state = 'damaged'), 0)
+           FROM erp.stock_balance b JOIN erp.item i ON i.item_id = b.item_id JOIN erp.node n ON n.node_id = b.node_id
+          WHERE i.sku = 'V-MUG' AND n.code = 'V-DC'"
 check() {
     if [ "$2" == "$3" ]; then printf 'ok       %s\n' "$1"
     else printf 'MISMATCH %s\n         expected: %s\n         actual:   %s\n' "$1" "$2" "$3"; failures=$((failures + 1)); fi
@@ -124,6 +140,7 @@ SELECT erp.authorize_return(1, '[{"sku": "U-TEE", "qty": 1, "reason": "too_small
 SELECT erp.count('U-MUG', 'U-DC', 4);
 SQL
 BEFORE=$(q "$OLD" "SELECT (SELECT count(*) FROM erp.stock_move) || '/' || (SELECT sum(qty) FROM erp.stock_balance) || '/' || (SELECT count(*) FROM erp.rma_line) || '/' || (SELECT count(*) FROM erp.cycle_count)")
+BALANCES_BEFORE=$(q "$OLD" "$BALANCES_SQL")
 
 echo "== $OLD2: version $LAST with a day of data (orders, a return, a count, a partner grant)"
 "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$OLD2" >/dev/null <<SQL || exit 1
@@ -154,7 +171,11 @@ SELECT erp.create_po(s, 'V-DC', '[{"sku": "V-MUG", "qty": 6, "unit_cost": 4}]', 
   FROM (SELECT code AS s FROM erp.supplier LIMIT 1) x;
 SELECT erp.transfer('V-TEE', 'V-DC', 'V-3PL', 1);
 SQL
-# every erp table's rows, on the columns each has now, kept aside as text
+# the balances as sums (their rows are re-keyed by the update), V-MUG at V-DC
+BALANCES_BEFORE2=$(q "$OLD2" "$BALANCES_SQL")
+MUG_BEFORE=$(q "$OLD2" "$MUG_SQL")
+# every erp table's rows, on the columns each has now, kept aside as text; not
+# the balances' slot rows (compared as sums above)
 "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$OLD2" >/dev/null <<'SQL' || exit 1
 CREATE SCHEMA upgrade_before;
 DO $$
@@ -163,6 +184,7 @@ BEGIN
     FOR t IN SELECT c.relname, string_agg(format('%I::text AS %I', a.attname, a.attname), ', ' ORDER BY a.attnum) AS cols
                FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
               WHERE c.relnamespace = 'erp'::regnamespace AND c.relkind IN ('r', 'p')
+                AND c.relname <> 'stock_balance'
               GROUP BY c.relname LOOP
         EXECUTE format('CREATE TABLE upgrade_before.%I AS SELECT %s FROM erp.%I', t.relname, t.cols, t.relname);
     END LOOP;
@@ -199,6 +221,7 @@ echo "== ALTER EXTENSION inventory_erp UPDATE (to $CURRENT)"
 q "$OLD" "ALTER EXTENSION inventory_erp UPDATE" || { echo "the update failed"; exit 1; }
 check "the extension is at the current version" "$CURRENT" "$(q "$OLD" "SELECT extversion FROM pg_extension WHERE extname = 'inventory_erp'")"
 check "the data is unchanged" "$BEFORE" "$(q "$OLD" "SELECT (SELECT count(*) FROM erp.stock_move) || '/' || (SELECT sum(qty) FROM erp.stock_balance) || '/' || (SELECT count(*) FROM erp.rma_line) || '/' || (SELECT count(*) FROM erp.cycle_count)")"
+check "every balance (sum per item, node, lot, state) is unchanged" "$BALANCES_BEFORE" "$(q "$OLD" "$BALANCES_SQL")"
 check "erp.verify() is empty after the update" "0" "$(q "$OLD" "SELECT count(*) FROM erp.verify()")"
 check "the new views read the old data" "1" "$(q "$OLD" "SELECT orders_shipped FROM erp.kpi_split_shipments")"
 check "and go on working: a new order after the update" "1" \
@@ -213,7 +236,19 @@ check "the day of data is in $TABLES tables (orders, return, counts, partner gra
                               AND $TABLES > 20 THEN 'yes' ELSE 'no' END")"
 CHANGED=$(q "$OLD2" "$(q "$OLD2" "$ROWS_SQL")" | awk -F'|' '$4 != 0 || ($2 != $3 && $1 != "state_transition" && $1 != "reason_code" && $1 != "disposition_rule") { printf "%s(before %s, after %s, lost or changed %s) ", $1, $2, $3, $4 }')
 check "every row of every erp table is unchanged by the update from $LAST" "" "$CHANGED"
+check "the balances before the update from $LAST: a lot, reserved and in-transit units among them" "yes" \
+      "$([[ $BALANCES_BEFORE2 == *'/1/available='* && $BALANCES_BEFORE2 == *'/reserved='* && $BALANCES_BEFORE2 == *'/in_transit='* ]] &&
+           echo yes || echo "no: $BALANCES_BEFORE2")"
+check "every balance (sum per item, node, lot, state) is unchanged by the update from $LAST" "$BALANCES_BEFORE2" \
+      "$(q "$OLD2" "$BALANCES_SQL")"
 check "erp.verify() is empty after the update from $LAST" "0" "$(q "$OLD2" "SELECT count(*) FROM erp.verify()")"
+# stock moves on the re-keyed balances: 7 received, 2 of them damaged
+mug_available=${MUG_BEFORE%/*} mug_damaged=${MUG_BEFORE#*/}
+check "a receipt and a move after the update from $LAST" "t|t" \
+      "$(q "$OLD2" "SELECT erp.receive('V-MUG', 'V-DC', 7) > 0, erp.move('V-MUG', 'V-DC', 2, 'available', 'damaged', 'damage') > 0")"
+check "and the balance is right afterwards (available/damaged of V-MUG at V-DC, $MUG_BEFORE before)" \
+      "$((mug_available + 5))/$((mug_damaged + 2))" "$(q "$OLD2" "$MUG_SQL")"
+check "erp.verify() is empty after the moves" "0" "$(q "$OLD2" "SELECT count(*) FROM erp.verify()")"
 check "the partner grant still restricts the partner's login (from $LAST)" "V-3PL" \
       "$("$PGBIN/psql" -X -q -At -U upgrade_partner -d "$OLD2" -c "SELECT string_agg(DISTINCT node, ',') FROM erp.availability")"
 check "and the shop goes on working after the update from $LAST" "1" \
