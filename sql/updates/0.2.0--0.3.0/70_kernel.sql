@@ -161,7 +161,7 @@ ALTER EXTENSION inventory_erp DROP SEQUENCE erp.stock_balance_stock_balance_id_s
 ALTER EXTENSION inventory_erp DROP TABLE erp.stock_balance;
 DROP TABLE erp.stock_balance;
 
-CREATE VIEW erp.stock_balance WITH (security_invoker = true) AS
+CREATE VIEW erp.stock_balance WITH (security_barrier = true) AS
 SELECT s.item_id, s.node_id, NULLIF(s.lot_id, 0) AS lot_id, q.state, sum(q.qty)::bigint AS qty
   FROM erp.stock_slot s
  CROSS JOIN LATERAL (VALUES ('incoming'::erp.stock_state, s.incoming), ('in_transit', s.in_transit),
@@ -170,6 +170,8 @@ SELECT s.item_id, s.node_id, NULLIF(s.lot_id, 0) AS lot_id, q.state, sum(q.qty):
                             ('inspection', s.inspection), ('quarantined', s.quarantined),
                             ('damaged', s.damaged), ('refurbish', s.refurbish),
                             ('vendor_return', s.vendor_return)) AS q(state, qty)
+ WHERE (SELECT erp.visible_nodes()) IS NULL
+    OR s.node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[]))
  GROUP BY s.item_id, s.node_id, s.lot_id, q.state
 HAVING sum(q.qty) <> 0;
 COMMENT ON VIEW erp.stock_balance IS 'Quantity per item, node, lot and state (states with units only), summed over the slots of erp.stock_slot; derived from erp.stock_move in the same transaction';
