@@ -168,6 +168,36 @@ ItemStockFor(AllocContext *ctx, int64 item_id, const char *sku, bool lot_tracked
 	return is;
 }
 
+/*
+ * Reads an item's stock picture again (after a pass left lines open: the
+ * first read may be stale, e.g. a cancel committed while this order waited
+ * for a slot); false when the candidate nodes changed meanwhile.
+ */
+static bool
+ItemStockRefresh(AllocContext *ctx, ItemStock *is)
+{
+	NodeStock  *nodes;
+	int			n = AtpLoadNodes(is->item_id, is->lot_tracked, is->min_shelf_life_days, false, 0,
+								 ctx->channel_id, 0, &nodes);
+	int			i;
+
+	if (n != ctx->nnodes)
+		return false;
+	for (i = 0; i < n; i++)
+		if (nodes[i].node_id != is->nodes[i].node_id)
+			return false;
+	is->nodes = nodes;
+	is->fence = n > 0 ? nodes[0].fence : 0;
+	for (i = 0; i < n; i++)
+	{
+		is->atp_left[i] = AtpOfNode(&nodes[i], is->fence);
+		is->cap[i] = (nodes[i].node_id == ctx->exclude_node_id ||
+					  (ctx->restricted && !AccessNodeVisible(nodes[i].node_id)))
+			? 0 : is->atp_left[i];
+	}
+	return true;
+}
+
 /* Reads the order's lines that still need stock, with their components. */
 static void
 LoadOpenLines(AllocContext *ctx)
@@ -779,7 +809,8 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
 	LineQuantities *changes;
 	int			l,
 				k,
-				pass;
+				pass,
+				round;
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.order_id = order_id;
@@ -820,12 +851,31 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
 		 * pass that fills all it planned leaves nothing more to plan, so the
 		 * loop ends; the bound is a guard.
 		 */
-		for (pass = 0; pass <= ctx.nnodes * ctx.nitems + 1; pass++)
+		for (round = 0; round < 2; round++)
 		{
-			bool		planned;
+			bool		open = false;
 
-			(void) AllocatePass(&ctx, &planned);
-			if (!planned)
+			for (pass = 0; pass <= ctx.nnodes * ctx.nitems + 1; pass++)
+			{
+				bool		planned;
+
+				(void) AllocatePass(&ctx, &planned);
+				if (!planned)
+					break;
+			}
+
+			/*
+			 * Lines left open were planned on a read made before this order
+			 * owned anything: read the stock again once and plan the rest.
+			 */
+			for (l = 0; l < ctx.nlines; l++)
+				open |= ctx.lines[l].open > 0;
+			if (!open || round == 1)
+				break;
+			for (k = 0; k < ctx.nitems; k++)
+				if (!ItemStockRefresh(&ctx, ctx.items[k]))
+					open = false;
+			if (!open)
 				break;
 		}
 	}

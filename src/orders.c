@@ -26,6 +26,7 @@
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "mb/pg_wchar.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 
@@ -33,10 +34,9 @@
 #include "counts.h"
 #include "governance.h"
 #include "order_document.h"
+#include "order_input.h"
 #include "stock/kernel.h"
 
-/* at most this many bytes of ship_to (lines: the documents' one cap, governance.h) */
-#define ORDER_MAX_SHIP_TO	4096
 /* bytes of a channel's order number: marketplaces' global ids run long */
 #define ORDER_MAX_EXTERNAL_REF	255
 /* an order's priority lies within +-ORDER_MAX_PRIORITY */
@@ -90,185 +90,6 @@ FindOrder(int64 channel_id, const char *external_ref)
 	if (SPI_processed == 0)
 		return 0;
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-}
-
-/* One line of a capture, checked. */
-typedef struct CaptureLine
-{
-	int64		item_id;
-	int64		qty;
-	char	   *price;			/* as given; NULL: the item's price */
-	char	   *sku;
-	bool		retired;		/* the item takes no new orders */
-} CaptureLine;
-
-/*
- * Checks ship_to, given as columns first.. of tup (its jsonb_typeof,
- * octet_length, the types of "lat" and "lon", and their text; all NULL when
- * no ship_to is given): NULL, or a JSON object of at most ORDER_MAX_SHIP_TO
- * bytes whose "lat" and "lon", when given, are both numbers of a real
- * position (IE004 otherwise).
- */
-static void
-CheckShipTo(HeapTuple tup, TupleDesc desc, int first)
-{
-	char	   *type = SPI_getvalue(tup, desc, first),
-			   *size,
-			   *lat_type,
-			   *lon_type,
-			   *lat_text,
-			   *lon_text;
-	double		lat = 0,
-				lon = 0;
-
-	if (type == NULL)
-		return;
-	if (strcmp(type, "object") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
-				 errmsg("invalid ship_to: a JSON %s", type),
-				 errdetail("ship_to is a JSON object such as {\"lat\": 53.55, \"lon\": 9.99}.")));
-	size = SPI_getvalue(tup, desc, first + 1);
-	if (atoi(size) > ORDER_MAX_SHIP_TO)
-		ereport(ERROR,
-				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
-				 errmsg("ship_to is %s bytes long", size),
-				 errdetail("At most %d bytes are accepted.", ORDER_MAX_SHIP_TO)));
-	lat_type = SPI_getvalue(tup, desc, first + 2);
-	lon_type = SPI_getvalue(tup, desc, first + 3);
-	if (lat_type == NULL && lon_type == NULL)
-		return;
-	lat_text = SPI_getvalue(tup, desc, first + 4);
-	lon_text = SPI_getvalue(tup, desc, first + 5);
-	if (lat_type == NULL || lon_type == NULL || strcmp(lat_type, "number") != 0 ||
-		strcmp(lon_type, "number") != 0 ||
-		!OrderParseCoordinate(lat_text, &lat) || !OrderParseCoordinate(lon_text, &lon))
-		ereport(ERROR,
-				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
-				 errmsg("invalid ship_to position: lat %s, lon %s",
-						lat_type ? lat_text : "missing", lon_type ? lon_text : "missing"),
-				 errdetail("\"lat\" and \"lon\" are given together, as finite JSON numbers of degrees.")));
-	IerpCheckCoordinates(lat, lon);
-}
-
-/*
- * Checks ship_to (CheckShipTo), then reads and checks every line of a
- * capture (IE004 for a wrong shape or a bad number, IE003 for an unknown
- * sku, IE010 for a retired one); returns how many.  The shapes of both are
- * read in one statement.
- */
-static int
-CaptureReadLines(FunctionCallInfo fcinfo, const char *channel, const char *external_ref,
-				 CaptureLine **out)
-{
-	static SPIPlanPtr shape_plan = NULL;
-	static SPIPlanPtr lines_plan = NULL;
-	static const Oid lines_types[] = {JSONBOID, JSONBOID};
-	Datum		values[2];
-	char		nulls[2];
-	char	   *type;
-	int			nlines,
-				i;
-	CaptureLine *lines;
-
-	if (PG_ARGISNULL(2) && PG_ARGISNULL(3))
-		type = NULL;
-	else
-	{
-		IerpPlan(&shape_plan,
-				 "SELECT jsonb_typeof($1), CASE WHEN jsonb_typeof($1) = 'array' THEN jsonb_array_length($1) END,"
-				 "       jsonb_typeof($2), octet_length($2::text), jsonb_typeof($2->'lat'), jsonb_typeof($2->'lon'),"
-				 "       $2->>'lat', $2->>'lon'",
-				 2, lines_types);
-		values[0] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
-		nulls[0] = PG_ARGISNULL(2) ? 'n' : ' ';
-		values[1] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
-		nulls[1] = PG_ARGISNULL(3) ? 'n' : ' ';
-		if (SPI_execute_plan(shape_plan, values, nulls, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "inventory_erp: cannot read order lines");
-		CheckShipTo(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
-		type = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	}
-	if (type == NULL || strcmp(type, "array") != 0 ||
-		(nlines = atoi(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2))) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
-				 errmsg("order \"%s\" from channel \"%s\" has no lines", external_ref, channel),
-				 errhint("lines is a JSON array like [{\"sku\": \"A-1\", \"qty\": 2, \"unit_price\": 19.90}].")));
-	if (nlines > GOVERNANCE_MAX_LINES)
-		ereport(ERROR,
-				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
-				 errmsg("order \"%s\" from channel \"%s\" has %d lines", external_ref, channel, nlines),
-				 errdetail("An order has at most %d lines.", GOVERNANCE_MAX_LINES)));
-
-	IerpPlan(&lines_plan,
-			 "SELECT jsonb_typeof(e.value), e.value->>'sku', e.value->>'qty', e.value->>'unit_price',"
-			 "       jsonb_typeof(e.value->'qty'), jsonb_typeof(e.value->'unit_price'),"
-			 "       i.item_id, i.active, jsonb_typeof(e.value->'sku')"
-			 "  FROM jsonb_array_elements($1) WITH ORDINALITY e(value, n)"
-			 "  LEFT JOIN erp.item i ON jsonb_typeof(e.value) = 'object' AND i.sku = e.value->>'sku'"
-			 " ORDER BY e.n",
-			 1, lines_types);
-	values[0] = PG_GETARG_DATUM(2);
-	if (SPI_execute_plan(lines_plan, values, NULL, false, 0) != SPI_OK_SELECT ||
-		SPI_processed != (uint64) nlines)
-		elog(ERROR, "inventory_erp: cannot read order lines");
-
-	/* check every line before writing any */
-	lines = palloc(sizeof(CaptureLine) * nlines);
-	for (i = 0; i < nlines; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		char	   *ltype = SPI_getvalue(tup, desc, 1);
-		char	   *sku = SPI_getvalue(tup, desc, 2);
-		char	   *qty = SPI_getvalue(tup, desc, 3);
-		char	   *qtype = SPI_getvalue(tup, desc, 5);
-		char	   *ptype = SPI_getvalue(tup, desc, 6);
-		char	   *stype = SPI_getvalue(tup, desc, 9);
-		bool		isnull;
-		Datum		item = SPI_getbinval(tup, desc, 7, &isnull);
-
-		if (strcmp(ltype, "object") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
-					 errmsg("line %d of order \"%s\" is a JSON %s", i + 1, external_ref, ltype),
-					 errdetail("Each line is a JSON object like {\"sku\": \"A-1\", \"qty\": 2}.")));
-		if (sku == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
-					 errmsg("line %d of order \"%s\" has no sku", i + 1, external_ref)));
-		if (strcmp(stype, "string") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
-					 errmsg("line %d of order \"%s\": the sku is a JSON %s", i + 1, external_ref, stype),
-					 errdetail("A sku is a JSON string.")));
-		IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
-		if (isnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
-					 errmsg("unknown sku \"%s\"", sku),
-					 errhint("Items are created by erp_admin in erp.item.")));
-		lines[i].retired = !DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
-		lines[i].sku = sku;
-		lines[i].item_id = DatumGetInt64(item);
-		if (qtype != NULL && strcmp(qtype, "number") != 0 && strcmp(qtype, "string") != 0)
-			qty = "?";
-		if (qty != NULL && strlen(qty) > 20)
-			qty = "(too long)";
-		lines[i].qty = IerpParseQuantity(qty, sku);
-		lines[i].price = (ptype == NULL || strcmp(ptype, "null") == 0) ? NULL : SPI_getvalue(tup, desc, 4);
-		if (lines[i].price != NULL &&
-			((strcmp(ptype, "number") != 0 && strcmp(ptype, "string") != 0) ||
-			 strlen(lines[i].price) > 20 || !IerpIsPrice(lines[i].price)))
-			ereport(ERROR,
-					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
-					 errmsg("invalid unit_price \"%s\" for sku \"%s\"",
-							strlen(lines[i].price) > 20 ? "(too long)" : lines[i].price, sku),
-					 errdetail("A unit price is a number >= 0 with at most 12 digits before the point and 2 after.")));
-	}
-	*out = lines;
-	return nlines;
 }
 
 /* Two prices as numeric(14,2) would hold them: equal? */
@@ -359,16 +180,15 @@ static Datum
 ierp_orders_capture_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr order_plan = NULL;
-	static SPIPlanPtr line_plan = NULL;
-	static const Oid order_types[] = {INT8OID, TEXTOID, INT4OID, JSONBOID};
-	static const Oid line_types[] = {INT8OID, INT4OID, INT8OID, INT8OID, TEXTOID};
+	static const Oid order_types[] = {INT8OID, TEXTOID, INT4OID, JSONBOID, INT8ARRAYOID, INT8ARRAYOID,
+	TEXTARRAYOID};
 	char	   *channel = IerpTextArg(fcinfo, 0);
 	char	   *external_ref = IerpTextArg(fcinfo, 1);
 	int32		priority = PG_ARGISNULL(4) ? 0 : PG_GETARG_INT32(4);
 	int64		channel_id;
 	int64		order_id;
-	Datum		values[5];
-	char		nulls[5];
+	Datum		values[7];
+	char		nulls[7];
 	bool		isnull;
 	int			nlines,
 				i;
@@ -391,7 +211,9 @@ ierp_orders_capture_body(PG_FUNCTION_ARGS)
 				 errdetail("A priority lies between %d and %d.", -ORDER_MAX_PRIORITY, ORDER_MAX_PRIORITY)));
 	channel_id = IerpLookupChannel(channel);
 	AccessCheckChannel(channel_id);
-	nlines = CaptureReadLines(fcinfo, channel, external_ref, &lines);
+	nlines = OrderReadCapture(PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2),
+							  PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3),
+							  channel, external_ref, &lines);
 
 	/*
 	 * Own the (channel, external_ref) first: a second capture of the same new
@@ -407,17 +229,40 @@ ierp_orders_capture_body(PG_FUNCTION_ARGS)
 				 errdetail("This transaction already holds stock or orders that come later in the lock order; waiting could deadlock."),
 				 errhint("Retry the transaction; a redelivery then returns the order the other transaction captured.")));
 
+	/*
+	 * The order and its lines in one statement.  A (channel, external_ref)
+	 * captured before inserts nothing: then it is a redelivery.
+	 */
 	IerpPlan(&order_plan,
-			 "INSERT INTO erp.sales_order (channel_id, external_ref, priority, ship_to)"
-			 " VALUES ($1, $2, $3, $4)"
-			 " ON CONFLICT (channel_id, external_ref) DO NOTHING RETURNING order_id",
-			 4, order_types);
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = Int64GetDatum(channel_id);
-	values[1] = CStringGetTextDatum(external_ref);
-	values[2] = Int32GetDatum(priority);
-	values[3] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
-	nulls[3] = PG_ARGISNULL(3) ? 'n' : ' ';
+			 "WITH o AS (INSERT INTO erp.sales_order (channel_id, external_ref, priority, ship_to)"
+			 "           VALUES ($1, $2, $3, $4)"
+			 "           ON CONFLICT (channel_id, external_ref) DO NOTHING RETURNING order_id)"
+			 " INSERT INTO erp.order_line (order_id, line_no, item_id, qty, unit_price)"
+			 " SELECT o.order_id, l.n, l.item_id, l.qty, l.price::numeric"
+			 "   FROM o, unnest($5::bigint[], $6::bigint[], $7::text[]) WITH ORDINALITY AS l(item_id, qty, price, n)"
+			 " RETURNING order_id",
+			 7, order_types);
+	{
+		Datum	   *items = palloc(sizeof(Datum) * nlines);
+		Datum	   *qtys = palloc(sizeof(Datum) * nlines);
+		Datum	   *prices = palloc(sizeof(Datum) * nlines);
+
+		for (i = 0; i < nlines; i++)
+		{
+			items[i] = Int64GetDatum(lines[i].item_id);
+			qtys[i] = Int64GetDatum(lines[i].qty);
+			prices[i] = CStringGetTextDatum(lines[i].price ? lines[i].price : lines[i].item_price);
+		}
+		memset(nulls, ' ', sizeof(nulls));
+		values[0] = Int64GetDatum(channel_id);
+		values[1] = CStringGetTextDatum(external_ref);
+		values[2] = Int32GetDatum(priority);
+		values[3] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+		nulls[3] = PG_ARGISNULL(3) ? 'n' : ' ';
+		values[4] = PointerGetDatum(construct_array(items, nlines, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		values[5] = PointerGetDatum(construct_array(qtys, nlines, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		values[6] = PointerGetDatum(construct_array(prices, nlines, TEXTOID, -1, false, TYPALIGN_INT));
+	}
 	if (SPI_execute_plan(order_plan, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "inventory_erp: order insert failed");
 	if (SPI_processed == 0)
@@ -432,28 +277,12 @@ ierp_orders_capture_body(PG_FUNCTION_ARGS)
 	}
 	order_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
-	IerpPlan(&line_plan,
-			 "INSERT INTO erp.order_line (order_id, line_no, item_id, qty, unit_price)"
-			 " VALUES ($1, $2, $3, $4,"
-			 "         COALESCE($5::numeric, (SELECT unit_price FROM erp.item WHERE item_id = $3)))",
-			 5, line_types);
+	/* a new order only: a redelivery of one captured before the item retired is no new order */
 	for (i = 0; i < nlines; i++)
-	{
-		/* a new order only: a redelivery of one captured before the item retired is no new order */
 		if (lines[i].retired)
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_WRONG_STATUS),
 					 errmsg("sku \"%s\" is retired and takes no new orders", lines[i].sku)));
-		memset(nulls, ' ', sizeof(nulls));
-		values[0] = Int64GetDatum(order_id);
-		values[1] = Int32GetDatum((int32) i + 1);
-		values[2] = Int64GetDatum(lines[i].item_id);
-		values[3] = Int64GetDatum(lines[i].qty);
-		values[4] = lines[i].price ? CStringGetTextDatum(lines[i].price) : (Datum) 0;
-		nulls[4] = lines[i].price ? ' ' : 'n';
-		if (SPI_execute_plan(line_plan, values, nulls, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "inventory_erp: order line insert failed");
-	}
 	SPI_finish();
 	PG_RETURN_INT64(order_id);
 }

@@ -349,11 +349,14 @@ TakeWaitingForOne(const StockMove *m, const StockKey *key, int64 need)
 }
 
 /*
- * The exact take: owns every slot (SlotsOwnAll), decides on the total of
- * the owned rows, folds overflow slots into a regular one, takes from the
- * owned rows, and, under contention with a large remainder, spreads the
- * source state over as many slots as can each serve this request twice.
- * Returns the units taken; *held is the owned total.
+ * The exact take: owns every slot (OwnAllSlots, waiting only in the
+ * global lock order), decides on the total of the owned rows, takes from
+ * them (overflow slots first), and, under contention with a large
+ * remainder, spreads the source state over as many slots as can each serve
+ * this request twice.  Returns the units taken (-1 when fewer than
+ * want_at_least are there); *held is the owned total.  An exact take
+ * (want_at_least > 0) that owns too few units while others own the rest is
+ * refused (55P03) rather than wait out of order.
  */
 static int64
 TakeExact(const StockMove *m, const StockKey *key, int64 want_at_least, bool *contended, int64 *held)
@@ -375,17 +378,21 @@ TakeExact(const StockMove *m, const StockKey *key, int64 want_at_least, bool *co
 	}
 	if (total < want_at_least && !all)
 	{
-		/* the one case that waits against the order (doc/concurrency.md) */
-		pfree(rows);
-		n = OwnAllSlots(key, true, true, &rows);
-		total = 0;
-		all = true;
-		for (i = 0; i < n; i++)
-		{
-			all = all && rows[i].held;
-			if (rows[i].held)
-				total += rows[i].qty[st];
-		}
+		/*
+		 * The units may be in slots other transactions own, and the global
+		 * lock order forbids waiting for them: waiting could close a
+		 * deadlock.  The caller retries the transaction (55P03), as orders
+		 * are refused when they cannot be owned in order.
+		 */
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("stock of sku \"%s\" at node \"%s\" is being changed by another transaction",
+						IerpItemSku(m->item_id), IerpNodeCode(m->from_node_id)),
+				 errdetail("The slots this transaction owns hold " INT64_FORMAT " %s units of the " INT64_FORMAT
+						   " asked for; this transaction already holds stock or orders that come later in the lock order, "
+						   "so waiting for the others could deadlock.",
+						   total, StockStateName(st), want_at_least),
+				 errhint("Retry the transaction, or move the items of one transaction in item order.")));
 	}
 	*held = total;
 	take = Min(m->qty, total - m->floor);
