@@ -137,7 +137,10 @@ COMMENT ON COLUMN erp.stock_slot.slot IS 'Part of a balance split across rows to
 COMMENT ON COLUMN erp.stock_slot.reserved IS 'Units held for orders; a slot may be below zero when an order took its own units while other transactions owned the slots that had them (the sum over slots never is); so may picked and packed';
 
 -- The view runs with its owner's rights (readers need no grant on erp.stock_slot)
--- and applies the one partner rule itself, as erp.stock_slot's policy does.
+-- and applies the one partner rule itself, as row level security on erp.stock_slot
+-- does: a partner sees its nodes only, unless it acts as a superuser or a role
+-- that bypasses row level security (the extension's own SECURITY DEFINER code and
+-- guards see every node, as they did when the balances were a table).
 CREATE VIEW erp.stock_balance WITH (security_barrier = true) AS
 SELECT s.item_id, s.node_id, NULLIF(s.lot_id, 0) AS lot_id, q.state, sum(q.qty)::bigint AS qty
   FROM erp.stock_slot s
@@ -149,6 +152,8 @@ SELECT s.item_id, s.node_id, NULLIF(s.lot_id, 0) AS lot_id, q.state, sum(q.qty):
                             ('vendor_return', s.vendor_return)) AS q(state, qty)
  WHERE (SELECT erp.visible_nodes()) IS NULL
     OR s.node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[]))
+    OR (SELECT r.rolsuper OR r.rolbypassrls FROM pg_catalog.pg_roles r
+         WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
  GROUP BY s.item_id, s.node_id, s.lot_id, q.state
 HAVING sum(q.qty) <> 0;
 COMMENT ON VIEW erp.stock_balance IS 'Quantity per item, node, lot and state (states with units only), summed over the slots of erp.stock_slot; derived from erp.stock_move in the same transaction';

@@ -539,7 +539,12 @@ StockSlotsTake(const StockMove *m, int64 *taken, bool *contended, int64 *held)
 	return true;
 }
 
-/* StockSlotsAdd: adds qty units to the destination state of m, in a slot it owns at once where it can. */
+/*
+ * StockSlotsAdd: adds qty units to the destination state of m, in a slot it
+ * owns at once where it can.  An add to a regular slot also folds one
+ * overflow slot it can own at once into it (the overflow row goes), so that
+ * the slots a contended balance spilled into do not pile up.
+ */
 void
 StockSlotsAdd(const StockMove *m, int64 qty)
 {
@@ -550,6 +555,31 @@ StockSlotsAdd(const StockMove *m, int64 qty)
 	OwnAnySlot(&key, &row);
 	memset(delta, 0, sizeof(delta));
 	delta[m->to_state] = qty;
+	if (row.slot < ierp_balance_slots)
+	{
+		SlotRow    *rows;
+		int			n = SlotsRead(&key, &rows);
+		int			i,
+					s;
+
+		for (i = 0; i < n; i++)
+		{
+			SlotRow		spill;
+			int64		empty[NUM_STOCK_STATES];
+
+			if (rows[i].slot < ierp_balance_slots || !SlotLock(&key, rows[i].slot, false, false))
+				continue;
+			SlotReadOne(&key, rows[i].slot, &spill);
+			for (s = 0; s < NUM_STOCK_STATES; s++)
+			{
+				delta[s] += spill.qty[s];
+				empty[s] = -spill.qty[s];
+			}
+			SlotChange(&key, &spill, empty);
+			break;
+		}
+		pfree(rows);
+	}
 	SlotChange(&key, &row, delta);
 }
 

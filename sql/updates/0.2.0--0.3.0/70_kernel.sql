@@ -172,6 +172,8 @@ SELECT s.item_id, s.node_id, NULLIF(s.lot_id, 0) AS lot_id, q.state, sum(q.qty):
                             ('vendor_return', s.vendor_return)) AS q(state, qty)
  WHERE (SELECT erp.visible_nodes()) IS NULL
     OR s.node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[]))
+    OR (SELECT r.rolsuper OR r.rolbypassrls FROM pg_catalog.pg_roles r
+         WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
  GROUP BY s.item_id, s.node_id, s.lot_id, q.state
 HAVING sum(q.qty) <> 0;
 COMMENT ON VIEW erp.stock_balance IS 'Quantity per item, node, lot and state (states with units only), summed over the slots of erp.stock_slot; derived from erp.stock_move in the same transaction';
