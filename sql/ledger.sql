@@ -201,7 +201,9 @@ TRUNCATE erp.stock_move;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 :ledger
 
--- IE005: balances are derived from the ledger, never written directly
+-- IE005: balances are derived from the ledger, never written directly: neither
+-- the view erp.stock_balance nor the slots it sums (erp.stock_slot); a view
+-- cannot be truncated at all (PostgreSQL's own 42809), its table can't either
 INSERT INTO erp.stock_balance (item_id, node_id, state, qty)
 SELECT item_id, node_id, 'available', 1000 FROM erp.availability WHERE sku = 'MUG';
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
@@ -210,6 +212,15 @@ UPDATE erp.stock_balance SET qty = qty + 1;
 DELETE FROM erp.stock_balance WHERE state = 'damaged';
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 TRUNCATE erp.stock_balance;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+INSERT INTO erp.stock_slot (item_id, node_id, slot, available)
+SELECT item_id, node_id, 99, 1000 FROM erp.availability WHERE sku = 'MUG';
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+UPDATE erp.stock_slot SET available = available + 1;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+DELETE FROM erp.stock_slot WHERE damaged > 0;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+TRUNCATE erp.stock_slot;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 :balances
 :ledger
@@ -224,11 +235,17 @@ SELECT erp.receive('VITC-60', 'DC-EAST', 1, 'L2099-01', 'infinity');
 SELECT erp.receive(NULL, 'DC-EAST', 1);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 
--- IE005: a ledger row that brings an id the ledger never issued is refused; only
--- a superuser's pg_restore in restore mode reloads history
+-- IE005: rows of the ledger are appended only by the stock kernel: a direct row,
+-- with an id the ledger never issued or without one, is refused and changes no
+-- balance; only a superuser's pg_restore in restore mode reloads history
 INSERT INTO erp.stock_move (move_id, item_id, qty, to_node_id, to_state, event) OVERRIDING SYSTEM VALUE
 SELECT 1000000, item_id, 500, node_id, 'available', 'receive' FROM erp.availability WHERE sku = 'MUG';
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+INSERT INTO erp.stock_move (item_id, qty, to_node_id, to_state, event)
+SELECT item_id, 500, node_id, 'available', 'receive' FROM erp.availability WHERE sku = 'MUG';
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+:balances
+:ledger
 
 -- IE010: the states documents own are theirs alone, and the state machine stays
 INSERT INTO erp.state_transition (from_state, to_state, event) VALUES ('available', 'reserved', 'set_aside');

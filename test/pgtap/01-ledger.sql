@@ -7,7 +7,7 @@
 -- The database is shared with the other pgTAP files: all master data here uses
 -- codes starting with TAP01- and everything is rolled back at the end.
 BEGIN;
-SELECT plan(83);
+SELECT plan(93);
 
 -- Signatures -----------------------------------------------------------------
 
@@ -216,10 +216,35 @@ SELECT throws_ok($$DELETE FROM erp.stock_balance$$,
     'IE005', 'erp.stock_balance is derived from the ledger and cannot be written directly',
     'a direct DELETE of balances is refused with IE005, or stock could vanish without a move');
 SELECT pg_temp.unchanged('the refused balance DELETE changed nothing, or stock could still vanish');
+-- erp.stock_balance is a view over the slots the kernel keeps (erp.stock_slot):
+-- PostgreSQL itself refuses to truncate a view; the slots refuse every write
 SELECT throws_ok($$TRUNCATE erp.stock_balance$$,
-    'IE005', 'erp.stock_balance is derived from the ledger and cannot be written directly',
-    'TRUNCATE of balances is refused with IE005, or every stock level could be wiped at once');
+    '42809', NULL,
+    'TRUNCATE of the balances view is refused (a view cannot be truncated), or every stock level could be wiped at once');
 SELECT pg_temp.unchanged('the refused balance TRUNCATE changed nothing, or every stock level could still be wiped');
+SELECT throws_ok($$INSERT INTO erp.stock_slot (item_id, node_id, slot, damaged)
+                   SELECT item_id, node_id, 99, 5 FROM erp.availability WHERE sku = 'TAP01-TEE'$$,
+    'IE005', 'erp.stock_slot is derived from the ledger and cannot be written directly',
+    'a direct INSERT of a balance slot is refused with IE005, or stock could appear with no move behind it');
+SELECT pg_temp.unchanged('the refused slot INSERT changed nothing, or balances could drift from the ledger');
+SELECT throws_ok($$UPDATE erp.stock_slot SET available = available + 100$$,
+    'IE005', 'erp.stock_slot is derived from the ledger and cannot be written directly',
+    'a direct UPDATE of balance slots is refused with IE005, or stock could be inflated without a trace');
+SELECT pg_temp.unchanged('the refused slot UPDATE changed nothing, or inflated stock could still be sold');
+SELECT throws_ok($$DELETE FROM erp.stock_slot$$,
+    'IE005', 'erp.stock_slot is derived from the ledger and cannot be written directly',
+    'a direct DELETE of balance slots is refused with IE005, or stock could vanish without a move');
+SELECT pg_temp.unchanged('the refused slot DELETE changed nothing, or stock could still vanish');
+SELECT throws_ok($$TRUNCATE erp.stock_slot$$,
+    'IE005', 'erp.stock_slot is derived from the ledger and cannot be written directly',
+    'TRUNCATE of the balance slots is refused with IE005, or every stock level could be wiped at once');
+SELECT pg_temp.unchanged('the refused slot TRUNCATE changed nothing, or every stock level could still be wiped');
+-- and the ledger takes rows only from the stock kernel, even from a superuser
+SELECT throws_ok($$INSERT INTO erp.stock_move (item_id, qty, to_node_id, to_state, event)
+                   SELECT item_id, 1000, node_id, 'available', 'receive' FROM erp.availability WHERE sku = 'TAP01-TEE'$$,
+    'IE005', 'rows of erp.stock_move are appended only by the stock kernel',
+    'a direct INSERT into the ledger is refused with IE005, or a move could be booked that changes no balance and passes no check');
+SELECT pg_temp.unchanged('the refused ledger INSERT changed nothing, or the ledger could disagree with the balances');
 
 -- IE006: invalid GTIN ------------------------------------------------------------------------
 

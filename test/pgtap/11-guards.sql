@@ -9,7 +9,7 @@
 -- The database is shared with the other pgTAP files: master data here uses
 -- codes starting with TAP11- and everything is rolled back at the end.
 BEGIN;
-SELECT plan(102);
+SELECT plan(104);
 
 INSERT INTO erp.item (sku, title, unit_cost) VALUES ('TAP11-TEE', 'tap tee', 1.00), ('TAP11-LAPTOP', 'tap laptop', 100.00),
     ('TAP11-CAP', 'tap cap', 1.00), ('TAP11-KIT', 'tap kit', 0), ('TAP11-LONE', 'tap lone', 1.00);
@@ -39,11 +39,13 @@ CREATE FUNCTION pg_temp.unchanged() RETURNS boolean LANGUAGE sql AS $$ SELECT pg
 SELECT throws_ok($$SELECT erp.receive('TAP11-TEE', 'TAP11-DC', 1, ref => repeat('x', 200000))$$,
     'IE004', 'ref is 200000 bytes long',
     'a 200 kB ref is refused with IE004, or (as in 0.2.0) the ledger trigger would crash the server for every client');
+-- (the ledger takes rows only from the stock kernel: a direct row, huge ref or
+-- not, is refused by its guard trigger before anything is checked or applied)
 SELECT throws_ok($$INSERT INTO erp.stock_move (item_id, qty, to_node_id, to_state, event, ref)
     SELECT i.item_id, 1, n.node_id, 'available', 'receive', repeat('y', 200000)
       FROM erp.item i, erp.node n WHERE i.sku = 'TAP11-TEE' AND n.code = 'TAP11-DC'$$,
-    'IE004', 'ref is 200000 bytes long',
-    'a direct ledger row with a 200 kB ref is refused with IE004, or the trigger would return a row freed with SPI (server crash)');
+    'IE005', 'rows of erp.stock_move are appended only by the stock kernel',
+    'a direct ledger row with a 200 kB ref is refused with IE005 (no direct ledger rows at all), or the trigger could return a row freed with SPI (server crash)');
 SELECT ok(pg_temp.unchanged(), 'the refused huge refs changed nothing');
 
 SET LOCAL application_name = 'tap11-abcdefghijklmnopqrstuvwxyz-abcdefghijklmnopqrstuvwxyz-012';
@@ -108,8 +110,8 @@ SELECT throws_ok($$SELECT erp.move('TAP11-KIT', 'TAP11-DC', 1, NULL, 'available'
     'a kit sku never enters by a generic move either');
 SELECT throws_ok($$INSERT INTO erp.stock_move (item_id, qty, to_node_id, to_state, event)
     SELECT i.item_id, 1, n.node_id, 'available', 'receive' FROM erp.item i, erp.node n
-     WHERE i.sku = 'TAP11-KIT' AND n.code = 'TAP11-DC'$$, 'IE010', NULL,
-    'a kit never enters by a direct ledger row either');
+     WHERE i.sku = 'TAP11-KIT' AND n.code = 'TAP11-DC'$$, 'IE005', 'rows of erp.stock_move are appended only by the stock kernel',
+    'a kit never enters by a direct ledger row either (no direct ledger row is taken)');
 SELECT ok(pg_temp.unchanged(), 'the refused poison input changed nothing (no lot created, no move, no balance)');
 
 -- 4. One threshold for every generic on-hand change -------------------------------
@@ -179,7 +181,7 @@ SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p
     WHERE p.pronamespace = 'erp'::regnamespace AND p.prokind IN ('f', 'p') AND p.proname !~ '^gtin'
       AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search\_path=%')$$,
     'every erp function but the gtin type''s support sets its search_path, or some trigger or check could be hijacked');
-SELECT is((SELECT proconfig FROM pg_proc WHERE oid = 'erp.ledger_apply_move()'::regprocedure),
+SELECT is((SELECT proconfig FROM pg_proc WHERE oid = 'erp.guard_ledger_insert()'::regprocedure),
     ARRAY['search_path=pg_catalog, pg_temp'], 'the ledger trigger runs with search_path pg_catalog, pg_temp');
 SELECT is((SELECT proconfig FROM pg_proc WHERE oid = 'erp.gtin_cmp(erp.gtin, erp.gtin)'::regprocedure), NULL,
     'the gtin comparison keeps no GUC switch (it runs once per index comparison and looks nothing up)');
@@ -294,7 +296,8 @@ RESET ROLE;
 SELECT throws_ok($$INSERT INTO erp.stock_move (item_id, qty, from_node_id, from_state, to_node_id, to_state, event)
     SELECT i.item_id, 1, d.node_id, 'available', t.node_id, 'in_transit', 'transfer_out'
       FROM erp.item i, erp.node d, erp.node t WHERE i.sku = 'TAP11-TEE' AND d.code = 'TAP11-DC' AND t.code = 'TAP11-ST'$$,
-    'IE002', NULL, 'a direct ledger row cannot put units in transit either');
+    'IE005', 'rows of erp.stock_move are appended only by the stock kernel',
+    'a direct ledger row cannot put units in transit either (no direct ledger row is taken)');
 SELECT throws_ok($$SELECT erp.receive('TAP11-TEE', 'TAP11-DC', 1, state => 'incoming')$$,
     'IE002', NULL, 'nor can a receipt land in incoming, where units wait for a purchase order');
 SELECT ok(pg_temp.unchanged(), 'the refused generic moves changed nothing');
@@ -345,13 +348,13 @@ DELETE FROM before; INSERT INTO before SELECT pg_temp.books();
 SELECT throws_ok($$INSERT INTO erp.stock_move (move_id, item_id, qty, to_node_id, to_state, event) OVERRIDING SYSTEM VALUE
     SELECT 900000000000, i.item_id, 5, n.node_id, 'available', 'receive' FROM erp.item i, erp.node n
      WHERE i.sku = 'TAP11-TEE' AND n.code = 'TAP11-DC'$$,
-    'IE005', 'move_id 900000000000 was not issued by the ledger',
-    'a ledger row that brings an unissued id is refused, or (as in 0.2.0) it would be taken as history and never reach the balances');
-SELECT throws_ok($$INSERT INTO erp.stock_balance (stock_balance_id, item_id, node_id, state, qty) OVERRIDING SYSTEM VALUE
-    SELECT 900000000000, i.item_id, n.node_id, 'available', 5 FROM erp.item i, erp.node n
+    'IE005', 'rows of erp.stock_move are appended only by the stock kernel',
+    'a ledger row that brings an unissued id is refused outside restore mode, or (as in 0.2.0) it would be taken as history and never reach the balances');
+SELECT throws_ok($$INSERT INTO erp.stock_slot (item_id, node_id, slot, available)
+    SELECT i.item_id, n.node_id, 900000, 5 FROM erp.item i, erp.node n
      WHERE i.sku = 'TAP11-TEE' AND n.code = 'TAP11-DC'$$,
-    'IE005', NULL,
-    'a balance row that brings an unissued id is refused, or (as in 0.2.0) stock could be conjured without a move');
+    'IE005', 'erp.stock_slot is derived from the ledger and cannot be written directly',
+    'a balance slot row is refused outside restore mode, or (as in 0.2.0) stock could be conjured without a move');
 SELECT ok(pg_temp.unchanged(), 'the refused history rows changed nothing');
 SELECT is_empty($$SELECT * FROM erp.verify()$$, 'erp.verify() is empty after the refused history rows');
 SELECT is((SELECT setting || '/' || context FROM pg_settings WHERE name = 'inventory_erp.restore_mode'), 'off/superuser',
@@ -367,7 +370,13 @@ SELECT lives_ok($$INSERT INTO erp.stock_move (move_id, item_id, qty, to_node_id,
     'in restore mode a superuser reloads a ledger row as history');
 SELECT is((SELECT actor::text FROM erp.stock_move WHERE move_id = 900000000001), 'restored_actor',
     'a restored row keeps its actor as dumped');
+SELECT lives_ok($$INSERT INTO erp.stock_slot (item_id, node_id, slot, available)
+    SELECT i.item_id, n.node_id, 900000, 5 FROM erp.item i, erp.node n
+     WHERE i.sku = 'TAP11-TEE' AND n.code = 'TAP11-DC'$$,
+    'in restore mode a superuser reloads the balance slots the dump carries');
 SET LOCAL inventory_erp.restore_mode = off;
+SELECT is_empty($$SELECT * FROM erp.verify()$$,
+    'the restored ledger row and the restored slot agree: erp.verify() is empty');
 
 -- 10. The hint for a channel with orders names something that exists ----------------
 

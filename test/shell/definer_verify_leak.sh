@@ -45,10 +45,11 @@ CREATE ROLE brk2v_app LOGIN IN ROLE brk2v_3pl, erp_operator, erp_approver;
 CREATE SCHEMA brk2v_own AUTHORIZATION brk2v_app;
 GRANT USAGE ON SCHEMA brk2v_own TO PUBLIC;
 CREATE ROLE brk2v_admin LOGIN IN ROLE erp_admin, erp_operator, erp_reader;
--- a problem at DC1 for erp.verify() to report (the superuser damages a balance)
+-- a problem at DC1 for erp.verify() to report (the superuser damages a balance:
+-- a slot of erp.stock_slot, with its guard trigger off)
 SET session_replication_role = replica;
-UPDATE erp.stock_balance SET qty = qty + 7
- WHERE node_id = (SELECT node_id FROM erp.node WHERE code = 'DC1') AND state = 'available';
+UPDATE erp.stock_slot SET available = available + 7
+ WHERE node_id = (SELECT node_id FROM erp.node WHERE code = 'DC1') AND available > 0;
 SQL
 as brk2v_app "CREATE TABLE brk2v_own.loot (problem text, node_id bigint, expected bigint, actual bigint)" >/dev/null
 as brk2v_app "GRANT INSERT ON brk2v_own.loot TO PUBLIC" >/dev/null

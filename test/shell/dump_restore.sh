@@ -4,7 +4,8 @@
 # it, custom state transitions and reason codes, and identity sequences that go on
 # after the restored rows.  Exit 0 = pass, 1 = a mismatch.
 #
-# The ledger and the balances accept rows reloaded with their ids only in
+# The balances are dumped as the rows of erp.stock_slot (erp.stock_balance is a
+# view over them).  The ledger and the slots accept reloaded rows only in
 # restore mode (inventory_erp.restore_mode, which only a superuser can switch
 # on): the restore runs with PGOPTIONS='-c inventory_erp.restore_mode=on'.  A
 # restore without it is refused cleanly (IE005, an empty ledger, nothing
@@ -144,11 +145,11 @@ nomode_rc=$?
 grep -E 'ERROR|DETAIL|HINT' "$RESTORE_LOG.nomode" | sed 's/^/         | /'
 check "pg_restore without restore mode fails" yes "$([ "$nomode_rc" -ne 0 ] && echo yes || echo no)"
 check "the ledger's rows are refused with IE005 naming restore mode" yes \
-    "$(grep -q 'was not issued by the ledger' "$RESTORE_LOG.nomode" && grep -q 'inventory_erp.restore_mode' "$RESTORE_LOG.nomode" && echo yes || echo no)"
-check "the balances' rows are refused as well" yes \
-    "$(grep -q 'erp.stock_balance is derived from the ledger' "$RESTORE_LOG.nomode" && echo yes || echo no)"
-check "nothing of the ledger or the balances was loaded" "0/0" \
-    "$(q "$NOMODE" "SELECT (SELECT count(*) FROM erp.stock_move) || '/' || (SELECT count(*) FROM erp.stock_balance)")"
+    "$(grep -q 'rows of erp.stock_move are appended only by the stock kernel' "$RESTORE_LOG.nomode" && grep -q 'inventory_erp.restore_mode' "$RESTORE_LOG.nomode" && echo yes || echo no)"
+check "the balances' rows (the slots of erp.stock_slot) are refused as well" yes \
+    "$(grep -q 'erp.stock_slot is derived from the ledger and cannot be written directly' "$RESTORE_LOG.nomode" && echo yes || echo no)"
+check "nothing of the ledger or the balances was loaded" "0/0/0" \
+    "$(q "$NOMODE" "SELECT (SELECT count(*) FROM erp.stock_move) || '/' || (SELECT count(*) FROM erp.stock_slot) || '/' || (SELECT count(*) FROM erp.stock_balance)")"
 check "the half-restored database is still consistent (erp.verify() empty)" 0 "$(q "$NOMODE" "$VERIFY")"
 check "an ordinary session cannot switch restore mode on" 42501 \
     "$("$PGBIN/psql" -X -q -At -d "$NOMODE" -c "CREATE ROLE ierp_dump_clerk" -c "LOAD 'inventory_erp'" \

@@ -214,19 +214,25 @@ in_balances=$(q "SELECT coalesce(sum(qty), 0) FROM erp.stock_balance")
 shipped_units=$(q "SELECT coalesce(sum(qty_shipped), 0) FROM erp.order_line")
 check "reserved ($reserved) + available ($available) + every other balance + shipped ($shipped_units) == received, no oversell" \
     "$received" "$((in_balances + shipped_units))"
-echo "         $(q "SELECT count(*) FROM erp.stock_balance WHERE qty < 0") slot(s) hold a booked shortfall (negative, reserved/picked/packed only)"
+# (a balance is the sum of its slots, erp.stock_balance; the slots themselves
+# are the rows of erp.stock_slot, one per item, node, bin, lot and slot)
+NEGATIVE_SLOTS="SELECT count(*) FROM erp.stock_slot s
+                 CROSS JOIN LATERAL (VALUES (s.reserved), (s.picked), (s.packed)) AS q(qty) WHERE q.qty < 0"
+echo "         $(q "$NEGATIVE_SLOTS") slot(s) hold a booked shortfall (negative, reserved/picked/packed only)"
 check "no balance (sum of its slots) is negative" 0 \
     "$(q "SELECT count(*) FROM (SELECT sum(qty) AS s FROM erp.stock_balance GROUP BY item_id, node_id, lot_id, state) b WHERE s < 0")"
-check "no available slot is negative" 0 "$(q "SELECT count(*) FROM erp.stock_balance WHERE qty < 0 AND state = 'available'")"
+check "no slot is negative outside reserved, picked and packed" 0 \
+    "$(q "SELECT count(*) FROM erp.stock_slot WHERE least(incoming, in_transit, return_pending, available, inspection,
+                                                          quarantined, damaged, refurbish, vendor_return) < 0")"
 check "no balance has more than $SLOTS slots" "" \
-    "$(q "SELECT string_agg(item_id || '/' || node_id || '/' || state || ': ' || n, ', ') FROM
-            (SELECT item_id, node_id, state, count(*) AS n FROM erp.stock_balance
-              GROUP BY item_id, node_id, lot_id, state HAVING count(*) > $SLOTS) s")"
+    "$(q "SELECT string_agg(item_id || '/' || node_id || '/' || lot_id || ': ' || n, ', ') FROM
+            (SELECT item_id, node_id, lot_id, count(*) AS n FROM erp.stock_slot
+              GROUP BY item_id, node_id, bin_id, lot_id HAVING count(*) > $SLOTS) s")"
 check "erp.verify() returns no rows" 0 "$(q "SELECT count(*) FROM erp.verify()")"
 
 echo "== $failures failed check(s)"
 # a one-line summary for repeated runs (XTX_SUMMARY=/path/file TESTS=explicit_tx make test)
 if [ -n "${XTX_SUMMARY:-}" ]; then
-    echo "tx=$processed deadlocks=$(sed -n 's/^number of deadlock failures: \([0-9]*\).*/\1/p' "$BENCH_LOG") failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$BENCH_LOG") orders=$orders cancelled=$cancelled shipped=$shipped left_open=$waiting negative_slots=$(q "SELECT count(*) FROM erp.stock_balance WHERE qty < 0") checks_failed=$failures" >>"$XTX_SUMMARY"
+    echo "tx=$processed deadlocks=$(sed -n 's/^number of deadlock failures: \([0-9]*\).*/\1/p' "$BENCH_LOG") failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$BENCH_LOG") orders=$orders cancelled=$cancelled shipped=$shipped left_open=$waiting negative_slots=$(q "$NEGATIVE_SLOTS") checks_failed=$failures" >>"$XTX_SUMMARY"
 fi
 [ "$failures" -eq 0 ]
