@@ -119,16 +119,21 @@ SlotPresent(const SlotRow *rows, int n, int32 slot)
  * slots first), else a free regular number, else one regular slot chosen by
  * backend after waiting for it when the order allows, else an overflow slot
  * of its own (numbered balance_slots + pgprocno first).  *row is read after
- * owning it.
+ * owning it; *spilled says whether the balance has overflow slots.
  */
 static void
-OwnAnySlot(const StockKey *key, SlotRow *row)
+OwnAnySlot(const StockKey *key, SlotRow *row, bool *spilled)
 {
 	SlotRow    *rows;
 	int			n = SlotsRead(key, &rows);
 	int			i,
 				k;
 	int32		s;
+
+	*spilled = false;
+	for (i = 0; i < n; i++)
+		if (rows[i].slot >= ierp_balance_slots)
+			*spilled = true;
 
 	qsort(rows, n, sizeof(SlotRow), SlotPreferenceCmp);
 	for (i = 0; i < n; i++)
@@ -232,6 +237,43 @@ TakeFromRow(const StockMove *m, const StockKey *key, SlotRow *row, int64 part)
 }
 
 /*
+ * Folds one overflow slot of key (numbered balance_slots or above) that it
+ * can own at once into the owned regular row into: the overflow row goes
+ * and its units join into.  rows are the slots as read.  The slots a
+ * contended balance spilled into so do not pile up.
+ */
+static void
+FoldOneOverflow(const StockKey *key, const SlotRow *rows, int n, SlotRow *into)
+{
+	int			i,
+				s;
+
+	if (into->slot >= ierp_balance_slots)
+		return;
+	for (i = 0; i < n; i++)
+	{
+		SlotRow		spill;
+		int64		moved[NUM_STOCK_STATES];
+		int64		minus[NUM_STOCK_STATES];
+
+		if (rows[i].slot < ierp_balance_slots || !SlotLock(key, rows[i].slot, false, false))
+			continue;
+		SlotReadOne(key, rows[i].slot, &spill);
+		if (!spill.present)
+			continue;
+		/* SlotChange updates the row it is given: keep what moves apart */
+		for (s = 0; s < NUM_STOCK_STATES; s++)
+		{
+			moved[s] = spill.qty[s];
+			minus[s] = -spill.qty[s];
+		}
+		SlotChange(key, &spill, minus);
+		SlotChange(key, into, moved);
+		return;
+	}
+}
+
+/*
  * The single-slot take: tries the slots that hold at least need (as read),
  * overflow first, then from the backend's offset; takes qty from the first
  * one it owns at once and that, read again, still holds need.  Never waits.
@@ -254,6 +296,7 @@ TakeFast(const StockMove *m, const StockKey *key, int64 need)
 		if (row.qty[m->from_state] >= need)
 		{
 			TakeFromRow(m, key, &row, m->qty);
+			FoldOneOverflow(key, rows, n, &row);
 			pfree(rows);
 			return true;
 		}
@@ -510,6 +553,7 @@ StockSlotsTake(const StockMove *m, int64 *taken, bool *contended, int64 *held)
 {
 	StockKey	key = {m->item_id, m->from_node_id, m->from_bin_id, m->lot_id};
 	int64		got;
+	bool		spilled;
 
 	*contended = false;
 	*held = 0;
@@ -517,8 +561,16 @@ StockSlotsTake(const StockMove *m, int64 *taken, bool *contended, int64 *held)
 	{
 		SlotRow		row;
 
-		OwnAnySlot(&key, &row);
+		OwnAnySlot(&key, &row, &spilled);
 		TakeFromRow(m, &key, &row, m->qty);
+		if (spilled && row.slot < ierp_balance_slots)
+		{
+			SlotRow    *rows;
+			int			n = SlotsRead(&key, &rows);
+
+			FoldOneOverflow(&key, rows, n, &row);
+			pfree(rows);
+		}
 		*taken = m->qty;
 		return true;
 	}
@@ -552,35 +604,20 @@ StockSlotsAdd(const StockMove *m, int64 qty)
 	SlotRow		row;
 	int64		delta[NUM_STOCK_STATES];
 
-	OwnAnySlot(&key, &row);
+	bool		spilled;
+
+	OwnAnySlot(&key, &row, &spilled);
 	memset(delta, 0, sizeof(delta));
 	delta[m->to_state] = qty;
-	if (row.slot < ierp_balance_slots)
+	SlotChange(&key, &row, delta);
+	if (spilled && row.slot < ierp_balance_slots)
 	{
 		SlotRow    *rows;
 		int			n = SlotsRead(&key, &rows);
-		int			i,
-					s;
 
-		for (i = 0; i < n; i++)
-		{
-			SlotRow		spill;
-			int64		empty[NUM_STOCK_STATES];
-
-			if (rows[i].slot < ierp_balance_slots || !SlotLock(&key, rows[i].slot, false, false))
-				continue;
-			SlotReadOne(&key, rows[i].slot, &spill);
-			for (s = 0; s < NUM_STOCK_STATES; s++)
-			{
-				delta[s] += spill.qty[s];
-				empty[s] = -spill.qty[s];
-			}
-			SlotChange(&key, &spill, empty);
-			break;
-		}
+		FoldOneOverflow(&key, rows, n, &row);
 		pfree(rows);
 	}
-	SlotChange(&key, &row, delta);
 }
 
 /* StockRead: the quantity per state of a balance key, summed over its slots, without locking. */
