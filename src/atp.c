@@ -29,6 +29,8 @@
 #include "utils/timestamp.h"
 
 #include "ierp.h"
+#include "master_cache.h"
+#include "stock/kernel.h"
 
 IERP_OWNER_ENTRY(ierp_atp);
 
@@ -50,6 +52,55 @@ IERP_OWNER_ENTRY(ierp_atp);
  * channels (FENCE_SQL) and the node's reorder point, read in the same
  * statement.
  */
+/*
+ * The common case without SPI statements: a plain item that no channel
+ * ring-fences, promised from stock on hand.  Nodes, ranks and policies come
+ * from the per-backend caches (master_cache.c), the units from the balances
+ * themselves (StockItemByNode).  Same rows, in the same order, as the
+ * statement below.
+ */
+static int
+AtpLoadNodesCached(int64 item_id, int64 channel_id, int64 node_id, NodeStock **nodes)
+{
+	const MasterNode *cands;
+	int			ncands = MasterChannelNodes(channel_id, &cands);
+	const MasterPolicy *pol;
+	int			npol = MasterItemPolicies(item_id, &pol);
+	StockNodeQty *stock;
+	int			nstock = StockItemByNode(item_id, &stock);
+	NodeStock  *out = palloc0(sizeof(NodeStock) * Max(ncands, 1));
+	int			n = 0,
+				i,
+				k;
+
+	for (i = 0; i < ncands; i++)
+	{
+		NodeStock  *ns;
+
+		if (node_id != 0 && cands[i].node_id != node_id)
+			continue;
+		ns = &out[n++];
+		ns->node_id = cands[i].node_id;
+		ns->code = pstrdup(cands[i].code);
+		ns->rank = cands[i].rank;
+		ns->has_coords = cands[i].has_coords;
+		ns->latitude = cands[i].latitude;
+		ns->longitude = cands[i].longitude;
+		for (k = 0; k < nstock; k++)
+			if (stock[k].node_id == ns->node_id)
+				ns->promisable = stock[k].qty[STATE_AVAILABLE];
+		for (k = 0; k < npol; k++)
+			if (pol[k].node_id == ns->node_id)
+			{
+				ns->safety_stock = pol[k].safety_stock;
+				ns->reorder_point = pol[k].reorder_point;
+			}
+	}
+	pfree(stock);
+	*nodes = out;
+	return n;
+}
+
 int
 AtpLoadNodes(int64 item_id, bool lot_tracked, int32 min_shelf_life_days, bool with_inbound,
 			 TimestampTz promise_at, int64 channel_id, int64 node_id, NodeStock **nodes)
@@ -61,6 +112,8 @@ AtpLoadNodes(int64 item_id, bool lot_tracked, int32 min_shelf_life_days, bool wi
 	NodeStock  *out;
 	uint64		i;
 
+	if (!lot_tracked && !with_inbound && !MasterItemFenced(item_id))
+		return AtpLoadNodesCached(item_id, channel_id, node_id, nodes);
 	if (*plan == NULL)
 	{
 		const char *available = lot_tracked

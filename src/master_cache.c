@@ -35,13 +35,35 @@ typedef struct CodeEntry
 	int64		id;
 } CodeEntry;
 
+typedef struct ChannelNodesEntry
+{
+	int64		channel_id;		/* hash key; 0: every active node */
+	int			nnodes;
+	MasterNode *nodes;			/* in nodes_cxt */
+} ChannelNodesEntry;
+
+typedef struct PolicyEntry
+{
+	int64		item_id;		/* hash key */
+	int			n;
+	MasterPolicy *policies;		/* in policies_cxt */
+} PolicyEntry;
+
 static HTAB *items = NULL;
 static HTAB *nodes = NULL;
 static HTAB *channels = NULL;
+static HTAB *channel_nodes = NULL;
+static HTAB *policies = NULL;
+static HTAB *fenced_items = NULL;	/* item ids with a ring-fence (erp.channel_reserve) */
+static MemoryContext nodes_cxt = NULL;	/* the node lists of channel_nodes */
+static MemoryContext policies_cxt = NULL;	/* the policy lists of policies */
 static Oid	item_relid = InvalidOid;
 static Oid	component_relid = InvalidOid;
 static Oid	node_relid = InvalidOid;
 static Oid	channel_relid = InvalidOid;
+static Oid	channel_node_relid = InvalidOid;
+static Oid	policy_relid = InvalidOid;
+static Oid	reserve_relid = InvalidOid;
 
 static HTAB *
 CreateTable(const char *name, Size entrysize)
@@ -73,6 +95,20 @@ MasterCacheInvalidate(Datum arg, Oid relid)
 		DropTable(&nodes);
 	if (relid == InvalidOid || relid == channel_relid)
 		DropTable(&channels);
+	if (relid == InvalidOid || relid == node_relid || relid == channel_node_relid)
+	{
+		DropTable(&channel_nodes);
+		if (nodes_cxt != NULL)
+			MemoryContextReset(nodes_cxt);
+	}
+	if (relid == InvalidOid || relid == policy_relid)
+	{
+		DropTable(&policies);
+		if (policies_cxt != NULL)
+			MemoryContextReset(policies_cxt);
+	}
+	if (relid == InvalidOid || relid == reserve_relid)
+		DropTable(&fenced_items);
 }
 
 /* Remembers which relations the caches depend on (looked up once the schema exists). */
@@ -85,6 +121,9 @@ LearnRelids(void)
 		component_relid = IerpRelid("item_component");
 		node_relid = IerpRelid("node");
 		channel_relid = IerpRelid("channel");
+		channel_node_relid = IerpRelid("channel_node");
+		policy_relid = IerpRelid("stock_policy");
+		reserve_relid = IerpRelid("channel_reserve");
 	}
 }
 
@@ -195,6 +234,176 @@ MasterChannelLookup(const char *code)
 
 	return CodeLookup(&channels, "inventory_erp channels", &plan,
 					  "SELECT channel_id FROM erp.channel WHERE code = $1", code);
+}
+
+static HTAB *
+CreateIdTable(const char *name, Size entrysize)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = entrysize;
+	ctl.hcxt = CacheMemoryContext;
+	return hash_create(name, 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/* The memory contexts of the lists, created on first use. */
+static MemoryContext
+NodesContext(void)
+{
+	if (nodes_cxt == NULL)
+		nodes_cxt = AllocSetContextCreate(CacheMemoryContext, "inventory_erp channel nodes",
+										  ALLOCSET_SMALL_SIZES);
+	return nodes_cxt;
+}
+
+static MemoryContext
+PoliciesContext(void)
+{
+	if (policies_cxt == NULL)
+		policies_cxt = AllocSetContextCreate(CacheMemoryContext, "inventory_erp stock policies",
+											 ALLOCSET_DEFAULT_SIZES);
+	return policies_cxt;
+}
+
+/*
+ * MasterChannelNodes: the active nodes linked to channel_id (every active
+ * node, rank 0, when channel_id is 0), best rank first, then by id, as
+ * allocation and ATP consider them.  Sets *out to the cached array; returns
+ * how many.  Must run between SPI_connect and SPI_finish.
+ */
+int
+MasterChannelNodes(int64 channel_id, const MasterNode **out)
+{
+	static SPIPlanPtr plan = NULL;
+	ChannelNodesEntry *entry;
+	bool		found;
+	MasterNode *list;
+	uint64		i;
+	MemoryContext old;
+
+	LearnRelids();
+	if (channel_nodes == NULL)
+		channel_nodes = CreateIdTable("inventory_erp channel nodes", sizeof(ChannelNodesEntry));
+	entry = hash_search(channel_nodes, &channel_id, HASH_FIND, NULL);
+	if (entry != NULL)
+	{
+		*out = entry->nodes;
+		return entry->nnodes;
+	}
+	IerpPlan(&plan,
+			 "SELECT n.node_id, COALESCE(cn.rank, 0), n.latitude, n.longitude, n.code"
+			 "  FROM erp.node n LEFT JOIN erp.channel_node cn ON cn.node_id = n.node_id AND cn.channel_id = $1"
+			 " WHERE n.active AND ($1 = 0 OR cn.channel_id IS NOT NULL)"
+			 " ORDER BY COALESCE(cn.rank, 0), n.node_id",
+			 1, (Oid[]) {INT8OID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(channel_id)}, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read the nodes of a channel");
+	old = MemoryContextSwitchTo(NodesContext());
+	list = palloc0(sizeof(MasterNode) * Max(SPI_processed, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull,
+					nlat,
+					nlon;
+		Datum		lat,
+					lon;
+
+		list[i].node_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		list[i].rank = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+		lat = SPI_getbinval(tup, desc, 3, &nlat);
+		lon = SPI_getbinval(tup, desc, 4, &nlon);
+		list[i].has_coords = !nlat && !nlon;
+		list[i].latitude = nlat ? 0 : DatumGetFloat8(lat);
+		list[i].longitude = nlon ? 0 : DatumGetFloat8(lon);
+		list[i].code = TextDatumGetCString(SPI_getbinval(tup, desc, 5, &isnull));
+	}
+	MemoryContextSwitchTo(old);
+	if (channel_nodes == NULL)
+		channel_nodes = CreateIdTable("inventory_erp channel nodes", sizeof(ChannelNodesEntry));
+	entry = hash_search(channel_nodes, &channel_id, HASH_ENTER, &found);
+	entry->nnodes = (int) SPI_processed;
+	entry->nodes = list;
+	*out = list;
+	return entry->nnodes;
+}
+
+/*
+ * MasterItemPolicies: the stock policies of item_id (safety stock and
+ * reorder point per node); sets *out to the cached array, returns how
+ * many.  Must run between SPI_connect and SPI_finish.
+ */
+int
+MasterItemPolicies(int64 item_id, const MasterPolicy **out)
+{
+	static SPIPlanPtr plan = NULL;
+	PolicyEntry *entry;
+	bool		found;
+	MasterPolicy *list;
+	uint64		i;
+	MemoryContext old;
+
+	LearnRelids();
+	if (policies == NULL)
+		policies = CreateIdTable("inventory_erp stock policies", sizeof(PolicyEntry));
+	entry = hash_search(policies, &item_id, HASH_FIND, NULL);
+	if (entry != NULL)
+	{
+		*out = entry->policies;
+		return entry->n;
+	}
+	IerpPlan(&plan,
+			 "SELECT node_id, safety_stock, reorder_point FROM erp.stock_policy WHERE item_id = $1",
+			 1, (Oid[]) {INT8OID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id)}, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read stock policies");
+	old = MemoryContextSwitchTo(PoliciesContext());
+	list = palloc0(sizeof(MasterPolicy) * Max(SPI_processed, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		list[i].node_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		list[i].safety_stock = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		list[i].reorder_point = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3, &isnull));
+	}
+	MemoryContextSwitchTo(old);
+	if (policies == NULL)
+		policies = CreateIdTable("inventory_erp stock policies", sizeof(PolicyEntry));
+	entry = hash_search(policies, &item_id, HASH_ENTER, &found);
+	entry->n = (int) SPI_processed;
+	entry->policies = list;
+	*out = list;
+	return entry->n;
+}
+
+/*
+ * MasterItemFenced: whether some channel ring-fences units of item_id
+ * (erp.channel_reserve).  Must run between SPI_connect and SPI_finish.
+ */
+bool
+MasterItemFenced(int64 item_id)
+{
+	LearnRelids();
+	if (fenced_items == NULL)
+	{
+		HTAB	   *set = CreateIdTable("inventory_erp fenced items", sizeof(int64));
+		uint64		i;
+
+		if (SPI_execute("SELECT DISTINCT item_id FROM erp.channel_reserve", true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "inventory_erp: cannot read ring-fences");
+		for (i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+
+			(void) hash_search(set, &id, HASH_ENTER, NULL);
+		}
+		fenced_items = set;
+	}
+	return hash_search(fenced_items, &item_id, HASH_FIND, NULL) != NULL;
 }
 
 /* MasterCacheInit: registers the invalidation callback (from _PG_init). */

@@ -126,6 +126,15 @@ typedef struct StockKey
 	int64		lot_id;
 } StockKey;
 
+/* the per-state quantities of an item at one node, summed over bins, lots and slots */
+typedef struct StockNodeQty
+{
+	int64		node_id;
+	int64		qty[NUM_STOCK_STATES];
+} StockNodeQty;
+
+extern int	StockItemByNode(int64 item_id, StockNodeQty **out);
+
 /* the per-state quantities of a key, summed over its slots (as committed, or this transaction's) */
 extern void StockRead(const StockKey *key, int64 *qty_by_state);
 

@@ -34,6 +34,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
@@ -304,6 +305,85 @@ DirectWrite(const StockKey *key, SlotRow *row, bool gone)
 	table_close(rel, NoLock);
 	/* the next read's snapshot sees this write */
 	CommandCounterIncrement();
+}
+
+/*
+ * StockItemByNode: the quantity per state of an item at each node, summed
+ * over bins, lots and slots (committed, or this transaction's), without
+ * locking; *out gets one entry per node with slot rows, in node order.
+ */
+int
+StockItemByNode(int64 item_id, StockNodeQty **out)
+{
+	int			n = 0,
+				cap = 4;
+	StockNodeQty *nodes = palloc0(sizeof(StockNodeQty) * cap);
+
+	if (StockDirectAccess())
+	{
+		Relation	rel = SlotOpen();
+		Relation	idx = index_open(RelationGetPrimaryKeyIndex(rel), AccessShareLock);
+		Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+		ScanKeyData sk[1];
+		IndexScanDesc scan;
+		TupleTableSlot *ts = table_slot_create(rel, NULL);
+
+		ScanKeyInit(&sk[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(item_id));
+		scan = index_beginscan(rel, idx, snap, 1, 0);
+		index_rescan(scan, sk, 1, NULL, 0);
+		while (index_getnext_slot(scan, ForwardScanDirection, ts))
+		{
+			bool		isnull;
+			int64		node_id = DatumGetInt64(slot_getattr(ts, Anum_stock_slot_node_id, &isnull));
+			int			st;
+
+			if (n == 0 || nodes[n - 1].node_id != node_id)
+			{
+				if (n == cap)
+				{
+					cap *= 2;
+					nodes = repalloc(nodes, sizeof(StockNodeQty) * cap);
+				}
+				memset(&nodes[n], 0, sizeof(StockNodeQty));
+				nodes[n++].node_id = node_id;
+			}
+			for (st = 0; st < NUM_STOCK_STATES; st++)
+				nodes[n - 1].qty[st] += DatumGetInt64(slot_getattr(ts, Anum_stock_slot_first_state + st, &isnull));
+		}
+		index_endscan(scan);
+		ExecDropSingleTupleTableSlot(ts);
+		UnregisterSnapshot(snap);
+		index_close(idx, NoLock);
+		table_close(rel, NoLock);
+	}
+	else
+	{
+		uint64		i;
+
+		if (SPI_execute_with_args("SELECT node_id, sum(incoming), sum(in_transit), sum(return_pending), sum(available),"
+								  " sum(reserved), sum(picked), sum(packed), sum(inspection), sum(quarantined),"
+								  " sum(damaged), sum(refurbish), sum(vendor_return)"
+								  "  FROM erp.stock_slot WHERE item_id = $1 GROUP BY node_id ORDER BY node_id",
+								  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(item_id)}, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "inventory_erp: cannot read the stock of an item");
+		nodes = repalloc(nodes, sizeof(StockNodeQty) * Max(SPI_processed, 1));
+		for (i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			int			st;
+
+			nodes[i].node_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+			for (st = 0; st < NUM_STOCK_STATES; st++)
+			{
+				Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2 + st, &isnull);
+
+				nodes[i].qty[st] = isnull ? 0 : DatumGetInt64(DirectFunctionCall1(numeric_int8, d));
+			}
+		}
+		n = (int) SPI_processed;
+	}
+	*out = nodes;
+	return n;
 }
 
 /* ----------------------------------------------------------------

@@ -12,6 +12,15 @@ CREATE TRIGGER channel_cached AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON er
     FOR EACH STATEMENT EXECUTE FUNCTION erp.reload_rules();
 COMMENT ON FUNCTION erp.reload_rules() IS 'Trigger: tells every session, at commit, to drop what it caches from this table (state machine, disposition rules, items, nodes, channels)';
 
+-- allocation and erp.atp read the nodes of a channel, the stock policies and
+-- which items are ring-fenced from the same caches
+CREATE TRIGGER channel_node_cached AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON erp.channel_node
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.reload_rules();
+CREATE TRIGGER stock_policy_cached AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON erp.stock_policy
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.reload_rules();
+CREATE TRIGGER channel_reserve_cached AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON erp.channel_reserve
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.reload_rules();
+
 -- the publication carries the balances as erp.stock_slot (a view cannot be published)
 CREATE OR REPLACE FUNCTION erp.create_publication(name text)
     RETURNS void
