@@ -17,6 +17,7 @@
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 
 #include "ierp.h"
@@ -156,21 +157,6 @@ OrderTryLock(int64 order_id, OrderHeader *order)
 	return true;
 }
 
-/* A line's numbers, as OrderRefreshStatus derives its status from them. */
-typedef struct LineState
-{
-	int32		line_no;
-	int64		qty;
-	int64		qty_allocated;
-	int64		qty_backordered;
-	int64		qty_shipped;
-	char	   *status;
-	int64		held;
-	int64		picked;
-	int64		packed;
-	bool		changed;
-} LineState;
-
 /* The status rules of a line, in order. */
 static const char *
 LineStatus(const LineState *l, bool allocation_attempted)
@@ -200,32 +186,18 @@ LineStatus(const LineState *l, bool allocation_attempted)
  * OrderRefreshStatus: writes the given new line quantities and derives each
  * line's and the order's status from the numbers: what is allocated, held
  * (reserved + picked + packed), picked, packed, backordered and shipped.
- * A line that could not be filled is short after an allocation attempt (or
- * stays short), unless it is backordered.  Only rows whose values change are
- * written.  A cancelled order keeps its status.
+ * Reads the lines and their reservations, then OrderWriteStatus.
  */
 void
 OrderRefreshStatus(const OrderHeader *order, bool allocation_attempted,
 				   const LineQuantities *changes, int nchanges)
 {
 	static SPIPlanPtr read_plan = NULL;
-	static SPIPlanPtr line_plan = NULL;
-	static SPIPlanPtr order_plan = NULL;
-	static const Oid line_types[] = {INT8OID, INT4OID, INT8OID, INT8OID, TEXTOID};
-	static const Oid order_types[] = {INT8OID, TEXTOID};
-	Datum		values[5];
+	Datum		values[1];
 	LineState  *lines;
 	int			n,
 				i,
 				c;
-	int64		qty = 0,
-				allocated = 0,
-				shipped = 0,
-				backordered = 0,
-				held = 0,
-				picked = 0,
-				packed = 0;
-	const char *status;
 
 	if (strcmp(order->status, "cancelled") == 0)
 		return;
@@ -269,11 +241,40 @@ OrderRefreshStatus(const OrderHeader *order, bool allocation_attempted,
 				lines[i].changed = true;
 			}
 	}
+	OrderWriteStatus(order, allocation_attempted, lines, n);
+}
 
-	IerpPlan(&line_plan,
-			 "UPDATE erp.order_line SET qty_allocated = $3, qty_backordered = $4,"
-			 "       status = $5::erp.line_status WHERE order_id = $1 AND line_no = $2",
-			 5, line_types);
+/*
+ * OrderWriteStatus: derives each line's and the order's status from the
+ * lines' numbers (every line of the order, as they now are; changed marks
+ * new quantities) and writes the lines whose values change and the order's
+ * status, in one statement.  Only rows whose values change are written.  A
+ * cancelled order keeps its status.
+ */
+void
+OrderWriteStatus(const OrderHeader *order, bool allocation_attempted, LineState *lines, int n)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[] = {INT8OID, INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTOID};
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	Datum	   *line_nos = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *allocated_v = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *backordered_v = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *status_v = palloc(sizeof(Datum) * Max(n, 1));
+	int			nwrite = 0,
+				i;
+	int64		qty = 0,
+				allocated = 0,
+				shipped = 0,
+				backordered = 0,
+				held = 0,
+				picked = 0,
+				packed = 0;
+	const char *status;
+
+	if (strcmp(order->status, "cancelled") == 0)
+		return;
 	for (i = 0; i < n; i++)
 	{
 		LineState  *l = &lines[i];
@@ -291,13 +292,11 @@ OrderRefreshStatus(const OrderHeader *order, bool allocation_attempted,
 		packed += l->packed;
 		if (!l->changed && strcmp(new_status, l->status) == 0)
 			continue;
-		values[0] = Int64GetDatum(order->order_id);
-		values[1] = Int32GetDatum(l->line_no);
-		values[2] = Int64GetDatum(l->qty_allocated);
-		values[3] = Int64GetDatum(l->qty_backordered);
-		values[4] = CStringGetTextDatum(new_status);
-		if (SPI_execute_plan(line_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "inventory_erp: order line update failed");
+		line_nos[nwrite] = Int32GetDatum(l->line_no);
+		allocated_v[nwrite] = Int64GetDatum(l->qty_allocated);
+		backordered_v[nwrite] = Int64GetDatum(l->qty_backordered);
+		status_v[nwrite] = CStringGetTextDatum(new_status);
+		nwrite++;
 	}
 
 	/* the order's status, from its lines' totals */
@@ -314,14 +313,26 @@ OrderRefreshStatus(const OrderHeader *order, bool allocation_attempted,
 	else
 		status = "open";
 	if (strcmp(status, order->status) == 0)
-		return;
-	IerpPlan(&order_plan,
-			 "UPDATE erp.sales_order SET status = $2::erp.order_status, updated_at = pg_catalog.now()"
-			 " WHERE order_id = $1",
-			 2, order_types);
+	{
+		if (nwrite == 0)
+			return;
+		status = NULL;
+	}
+	IerpPlan(&plan,
+			 "WITH l AS (UPDATE erp.order_line ol"
+			 "              SET qty_allocated = c.qa, qty_backordered = c.qb, status = c.st::erp.line_status"
+			 "             FROM unnest($2::integer[], $3::bigint[], $4::bigint[], $5::text[]) AS c(line_no, qa, qb, st)"
+			 "            WHERE ol.order_id = $1 AND ol.line_no = c.line_no RETURNING 1)"
+			 " UPDATE erp.sales_order SET status = $6::erp.order_status, updated_at = pg_catalog.now()"
+			 "  WHERE order_id = $1 AND $6 IS NOT NULL",
+			 6, types);
 	values[0] = Int64GetDatum(order->order_id);
-	values[1] = CStringGetTextDatum(status);
-	if (SPI_execute_plan(order_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
+	values[1] = PointerGetDatum(construct_array(line_nos, nwrite, INT4OID, 4, true, TYPALIGN_INT));
+	values[2] = PointerGetDatum(construct_array(allocated_v, nwrite, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[3] = PointerGetDatum(construct_array(backordered_v, nwrite, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[4] = PointerGetDatum(construct_array(status_v, nwrite, TEXTOID, -1, false, TYPALIGN_INT));
+	values[5] = status ? CStringGetTextDatum(status) : (Datum) 0;
+	nulls[5] = status ? ' ' : 'n';
+	if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "inventory_erp: order status update failed");
 }
-

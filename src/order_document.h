@@ -36,6 +36,23 @@ typedef struct LineQuantities
 extern void OrderRefreshStatus(const OrderHeader *order, bool allocation_attempted,
 							   const LineQuantities *changes, int nchanges);
 
+/* a line's numbers, as the status rules derive its status from them */
+typedef struct LineState
+{
+	int32		line_no;
+	int64		qty;
+	int64		qty_allocated;
+	int64		qty_backordered;
+	int64		qty_shipped;
+	char	   *status;
+	int64		held;			/* reserved + picked + packed, in units of the line's items */
+	int64		picked;			/* picked + packed */
+	int64		packed;
+	bool		changed;		/* qty_allocated or qty_backordered are new */
+} LineState;
+
+extern void OrderWriteStatus(const OrderHeader *order, bool allocation_attempted, LineState *lines, int n);
+
 /* allocate.c: the allocation engine (used by erp.short_pick to allocate again) */
 extern int64 AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
 						   Tuplestorestate *result, TupleDesc result_desc);
