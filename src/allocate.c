@@ -100,6 +100,8 @@ typedef struct AllocContext
 	TupleDesc	result_desc;
 	int64		reserved_units;
 	bool		contended;		/* a take got less while others owned slots with units */
+	int			nstates;
+	LineState  *states;			/* every line of the order, for its status */
 } AllocContext;
 
 /* Great-circle distance in km between two points given in degrees. */
@@ -198,7 +200,24 @@ ItemStockRefresh(AllocContext *ctx, ItemStock *is)
 	return true;
 }
 
-/* Reads the order's lines that still need stock, with their components. */
+/* The status numbers of line line_no. */
+static LineState *
+LineStateOf(AllocContext *ctx, int32 line_no)
+{
+	int			i;
+
+	for (i = 0; i < ctx->nstates; i++)
+		if (ctx->states[i].line_no == line_no)
+			return &ctx->states[i];
+	elog(ERROR, "inventory_erp: line %d of order " INT64_FORMAT " not loaded", line_no, ctx->order_id);
+	return NULL;				/* keep compiler quiet */
+}
+
+/*
+ * Reads every line of the order in one statement: the lines that still need
+ * stock with their components (ctx->lines), and every line's numbers for
+ * its status afterwards (ctx->states), with what its reservations hold.
+ */
 static void
 LoadOpenLines(AllocContext *ctx)
 {
@@ -213,12 +232,18 @@ LoadOpenLines(AllocContext *ctx)
 	IerpPlan(&plan,
 			 "SELECT ol.line_no, ol.item_id, i.sku, i.allow_backorder, ol.qty, ol.qty_allocated,"
 			 "       ol.qty_backordered, COALESCE(c.component_item_id, ol.item_id), COALESCE(c.qty, 1),"
-			 "       ci.sku, ci.lot_tracked, ci.min_shelf_life_days"
+			 "       ci.sku, ci.lot_tracked, ci.min_shelf_life_days,"
+			 "       ol.qty_shipped, ol.status::pg_catalog.text, COALESCE(r.held, 0), COALESCE(r.picked, 0),"
+			 "       COALESCE(r.packed, 0), ol.status <> 'cancelled' AND ol.qty_allocated < ol.qty"
 			 "  FROM erp.order_line ol"
 			 "  JOIN erp.item i ON i.item_id = ol.item_id"
 			 "  LEFT JOIN erp.item_component c ON c.kit_item_id = ol.item_id"
 			 "  JOIN erp.item ci ON ci.item_id = COALESCE(c.component_item_id, ol.item_id)"
-			 " WHERE ol.order_id = $1 AND ol.status <> 'cancelled' AND ol.qty_allocated < ol.qty"
+			 "  LEFT JOIN (SELECT v.line_no, sum(v.qty)::bigint AS held, sum(v.qty_picked)::bigint AS picked,"
+			 "                    sum(v.qty_packed)::bigint AS packed"
+			 "               FROM erp.reservation v WHERE v.order_id = $1 GROUP BY v.line_no) r"
+			 "    ON r.line_no = ol.line_no"
+			 " WHERE ol.order_id = $1"
 			 " ORDER BY ol.line_no, 8",
 			 1, argtypes);
 	values[0] = Int64GetDatum(ctx->order_id);
@@ -228,6 +253,8 @@ LoadOpenLines(AllocContext *ctx)
 	nrows = SPI_processed;
 	ctx->lines = palloc0(sizeof(AllocLine) * Max(nrows, 1));
 	ctx->nlines = 0;
+	ctx->states = palloc0(sizeof(LineState) * Max(nrows, 1));
+	ctx->nstates = 0;
 	for (i = 0; i < nrows; i++)
 	{
 		HeapTuple	tup = tt->vals[i];
@@ -237,6 +264,22 @@ LoadOpenLines(AllocContext *ctx)
 		AllocLine  *line;
 		LineComponent *lc;
 
+		if (ctx->nstates == 0 || ctx->states[ctx->nstates - 1].line_no != line_no)
+		{
+			LineState  *st = &ctx->states[ctx->nstates++];
+
+			st->line_no = line_no;
+			st->qty = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+			st->qty_allocated = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
+			st->qty_backordered = DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
+			st->qty_shipped = DatumGetInt64(SPI_getbinval(tup, desc, 13, &isnull));
+			st->status = TextDatumGetCString(SPI_getbinval(tup, desc, 14, &isnull));
+			st->held = DatumGetInt64(SPI_getbinval(tup, desc, 15, &isnull));
+			st->picked = DatumGetInt64(SPI_getbinval(tup, desc, 16, &isnull));
+			st->packed = DatumGetInt64(SPI_getbinval(tup, desc, 17, &isnull));
+		}
+		if (!DatumGetBool(SPI_getbinval(tup, desc, 18, &isnull)))
+			continue;			/* needs no stock: only its status counts */
 		if (ctx->nlines == 0 || ctx->lines[ctx->nlines - 1].line_no != line_no)
 		{
 			line = &ctx->lines[ctx->nlines++];
@@ -359,6 +402,7 @@ Reserve(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 lot_id,
 {
 	ReservationAdd(ctx, line_no, is->item_id, is->nodes[n].node_id, lot_id, qty);
 	ctx->reserved_units += qty;
+	LineStateOf(ctx, line_no)->held += qty;
 
 	if (ctx->result)
 	{
@@ -436,6 +480,7 @@ ReleaseReserved(AllocContext *ctx, int32 line_no, ItemStock *is, int64 node_id, 
 		StockApply(&m, 1, STOCK_DOCUMENT);
 		ReservationAdd(ctx, line_no, is->item_id, node_id, lots[i], -part);
 		ctx->reserved_units -= part;
+		LineStateOf(ctx, line_no)->held -= part;
 		qty -= part;
 	}
 }
@@ -806,7 +851,6 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
 {
 	int64		order_id = order->order_id;
 	AllocContext ctx;
-	LineQuantities *changes;
 	int			l,
 				k,
 				pass,
@@ -881,26 +925,30 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
 	}
 
 	/* 5. backorder or short what is left; record the lines */
-	changes = palloc(sizeof(LineQuantities) * Max(ctx.nlines, 1));
 	for (l = 0; l < ctx.nlines; l++)
 	{
 		AllocLine  *line = &ctx.lines[l];
+		LineState  *st = LineStateOf(&ctx, line->line_no);
 		int64		backordered = line->allow_backorder ? line->qty - line->qty_allocated : 0;
 
-		changes[l].line_no = line->line_no;
-		changes[l].qty_allocated = line->qty_allocated;
-		changes[l].qty_backordered = backordered;
+		if (st->qty_allocated != line->qty_allocated || st->qty_backordered != backordered)
+		{
+			st->qty_allocated = line->qty_allocated;
+			st->qty_backordered = backordered;
+			st->changed = true;
+		}
 		if (backordered > line->qty_backordered)
 			EventRecord("backorder_created", line->item_id, 0, order_id, 0,
 						psprintf("{\"sku\": %s, \"line_no\": %d, \"qty\": " INT64_FORMAT "}",
 								 IerpJsonQuote(line->sku), line->line_no, backordered));
 	}
+
 	/*
 	 * A line left unfilled because stock was held by transactions this one
 	 * could not wait for (the global lock order) is not short: it stays open
 	 * (or partially allocated) for the next erp.allocate_pending.
 	 */
-	OrderRefreshStatus(order, !ctx.contended, changes, ctx.nlines);
+	OrderWriteStatus(order, !ctx.contended, ctx.states, ctx.nstates);
 	return ctx.reserved_units;
 }
 
