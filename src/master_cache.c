@@ -29,6 +29,14 @@ typedef struct ItemEntry
 	MasterItem	item;
 } ItemEntry;
 
+typedef struct ItemIdEntry
+{
+	int64		item_id;		/* hash key */
+	MasterItem	item;
+	char		sku[IERP_MAX_KEY_LEN + 1];
+	bool		long_sku;		/* the sku is longer than the buffer: not cached */
+} ItemIdEntry;
+
 typedef struct CodeEntry
 {
 	char		code[IERP_MAX_KEY_LEN + 1];	/* hash key */
@@ -50,6 +58,7 @@ typedef struct PolicyEntry
 } PolicyEntry;
 
 static HTAB *items = NULL;
+static HTAB *items_by_id = NULL;
 static HTAB *nodes = NULL;
 static HTAB *channels = NULL;
 static HTAB *channel_nodes = NULL;
@@ -76,6 +85,17 @@ CreateTable(const char *name, Size entrysize)
 	return hash_create(name, 256, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 }
 
+static HTAB *
+CreateIdTable(const char *name, Size entrysize)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = entrysize;
+	ctl.hcxt = CacheMemoryContext;
+	return hash_create(name, 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
 static void
 DropTable(HTAB **table)
 {
@@ -90,7 +110,10 @@ static void
 MasterCacheInvalidate(Datum arg, Oid relid)
 {
 	if (relid == InvalidOid || relid == item_relid || relid == component_relid)
+	{
 		DropTable(&items);
+		DropTable(&items_by_id);
+	}
 	if (relid == InvalidOid || relid == node_relid)
 		DropTable(&nodes);
 	if (relid == InvalidOid || relid == channel_relid)
@@ -186,6 +209,79 @@ MasterItemLookup(const char *sku)
 	return &entry->item;
 }
 
+/*
+ * MasterItemById: the item with item_id and its sku (*sku points into the
+ * cache, valid until the next lookup or command), or NULL when there is
+ * none.  Must run between SPI_connect and SPI_finish.
+ */
+const MasterItem *
+MasterItemById(int64 item_id, const char **sku)
+{
+	static SPIPlanPtr plan = NULL;
+	ItemIdEntry *entry;
+	bool		found;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	Datum		price;
+	char	   *name;
+
+	LearnRelids();
+	if (items_by_id == NULL)
+		items_by_id = CreateIdTable("inventory_erp items by id", sizeof(ItemIdEntry));
+	entry = hash_search(items_by_id, &item_id, HASH_FIND, NULL);
+	if (entry != NULL)
+	{
+		*sku = entry->sku;
+		return &entry->item;
+	}
+	IerpPlan(&plan,
+			 "SELECT i.item_id, i.lot_tracked, i.min_shelf_life_days, i.allow_backorder,"
+			 "       i.allow_preorder, i.high_value, i.requires_qc,"
+			 "       EXISTS (SELECT 1 FROM erp.item_component c WHERE c.kit_item_id = i.item_id),"
+			 "       i.active, i.unit_price::pg_catalog.text, i.sku"
+			 "  FROM erp.item i WHERE i.item_id = $1",
+			 1, (Oid[]) {INT8OID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id)}, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: item lookup failed");
+	if (SPI_processed == 0)
+		return NULL;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	name = TextDatumGetCString(SPI_getbinval(tup, desc, 11, &isnull));
+	if (items_by_id == NULL)
+		items_by_id = CreateIdTable("inventory_erp items by id", sizeof(ItemIdEntry));
+	entry = hash_search(items_by_id, &item_id, HASH_ENTER, &found);
+	entry->item.info.item_id = item_id;
+	entry->item.info.lot_tracked = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
+	entry->item.info.min_shelf_life_days = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+	entry->item.info.allow_backorder = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
+	entry->item.info.allow_preorder = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+	entry->item.info.high_value = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
+	entry->item.info.requires_qc = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
+	entry->item.info.is_kit = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
+	entry->item.active = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
+	price = SPI_getbinval(tup, desc, 10, &isnull);
+	if (isnull)
+		entry->item.unit_price[0] = '\0';
+	else
+		text_to_cstring_buffer(DatumGetTextPP(price), entry->item.unit_price, sizeof(entry->item.unit_price));
+	entry->long_sku = strlen(name) > IERP_MAX_KEY_LEN;
+	if (entry->long_sku)
+	{
+		/* an sku longer than any key this module accepts: answer it, do not keep it */
+		static MasterItem uncached;
+
+		uncached = entry->item;
+		(void) hash_search(items_by_id, &item_id, HASH_REMOVE, NULL);
+		*sku = name;
+		return &uncached;
+	}
+	strlcpy(entry->sku, name, sizeof(entry->sku));
+	*sku = entry->sku;
+	return &entry->item;
+}
+
 /* A code lookup through one of the code caches; 0 when unknown. */
 static int64
 CodeLookup(HTAB **table, const char *name, SPIPlanPtr *plan, const char *sql, const char *code)
@@ -234,17 +330,6 @@ MasterChannelLookup(const char *code)
 
 	return CodeLookup(&channels, "inventory_erp channels", &plan,
 					  "SELECT channel_id FROM erp.channel WHERE code = $1", code);
-}
-
-static HTAB *
-CreateIdTable(const char *name, Size entrysize)
-{
-	HASHCTL		ctl;
-
-	ctl.keysize = sizeof(int64);
-	ctl.entrysize = entrysize;
-	ctl.hcxt = CacheMemoryContext;
-	return hash_create(name, 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
 /* The memory contexts of the lists, created on first use. */

@@ -37,6 +37,7 @@ typedef struct MasterPolicy
 } MasterPolicy;
 
 extern const MasterItem *MasterItemLookup(const char *sku);
+extern const MasterItem *MasterItemById(int64 item_id, const char **sku);
 extern int	MasterChannelNodes(int64 channel_id, const MasterNode **out);
 extern int	MasterItemPolicies(int64 item_id, const MasterPolicy **out);
 extern bool MasterItemFenced(int64 item_id);
