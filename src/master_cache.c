@@ -14,6 +14,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -66,6 +67,8 @@ static HTAB *policies = NULL;
 static HTAB *fenced_items = NULL;	/* item ids with a ring-fence (erp.channel_reserve) */
 static MemoryContext nodes_cxt = NULL;	/* the node lists of channel_nodes */
 static MemoryContext policies_cxt = NULL;	/* the policy lists of policies */
+/* the caches hold rows read under a transaction snapshot (REPEATABLE READ): dropped at its end */
+static bool snapshot_fill = false;
 static Oid	item_relid = InvalidOid;
 static Oid	component_relid = InvalidOid;
 static Oid	node_relid = InvalidOid;
@@ -109,6 +112,10 @@ DropTable(HTAB **table)
 static void
 MasterCacheInvalidate(Datum arg, Oid relid)
 {
+	bool		ours = relid == InvalidOid || relid == item_relid || relid == component_relid ||
+		relid == node_relid || relid == channel_relid || relid == channel_node_relid ||
+		relid == policy_relid || relid == reserve_relid;
+
 	if (relid == InvalidOid || relid == item_relid || relid == component_relid)
 	{
 		DropTable(&items);
@@ -132,12 +139,46 @@ MasterCacheInvalidate(Datum arg, Oid relid)
 	}
 	if (relid == InvalidOid || relid == reserve_relid)
 		DropTable(&fenced_items);
+
+	/*
+	 * The tables may have been dropped and created anew (DROP and CREATE
+	 * EXTENSION in one session): learn their OIDs again on the next lookup.
+	 */
+	if (ours)
+		item_relid = InvalidOid;
 }
 
-/* Remembers which relations the caches depend on (looked up once the schema exists). */
+/* At the end of a transaction that filled the caches under its own snapshot, drop them. */
+static void
+MasterCacheXactEnd(XactEvent event, void *arg)
+{
+	if (!snapshot_fill)
+		return;
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
+		MasterCacheInvalidate((Datum) 0, InvalidOid);
+		snapshot_fill = false;
+	}
+}
+
+/*
+ * Every lookup starts here: it takes in the invalidations other sessions
+ * committed since (so a cached row is never older than what a new statement
+ * would read), learns the tables' OIDs once the schema exists, and, in a
+ * transaction that reads under its own snapshot (REPEATABLE READ and up),
+ * drops what was cached before so that what it caches is what its snapshot
+ * sees; that is dropped again at the transaction's end.
+ */
 static void
 LearnRelids(void)
 {
+	AcceptInvalidationMessages();
+	if (IsolationUsesXactSnapshot() && !snapshot_fill)
+	{
+		MasterCacheInvalidate((Datum) 0, InvalidOid);
+		snapshot_fill = true;
+	}
 	if (!OidIsValid(item_relid))
 	{
 		item_relid = IerpRelid("item");
@@ -496,4 +537,5 @@ void
 MasterCacheInit(void)
 {
 	CacheRegisterRelcacheCallback(MasterCacheInvalidate, (Datum) 0);
+	RegisterXactCallback(MasterCacheXactEnd, NULL);
 }

@@ -19,3 +19,16 @@ CREATE TRIGGER stock_policy_cached AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE 
     FOR EACH STATEMENT EXECUTE FUNCTION erp.reload_rules();
 CREATE TRIGGER channel_reserve_cached AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON erp.channel_reserve
     FOR EACH STATEMENT EXECUTE FUNCTION erp.reload_rules();
+-- The caches must also hear of changes a logical-replication subscriber or a
+-- data-only restore writes (session_replication_role = replica): these triggers
+-- fire always.
+ALTER TABLE erp.item ENABLE ALWAYS TRIGGER item_cached;
+ALTER TABLE erp.item_component ENABLE ALWAYS TRIGGER item_component_cached;
+ALTER TABLE erp.node ENABLE ALWAYS TRIGGER node_cached;
+ALTER TABLE erp.channel ENABLE ALWAYS TRIGGER channel_cached;
+ALTER TABLE erp.channel_node ENABLE ALWAYS TRIGGER channel_node_cached;
+ALTER TABLE erp.stock_policy ENABLE ALWAYS TRIGGER stock_policy_cached;
+ALTER TABLE erp.channel_reserve ENABLE ALWAYS TRIGGER channel_reserve_cached;
+ALTER TABLE erp.node_access ENABLE ALWAYS TRIGGER node_access_changed;
+ALTER TABLE erp.state_transition ENABLE ALWAYS TRIGGER state_transition_changed;
+ALTER TABLE erp.disposition_rule ENABLE ALWAYS TRIGGER disposition_rule_changed;

@@ -34,7 +34,12 @@ StockValidate(const StockMove *m, bool document)
 {
 	const StockTransition *t;
 
-	if (m->qty <= 0 || m->qty > IERP_MAX_MOVE_QTY)
+	/*
+	 * A caller's move carries at most IERP_MAX_MOVE_QTY units; a document's
+	 * may carry more (the components of many kits on one line), which the
+	 * bigint sums of the slots and the ledger hold with room to spare.
+	 */
+	if (m->qty <= 0 || (!document && m->qty > IERP_MAX_MOVE_QTY))
 		IerpCheckQuantity(m->qty, IerpItemSku(m->item_id));
 	if (m->ref != NULL)
 		IerpCheckText(m->ref, "ref", IERP_MAX_TEXT_LEN);

@@ -241,6 +241,12 @@ StockIndexInsert(Relation rel, HeapTuple tup)
 		Datum		values[INDEX_MAX_KEYS];
 		bool		isnull[INDEX_MAX_KEYS];
 
+		/* as the executor does: an index being built concurrently, or left invalid, takes no entries yet */
+		if (!info->ii_ReadyForInserts)
+		{
+			index_close(idx, NoLock);
+			continue;
+		}
 		if (info->ii_Expressions != NIL || info->ii_Predicate != NIL)
 			elog(ERROR, "inventory_erp: index \"%s\" of \"%s\" has expressions, which the kernel does not maintain",
 				 RelationGetRelationName(idx), RelationGetRelationName(rel));
