@@ -139,3 +139,43 @@ StockTagHeld(const LOCKTAG *tag)
 {
 	return LockHeldByMe(tag, ExclusiveLock);
 }
+
+/*
+ * StockDocumentTag: the tag of a document other than an order (a purchase
+ * order, a transfer, a return, an adjustment, a count) or of a new lot
+ * being created (kind STOCK_TAG_LOT, id a hash of item and lot code); like
+ * an order's, before every slot tag.
+ */
+void
+StockDocumentTag(LOCKTAG *tag, StockTagKind kind, int64 id)
+{
+	SetTag(tag, 0, (uint32) id ^ (uint32) (id >> 32), (uint16) kind);
+}
+
+/*
+ * StockOwnTag: owns tag for this transaction before its document is
+ * touched: waits where the global lock order allows; otherwise tries for a
+ * moment (a holder that only looks gives it back at once) and then refuses
+ * with 55P03, so that no wait can close a deadlock.  what names the object
+ * in the refusal ("transfer 12").
+ */
+void
+StockOwnTag(const LOCKTAG *tag, const char *what)
+{
+	int			tries;
+
+	if (StockTagLock(tag, true, false))
+		return;
+	for (tries = 0; tries < 200; tries++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(500L);
+		if (StockTagLock(tag, false, false))
+			return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+			 errmsg("%s is being changed by another transaction", what),
+			 errdetail("This transaction already holds stock or documents that come later in the lock order; waiting could deadlock."),
+			 errhint("Retry the transaction.")));
+}
