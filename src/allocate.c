@@ -365,7 +365,7 @@ ReservationAdd(AllocContext *ctx, int32 line_no, int64 item_id, int64 node_id, i
 		 */
 		IerpPlan(&less_plan,
 				 "UPDATE erp.reservation SET qty = qty + $6"
-				 " WHERE order_id = $1 AND line_no = $2 AND item_id = $3 AND node_id = $4"
+				 " WHERE item_id = $3 AND order_id = $1 AND line_no = $2 AND node_id = $4"
 				 "   AND COALESCE(lot_id, 0) = $5 RETURNING reservation_id, qty, qty_picked",
 				 6, argtypes);
 		if (SPI_execute_plan(less_plan, values, NULL, false, 0) != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
@@ -375,8 +375,10 @@ ReservationAdd(AllocContext *ctx, int32 line_no, int64 item_id, int64 node_id, i
 		if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)) == 0 &&
 			DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)) == 0)
 		{
-			IerpPlan(&drop_plan, "DELETE FROM erp.reservation WHERE reservation_id = $1", 1, argtypes);
-			if (SPI_execute_plan(drop_plan, (Datum[]) {SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)},
+			IerpPlan(&drop_plan, "DELETE FROM erp.reservation WHERE item_id = $1 AND reservation_id = $2",
+					 2, (Oid[]) {INT8OID, INT8OID});
+			if (SPI_execute_plan(drop_plan, (Datum[]) {Int64GetDatum(item_id),
+								 SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)},
 								 NULL, false, 0) != SPI_OK_DELETE)
 				elog(ERROR, "inventory_erp: reservation cleanup failed");
 		}
@@ -385,7 +387,7 @@ ReservationAdd(AllocContext *ctx, int32 line_no, int64 item_id, int64 node_id, i
 	IerpPlan(&plan,
 			 "INSERT INTO erp.reservation AS r (order_id, line_no, item_id, node_id, lot_id, qty)"
 			 " VALUES ($1, $2, $3, $4, NULLIF($5, 0), $6)"
-			 " ON CONFLICT (order_id, line_no, item_id, node_id, (COALESCE(lot_id, 0)))"
+			 " ON CONFLICT (item_id, order_id, line_no, node_id, (COALESCE(lot_id, 0)))"
 			 " DO UPDATE SET qty = r.qty + EXCLUDED.qty",
 			 6, argtypes);
 	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
@@ -451,7 +453,7 @@ ReleaseReserved(AllocContext *ctx, int32 line_no, ItemStock *is, int64 node_id, 
 
 	IerpPlan(&plan,
 			 "SELECT COALESCE(lot_id, 0), qty - qty_picked FROM erp.reservation"
-			 " WHERE order_id = $1 AND line_no = $2 AND item_id = $3 AND node_id = $4"
+			 " WHERE item_id = $3 AND order_id = $1 AND line_no = $2 AND node_id = $4"
 			 "   AND qty > qty_picked ORDER BY reservation_id DESC",
 			 4, argtypes);
 	values[0] = Int64GetDatum(ctx->order_id);

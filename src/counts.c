@@ -226,9 +226,11 @@ AdjustmentCreate(int64 item_id, const char *sku, int64 node_id, const char *node
 		int64		move_id = ApplyAdjustment(adjustment_id, item_id, node_id, lot_id, qty_delta, STATE_AVAILABLE);
 
 		IerpPlan(&applied_plan,
-				 "UPDATE erp.adjustment SET move_id = $2, decided_at = pg_catalog.now() WHERE adjustment_id = $1",
-				 2, (Oid[]) {INT8OID, INT8OID});
-		if (SPI_execute_plan(applied_plan, (Datum[]) {Int64GetDatum(adjustment_id), Int64GetDatum(move_id)},
+				 "UPDATE erp.adjustment SET move_id = $3, decided_at = pg_catalog.now()"
+				 " WHERE item_id = $1 AND adjustment_id = $2",
+				 3, (Oid[]) {INT8OID, INT8OID, INT8OID});
+		if (SPI_execute_plan(applied_plan, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(adjustment_id),
+							 Int64GetDatum(move_id)},
 							 NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "inventory_erp: adjustment update failed");
 	}
@@ -439,6 +441,7 @@ ierp_counts_adjust_body(PG_FUNCTION_ARGS)
 static Datum
 ierp_counts_approve_adjustment_body(PG_FUNCTION_ARGS)
 {
+	static SPIPlanPtr item_plan = NULL;
 	static SPIPlanPtr lock_plan = NULL;
 	static SPIPlanPtr done_plan = NULL;
 	Oid			caller = GetOuterUserId();
@@ -465,12 +468,23 @@ ierp_counts_approve_adjustment_body(PG_FUNCTION_ARGS)
 				 errhint("Ask an approver, or GRANT erp_approver TO the role that approves.")));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
+	/* the one lookup by the document id: which item the adjustment is of */
+	IerpPlan(&item_plan, "SELECT item_id FROM erp.adjustment WHERE adjustment_id = $1",
+			 1, (Oid[]) {INT8OID});
+	if (SPI_execute_plan(item_plan, (Datum[]) {Int64GetDatum(adjustment_id)}, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read adjustment");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("unknown adjustment " INT64_FORMAT, adjustment_id)));
+	item_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	IerpPlan(&lock_plan,
 			 "SELECT item_id, node_id, COALESCE(lot_id, 0), qty_delta, status::text, created_by::text,"
 			 "       from_state = 'quarantined'"
-			 "  FROM erp.adjustment WHERE adjustment_id = $1 FOR UPDATE",
-			 1, (Oid[]) {INT8OID});
-	if (SPI_execute_plan(lock_plan, (Datum[]) {Int64GetDatum(adjustment_id)}, NULL, false, 1) != SPI_OK_SELECT)
+			 "  FROM erp.adjustment WHERE item_id = $1 AND adjustment_id = $2 FOR UPDATE",
+			 2, (Oid[]) {INT8OID, INT8OID});
+	if (SPI_execute_plan(lock_plan, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(adjustment_id)},
+						 NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot lock adjustment");
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -501,10 +515,10 @@ ierp_counts_approve_adjustment_body(PG_FUNCTION_ARGS)
 				 errhint("Ask another member of erp_approver.")));
 	move_id = ApplyAdjustment(adjustment_id, item_id, node_id, lot_id, qty_delta, from);
 	IerpPlan(&done_plan,
-			 "UPDATE erp.adjustment SET status = 'applied', decided_at = pg_catalog.now(), decided_by = $2,"
-			 "       move_id = $3 WHERE adjustment_id = $1",
-			 3, (Oid[]) {INT8OID, TEXTOID, INT8OID});
-	if (SPI_execute_plan(done_plan, (Datum[]) {Int64GetDatum(adjustment_id),
+			 "UPDATE erp.adjustment SET status = 'applied', decided_at = pg_catalog.now(), decided_by = $3,"
+			 "       move_id = $4 WHERE item_id = $1 AND adjustment_id = $2",
+			 4, (Oid[]) {INT8OID, INT8OID, TEXTOID, INT8OID});
+	if (SPI_execute_plan(done_plan, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(adjustment_id),
 						 CStringGetTextDatum(actor), Int64GetDatum(move_id)},
 						 NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "inventory_erp: adjustment update failed");

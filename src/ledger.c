@@ -77,19 +77,19 @@ Datum
 ierp_ledger_refuse_delete_used(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plans[4] = {NULL, NULL, NULL, NULL};
-	static const Oid argtypes[] = {INT8OID};
+	static const Oid argtypes[] = {INT8OID, INT8OID};
 	static const char *const kinds[4] = {"item", "node", "lot", "channel"};
 	static const char *const queries[4] = {
 		"SELECT EXISTS (SELECT 1 FROM erp.stock_move WHERE item_id = $1)"
 		"    OR EXISTS (SELECT 1 FROM erp.order_line WHERE item_id = $1)",
 		"SELECT EXISTS (SELECT 1 FROM erp.stock_move WHERE from_node_id = $1 OR to_node_id = $1)",
-		"SELECT EXISTS (SELECT 1 FROM erp.stock_move WHERE lot_id = $1)",
+		"SELECT EXISTS (SELECT 1 FROM erp.stock_move WHERE item_id = $2 AND lot_id = $1)",
 		"SELECT EXISTS (SELECT 1 FROM erp.sales_order WHERE channel_id = $1)"
 	};
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
 	const char *kind;
-	Datum		values[1];
+	Datum		values[2];
 	bool		isnull;
 	bool		used;
 	int			k;
@@ -105,9 +105,12 @@ ierp_ledger_refuse_delete_used(PG_FUNCTION_ARGS)
 	desc = trigdata->tg_relation->rd_att;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
-	IerpPlan(&plans[k], queries[k], 1, argtypes);
+	/* $1 is the row's id; $2 its item, for a lot (the ledger is keyed by item) */
+	IerpPlan(&plans[k], queries[k], 2, argtypes);
 	values[0] = heap_getattr(trigdata->tg_trigtuple, SPI_fnumber(desc, psprintf("%s_id", kind)),
 							 desc, &isnull);
+	values[1] = k == 2 ? heap_getattr(trigdata->tg_trigtuple, SPI_fnumber(desc, "item_id"), desc, &isnull)
+		: Int64GetDatum(0);
 	if (SPI_execute_plan(plans[k], values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot check ledger references");
 	used = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

@@ -409,12 +409,14 @@ IerpEnsureLot(int64 item_id, const char *sku, const char *lot_code, DateADT expi
 	{
 		/* a lot without an expiry takes the first one a receipt names */
 		IerpPlan(&expiry_plan,
-				 "WITH u AS (UPDATE erp.lot SET expires_on = $3 WHERE lot_id = $1 AND expires_on IS NULL"
+				 "WITH u AS (UPDATE erp.lot SET expires_on = $3"
+				 "            WHERE item_id = $1 AND lot_id = $2 AND expires_on IS NULL"
 				 "           RETURNING expires_on)"
 				 " SELECT expires_on FROM u"
-				 " UNION ALL SELECT expires_on FROM erp.lot WHERE lot_id = $1 AND NOT EXISTS (SELECT 1 FROM u)",
-				 3, (Oid[]) {INT8OID, TEXTOID, DATEOID});
-		values[0] = Int64GetDatum(lot_id);
+				 " UNION ALL SELECT expires_on FROM erp.lot"
+				 "  WHERE item_id = $1 AND lot_id = $2 AND NOT EXISTS (SELECT 1 FROM u)",
+				 3, (Oid[]) {INT8OID, INT8OID, DATEOID});
+		values[1] = Int64GetDatum(lot_id);
 		ret = SPI_execute_plan(expiry_plan, values, nulls, false, 1);
 		if (ret != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "inventory_erp: lot expiry update failed: %s", SPI_result_code_string(ret));

@@ -308,20 +308,38 @@ typedef struct HeldUnits
 static int
 LoadHeld(int64 order_id, int64 item_id, HeldUnits **out)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr order_plan = NULL;
+	static SPIPlanPtr item_plan = NULL;
 	Datum		values[2];
 	uint64		i;
 	HeldUnits  *h;
+	int			ret;
 
-	IerpPlan(&plan,
-			 "SELECT reservation_id, line_no, item_id, node_id, COALESCE(lot_id, 0),"
-			 "       qty - qty_picked, qty_picked - qty_packed, qty_packed"
-			 "  FROM erp.reservation WHERE order_id = $1 AND ($2 = 0 OR item_id = $2) AND qty > 0"
-			 " ORDER BY item_id, node_id, COALESCE(lot_id, 0), reservation_id",
-			 2, id_argtypes);
 	values[0] = Int64GetDatum(order_id);
 	values[1] = Int64GetDatum(item_id);
-	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
+	if (item_id != 0)
+	{
+		/* one item: the statement names it */
+		IerpPlan(&item_plan,
+				 "SELECT reservation_id, line_no, item_id, node_id, COALESCE(lot_id, 0),"
+				 "       qty - qty_picked, qty_picked - qty_packed, qty_packed"
+				 "  FROM erp.reservation WHERE item_id = $2 AND order_id = $1 AND qty > 0"
+				 " ORDER BY node_id, COALESCE(lot_id, 0), reservation_id",
+				 2, id_argtypes);
+		ret = SPI_execute_plan(item_plan, values, NULL, false, 0);
+	}
+	else
+	{
+		/* the whole order: its reservations of every item */
+		IerpPlan(&order_plan,
+				 "SELECT reservation_id, line_no, item_id, node_id, COALESCE(lot_id, 0),"
+				 "       qty - qty_picked, qty_picked - qty_packed, qty_packed"
+				 "  FROM erp.reservation WHERE order_id = $1 AND qty > 0"
+				 " ORDER BY item_id, node_id, COALESCE(lot_id, 0), reservation_id",
+				 1, id_argtypes);
+		ret = SPI_execute_plan(order_plan, values, NULL, false, 0);
+	}
+	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read reservations");
 	h = palloc0(sizeof(HeldUnits) * Max(SPI_processed, 1));
 	for (i = 0; i < SPI_processed; i++)
@@ -360,32 +378,50 @@ MoveHeld(int64 order_id, const HeldUnits *h, int64 qty, StockState from, StockSt
 
 /* Adds to a reservation's held, picked and packed counts (deltas may be negative). */
 static void
-ReservationChange(int64 reservation_id, int64 d_qty, int64 d_picked, int64 d_packed)
+ReservationChange(const HeldUnits *h, int64 d_qty, int64 d_picked, int64 d_packed)
 {
 	static SPIPlanPtr plan = NULL;
-	Datum		values[4];
+	Datum		values[5];
 
 	IerpPlan(&plan,
-			 "UPDATE erp.reservation SET qty = qty + $2, qty_picked = qty_picked + $3,"
-			 "       qty_packed = qty_packed + $4 WHERE reservation_id = $1",
-			 4, id_argtypes);
-	values[0] = Int64GetDatum(reservation_id);
-	values[1] = Int64GetDatum(d_qty);
-	values[2] = Int64GetDatum(d_picked);
-	values[3] = Int64GetDatum(d_packed);
+			 "UPDATE erp.reservation SET qty = qty + $3, qty_picked = qty_picked + $4,"
+			 "       qty_packed = qty_packed + $5 WHERE item_id = $1 AND reservation_id = $2",
+			 5, (Oid[]) {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID});
+	values[0] = Int64GetDatum(h->item_id);
+	values[1] = Int64GetDatum(h->reservation_id);
+	values[2] = Int64GetDatum(d_qty);
+	values[3] = Int64GetDatum(d_picked);
+	values[4] = Int64GetDatum(d_packed);
 	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "inventory_erp: reservation update failed");
 }
 
+/*
+ * Deletes the order's reservations that hold nothing any more, of the items
+ * of the n held units h (LoadHeld's): the statement names those items.
+ */
 static void
-DeleteEmptyReservations(int64 order_id)
+DeleteEmptyReservations(int64 order_id, const HeldUnits *h, int n)
 {
 	static SPIPlanPtr plan = NULL;
-	Datum		values[1];
+	Datum	   *items;
+	int			nitems = 0;
+	int			i;
 
-	IerpPlan(&plan, "DELETE FROM erp.reservation WHERE order_id = $1 AND qty = 0", 1, id_argtypes);
-	values[0] = Int64GetDatum(order_id);
-	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_DELETE)
+	if (n == 0)
+		return;
+	/* h is sorted by item: one array element per item */
+	items = palloc(sizeof(Datum) * n);
+	for (i = 0; i < n; i++)
+		if (nitems == 0 || DatumGetInt64(items[nitems - 1]) != h[i].item_id)
+			items[nitems++] = Int64GetDatum(h[i].item_id);
+	IerpPlan(&plan,
+			 "DELETE FROM erp.reservation WHERE item_id = ANY ($2) AND order_id = $1 AND qty = 0",
+			 2, (Oid[]) {INT8OID, INT8ARRAYOID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(order_id),
+						 PointerGetDatum(construct_array(items, nitems, INT8OID, sizeof(int64),
+														 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE))},
+						 NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "inventory_erp: reservation cleanup failed");
 }
 
@@ -410,17 +446,18 @@ GiveBack(int64 order_id, int32 line_no, int64 item_id, int64 qty)
 		if (part > 0)
 		{
 			MoveHeld(order_id, &h[i], part, STATE_RESERVED, STATE_AVAILABLE, "release");
-			ReservationChange(h[i].reservation_id, -part, 0, 0);
+			ReservationChange(&h[i], -part, 0, 0);
 			qty -= part;
 		}
 		part = Min(qty, h[i].picked);
 		if (part > 0)
 		{
 			MoveHeld(order_id, &h[i], part, STATE_PICKED, STATE_AVAILABLE, "putback");
-			ReservationChange(h[i].reservation_id, -part, -part, 0);
+			ReservationChange(&h[i], -part, -part, 0);
 			qty -= part;
 		}
 	}
+	DeleteEmptyReservations(order_id, h, n);
 }
 
 /* erp.cancel_order(order_id): releases everything held; refused once packed (IE010). */
@@ -449,9 +486,9 @@ ierp_orders_cancel_body(PG_FUNCTION_ARGS)
 			MoveHeld(order.order_id, &h[i], h[i].unpicked, STATE_RESERVED, STATE_AVAILABLE, "release");
 		if (h[i].picked > 0)
 			MoveHeld(order.order_id, &h[i], h[i].picked, STATE_PICKED, STATE_AVAILABLE, "putback");
-		ReservationChange(h[i].reservation_id, -(h[i].unpicked + h[i].picked), -h[i].picked, 0);
+		ReservationChange(&h[i], -(h[i].unpicked + h[i].picked), -h[i].picked, 0);
 	}
-	DeleteEmptyReservations(order.order_id);
+	DeleteEmptyReservations(order.order_id, h, n);
 	IerpPlan(&lines_plan,
 			 "UPDATE erp.order_line SET status = 'cancelled', qty_allocated = qty_shipped,"
 			 "       qty_backordered = 0 WHERE order_id = $1 AND status <> 'shipped'",
@@ -590,7 +627,7 @@ ierp_orders_pick_body(PG_FUNCTION_ARGS)
 		if (part == 0)
 			continue;
 		MoveHeld(order.order_id, &h[i], part, STATE_RESERVED, STATE_PICKED, "pick");
-		ReservationChange(h[i].reservation_id, 0, part, 0);
+		ReservationChange(&h[i], 0, part, 0);
 		qty -= part;
 	}
 	OrderRefreshStatus(&order, false, NULL, 0);
@@ -722,7 +759,7 @@ ierp_orders_short_pick_body(PG_FUNCTION_ARGS)
 			StockDocumentMove(psprintf("adjustment:" INT64_FORMAT, adjustment_id), item.item_id, h[i].lot_id,
 							   part, h[i].node_id, STATE_AVAILABLE, h[i].node_id, STATE_QUARANTINED, "hold", STOCK_TAKE_ALL);
 		}
-		ReservationChange(h[i].reservation_id, -part, 0, 0);
+		ReservationChange(&h[i], -part, 0, 0);
 		left -= part;
 	}
 	if (left > 0)
@@ -732,7 +769,7 @@ ierp_orders_short_pick_body(PG_FUNCTION_ARGS)
 						missing, sku, order.order_id)));
 
 	LineLosesShortUnits(order.order_id, line_no, item.item_id, missing);
-	DeleteEmptyReservations(order.order_id);
+	DeleteEmptyReservations(order.order_id, h, n);
 	EventRecord("pick_exception", item.item_id, short_node, order.order_id, 0,
 				psprintf("{\"sku\": %s, \"short\": " INT64_FORMAT "}", IerpJsonQuote(sku), missing));
 
@@ -772,7 +809,7 @@ ierp_orders_pack_body(PG_FUNCTION_ARGS)
 		if (h[i].picked == 0)
 			continue;
 		MoveHeld(order.order_id, &h[i], h[i].picked, STATE_PICKED, STATE_PACKED, "pack");
-		ReservationChange(h[i].reservation_id, 0, 0, h[i].picked);
+		ReservationChange(&h[i], 0, 0, h[i].picked);
 	}
 	OrderRefreshStatus(&order, false, NULL, 0);
 	SPI_finish();
@@ -832,7 +869,7 @@ ierp_orders_ship_body(PG_FUNCTION_ARGS)
 		if (h[i].packed == 0)
 			continue;
 		MoveHeld(order.order_id, &h[i], h[i].packed, STATE_PACKED, STATE_OUTSIDE, "ship");
-		ReservationChange(h[i].reservation_id, -h[i].packed, -h[i].packed, -h[i].packed);
+		ReservationChange(&h[i], -h[i].packed, -h[i].packed, -h[i].packed);
 		values[0] = Int64GetDatum(shipment_id);
 		values[1] = Int64GetDatum(order.order_id);
 		values[2] = Int32GetDatum(h[i].line_no);
@@ -843,7 +880,7 @@ ierp_orders_ship_body(PG_FUNCTION_ARGS)
 		if (SPI_execute_plan(sline_plan, values, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "inventory_erp: shipment line insert failed");
 	}
-	DeleteEmptyReservations(order.order_id);
+	DeleteEmptyReservations(order.order_id, h, n);
 
 	/* lines shipped: units, or whole kits for a kit line */
 	IerpPlan(&shipped_plan,

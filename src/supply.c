@@ -572,7 +572,9 @@ ierp_supply_receive_transfer_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
 	static SPIPlanPtr done_plan = NULL;
+	static SPIPlanPtr item_plan = NULL;
 	int64		transfer_id = IerpIdArg(fcinfo, 0, "transfer");
+	int64		transfer_item_id;
 	HeapTuple	tup;
 	TupleDesc	desc;
 	bool		isnull;
@@ -580,11 +582,21 @@ ierp_supply_receive_transfer_body(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
+	/* the one lookup by the document id: which item the transfer is of */
+	IerpPlan(&item_plan, "SELECT item_id FROM erp.transfer WHERE transfer_id = $1", 1, id_types);
+	if (SPI_execute_plan(item_plan, (Datum[]) {Int64GetDatum(transfer_id)}, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read transfer");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("unknown transfer " INT64_FORMAT, transfer_id)));
+	transfer_item_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	IerpPlan(&plan,
 			 "SELECT item_id, COALESCE(lot_id, 0), to_node_id, qty, status::text FROM erp.transfer"
-			 " WHERE transfer_id = $1 FOR UPDATE",
-			 1, id_types);
-	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(transfer_id)}, NULL, false, 1) != SPI_OK_SELECT)
+			 " WHERE item_id = $1 AND transfer_id = $2 FOR UPDATE",
+			 2, id_types);
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(transfer_item_id), Int64GetDatum(transfer_id)},
+						 NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot lock transfer");
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -614,9 +626,11 @@ ierp_supply_receive_transfer_body(PG_FUNCTION_ARGS)
 				   STATE_IN_TRANSIT, node_id, STATE_AVAILABLE, "transfer_in", STOCK_TAKE_ALL);
 	}
 	IerpPlan(&done_plan,
-			 "UPDATE erp.transfer SET status = 'received', received_at = pg_catalog.now() WHERE transfer_id = $1",
-			 1, id_types);
-	if (SPI_execute_plan(done_plan, (Datum[]) {Int64GetDatum(transfer_id)}, NULL, false, 0) != SPI_OK_UPDATE)
+			 "UPDATE erp.transfer SET status = 'received', received_at = pg_catalog.now()"
+			 " WHERE item_id = $1 AND transfer_id = $2",
+			 2, id_types);
+	if (SPI_execute_plan(done_plan, (Datum[]) {Int64GetDatum(transfer_item_id), Int64GetDatum(transfer_id)},
+						 NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "inventory_erp: transfer update failed");
 	SPI_finish();
 	PG_RETURN_VOID();

@@ -106,10 +106,11 @@ CREATE TABLE erp.channel_reserve (
 COMMENT ON TABLE erp.channel_reserve IS 'Units of an item ring-fenced for one channel (e.g. a wholesale contract): other channels can neither see nor take them';
 
 CREATE TABLE erp.lot (
-    lot_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    lot_id      bigint GENERATED ALWAYS AS IDENTITY,
     item_id     bigint NOT NULL REFERENCES erp.item,
     lot_code    text NOT NULL CHECK (lot_code <> ''),
     expires_on  date,
+    CONSTRAINT lot_pkey PRIMARY KEY (item_id, lot_id),
     UNIQUE (item_id, lot_code)
 );
 COMMENT ON TABLE erp.lot IS 'A batch of a lot-tracked item with its expiry date';

@@ -68,7 +68,7 @@ COMMENT ON COLUMN erp.order_line.qty_backordered IS 'Units waiting for stock (it
 COMMENT ON COLUMN erp.order_line.qty_shipped IS 'Units shipped to the customer';
 
 CREATE TABLE erp.reservation (
-    reservation_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    reservation_id  bigint GENERATED ALWAYS AS IDENTITY,
     order_id        bigint NOT NULL,
     line_no         integer NOT NULL,
     item_id         bigint NOT NULL,
@@ -78,10 +78,11 @@ CREATE TABLE erp.reservation (
     qty_picked      bigint NOT NULL DEFAULT 0,
     qty_packed      bigint NOT NULL DEFAULT 0,
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT reservation_quantities CHECK (0 <= qty_packed AND qty_packed <= qty_picked AND qty_picked <= qty)
+    CONSTRAINT reservation_quantities CHECK (0 <= qty_packed AND qty_packed <= qty_picked AND qty_picked <= qty),
+    CONSTRAINT reservation_pkey PRIMARY KEY (item_id, reservation_id)
 );
-CREATE UNIQUE INDEX reservation_key ON erp.reservation (order_id, line_no, item_id, node_id, (COALESCE(lot_id, 0)));
-CREATE INDEX reservation_item_idx ON erp.reservation (item_id, node_id);
+CREATE UNIQUE INDEX reservation_key ON erp.reservation (item_id, order_id, line_no, node_id, (COALESCE(lot_id, 0)));
+CREATE INDEX reservation_order_idx ON erp.reservation (order_id);
 COMMENT ON TABLE erp.reservation IS 'Units held for an order line at a node (and lot): reserved = qty - qty_picked, picked = qty_picked - qty_packed, packed = qty_packed; a kit line holds its components';
 
 CREATE TABLE erp.shipment (

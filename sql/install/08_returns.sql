@@ -82,7 +82,7 @@ CREATE TABLE erp.rma_line (
     rma_id              bigint NOT NULL REFERENCES erp.rma,
     item_id             bigint NOT NULL REFERENCES erp.item,
     node_id             bigint NOT NULL REFERENCES erp.node,
-    lot_id              bigint REFERENCES erp.lot,
+    lot_id              bigint,
     qty                 bigint NOT NULL CHECK (qty > 0),
     qty_received        bigint NOT NULL DEFAULT 0,
     qty_inspected       bigint NOT NULL DEFAULT 0,
@@ -104,7 +104,8 @@ CREATE TABLE erp.rma_line (
     approved_by         name,
     refund_requested_by name,
     CHECK (0 <= qty_inspected AND qty_inspected <= qty_received AND 0 <= qty_expired
-           AND qty_received + qty_expired <= qty)
+           AND qty_received + qty_expired <= qty),
+    CONSTRAINT rma_line_lot_id_fkey FOREIGN KEY (item_id, lot_id) REFERENCES erp.lot (item_id, lot_id)
 );
 CREATE INDEX rma_line_rma_idx ON erp.rma_line (rma_id);
 CREATE INDEX rma_line_item_idx ON erp.rma_line (item_id);

@@ -42,17 +42,20 @@ CREATE TYPE erp.transfer_status AS ENUM ('in_transit', 'received');
 COMMENT ON TYPE erp.transfer_status IS 'Where a transfer between nodes stands';
 
 CREATE TABLE erp.transfer (
-    transfer_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    transfer_id     bigint GENERATED ALWAYS AS IDENTITY,
     item_id         bigint NOT NULL REFERENCES erp.item,
-    lot_id          bigint REFERENCES erp.lot,
+    lot_id          bigint,
     from_node_id    bigint NOT NULL REFERENCES erp.node,
     to_node_id      bigint NOT NULL REFERENCES erp.node,
     qty             bigint NOT NULL CHECK (qty > 0),
     status          erp.transfer_status NOT NULL DEFAULT 'in_transit',
     shipped_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
     received_at     timestamptz,
-    CHECK (from_node_id <> to_node_id)
+    CHECK (from_node_id <> to_node_id),
+    CONSTRAINT transfer_pkey PRIMARY KEY (item_id, transfer_id),
+    CONSTRAINT transfer_lot_id_fkey FOREIGN KEY (item_id, lot_id) REFERENCES erp.lot (item_id, lot_id)
 );
+CREATE INDEX transfer_id_idx ON erp.transfer (transfer_id);
 COMMENT ON TABLE erp.transfer IS 'Units sent from one node to another; in transit (inbound at the destination) until received';
 
 CREATE FUNCTION erp.create_po(supplier text, node text, lines jsonb, expected_at timestamptz)

@@ -21,7 +21,7 @@ WITH per_state AS (
            sum(b.qty) FILTER (WHERE b.state = 'return_pending') AS return_pending
       FROM erp.stock_balance b
       JOIN erp.item i ON i.item_id = b.item_id
-      LEFT JOIN erp.lot l ON l.lot_id = b.lot_id
+      LEFT JOIN erp.lot l ON l.item_id = b.item_id AND l.lot_id = b.lot_id
      GROUP BY b.item_id, b.node_id
 ), fenced AS (
     -- each channel's ring-fence, less what that channel's orders hold now (as erp.atp)

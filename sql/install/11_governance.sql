@@ -4,10 +4,10 @@ CREATE TYPE erp.adjustment_status AS ENUM ('pending_approval', 'applied', 'rejec
 COMMENT ON TYPE erp.adjustment_status IS 'An adjustment waits for an approver when its value is above the adjustment threshold';
 
 CREATE TABLE erp.adjustment (
-    adjustment_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    adjustment_id   bigint GENERATED ALWAYS AS IDENTITY,
     item_id         bigint NOT NULL REFERENCES erp.item,
     node_id         bigint NOT NULL REFERENCES erp.node,
-    lot_id          bigint REFERENCES erp.lot,
+    lot_id          bigint,
     qty_delta       bigint NOT NULL CHECK (qty_delta <> 0),
     value           numeric(14,2) NOT NULL,
     reason          text NOT NULL,
@@ -18,8 +18,11 @@ CREATE TABLE erp.adjustment (
     decided_by      name,
     move_id         bigint,
     from_state      erp.stock_state NOT NULL DEFAULT 'available'
-                    CONSTRAINT adjustment_from_state_check CHECK (from_state IN ('available', 'quarantined', 'reserved'))
+                    CONSTRAINT adjustment_from_state_check CHECK (from_state IN ('available', 'quarantined', 'reserved')),
+    CONSTRAINT adjustment_pkey PRIMARY KEY (item_id, adjustment_id),
+    CONSTRAINT adjustment_lot_id_fkey FOREIGN KEY (item_id, lot_id) REFERENCES erp.lot (item_id, lot_id)
 );
+CREATE INDEX adjustment_id_idx ON erp.adjustment (adjustment_id);
 CREATE INDEX adjustment_pending_idx ON erp.adjustment (created_at) WHERE status = 'pending_approval';
 CREATE INDEX adjustment_item_idx ON erp.adjustment (item_id, created_at);
 COMMENT ON TABLE erp.adjustment IS 'A correction of on-hand stock (from a count, by hand, or the write-off of a short pick): applied at once when its value is within erp.approval_policy, else pending_approval until an approver applies it';
@@ -29,17 +32,20 @@ COMMENT ON COLUMN erp.adjustment.move_id IS 'The ledger move that applied it';
 COMMENT ON COLUMN erp.adjustment.from_state IS 'The state a write-off takes (or took) its units from: available (a count, erp.adjust), reserved (a short pick within the threshold, applied at once), or quarantined (a short pick above it: the missing units wait there, on hand but not promisable, until an approver writes them off)';
 
 CREATE TABLE erp.cycle_count (
-    cycle_count_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    cycle_count_id  bigint GENERATED ALWAYS AS IDENTITY,
     item_id         bigint NOT NULL REFERENCES erp.item,
     node_id         bigint NOT NULL REFERENCES erp.node,
-    lot_id          bigint REFERENCES erp.lot,
+    lot_id          bigint,
     system_qty      bigint NOT NULL,
     counted_qty     bigint NOT NULL CHECK (counted_qty >= 0),
     variance        bigint GENERATED ALWAYS AS (counted_qty - system_qty) STORED,
     unit_cost       numeric(14,2) NOT NULL,
     counted_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
     counted_by      name NOT NULL,
-    adjustment_id   bigint REFERENCES erp.adjustment
+    adjustment_id   bigint,
+    CONSTRAINT cycle_count_pkey PRIMARY KEY (item_id, cycle_count_id),
+    CONSTRAINT cycle_count_lot_id_fkey FOREIGN KEY (item_id, lot_id) REFERENCES erp.lot (item_id, lot_id),
+    CONSTRAINT cycle_count_adjustment_id_fkey FOREIGN KEY (item_id, adjustment_id) REFERENCES erp.adjustment (item_id, adjustment_id)
 );
 CREATE INDEX cycle_count_item_idx ON erp.cycle_count (item_id, node_id, counted_at);
 COMMENT ON TABLE erp.cycle_count IS 'A count of the available units of an item at a node (and lot): what the books said, what was found, and the adjustment it caused';

@@ -272,8 +272,10 @@ BEGIN
        AND (SELECT u.rolsuper FROM pg_catalog.pg_roles u WHERE u.rolname OPERATOR(pg_catalog.=) SESSION_USER) THEN
         RETURN NEW;
     END IF;
-    IF EXISTS (SELECT 1 FROM erp.stock_move m WHERE m.lot_id OPERATOR(pg_catalog.=) OLD.lot_id)
-       OR EXISTS (SELECT 1 FROM erp.stock_balance b WHERE b.lot_id OPERATOR(pg_catalog.=) OLD.lot_id) THEN
+    IF EXISTS (SELECT 1 FROM erp.stock_move m
+                WHERE m.item_id OPERATOR(pg_catalog.=) OLD.item_id AND m.lot_id OPERATOR(pg_catalog.=) OLD.lot_id)
+       OR EXISTS (SELECT 1 FROM erp.stock_balance b
+                   WHERE b.item_id OPERATOR(pg_catalog.=) OLD.item_id AND b.lot_id OPERATOR(pg_catalog.=) OLD.lot_id) THEN
         RAISE EXCEPTION 'lot "%" has history and cannot move to another item', OLD.lot_code
             USING ERRCODE = 'IE010',
                   DETAIL = 'The ledger and the balances keep its units under the item it was received for.',
