@@ -478,10 +478,17 @@ ierp_counts_approve_adjustment_body(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
 				 errmsg("unknown adjustment " INT64_FORMAT, adjustment_id)));
 	item_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	/* own the adjustment in the global lock order first: its row lock then never waits for us */
+	{
+		LOCKTAG		tag;
+
+		StockDocumentTag(&tag, STOCK_TAG_ADJUSTMENT, adjustment_id);
+		StockOwnTag(&tag, psprintf("adjustment " INT64_FORMAT, adjustment_id));
+	}
 	IerpPlan(&lock_plan,
 			 "SELECT item_id, node_id, COALESCE(lot_id, 0), qty_delta, status::text, created_by::text,"
 			 "       from_state = 'quarantined'"
-			 "  FROM erp.adjustment WHERE item_id = $1 AND adjustment_id = $2 FOR UPDATE",
+			 "  FROM erp.adjustment WHERE item_id = $1 AND adjustment_id = $2 FOR UPDATE NOWAIT",
 			 2, (Oid[]) {INT8OID, INT8OID});
 	if (SPI_execute_plan(lock_plan, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(adjustment_id)},
 						 NULL, false, 1) != SPI_OK_SELECT)

@@ -18,6 +18,8 @@
  */
 #include "postgres.h"
 
+#include "common/hashfn.h"
+
 #include <ctype.h>
 
 #include "access/htup_details.h"
@@ -33,6 +35,7 @@
 #include "utils/lsyscache.h"
 
 #include "ierp.h"
+#include "stock/kernel.h"
 #include "master_cache.h"
 
 PG_FUNCTION_INFO_V1(ierp_reload_rules);
@@ -379,29 +382,47 @@ IerpEnsureLot(int64 item_id, const char *sku, const char *lot_code, DateADT expi
 	if (!has_expiry)
 		nulls[2] = 'n';
 
-	/* a new lot: inserted; an existing one: no row, and no lock on it */
-	IerpPlan(&insert_plan,
-			 "INSERT INTO erp.lot (item_id, lot_code, expires_on) VALUES ($1, $2, $3)"
-			 " ON CONFLICT (item_id, lot_code) DO NOTHING RETURNING lot_id, expires_on",
-			 3, argtypes);
-	ret = SPI_execute_plan(insert_plan, values, nulls, false, 1);
-	if (ret != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "inventory_erp: lot insert failed: %s", SPI_result_code_string(ret));
+	/*
+	 * A lot that does not exist yet: own it in the global lock order first,
+	 * so that a second transaction creating the same lot waits here, in
+	 * order (or is refused with 55P03), never in the unique index out of
+	 * order.  An existing lot is only read below: receipts of one lot do not
+	 * queue on each other.
+	 */
+	IerpPlan(&read_plan,
+			 "SELECT lot_id, expires_on FROM erp.lot WHERE item_id = $1 AND lot_code = $2",
+			 2, argtypes);
+	ret = SPI_execute_plan(read_plan, values, nulls, false, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: lot lookup failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 0)
 	{
-		/* the lot exists (committed: DO NOTHING waited for its inserter) */
-		IerpPlan(&read_plan,
-				 "SELECT lot_id, expires_on FROM erp.lot WHERE item_id = $1 AND lot_code = $2",
-				 2, argtypes);
-		ret = SPI_execute_plan(read_plan, values, nulls, false, 1);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "inventory_erp: lot lookup failed: %s", SPI_result_code_string(ret));
-		if (SPI_processed != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not serialize access to lot \"%s\" of sku \"%s\": another transaction created it",
-							lot_code, sku),
-					 errhint("Retry the transaction.")));
+		LOCKTAG		tag;
+		uint32		h = hash_bytes((const unsigned char *) lot_code, (int) strlen(lot_code));
+
+		StockDocumentTag(&tag, STOCK_TAG_LOT, (int64) h ^ (item_id * INT64CONST(2654435761)));
+		StockOwnTag(&tag, psprintf("lot \"%s\" of sku \"%s\"", lot_code, sku ? sku : ""));
+
+		/* a new lot: inserted; one another transaction created and committed meanwhile: no row */
+		IerpPlan(&insert_plan,
+				 "INSERT INTO erp.lot (item_id, lot_code, expires_on) VALUES ($1, $2, $3)"
+				 " ON CONFLICT (item_id, lot_code) DO NOTHING RETURNING lot_id, expires_on",
+				 3, argtypes);
+		ret = SPI_execute_plan(insert_plan, values, nulls, false, 1);
+		if (ret != SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "inventory_erp: lot insert failed: %s", SPI_result_code_string(ret));
+		if (SPI_processed == 0)
+		{
+			ret = SPI_execute_plan(read_plan, values, nulls, false, 1);
+			if (ret != SPI_OK_SELECT)
+				elog(ERROR, "inventory_erp: lot lookup failed: %s", SPI_result_code_string(ret));
+			if (SPI_processed != 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not serialize access to lot \"%s\" of sku \"%s\": another transaction created it",
+								lot_code, sku),
+						 errhint("Retry the transaction.")));
+		}
 	}
 	lot_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	existing = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);

@@ -247,8 +247,15 @@ ierp_supply_receive_po_body(PG_FUNCTION_ARGS)
 	GovernanceCheckLines(fcinfo, 1, psprintf("a receipt of purchase order " INT64_FORMAT, po_id));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
+	/* own the purchase order in the global lock order first: its row lock then never waits for us */
+	{
+		LOCKTAG		tag;
+
+		StockDocumentTag(&tag, STOCK_TAG_PURCHASE_ORDER, po_id);
+		StockOwnTag(&tag, psprintf("purchase order " INT64_FORMAT, po_id));
+	}
 	IerpPlan(&po_plan,
-			 "SELECT node_id, status::text FROM erp.purchase_order WHERE purchase_order_id = $1 FOR UPDATE",
+			 "SELECT node_id, status::text FROM erp.purchase_order WHERE purchase_order_id = $1 FOR UPDATE NOWAIT",
 			 1, id_types);
 	if (SPI_execute_plan(po_plan, (Datum[]) {Int64GetDatum(po_id)}, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot lock purchase order");
@@ -453,9 +460,15 @@ ierp_supply_delay_po_body(PG_FUNCTION_ARGS)
 	IerpCheckTimestamp(new_at, "new_expected_at");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
+	{
+		LOCKTAG		tag;
+
+		StockDocumentTag(&tag, STOCK_TAG_PURCHASE_ORDER, po_id);
+		StockOwnTag(&tag, psprintf("purchase order " INT64_FORMAT, po_id));
+	}
 	IerpPlan(&lock_plan,
 			 "SELECT node_id, status::text, $2 < created_at, created_at::text FROM erp.purchase_order"
-			 " WHERE purchase_order_id = $1 FOR UPDATE",
+			 " WHERE purchase_order_id = $1 FOR UPDATE NOWAIT",
 			 2, (Oid[]) {INT8OID, TIMESTAMPTZOID});
 	values[0] = Int64GetDatum(po_id);
 	values[1] = TimestampTzGetDatum(new_at);
@@ -591,9 +604,16 @@ ierp_supply_receive_transfer_body(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
 				 errmsg("unknown transfer " INT64_FORMAT, transfer_id)));
 	transfer_item_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	/* own the transfer in the global lock order first: its row lock then never waits for us */
+	{
+		LOCKTAG		tag;
+
+		StockDocumentTag(&tag, STOCK_TAG_TRANSFER, transfer_id);
+		StockOwnTag(&tag, psprintf("transfer " INT64_FORMAT, transfer_id));
+	}
 	IerpPlan(&plan,
 			 "SELECT item_id, COALESCE(lot_id, 0), to_node_id, qty, status::text FROM erp.transfer"
-			 " WHERE item_id = $1 AND transfer_id = $2 FOR UPDATE",
+			 " WHERE item_id = $1 AND transfer_id = $2 FOR UPDATE NOWAIT",
 			 2, id_types);
 	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(transfer_item_id), Int64GetDatum(transfer_id)},
 						 NULL, false, 1) != SPI_OK_SELECT)
