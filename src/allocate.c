@@ -42,6 +42,7 @@
 #include "utils/resowner.h"
 
 #include "ierp.h"
+#include "master_cache.h"
 #include "order_document.h"
 #include "stock/kernel.h"
 
@@ -213,95 +214,164 @@ LineStateOf(AllocContext *ctx, int32 line_no)
 	return NULL;				/* keep compiler quiet */
 }
 
+/* A line as the order's read gives it, copied out of SPI. */
+typedef struct LineRow
+{
+	int64		item_id;
+	bool		open;			/* needs stock */
+} LineRow;
+
+/* Column numbers of LoadOpenLines' statement. */
+#define LINES_LINE_NO		1
+#define LINES_ITEM_ID		2
+#define LINES_QTY			3
+#define LINES_ALLOCATED		4
+#define LINES_BACKORDERED	5
+#define LINES_SHIPPED		6
+#define LINES_STATUS		7
+#define LINES_HELD			8
+#define LINES_PICKED		9
+#define LINES_PACKED		10
+#define LINES_OPEN			11
+
+/* Adds a component (a plain item is its own) to line; its stock picture is loaded later. */
+static void
+AddComponent(AllocLine *line, int64 item_id, int64 per_unit)
+{
+	const char *sku;
+	const MasterItem *item = MasterItemById(item_id, &sku);
+	LineComponent *lc = &line->comps[line->ncomp++];
+
+	if (item == NULL)
+		elog(ERROR, "inventory_erp: item " INT64_FORMAT " of order line %d vanished", item_id, line->line_no);
+	lc->per_unit = per_unit;
+	lc->stock = (ItemStock *) palloc0(sizeof(ItemStock));
+	lc->stock->item_id = item_id;
+	lc->stock->sku = pstrdup(sku);
+	lc->stock->lot_tracked = item->info.lot_tracked;
+	lc->stock->min_shelf_life_days = item->info.min_shelf_life_days;
+}
+
 /*
- * Reads every line of the order in one statement: the lines that still need
- * stock with their components (ctx->lines), and every line's numbers for
- * its status afterwards (ctx->states), with what its reservations hold.
+ * Reads every line of the order in one statement: every line's numbers for
+ * its status afterwards (ctx->states), with what its reservations hold, and
+ * the lines that still need stock (ctx->lines), whose items and kit
+ * components come from the item cache (a kit's components: one statement
+ * per kit line).
  */
 static void
 LoadOpenLines(AllocContext *ctx)
 {
 	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr kit_plan = NULL;
 	static const Oid argtypes[] = {INT8OID};
 	Datum		values[1];
 	uint64		i,
 				nrows;
-	SPITupleTable *tt;
+	LineRow    *rows;
 
-	/* one row per line and component (a plain item is its own component) */
 	IerpPlan(&plan,
-			 "SELECT ol.line_no, ol.item_id, i.sku, i.allow_backorder, ol.qty, ol.qty_allocated,"
-			 "       ol.qty_backordered, COALESCE(c.component_item_id, ol.item_id), COALESCE(c.qty, 1),"
-			 "       ci.sku, ci.lot_tracked, ci.min_shelf_life_days,"
-			 "       ol.qty_shipped, ol.status::pg_catalog.text, COALESCE(r.held, 0), COALESCE(r.picked, 0),"
+			 "SELECT ol.line_no, ol.item_id, ol.qty, ol.qty_allocated, ol.qty_backordered, ol.qty_shipped,"
+			 "       ol.status::pg_catalog.text, COALESCE(r.held, 0), COALESCE(r.picked, 0),"
 			 "       COALESCE(r.packed, 0), ol.status <> 'cancelled' AND ol.qty_allocated < ol.qty"
 			 "  FROM erp.order_line ol"
-			 "  JOIN erp.item i ON i.item_id = ol.item_id"
-			 "  LEFT JOIN erp.item_component c ON c.kit_item_id = ol.item_id"
-			 "  JOIN erp.item ci ON ci.item_id = COALESCE(c.component_item_id, ol.item_id)"
 			 "  LEFT JOIN (SELECT v.line_no, sum(v.qty)::bigint AS held, sum(v.qty_picked)::bigint AS picked,"
 			 "                    sum(v.qty_packed)::bigint AS packed"
 			 "               FROM erp.reservation v WHERE v.order_id = $1 GROUP BY v.line_no) r"
 			 "    ON r.line_no = ol.line_no"
 			 " WHERE ol.order_id = $1"
-			 " ORDER BY ol.line_no, 8",
+			 " ORDER BY ol.line_no",
 			 1, argtypes);
 	values[0] = Int64GetDatum(ctx->order_id);
 	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read order lines");
-	tt = SPI_tuptable;
 	nrows = SPI_processed;
+	rows = palloc0(sizeof(LineRow) * Max(nrows, 1));
 	ctx->lines = palloc0(sizeof(AllocLine) * Max(nrows, 1));
 	ctx->nlines = 0;
 	ctx->states = palloc0(sizeof(LineState) * Max(nrows, 1));
-	ctx->nstates = 0;
+	ctx->nstates = (int) nrows;
 	for (i = 0; i < nrows; i++)
 	{
-		HeapTuple	tup = tt->vals[i];
-		TupleDesc	desc = tt->tupdesc;
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
-		int32		line_no = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+		LineState  *st = &ctx->states[i];
+
+		st->line_no = DatumGetInt32(SPI_getbinval(tup, desc, LINES_LINE_NO, &isnull));
+		st->qty = DatumGetInt64(SPI_getbinval(tup, desc, LINES_QTY, &isnull));
+		st->qty_allocated = DatumGetInt64(SPI_getbinval(tup, desc, LINES_ALLOCATED, &isnull));
+		st->qty_backordered = DatumGetInt64(SPI_getbinval(tup, desc, LINES_BACKORDERED, &isnull));
+		st->qty_shipped = DatumGetInt64(SPI_getbinval(tup, desc, LINES_SHIPPED, &isnull));
+		st->status = TextDatumGetCString(SPI_getbinval(tup, desc, LINES_STATUS, &isnull));
+		st->held = DatumGetInt64(SPI_getbinval(tup, desc, LINES_HELD, &isnull));
+		st->picked = DatumGetInt64(SPI_getbinval(tup, desc, LINES_PICKED, &isnull));
+		st->packed = DatumGetInt64(SPI_getbinval(tup, desc, LINES_PACKED, &isnull));
+		rows[i].item_id = DatumGetInt64(SPI_getbinval(tup, desc, LINES_ITEM_ID, &isnull));
+		rows[i].open = DatumGetBool(SPI_getbinval(tup, desc, LINES_OPEN, &isnull));
+	}
+
+	/* the lines that need stock, with their items (the caches may run SPI: after the copy) */
+	for (i = 0; i < nrows; i++)
+	{
+		LineState  *st = &ctx->states[i];
 		AllocLine  *line;
-		LineComponent *lc;
+		const char *sku;
+		const MasterItem *item;
+		bool		is_kit;
 
-		if (ctx->nstates == 0 || ctx->states[ctx->nstates - 1].line_no != line_no)
-		{
-			LineState  *st = &ctx->states[ctx->nstates++];
-
-			st->line_no = line_no;
-			st->qty = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
-			st->qty_allocated = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
-			st->qty_backordered = DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
-			st->qty_shipped = DatumGetInt64(SPI_getbinval(tup, desc, 13, &isnull));
-			st->status = TextDatumGetCString(SPI_getbinval(tup, desc, 14, &isnull));
-			st->held = DatumGetInt64(SPI_getbinval(tup, desc, 15, &isnull));
-			st->picked = DatumGetInt64(SPI_getbinval(tup, desc, 16, &isnull));
-			st->packed = DatumGetInt64(SPI_getbinval(tup, desc, 17, &isnull));
-		}
-		if (!DatumGetBool(SPI_getbinval(tup, desc, 18, &isnull)))
+		if (!rows[i].open)
 			continue;			/* needs no stock: only its status counts */
-		if (ctx->nlines == 0 || ctx->lines[ctx->nlines - 1].line_no != line_no)
+		item = MasterItemById(rows[i].item_id, &sku);
+		if (item == NULL)
+			elog(ERROR, "inventory_erp: item " INT64_FORMAT " of order line %d vanished",
+				 rows[i].item_id, st->line_no);
+		line = &ctx->lines[ctx->nlines++];
+		line->line_no = st->line_no;
+		line->item_id = rows[i].item_id;
+		line->sku = pstrdup(sku);
+		line->allow_backorder = item->info.allow_backorder;
+		is_kit = item->info.is_kit;
+		line->qty = st->qty;
+		line->qty_allocated = st->qty_allocated;
+		line->qty_backordered = st->qty_backordered;
+		line->open = line->qty - line->qty_allocated;
+		if (!is_kit)
 		{
-			line = &ctx->lines[ctx->nlines++];
-			line->line_no = line_no;
-			line->item_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-			line->sku = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
-			line->allow_backorder = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
-			line->qty = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
-			line->qty_allocated = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
-			line->qty_backordered = DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
-			line->open = line->qty - line->qty_allocated;
-			line->comps = palloc0(sizeof(LineComponent) * nrows);
+			line->comps = palloc0(sizeof(LineComponent));
+			AddComponent(line, rows[i].item_id, 1);
 		}
-		line = &ctx->lines[ctx->nlines - 1];
-		lc = &line->comps[line->ncomp++];
-		lc->per_unit = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
-		/* stash the component columns; ItemStockFor runs SPI, so after this loop */
-		lc->stock = (ItemStock *) palloc0(sizeof(ItemStock));
-		lc->stock->item_id = DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull));
-		lc->stock->sku = TextDatumGetCString(SPI_getbinval(tup, desc, 10, &isnull));
-		lc->stock->lot_tracked = DatumGetBool(SPI_getbinval(tup, desc, 11, &isnull));
-		lc->stock->min_shelf_life_days = DatumGetInt32(SPI_getbinval(tup, desc, 12, &isnull));
+		else
+		{
+			uint64		c,
+						ncomp;
+			int64	   *comp_item,
+					   *comp_qty;
+
+			IerpPlan(&kit_plan,
+					 "SELECT component_item_id, qty FROM erp.item_component WHERE kit_item_id = $1"
+					 " ORDER BY component_item_id",
+					 1, argtypes);
+			if (SPI_execute_plan(kit_plan, (Datum[]) {Int64GetDatum(rows[i].item_id)}, NULL, false, 0)
+				!= SPI_OK_SELECT)
+				elog(ERROR, "inventory_erp: cannot read kit components");
+			ncomp = SPI_processed;
+			comp_item = palloc(sizeof(int64) * Max(ncomp, 1));
+			comp_qty = palloc(sizeof(int64) * Max(ncomp, 1));
+			for (c = 0; c < ncomp; c++)
+			{
+				bool		isnull;
+
+				comp_item[c] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[c], SPI_tuptable->tupdesc, 1, &isnull));
+				comp_qty[c] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[c], SPI_tuptable->tupdesc, 2, &isnull));
+			}
+			line->comps = palloc0(sizeof(LineComponent) * Max(ncomp, 1));
+			for (c = 0; c < ncomp; c++)
+				AddComponent(line, comp_item[c], comp_qty[c]);
+			/* its components went meanwhile: the item is its own, as for a plain item */
+			if (ncomp == 0)
+				AddComponent(line, rows[i].item_id, 1);
+		}
 	}
 	for (i = 0; i < (uint64) ctx->nlines; i++)
 	{
