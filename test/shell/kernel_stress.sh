@@ -120,7 +120,7 @@ BEGIN
     IF o IS NULL THEN RETURN; END IF;
     SELECT i.sku INTO s FROM erp.order_line ol JOIN erp.item i USING (item_id)
      WHERE ol.order_id = o AND ol.qty_shipped > 0 ORDER BY random() LIMIT 1;
-    -- another client may have returned this order's unit since this one's read
+    -- another client may have returned the unit of this order since this read
     -- (FOR UPDATE does not re-check NOT EXISTS): the refusal (IE008) is an answer
     BEGIN
         r := erp.authorize_return(o, jsonb_build_array(jsonb_build_object('"'"'sku'"'"', s, '"'"'qty'"'"', 1, '"'"'reason'"'"', '"'"'changed_mind'"'"')));
