@@ -349,11 +349,12 @@ IerpLookupLot(int64 item_id, const char *sku, const char *lot_code)
  * that names a different expiry than the lot already has is refused (IE010):
  * one lot, one expiry date.
  *
- * Locks: an existing lot is only read, never row-locked (no ON CONFLICT DO
- * UPDATE), so a receipt, move or count naming a lot another transaction
- * also names waits for nothing outside the global lock order
- * (doc/concurrency.md).  The only row lock taken is the one UPDATE that gives
- * a lot without an expiry its first expiry date: a change of the lot.
+ * Locks: an existing lot is only read, never row-locked, so receipts, moves
+ * and counts naming one lot do not queue on each other.  A new lot is owned
+ * through its tag in the global lock order (StockOwnTag) before it is
+ * inserted, so a second transaction creating it waits there, in order, not
+ * in the unique index (doc/concurrency.md).  The one row lock left is the
+ * UPDATE that gives a lot without an expiry its first expiry date.
  */
 int64
 IerpEnsureLot(int64 item_id, const char *sku, const char *lot_code, DateADT expires_on,
@@ -522,7 +523,9 @@ IerpRelid(const char *name)
 
 /*
  * ierp_reload_rules: statement trigger on a table whose rows sessions cache
- * (erp.state_transition, erp.disposition_rule).  The relcache invalidation
+ * (erp.state_transition, erp.disposition_rule, erp.node_access, and the
+ * master data of master_cache.c: items, components, nodes, channels,
+ * channel nodes, stock policies, ring-fences).  The relcache invalidation
  * reaches every backend at commit; each cache's callback drops its copy.
  */
 Datum

@@ -107,7 +107,8 @@ StockTagMayWait(const LOCKTAG *tag)
  * StockTagLock: takes tag for this transaction; true when it holds it.
  * With may_wait, it waits for another holder when the global order allows
  * (StockTagMayWait), else it only tries.  With force it waits whatever the
- * order (the one residual case, doc/concurrency.md).
+ * order (no caller does any more: a take that would need it is refused
+ * with 55P03 instead).
  */
 bool
 StockTagLock(const LOCKTAG *tag, bool may_wait, bool force)
@@ -142,7 +143,7 @@ StockTagHeld(const LOCKTAG *tag)
 
 /*
  * StockDocumentTag: the tag of a document other than an order (a purchase
- * order, a transfer, a return, an adjustment, a count) or of a new lot
+ * order, a transfer, a return, an adjustment) or of a new lot
  * being created (kind STOCK_TAG_LOT, id a hash of item and lot code); like
  * an order's, before every slot tag.
  */
