@@ -62,16 +62,30 @@ IERP_OWNER_ENTRY(ierp_atp);
 static int
 AtpLoadNodesCached(int64 item_id, int64 channel_id, int64 node_id, NodeStock **nodes)
 {
-	const MasterNode *cands;
-	int			ncands = MasterChannelNodes(channel_id, &cands);
+	const MasterNode *cached;
+	int			ncands = MasterChannelNodes(channel_id, &cached);
+	MasterNode *cands = palloc(sizeof(MasterNode) * Max(ncands, 1));
 	const MasterPolicy *pol;
-	int			npol = MasterItemPolicies(item_id, &pol);
+	int			npol;
 	StockNodeQty *stock;
-	int			nstock = StockItemByNode(item_id, &stock);
+	int			nstock;
 	NodeStock  *out = palloc0(sizeof(NodeStock) * Max(ncands, 1));
 	int			n = 0,
 				i,
 				k;
+
+	/*
+	 * The next lookup may take in an invalidation that frees the cached
+	 * list: copy it (and its codes) first.
+	 */
+	for (k = 0; k < ncands; k++)
+	{
+		cands[k] = cached[k];
+		cands[k].code = pstrdup(cached[k].code);
+	}
+	nstock = StockItemByNode(item_id, &stock);
+	/* used at once below, before any other lookup */
+	npol = MasterItemPolicies(item_id, &pol);
 
 	for (i = 0; i < ncands; i++)
 	{
@@ -81,7 +95,7 @@ AtpLoadNodesCached(int64 item_id, int64 channel_id, int64 node_id, NodeStock **n
 			continue;
 		ns = &out[n++];
 		ns->node_id = cands[i].node_id;
-		ns->code = pstrdup(cands[i].code);
+		ns->code = cands[i].code;
 		ns->rank = cands[i].rank;
 		ns->has_coords = cands[i].has_coords;
 		ns->latitude = cands[i].latitude;
