@@ -18,8 +18,6 @@
  */
 #include "postgres.h"
 
-#include "common/hashfn.h"
-
 #include <ctype.h>
 
 #include "access/htup_details.h"
@@ -27,6 +25,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "common/hashfn.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -39,6 +38,7 @@
 #include "master_cache.h"
 
 PG_FUNCTION_INFO_V1(ierp_reload_rules);
+PG_FUNCTION_INFO_V1(ierp_own_new_lot);
 
 /*
  * IerpPlan: prepare sql once per backend and keep the plan.  The plan cache
@@ -342,6 +342,17 @@ IerpLookupLot(int64 item_id, const char *sku, const char *lot_code)
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
+/* Owns a lot (existing or new) of an item in the global lock order (StockOwnTag). */
+static void
+OwnLot(int64 item_id, const char *sku, const char *lot_code)
+{
+	LOCKTAG		tag;
+	uint32		h = hash_bytes((const unsigned char *) lot_code, (int) strlen(lot_code));
+
+	StockDocumentTag(&tag, STOCK_TAG_LOT, (int64) h ^ (item_id * INT64CONST(2654435761)));
+	StockOwnTag(&tag, psprintf("lot \"%s\" of sku \"%s\"", lot_code, sku ? sku : ""));
+}
+
 /*
  * IerpEnsureLot: lot_id of lot_code, creating the lot on first receipt; a lot
  * code must be 1..IERP_MAX_KEY_LEN bytes and an expiry date a real one (IE004).  A
@@ -398,11 +409,7 @@ IerpEnsureLot(int64 item_id, const char *sku, const char *lot_code, DateADT expi
 		elog(ERROR, "inventory_erp: lot lookup failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 0)
 	{
-		LOCKTAG		tag;
-		uint32		h = hash_bytes((const unsigned char *) lot_code, (int) strlen(lot_code));
-
-		StockDocumentTag(&tag, STOCK_TAG_LOT, (int64) h ^ (item_id * INT64CONST(2654435761)));
-		StockOwnTag(&tag, psprintf("lot \"%s\" of sku \"%s\"", lot_code, sku ? sku : ""));
+		OwnLot(item_id, sku, lot_code);
 
 		/* a new lot: inserted; one another transaction created and committed meanwhile: no row */
 		IerpPlan(&insert_plan,
@@ -429,7 +436,20 @@ IerpEnsureLot(int64 item_id, const char *sku, const char *lot_code, DateADT expi
 	existing = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 	if (has_expiry && isnull)
 	{
-		/* a lot without an expiry takes the first one a receipt names */
+		/*
+		 * A lot without an expiry takes the first one a receipt names.  Own
+		 * the lot first (in the lock order), then read it again: a receipt
+		 * that gave it an expiry meanwhile has committed, and its expiry is
+		 * read; the UPDATE below then never waits for another transaction.
+		 */
+		OwnLot(item_id, sku, lot_code);
+		ret = SPI_execute_plan(read_plan, values, nulls, false, 1);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "inventory_erp: lot lookup failed: %s", SPI_result_code_string(ret));
+		existing = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	}
+	if (has_expiry && isnull)
+	{
 		IerpPlan(&expiry_plan,
 				 "WITH u AS (UPDATE erp.lot SET expires_on = $3"
 				 "            WHERE item_id = $1 AND lot_id = $2 AND expires_on IS NULL"
@@ -537,4 +557,32 @@ ierp_reload_rules(PG_FUNCTION_ARGS)
 		elog(ERROR, "inventory_erp: ierp_reload_rules must be called as a trigger");
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * ierp_own_new_lot: BEFORE INSERT row trigger on erp.lot.  A lot inserted
+ * by anyone (an administrator's import as well as a first receipt) is owned
+ * through its tag in the global lock order until the inserting transaction
+ * ends, so that a receipt creating the same lot meanwhile waits for the tag,
+ * in order, never in the unique index out of order.
+ */
+Datum
+ierp_own_new_lot(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	bool		item_null,
+				code_null;
+	Datum		item,
+				code;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		elog(ERROR, "inventory_erp: ierp_own_new_lot must be an INSERT row trigger");
+	desc = RelationGetDescr(trigdata->tg_relation);
+	item = heap_getattr(trigdata->tg_trigtuple, SPI_fnumber(desc, "item_id"), desc, &item_null);
+	code = heap_getattr(trigdata->tg_trigtuple, SPI_fnumber(desc, "lot_code"), desc, &code_null);
+	if (!item_null && !code_null)
+		OwnLot(DatumGetInt64(item), NULL, TextDatumGetCString(code));
+	return PointerGetDatum(trigdata->tg_trigtuple);
 }
