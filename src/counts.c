@@ -362,7 +362,8 @@ ierp_counts_count_body(PG_FUNCTION_ARGS)
 				 errmsg("sku \"%s\" is a kit: count its components", sku),
 				 errdetail("A kit holds no stock of its own.")));
 	lot_id = CountsLot(&item, sku, lot, "a count");
-	system_qty = StockGet(item.item_id, node_id, lot_id, STATE_AVAILABLE);
+	/* owned, so that a second count of the same balance waits and sees this one's result */
+	system_qty = StockOwnBalance(item.item_id, node_id, lot_id, STATE_AVAILABLE);
 	variance = counted - system_qty;
 
 	/* the adjustment: at once when its value is within the threshold */

@@ -82,6 +82,7 @@ extern int64 StockDocumentMove(const char *ref, int64 item_id, int64 lot_id, int
 							   StockState from, int64 to_node_id, StockState to, const char *event,
 							   StockTakeKind take);
 extern int64 StockGet(int64 item_id, int64 node_id, int64 lot_id, StockState state);
+extern int64 StockOwnBalance(int64 item_id, int64 node_id, int64 lot_id, StockState state);
 
 /* the state machine (state.c) */
 typedef struct StockTransition

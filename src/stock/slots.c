@@ -716,3 +716,35 @@ StockLockLots(int64 item_id, int64 node_id, StockState state, StockLotQty **out,
 	return nlots;
 }
 
+
+/*
+ * StockOwnBalance: one state of a node's balance (outside bins), read after
+ * owning every slot of it for this transaction (waiting only in the global
+ * lock order): exact, and no other transaction changes it until this one
+ * ends.  Refuses with 55P03 when slots stay owned by transactions the lock
+ * order forbids waiting for.  For a count, which sets the balance to what
+ * was found.
+ */
+int64
+StockOwnBalance(int64 item_id, int64 node_id, int64 lot_id, StockState state)
+{
+	StockKey	key = {item_id, node_id, 0, lot_id};
+	SlotRow    *rows;
+	int			n = OwnAllSlots(&key, true, false, &rows);
+	int64		total = 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (!rows[i].held)
+			ereport(ERROR,
+					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+					 errmsg("stock of sku \"%s\" at node \"%s\" is being changed by another transaction",
+							IerpItemSku(item_id), IerpNodeCode(node_id)),
+					 errdetail("This transaction already holds stock or orders that come later in the lock order; waiting could deadlock."),
+					 errhint("Retry the transaction.")));
+		total += rows[i].qty[state];
+	}
+	pfree(rows);
+	return total;
+}
