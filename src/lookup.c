@@ -40,31 +40,6 @@
 PG_FUNCTION_INFO_V1(ierp_reload_rules);
 PG_FUNCTION_INFO_V1(ierp_own_new_lot);
 
-/*
- * IerpPlan: prepare sql once per backend and keep the plan.  The plan cache
- * re-analyses the query text after DDL (or a DROP/CREATE EXTENSION), so a
- * kept plan stays valid; parameters therefore never use the extension's own
- * types, which would change OID.  Every statement here is a short OLTP
- * statement on keys, so the plan is generic from the first execution: a
- * custom plan per call would spend more time planning than executing.
- */
-SPIPlanPtr
-IerpPlan(SPIPlanPtr *cache, const char *sql, int nargs, const Oid *argtypes)
-{
-	SPIPlanPtr	plan;
-
-	if (*cache != NULL)
-		return *cache;
-	plan = SPI_prepare_cursor(sql, nargs, (Oid *) argtypes, CURSOR_OPT_GENERIC_PLAN);
-	if (plan == NULL)
-		elog(ERROR, "inventory_erp: SPI_prepare failed (%s) for: %s",
-			 SPI_result_code_string(SPI_result), sql);
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "inventory_erp: SPI_keepplan failed");
-	*cache = plan;
-	return plan;
-}
-
 /* IerpTextArg: argument argno as a C string, or NULL when SQL NULL. */
 char *
 IerpTextArg(FunctionCallInfo fcinfo, int argno)
@@ -529,17 +504,6 @@ IerpRowIsHistory(Relation rel, HeapTuple tup, const char *idcol)
 	return !isnull;
 }
 
-/*
- * IerpRelid: the OID of table erp.<name>, for the caches that must know which
- * relcache invalidation is theirs (InvalidOid when it does not exist).
- */
-Oid
-IerpRelid(const char *name)
-{
-	Oid			nsp = get_namespace_oid("erp", true);
-
-	return OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
-}
 
 /*
  * ierp_reload_rules: statement trigger on a table whose rows sessions cache
