@@ -17,6 +17,7 @@
 #include "postgres.h"
 
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
@@ -25,6 +26,15 @@
 #include "master_cache.h"
 #include "order_document.h"
 #include "order_input.h"
+
+/* A sku resolved once in a capture. */
+typedef struct SeenSku
+{
+	char		sku[IERP_MAX_KEY_LEN + 1];	/* hash key */
+	int64		item_id;
+	bool		active;
+	char	   *unit_price;
+} SeenSku;
 
 /* What jsonb_typeof() says of a value. */
 static const char *
@@ -164,6 +174,7 @@ OrderReadCapture(Jsonb *lines_json, Jsonb *ship_to, const char *channel, const c
 	int			nlines = 0,
 				i;
 	CaptureLine *lines;
+	HTAB	   *seen;
 
 	CheckShipTo(ship_to);
 	if (lines_json != NULL && strcmp(JsonbRootType(lines_json), "array") == 0)
@@ -180,6 +191,21 @@ OrderReadCapture(Jsonb *lines_json, Jsonb *ship_to, const char *channel, const c
 				 errdetail("An order has at most %d lines.", GOVERNANCE_MAX_LINES)));
 
 	lines = palloc0(sizeof(CaptureLine) * nlines);
+	{
+		HASHCTL		ctl;
+
+		/*
+		 * Each sku is resolved once per capture: every line of one sku gets
+		 * the same item and price, even when another session changes the
+		 * item while this capture runs (the item cache follows committed
+		 * changes from lookup to lookup).
+		 */
+		ctl.keysize = IERP_MAX_KEY_LEN + 1;
+		ctl.entrysize = sizeof(SeenSku);
+		ctl.hcxt = CurrentMemoryContext;
+		seen = hash_create("inventory_erp capture skus", Min(nlines, 64), &ctl,
+						   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	}
 	for (i = 0; i < nlines; i++)
 	{
 		JsonbValue *e = getIthJsonbValueFromContainer(&lines_json->root, i);
@@ -190,6 +216,8 @@ OrderReadCapture(Jsonb *lines_json, Jsonb *ship_to, const char *channel, const c
 		char	   *sku = sku_v ? JsonText(sku_v) : NULL;
 		char	   *qty = qty_v ? JsonText(qty_v) : NULL;
 		const MasterItem *item;
+		SeenSku    *known;
+		bool		found;
 
 		if (strcmp(ltype, "object") != 0)
 			ereport(ERROR,
@@ -207,15 +235,23 @@ OrderReadCapture(Jsonb *lines_json, Jsonb *ship_to, const char *channel, const c
 							JsonTypeName(sku_v)),
 					 errdetail("A sku is a JSON string.")));
 		IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
-		item = MasterItemLookup(sku);
-		if (item == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
-					 errmsg("unknown sku \"%s\"", sku),
-					 errhint("Items are created by erp_admin in erp.item.")));
-		lines[i].retired = !item->active;
-		lines[i].item_id = item->info.item_id;
-		lines[i].item_price = pstrdup(item->unit_price);
+		known = hash_search(seen, sku, HASH_FIND, NULL);
+		if (known == NULL)
+		{
+			item = MasterItemLookup(sku);
+			if (item == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+						 errmsg("unknown sku \"%s\"", sku),
+						 errhint("Items are created by erp_admin in erp.item.")));
+			known = hash_search(seen, sku, HASH_ENTER, &found);
+			known->item_id = item->info.item_id;
+			known->active = item->active;
+			known->unit_price = pstrdup(item->unit_price);
+		}
+		lines[i].retired = !known->active;
+		lines[i].item_id = known->item_id;
+		lines[i].item_price = known->unit_price;
 		lines[i].sku = sku;
 		if (qty_v != NULL && qty_v->type != jbvNumeric && qty_v->type != jbvString && qty_v->type != jbvNull)
 			qty = "?";
