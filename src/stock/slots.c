@@ -274,6 +274,56 @@ FoldOneOverflow(const StockKey *key, const SlotRow *rows, int n, SlotRow *into)
 }
 
 /*
+ * Folds every overflow slot of key into its first regular slot (creating
+ * slot 0 when there is none and it can be owned at once), when this
+ * transaction owns every slot (the exact take): the balance returns to its
+ * regular rows, also when it has no units left to take.  Returns whether it
+ * changed anything (the rows are then stale).
+ */
+static bool
+FoldAllOverflow(const StockKey *key, SlotRow *rows, int n)
+{
+	SlotRow    *into = NULL;
+	SlotRow		fresh;
+	bool		changed = false;
+	int			i,
+				s;
+
+	for (i = 0; i < n; i++)
+		if (rows[i].slot >= ierp_balance_slots)
+			break;
+	if (i == n)
+		return false;			/* no overflow slot */
+	for (i = 0; i < n && into == NULL; i++)
+		if (rows[i].slot < ierp_balance_slots)
+			into = &rows[i];
+	if (into == NULL)
+	{
+		if (!SlotLock(key, 0, false, false))
+			return false;
+		SlotReadOne(key, 0, &fresh);
+		into = &fresh;
+	}
+	for (i = 0; i < n; i++)
+	{
+		int64		moved[NUM_STOCK_STATES];
+		int64		minus[NUM_STOCK_STATES];
+
+		if (rows[i].slot < ierp_balance_slots)
+			continue;
+		for (s = 0; s < NUM_STOCK_STATES; s++)
+		{
+			moved[s] = rows[i].qty[s];
+			minus[s] = -rows[i].qty[s];
+		}
+		SlotChange(key, &rows[i], minus);
+		SlotChange(key, into, moved);
+		changed = true;
+	}
+	return changed;
+}
+
+/*
  * The single-slot take: tries the slots that hold at least need (as read),
  * overflow first, then from the backend's offset; takes qty from the first
  * one it owns at once and that, read again, still holds need.  Never waits.
@@ -418,6 +468,21 @@ TakeExact(const StockMove *m, const StockKey *key, int64 want_at_least, bool *co
 		all = all && rows[i].held;
 		if (rows[i].held)
 			total += rows[i].qty[st];
+	}
+	if (all && FoldAllOverflow(key, rows, n))
+	{
+		/* owning every slot: the overflow slots went into a regular one; read them again */
+		pfree(rows);
+		n = SlotsRead(key, &rows);
+		total = 0;
+		for (i = 0; i < n; i++)
+		{
+			/* a slot another session opened meanwhile is not this transaction's */
+			rows[i].held = SlotOwned(key, rows[i].slot);
+			all = all && rows[i].held;
+			if (rows[i].held)
+				total += rows[i].qty[st];
+		}
 	}
 	if (total < want_at_least && !all)
 	{
