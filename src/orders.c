@@ -376,6 +376,51 @@ MoveHeld(int64 order_id, const HeldUnits *h, int64 qty, StockState from, StockSt
 							 h->node_id, from, h->node_id, to, event, held ? STOCK_TAKE_HELD : STOCK_TAKE_ALL);
 }
 
+/*
+ * The moves of a whole order step, handed to the kernel in one call: up to
+ * two per reservation (a cancel releases reserved units and puts picked
+ * ones back).
+ */
+typedef struct HeldBatch
+{
+	StockMove  *moves;
+	int			n;
+	char	   *ref;
+} HeldBatch;
+
+static void
+HeldBatchInit(HeldBatch *b, int64 order_id, int nheld)
+{
+	b->moves = palloc0(sizeof(StockMove) * Max(2 * nheld, 1));
+	b->n = 0;
+	b->ref = psprintf("order:" INT64_FORMAT, order_id);
+}
+
+/* Adds a move of qty held units of h from one state to another (STATE_OUTSIDE: they leave). */
+static void
+HeldBatchAdd(HeldBatch *b, const HeldUnits *h, int64 qty, StockState from, StockState to, const char *event)
+{
+	StockMove  *m = &b->moves[b->n++];
+
+	m->item_id = h->item_id;
+	m->lot_id = h->lot_id;
+	m->qty = qty;
+	m->from_node_id = h->node_id;
+	m->from_state = from;
+	m->to_node_id = h->node_id;
+	m->to_state = to;
+	m->event = event;
+	m->ref = b->ref;
+	m->take = STOCK_TAKE_HELD;
+}
+
+/* Hands the batch to the kernel: one call for the whole step. */
+static void
+HeldBatchApply(HeldBatch *b)
+{
+	StockApply(b->moves, b->n, STOCK_DOCUMENT);
+}
+
 /* Adds to a reservation's held, picked and packed counts (deltas may be negative). */
 static void
 ReservationChange(const HeldUnits *h, int64 d_qty, int64 d_picked, int64 d_packed)
@@ -464,6 +509,7 @@ GiveBack(int64 order_id, int32 line_no, int64 item_id, int64 qty)
 static Datum
 ierp_orders_cancel_body(PG_FUNCTION_ARGS)
 {
+	HeldBatch	batch;
 	static SPIPlanPtr lines_plan = NULL;
 	static SPIPlanPtr order_plan = NULL;
 	static const char *const allowed[] = {"open", "allocated", "partially_allocated", "backordered",
@@ -480,14 +526,17 @@ ierp_orders_cancel_body(PG_FUNCTION_ARGS)
 	AccessCheckOrder(order.order_id);
 	RequireStatus(&order, "cancel", allowed);
 	n = LoadHeld(order.order_id, 0, &h);
+	HeldBatchInit(&batch, order.order_id, n);
 	for (i = 0; i < n; i++)
 	{
 		if (h[i].unpicked > 0)
-			MoveHeld(order.order_id, &h[i], h[i].unpicked, STATE_RESERVED, STATE_AVAILABLE, "release");
+			HeldBatchAdd(&batch, &h[i], h[i].unpicked, STATE_RESERVED, STATE_AVAILABLE, "release");
 		if (h[i].picked > 0)
-			MoveHeld(order.order_id, &h[i], h[i].picked, STATE_PICKED, STATE_AVAILABLE, "putback");
-		ReservationChange(&h[i], -(h[i].unpicked + h[i].picked), -h[i].picked, 0);
+			HeldBatchAdd(&batch, &h[i], h[i].picked, STATE_PICKED, STATE_AVAILABLE, "putback");
 	}
+	HeldBatchApply(&batch);
+	for (i = 0; i < n; i++)
+		ReservationChange(&h[i], -(h[i].unpicked + h[i].picked), -h[i].picked, 0);
 	DeleteEmptyReservations(order.order_id, h, n);
 	IerpPlan(&lines_plan,
 			 "UPDATE erp.order_line SET status = 'cancelled', qty_allocated = qty_shipped,"
@@ -783,6 +832,7 @@ ierp_orders_short_pick_body(PG_FUNCTION_ARGS)
 static Datum
 ierp_orders_pack_body(PG_FUNCTION_ARGS)
 {
+	HeldBatch	batch;
 	static const char *const allowed[] = {"picking", NULL};
 	OrderHeader order;
 	HeldUnits  *h;
@@ -804,13 +854,14 @@ ierp_orders_pack_body(PG_FUNCTION_ARGS)
 				 errmsg("cannot pack order " INT64_FORMAT ": " INT64_FORMAT " reserved units are not picked yet",
 						order.order_id, unpicked),
 				 errhint("Pick them with erp.pick(), or report them missing with erp.short_pick().")));
+	HeldBatchInit(&batch, order.order_id, n);
 	for (i = 0; i < n; i++)
-	{
-		if (h[i].picked == 0)
-			continue;
-		MoveHeld(order.order_id, &h[i], h[i].picked, STATE_PICKED, STATE_PACKED, "pack");
-		ReservationChange(&h[i], 0, 0, h[i].picked);
-	}
+		if (h[i].picked > 0)
+			HeldBatchAdd(&batch, &h[i], h[i].picked, STATE_PICKED, STATE_PACKED, "pack");
+	HeldBatchApply(&batch);
+	for (i = 0; i < n; i++)
+		if (h[i].picked > 0)
+			ReservationChange(&h[i], 0, 0, h[i].picked);
 	OrderRefreshStatus(&order, false, NULL, 0);
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -823,6 +874,7 @@ ierp_orders_pack_body(PG_FUNCTION_ARGS)
 static Datum
 ierp_orders_ship_body(PG_FUNCTION_ARGS)
 {
+	HeldBatch	batch;
 	static SPIPlanPtr shipment_plan = NULL;
 	static SPIPlanPtr sline_plan = NULL;
 	static SPIPlanPtr shipped_plan = NULL;
@@ -864,11 +916,15 @@ ierp_orders_ship_body(PG_FUNCTION_ARGS)
 			 " VALUES ($1, $2, $3, $4, $5, NULLIF($6, 0), $7)",
 			 7, sline_types);
 	n = LoadHeld(order.order_id, 0, &h);
+	HeldBatchInit(&batch, order.order_id, n);
+	for (i = 0; i < n; i++)
+		if (h[i].packed > 0)
+			HeldBatchAdd(&batch, &h[i], h[i].packed, STATE_PACKED, STATE_OUTSIDE, "ship");
+	HeldBatchApply(&batch);
 	for (i = 0; i < n; i++)
 	{
 		if (h[i].packed == 0)
 			continue;
-		MoveHeld(order.order_id, &h[i], h[i].packed, STATE_PACKED, STATE_OUTSIDE, "ship");
 		ReservationChange(&h[i], -h[i].packed, -h[i].packed, -h[i].packed);
 		values[0] = Int64GetDatum(shipment_id);
 		values[1] = Int64GetDatum(order.order_id);
