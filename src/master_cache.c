@@ -35,7 +35,6 @@ typedef struct ItemIdEntry
 	int64		item_id;		/* hash key */
 	MasterItem	item;
 	char		sku[IERP_MAX_KEY_LEN + 1];
-	bool		long_sku;		/* the sku is longer than the buffer: not cached */
 } ItemIdEntry;
 
 typedef struct CodeEntry
@@ -191,6 +190,38 @@ LearnRelids(void)
 	}
 }
 
+/* The columns both item lookups read, in the order ItemFromRow expects. */
+#define ITEM_COLUMNS \
+	"SELECT i.item_id, i.lot_tracked, i.min_shelf_life_days, i.allow_backorder," \
+	"       i.allow_preorder, i.high_value, i.requires_qc," \
+	"       EXISTS (SELECT 1 FROM erp.item_component c WHERE c.kit_item_id = i.item_id)," \
+	"       i.active, i.unit_price::pg_catalog.text, i.sku"
+
+/* Fills item from the first row of SPI's result of an ITEM_COLUMNS statement. */
+static void
+ItemFromRow(MasterItem *item)
+{
+	HeapTuple	tup = SPI_tuptable->vals[0];
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+	bool		isnull;
+	Datum		price;
+
+	item->info.item_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	item->info.lot_tracked = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
+	item->info.min_shelf_life_days = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+	item->info.allow_backorder = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
+	item->info.allow_preorder = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+	item->info.high_value = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
+	item->info.requires_qc = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
+	item->info.is_kit = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
+	item->active = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
+	price = SPI_getbinval(tup, desc, 10, &isnull);
+	if (isnull)
+		item->unit_price[0] = '\0';
+	else
+		text_to_cstring_buffer(DatumGetTextPP(price), item->unit_price, sizeof(item->unit_price));
+}
+
 /*
  * MasterItemLookup: the item of sku, or NULL when there is none.  The
  * result points into the cache: copy what you keep beyond the next lookup
@@ -201,11 +232,8 @@ MasterItemLookup(const char *sku)
 {
 	static SPIPlanPtr plan = NULL;
 	ItemEntry  *entry;
+	MasterItem	item;
 	bool		found;
-	HeapTuple	tup;
-	TupleDesc	desc;
-	bool		isnull;
-	Datum		price;
 
 	if (strlen(sku) > IERP_MAX_KEY_LEN)
 		return NULL;
@@ -216,37 +244,17 @@ MasterItemLookup(const char *sku)
 	if (entry != NULL)
 		return &entry->item;
 
-	IerpPlan(&plan,
-			 "SELECT i.item_id, i.lot_tracked, i.min_shelf_life_days, i.allow_backorder,"
-			 "       i.allow_preorder, i.high_value, i.requires_qc,"
-			 "       EXISTS (SELECT 1 FROM erp.item_component c WHERE c.kit_item_id = i.item_id),"
-			 "       i.active, i.unit_price::pg_catalog.text"
-			 "  FROM erp.item i WHERE i.sku = $1",
-			 1, (Oid[]) {TEXTOID});
+	IerpPlan(&plan, ITEM_COLUMNS " FROM erp.item i WHERE i.sku = $1", 1, (Oid[]) {TEXTOID});
 	if (SPI_execute_plan(plan, (Datum[]) {CStringGetTextDatum(sku)}, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: item lookup failed");
 	if (SPI_processed == 0)
 		return NULL;
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
+	ItemFromRow(&item);
 	/* the invalidation of a change may have dropped the table while SPI ran */
 	if (items == NULL)
 		items = CreateTable("inventory_erp items", sizeof(ItemEntry));
 	entry = hash_search(items, sku, HASH_ENTER, &found);
-	entry->item.info.item_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-	entry->item.info.lot_tracked = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
-	entry->item.info.min_shelf_life_days = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
-	entry->item.info.allow_backorder = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
-	entry->item.info.allow_preorder = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
-	entry->item.info.high_value = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
-	entry->item.info.requires_qc = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
-	entry->item.info.is_kit = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
-	entry->item.active = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
-	price = SPI_getbinval(tup, desc, 10, &isnull);
-	if (isnull)
-		entry->item.unit_price[0] = '\0';
-	else
-		text_to_cstring_buffer(DatumGetTextPP(price), entry->item.unit_price, sizeof(entry->item.unit_price));
+	entry->item = item;
 	return &entry->item;
 }
 
@@ -259,12 +267,10 @@ const MasterItem *
 MasterItemById(int64 item_id, const char **sku)
 {
 	static SPIPlanPtr plan = NULL;
+	static MasterItem uncached;
 	ItemIdEntry *entry;
+	MasterItem	item;
 	bool		found;
-	HeapTuple	tup;
-	TupleDesc	desc;
-	bool		isnull;
-	Datum		price;
 	char	   *name;
 
 	LearnRelids();
@@ -276,48 +282,24 @@ MasterItemById(int64 item_id, const char **sku)
 		*sku = entry->sku;
 		return &entry->item;
 	}
-	IerpPlan(&plan,
-			 "SELECT i.item_id, i.lot_tracked, i.min_shelf_life_days, i.allow_backorder,"
-			 "       i.allow_preorder, i.high_value, i.requires_qc,"
-			 "       EXISTS (SELECT 1 FROM erp.item_component c WHERE c.kit_item_id = i.item_id),"
-			 "       i.active, i.unit_price::pg_catalog.text, i.sku"
-			 "  FROM erp.item i WHERE i.item_id = $1",
-			 1, (Oid[]) {INT8OID});
+	IerpPlan(&plan, ITEM_COLUMNS " FROM erp.item i WHERE i.item_id = $1", 1, (Oid[]) {INT8OID});
 	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id)}, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: item lookup failed");
 	if (SPI_processed == 0)
 		return NULL;
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	name = TextDatumGetCString(SPI_getbinval(tup, desc, 11, &isnull));
-	if (items_by_id == NULL)
-		items_by_id = CreateIdTable("inventory_erp items by id", sizeof(ItemIdEntry));
-	entry = hash_search(items_by_id, &item_id, HASH_ENTER, &found);
-	entry->item.info.item_id = item_id;
-	entry->item.info.lot_tracked = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
-	entry->item.info.min_shelf_life_days = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
-	entry->item.info.allow_backorder = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
-	entry->item.info.allow_preorder = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
-	entry->item.info.high_value = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
-	entry->item.info.requires_qc = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
-	entry->item.info.is_kit = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
-	entry->item.active = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
-	price = SPI_getbinval(tup, desc, 10, &isnull);
-	if (isnull)
-		entry->item.unit_price[0] = '\0';
-	else
-		text_to_cstring_buffer(DatumGetTextPP(price), entry->item.unit_price, sizeof(entry->item.unit_price));
-	entry->long_sku = strlen(name) > IERP_MAX_KEY_LEN;
-	if (entry->long_sku)
+	ItemFromRow(&item);
+	name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 11);
+	if (strlen(name) > IERP_MAX_KEY_LEN)
 	{
 		/* an sku longer than any key this module accepts: answer it, do not keep it */
-		static MasterItem uncached;
-
-		uncached = entry->item;
-		(void) hash_search(items_by_id, &item_id, HASH_REMOVE, NULL);
+		uncached = item;
 		*sku = name;
 		return &uncached;
 	}
+	if (items_by_id == NULL)
+		items_by_id = CreateIdTable("inventory_erp items by id", sizeof(ItemIdEntry));
+	entry = hash_search(items_by_id, &item_id, HASH_ENTER, &found);
+	entry->item = item;
 	strlcpy(entry->sku, name, sizeof(entry->sku));
 	*sku = entry->sku;
 	return &entry->item;
