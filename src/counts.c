@@ -480,12 +480,7 @@ ierp_counts_approve_adjustment_body(PG_FUNCTION_ARGS)
 				 errmsg("unknown adjustment " INT64_FORMAT, adjustment_id)));
 	item_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	/* own the adjustment in the global lock order first: its row lock then never waits for us */
-	{
-		LOCKTAG		tag;
-
-		StockDocumentTag(&tag, STOCK_TAG_ADJUSTMENT, adjustment_id);
-		StockOwnTag(&tag, psprintf("adjustment " INT64_FORMAT, adjustment_id));
-	}
+	StockOwnDocument(STOCK_TAG_ADJUSTMENT, adjustment_id, psprintf("adjustment " INT64_FORMAT, adjustment_id));
 	IerpPlan(&lock_plan,
 			 "SELECT item_id, node_id, COALESCE(lot_id, 0), qty_delta, status::text, created_by::text,"
 			 "       from_state = 'quarantined'"

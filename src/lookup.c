@@ -321,11 +321,10 @@ IerpLookupLot(int64 item_id, const char *sku, const char *lot_code)
 static void
 OwnLot(int64 item_id, const char *sku, const char *lot_code)
 {
-	LOCKTAG		tag;
 	uint32		h = hash_bytes((const unsigned char *) lot_code, (int) strlen(lot_code));
 
-	StockDocumentTag(&tag, STOCK_TAG_LOT, (int64) h ^ (item_id * INT64CONST(2654435761)));
-	StockOwnTag(&tag, psprintf("lot \"%s\" of sku \"%s\"", lot_code, sku ? sku : ""));
+	StockOwnDocument(STOCK_TAG_LOT, (int64) h ^ (item_id * INT64CONST(2654435761)),
+					 psprintf("lot \"%s\" of sku \"%s\"", lot_code, sku ? sku : ""));
 }
 
 /*

@@ -89,32 +89,15 @@ OrderLock(int64 order_id, OrderHeader *order)
 	Datum		values[1];
 	LOCKTAG		tag;
 
+	/*
+	 * Waited for only in the global lock order; otherwise tried for a moment
+	 * (a transaction that holds an order's tag without its row only looks:
+	 * erp.allocate_pending skips an order whose row a client locked and gives
+	 * the tag back at once), then refused with 55P03.
+	 */
 	StockOrderTag(&tag, order_id);
-	if (!StockTagLock(&tag, true, false))
-	{
-		int			tries;
-
-		/*
-		 * Held by another transaction, and this one may not wait for it.  A
-		 * transaction that holds an order's tag without its row only looks
-		 * (erp.allocate_pending skips an order whose row a client locked, and
-		 * gives the tag back at once): try again for a moment, never waiting
-		 * in the lock manager, so no deadlock can form.
-		 */
-		for (tries = 0; tries < 200; tries++)
-		{
-			CHECK_FOR_INTERRUPTS();
-			pg_usleep(500L);
-			if (StockTagLock(&tag, false, false))
-				break;
-		}
-		if (tries == 200)
-			ereport(ERROR,
-				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-				 errmsg("order " INT64_FORMAT " is being changed by another transaction", order_id),
-				 errdetail("This transaction already holds stock or orders that come later in the lock order; waiting could deadlock."),
-				 errhint("Retry the transaction, or lock the orders it works on first (SELECT ... FOR UPDATE SKIP LOCKED).")));
-	}
+	StockOwnTag(&tag, psprintf("order " INT64_FORMAT, order_id),
+				"Retry the transaction, or lock the orders it works on first (SELECT ... FOR UPDATE SKIP LOCKED).");
 	IerpPlan(&plan, ORDER_HEADER_SQL " FOR UPDATE NOWAIT", 1, id_argtypes);
 	values[0] = Int64GetDatum(order_id);
 	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)

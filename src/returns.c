@@ -223,11 +223,8 @@ RmaLock(int64 rma_id, int64 *order_id)
 	static SPIPlanPtr plan = NULL;
 	bool		isnull;
 
-	LOCKTAG		tag;
-
 	/* own the return in the global lock order first: its row lock then never waits for us */
-	StockDocumentTag(&tag, STOCK_TAG_RMA, rma_id);
-	StockOwnTag(&tag, psprintf("rma " INT64_FORMAT, rma_id));
+	StockOwnDocument(STOCK_TAG_RMA, rma_id, psprintf("rma " INT64_FORMAT, rma_id));
 	IerpPlan(&plan, "SELECT status::text, order_id FROM erp.rma WHERE rma_id = $1 FOR UPDATE NOWAIT",
 			 1, id_types);
 	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(rma_id)}, NULL, false, 1) != SPI_OK_SELECT)

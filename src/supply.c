@@ -248,12 +248,7 @@ ierp_supply_receive_po_body(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	/* own the purchase order in the global lock order first: its row lock then never waits for us */
-	{
-		LOCKTAG		tag;
-
-		StockDocumentTag(&tag, STOCK_TAG_PURCHASE_ORDER, po_id);
-		StockOwnTag(&tag, psprintf("purchase order " INT64_FORMAT, po_id));
-	}
+	StockOwnDocument(STOCK_TAG_PURCHASE_ORDER, po_id, psprintf("purchase order " INT64_FORMAT, po_id));
 	IerpPlan(&po_plan,
 			 "SELECT node_id, status::text FROM erp.purchase_order WHERE purchase_order_id = $1 FOR UPDATE NOWAIT",
 			 1, id_types);
@@ -460,12 +455,7 @@ ierp_supply_delay_po_body(PG_FUNCTION_ARGS)
 	IerpCheckTimestamp(new_at, "new_expected_at");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
-	{
-		LOCKTAG		tag;
-
-		StockDocumentTag(&tag, STOCK_TAG_PURCHASE_ORDER, po_id);
-		StockOwnTag(&tag, psprintf("purchase order " INT64_FORMAT, po_id));
-	}
+	StockOwnDocument(STOCK_TAG_PURCHASE_ORDER, po_id, psprintf("purchase order " INT64_FORMAT, po_id));
 	IerpPlan(&lock_plan,
 			 "SELECT node_id, status::text, $2 < created_at, created_at::text FROM erp.purchase_order"
 			 " WHERE purchase_order_id = $1 FOR UPDATE NOWAIT",
@@ -605,12 +595,7 @@ ierp_supply_receive_transfer_body(PG_FUNCTION_ARGS)
 				 errmsg("unknown transfer " INT64_FORMAT, transfer_id)));
 	transfer_item_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	/* own the transfer in the global lock order first: its row lock then never waits for us */
-	{
-		LOCKTAG		tag;
-
-		StockDocumentTag(&tag, STOCK_TAG_TRANSFER, transfer_id);
-		StockOwnTag(&tag, psprintf("transfer " INT64_FORMAT, transfer_id));
-	}
+	StockOwnDocument(STOCK_TAG_TRANSFER, transfer_id, psprintf("transfer " INT64_FORMAT, transfer_id));
 	IerpPlan(&plan,
 			 "SELECT item_id, COALESCE(lot_id, 0), to_node_id, qty, status::text FROM erp.transfer"
 			 " WHERE item_id = $1 AND transfer_id = $2 FOR UPDATE NOWAIT",

@@ -78,6 +78,7 @@ typedef struct StockMove
 
 extern void StockApply(StockMove *moves, int nmoves, int flags);
 extern void StockValidate(const StockMove *move, bool document);
+extern bool StockMoveInPlace(const StockMove *move);
 extern int64 StockDocumentMove(const char *ref, int64 item_id, int64 lot_id, int64 qty, int64 from_node_id,
 							   StockState from, int64 to_node_id, StockState to, const char *event,
 							   StockTakeKind take);
@@ -118,7 +119,8 @@ typedef enum StockTagKind
 
 extern void StockOrderTag(LOCKTAG *tag, int64 order_id);
 extern void StockDocumentTag(LOCKTAG *tag, StockTagKind kind, int64 id);
-extern void StockOwnTag(const LOCKTAG *tag, const char *what);
+extern void StockOwnTag(const LOCKTAG *tag, const char *what, const char *hint);
+extern void StockOwnDocument(StockTagKind kind, int64 id, const char *what);
 extern void StockExternalRefTag(LOCKTAG *tag, int64 channel_id, const char *external_ref);
 extern void StockSlotTag(LOCKTAG *tag, int64 item_id, int64 node_id, int64 bin_id, int64 lot_id, int32 slot);
 extern bool StockTagMayWait(const LOCKTAG *tag);

@@ -158,10 +158,11 @@ StockDocumentTag(LOCKTAG *tag, StockTagKind kind, int64 id)
  * touched: waits where the global lock order allows; otherwise tries for a
  * moment (a holder that only looks gives it back at once) and then refuses
  * with 55P03, so that no wait can close a deadlock.  what names the object
- * in the refusal ("transfer 12").
+ * in the refusal ("transfer 12"); hint, when not NULL, replaces the
+ * refusal's "Retry the transaction.".
  */
 void
-StockOwnTag(const LOCKTAG *tag, const char *what)
+StockOwnTag(const LOCKTAG *tag, const char *what, const char *hint)
 {
 	int			tries;
 
@@ -178,5 +179,15 @@ StockOwnTag(const LOCKTAG *tag, const char *what)
 			(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 			 errmsg("%s is being changed by another transaction", what),
 			 errdetail("This transaction already holds stock or documents that come later in the lock order; waiting could deadlock."),
-			 errhint("Retry the transaction.")));
+			 errhint("%s", hint ? hint : "Retry the transaction.")));
+}
+
+/* StockOwnDocument: owns a document (or a new lot) through its tag (StockDocumentTag, StockOwnTag). */
+void
+StockOwnDocument(StockTagKind kind, int64 id, const char *what)
+{
+	LOCKTAG		tag;
+
+	StockDocumentTag(&tag, kind, id);
+	StockOwnTag(&tag, what, NULL);
 }
