@@ -202,6 +202,18 @@ TakeQuarantinedAbovePending(StockMove *m, int64 pending, const char *ids)
 					 "move only the units above the held quantity.")));
 }
 
+/*
+ * StockMoveInPlace: whether a move changes state inside one balance (same
+ * node and bin): its take adds the units to the destination state of the
+ * same slot rows, and there is no separate add.
+ */
+bool
+StockMoveInPlace(const StockMove *m)
+{
+	return m->from_state != STATE_OUTSIDE && m->to_state != STATE_OUTSIDE &&
+		m->from_node_id == m->to_node_id && m->from_bin_id == m->to_bin_id;
+}
+
 /* The lock order of two moves: by their source balance (item, node, bin, lot); entries from outside last. */
 static int
 MoveOrderCmp(const void *a, const void *b, void *arg)
@@ -261,8 +273,6 @@ StockApply(StockMove *moves, int nmoves, int flags)
 	for (i = 0; i < nmoves; i++)
 	{
 		StockMove  *m = &moves[order[i]];
-		bool		in_place = m->from_state != STATE_OUTSIDE && m->to_state != STATE_OUTSIDE &&
-			m->from_node_id == m->to_node_id && m->from_bin_id == m->to_bin_id;
 
 		if (m->from_state == STATE_OUTSIDE)
 			m->taken = m->qty;
@@ -279,7 +289,7 @@ StockApply(StockMove *moves, int nmoves, int flags)
 			else if (!StockSlotsTake(m, &m->taken, &m->contended, &held))
 				RefuseInsufficient(m, held);
 		}
-		if (m->to_state != STATE_OUTSIDE && m->taken > 0 && !in_place)
+		if (m->to_state != STATE_OUTSIDE && m->taken > 0 && !StockMoveInPlace(m))
 			StockSlotsAdd(m, m->taken);
 	}
 	StockJournalAppend(moves, nmoves);

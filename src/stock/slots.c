@@ -215,13 +215,6 @@ OwnAllSlots(const StockKey *key, bool may_wait, bool force, SlotRow **out)
  * ----------------------------------------------------------------
  */
 
-/* Whether a move's destination is the balance of its source (a change of state in place). */
-static bool
-SameBalance(const StockMove *m)
-{
-	return m->from_state != STATE_OUTSIDE && m->to_state != STATE_OUTSIDE &&
-		m->from_node_id == m->to_node_id && m->from_bin_id == m->to_bin_id;
-}
 
 /* Takes part units of m's source state from an owned row, adding them to its destination state when in place. */
 static void
@@ -231,7 +224,7 @@ TakeFromRow(const StockMove *m, const StockKey *key, SlotRow *row, int64 part)
 
 	memset(delta, 0, sizeof(delta));
 	delta[m->from_state] = -part;
-	if (SameBalance(m))
+	if (StockMoveInPlace(m))
 		delta[m->to_state] += part;
 	SlotChange(key, row, delta);
 }
@@ -442,6 +435,22 @@ TakeWaitingForOne(const StockMove *m, const StockKey *key, int64 need)
 }
 
 /*
+ * Refuses (55P03) a take whose units may sit in slots other transactions own
+ * while the global lock order forbids waiting for them: waiting could close
+ * a deadlock; the caller retries the transaction.
+ */
+static void
+RefuseOutOfOrder(int64 item_id, int64 node_id, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+			 errmsg("stock of sku \"%s\" at node \"%s\" is being changed by another transaction",
+					IerpItemSku(item_id), IerpNodeCode(node_id)),
+			 errdetail("%s", detail),
+			 errhint("Retry the transaction, or move the items of one transaction in item order.")));
+}
+
+/*
  * The exact take: owns every slot (OwnAllSlots, waiting only in the
  * global lock order), decides on the total of the owned rows, takes from
  * them (overflow slots first), and, under contention with a large
@@ -486,21 +495,11 @@ TakeExact(const StockMove *m, const StockKey *key, int64 want_at_least, bool *co
 	}
 	if (total < want_at_least && !all)
 	{
-		/*
-		 * The units may be in slots other transactions own, and the global
-		 * lock order forbids waiting for them: waiting could close a
-		 * deadlock.  The caller retries the transaction (55P03), as orders
-		 * are refused when they cannot be owned in order.
-		 */
-		ereport(ERROR,
-				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-				 errmsg("stock of sku \"%s\" at node \"%s\" is being changed by another transaction",
-						IerpItemSku(m->item_id), IerpNodeCode(m->from_node_id)),
-				 errdetail("The slots this transaction owns hold " INT64_FORMAT " %s units of the " INT64_FORMAT
-						   " asked for; this transaction already holds stock or orders that come later in the lock order, "
-						   "so waiting for the others could deadlock.",
-						   total, StockStateName(st), want_at_least),
-				 errhint("Retry the transaction, or move the items of one transaction in item order.")));
+		RefuseOutOfOrder(m->item_id, m->from_node_id,
+						 psprintf("The slots this transaction owns hold " INT64_FORMAT " %s units of the " INT64_FORMAT
+								  " asked for; this transaction already holds stock or orders that come later in the lock order, "
+								  "so waiting for the others could deadlock.",
+								  total, StockStateName(st), want_at_least));
 	}
 	*held = total;
 	take = Min(m->qty, total - m->floor);
@@ -536,7 +535,7 @@ TakeExact(const StockMove *m, const StockKey *key, int64 want_at_least, bool *co
 			int64		remain = total - take;
 			int64		share = remain / target_slots;
 			int64		extra = remain % target_slots;
-			bool		in_place = SameBalance(m);
+			bool		in_place = StockMoveInPlace(m);
 			bool		added = !in_place;
 
 			for (i = 0; i < n; i++)
@@ -802,12 +801,8 @@ StockOwnBalance(int64 item_id, int64 node_id, int64 lot_id, StockState state)
 	for (i = 0; i < n; i++)
 	{
 		if (!rows[i].held)
-			ereport(ERROR,
-					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-					 errmsg("stock of sku \"%s\" at node \"%s\" is being changed by another transaction",
-							IerpItemSku(item_id), IerpNodeCode(node_id)),
-					 errdetail("This transaction already holds stock or orders that come later in the lock order; waiting could deadlock."),
-					 errhint("Retry the transaction.")));
+			RefuseOutOfOrder(item_id, node_id,
+							 "This transaction already holds stock or orders that come later in the lock order; waiting could deadlock.");
 		total += rows[i].qty[state];
 	}
 	pfree(rows);
