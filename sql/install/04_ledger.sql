@@ -208,18 +208,18 @@ CREATE TRIGGER state_transition_changed AFTER INSERT OR UPDATE OR DELETE OR TRUN
 
 CREATE FUNCTION erp.receive(sku text, node text, qty bigint, lot text DEFAULT NULL,
                             expires_on date DEFAULT NULL,
-                            state erp.stock_state DEFAULT 'available', ref text DEFAULT NULL)
+                            state erp.stock_state DEFAULT 'available', ref text DEFAULT NULL, idempotency_key text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ierp_ledger_receive'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.receive(text, text, bigint, text, date, erp.stock_state, text) IS
+COMMENT ON FUNCTION erp.receive(text, text, bigint, text, date, erp.stock_state, text, text) IS
     'Unplanned receipt or opening balance: qty units of sku enter node in state (available, quarantined or damaged); creates the lot if needed; returns the move id';
 
 CREATE FUNCTION erp.move(sku text, node text, qty bigint, from_state erp.stock_state,
                          to_state erp.stock_state, event text, lot text DEFAULT NULL,
-                         ref text DEFAULT NULL, to_node text DEFAULT NULL)
+                         ref text DEFAULT NULL, to_node text DEFAULT NULL, idempotency_key text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ierp_ledger_move'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.move(text, text, bigint, erp.stock_state, erp.stock_state, text, text, text, text) IS
+COMMENT ON FUNCTION erp.move(text, text, bigint, erp.stock_state, erp.stock_state, text, text, text, text, text) IS
     'Moves qty units of sku at node from one state to another under event (NULL state = outside), between available, quarantined, damaged and outside (the other states belong to documents: IE002); to_node for a transition of your own that changes node; returns the move id';

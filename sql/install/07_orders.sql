@@ -110,25 +110,25 @@ CREATE INDEX shipment_line_item_idx ON erp.shipment_line (item_id, shipment_id);
 COMMENT ON TABLE erp.shipment_line IS 'Which units of which order line left from which node (and lot) in a shipment; returns go back to that node';
 
 CREATE FUNCTION erp.capture_order(channel text, external_ref text, lines jsonb,
-                                  ship_to jsonb DEFAULT NULL, priority integer DEFAULT 0)
+                                  ship_to jsonb DEFAULT NULL, priority integer DEFAULT 0, idempotency_key text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ierp_orders_capture'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.capture_order(text, text, jsonb, jsonb, integer) IS
+COMMENT ON FUNCTION erp.capture_order(text, text, jsonb, jsonb, integer, text) IS
     'Records an order from a channel; lines = [{"sku": "A-1", "qty": 2, "unit_price": 19.90}] (at most 1,000), ship_to = {"lat": .., "lon": ..} (real degrees); a redelivered (channel, external_ref) with the same content returns the same order id and changes nothing, with other content it is refused (IE010)';
 
-CREATE FUNCTION erp.allocate(order_id bigint)
+CREATE FUNCTION erp.allocate(order_id bigint, idempotency_key text DEFAULT NULL)
     RETURNS TABLE (line_no integer, sku text, node text, lot text, qty bigint)
     AS 'MODULE_PATHNAME', 'ierp_allocate'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.allocate(bigint) IS
+COMMENT ON FUNCTION erp.allocate(bigint, text) IS
     'Reserves stock for every open line of an order by the allocation rules (one node when possible, lowest rank, nearest, else fewest nodes; FEFO lots; never into safety stock or another channel''s ring-fence); returns what it reserved';
 
-CREATE FUNCTION erp.allocate_pending(max_orders integer DEFAULT NULL)
+CREATE FUNCTION erp.allocate_pending(max_orders integer DEFAULT NULL, idempotency_key text DEFAULT NULL)
     RETURNS integer
     AS 'MODULE_PATHNAME', 'ierp_allocate_pending'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.allocate_pending(integer) IS
+COMMENT ON FUNCTION erp.allocate_pending(integer, text) IS
     'Allocates waiting orders (open, backordered, partially allocated) by priority then age; an order that fails is skipped with a WARNING and the batch goes on; returns how many orders received stock';
 
 CREATE FUNCTION erp.atp(sku text, node text DEFAULT NULL, channel text DEFAULT NULL,
@@ -139,35 +139,35 @@ CREATE FUNCTION erp.atp(sku text, node text DEFAULT NULL, channel text DEFAULT N
 COMMENT ON FUNCTION erp.atp(text, text, text, timestamptz) IS
     'Available-to-promise of a sku at a node (or all nodes) for a channel: available in lots with enough shelf life - safety stock - other channels'' ring-fences, never below 0; a kit''s is its scarcest component''s';
 
-CREATE FUNCTION erp.cancel_order(order_id bigint)
+CREATE FUNCTION erp.cancel_order(order_id bigint, idempotency_key text DEFAULT NULL)
     RETURNS void
     AS 'MODULE_PATHNAME', 'ierp_orders_cancel'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.cancel_order(bigint) IS
+COMMENT ON FUNCTION erp.cancel_order(bigint, text) IS
     'Cancels an order that has not been packed: reserved units are released and picked units put back to available';
 
-CREATE FUNCTION erp.pick(order_id bigint, scan text, qty bigint DEFAULT 1)
+CREATE FUNCTION erp.pick(order_id bigint, scan text, qty bigint DEFAULT 1, idempotency_key text DEFAULT NULL)
     RETURNS void
     AS 'MODULE_PATHNAME', 'ierp_orders_pick'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.pick(bigint, text, bigint) IS
+COMMENT ON FUNCTION erp.pick(bigint, text, bigint, text) IS
     'Confirms picking qty units of the scanned sku or GTIN for an order; a scan that is not on the order is refused (IE007) and recorded as a pick_exception event';
 
-CREATE FUNCTION erp.short_pick(order_id bigint, sku text, missing bigint)
+CREATE FUNCTION erp.short_pick(order_id bigint, sku text, missing bigint, idempotency_key text DEFAULT NULL)
     RETURNS void
     AS 'MODULE_PATHNAME', 'ierp_orders_short_pick'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.short_pick(bigint, text, bigint) IS
+COMMENT ON FUNCTION erp.short_pick(bigint, text, bigint, text) IS
     'Reports missing reserved units; their write-off is an adjustment (reason short_pick): applied at once within the adjustment threshold, else the units move to quarantined and the adjustment waits for erp.approve_adjustment by another person; the line is re-allocated at another node';
 
-CREATE FUNCTION erp.pack(order_id bigint)
+CREATE FUNCTION erp.pack(order_id bigint, idempotency_key text DEFAULT NULL)
     RETURNS void
     AS 'MODULE_PATHNAME', 'ierp_orders_pack'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.pack(bigint) IS 'Packs every picked unit of an order once nothing reserved is left to pick';
+COMMENT ON FUNCTION erp.pack(bigint, text) IS 'Packs every picked unit of an order once nothing reserved is left to pick';
 
-CREATE FUNCTION erp.ship(order_id bigint, carrier text DEFAULT NULL, tracking text DEFAULT NULL)
+CREATE FUNCTION erp.ship(order_id bigint, carrier text DEFAULT NULL, tracking text DEFAULT NULL, idempotency_key text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ierp_orders_ship'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.ship(bigint, text, text) IS 'Ships a packed order: the packed units leave the business; returns the shipment id (IE010 when the order is not packed)';
+COMMENT ON FUNCTION erp.ship(bigint, text, text, text) IS 'Ships a packed order: the packed units leave the business; returns the shipment id (IE010 when the order is not packed)';

@@ -121,49 +121,49 @@ COMMENT ON COLUMN erp.rma_line.refunded_at IS 'When the refund was approved, aut
 COMMENT ON COLUMN erp.rma_line.approved_by IS 'Approver who released a refund that waited for approval (the login, not a role it SET)';
 COMMENT ON COLUMN erp.rma_line.refund_requested_by IS 'Who made the refund due: received the units (on_receipt rule) or inspected them (otherwise); never its approver (four eyes)';
 
-CREATE FUNCTION erp.authorize_return(order_id bigint, lines jsonb, return_window_days integer DEFAULT 30)
+CREATE FUNCTION erp.authorize_return(order_id bigint, lines jsonb, return_window_days integer DEFAULT 30, idempotency_key text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ierp_returns_authorize'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.authorize_return(bigint, jsonb, integer) IS
+COMMENT ON FUNCTION erp.authorize_return(bigint, jsonb, integer, text) IS
     'Authorises the return of shipped units of an order (lines = [{"sku": "A-1", "qty": 1, "reason": "too_small"}]); never more than shipped and not yet returned, only within return_window_days (1 to 3650, IE004) of shipment (IE008); a kit comes back as its components; the units become return_pending at the node that shipped them; at most 1,000 lines (IE004)';
 
-CREATE FUNCTION erp.receive_return(rma_id bigint, node text DEFAULT NULL, lines jsonb DEFAULT NULL)
+CREATE FUNCTION erp.receive_return(rma_id bigint, node text DEFAULT NULL, lines jsonb DEFAULT NULL, idempotency_key text DEFAULT NULL)
     RETURNS void
     AS 'MODULE_PATHNAME', 'ierp_returns_receive'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.receive_return(bigint, text, jsonb) IS
+COMMENT ON FUNCTION erp.receive_return(bigint, text, jsonb, text) IS
     'Records returned units arriving (all that is expected, or lines = [{"sku": .., "qty": ..}]) at node (default: the node that shipped them); they go to inspection; a sku not on the RMA is refused (IE007) and recorded as a return_discrepancy event; at most 1,000 lines (IE004)';
 
-CREATE FUNCTION erp.inspect_return(rma_line_id bigint, condition erp.item_condition)
+CREATE FUNCTION erp.inspect_return(rma_line_id bigint, condition erp.item_condition, idempotency_key text DEFAULT NULL)
     RETURNS erp.disposition
     AS 'MODULE_PATHNAME', 'ierp_returns_inspect'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.inspect_return(bigint, erp.item_condition) IS
+COMMENT ON FUNCTION erp.inspect_return(bigint, erp.item_condition, text) IS
     'Records the condition of received units, routes them by the first matching erp.disposition_rule and moves them; returns the disposition; refunds due on inspection are computed (and wait for approval when high-value or above the refund threshold)';
 
-CREATE FUNCTION erp.approve_refund(rma_line_id bigint)
+CREATE FUNCTION erp.approve_refund(rma_line_id bigint, idempotency_key text DEFAULT NULL)
     RETURNS numeric
     AS 'MODULE_PATHNAME', 'ierp_returns_approve_refund'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.approve_refund(bigint) IS
+COMMENT ON FUNCTION erp.approve_refund(bigint, text) IS
     'Releases a refund that waits for approval; only members of erp_approver other than the person who made the refund due (refund_requested_by) and not a member of that role nor a role it is a member of, at a node the caller may act at (IE009); returns the amount';
 
-CREATE FUNCTION erp.complete_refurbish(rma_line_id bigint)
+CREATE FUNCTION erp.complete_refurbish(rma_line_id bigint, idempotency_key text DEFAULT NULL)
     RETURNS void
     AS 'MODULE_PATHNAME', 'ierp_returns_complete_refurbish'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.complete_refurbish(bigint) IS 'Refurbished units of a return line are sellable again (refurbish -> available)';
+COMMENT ON FUNCTION erp.complete_refurbish(bigint, text) IS 'Refurbished units of a return line are sellable again (refurbish -> available)';
 
-CREATE FUNCTION erp.return_to_vendor(rma_line_id bigint)
+CREATE FUNCTION erp.return_to_vendor(rma_line_id bigint, idempotency_key text DEFAULT NULL)
     RETURNS void
     AS 'MODULE_PATHNAME', 'ierp_returns_to_vendor'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.return_to_vendor(bigint) IS 'Units of a return line routed to the vendor leave for the vendor (vendor_return -> outside)';
+COMMENT ON FUNCTION erp.return_to_vendor(bigint, text) IS 'Units of a return line routed to the vendor leave for the vendor (vendor_return -> outside)';
 
-CREATE FUNCTION erp.expire_returns()
+CREATE FUNCTION erp.expire_returns(idempotency_key text DEFAULT NULL)
     RETURNS integer
     AS 'MODULE_PATHNAME', 'ierp_returns_expire'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.expire_returns() IS
+COMMENT ON FUNCTION erp.expire_returns(text) IS
     'Expires authorisations whose window passed with nothing received: return_pending units leave the books (rma_expired); returns how many RMAs expired';

@@ -58,39 +58,39 @@ CREATE TABLE erp.transfer (
 CREATE INDEX transfer_id_idx ON erp.transfer (transfer_id);
 COMMENT ON TABLE erp.transfer IS 'Units sent from one node to another; in transit (inbound at the destination) until received';
 
-CREATE FUNCTION erp.create_po(supplier text, node text, lines jsonb, expected_at timestamptz)
+CREATE FUNCTION erp.create_po(supplier text, node text, lines jsonb, expected_at timestamptz, idempotency_key text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ierp_supply_create_po'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.create_po(text, text, jsonb, timestamptz) IS
+COMMENT ON FUNCTION erp.create_po(text, text, jsonb, timestamptz, text) IS
     'Records a supplier-confirmed purchase order (lines = [{"sku": .., "qty": .., "unit_cost": ..}]); its units become incoming at node; at most 1,000 lines (IE004); returns the purchase order id';
 
-CREATE FUNCTION erp.receive_po(po_id bigint, lines jsonb DEFAULT NULL)
+CREATE FUNCTION erp.receive_po(po_id bigint, lines jsonb DEFAULT NULL, idempotency_key text DEFAULT NULL)
     RETURNS void
     AS 'MODULE_PATHNAME', 'ierp_supply_receive_po'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.receive_po(bigint, jsonb) IS
+COMMENT ON FUNCTION erp.receive_po(bigint, jsonb, text) IS
     'Receives a purchase order: everything outstanding, or lines = [{"sku", "qty", "lot", "expires_on"}]; lot-tracked items need lot and expiry; items that require a quality check go to quarantine; more than ordered, or more than 1,000 lines, is refused (IE004)';
 
-CREATE FUNCTION erp.delay_po(po_id bigint, new_expected_at timestamptz)
+CREATE FUNCTION erp.delay_po(po_id bigint, new_expected_at timestamptz, idempotency_key text DEFAULT NULL)
     RETURNS void
     AS 'MODULE_PATHNAME', 'ierp_supply_delay_po'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.delay_po(bigint, timestamptz) IS
+COMMENT ON FUNCTION erp.delay_po(bigint, timestamptz, text) IS
     'Moves a purchase order''s expected date and emits a supplier_delay event naming the backordered orders of its items now at risk';
 
-CREATE FUNCTION erp.transfer(sku text, from_node text, to_node text, qty bigint, lot text DEFAULT NULL)
+CREATE FUNCTION erp.transfer(sku text, from_node text, to_node text, qty bigint, lot text DEFAULT NULL, idempotency_key text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ierp_supply_transfer'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.transfer(text, text, text, bigint, text) IS
+COMMENT ON FUNCTION erp.transfer(text, text, text, bigint, text, text) IS
     'Sends available units from one node to another: in transit, inbound at the destination; returns the transfer id';
 
-CREATE FUNCTION erp.receive_transfer(transfer_id bigint)
+CREATE FUNCTION erp.receive_transfer(transfer_id bigint, idempotency_key text DEFAULT NULL)
     RETURNS void
     AS 'MODULE_PATHNAME', 'ierp_supply_receive_transfer'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.receive_transfer(bigint) IS 'The units of a transfer arrived: available at the destination';
+COMMENT ON FUNCTION erp.receive_transfer(bigint, text) IS 'The units of a transfer arrived: available at the destination';
 
 CREATE VIEW erp.replenishment WITH (security_invoker = true) AS
 WITH stock AS (
@@ -148,9 +148,9 @@ COMMENT ON VIEW erp.replenishment IS
 COMMENT ON COLUMN erp.replenishment.backordered IS 'Units backordered by orders whose channel''s best-ranked node is this node';
 COMMENT ON COLUMN erp.replenishment.suggested_qty IS 'Units to order to bring the position back to order_up_to';
 
-CREATE FUNCTION erp.create_replenishment_pos()
+CREATE FUNCTION erp.create_replenishment_pos(idempotency_key text DEFAULT NULL)
     RETURNS integer
     AS 'MODULE_PATHNAME', 'ierp_supply_create_replenishment_pos'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.create_replenishment_pos() IS
+COMMENT ON FUNCTION erp.create_replenishment_pos(text) IS
     'Turns every suggestion of erp.replenishment into purchase orders, one per supplier and node, expected after the lead time; returns how many were created';

@@ -51,18 +51,18 @@ CREATE INDEX cycle_count_item_idx ON erp.cycle_count (item_id, node_id, counted_
 COMMENT ON TABLE erp.cycle_count IS 'A count of the available units of an item at a node (and lot): what the books said, what was found, and the adjustment it caused';
 COMMENT ON COLUMN erp.cycle_count.variance IS 'counted_qty - system_qty: units found (> 0) or missing (< 0)';
 
-CREATE FUNCTION erp.count(sku text, node text, counted bigint, lot text DEFAULT NULL)
+CREATE FUNCTION erp.count(sku text, node text, counted bigint, lot text DEFAULT NULL, idempotency_key text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ierp_counts_count'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.count(text, text, bigint, text) IS
+COMMENT ON FUNCTION erp.count(text, text, bigint, text, text) IS
     'Records a cycle count of available units (counted 0 to 1,000,000,000, IE004); a variance within the adjustment threshold is adjusted at once, a larger one waits for erp.approve_adjustment by another person; returns the cycle count id';
 
-CREATE FUNCTION erp.approve_adjustment(adjustment_id bigint)
+CREATE FUNCTION erp.approve_adjustment(adjustment_id bigint, idempotency_key text DEFAULT NULL)
     RETURNS void
     AS 'MODULE_PATHNAME', 'ierp_counts_approve_adjustment'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.approve_adjustment(bigint) IS
+COMMENT ON FUNCTION erp.approve_adjustment(bigint, text) IS
     'Applies an adjustment that waits for approval; only members of erp_approver other than its creator (created_by) and not a member of that role nor a role it is a member of, at a node the caller may act at (IE009)';
 
 -- Partner access: erp.node_access and erp.visible_nodes() are in 03_master.sql
@@ -73,11 +73,11 @@ CREATE TRIGGER node_access_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE 
 -- Adjustments by hand -------------------------------------------------------
 -- The same threshold as a count's variance: within it applied at once, above it
 -- pending_approval with an adjustment_approval_needed event.
-CREATE FUNCTION erp.adjust(sku text, node text, qty_delta bigint, reason text, lot text DEFAULT NULL)
+CREATE FUNCTION erp.adjust(sku text, node text, qty_delta bigint, reason text, lot text DEFAULT NULL, idempotency_key text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ierp_counts_adjust'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.adjust(text, text, bigint, text, text) IS
+COMMENT ON FUNCTION erp.adjust(text, text, bigint, text, text, text) IS
     'Adjusts available stock by hand (qty_delta > 0 adds, < 0 writes off; at most 1,000,000,000 units) for a reason; applied at once when |qty_delta| x unit_cost is within the adjustment threshold of erp.approval_policy, else pending_approval until another person in erp_approver runs erp.approve_adjustment; returns the adjustment id';
 
 -- The record of policy changes -----------------------------------------------

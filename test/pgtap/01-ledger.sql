@@ -12,24 +12,24 @@ SELECT plan(93);
 -- Signatures -----------------------------------------------------------------
 
 SELECT has_function('erp', 'receive',
-    ARRAY['text', 'text', 'bigint', 'text', 'date', 'erp.stock_state', 'text'],
+    ARRAY['text', 'text', 'bigint', 'text', 'date', 'erp.stock_state', 'text', 'text'],
     'erp.receive(sku, node, qty, lot, expires_on, state, ref) exists, or no opening balance or unplanned receipt could be booked');
 SELECT function_returns('erp', 'receive',
-    ARRAY['text', 'text', 'bigint', 'text', 'date', 'erp.stock_state', 'text'], 'bigint',
+    ARRAY['text', 'text', 'bigint', 'text', 'date', 'erp.stock_state', 'text', 'text'], 'bigint',
     'erp.receive returns the move id as bigint, or callers could not refer to the receipt they booked');
 SELECT has_function('erp', 'move',
-    ARRAY['text', 'text', 'bigint', 'erp.stock_state', 'erp.stock_state', 'text', 'text', 'text', 'text'],
+    ARRAY['text', 'text', 'bigint', 'erp.stock_state', 'erp.stock_state', 'text', 'text', 'text', 'text', 'text'],
     'erp.move(sku, node, qty, from_state, to_state, event, lot, ref, to_node) exists, or no stock could change state or node');
 SELECT function_returns('erp', 'move',
-    ARRAY['text', 'text', 'bigint', 'erp.stock_state', 'erp.stock_state', 'text', 'text', 'text', 'text'], 'bigint',
+    ARRAY['text', 'text', 'bigint', 'erp.stock_state', 'erp.stock_state', 'text', 'text', 'text', 'text', 'text'], 'bigint',
     'erp.move returns the move id as bigint, or callers could not refer to the move they made');
 SELECT has_function('erp', 'verify', ARRAY[]::text[],
     'erp.verify() exists, or nobody could check that balances still match the ledger');
 SELECT isnt_definer('erp', 'move',
-    ARRAY['text', 'text', 'bigint', 'erp.stock_state', 'erp.stock_state', 'text', 'text', 'text', 'text'],
+    ARRAY['text', 'text', 'bigint', 'erp.stock_state', 'erp.stock_state', 'text', 'text', 'text', 'text', 'text'],
     'erp.move is SECURITY INVOKER and takes its owner''s rights in C, or a caller''s own SECURITY DEFINER function would hide who moves (operators moving stock is tested below)');
 SELECT isnt_definer('erp', 'receive',
-    ARRAY['text', 'text', 'bigint', 'text', 'date', 'erp.stock_state', 'text'],
+    ARRAY['text', 'text', 'bigint', 'text', 'date', 'erp.stock_state', 'text', 'text'],
     'erp.receive is SECURITY INVOKER and takes its owner''s rights in C, or a caller''s own SECURITY DEFINER function would hide who receives');
 
 -- The states, in order ------------------------------------------------------------

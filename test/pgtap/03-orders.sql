@@ -16,44 +16,44 @@ SELECT plan(121);
 
 -- Signatures -----------------------------------------------------------------
 
-SELECT has_function('erp', 'capture_order', ARRAY['text', 'text', 'jsonb', 'jsonb', 'integer'],
+SELECT has_function('erp', 'capture_order', ARRAY['text', 'text', 'jsonb', 'jsonb', 'integer', 'text'],
     'erp.capture_order(channel, external_ref, lines, ship_to, priority) exists, or no channel could hand over an order');
-SELECT function_returns('erp', 'capture_order', ARRAY['text', 'text', 'jsonb', 'jsonb', 'integer'], 'bigint',
+SELECT function_returns('erp', 'capture_order', ARRAY['text', 'text', 'jsonb', 'jsonb', 'integer', 'text'], 'bigint',
     'erp.capture_order returns the order id as bigint, or connectors could not refer to the order they created');
-SELECT has_function('erp', 'allocate', ARRAY['bigint'],
+SELECT has_function('erp', 'allocate', ARRAY['bigint', 'text'],
     'erp.allocate(order_id) exists, or no order could ever be promised stock');
-SELECT function_returns('erp', 'allocate', ARRAY['bigint'], 'setof record',
+SELECT function_returns('erp', 'allocate', ARRAY['bigint', 'text'], 'setof record',
     'erp.allocate returns a set of rows (line_no, sku, node, lot, qty), or callers could not see what was reserved where');
-SELECT results_eq($$SELECT pg_catalog.pg_get_function_result('erp.allocate(bigint)'::regprocedure)$$,
+SELECT results_eq($$SELECT pg_catalog.pg_get_function_result('erp.allocate(bigint, text)'::regprocedure)$$,
     $$VALUES ('TABLE(line_no integer, sku text, node text, lot text, qty bigint)')$$,
     'erp.allocate returns exactly TABLE(line_no integer, sku text, node text, lot text, qty bigint), or warehouse apps reading its rows would break');
-SELECT has_function('erp', 'allocate_pending', ARRAY['integer'],
+SELECT has_function('erp', 'allocate_pending', ARRAY['integer', 'text'],
     'erp.allocate_pending(max_orders) exists, or backorders would never be served when stock arrives');
-SELECT function_returns('erp', 'allocate_pending', ARRAY['integer'], 'integer',
+SELECT function_returns('erp', 'allocate_pending', ARRAY['integer', 'text'], 'integer',
     'erp.allocate_pending returns how many orders received stock as integer, or the caller could not tell whether it did anything');
 SELECT has_function('erp', 'atp', ARRAY['text', 'text', 'text', 'timestamp with time zone'],
     'erp.atp(sku, node, channel, at) exists, or channels could not publish what they may sell');
 SELECT function_returns('erp', 'atp', ARRAY['text', 'text', 'text', 'timestamp with time zone'], 'bigint',
     'erp.atp returns bigint units, or feeds would receive something other than whole units');
-SELECT has_function('erp', 'cancel_order', ARRAY['bigint'],
+SELECT has_function('erp', 'cancel_order', ARRAY['bigint', 'text'],
     'erp.cancel_order(order_id) exists, or a cancelled order would keep its stock locked up');
-SELECT function_returns('erp', 'cancel_order', ARRAY['bigint'], 'void',
+SELECT function_returns('erp', 'cancel_order', ARRAY['bigint', 'text'], 'void',
     'erp.cancel_order returns void, as documented');
-SELECT has_function('erp', 'pick', ARRAY['bigint', 'text', 'bigint'],
+SELECT has_function('erp', 'pick', ARRAY['bigint', 'text', 'bigint', 'text'],
     'erp.pick(order_id, scan, qty) exists, or pickers could not confirm what they took off the shelf');
-SELECT function_returns('erp', 'pick', ARRAY['bigint', 'text', 'bigint'], 'void',
+SELECT function_returns('erp', 'pick', ARRAY['bigint', 'text', 'bigint', 'text'], 'void',
     'erp.pick returns void, as documented');
-SELECT has_function('erp', 'short_pick', ARRAY['bigint', 'text', 'bigint'],
+SELECT has_function('erp', 'short_pick', ARRAY['bigint', 'text', 'bigint', 'text'],
     'erp.short_pick(order_id, sku, missing) exists, or a missing unit would block the order forever');
-SELECT function_returns('erp', 'short_pick', ARRAY['bigint', 'text', 'bigint'], 'void',
+SELECT function_returns('erp', 'short_pick', ARRAY['bigint', 'text', 'bigint', 'text'], 'void',
     'erp.short_pick returns void, as documented');
-SELECT has_function('erp', 'pack', ARRAY['bigint'],
+SELECT has_function('erp', 'pack', ARRAY['bigint', 'text'],
     'erp.pack(order_id) exists, or picked orders could never be packed');
-SELECT function_returns('erp', 'pack', ARRAY['bigint'], 'void',
+SELECT function_returns('erp', 'pack', ARRAY['bigint', 'text'], 'void',
     'erp.pack returns void, as documented');
-SELECT has_function('erp', 'ship', ARRAY['bigint', 'text', 'text'],
+SELECT has_function('erp', 'ship', ARRAY['bigint', 'text', 'text', 'text'],
     'erp.ship(order_id, carrier, tracking) exists, or nothing could ever leave the warehouse');
-SELECT function_returns('erp', 'ship', ARRAY['bigint', 'text', 'text'], 'bigint',
+SELECT function_returns('erp', 'ship', ARRAY['bigint', 'text', 'text', 'text'], 'bigint',
     'erp.ship returns the shipment id as bigint, or the carrier label could not be tied to the shipment');
 SELECT enum_has_labels('erp', 'order_status',
     ARRAY['open', 'allocated', 'partially_allocated', 'backordered', 'picking', 'packed', 'shipped', 'cancelled'],

@@ -14,35 +14,35 @@ SELECT plan(169);
 
 -- Signatures -------------------------------------------------------------------
 
-SELECT has_function('erp', 'authorize_return', ARRAY['bigint', 'jsonb', 'integer'],
+SELECT has_function('erp', 'authorize_return', ARRAY['bigint', 'jsonb', 'integer', 'text'],
     'erp.authorize_return(order_id, lines, return_window_days) exists, or no customer could be allowed to send anything back');
-SELECT function_returns('erp', 'authorize_return', ARRAY['bigint', 'jsonb', 'integer'], 'bigint',
+SELECT function_returns('erp', 'authorize_return', ARRAY['bigint', 'jsonb', 'integer', 'text'], 'bigint',
     'erp.authorize_return returns the rma id as bigint, or the desk could not refer to the RMA it created');
-SELECT has_function('erp', 'receive_return', ARRAY['bigint', 'text', 'jsonb'],
+SELECT has_function('erp', 'receive_return', ARRAY['bigint', 'text', 'jsonb', 'text'],
     'erp.receive_return(rma_id, node, lines) exists, or returned parcels could not be booked in');
-SELECT function_returns('erp', 'receive_return', ARRAY['bigint', 'text', 'jsonb'], 'void',
+SELECT function_returns('erp', 'receive_return', ARRAY['bigint', 'text', 'jsonb', 'text'], 'void',
     'erp.receive_return returns nothing, as documented');
-SELECT has_function('erp', 'inspect_return', ARRAY['bigint', 'erp.item_condition'],
+SELECT has_function('erp', 'inspect_return', ARRAY['bigint', 'erp.item_condition', 'text'],
     'erp.inspect_return(rma_line_id, condition) exists, or returned units could never be routed');
-SELECT function_returns('erp', 'inspect_return', ARRAY['bigint', 'erp.item_condition'], 'erp.disposition',
+SELECT function_returns('erp', 'inspect_return', ARRAY['bigint', 'erp.item_condition', 'text'], 'erp.disposition',
     'erp.inspect_return returns the erp.disposition, or the inspector would not know where to put the unit');
-SELECT has_function('erp', 'approve_refund', ARRAY['bigint'],
+SELECT has_function('erp', 'approve_refund', ARRAY['bigint', 'text'],
     'erp.approve_refund(rma_line_id) exists, or refunds that wait for approval could never be paid');
-SELECT function_returns('erp', 'approve_refund', ARRAY['bigint'], 'numeric',
+SELECT function_returns('erp', 'approve_refund', ARRAY['bigint', 'text'], 'numeric',
     'erp.approve_refund returns the amount released, or finance could not book it');
-SELECT has_function('erp', 'complete_refurbish', ARRAY['bigint'],
+SELECT has_function('erp', 'complete_refurbish', ARRAY['bigint', 'text'],
     'erp.complete_refurbish(rma_line_id) exists, or refurbished units could never be sold again');
-SELECT has_function('erp', 'return_to_vendor', ARRAY['bigint'],
+SELECT has_function('erp', 'return_to_vendor', ARRAY['bigint', 'text'],
     'erp.return_to_vendor(rma_line_id) exists, or units for the vendor would sit in vendor_return forever');
-SELECT has_function('erp', 'expire_returns', ARRAY[]::text[],
+SELECT has_function('erp', 'expire_returns', ARRAY['text'],
     'erp.expire_returns() exists, or return_pending stock that never comes back would stay inbound forever');
-SELECT function_returns('erp', 'expire_returns', ARRAY[]::text[], 'integer',
+SELECT function_returns('erp', 'expire_returns', ARRAY['text'], 'integer',
     'erp.expire_returns returns how many RMAs it expired, or a scheduler could not report its work');
-SELECT isnt_definer('erp', 'authorize_return', ARRAY['bigint', 'jsonb', 'integer'],
+SELECT isnt_definer('erp', 'authorize_return', ARRAY['bigint', 'jsonb', 'integer', 'text'],
     'erp.authorize_return takes its owner''s rights in C (operators authorising returns is tested below), so a caller''s SECURITY DEFINER function cannot hide who calls');
-SELECT isnt_definer('erp', 'inspect_return', ARRAY['bigint', 'erp.item_condition'],
+SELECT isnt_definer('erp', 'inspect_return', ARRAY['bigint', 'erp.item_condition', 'text'],
     'erp.inspect_return takes its owner''s rights in C, so a caller''s SECURITY DEFINER function cannot hide who inspects');
-SELECT isnt_definer('erp', 'approve_refund', ARRAY['bigint'],
+SELECT isnt_definer('erp', 'approve_refund', ARRAY['bigint', 'text'],
     'erp.approve_refund takes its owner''s rights in C, so a partner''s SECURITY DEFINER function cannot approve in another''s name');
 
 -- The enums, in order -------------------------------------------------------------

@@ -15,34 +15,34 @@ SELECT plan(200);
 
 -- Signatures -------------------------------------------------------------------
 
-SELECT has_function('erp', 'create_po', ARRAY['text', 'text', 'jsonb', 'timestamp with time zone'],
+SELECT has_function('erp', 'create_po', ARRAY['text', 'text', 'jsonb', 'timestamp with time zone', 'text'],
     'erp.create_po(supplier, node, lines, expected_at) exists, or no supplier confirmation could be recorded');
-SELECT function_returns('erp', 'create_po', ARRAY['text', 'text', 'jsonb', 'timestamp with time zone'], 'bigint',
+SELECT function_returns('erp', 'create_po', ARRAY['text', 'text', 'jsonb', 'timestamp with time zone', 'text'], 'bigint',
     'erp.create_po returns the purchase order id as bigint, or the buyer could not refer to the order');
-SELECT has_function('erp', 'receive_po', ARRAY['bigint', 'jsonb'],
+SELECT has_function('erp', 'receive_po', ARRAY['bigint', 'jsonb', 'text'],
     'erp.receive_po(po_id, lines) exists, or deliveries could not be booked in');
-SELECT function_returns('erp', 'receive_po', ARRAY['bigint', 'jsonb'], 'void', 'erp.receive_po returns nothing');
-SELECT has_function('erp', 'delay_po', ARRAY['bigint', 'timestamp with time zone'],
+SELECT function_returns('erp', 'receive_po', ARRAY['bigint', 'jsonb', 'text'], 'void', 'erp.receive_po returns nothing');
+SELECT has_function('erp', 'delay_po', ARRAY['bigint', 'timestamp with time zone', 'text'],
     'erp.delay_po(po_id, new_expected_at) exists, or a late supplier could not be recorded');
-SELECT function_returns('erp', 'delay_po', ARRAY['bigint', 'timestamp with time zone'], 'void', 'erp.delay_po returns nothing');
-SELECT has_function('erp', 'transfer', ARRAY['text', 'text', 'text', 'bigint', 'text'],
+SELECT function_returns('erp', 'delay_po', ARRAY['bigint', 'timestamp with time zone', 'text'], 'void', 'erp.delay_po returns nothing');
+SELECT has_function('erp', 'transfer', ARRAY['text', 'text', 'text', 'bigint', 'text', 'text'],
     'erp.transfer(sku, from_node, to_node, qty, lot) exists, or stock could not be moved between nodes');
-SELECT function_returns('erp', 'transfer', ARRAY['text', 'text', 'text', 'bigint', 'text'], 'bigint',
+SELECT function_returns('erp', 'transfer', ARRAY['text', 'text', 'text', 'bigint', 'text', 'text'], 'bigint',
     'erp.transfer returns the transfer id as bigint, or the receiving node could not receive it');
-SELECT has_function('erp', 'receive_transfer', ARRAY['bigint'],
+SELECT has_function('erp', 'receive_transfer', ARRAY['bigint', 'text'],
     'erp.receive_transfer(transfer_id) exists, or transferred units would stay in transit forever');
-SELECT function_returns('erp', 'receive_transfer', ARRAY['bigint'], 'void', 'erp.receive_transfer returns nothing');
-SELECT has_function('erp', 'create_replenishment_pos', ARRAY[]::text[],
+SELECT function_returns('erp', 'receive_transfer', ARRAY['bigint', 'text'], 'void', 'erp.receive_transfer returns nothing');
+SELECT has_function('erp', 'create_replenishment_pos', ARRAY['text'],
     'erp.create_replenishment_pos() exists, or suggestions would have to be typed in by hand');
-SELECT function_returns('erp', 'create_replenishment_pos', ARRAY[]::text[], 'integer',
+SELECT function_returns('erp', 'create_replenishment_pos', ARRAY['text'], 'integer',
     'erp.create_replenishment_pos returns how many purchase orders it created');
-SELECT has_function('erp', 'count', ARRAY['text', 'text', 'bigint', 'text'],
+SELECT has_function('erp', 'count', ARRAY['text', 'text', 'bigint', 'text', 'text'],
     'erp.count(sku, node, counted, lot) exists, or cycle counts could not be recorded');
-SELECT function_returns('erp', 'count', ARRAY['text', 'text', 'bigint', 'text'], 'bigint',
+SELECT function_returns('erp', 'count', ARRAY['text', 'text', 'bigint', 'text', 'text'], 'bigint',
     'erp.count returns the cycle count id as bigint');
-SELECT has_function('erp', 'approve_adjustment', ARRAY['bigint'],
+SELECT has_function('erp', 'approve_adjustment', ARRAY['bigint', 'text'],
     'erp.approve_adjustment(adjustment_id) exists, or large variances could never be applied');
-SELECT function_returns('erp', 'approve_adjustment', ARRAY['bigint'], 'void', 'erp.approve_adjustment returns nothing');
+SELECT function_returns('erp', 'approve_adjustment', ARRAY['bigint', 'text'], 'void', 'erp.approve_adjustment returns nothing');
 SELECT has_function('erp', 'atp', ARRAY['text', 'text', 'text', 'timestamp with time zone'],
     'erp.atp(sku, node, channel, at) exists, or no preorder could be promised');
 SELECT ok(bool_and(NOT p.prosecdef), 'every procurement and count function takes its owner''s rights in C, not by SECURITY DEFINER, which would hide a caller''s own definer function (operators using them is tested below)')

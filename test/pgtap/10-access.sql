@@ -37,7 +37,7 @@ CREATE ROLE tap10_person LOGIN IN ROLE tap10_partner, erp_operator;
 CREATE ROLE tap10_noinherit NOINHERIT IN ROLE tap10_partner;
 GRANT USAGE ON SCHEMA erp TO tap10_noinherit;
 GRANT SELECT ON erp.stock_balance, erp.sales_order, erp.reservation, erp.channel_node TO tap10_noinherit;
-GRANT EXECUTE ON FUNCTION erp.move(text, text, bigint, erp.stock_state, erp.stock_state, text, text, text, text)
+GRANT EXECUTE ON FUNCTION erp.move(text, text, bigint, erp.stock_state, erp.stock_state, text, text, text, text, text)
     TO tap10_noinherit;
 INSERT INTO erp.node_access (role_name, node_id) SELECT 'tap10_partner', id FROM tap10 WHERE name = 'A';
 INSERT INTO erp.node_access (role_name, node_id) SELECT 'tap10_other', id FROM tap10 WHERE name = 'B';

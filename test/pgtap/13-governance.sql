@@ -152,9 +152,9 @@ SELECT is((SELECT count(*) FROM erp.item i WHERE i.sku LIKE 'TAP13-C__' AND pg_t
 
 -- erp.adjust ---------------------------------------------------------------------------------------
 
-SELECT has_function('erp', 'adjust', ARRAY['text', 'text', 'bigint', 'text', 'text'],
+SELECT has_function('erp', 'adjust', ARRAY['text', 'text', 'bigint', 'text', 'text', 'text'],
     'erp.adjust(sku, node, qty_delta, reason, lot) exists, or on-hand could only be corrected by a count');
-SELECT function_returns('erp', 'adjust', ARRAY['text', 'text', 'bigint', 'text', 'text'], 'bigint',
+SELECT function_returns('erp', 'adjust', ARRAY['text', 'text', 'bigint', 'text', 'text', 'text'], 'bigint',
     'erp.adjust returns the adjustment id');
 SET ROLE tap13_a;
 INSERT INTO tap13_id VALUES ('adj_small', erp.adjust('TAP13-TEE', 'TAP13-DC', 3, 'found behind the shelf'));
