@@ -48,4 +48,18 @@ typedef struct Gs1Scan
 extern Gs1Result Gs1Parse(const char *text, size_t len, Gs1Scan *scan,
 						  char *why, size_t why_size);
 
+/*
+ * Gs1Show: text[0..len) as a message may quote it: printable ASCII as is,
+ * other bytes as <GS> or <xNN>, cut with "..." after 80 bytes or when out
+ * (out_size bytes, always NUL-terminated) is full.
+ */
+extern void Gs1Show(const char *text, size_t len, char *out, size_t out_size);
+
+/*
+ * Gs1ParseOrRefuse (gs1_sql.c): Gs1Parse for callers that refuse a
+ * malformed scan: GS1_MALFORMED raises IE004 quoting the scan and why;
+ * GS1_NOT_GS1 and GS1_PARSED are returned.
+ */
+extern Gs1Result Gs1ParseOrRefuse(const char *text, size_t len, Gs1Scan *scan);
+
 #endif							/* IERP_GS1_H */
