@@ -3,7 +3,7 @@
 -- kind is refused with IE004 and a reason; erp.receive and erp.receive_po take
 -- the item, lot and expiry from a scan, and a refused scan changes nothing.
 BEGIN;
-SELECT plan(31);
+SELECT plan(60);
 
 -- the SQLSTATE and the reason (DETAIL) of a refused parse, or 'parsed'
 CREATE FUNCTION pg_temp.gs1_why(scan text) RETURNS text LANGUAGE plpgsql AS $$
@@ -116,5 +116,108 @@ SELECT throws_ok($$SELECT * FROM erp.parse_gs1(E']C110AB\u001d10CD')$$, 'IE004',
 SELECT is(pg_temp.gs1_why('TEE-BLK-M'),
           'IE004: A GS1 element string starts with a symbology identifier (]C1, ]d2 or ]Q3) or, printed, with "(" and an application identifier.',
           'a plain sku is not GS1 for erp.parse_gs1');
+
+-- receipts by scan
+INSERT INTO erp.item (sku, unit_cost, unit_price, lot_tracked, gtin) VALUES
+    ('GS36-MILK', 1, 2, true, '09501101530003'), ('GS36-OIL', 3, 5, true, '12345678901231');
+INSERT INTO erp.item (sku, unit_cost, unit_price, gtin) VALUES ('GS36-TEE', 4, 9, '04006381333931');
+INSERT INTO erp.item (sku, unit_cost, unit_price) VALUES ('(10)ODD', 1, 2);
+INSERT INTO erp.node (code, kind) VALUES ('GS36-DC', 'warehouse');
+INSERT INTO erp.supplier (code, lead_time_days) VALUES ('GS36-ACME', 5);
+
+-- everything a receipt writes: moves, lots, units, purchase order lines and statuses
+CREATE FUNCTION pg_temp.gs36_state() RETURNS text LANGUAGE sql AS $$
+    SELECT format('moves %s, lots %s, units %s, po lines %s, po %s',
+        (SELECT count(*) FROM erp.stock_move),
+        (SELECT string_agg(lot_code || '@' || coalesce(expires_on::text, '-'), ',' ORDER BY lot_code) FROM erp.lot),
+        (SELECT string_agg(state || ':' || qty, ',' ORDER BY state) FROM
+            (SELECT state::text, sum(qty) AS qty FROM erp.stock_balance GROUP BY state) b),
+        (SELECT string_agg(qty_received::text, ',' ORDER BY purchase_order_line_id) FROM erp.purchase_order_line),
+        (SELECT string_agg(status::text, ',' ORDER BY purchase_order_id) FROM erp.purchase_order))
+$$;
+-- the units of sku in lot (NULL: no lot) at GS36-DC, available
+CREATE FUNCTION pg_temp.gs36_units(sku text, lot text) RETURNS bigint LANGUAGE sql AS $$
+    SELECT coalesce(sum(b.qty), 0)::bigint FROM erp.stock_balance b JOIN erp.item i USING (item_id)
+      LEFT JOIN erp.lot l ON l.item_id = b.item_id AND l.lot_id = b.lot_id
+     WHERE i.sku = $1 AND b.state = 'available' AND l.lot_code IS NOT DISTINCT FROM $2
+$$;
+
+SELECT lives_ok($$SELECT erp.receive(E']C10109501101530003172712311012AB\u001d', 'GS36-DC', 5)$$,
+                'erp.receive takes a GS1-128 scan in place of the sku');
+SELECT results_eq($$SELECT lot_code, expires_on FROM erp.lot JOIN erp.item USING (item_id) WHERE sku = 'GS36-MILK'$$,
+                  format($$VALUES ('12AB', %L::date)$$, make_date(pg_temp.gs1_year(27), 12, 31)),
+                  'the lot and its expiry come from AI 10 and AI 17');
+SELECT lives_ok($$SELECT erp.receive('(01)09501101530003(15)280100(10)L2', 'GS36-DC', 3, lot => 'L2')$$,
+                'a printed scan with best before and the same lot given as well is received');
+SELECT results_eq($$SELECT expires_on FROM erp.lot WHERE lot_code = 'L2'$$,
+                  format($$VALUES (%L::date)$$, make_date(pg_temp.gs1_year(28), 1, 31)),
+                  'without AI 17 the expiry is the best before date (day 00: the last of the month)');
+SELECT lives_ok($$SELECT erp.receive(']d20104006381333931' || '10ANY', 'GS36-DC', 4)$$,
+                'an item not tracked by lot is received from a label that carries a lot');
+SELECT lives_ok($$SELECT erp.receive('GS36-TEE', 'GS36-DC', 1)$$, 'a plain sku is received as before');
+SELECT lives_ok($$SELECT erp.receive('(10)ODD', 'GS36-DC', 2)$$, 'a sku that looks like GS1 is still that sku');
+SELECT is(format('%s %s %s %s', pg_temp.gs36_units('GS36-MILK', '12AB'), pg_temp.gs36_units('GS36-MILK', 'L2'),
+                 pg_temp.gs36_units('GS36-TEE', NULL), pg_temp.gs36_units('(10)ODD', NULL)),
+          '5 3 5 2', 'the units are where the scans said, and the tee has no lot');
+
+-- refused receipts change nothing
+SELECT pg_temp.gs36_state() AS before \gset
+SELECT throws_ok($$SELECT erp.receive(']C10109501101530003' || '10L1', 'GS36-DC', 1, lot => 'L9')$$, 'IE004',
+                 'lot "L9" disagrees with the lot "L1" of scan "]C1010950110153000310L1"',
+                 'a lot argument that disagrees with the scan is refused, naming both');
+SELECT throws_ok($$SELECT erp.receive(']C1010950110153000317271231' || '10L1', 'GS36-DC', 1, expires_on => '2030-01-01')$$,
+                 'IE004', format('expiry date "2030-01-01" disagrees with the expiry date "%s" of scan "]C1010950110153000317271231' || '10L1"',
+                                 make_date(pg_temp.gs1_year(27), 12, 31)),
+                 'an expiry argument that disagrees with the scan is refused, naming both');
+SELECT throws_ok($$SELECT erp.receive(']C10100614141000012' || '10L1', 'GS36-DC', 1)$$, 'IE003',
+                 'no item has GTIN 00614141000012 (scan "]C1010061414100001210L1")', 'a GTIN that is no item is IE003');
+SELECT throws_ok($$SELECT erp.receive(']C10109501101530004' || '10L1', 'GS36-DC', 1)$$, 'IE004',
+                 'malformed GS1 element string "]C1010950110153000410L1"', 'a bad check digit at receipt is IE004');
+SELECT throws_ok($$SELECT erp.receive(']C110L1', 'GS36-DC', 1)$$, 'IE004',
+                 'scan "]C110L1" carries no GTIN', 'a scan without a GTIN cannot name the item');
+SELECT throws_ok($$SELECT erp.receive(']C10109501101530003', 'GS36-DC', 1)$$, 'IE003',
+                 'sku "GS36-MILK" is lot-tracked: a lot is required', 'a lot-tracked item scanned without a lot still needs one');
+SELECT throws_ok($$SELECT erp.receive(']C110' || repeat('A', 10000), 'GS36-DC', 1)$$, 'IE004', NULL,
+                 'a 10 kB scan at receipt is IE004');
+SELECT throws_ok($$SELECT erp.receive(E']C1\u001d\u001d', 'GS36-DC', 1)$$, 'IE004', NULL,
+                 'garbage after the marker at receipt is IE004');
+SELECT is(pg_temp.gs36_state(), :'before', 'the refused receipts changed nothing');
+
+-- receive_po with scan lines
+SELECT erp.create_po('GS36-ACME', 'GS36-DC', '[{"sku": "GS36-OIL", "qty": 10}, {"sku": "GS36-TEE", "qty": 5}]',
+                     now() + interval '1 day') AS po \gset
+SELECT lives_ok(format($$SELECT erp.receive_po(%s, jsonb_build_array(
+                    jsonb_build_object('scan', E']Q3011234567890123117300600\u001d10B7', 'qty', 4),
+                    jsonb_build_object('scan', '(01)04006381333931', 'qty', 2),
+                    jsonb_build_object('scan', '(01)12345678901231(10)B8', 'qty', 1, 'sku', 'GS36-OIL',
+                                       'expires_on', '2031-01-01')))$$, :po),
+                'erp.receive_po takes scan lines (with sku and expiry given as well when they agree)');
+SELECT results_eq($$SELECT lot_code, expires_on FROM erp.lot JOIN erp.item USING (item_id) WHERE sku = 'GS36-OIL' ORDER BY 1$$,
+                  format($$VALUES ('B7', %L::date), ('B8', '2031-01-01'::date)$$, make_date(pg_temp.gs1_year(30), 6, 30)),
+                  'the lots of the purchase order come from the scans (and the expiry argument when the scan has none)');
+SELECT results_eq(format($$SELECT qty_received FROM erp.purchase_order_line WHERE purchase_order_id = %s ORDER BY line_no$$, :po),
+                  $$VALUES (5::bigint), (2::bigint)$$, 'the purchase order lines count the scanned units');
+SELECT is(format('%s %s', pg_temp.gs36_units('GS36-OIL', 'B7'), pg_temp.gs36_units('GS36-TEE', NULL)),
+          '4 7', 'the scanned units are available');
+
+SELECT pg_temp.gs36_state() AS before \gset
+SELECT throws_ok(format($$SELECT erp.receive_po(%s, '[{"scan": "(01)12345678901231(10)B7", "qty": 1, "lot": "B9"}]')$$, :po),
+                 'IE004', 'lot "B9" disagrees with the lot "B7" of scan "(01)12345678901231(10)B7"',
+                 'a scan line with another lot is refused');
+SELECT throws_ok(format($$SELECT erp.receive_po(%s, '[{"scan": "(01)12345678901231(10)B7", "qty": 1, "sku": "GS36-TEE"}]')$$, :po),
+                 'IE004', 'sku "GS36-TEE" disagrees with the sku "GS36-OIL" of scan "(01)12345678901231(10)B7"',
+                 'a scan line with another sku is refused');
+SELECT throws_ok(format($$SELECT erp.receive_po(%s, '[{"scan": "GS36-OIL", "qty": 1}]')$$, :po),
+                 'IE004', 'scan "GS36-OIL" is not a GS1 element string', 'a scan line must be GS1');
+SELECT throws_ok(format($$SELECT erp.receive_po(%s, '[{"scan": "(01)09501101530003(10)B7", "qty": 1}]')$$, :po),
+                 'IE003', format('sku "GS36-MILK" is not on purchase order %s', :po), 'a scanned item not on the order is refused');
+SELECT throws_ok(format($$SELECT erp.receive_po(%s, '[{"scan": "(01)00614141000012(10)B7", "qty": 1}]')$$, :po),
+                 'IE003', NULL, 'a scanned GTIN that is no item is refused');
+SELECT throws_ok(format($$SELECT erp.receive_po(%s, '[{"sku": "GS36-TEE", "qty": 1}, {"scan": "(01)12345678901231(17)271332(10)B7", "qty": 1}]')$$, :po),
+                 'IE004', 'malformed GS1 element string "(01)12345678901231(17)271332(10)B7"',
+                 'a malformed scan on the second line refuses the whole receipt');
+SELECT throws_ok(format($$SELECT erp.receive_po(%s, '[{"scan": "(01)12345678901231(10)B7", "qty": 9}]')$$, :po),
+                 'IE004', NULL, 'a scan line over what is due is refused as any line');
+SELECT is(pg_temp.gs36_state(), :'before', 'the refused purchase order receipts changed nothing');
 SELECT * FROM finish();
 ROLLBACK;
