@@ -160,7 +160,9 @@ $$;
 
 -- the items the seeds name, so that receipts by scan find them
 INSERT INTO erp.node (code, kind) VALUES ('GS1FZ-DC', 'warehouse');
+-- (a caller may have items of these GTINs already: then those are received)
 INSERT INTO erp.item (sku, unit_cost, unit_price, lot_tracked, gtin) VALUES
     ('GS1FZ-MILK', 1, 2, true, '09501101530003'),
     ('GS1FZ-OIL', 1, 2, true, '12345678901231'),
-    ('GS1FZ-TEE', 1, 2, false, '04006381333931');
+    ('GS1FZ-TEE', 1, 2, false, '04006381333931')
+ON CONFLICT DO NOTHING;
