@@ -137,18 +137,20 @@ Gs1CheckDigit(const char *data, int ndata)
 
 /*
  * Gs1CenturyYear: the four-digit year of a two-digit YY by the GS1 century
- * rule: the year within -49 .. +50 of the current one (the transaction's).
+ * rule: the year within -49 .. +50 of the current one (current_date's).
  */
 static int
 Gs1CenturyYear(int yy)
 {
 	struct pg_tm tm;
 	fsec_t		fsec;
+	int			tz;
 	int			current;
 	int			century;
 	int			diff;
 
-	if (timestamp2tm(GetCurrentTransactionStartTimestamp(), NULL, &tm, &fsec,
+	/* the session's time zone, as current_date */
+	if (timestamp2tm(GetCurrentTransactionStartTimestamp(), &tz, &tm, &fsec,
 					 NULL, NULL) != 0)
 		current = 2000;			/* cannot happen: the start time is finite */
 	else

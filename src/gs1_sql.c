@@ -152,7 +152,7 @@ Gs1ReceiptFromScan(const char *text, bool must_be_gs1, const char *sku,
 	const MasterItem *item;
 
 	/* an existing sku stays a sku, whatever it looks like */
-	if (!must_be_gs1 && len <= IERP_MAX_KEY_LEN && MasterItemLookup(text) != NULL)
+	if (!must_be_gs1 && len > 0 && len <= IERP_MAX_KEY_LEN && MasterItemLookup(text) != NULL)
 		return false;
 	Gs1Show(text, len, shown, sizeof(shown));
 	if (Gs1ParseOrRefuse(text, len, &scan) == GS1_NOT_GS1)

@@ -3,7 +3,7 @@
 -- kind is refused with IE004 and a reason; erp.receive and erp.receive_po take
 -- the item, lot and expiry from a scan, and a refused scan changes nothing.
 BEGIN;
-SELECT plan(60);
+SELECT plan(61);
 
 -- the SQLSTATE and the reason (DETAIL) of a refused parse, or 'parsed'
 CREATE FUNCTION pg_temp.gs1_why(scan text) RETURNS text LANGUAGE plpgsql AS $$
@@ -113,6 +113,7 @@ SELECT throws_like($$SELECT * FROM erp.parse_gs1(']C110' || repeat('A', 10000))$
                    'the message quotes a 10 kB scan cut short');
 SELECT throws_ok($$SELECT * FROM erp.parse_gs1(E']C110AB\u001d10CD')$$, 'IE004',
                  'malformed GS1 element string "]C110AB<GS>10CD"', 'the message shows the separator as <GS>');
+SELECT is((SELECT count(*) FROM erp.parse_gs1(NULL)), 0::bigint, 'a NULL scan gives no row');
 SELECT is(pg_temp.gs1_why('TEE-BLK-M'),
           'IE004: A GS1 element string starts with a symbology identifier (]C1, ]d2 or ]Q3) or, printed, with "(" and an application identifier.',
           'a plain sku is not GS1 for erp.parse_gs1');
