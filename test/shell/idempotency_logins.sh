@@ -8,7 +8,9 @@
 #   - each partner reads its own keys only and writes none;
 #   - a client whose connection dies right after COMMIT (the reply is lost)
 #     retries on a new connection with the same key: one receipt, the same move
-#     id; a connection that dies before COMMIT leaves no key: the retry runs.
+#     id; a connection that dies before COMMIT leaves no key: the retry runs;
+#   - inventory_erp.idempotency_retention set by ALTER DATABASE holds in a
+#     login's session, which cannot change it, and expires keys.
 # Exit 0 = pass.
 set -uo pipefail
 : "${PGBIN:?}"
@@ -90,6 +92,18 @@ check "no receipt and no key survive the lost transaction" "0/0" \
     "$(admin -c "SELECT (SELECT count(*) FROM erp.stock_move WHERE ref = 'po:78') || '/' || (SELECT count(*) FROM erp.idempotency_key WHERE key = 'po-78')")"
 as idem_app "SELECT erp.receive('TEE', 'N1', 4, ref => 'po:78', idempotency_key => 'po-78')" >/dev/null
 check "the retry runs: po:78 is booked once" "1" "$(admin -c "SELECT count(*) FROM erp.stock_move WHERE ref = 'po:78'")"
+echo "== retention set per database by a superuser"
+admin -c "ALTER DATABASE $DB SET inventory_erp.idempotency_retention = '1min'" >/dev/null
+check "a login's session (after the library loads) has the database's retention" "1min" \
+    "$(as idem_app "SELECT erp.prune_idempotency_keys()" "SHOW inventory_erp.idempotency_retention")"
+check "a login cannot change the retention" "ERROR:  42501" \
+    "$(as idem_app "SELECT erp.prune_idempotency_keys()" "SET inventory_erp.idempotency_retention = '1s'")"
+admin -c "UPDATE erp.idempotency_key SET created_at = created_at - interval '2 minutes' WHERE key = 'po-78'" >/dev/null
+as idem_app "SELECT erp.receive('TEE', 'N1', 4, ref => 'po:78', idempotency_key => 'po-78')" >/dev/null
+check "a key older than the database's 1-minute retention runs again" "2" \
+    "$(admin -c "SELECT count(*) FROM erp.stock_move WHERE ref = 'po:78'")"
+check "and the fresh key replays" "2" \
+    "$(as idem_app "SELECT erp.receive('TEE', 'N1', 4, ref => 'po:78', idempotency_key => 'po-78')" >/dev/null; admin -c "SELECT count(*) FROM erp.stock_move WHERE ref = 'po:78'")"
 check "erp.verify finds nothing" "0" "$(admin -c "SELECT count(*) FROM erp.verify()")"
 
 [ "$failures" -eq 0 ]
