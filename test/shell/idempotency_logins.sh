@@ -3,8 +3,9 @@
 # (doc/idempotency.md), and a retry after a lost COMMIT reply does not book twice.
 #   - two 3PL partners log in as themselves (LOGIN roles, psql -U) and use the
 #     same key string: each gets its own effect; a partner repeating the other's
-#     exact call with the other's key runs it as itself (here: refused at the
-#     other's node, IE009) instead of replaying the other's result;
+#     exact call with the other's key string never gets the other's result: its
+#     own key of that name refuses it (IE010), or it runs as itself (IE009 at
+#     the other's node);
 #   - each partner reads its own keys only and writes none;
 #   - a client whose connection dies right after COMMIT (the reply is lost)
 #     retries on a new connection with the same key: one receipt, the same move
