@@ -7,19 +7,25 @@
  *
  *	  A cursor is the snapshot the previous call read under, in text:
  *
- *	    1/<system id>/<database oid>/<unix microseconds>/<master xmin>/<xmin>:<xmax>:<xip,...>
+ *	    1/<system id>/<database oid>/<YYYYMMDD>/<master snapshot>/<snapshot>
+ *
+ *	  (each snapshot xmin:xmax:xip,... as pg_snapshot writes it).
  *
  *	  The items whose ATP may have changed since a cursor are those of
  *	  ledger rows (erp.stock_move.txid) and master-data changes
  *	  (erp.feed_change.txid) of transactions visible now but not in the
  *	  cursor's snapshot, the lots whose promisable cut-off (expires_on -
- *	  min_shelf_life_days) passed between the two calls' dates, and the kits
+ *	  min_shelf_life_days) passed between the two calls' CURRENT_DATE (the
+ *	  date ATP promises from), and the kits
  *	  of any of these.  Every transaction is either visible in a snapshot or
  *	  not, whatever the commit order, so a change is reported by exactly the
  *	  first call whose snapshot sees it.  Master-data changes are reported
- *	  against the snapshot before the cursor's too (master xmin): ATP reads
- *	  stock policies and channel nodes through per-session caches, which a
- *	  committed change reaches only when its invalidation arrives.
+ *	  against the master snapshot: the snapshot of the call before, so that
+ *	  each is reported by two consecutive deltas (ATP reads stock policies
+ *	  and channel nodes through per-session caches, which a committed change
+ *	  reaches only when its invalidation arrives: the second report reads it
+ *	  for sure).  After a full resynchronisation the master snapshot is one
+ *	  that sees nothing from the resynchronisation's xmin on.
  *
  *	  Refused: a cursor that does not parse (IE004); one of another database
  *	  or cluster, one ahead of this database (a standby behind its primary),
@@ -40,6 +46,8 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -66,8 +74,8 @@ typedef struct FeedCursor
 {
 	uint64		system_id;
 	Oid			database;
-	int64		at_usec;		/* unix microseconds of the call's transaction start */
-	uint64		master_xmin;	/* master changes from this transaction on are reported */
+	DateADT		date;			/* CURRENT_DATE of the call (its ATP's shelf-life cut-off) */
+	char	   *master;			/* master changes this snapshot does not see are reported */
 	char	   *snapshot;		/* pg_snapshot text form, checked */
 	uint64		xmin;
 	uint64		xmax;
@@ -199,6 +207,25 @@ CursorNumber(const char **p)
 	return value;
 }
 
+/* The cursor's date field, YYYYMMDD, as a date in 1970..9999. */
+static DateADT
+CursorDate(uint64 yyyymmdd)
+{
+	int			year = (int) (yyyymmdd / 10000);
+	int			month = (int) (yyyymmdd / 100 % 100);
+	int			day = (int) (yyyymmdd % 100);
+	int			y,
+				m,
+				d;
+
+	if (year < IERP_MIN_YEAR || year > IERP_MAX_YEAR || month < 1 || month > 12 || day < 1 || day > 31)
+		CursorInvalid("its date is not a date");
+	j2date(date2j(year, month, day), &y, &m, &d);
+	if (y != year || m != month || d != day)
+		CursorInvalid("its date is not a date");
+	return date2j(year, month, day) - POSTGRES_EPOCH_JDATE;
+}
+
 static void
 CursorExpect(const char **p, char c)
 {
@@ -267,25 +294,27 @@ CursorParse(const char *text, FeedCursor *cur)
 		CursorInvalid("database out of range");
 	cur->database = (Oid) db;
 	CursorExpect(&p, '/');
-	cur->at_usec = (int64) CursorNumber(&p);
-	/* 1970 .. 9999, as every date the extension takes */
-	if (cur->at_usec > INT64CONST(253402300799000000))
-		CursorInvalid("its time is out of range");
+	cur->date = CursorDate(CursorNumber(&p));
 	CursorExpect(&p, '/');
-	cur->master_xmin = CursorNumber(&p);
-	CursorExpect(&p, '/');
-	cur->snapshot = pstrdup(p);
-	SnapshotParse(p, &cur->xmin, &cur->xmax, &xip, &nxip);
-	if (cur->master_xmin > cur->xmin)
-		CursorInvalid("its transaction bounds are not in order");
-	pfree(xip);
+	{
+		const char *slash = strchr(p, '/');
+		uint64		mxmin,
+					mxmax;
+
+		if (slash == NULL)
+			CursorInvalid("\"/\" expected");
+		cur->master = pnstrdup(p, slash - p);
+		SnapshotParse(cur->master, &mxmin, &mxmax, &xip, &nxip);
+		pfree(xip);
+		p = slash + 1;
+		cur->snapshot = pstrdup(p);
+		SnapshotParse(p, &cur->xmin, &cur->xmax, &xip, &nxip);
+		pfree(xip);
+		if (mxmin > cur->xmin || mxmax > cur->xmax)
+			CursorInvalid("its master snapshot is newer than its snapshot");
+	}
 }
 
-static TimestampTz
-CursorTime(const FeedCursor *cur)
-{
-	return (TimestampTz) (cur->at_usec - (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
-}
 
 /*
  * CursorCheckUsable: a cursor of this database, not ahead of it, and not
@@ -359,8 +388,8 @@ SnapshotWithOwn(const char *snap, bool has_own, uint64 own)
 
 /*
  * CursorNext: the cursor to return, read under the same snapshot as the
- * changes: master changes are next reported from the given cursor's xmin on
- * (from this snapshot's own xmin after a full resynchronisation).
+ * changes; its master snapshot is the given cursor's snapshot (after a full
+ * resynchronisation, one that sees nothing from this snapshot's xmin on).
  */
 static char *
 CursorNext(const FeedCursor *prev)
@@ -373,8 +402,9 @@ CursorNext(const FeedCursor *prev)
 				xmax;
 	uint64	   *xip;
 	int			nxip;
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
-	int64		usec = now + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+	int			year,
+				month,
+				day;
 
 	ret = SPI_execute("SELECT pg_catalog.pg_current_snapshot()::text,"
 					  "       pg_catalog.pg_current_xact_id_if_assigned()::text::bigint",
@@ -384,9 +414,12 @@ CursorNext(const FeedCursor *prev)
 	own = (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &no_own));
 	snapshot = SnapshotWithOwn(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), !no_own, own);
 	SnapshotParse(snapshot, &xmin, &xmax, &xip, &nxip);
-	return psprintf("%s/" UINT64_FORMAT "/%u/" INT64_FORMAT "/" UINT64_FORMAT "/%s",
-					FEED_CURSOR_VERSION, GetSystemIdentifier(), MyDatabaseId, usec,
-					prev ? Min(prev->xmin, xmin) : xmin, snapshot);
+	j2date(GetSQLCurrentDate() + POSTGRES_EPOCH_JDATE, &year, &month, &day);
+	pfree(xip);
+	return psprintf("%s/" UINT64_FORMAT "/%u/%04d%02d%02d/%s/%s",
+					FEED_CURSOR_VERSION, GetSystemIdentifier(), MyDatabaseId, year, month, day,
+					prev ? prev->snapshot : psprintf(UINT64_FORMAT ":" UINT64_FORMAT ":", xmin, xmin),
+					snapshot);
 }
 
 /* ---------- the delta ---------- */
@@ -397,7 +430,7 @@ CursorNext(const FeedCursor *prev)
 
 /*
  * The items whose ATP may have changed since snapshot $2 (of xmin $5; master changes
- * since transaction $3, lot cut-offs since time $4), with their ATP for the
+ * the master snapshot $3 does not see, lot cut-offs between date $4 and today), with their ATP for the
  * channel ($1); retired items among them with 0.  Moves count when they
  * touch a state ATP reads: available, the reserved, picked and packed
  * units that use up a channel's ring-fence, and the incoming and in-transit
@@ -410,13 +443,15 @@ CursorNext(const FeedCursor *prev)
 	"      AND NOT pg_catalog.pg_visible_in_snapshot(m.txid, $2::pg_catalog.pg_snapshot)" \
 	"      AND (m.from_state IN ('incoming', 'in_transit', 'available', 'reserved', 'picked', 'packed')" \
 	"           OR m.to_state IN ('incoming', 'in_transit', 'available', 'reserved', 'picked', 'packed')))," \
-	" master AS (SELECT c.item_id FROM erp.feed_change c WHERE c.txid >= $3::pg_catalog.xid8)," \
+	" master AS (" \
+	"   SELECT c.item_id FROM erp.feed_change c" \
+	"    WHERE c.txid >= pg_catalog.pg_snapshot_xmin($3::pg_catalog.pg_snapshot)" \
+	"      AND NOT pg_catalog.pg_visible_in_snapshot(c.txid, $3::pg_catalog.pg_snapshot))," \
 	" expiring AS (" \
 	"   SELECT l.item_id FROM erp.lot l JOIN erp.item i ON i.item_id = l.item_id" \
 	"    WHERE i.min_shelf_life_days > 0" \
-	"      AND l.expires_on - i.min_shelf_life_days" \
-	"          BETWEEN ($4::timestamptz AT TIME ZONE 'UTC')::date - 1" \
-	"              AND (pg_catalog.now() AT TIME ZONE 'UTC')::date + 1)," \
+	"      AND l.expires_on - i.min_shelf_life_days >= LEAST($4::date, CURRENT_DATE)" \
+	"      AND l.expires_on - i.min_shelf_life_days < GREATEST($4::date, CURRENT_DATE))," \
 	" changed(item_id) AS (" \
 	"   SELECT item_id FROM moved" \
 	"   UNION SELECT item_id FROM master WHERE item_id IS NOT NULL" \
@@ -432,7 +467,7 @@ CursorNext(const FeedCursor *prev)
 static void
 FeedRead(const char *channel, const FeedCursor *prev)
 {
-	Oid			types[5] = {TEXTOID, TEXTOID, XID8OID, TIMESTAMPTZOID, XID8OID};
+	Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, DATEOID, XID8OID};
 	Datum		values[5];
 	int			ret;
 
@@ -442,8 +477,8 @@ FeedRead(const char *channel, const FeedCursor *prev)
 	else
 	{
 		values[1] = CStringGetTextDatum(prev->snapshot);
-		values[2] = FullTransactionIdGetDatum(FullTransactionIdFromU64(prev->master_xmin));
-		values[3] = TimestampTzGetDatum(CursorTime(prev));
+		values[2] = CStringGetTextDatum(prev->master);
+		values[3] = DateADTGetDatum(prev->date);
 		values[4] = FullTransactionIdGetDatum(FullTransactionIdFromU64(prev->xmin));
 		ret = SPI_execute_with_args(DELTA_SQL, 5, types, values, NULL, true, 0);
 	}
