@@ -66,8 +66,8 @@ SELECT is((SELECT count(*) FROM erp.returns_desk WHERE rma_id = pg_temp.id('r1')
           'inspected: it leaves the returns desk');
 SELECT results_eq(
     $$SELECT kind, node, requested_by::text COLLATE "default", value FROM erp.approval_queue WHERE node = 'Q39-N1'$$,
-    $$VALUES ('refund', 'Q39-N1', 'q39_clerk', 900.00::numeric), ('adjustment', 'Q39-N1', 'q39_clerk', 25.00)$$,
-    'the approval queue: the refund and the adjustment, oldest first, with who asked and the value at stake');
+    $$VALUES ('adjustment', 'Q39-N1', 'q39_clerk', 25.00::numeric), ('refund', 'Q39-N1', 'q39_clerk', 900.00)$$,
+    'the approval queue: the adjustment and the refund (oldest first, then by kind), with who asked and the value at stake');
 
 -- a partner of N2 sees N2's queue only, and only the orders it may act on
 SET ROLE q39_partner;
