@@ -43,6 +43,9 @@ CREATE TABLE erp.feed_horizon (
 );
 COMMENT ON TABLE erp.feed_horizon IS 'How far back feed cursors are served: a cursor whose snapshot does not see the commit of every horizon is refused (IE010, "cursor too old; resynchronise"); pruning the ledger or erp.feed_change adds a horizon (its own transaction)';
 COMMENT ON COLUMN erp.feed_horizon.horizon IS 'A transaction whose commit a usable cursor must have seen; ids ahead of this database (a restored dump of another cluster) are ignored';
+-- pg_dump keeps them, as every table of the extension (sql/install/99_dump.sql)
+SELECT pg_catalog.pg_extension_config_dump('erp.feed_change', '');
+SELECT pg_catalog.pg_extension_config_dump('erp.feed_horizon', '');
 INSERT INTO erp.feed_horizon (horizon, reason) VALUES (pg_catalog.pg_current_xact_id(), 'updated to 0.3.0');
 
 CREATE FUNCTION erp.record_feed_change() RETURNS trigger
