@@ -118,6 +118,7 @@ CREATE OPERATOR CLASS erp.xid8_minmax_ops DEFAULT FOR TYPE xid8 USING brin AS
     FUNCTION 3 pg_catalog.brin_minmax_consistent(internal, internal, internal),
     FUNCTION 4 pg_catalog.brin_minmax_union(internal, internal, internal);
 COMMENT ON OPERATOR CLASS erp.xid8_minmax_ops USING brin IS 'BRIN minmax summaries of xid8 values (erp.stock_move.txid)';
+COMMENT ON OPERATOR FAMILY erp.xid8_minmax_ops USING brin IS 'The family of erp.xid8_minmax_ops: BRIN minmax summaries of xid8 values';
 CREATE INDEX stock_move_txid_brin ON erp.stock_move USING brin (txid);
 COMMENT ON INDEX erp.stock_move_txid_brin IS 'Finds the moves of transactions a feed''s cursor did not see (txid >= its xmin) without reading the whole ledger';
 
