@@ -5,7 +5,7 @@
 -- rolled back.  The database and the partner role are dropped at the end.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS dblink;
-SELECT plan(23);
+SELECT plan(25);
 
 CREATE FUNCTION pg_temp.conninfo(db text) RETURNS text LANGUAGE sql AS
 $$ SELECT pg_catalog.format('dbname=%s host=%s port=%s user=postgres', db,
@@ -144,6 +144,26 @@ SELECT results_eq($$SELECT * FROM pg_temp.changes('p', 'WEB')$$,
 SELECT results_eq($$SELECT * FROM pg_temp.changes('w', 'WEB')$$,
                   $$VALUES ('FB', 3::bigint), ('FC', 3), ('KIT', 1)$$,
                   'the business sees both');
+
+-- a feed that writes and reads in one transaction (this one, which has a transaction id):
+-- its own writes count as in progress, reported again by every later call in it
+INSERT INTO erp.item (sku) VALUES ('F38-OWN');
+INSERT INTO erp.node (code) VALUES ('F38-DC');
+INSERT INTO erp.channel (code) VALUES ('F38-WEB');
+INSERT INTO erp.channel_node (channel_id, node_id)
+SELECT c.channel_id, n.node_id FROM erp.channel c, erp.node n WHERE c.code = 'F38-WEB' AND n.code = 'F38-DC';
+CREATE TEMP TABLE feed38_own AS SELECT next_since FROM erp.channel_availability_changes('F38-WEB') LIMIT 1;
+SELECT erp.receive('F38-OWN', 'F38-DC', 2);
+SELECT results_eq($$SELECT sku, atp FROM erp.channel_availability_changes('F38-WEB', (SELECT next_since FROM feed38_own))
+                     WHERE sku = 'F38-OWN'$$,
+                  $$VALUES ('F38-OWN', 2::bigint)$$,
+                  'a receipt of the reading transaction itself, after its cursor, is reported');
+UPDATE feed38_own SET next_since = (SELECT next_since FROM erp.channel_availability_changes('F38-WEB', (SELECT next_since FROM feed38_own)) LIMIT 1);
+SELECT erp.receive('F38-OWN', 'F38-DC', 3);
+SELECT results_eq($$SELECT sku, atp FROM erp.channel_availability_changes('F38-WEB', (SELECT next_since FROM feed38_own))
+                     WHERE sku = 'F38-OWN'$$,
+                  $$VALUES ('F38-OWN', 5::bigint)$$,
+                  'and so is its next one (the transaction may still write: its cursor counts it as in progress)');
 
 -- refusals
 SELECT throws_ok($$SELECT * FROM erp.channel_availability_changes('WEB', 'yesterday')$$, 'IE004', NULL,
