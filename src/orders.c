@@ -24,6 +24,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "mb/pg_wchar.h"
 #include "utils/array.h"
@@ -43,6 +44,7 @@
 #define ORDER_MAX_PRIORITY	1000000
 
 IERP_OWNER_ENTRY(ierp_orders_capture);
+IERP_OWNER_ENTRY(ierp_orders_place);
 IERP_OWNER_ENTRY(ierp_orders_cancel);
 IERP_OWNER_ENTRY(ierp_orders_pick);
 IERP_OWNER_ENTRY(ierp_orders_short_pick);
@@ -170,14 +172,17 @@ CheckRedelivery(FunctionCallInfo fcinfo, int64 order_id, const char *channel, co
 }
 
 /*
- * erp.capture_order(channel, external_ref, lines, ship_to, priority): records
- * an order.  Every argument is checked first (IE003 unknown channel or sku,
- * IE004 a bad value or shape, IE009 a partner's channel it does not serve).
- * A (channel, external_ref) seen before returns that order's id and changes
- * nothing when the content is the same, and is refused (IE010) when it is not.
+ * OrderCapture: records the order of capture_order's arguments (fcinfo's
+ * first five: channel, external_ref, lines, ship_to, priority; place_order
+ * has the same) within the caller's SPI connection, and returns its id;
+ * *created says whether this call created it.  Every argument is checked
+ * first (IE003 unknown channel or sku, IE004 a bad value or shape, IE009 a
+ * partner's channel it does not serve).  A (channel, external_ref) seen
+ * before returns that order's id and changes nothing when the content is the
+ * same, and is refused (IE010) when it is not.
  */
-static Datum
-ierp_orders_capture_body(PG_FUNCTION_ARGS)
+static int64
+OrderCapture(FunctionCallInfo fcinfo, bool *created)
 {
 	static SPIPlanPtr order_plan = NULL;
 	static const Oid order_types[] = {INT8OID, TEXTOID, INT4OID, JSONBOID, INT8ARRAYOID, INT8ARRAYOID,
@@ -195,8 +200,7 @@ ierp_orders_capture_body(PG_FUNCTION_ARGS)
 	CaptureLine *lines;
 	LOCKTAG		ref_tag;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inventory_erp: SPI_connect failed");
+	*created = false;
 	IerpCheckText(channel, "channel", IERP_MAX_KEY_LEN);
 	if (external_ref == NULL || external_ref[0] == '\0')
 		ereport(ERROR,
@@ -272,8 +276,7 @@ ierp_orders_capture_body(PG_FUNCTION_ARGS)
 		if (order_id == 0)
 			elog(ERROR, "inventory_erp: order \"%s\" vanished", external_ref);
 		CheckRedelivery(fcinfo, order_id, channel, external_ref, lines, nlines, priority);
-		SPI_finish();
-		PG_RETURN_INT64(order_id);
+		return order_id;
 	}
 	order_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
@@ -283,8 +286,53 @@ ierp_orders_capture_body(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_WRONG_STATUS),
 					 errmsg("sku \"%s\" is retired and takes no new orders", lines[i].sku)));
+	*created = true;
+	return order_id;
+}
+
+/* erp.capture_order(channel, external_ref, lines, ship_to, priority): see OrderCapture. */
+static Datum
+ierp_orders_capture_body(PG_FUNCTION_ARGS)
+{
+	bool		created;
+	int64		order_id;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	order_id = OrderCapture(fcinfo, &created);
 	SPI_finish();
 	PG_RETURN_INT64(order_id);
+}
+
+/*
+ * erp.place_order(channel, external_ref, lines, ship_to, priority): a
+ * webhook's whole work in one call: captures the order as capture_order does
+ * (a redelivery with other content: IE010), then allocates it as
+ * erp.allocate does, and returns what the order holds, each row led by the
+ * order id and whether this call created the order.  A redelivery of an
+ * order that is allocated, packed, shipped or cancelled returns what it
+ * holds, no error.
+ */
+static Datum
+ierp_orders_place_body(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	OrderHeader order;
+	AllocResult result;
+	int64		order_id;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	order_id = OrderCapture(fcinfo, &result.created);
+	OrderLock(order_id, &order);
+	AccessCheckOrder(order.order_id);
+	result.store = rsinfo->setResult;
+	result.desc = rsinfo->setDesc;
+	result.with_order = true;
+	AllocateAndReport(&order, &result);
+	SPI_finish();
+	return (Datum) 0;
 }
 
 /* A reservation row copied out of SPI. */
@@ -823,7 +871,7 @@ ierp_orders_short_pick_body(PG_FUNCTION_ARGS)
 				psprintf("{\"sku\": %s, \"short\": " INT64_FORMAT "}", IerpJsonQuote(sku), missing));
 
 	/* try elsewhere */
-	AllocateOrder(&order, short_node, NULL, NULL);
+	AllocateOrder(&order, short_node, NULL);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
