@@ -28,6 +28,7 @@
 #include "miscadmin.h"
 #include "mb/pg_wchar.h"
 #include "utils/array.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 
@@ -602,24 +603,83 @@ ierp_orders_cancel_body(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* Item behind a scan: a sku, else a GTIN; 0 when neither is known. */
 /*
  * OrderPickNode: the node a pick of order_id happens at, for its exception
- * event (so that the node's partner reads it): the node holding the order's
- * reservations (the lowest when several do); 0 when none does.
+ * event (so that the node's partner reads it, and alerts can group by node):
+ * the node holding the scanned item's reservations (item_id; 0 when the scan
+ * named no item of the order), else the node holding the order's; the
+ * lowest when several do; 0 when the order holds nothing.
  */
 static int64
-OrderPickNode(int64 order_id)
+OrderPickNode(int64 order_id, int64 item_id)
 {
 	static SPIPlanPtr plan = NULL;
 	bool		isnull;
 	Datum		node;
 
-	IerpPlan(&plan, "SELECT min(r.node_id) FROM erp.reservation r WHERE r.order_id = $1", 1, id_argtypes);
-	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(order_id)}, NULL, false, 1) != SPI_OK_SELECT)
+	IerpPlan(&plan,
+			 "SELECT COALESCE(min(r.node_id) FILTER (WHERE r.item_id = $2), min(r.node_id))"
+			 "  FROM erp.reservation r WHERE r.order_id = $1",
+			 2, id_argtypes);
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(order_id), Int64GetDatum(item_id)}, NULL, false, 1)
+		!= SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read an order's reservations");
 	node = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return isnull ? 0 : DatumGetInt64(node);
+}
+
+/* a pick exception's payload lists at most this many of the order's lines */
+#define PICK_EVENT_MAX_LINES	100
+
+/*
+ * OrderLinesJson: the order's lines as a pick exception's payload shows them,
+ * the members "lines": [{"line_no", "sku", "qty", "qty_picked"}, ...] (at
+ * most PICK_EVENT_MAX_LINES, in line order; then "lines_truncated": true),
+ * to go inside a JSON object.  qty_picked: units picked or packed and not
+ * shipped (a kit line: whole kits whose components are all picked).
+ */
+static char *
+OrderLinesJson(int64 order_id)
+{
+	static SPIPlanPtr plan = NULL;
+	StringInfoData buf;
+	uint64		i;
+
+	IerpPlan(&plan,
+			 "SELECT l.line_no, i.sku, l.qty,"
+			 "       COALESCE((SELECT min(p.picked / p.per)"
+			 "                   FROM (SELECT sum(r.qty_picked) AS picked, COALESCE(max(c.qty), 1) AS per"
+			 "                           FROM erp.reservation r"
+			 "                           LEFT JOIN erp.item_component c"
+			 "                             ON c.kit_item_id = l.item_id AND c.component_item_id = r.item_id"
+			 "                          WHERE r.order_id = l.order_id AND r.line_no = l.line_no"
+			 "                          GROUP BY r.item_id) p), 0)::bigint"
+			 "  FROM erp.order_line l JOIN erp.item i ON i.item_id = l.item_id"
+			 " WHERE l.order_id = $1 ORDER BY l.line_no LIMIT $2",
+			 2, (Oid[]) {INT8OID, INT4OID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(order_id), Int32GetDatum(PICK_EVENT_MAX_LINES + 1)},
+						 NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read order lines");
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "\"lines\": [");
+	for (i = 0; i < SPI_processed && i < PICK_EVENT_MAX_LINES; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		appendStringInfo(&buf, "%s{\"line_no\": %d, \"sku\": %s, \"qty\": " INT64_FORMAT
+						 ", \"qty_picked\": " INT64_FORMAT "}",
+						 i > 0 ? ", " : "",
+						 DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull)),
+						 IerpJsonQuote(SPI_getvalue(tup, desc, 2)),
+						 DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)),
+						 DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull)));
+	}
+	appendStringInfoChar(&buf, ']');
+	if (SPI_processed > PICK_EVENT_MAX_LINES)
+		appendStringInfoString(&buf, ", \"lines_truncated\": true");
+	return buf.data;
 }
 
 /* ShownScan: a scan as an error message shows it: its first 64 bytes, cut at a character. */
@@ -629,6 +689,7 @@ ShownScan(const char *scan)
 	return pnstrdup(scan, pg_mbcliplen(scan, strlen(scan), IERP_MAX_KEY_LEN));
 }
 
+/* Item behind a scan: a sku, else a GTIN; 0 when neither is known. */
 static int64
 ItemOfScan(const char *scan, char **sku)
 {
@@ -700,7 +761,7 @@ ierp_orders_pick_body(PG_FUNCTION_ARGS)
 	if (n == 0)
 	{
 		/* the event writer keeps the scan up to its limit, cut at a character */
-		EventRecordDetached("pick_exception", item_id, OrderPickNode(order.order_id), order.order_id, 0,
+		EventRecordDetached("pick_exception", item_id, OrderPickNode(order.order_id, item_id), order.order_id, 0,
 							"scan", scan, qty);
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_SCAN_MISMATCH),
@@ -868,7 +929,8 @@ ierp_orders_short_pick_body(PG_FUNCTION_ARGS)
 	LineLosesShortUnits(order.order_id, line_no, item.item_id, missing);
 	DeleteEmptyReservations(order.order_id, h, n);
 	EventRecord("pick_exception", item.item_id, short_node, order.order_id, 0,
-				psprintf("{\"sku\": %s, \"short\": " INT64_FORMAT "}", IerpJsonQuote(sku), missing));
+				psprintf("{\"sku\": %s, \"short\": " INT64_FORMAT ", %s}", IerpJsonQuote(sku), missing,
+						 OrderLinesJson(order.order_id)));
 
 	/* try elsewhere */
 	AllocateOrder(&order, short_node, NULL);
