@@ -37,6 +37,7 @@
 #include "governance.h"
 #include "order_document.h"
 #include "order_input.h"
+#include "pick_scan.h"
 #include "stock/kernel.h"
 
 /* bytes of a channel's order number: marketplaces' global ids run long */
@@ -689,54 +690,173 @@ ShownScan(const char *scan)
 	return pnstrdup(scan, pg_mbcliplen(scan, strlen(scan), IERP_MAX_KEY_LEN));
 }
 
-/* Item behind a scan: a sku, else a GTIN; 0 when neither is known. */
-static int64
-ItemOfScan(const char *scan, char **sku)
+/*
+ * PickException: records a pick exception of order_id (its scan, qty and
+ * the item the scan named, 0 for none) so that it outlives the refusal that
+ * follows: at the node of the scanned line, else the order's first.
+ * extra: more payload members for the event (the lots expected and
+ * scanned), or NULL.
+ */
+static void
+PickException(int64 order_id, int64 item_id, const char *scan, int64 qty, const char *extra)
 {
-	static SPIPlanPtr sku_plan = NULL;
-	static SPIPlanPtr gtin_plan = NULL;
-	static const Oid text_types[] = {TEXTOID};
-	Datum		values[1];
-	int64		gtin;
-	bool		isnull;
+	/* the event writer keeps the scan up to its limit, cut at a character */
+	EventRecordDetached("pick_exception", item_id, OrderPickNode(order_id, item_id), order_id, 0,
+						"scan", scan, qty);
+}
 
-	IerpPlan(&sku_plan, "SELECT item_id, sku FROM erp.item WHERE sku = $1", 1, text_types);
-	values[0] = CStringGetTextDatum(scan);
-	if (SPI_execute_plan(sku_plan, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: scan lookup failed");
-	if (SPI_processed == 0 && GtinParse(scan, &gtin, false))
+/*
+ * A pick's scan that names no item the order holds: recorded, then refused
+ * (IE007), saying why (a malformed GS1 string, a GS1 string without a
+ * GTIN, an unknown item, an item the order does not hold).
+ */
+static void
+pg_attribute_noreturn()
+PickWrongScan(const OrderHeader *order, const char *scan, const PickScan *ps, int64 qty)
+{
+	char		shown[IERP_MAX_KEY_LEN * 3 + 8];
+
+	PickException(order->order_id, ps->item_id, scan, qty, NULL);
+	/* a GS1 string may hold group separators: quoted as <GS> */
+	if (ps->gs1_result == GS1_NOT_GS1)
+		strlcpy(shown, ShownScan(scan), sizeof(shown));
+	else
+		Gs1Show(scan, strlen(scan), shown, sizeof(shown));
+	ereport(ERROR,
+			(errcode(ERRCODE_IERP_SCAN_MISMATCH),
+			 errmsg("scan \"%s\" does not match any item to pick for order " INT64_FORMAT,
+					shown, order->order_id),
+			 ps->item_id ? errdetail("Sku \"%s\" is not held for this order.", ps->sku)
+			 : ps->gs1_result == GS1_MALFORMED ? errdetail("The scan is a malformed GS1 element string: %s.", ps->why)
+			 : ps->gs1_result == GS1_PARSED ? errdetail("The GS1 element string names no item of the catalogue (no GTIN, or a GTIN no item has).")
+			 : errdetail("No sku or GTIN \"%s\" is known.", ShownScan(scan)),
+			 errhint("Put the unit back and scan an item of the order; the exception is recorded in erp.event.")));
+}
+
+/* The lot codes of held units h[0..n) that have units left to pick, as text and as a JSON array. */
+static void
+PickExpectedLots(const HeldUnits *h, int n, const PickLot *lots, int nlots, char **text, char **json)
+{
+	StringInfoData t,
+				j;
+	int			i;
+
+	initStringInfo(&t);
+	initStringInfo(&j);
+	appendStringInfoChar(&j, '[');
+	for (i = 0; i < n; i++)
 	{
-		IerpPlan(&gtin_plan,
-				 "SELECT item_id, sku FROM erp.item WHERE gtin OPERATOR(erp.=) $1::bigint::erp.gtin",
-				 1, id_argtypes);
-		values[0] = Int64GetDatum(gtin);
-		if (SPI_execute_plan(gtin_plan, values, NULL, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "inventory_erp: scan lookup failed");
+		const PickLot *lot = PickLotFind(lots, nlots, h[i].lot_id);
+
+		if (h[i].unpicked == 0 || lot == NULL)
+			continue;
+		appendStringInfo(&t, "%s\"%s\"%s%s", t.len > 0 ? ", " : "", lot->lot_code,
+						 lot->has_expiry ? " expiring " : "",
+						 lot->has_expiry ? PickDateText(lot->expires_on) : "");
+		appendStringInfo(&j, "%s%s", j.len > 1 ? ", " : "", IerpJsonQuote(lot->lot_code));
 	}
-	if (SPI_processed == 0)
-		return 0;
-	*sku = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	appendStringInfoChar(&j, ']');
+	*text = t.data;
+	*json = j.data;
+}
+
+/* Whether lot (NULL: units held in no lot) is what a GS1 scan names: its lot (AI 10) and expiry (AI 17). */
+static bool
+PickLotMatches(const PickScan *ps, const PickLot *lot)
+{
+	if (ps->gs1.lot[0] != '\0' && (lot == NULL || strcmp(lot->lot_code, ps->gs1.lot) != 0))
+		return false;
+	if (ps->gs1.has_expiry && (lot == NULL || !lot->has_expiry || lot->expires_on != ps->gs1.expiry))
+		return false;
+	return true;
+}
+
+/*
+ * Narrows a GS1 pick to the held units h[0..n) of the scanned lot (AI 10)
+ * and expiry (AI 17): sets unpicked to 0 on the others.  Only for a
+ * lot-tracked item (units held in lots); another item's label may carry a
+ * lot and dates that the books do not keep.  A lot the order does not hold
+ * for the item, or an expiry that is not the lot's, is recorded and refused
+ * (IE007), naming what is reserved (first-expiry-first-out chose it) and
+ * what was scanned.
+ */
+static void
+PickMatchLot(const OrderHeader *order, const char *scan, const PickScan *ps, int64 qty, HeldUnits *h, int n)
+{
+	int64	   *lot_ids = palloc(sizeof(int64) * Max(n, 1));
+	PickLot    *lots;
+	int			nlots,
+				i;
+	int64		matching = 0;
+	bool		lot_seen = false;
+	char	   *expected,
+			   *expected_json;
+
+	if (ps->gs1.lot[0] == '\0' && !ps->gs1.has_expiry)
+		return;
+	for (i = 0; i < n; i++)
+		lot_ids[i] = h[i].lot_id;
+	nlots = PickLotsOf(ps->item_id, lot_ids, n, &lots);
+	if (nlots == 0)
+		return;					/* not held in lots: nothing to compare */
+	for (i = 0; i < n; i++)
+	{
+		const PickLot *lot = PickLotFind(lots, nlots, h[i].lot_id);
+
+		if (lot && h[i].unpicked > 0 && strcmp(lot->lot_code, ps->gs1.lot) == 0)
+			lot_seen = true;
+		if (PickLotMatches(ps, lot))
+			matching += h[i].unpicked;
+	}
+	if (matching > 0)
+	{
+		for (i = 0; i < n; i++)
+			if (!PickLotMatches(ps, PickLotFind(lots, nlots, h[i].lot_id)))
+				h[i].unpicked = 0;
+		return;
+	}
+	PickExpectedLots(h, n, lots, nlots, &expected, &expected_json);
+	PickException(order->order_id, ps->item_id, scan, qty,
+				  psprintf("\"expected_lots\": %s, \"scanned_lot\": %s, \"scanned_expiry\": %s", expected_json,
+						   ps->gs1.lot[0] ? IerpJsonQuote(ps->gs1.lot) : "null",
+						   ps->gs1.has_expiry ? IerpJsonQuote(PickDateText(ps->gs1.expiry)) : "null"));
+	if (ps->gs1.lot[0] != '\0' && !lot_seen)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_SCAN_MISMATCH),
+				 errmsg("lot \"%s\" scanned for sku \"%s\" is not the lot reserved for order " INT64_FORMAT,
+						ps->gs1.lot, ps->sku, order->order_id),
+				 errdetail("The order holds lot %s of this sku (first expiry, first out).", expected),
+				 errhint("Put the unit back and pick from the reserved lot; the exception is recorded in erp.event.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_IERP_SCAN_MISMATCH),
+			 errmsg("expiry %s scanned for sku \"%s\" does not match the lot reserved for order " INT64_FORMAT,
+					PickDateText(ps->gs1.expiry), ps->sku, order->order_id),
+			 errdetail("The order holds lot %s of this sku.", expected),
+			 errhint("Check the label; the exception is recorded in erp.event.")));
 }
 
 /*
  * erp.pick(order_id, scan, qty): confirms qty units of the scanned item
- * picked.  A scan of an item the order does not hold is refused (IE007) and
- * kept as a pick_exception event; picking more than is left to pick: IE004.
+ * picked.  The scan is a sku, a GTIN, or a GS1 element string: then its
+ * lot (AI 10) must be a lot reserved for the order and its expiry (AI 17)
+ * that lot's, and qty defaults to its count (AI 30/37).  qty NULL (the
+ * default) is 1 unit, or a GS1 scan's count.  A scan of an item the order
+ * does not hold, a malformed GS1 string, a wrong lot or expiry: refused
+ * (IE007) and kept as a pick_exception event; picking more than is left to
+ * pick: IE004.
  */
 static Datum
 ierp_orders_pick_body(PG_FUNCTION_ARGS)
 {
 	static const char *const allowed[] = {"allocated", "partially_allocated", "picking", NULL};
 	char	   *scan = IerpTextArg(fcinfo, 1);
-	int64		qty = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2);
+	int64		qty;
 	OrderHeader order;
+	PickScan	ps;
 	HeldUnits  *h;
 	int			n,
 				i;
-	int64		item_id;
 	int64		left = 0;
-	char	   *sku = NULL;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
@@ -748,36 +868,32 @@ ierp_orders_pick_body(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("no scan given for order " INT64_FORMAT, order.order_id),
-				 errdetail("A scan is the sku or GTIN read from the unit.")));
+				 errdetail("A scan is the sku, GTIN or GS1 element string read from the unit.")));
 	if (*scan == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("empty scan for order " INT64_FORMAT, order.order_id),
-				 errdetail("A scan is the sku or GTIN read from the unit.")));
-	/* a scan longer than any sku is no item of the order: a wrong scan, recorded */
-	item_id = strlen(scan) <= IERP_MAX_KEY_LEN ? ItemOfScan(scan, &sku) : 0;
-	IerpCheckQuantity(qty, sku ? sku : "(scan)");
-	n = item_id ? LoadHeld(order.order_id, item_id, &h) : 0;
+				 errdetail("A scan is the sku, GTIN or GS1 element string read from the unit.")));
+	PickScanRead(scan, &ps);
+	if (!PG_ARGISNULL(2))
+		qty = PG_GETARG_INT64(2);
+	else
+		qty = ps.gs1_result == GS1_PARSED && ps.gs1.has_count ? ps.gs1.count : 1;
+	IerpCheckQuantity(qty, ps.sku ? ps.sku : "(scan)");
+	n = ps.item_id ? LoadHeld(order.order_id, ps.item_id, &h) : 0;
 	if (n == 0)
-	{
-		/* the event writer keeps the scan up to its limit, cut at a character */
-		EventRecordDetached("pick_exception", item_id, OrderPickNode(order.order_id, item_id), order.order_id, 0,
-							"scan", scan, qty);
-		ereport(ERROR,
-				(errcode(ERRCODE_IERP_SCAN_MISMATCH),
-				 errmsg("scan \"%s\" does not match any item to pick for order " INT64_FORMAT,
-						ShownScan(scan), order.order_id),
-				 item_id ? errdetail("Sku \"%s\" is not held for this order.", sku)
-				 : errdetail("No sku or GTIN \"%s\" is known.", ShownScan(scan)),
-				 errhint("Put the unit back and scan an item of the order; the exception is recorded in erp.event.")));
-	}
+		PickWrongScan(&order, scan, &ps, qty);
+	if (ps.gs1_result == GS1_PARSED)
+		PickMatchLot(&order, scan, &ps, qty, h, n);
 	for (i = 0; i < n; i++)
 		left += h[i].unpicked;
 	if (qty > left)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("cannot pick " INT64_FORMAT " of sku \"%s\" for order " INT64_FORMAT ": "
-						INT64_FORMAT " left to pick", qty, sku, order.order_id, left)));
+						INT64_FORMAT " left to pick", qty, ps.sku, order.order_id, left),
+				 ps.gs1_result == GS1_PARSED && (ps.gs1.lot[0] || ps.gs1.has_expiry)
+				 ? errdetail("Units of the scanned lot only.") : 0));
 	for (i = 0; i < n && qty > 0; i++)
 	{
 		int64		part = Min(qty, h[i].unpicked);

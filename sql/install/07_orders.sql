@@ -148,12 +148,12 @@ CREATE FUNCTION erp.cancel_order(order_id bigint, idempotency_key text DEFAULT N
 COMMENT ON FUNCTION erp.cancel_order(bigint, text) IS
     'Cancels an order that has not been packed: reserved units are released and picked units put back to available';
 
-CREATE FUNCTION erp.pick(order_id bigint, scan text, qty bigint DEFAULT 1, idempotency_key text DEFAULT NULL)
+CREATE FUNCTION erp.pick(order_id bigint, scan text, qty bigint DEFAULT NULL, idempotency_key text DEFAULT NULL)
     RETURNS void
     AS 'MODULE_PATHNAME', 'ierp_orders_pick'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.pick(bigint, text, bigint, text) IS
-    'Confirms picking qty units of the scanned sku or GTIN for an order; a scan that is not on the order is refused (IE007) and recorded as a pick_exception event';
+    'Confirms picking qty units (NULL, the default: 1, or the count of a GS1 scan''s AI 30/37) of the scanned sku, GTIN or GS1 element string for an order; a GS1 scan''s lot (AI 10) must be a lot reserved for the order and its expiry (AI 17) that lot''s; a scan that is not on the order, a malformed GS1 string, a wrong lot or expiry are refused (IE007) and recorded as a pick_exception event';
 
 CREATE FUNCTION erp.short_pick(order_id bigint, sku text, missing bigint, idempotency_key text DEFAULT NULL)
     RETURNS void
