@@ -621,7 +621,8 @@ ReleaseReserved(AllocContext *ctx, int32 line_no, ItemStock *is, int64 node_id, 
 				  STOCK_TAKE_HELD, 0);
 		StockApply(&m, 1, STOCK_DOCUMENT);
 		ReservationAdd(ctx, line_no, is->item_id, node_id, lots[i], -part);
-		HeldRowAdd(ctx, line_no, is, NodeIndexOf(ctx, is, node_id), lots[i], NULL, -part);
+		if (ctx->result && ctx->fresh)
+			HeldRowAdd(ctx, line_no, is, NodeIndexOf(ctx, is, node_id), lots[i], NULL, -part);
 		ctx->reserved_units -= part;
 		LineStateOf(ctx, line_no)->held -= part;
 		qty -= part;
@@ -774,7 +775,7 @@ ChannelCodeJson(AllocContext *ctx)
 	if (ctx->channel_code)
 		return ctx->channel_code;
 	IerpPlan(&plan, "SELECT code FROM erp.channel WHERE channel_id = $1", 1, argtypes);
-	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(ctx->channel_id)}, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(ctx->channel_id)}, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read channel");
 	code = SPI_processed == 1 ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : NULL;
 	ctx->channel_code = code ? IerpJsonQuote(code) : pstrdup("null");
@@ -1189,7 +1190,7 @@ ReportRow(AllocResult *result, int64 order_id, int32 line_no, const char *sku, c
 	tuplestore_putvalues(result->store, result->desc, values, nulls);
 }
 
-/* Result rows in line order, then sku, node and lot. */
+/* Result rows in line order, then sku, node and lot (byte order, as ReportFromOrder's COLLATE "C"). */
 static int
 HeldRowCmp(const void *a, const void *b)
 {
@@ -1203,8 +1204,9 @@ HeldRowCmp(const void *a, const void *b)
 		return c;
 	if ((c = strcmp(x->node, y->node)) != 0)
 		return c;
+	/* no lot after every lot, as ORDER BY puts NULLs last */
 	if (x->lot == NULL || y->lot == NULL)
-		return (x->lot != NULL) - (y->lot != NULL);
+		return (x->lot == NULL) - (y->lot == NULL);
 	return strcmp(x->lot, y->lot);
 }
 
@@ -1265,7 +1267,8 @@ ReportFromOrder(int64 order_id, AllocResult *result)
 			 "  LEFT JOIN erp.node nd ON nd.node_id = r.node_id"
 			 "  LEFT JOIN erp.lot lt ON lt.item_id = r.item_id AND lt.lot_id = r.lot_id"
 			 " WHERE o.order_id = $1"
-			 " ORDER BY 1, 2, 3, 4",
+			 " ORDER BY l.line_no, COALESCE(ri.sku, li.sku) COLLATE \"C\", nd.code COLLATE \"C\","
+			 "          lt.lot_code COLLATE \"C\"",
 			 1, argtypes);
 	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(order_id)}, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read what order " INT64_FORMAT " holds", order_id);

@@ -659,7 +659,7 @@ OrderLinesJson(int64 order_id)
 			 " WHERE l.order_id = $1 ORDER BY l.line_no LIMIT $2",
 			 2, (Oid[]) {INT8OID, INT4OID});
 	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(order_id), Int32GetDatum(PICK_EVENT_MAX_LINES + 1)},
-						 NULL, true, 0) != SPI_OK_SELECT)
+						 NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read order lines");
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "\"lines\": [");
