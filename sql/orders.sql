@@ -395,16 +395,18 @@ SELECT erp.pick(pg_temp.ord('WEB-1001'), 'TEE-M', 3);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 :books
 
--- IE010: steps the order's status does not allow: allocating, picking or
--- cancelling a shipped order, allocating or picking a cancelled one, packing
--- an order nobody started picking, shipping an order that is not packed
+-- A webhook redelivered after the order moved on allocates again: that is no
+-- error, allocate returns what the order holds (a shipped order nothing, each
+-- line saying it is shipped; a cancelled one likewise) and changes nothing
 SELECT * FROM erp.allocate(pg_temp.ord('WEB-1004'));
-\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT * FROM erp.allocate(pg_temp.ord('WEB-1006'));
+:books
+-- IE010: steps the order's status does not allow: picking or cancelling a
+-- shipped order, picking a cancelled one, packing an order nobody started
+-- picking, shipping an order that is not packed
 SELECT erp.pick(pg_temp.ord('WEB-1004'), 'TEE-M');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT erp.cancel_order(pg_temp.ord('WEB-1004'));
-\echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT * FROM erp.allocate(pg_temp.ord('WEB-1006'));
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT erp.pick(pg_temp.ord('WEB-1006'), 'CREAM');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
@@ -425,6 +427,20 @@ SELECT erp.move('TEE-M', 'DC-HAM', 1, 'available', 'reserved', 'allocate');
 SELECT erp.move('TEE-M', 'DC-HAM', 1, 'reserved', 'available', 'release');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT erp.move('TEE-M', 'DC-MUC', 1, 'reserved', 'picked', 'pick');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+:books
+
+------------------------------------------------------------------------------
+-- 09:00 the web shop's new connector hands over an order and allocates it in
+-- one call (erp.place_order), and says whether the order is new: the first
+-- delivery creates it, a redelivery returns the same rows with created false
+-- and changes nothing, other content under the same reference is refused
+------------------------------------------------------------------------------
+SELECT * FROM erp.place_order('WEB', 'WEB-1010', '[{"sku": "CREAM", "qty": 2}, {"sku": "HOODIE", "qty": 1}]');
+:books
+SELECT * FROM erp.place_order('WEB', 'WEB-1010', '[{"sku": "CREAM", "qty": 2}, {"sku": "HOODIE", "qty": 1}]');
+:books
+SELECT * FROM erp.place_order('WEB', 'WEB-1010', '[{"sku": "CREAM", "qty": 3}, {"sku": "HOODIE", "qty": 1}]');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 :books
 

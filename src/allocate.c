@@ -20,6 +20,11 @@
  *	  A kit line reserves its components together at one node, whole kits
  *	  only.
  *
+ *	  erp.allocate returns what the order holds after the call, whatever its
+ *	  status (a webhook calls it again on every redelivery): one row per
+ *	  reservation, one per line that holds nothing, each with the line's and
+ *	  the order's status; only an order another partner serves is refused.
+ *
  *	  Concurrency: the plan is made from an unlocked read; each reservation
  *	  then takes what it can above the floor (the kernel's STOCK_TAKE_UP_TO), which checks
  *	  the floor exactly, so a plan made stale by a concurrent order reserves
@@ -82,6 +87,19 @@ typedef struct AllocLine
 	LineComponent *comps;
 } AllocLine;
 
+/* A reservation the order holds, as erp.allocate's result names it. */
+typedef struct HeldRow
+{
+	int32		line_no;
+	int64		item_id;
+	int64		node_id;
+	int64		lot_id;			/* 0: none */
+	const char *sku;
+	const char *node;
+	const char *lot;			/* NULL: none */
+	int64		qty;			/* reserved + picked + packed */
+} HeldRow;
+
 typedef struct AllocContext
 {
 	int64		order_id;
@@ -97,13 +115,20 @@ typedef struct AllocContext
 	ItemStock **items;
 	int			nlines;
 	AllocLine  *lines;
-	Tuplestorestate *result;	/* rows for erp.allocate(), or NULL */
-	TupleDesc	result_desc;
+	AllocResult *result;		/* rows for erp.allocate(), or NULL */
+	bool		fresh;			/* no line held or was closed before: the result is this call's */
+	int			nheld;
+	int			maxheld;
+	HeldRow    *held;			/* with result and fresh: what the order holds */
+	char	   *channel_code;	/* for event payloads; read when first needed */
 	int64		reserved_units;
 	bool		contended;		/* a take got less while others owned slots with units */
 	int			nstates;
 	LineState  *states;			/* every line of the order, for its status */
 } AllocContext;
+
+static void ReportFromMemory(AllocContext *ctx, AllocResult *result, const char *order_status);
+static void ReportFromOrder(int64 order_id, AllocResult *result);
 
 /* Great-circle distance in km between two points given in degrees. */
 static double
@@ -465,6 +490,49 @@ ReservationAdd(AllocContext *ctx, int32 line_no, int64 item_id, int64 node_id, i
 }
 
 /*
+ * Adds qty (negative: gives back) to the result's row of a reservation, when
+ * the result is kept in memory (a fresh order: every reservation is this
+ * call's).
+ */
+static void
+HeldRowAdd(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 lot_id, const char *lot_code,
+		   int64 qty)
+{
+	int64		node_id = is->nodes[n].node_id;
+	HeldRow    *row;
+	int			i;
+
+	if (ctx->result == NULL || !ctx->fresh)
+		return;
+	for (i = 0; i < ctx->nheld; i++)
+	{
+		row = &ctx->held[i];
+		if (row->line_no == line_no && row->item_id == is->item_id && row->node_id == node_id &&
+			row->lot_id == lot_id)
+		{
+			row->qty += qty;
+			return;
+		}
+	}
+	Assert(qty > 0);
+	if (ctx->nheld == ctx->maxheld)
+	{
+		ctx->maxheld = Max(8, ctx->maxheld * 2);
+		ctx->held = ctx->held ? repalloc(ctx->held, sizeof(HeldRow) * ctx->maxheld)
+			: palloc(sizeof(HeldRow) * ctx->maxheld);
+	}
+	row = &ctx->held[ctx->nheld++];
+	row->line_no = line_no;
+	row->item_id = is->item_id;
+	row->node_id = node_id;
+	row->lot_id = lot_id;
+	row->sku = is->sku;
+	row->node = is->nodes[n].code;
+	row->lot = lot_code ? pstrdup(lot_code) : NULL;
+	row->qty = qty;
+}
+
+/*
  * Records one reservation whose units the kernel has moved to reserved:
  * the reservation row and the result row.
  */
@@ -475,19 +543,7 @@ Reserve(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 lot_id,
 	ReservationAdd(ctx, line_no, is->item_id, is->nodes[n].node_id, lot_id, qty);
 	ctx->reserved_units += qty;
 	LineStateOf(ctx, line_no)->held += qty;
-
-	if (ctx->result)
-	{
-		Datum		values[5];
-		bool		nulls[5] = {false, false, false, lot_code == NULL, false};
-
-		values[0] = Int32GetDatum(line_no);
-		values[1] = CStringGetTextDatum(is->sku);
-		values[2] = CStringGetTextDatum(is->nodes[n].code);
-		values[3] = lot_code ? CStringGetTextDatum(lot_code) : (Datum) 0;
-		values[4] = Int64GetDatum(qty);
-		tuplestore_putvalues(ctx->result, ctx->result_desc, values, nulls);
-	}
+	HeldRowAdd(ctx, line_no, is, n, lot_id, lot_code, qty);
 }
 
 /* Fills a kernel move of this order's units of is at node_id from one state to another. */
@@ -507,6 +563,20 @@ OrderMove(StockMove *m, AllocContext *ctx, ItemStock *is, int64 node_id, int64 l
 	m->ref = ctx->ref;
 	m->take = take;
 	m->floor = floor;
+}
+
+/* The index of node_id in is's nodes. */
+static int
+NodeIndexOf(AllocContext *ctx, ItemStock *is, int64 node_id)
+{
+	int			n;
+
+	for (n = 0; n < ctx->nnodes; n++)
+		if (is->nodes[n].node_id == node_id)
+			return n;
+	elog(ERROR, "inventory_erp: node " INT64_FORMAT " is no candidate of order " INT64_FORMAT,
+		 node_id, ctx->order_id);
+	return -1;					/* keep compiler quiet */
 }
 
 /* Gives back reserved units of a line (a kit's surplus components). */
@@ -551,6 +621,8 @@ ReleaseReserved(AllocContext *ctx, int32 line_no, ItemStock *is, int64 node_id, 
 				  STOCK_TAKE_HELD, 0);
 		StockApply(&m, 1, STOCK_DOCUMENT);
 		ReservationAdd(ctx, line_no, is->item_id, node_id, lots[i], -part);
+		if (ctx->result && ctx->fresh)
+			HeldRowAdd(ctx, line_no, is, NodeIndexOf(ctx, is, node_id), lots[i], NULL, -part);
 		ctx->reserved_units -= part;
 		LineStateOf(ctx, line_no)->held -= part;
 		qty -= part;
@@ -692,6 +764,24 @@ ReserveItemAt(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 want
 	return got;
 }
 
+/* The order's channel code, JSON-quoted, for event payloads (read once per order). */
+static const char *
+ChannelCodeJson(AllocContext *ctx)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID};
+	char	   *code;
+
+	if (ctx->channel_code)
+		return ctx->channel_code;
+	IerpPlan(&plan, "SELECT code FROM erp.channel WHERE channel_id = $1", 1, argtypes);
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(ctx->channel_id)}, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read channel");
+	code = SPI_processed == 1 ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : NULL;
+	ctx->channel_code = code ? IerpJsonQuote(code) : pstrdup("null");
+	return ctx->channel_code;
+}
+
 /*
  * Emits low_stock when this allocation took the node's position (available +
  * inbound) below its reorder point.  Costs a statement only when available
@@ -713,10 +803,10 @@ LowStockCheck(AllocContext *ctx, ItemStock *is, int n, int64 taken)
 	inbound = qty[STATE_INCOMING] + qty[STATE_IN_TRANSIT] + qty[STATE_RETURN_PENDING];
 	if (after + inbound < ns->reorder_point && after + taken + inbound >= ns->reorder_point)
 		EventRecord("low_stock", is->item_id, ns->node_id, ctx->order_id, 0,
-					psprintf("{\"sku\": %s, \"node\": %s, \"available\": " INT64_FORMAT
+					psprintf("{\"channel\": %s, \"sku\": %s, \"node\": %s, \"available\": " INT64_FORMAT
 							 ", \"inbound\": " INT64_FORMAT ", \"reorder_point\": " INT64_FORMAT "}",
-							 IerpJsonQuote(is->sku), IerpJsonQuote(ns->code), after, inbound,
-							 ns->reorder_point));
+							 ChannelCodeJson(ctx), IerpJsonQuote(is->sku), IerpJsonQuote(ns->code), after,
+							 inbound, ns->reorder_point));
 }
 
 /*
@@ -755,8 +845,8 @@ FillLineAt(AllocContext *ctx, AllocLine *line, int n, int64 units)
 			LowStockCheck(ctx, is, n, got[c] - surplus);
 		if (before > 0 && is->atp_left[n] == 0)
 			EventRecord("stockout", is->item_id, is->nodes[n].node_id, ctx->order_id, 0,
-						psprintf("{\"sku\": %s, \"node\": %s}", IerpJsonQuote(is->sku),
-								 IerpJsonQuote(is->nodes[n].code)));
+						psprintf("{\"channel\": %s, \"sku\": %s, \"node\": %s}", ChannelCodeJson(ctx),
+								 IerpJsonQuote(is->sku), IerpJsonQuote(is->nodes[n].code)));
 	}
 	line->open -= filled;
 	line->qty_allocated += filled;
@@ -918,8 +1008,7 @@ AllocatePass(AllocContext *ctx, bool *planned)
  * units reserved.
  */
 int64
-AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
-			  Tuplestorestate *result, TupleDesc result_desc)
+AllocateOrder(const OrderHeader *order, int64 exclude_node_id, AllocResult *result)
 {
 	int64		order_id = order->order_id;
 	AllocContext ctx;
@@ -927,6 +1016,7 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
 				k,
 				pass,
 				round;
+	const char *order_status;
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.order_id = order_id;
@@ -936,9 +1026,12 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
 	ctx.restricted = AccessRestricted();
 	ctx.items = palloc(sizeof(ItemStock *));
 	ctx.result = result;
-	ctx.result_desc = result_desc;
 
 	LoadOpenLines(&ctx);
+	/* a new order (every line open, nothing held): the result is what this call reserves */
+	ctx.fresh = ctx.nstates > 0 && ctx.nlines == ctx.nstates;
+	for (l = 0; l < ctx.nstates && ctx.fresh; l++)
+		ctx.fresh = ctx.states[l].held == 0;
 	if (ctx.nlines > 0 && ctx.nnodes > 0)
 	{
 		NodeStock  *nodes = ctx.items[0]->nodes;
@@ -1011,8 +1104,8 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
 		}
 		if (backordered > line->qty_backordered)
 			EventRecord("backorder_created", line->item_id, 0, order_id, 0,
-						psprintf("{\"sku\": %s, \"line_no\": %d, \"qty\": " INT64_FORMAT "}",
-								 IerpJsonQuote(line->sku), line->line_no, backordered));
+						psprintf("{\"channel\": %s, \"sku\": %s, \"line_no\": %d, \"qty\": " INT64_FORMAT "}",
+								 ChannelCodeJson(&ctx), IerpJsonQuote(line->sku), line->line_no, backordered));
 	}
 
 	/*
@@ -1020,39 +1113,225 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
 	 * could not wait for (the global lock order) is not short: it stays open
 	 * (or partially allocated) for the next erp.allocate_pending.
 	 */
-	OrderWriteStatus(order, !ctx.contended, ctx.states, ctx.nstates);
+	order_status = OrderWriteStatus(order, !ctx.contended, ctx.states, ctx.nstates);
+	if (result)
+	{
+		if (ctx.fresh)
+			ReportFromMemory(&ctx, result, order_status);
+		else
+			ReportFromOrder(order->order_id, result);
+	}
 	return ctx.reserved_units;
 }
 
-/* Refuses (IE010) allocating an order that is packed, shipped or cancelled. */
-static void
-CheckAllocatable(const OrderHeader *order)
+/*
+ * Units of a line that are neither held, shipped nor backordered (its
+ * qty_allocated counts held and shipped units); a cancelled line is short
+ * of nothing: nobody waits for it.
+ */
+static int64
+LineShort(const char *line_status, int64 qty, int64 qty_allocated, int64 qty_backordered)
 {
-	if (strcmp(order->status, "packed") == 0 || strcmp(order->status, "shipped") == 0 ||
-		strcmp(order->status, "cancelled") == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_IERP_WRONG_STATUS),
-				 errmsg("order " INT64_FORMAT " is %s and cannot be allocated", order->order_id,
-						order->status)));
+	if (strcmp(line_status, "cancelled") == 0)
+		return 0;
+	return Max(qty - qty_allocated - qty_backordered, 0);
+}
+
+/* An enum label as a Datum of the result column attno's enum type. */
+static Datum
+EnumDatum(TupleDesc desc, int attno, const char *label)
+{
+	return DirectFunctionCall2(enum_in, CStringGetDatum(label),
+							   ObjectIdGetDatum(TupleDescAttr(desc, attno)->atttypid));
+}
+
+/* Result column numbers of erp.allocate (place_order's come after its two leading ones). */
+#define RESULT_LINE_NO			0
+#define RESULT_SKU				1
+#define RESULT_NODE				2
+#define RESULT_LOT				3
+#define RESULT_QTY				4
+#define RESULT_LINE_STATUS		5
+#define RESULT_BACKORDERED		6
+#define RESULT_SHORT			7
+#define RESULT_ORDER_STATUS		8
+#define RESULT_NATTS			9
+
+/* One result row: a reservation (node not NULL) or a line that holds nothing. */
+static void
+ReportRow(AllocResult *result, int64 order_id, int32 line_no, const char *sku, const char *node,
+		  const char *lot, int64 qty, const char *line_status, int64 qty_backordered, int64 qty_short,
+		  const char *order_status)
+{
+	Datum		values[RESULT_NATTS + 2];
+	bool		nulls[RESULT_NATTS + 2];
+	int			o = result->with_order ? 2 : 0;
+
+	if (result->desc->natts != RESULT_NATTS + o)
+		elog(ERROR, "inventory_erp: allocation result has %d columns, expected %d",
+			 result->desc->natts, RESULT_NATTS + o);
+	memset(nulls, false, sizeof(nulls));
+	if (result->with_order)
+	{
+		values[0] = Int64GetDatum(order_id);
+		values[1] = BoolGetDatum(result->created);
+	}
+	values[o + RESULT_LINE_NO] = Int32GetDatum(line_no);
+	values[o + RESULT_SKU] = CStringGetTextDatum(sku);
+	values[o + RESULT_NODE] = node ? CStringGetTextDatum(node) : (Datum) 0;
+	nulls[o + RESULT_NODE] = node == NULL;
+	values[o + RESULT_LOT] = lot ? CStringGetTextDatum(lot) : (Datum) 0;
+	nulls[o + RESULT_LOT] = lot == NULL;
+	values[o + RESULT_QTY] = Int64GetDatum(qty);
+	values[o + RESULT_LINE_STATUS] = EnumDatum(result->desc, o + RESULT_LINE_STATUS, line_status);
+	values[o + RESULT_BACKORDERED] = Int64GetDatum(qty_backordered);
+	values[o + RESULT_SHORT] = Int64GetDatum(qty_short);
+	values[o + RESULT_ORDER_STATUS] = EnumDatum(result->desc, o + RESULT_ORDER_STATUS, order_status);
+	tuplestore_putvalues(result->store, result->desc, values, nulls);
+}
+
+/* Result rows in line order, then sku, node and lot (byte order, as ReportFromOrder's COLLATE "C"). */
+static int
+HeldRowCmp(const void *a, const void *b)
+{
+	const HeldRow *x = a,
+			   *y = b;
+	int			c;
+
+	if (x->line_no != y->line_no)
+		return x->line_no < y->line_no ? -1 : 1;
+	if ((c = strcmp(x->sku, y->sku)) != 0)
+		return c;
+	if ((c = strcmp(x->node, y->node)) != 0)
+		return c;
+	/* no lot after every lot, as ORDER BY puts NULLs last */
+	if (x->lot == NULL || y->lot == NULL)
+		return (x->lot == NULL) - (y->lot == NULL);
+	return strcmp(x->lot, y->lot);
 }
 
 /*
- * erp.allocate(order_id): reserves stock for every open line of the order;
- * returns one row per reservation made (line_no, sku, node, lot, qty).
+ * The result of a fresh order's allocation, from what this call reserved
+ * (no statement): every line was open and held nothing before.
+ */
+static void
+ReportFromMemory(AllocContext *ctx, AllocResult *result, const char *order_status)
+{
+	int			l,
+				h = 0;
+
+	qsort(ctx->held, ctx->nheld, sizeof(HeldRow), HeldRowCmp);
+	for (l = 0; l < ctx->nlines; l++)
+	{
+		AllocLine  *line = &ctx->lines[l];
+		LineState  *st = LineStateOf(ctx, line->line_no);
+		int64		qty_short = LineShort(st->new_status, st->qty, st->qty_allocated, st->qty_backordered);
+		bool		any = false;
+
+		for (; h < ctx->nheld && ctx->held[h].line_no == line->line_no; h++)
+		{
+			HeldRow    *row = &ctx->held[h];
+
+			if (row->qty == 0)
+				continue;
+			ReportRow(result, ctx->order_id, row->line_no, row->sku, row->node, row->lot, row->qty,
+					  st->new_status, st->qty_backordered, qty_short, order_status);
+			any = true;
+		}
+		if (!any)
+			ReportRow(result, ctx->order_id, line->line_no, line->sku, NULL, NULL, 0,
+					  st->new_status, st->qty_backordered, qty_short, order_status);
+	}
+}
+
+/*
+ * The result as the order stands (read after this call's writes): its
+ * reservations, and a row for each line that holds nothing.
+ */
+static void
+ReportFromOrder(int64 order_id, AllocResult *result)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[] = {INT8OID};
+	uint64		i;
+
+	IerpPlan(&plan,
+			 "SELECT l.line_no, COALESCE(ri.sku, li.sku), nd.code, lt.lot_code, COALESCE(r.qty, 0),"
+			 "       l.status::pg_catalog.text, l.qty, l.qty_allocated, l.qty_backordered,"
+			 "       o.status::pg_catalog.text"
+			 "  FROM erp.sales_order o"
+			 "  JOIN erp.order_line l ON l.order_id = o.order_id"
+			 "  JOIN erp.item li ON li.item_id = l.item_id"
+			 "  LEFT JOIN erp.reservation r ON r.order_id = l.order_id AND r.line_no = l.line_no AND r.qty > 0"
+			 "  LEFT JOIN erp.item ri ON ri.item_id = r.item_id"
+			 "  LEFT JOIN erp.node nd ON nd.node_id = r.node_id"
+			 "  LEFT JOIN erp.lot lt ON lt.item_id = r.item_id AND lt.lot_id = r.lot_id"
+			 " WHERE o.order_id = $1"
+			 " ORDER BY l.line_no, COALESCE(ri.sku, li.sku) COLLATE \"C\", nd.code COLLATE \"C\","
+			 "          lt.lot_code COLLATE \"C\"",
+			 1, argtypes);
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(order_id)}, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read what order " INT64_FORMAT " holds", order_id);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		char	   *line_status = SPI_getvalue(tup, desc, 6);
+		int64		qty_backordered = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
+
+		ReportRow(result, order_id,
+				  DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull)),
+				  SPI_getvalue(tup, desc, 2), SPI_getvalue(tup, desc, 3), SPI_getvalue(tup, desc, 4),
+				  DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull)),
+				  line_status, qty_backordered,
+				  LineShort(line_status, DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull)),
+							DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull)), qty_backordered),
+				  SPI_getvalue(tup, desc, 10));
+	}
+}
+
+/*
+ * AllocateAndReport: erp.allocate's work on an order the caller owns
+ * (OrderLock) and may act on: allocates its open lines unless it is packed,
+ * shipped or cancelled (then it only reports: nothing is written, no stock
+ * is touched), and puts what the order holds into result.
+ */
+void
+AllocateAndReport(const OrderHeader *order, AllocResult *result)
+{
+	if (strcmp(order->status, "packed") == 0 || strcmp(order->status, "shipped") == 0 ||
+		strcmp(order->status, "cancelled") == 0)
+		ReportFromOrder(order->order_id, result);
+	else
+		(void) AllocateOrder(order, 0, result);
+}
+
+/*
+ * erp.allocate(order_id): reserves stock for every open line of the order
+ * and returns what it holds afterwards, with each line's status, what is
+ * backordered and short, and the order's status.  An order with nothing left
+ * to allocate (allocated, picking, packed, shipped, cancelled) is no error:
+ * the call returns what it holds.  IE003 unknown order, IE009 a partner's
+ * order that is not its own.
  */
 static Datum
 ierp_allocate_body(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	OrderHeader order;
+	AllocResult result;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	OrderLock(IerpIdArg(fcinfo, 0, "order"), &order);
 	AccessCheckOrder(order.order_id);
-	CheckAllocatable(&order);
-	AllocateOrder(&order, 0, rsinfo->setResult, rsinfo->setDesc);
+	result.store = rsinfo->setResult;
+	result.desc = rsinfo->setDesc;
+	result.with_order = false;
+	result.created = false;
+	AllocateAndReport(&order, &result);
 	SPI_finish();
 	return (Datum) 0;
 }
@@ -1105,7 +1384,7 @@ AllocatePendingGroup(const int64 *ids, int n, MemoryContext order_ctx, bool repo
 				 strcmp(order.status, "partially_allocated") == 0))
 			{
 				AccessCheckOrder(ids[i]);
-				if (AllocateOrder(&order, 0, NULL, NULL) > 0)
+				if (AllocateOrder(&order, 0, NULL) > 0)
 					count++;
 			}
 			SPI_finish();

@@ -232,9 +232,10 @@ OrderRefreshStatus(const OrderHeader *order, bool allocation_attempted,
  * lines' numbers (every line of the order, as they now are; changed marks
  * new quantities) and writes the lines whose values change and the order's
  * status, in one statement.  Only rows whose values change are written.  A
- * cancelled order keeps its status.
+ * cancelled order keeps its status.  Each line's new_status is set; returns
+ * the order's status after the call.
  */
-void
+const char *
 OrderWriteStatus(const OrderHeader *order, bool allocation_attempted, LineState *lines, int n)
 {
 	static SPIPlanPtr plan = NULL;
@@ -255,13 +256,20 @@ OrderWriteStatus(const OrderHeader *order, bool allocation_attempted, LineState 
 				picked = 0,
 				packed = 0;
 	const char *status;
+	const char *result_status;
 
 	if (strcmp(order->status, "cancelled") == 0)
-		return;
+	{
+		for (i = 0; i < n; i++)
+			lines[i].new_status = lines[i].status;
+		return order->status;
+	}
 	for (i = 0; i < n; i++)
 	{
 		LineState  *l = &lines[i];
 		const char *new_status = LineStatus(l, allocation_attempted);
+
+		l->new_status = new_status;
 
 		if (strcmp(l->status, "cancelled") != 0)
 		{
@@ -295,10 +303,11 @@ OrderWriteStatus(const OrderHeader *order, bool allocation_attempted, LineState 
 		status = "shipped";
 	else
 		status = "open";
+	result_status = status;
 	if (strcmp(status, order->status) == 0)
 	{
 		if (nwrite == 0)
-			return;
+			return result_status;
 		status = NULL;
 	}
 	IerpPlan(&plan,
@@ -318,4 +327,5 @@ OrderWriteStatus(const OrderHeader *order, bool allocation_attempted, LineState 
 	nulls[5] = status ? ' ' : 'n';
 	if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "inventory_erp: order status update failed");
+	return result_status;
 }

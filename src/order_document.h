@@ -49,13 +49,30 @@ typedef struct LineState
 	int64		picked;			/* picked + packed */
 	int64		packed;
 	bool		changed;		/* qty_allocated or qty_backordered are new */
+	const char *new_status;		/* set by OrderWriteStatus: the status written */
 } LineState;
 
-extern void OrderWriteStatus(const OrderHeader *order, bool allocation_attempted, LineState *lines, int n);
+extern const char *OrderWriteStatus(const OrderHeader *order, bool allocation_attempted,
+									LineState *lines, int n);
+
+/*
+ * Where erp.allocate and erp.place_order put their rows: one per reservation
+ * the order holds after the call, one per line that holds nothing.  With
+ * place_order, every row starts with the order id and whether the call
+ * created the order.
+ */
+typedef struct AllocResult
+{
+	Tuplestorestate *store;
+	TupleDesc	desc;
+	bool		with_order;		/* place_order's two leading columns */
+	bool		created;
+} AllocResult;
 
 /* allocate.c: the allocation engine (used by erp.short_pick to allocate again) */
-extern int64 AllocateOrder(const OrderHeader *order, int64 exclude_node_id,
-						   Tuplestorestate *result, TupleDesc result_desc);
+extern int64 AllocateOrder(const OrderHeader *order, int64 exclude_node_id, AllocResult *result);
+/* allocate.c: erp.allocate's work on an order the caller owns (OrderLock); also erp.place_order's */
+extern void AllocateAndReport(const OrderHeader *order, AllocResult *result);
 
 extern bool OrderParseCoordinate(const char *text, double *out);
 

@@ -24,9 +24,11 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "mb/pg_wchar.h"
 #include "utils/array.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 
@@ -35,6 +37,7 @@
 #include "governance.h"
 #include "order_document.h"
 #include "order_input.h"
+#include "pick_scan.h"
 #include "stock/kernel.h"
 
 /* bytes of a channel's order number: marketplaces' global ids run long */
@@ -43,6 +46,7 @@
 #define ORDER_MAX_PRIORITY	1000000
 
 IERP_OWNER_ENTRY(ierp_orders_capture);
+IERP_OWNER_ENTRY(ierp_orders_place);
 IERP_OWNER_ENTRY(ierp_orders_cancel);
 IERP_OWNER_ENTRY(ierp_orders_pick);
 IERP_OWNER_ENTRY(ierp_orders_short_pick);
@@ -170,14 +174,17 @@ CheckRedelivery(FunctionCallInfo fcinfo, int64 order_id, const char *channel, co
 }
 
 /*
- * erp.capture_order(channel, external_ref, lines, ship_to, priority): records
- * an order.  Every argument is checked first (IE003 unknown channel or sku,
- * IE004 a bad value or shape, IE009 a partner's channel it does not serve).
- * A (channel, external_ref) seen before returns that order's id and changes
- * nothing when the content is the same, and is refused (IE010) when it is not.
+ * OrderCapture: records the order of capture_order's arguments (fcinfo's
+ * first five: channel, external_ref, lines, ship_to, priority; place_order
+ * has the same) within the caller's SPI connection, and returns its id;
+ * *created says whether this call created it.  Every argument is checked
+ * first (IE003 unknown channel or sku, IE004 a bad value or shape, IE009 a
+ * partner's channel it does not serve).  A (channel, external_ref) seen
+ * before returns that order's id and changes nothing when the content is the
+ * same, and is refused (IE010) when it is not.
  */
-static Datum
-ierp_orders_capture_body(PG_FUNCTION_ARGS)
+static int64
+OrderCapture(FunctionCallInfo fcinfo, bool *created)
 {
 	static SPIPlanPtr order_plan = NULL;
 	static const Oid order_types[] = {INT8OID, TEXTOID, INT4OID, JSONBOID, INT8ARRAYOID, INT8ARRAYOID,
@@ -195,8 +202,7 @@ ierp_orders_capture_body(PG_FUNCTION_ARGS)
 	CaptureLine *lines;
 	LOCKTAG		ref_tag;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inventory_erp: SPI_connect failed");
+	*created = false;
 	IerpCheckText(channel, "channel", IERP_MAX_KEY_LEN);
 	if (external_ref == NULL || external_ref[0] == '\0')
 		ereport(ERROR,
@@ -272,8 +278,7 @@ ierp_orders_capture_body(PG_FUNCTION_ARGS)
 		if (order_id == 0)
 			elog(ERROR, "inventory_erp: order \"%s\" vanished", external_ref);
 		CheckRedelivery(fcinfo, order_id, channel, external_ref, lines, nlines, priority);
-		SPI_finish();
-		PG_RETURN_INT64(order_id);
+		return order_id;
 	}
 	order_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
@@ -283,8 +288,53 @@ ierp_orders_capture_body(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_WRONG_STATUS),
 					 errmsg("sku \"%s\" is retired and takes no new orders", lines[i].sku)));
+	*created = true;
+	return order_id;
+}
+
+/* erp.capture_order(channel, external_ref, lines, ship_to, priority): see OrderCapture. */
+static Datum
+ierp_orders_capture_body(PG_FUNCTION_ARGS)
+{
+	bool		created;
+	int64		order_id;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	order_id = OrderCapture(fcinfo, &created);
 	SPI_finish();
 	PG_RETURN_INT64(order_id);
+}
+
+/*
+ * erp.place_order(channel, external_ref, lines, ship_to, priority): a
+ * webhook's whole work in one call: captures the order as capture_order does
+ * (a redelivery with other content: IE010), then allocates it as
+ * erp.allocate does, and returns what the order holds, each row led by the
+ * order id and whether this call created the order.  A redelivery of an
+ * order that is allocated, packed, shipped or cancelled returns what it
+ * holds, no error.
+ */
+static Datum
+ierp_orders_place_body(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	OrderHeader order;
+	AllocResult result;
+	int64		order_id;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	order_id = OrderCapture(fcinfo, &result.created);
+	OrderLock(order_id, &order);
+	AccessCheckOrder(order.order_id);
+	result.store = rsinfo->setResult;
+	result.desc = rsinfo->setDesc;
+	result.with_order = true;
+	AllocateAndReport(&order, &result);
+	SPI_finish();
+	return (Datum) 0;
 }
 
 /* A reservation row copied out of SPI. */
@@ -554,24 +604,83 @@ ierp_orders_cancel_body(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* Item behind a scan: a sku, else a GTIN; 0 when neither is known. */
 /*
  * OrderPickNode: the node a pick of order_id happens at, for its exception
- * event (so that the node's partner reads it): the node holding the order's
- * reservations (the lowest when several do); 0 when none does.
+ * event (so that the node's partner reads it, and alerts can group by node):
+ * the node holding the scanned item's reservations (item_id; 0 when the scan
+ * named no item of the order), else the node holding the order's; the
+ * lowest when several do; 0 when the order holds nothing.
  */
 static int64
-OrderPickNode(int64 order_id)
+OrderPickNode(int64 order_id, int64 item_id)
 {
 	static SPIPlanPtr plan = NULL;
 	bool		isnull;
 	Datum		node;
 
-	IerpPlan(&plan, "SELECT min(r.node_id) FROM erp.reservation r WHERE r.order_id = $1", 1, id_argtypes);
-	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(order_id)}, NULL, false, 1) != SPI_OK_SELECT)
+	IerpPlan(&plan,
+			 "SELECT COALESCE(min(r.node_id) FILTER (WHERE r.item_id = $2), min(r.node_id))"
+			 "  FROM erp.reservation r WHERE r.order_id = $1",
+			 2, id_argtypes);
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(order_id), Int64GetDatum(item_id)}, NULL, false, 1)
+		!= SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read an order's reservations");
 	node = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return isnull ? 0 : DatumGetInt64(node);
+}
+
+/* a pick exception's payload lists at most this many of the order's lines */
+#define PICK_EVENT_MAX_LINES	100
+
+/*
+ * OrderLinesJson: the order's lines as a pick exception's payload shows them,
+ * the members "lines": [{"line_no", "sku", "qty", "qty_picked"}, ...] (at
+ * most PICK_EVENT_MAX_LINES, in line order; then "lines_truncated": true),
+ * to go inside a JSON object.  qty_picked: units picked or packed and not
+ * shipped (a kit line: whole kits whose components are all picked).
+ */
+static char *
+OrderLinesJson(int64 order_id)
+{
+	static SPIPlanPtr plan = NULL;
+	StringInfoData buf;
+	uint64		i;
+
+	IerpPlan(&plan,
+			 "SELECT l.line_no, i.sku, l.qty,"
+			 "       COALESCE((SELECT min(p.picked / p.per)"
+			 "                   FROM (SELECT sum(r.qty_picked) AS picked, COALESCE(max(c.qty), 1) AS per"
+			 "                           FROM erp.reservation r"
+			 "                           LEFT JOIN erp.item_component c"
+			 "                             ON c.kit_item_id = l.item_id AND c.component_item_id = r.item_id"
+			 "                          WHERE r.order_id = l.order_id AND r.line_no = l.line_no"
+			 "                          GROUP BY r.item_id) p), 0)::bigint"
+			 "  FROM erp.order_line l JOIN erp.item i ON i.item_id = l.item_id"
+			 " WHERE l.order_id = $1 ORDER BY l.line_no LIMIT $2",
+			 2, (Oid[]) {INT8OID, INT4OID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(order_id), Int32GetDatum(PICK_EVENT_MAX_LINES + 1)},
+						 NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read order lines");
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "\"lines\": [");
+	for (i = 0; i < SPI_processed && i < PICK_EVENT_MAX_LINES; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		appendStringInfo(&buf, "%s{\"line_no\": %d, \"sku\": %s, \"qty\": " INT64_FORMAT
+						 ", \"qty_picked\": " INT64_FORMAT "}",
+						 i > 0 ? ", " : "",
+						 DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull)),
+						 IerpJsonQuote(SPI_getvalue(tup, desc, 2)),
+						 DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)),
+						 DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull)));
+	}
+	appendStringInfoChar(&buf, ']');
+	if (SPI_processed > PICK_EVENT_MAX_LINES)
+		appendStringInfoString(&buf, ", \"lines_truncated\": true");
+	return buf.data;
 }
 
 /* ShownScan: a scan as an error message shows it: its first 64 bytes, cut at a character. */
@@ -581,53 +690,173 @@ ShownScan(const char *scan)
 	return pnstrdup(scan, pg_mbcliplen(scan, strlen(scan), IERP_MAX_KEY_LEN));
 }
 
-static int64
-ItemOfScan(const char *scan, char **sku)
+/*
+ * PickException: records a pick exception of order_id (its scan, qty and
+ * the item the scan named, 0 for none) so that it outlives the refusal that
+ * follows: at the node of the scanned line, else the order's first.
+ * extra: more payload members for the event (the lots expected and
+ * scanned), or NULL.
+ */
+static void
+PickException(int64 order_id, int64 item_id, const char *scan, int64 qty, const char *extra)
 {
-	static SPIPlanPtr sku_plan = NULL;
-	static SPIPlanPtr gtin_plan = NULL;
-	static const Oid text_types[] = {TEXTOID};
-	Datum		values[1];
-	int64		gtin;
-	bool		isnull;
+	/* the event writer keeps the scan up to its limit, cut at a character */
+	EventRecordDetached("pick_exception", item_id, OrderPickNode(order_id, item_id), order_id, 0,
+						"scan", scan, qty);
+}
 
-	IerpPlan(&sku_plan, "SELECT item_id, sku FROM erp.item WHERE sku = $1", 1, text_types);
-	values[0] = CStringGetTextDatum(scan);
-	if (SPI_execute_plan(sku_plan, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: scan lookup failed");
-	if (SPI_processed == 0 && GtinParse(scan, &gtin, false))
+/*
+ * A pick's scan that names no item the order holds: recorded, then refused
+ * (IE007), saying why (a malformed GS1 string, a GS1 string without a
+ * GTIN, an unknown item, an item the order does not hold).
+ */
+static void
+pg_attribute_noreturn()
+PickWrongScan(const OrderHeader *order, const char *scan, const PickScan *ps, int64 qty)
+{
+	char		shown[IERP_MAX_KEY_LEN * 3 + 8];
+
+	PickException(order->order_id, ps->item_id, scan, qty, NULL);
+	/* a GS1 string may hold group separators: quoted as <GS> */
+	if (ps->gs1_result == GS1_NOT_GS1)
+		strlcpy(shown, ShownScan(scan), sizeof(shown));
+	else
+		Gs1Show(scan, strlen(scan), shown, sizeof(shown));
+	ereport(ERROR,
+			(errcode(ERRCODE_IERP_SCAN_MISMATCH),
+			 errmsg("scan \"%s\" does not match any item to pick for order " INT64_FORMAT,
+					shown, order->order_id),
+			 ps->item_id ? errdetail("Sku \"%s\" is not held for this order.", ps->sku)
+			 : ps->gs1_result == GS1_MALFORMED ? errdetail("The scan is a malformed GS1 element string: %s.", ps->why)
+			 : ps->gs1_result == GS1_PARSED ? errdetail("The GS1 element string names no item of the catalogue (no GTIN, or a GTIN no item has).")
+			 : errdetail("No sku or GTIN \"%s\" is known.", ShownScan(scan)),
+			 errhint("Put the unit back and scan an item of the order; the exception is recorded in erp.event.")));
+}
+
+/* The lot codes of held units h[0..n) that have units left to pick, as text and as a JSON array. */
+static void
+PickExpectedLots(const HeldUnits *h, int n, const PickLot *lots, int nlots, char **text, char **json)
+{
+	StringInfoData t,
+				j;
+	int			i;
+
+	initStringInfo(&t);
+	initStringInfo(&j);
+	appendStringInfoChar(&j, '[');
+	for (i = 0; i < n; i++)
 	{
-		IerpPlan(&gtin_plan,
-				 "SELECT item_id, sku FROM erp.item WHERE gtin OPERATOR(erp.=) $1::bigint::erp.gtin",
-				 1, id_argtypes);
-		values[0] = Int64GetDatum(gtin);
-		if (SPI_execute_plan(gtin_plan, values, NULL, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "inventory_erp: scan lookup failed");
+		const PickLot *lot = PickLotFind(lots, nlots, h[i].lot_id);
+
+		if (h[i].unpicked == 0 || lot == NULL)
+			continue;
+		appendStringInfo(&t, "%s\"%s\"%s%s", t.len > 0 ? ", " : "", lot->lot_code,
+						 lot->has_expiry ? " expiring " : "",
+						 lot->has_expiry ? PickDateText(lot->expires_on) : "");
+		appendStringInfo(&j, "%s%s", j.len > 1 ? ", " : "", IerpJsonQuote(lot->lot_code));
 	}
-	if (SPI_processed == 0)
-		return 0;
-	*sku = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	appendStringInfoChar(&j, ']');
+	*text = t.data;
+	*json = j.data;
+}
+
+/* Whether lot (NULL: units held in no lot) is what a GS1 scan names: its lot (AI 10) and expiry (AI 17). */
+static bool
+PickLotMatches(const PickScan *ps, const PickLot *lot)
+{
+	if (ps->gs1.lot[0] != '\0' && (lot == NULL || strcmp(lot->lot_code, ps->gs1.lot) != 0))
+		return false;
+	if (ps->gs1.has_expiry && (lot == NULL || !lot->has_expiry || lot->expires_on != ps->gs1.expiry))
+		return false;
+	return true;
+}
+
+/*
+ * Narrows a GS1 pick to the held units h[0..n) of the scanned lot (AI 10)
+ * and expiry (AI 17): sets unpicked to 0 on the others.  Only for a
+ * lot-tracked item (units held in lots); another item's label may carry a
+ * lot and dates that the books do not keep.  A lot the order does not hold
+ * for the item, or an expiry that is not the lot's, is recorded and refused
+ * (IE007), naming what is reserved (first-expiry-first-out chose it) and
+ * what was scanned.
+ */
+static void
+PickMatchLot(const OrderHeader *order, const char *scan, const PickScan *ps, int64 qty, HeldUnits *h, int n)
+{
+	int64	   *lot_ids = palloc(sizeof(int64) * Max(n, 1));
+	PickLot    *lots;
+	int			nlots,
+				i;
+	int64		matching = 0;
+	bool		lot_seen = false;
+	char	   *expected,
+			   *expected_json;
+
+	if (ps->gs1.lot[0] == '\0' && !ps->gs1.has_expiry)
+		return;
+	for (i = 0; i < n; i++)
+		lot_ids[i] = h[i].lot_id;
+	nlots = PickLotsOf(ps->item_id, lot_ids, n, &lots);
+	if (nlots == 0)
+		return;					/* not held in lots: nothing to compare */
+	for (i = 0; i < n; i++)
+	{
+		const PickLot *lot = PickLotFind(lots, nlots, h[i].lot_id);
+
+		if (lot && h[i].unpicked > 0 && strcmp(lot->lot_code, ps->gs1.lot) == 0)
+			lot_seen = true;
+		if (PickLotMatches(ps, lot))
+			matching += h[i].unpicked;
+	}
+	if (matching > 0)
+	{
+		for (i = 0; i < n; i++)
+			if (!PickLotMatches(ps, PickLotFind(lots, nlots, h[i].lot_id)))
+				h[i].unpicked = 0;
+		return;
+	}
+	PickExpectedLots(h, n, lots, nlots, &expected, &expected_json);
+	PickException(order->order_id, ps->item_id, scan, qty,
+				  psprintf("\"expected_lots\": %s, \"scanned_lot\": %s, \"scanned_expiry\": %s", expected_json,
+						   ps->gs1.lot[0] ? IerpJsonQuote(ps->gs1.lot) : "null",
+						   ps->gs1.has_expiry ? IerpJsonQuote(PickDateText(ps->gs1.expiry)) : "null"));
+	if (ps->gs1.lot[0] != '\0' && !lot_seen)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_SCAN_MISMATCH),
+				 errmsg("lot \"%s\" scanned for sku \"%s\" is not the lot reserved for order " INT64_FORMAT,
+						ps->gs1.lot, ps->sku, order->order_id),
+				 errdetail("The order holds lot %s of this sku (first expiry, first out).", expected),
+				 errhint("Put the unit back and pick from the reserved lot; the exception is recorded in erp.event.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_IERP_SCAN_MISMATCH),
+			 errmsg("expiry %s scanned for sku \"%s\" does not match the lot reserved for order " INT64_FORMAT,
+					PickDateText(ps->gs1.expiry), ps->sku, order->order_id),
+			 errdetail("The order holds lot %s of this sku.", expected),
+			 errhint("Check the label; the exception is recorded in erp.event.")));
 }
 
 /*
  * erp.pick(order_id, scan, qty): confirms qty units of the scanned item
- * picked.  A scan of an item the order does not hold is refused (IE007) and
- * kept as a pick_exception event; picking more than is left to pick: IE004.
+ * picked.  The scan is a sku, a GTIN, or a GS1 element string: then its
+ * lot (AI 10) must be a lot reserved for the order and its expiry (AI 17)
+ * that lot's, and qty defaults to its count (AI 30/37).  qty NULL (the
+ * default) is 1 unit, or a GS1 scan's count.  A scan of an item the order
+ * does not hold, a malformed GS1 string, a wrong lot or expiry: refused
+ * (IE007) and kept as a pick_exception event; picking more than is left to
+ * pick: IE004.
  */
 static Datum
 ierp_orders_pick_body(PG_FUNCTION_ARGS)
 {
 	static const char *const allowed[] = {"allocated", "partially_allocated", "picking", NULL};
 	char	   *scan = IerpTextArg(fcinfo, 1);
-	int64		qty = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2);
+	int64		qty;
 	OrderHeader order;
+	PickScan	ps;
 	HeldUnits  *h;
 	int			n,
 				i;
-	int64		item_id;
 	int64		left = 0;
-	char	   *sku = NULL;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
@@ -639,36 +868,32 @@ ierp_orders_pick_body(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("no scan given for order " INT64_FORMAT, order.order_id),
-				 errdetail("A scan is the sku or GTIN read from the unit.")));
+				 errdetail("A scan is the sku, GTIN or GS1 element string read from the unit.")));
 	if (*scan == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("empty scan for order " INT64_FORMAT, order.order_id),
-				 errdetail("A scan is the sku or GTIN read from the unit.")));
-	/* a scan longer than any sku is no item of the order: a wrong scan, recorded */
-	item_id = strlen(scan) <= IERP_MAX_KEY_LEN ? ItemOfScan(scan, &sku) : 0;
-	IerpCheckQuantity(qty, sku ? sku : "(scan)");
-	n = item_id ? LoadHeld(order.order_id, item_id, &h) : 0;
+				 errdetail("A scan is the sku, GTIN or GS1 element string read from the unit.")));
+	PickScanRead(scan, &ps);
+	if (!PG_ARGISNULL(2))
+		qty = PG_GETARG_INT64(2);
+	else
+		qty = ps.gs1_result == GS1_PARSED && ps.gs1.has_count ? ps.gs1.count : 1;
+	IerpCheckQuantity(qty, ps.sku ? ps.sku : "(scan)");
+	n = ps.item_id ? LoadHeld(order.order_id, ps.item_id, &h) : 0;
 	if (n == 0)
-	{
-		/* the event writer keeps the scan up to its limit, cut at a character */
-		EventRecordDetached("pick_exception", item_id, OrderPickNode(order.order_id), order.order_id, 0,
-							"scan", scan, qty);
-		ereport(ERROR,
-				(errcode(ERRCODE_IERP_SCAN_MISMATCH),
-				 errmsg("scan \"%s\" does not match any item to pick for order " INT64_FORMAT,
-						ShownScan(scan), order.order_id),
-				 item_id ? errdetail("Sku \"%s\" is not held for this order.", sku)
-				 : errdetail("No sku or GTIN \"%s\" is known.", ShownScan(scan)),
-				 errhint("Put the unit back and scan an item of the order; the exception is recorded in erp.event.")));
-	}
+		PickWrongScan(&order, scan, &ps, qty);
+	if (ps.gs1_result == GS1_PARSED)
+		PickMatchLot(&order, scan, &ps, qty, h, n);
 	for (i = 0; i < n; i++)
 		left += h[i].unpicked;
 	if (qty > left)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("cannot pick " INT64_FORMAT " of sku \"%s\" for order " INT64_FORMAT ": "
-						INT64_FORMAT " left to pick", qty, sku, order.order_id, left)));
+						INT64_FORMAT " left to pick", qty, ps.sku, order.order_id, left),
+				 ps.gs1_result == GS1_PARSED && (ps.gs1.lot[0] || ps.gs1.has_expiry)
+				 ? errdetail("Units of the scanned lot only.") : 0));
 	for (i = 0; i < n && qty > 0; i++)
 	{
 		int64		part = Min(qty, h[i].unpicked);
@@ -820,10 +1045,11 @@ ierp_orders_short_pick_body(PG_FUNCTION_ARGS)
 	LineLosesShortUnits(order.order_id, line_no, item.item_id, missing);
 	DeleteEmptyReservations(order.order_id, h, n);
 	EventRecord("pick_exception", item.item_id, short_node, order.order_id, 0,
-				psprintf("{\"sku\": %s, \"short\": " INT64_FORMAT "}", IerpJsonQuote(sku), missing));
+				psprintf("{\"sku\": %s, \"short\": " INT64_FORMAT ", %s}", IerpJsonQuote(sku), missing,
+						 OrderLinesJson(order.order_id)));
 
 	/* try elsewhere */
-	AllocateOrder(&order, short_node, NULL, NULL);
+	AllocateOrder(&order, short_node, NULL);
 	SPI_finish();
 	PG_RETURN_VOID();
 }

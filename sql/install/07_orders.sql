@@ -118,11 +118,13 @@ COMMENT ON FUNCTION erp.capture_order(text, text, jsonb, jsonb, integer, text) I
     'Records an order from a channel; lines = [{"sku": "A-1", "qty": 2, "unit_price": 19.90}] (at most 1,000), ship_to = {"lat": .., "lon": ..} (real degrees); a redelivered (channel, external_ref) with the same content returns the same order id and changes nothing, with other content it is refused (IE010)';
 
 CREATE FUNCTION erp.allocate(order_id bigint, idempotency_key text DEFAULT NULL)
-    RETURNS TABLE (line_no integer, sku text, node text, lot text, qty bigint)
+    RETURNS TABLE (line_no integer, sku text, node text, lot text, qty bigint,
+                   line_status erp.line_status, qty_backordered bigint, qty_short bigint,
+                   order_status erp.order_status)
     AS 'MODULE_PATHNAME', 'ierp_allocate'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.allocate(bigint, text) IS
-    'Reserves stock for every open line of an order by the allocation rules (one node when possible, lowest rank, nearest, else fewest nodes; FEFO lots; never into safety stock or another channel''s ring-fence); returns what it reserved';
+    'Reserves stock for every open line of an order by the allocation rules (one node when possible, lowest rank, nearest, else fewest nodes; FEFO lots; never into safety stock or another channel''s ring-fence); returns what the order holds afterwards, whatever its status (an order with nothing left to allocate is no error): one row per reservation (qty = units reserved, picked or packed there; a kit line''s rows name its components), one row with node and lot NULL and qty 0 per line that holds nothing (shipped units are no longer held), each with the line''s status, qty_backordered, qty_short (units neither held, shipped nor backordered; 0 on a cancelled line) and the order''s status';
 
 CREATE FUNCTION erp.allocate_pending(max_orders integer DEFAULT NULL, idempotency_key text DEFAULT NULL)
     RETURNS integer
@@ -146,12 +148,12 @@ CREATE FUNCTION erp.cancel_order(order_id bigint, idempotency_key text DEFAULT N
 COMMENT ON FUNCTION erp.cancel_order(bigint, text) IS
     'Cancels an order that has not been packed: reserved units are released and picked units put back to available';
 
-CREATE FUNCTION erp.pick(order_id bigint, scan text, qty bigint DEFAULT 1, idempotency_key text DEFAULT NULL)
+CREATE FUNCTION erp.pick(order_id bigint, scan text, qty bigint DEFAULT NULL, idempotency_key text DEFAULT NULL)
     RETURNS void
     AS 'MODULE_PATHNAME', 'ierp_orders_pick'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.pick(bigint, text, bigint, text) IS
-    'Confirms picking qty units of the scanned sku or GTIN for an order; a scan that is not on the order is refused (IE007) and recorded as a pick_exception event';
+    'Confirms picking qty units (NULL, the default: 1, or the count of a GS1 scan''s AI 30/37) of the scanned sku, GTIN or GS1 element string for an order; a GS1 scan''s lot (AI 10) must be a lot reserved for the order and its expiry (AI 17) that lot''s; a scan that is not on the order, a malformed GS1 string, a wrong lot or expiry are refused (IE007) and recorded as a pick_exception event';
 
 CREATE FUNCTION erp.short_pick(order_id bigint, sku text, missing bigint, idempotency_key text DEFAULT NULL)
     RETURNS void
