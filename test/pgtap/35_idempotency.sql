@@ -10,7 +10,7 @@
 -- the other pgTAP files: master data uses codes starting with TAP35-, and
 -- everything is rolled back at the end.
 BEGIN;
-SELECT plan(152);
+SELECT plan(157);
 
 -- Every erp table but erp.idempotency_key, one md5 of its rows each.
 CREATE FUNCTION pg_temp.fp() RETURNS text LANGUAGE plpgsql AS $$
@@ -246,6 +246,13 @@ SELECT * FROM pg_temp.retry('erp.create_replenishment_pos',
     $$SELECT erp.create_replenishment_pos(idempotency_key => %L)::text$$,
     $$SELECT erp.expire_returns(idempotency_key => %L)::text$$, 'tap35-replenish');
 
+SELECT * FROM pg_temp.retry('erp.place_order',
+    $$SELECT array_agg(p::text ORDER BY p::text)::text
+        FROM erp.place_order('TAP35-WEB', 'TAP35-P1', '[{"sku": "TAP35-CHG", "qty": 1}]', idempotency_key => %L) p$$,
+    $$SELECT array_agg(p::text)::text
+        FROM erp.place_order('TAP35-WEB', 'TAP35-P1', '[{"sku": "TAP35-CHG", "qty": 2}]', idempotency_key => %L) p$$,
+    'tap35-place');
+
 -- Every function that takes a key is retried above -----------------------------------------
 
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
@@ -253,7 +260,7 @@ SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
                      AND (p.proargnames)[p.pronargs] = 'idempotency_key'
                   EXCEPT SELECT fn::text FROM tap35_covered$$,
     'every function taking an idempotency_key has its retry test here, or a new one could ignore its key unnoticed');
-SELECT cmp_ok((SELECT count(*) FROM tap35_covered), '>=', 26::bigint, 'the 26 state-changing functions are covered');
+SELECT cmp_ok((SELECT count(*) FROM tap35_covered), '>=', 27::bigint, 'the 27 state-changing functions are covered');
 
 -- A NULL key is the old behaviour; keys are per login ----------------------------------------
 
