@@ -104,11 +104,12 @@ class Client:
                 conn = self.connect()
                 if lose_reply and attempt == 1:
                     with conn.transaction():
-                        conn.execute(sql, params).fetchall()
+                        conn.execute(sql, params)
                     self.count("lost_commit")
                     self.drop()
                     continue
-                return conn.execute(sql, params).fetchall()
+                cur = conn.execute(sql, params)
+                return cur.fetchall() if cur.description else []
             except psycopg.Error as err:
                 if err.sqlstate and err.sqlstate.startswith("IE"):
                     raise Refused(err) from err
@@ -152,9 +153,13 @@ def order_lines(ref, skus):
             for s in sorted(picked)]
 
 
-def place(cl, channel, ref, lines, lose_reply):
-    """Places one order, allocated, and returns (order_id, created, status)."""
-    key = f"place:{channel}:{ref}"
+def place(cl, channel, ref, delivery, lines, lose_reply):
+    """Places one order, allocated, and returns (order_id, created, status).
+
+    The key names the delivery (a webhook's delivery id): a retry of this
+    delivery replays its first reply, created included; another delivery of the
+    same order is a redelivery, created = false."""
+    key = f"place:{channel}:{delivery}"
     if cl.place_order:
         rows = cl.call("SELECT order_id, created, order_status FROM erp.place_order("
                        "%s, %s, %s::jsonb, idempotency_key => %s)",
@@ -197,8 +202,10 @@ def run_storefront(cl):
             ref = f"{args.name}-{n}"
             n += 1
         lose = cl.rng.random() < args.lose_commit
+        delivery = f"{args.name}:{n}:{cl.rng.getrandbits(32):08x}"
         try:
-            order_id, created, status = place(cl, args.channel, ref, order_lines(ref, skus), lose)
+            order_id, created, status = place(cl, args.channel, ref, delivery,
+                                              order_lines(ref, skus), lose)
         except Refused as refusal:
             cl.count("refused_" + refusal.sqlstate)
             cl.emit(kind="refused", ref=ref, sqlstate=refusal.sqlstate, message=str(refusal))
@@ -206,8 +213,8 @@ def run_storefront(cl):
         if ref not in sent:
             sent.append(ref)
         cl.count("acknowledged")
-        cl.emit(kind="ack", channel=args.channel, ref=ref, order_id=order_id,
-                created=created, status=status, lost_commit=lose)
+        cl.emit(kind="ack", channel=args.channel, ref=ref, delivery=delivery,
+                order_id=order_id, created=created, status=status, lost_commit=lose)
     cl.finish()
 
 
