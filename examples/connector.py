@@ -438,13 +438,22 @@ def run_feed(cl):
             since = None                # the feed lost its state: resynchronise
             view = {}
             cl.count("resync")
-        rows = cl.call("SELECT sku, atp, next_since FROM erp.channel_availability_changes(%s, %s)",
-                       (cl.args.channel, since))
+        try:
+            rows = cl.call("SELECT sku, atp, next_since FROM erp.channel_availability_changes(%s, %s)",
+                           (cl.args.channel, since))
+        except Refused as refusal:
+            if refusal.sqlstate != "IE010":
+                raise
+            since = None                # a cursor older than the history kept: resynchronise
+            view = {}
+            cl.count("resync_IE010")
+            continue
         for sku, atp, next_since in rows:
-            view[sku] = atp
+            if sku is not None:         # nothing changed: one row with the cursor only
+                view[sku] = atp
+                cl.count("changes")
             since = next_since
         cl.count("polls")
-        cl.count("changes", len(rows))
         if draining:
             break
         if cl.stop_requested():
