@@ -48,4 +48,41 @@ typedef struct Gs1Scan
 extern Gs1Result Gs1Parse(const char *text, size_t len, Gs1Scan *scan,
 						  char *why, size_t why_size);
 
+/*
+ * Gs1Show: text[0..len) as a message may quote it: printable ASCII as is,
+ * other bytes as <GS> or <xNN>, cut with "..." after 80 bytes or when out
+ * (out_size bytes, always NUL-terminated) is full.
+ */
+extern void Gs1Show(const char *text, size_t len, char *out, size_t out_size);
+
+/*
+ * Gs1ParseOrRefuse (gs1_sql.c): Gs1Parse for callers that refuse a
+ * malformed scan: GS1_MALFORMED raises IE004 quoting the scan and why;
+ * GS1_NOT_GS1 and GS1_PARSED are returned.
+ */
+extern Gs1Result Gs1ParseOrRefuse(const char *text, size_t len, Gs1Scan *scan);
+
+/*
+ * Gs1ReceiptFromScan (gs1_sql.c, inside SPI): what a receipt of text
+ * receives when text is a GS1 element string: the sku of the item whose
+ * gtin is AI 01 (IE003 when none), the lot of AI 10 and the expiry of AI 17
+ * (AI 15 when no 17) - for lot-tracked items only: the lot and dates on
+ * the label of another item are not recorded.  sku, lot and expiry given as well (NULL / has_expiry
+ * false when not) are kept when the scan lacks them and refused (IE004)
+ * when they disagree with it.  Returns false when text is an existing sku
+ * or not GS1 (the caller reads it as a sku), unless must_be_gs1 (IE004
+ * then); a malformed scan: IE004 with the reason.
+ */
+typedef struct Gs1Receipt
+{
+	const char *sku;
+	const char *lot;			/* NULL: none */
+	bool		has_expiry;
+	DateADT		expiry;
+} Gs1Receipt;
+
+extern bool Gs1ReceiptFromScan(const char *text, bool must_be_gs1, const char *sku,
+							   const char *lot, bool has_expiry, DateADT expiry,
+							   Gs1Receipt *out);
+
 #endif							/* IERP_GS1_H */

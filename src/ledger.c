@@ -22,6 +22,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "gs1.h"
 #include "ierp.h"
 #include "stock/kernel.h"
 
@@ -248,6 +249,9 @@ CheckDirectThreshold(const StockMove *m, const char *sku)
 /*
  * erp.receive(sku, node, qty, lot, expires_on, state, ref): unplanned receipt
  * or opening balance from outside into available, quarantined or damaged.
+ * sku may be a GS1 scan (Gs1ReceiptFromScan): the item, lot and expiry are
+ * then the scan's (IE003 for a GTIN no item has, IE004 for a malformed scan
+ * or a lot or expires_on that disagrees with it).
  * Refuses invalid input (IE004), a kit sku (IE010), a receipt valued above
  * the adjustment threshold (IE009), and what the ledger refuses.
  */
@@ -256,17 +260,28 @@ ierp_ledger_receive_body(PG_FUNCTION_ARGS)
 {
 	char	   *sku = IerpTextArg(fcinfo, 0);
 	char	   *node = IerpTextArg(fcinfo, 1);
-	char	   *lot = IerpTextArg(fcinfo, 3);
 	char	   *ref = IerpTextArg(fcinfo, 6);
+	Gs1Receipt	what;
 	ItemInfo	item;
 	StockMove	m;
 	int64		move_id;
 
-	CheckMoveTexts(sku, node, lot, ref);
-	if (!PG_ARGISNULL(4))
-		IerpCheckDate(PG_GETARG_DATEADT(4), "expiry date");
+	what.sku = sku;
+	what.lot = IerpTextArg(fcinfo, 3);
+	what.has_expiry = !PG_ARGISNULL(4);
+	what.expiry = what.has_expiry ? PG_GETARG_DATEADT(4) : 0;
+	if (what.has_expiry)
+		IerpCheckDate(what.expiry, "expiry date");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
+	/* a GS1 scan in place of the sku: item, lot and expiry come from it */
+	if (sku != NULL)
+		(void) Gs1ReceiptFromScan(sku, false, NULL, what.lot, what.has_expiry,
+								  what.expiry, &what);
+	sku = unconstify(char *, what.sku);
+	CheckMoveTexts(sku, node, what.lot, ref);
+	if (what.has_expiry)
+		IerpCheckDate(what.expiry, "expiry date");
 	IerpLookupItem(sku, &item);
 	memset(&m, 0, sizeof(m));
 	m.to_node_id = IerpLookupNode(node);
@@ -284,8 +299,7 @@ ierp_ledger_receive_body(PG_FUNCTION_ARGS)
 	/* refuse before creating the lot: a refused call changes nothing */
 	StockValidate(&m, false);
 	CheckDirectThreshold(&m, sku);
-	m.lot_id = ResolveLot(&item, sku, lot, true,
-						  PG_ARGISNULL(4) ? 0 : PG_GETARG_DATEADT(4), !PG_ARGISNULL(4));
+	m.lot_id = ResolveLot(&item, sku, what.lot, true, what.expiry, what.has_expiry);
 	StockApply(&m, 1, 0);
 	move_id = m.move_id;
 	SPI_finish();

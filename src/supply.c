@@ -32,6 +32,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "gs1.h"
 #include "ierp.h"
 #include "stock/kernel.h"
 #include "governance.h"
@@ -222,8 +223,31 @@ typedef struct OpenPoLine
 } OpenPoLine;
 
 /*
+ * A receipt line {"scan": "<GS1 element string>", ...}: its sku, lot and
+ * expiry become the scan's (Gs1ReceiptFromScan: IE004 for a scan that is not
+ * GS1 or is malformed, or a sku, lot or expires_on given as well that
+ * disagrees with it; IE003 for a GTIN no item has).
+ */
+static void
+ReceiptLineFromScan(const char *scan, char **sku, char **lot, bool *has_expiry,
+					DateADT *expires_on)
+{
+	Gs1Receipt	what;
+
+	(void) Gs1ReceiptFromScan(scan, true, *sku, *lot, *has_expiry, *expires_on, &what);
+	*sku = pstrdup(what.sku);
+	*lot = what.lot ? pstrdup(what.lot) : NULL;
+	*has_expiry = what.has_expiry;
+	*expires_on = what.expiry;
+	IerpCheckText(*lot, "lot", IERP_MAX_KEY_LEN);
+	if (*has_expiry)
+		IerpCheckDate(*expires_on, "expires_on");
+}
+
+/*
  * erp.receive_po(po_id, lines): a delivery arrives.  Without lines,
  * everything outstanding (not for lot-tracked items: their lot is needed).
+ * A line names its item by sku, or by a GS1 scan (ReceiptLineFromScan).
  */
 static Datum
 ierp_supply_receive_po_body(PG_FUNCTION_ARGS)
@@ -294,7 +318,7 @@ ierp_supply_receive_po_body(PG_FUNCTION_ARGS)
 
 	/* what arrived: the lines given, or everything outstanding */
 	IerpPlan(&lines_plan,
-			 "SELECT e.value->>'sku', e.value->>'qty', e.value->>'lot', e.value->>'expires_on'"
+			 "SELECT e.value->>'sku', e.value->>'qty', e.value->>'lot', e.value->>'expires_on', e.value->>'scan'"
 			 "  FROM jsonb_array_elements(CASE WHEN jsonb_typeof($1) = 'array' THEN $1 ELSE '[]' END) e(value)",
 			 1, (Oid[]) {JSONBOID});
 	if (PG_ARGISNULL(1))
@@ -340,11 +364,12 @@ ierp_supply_receive_po_body(PG_FUNCTION_ARGS)
 			else
 			{
 				char	   *exp;
+				char	   *scan;
 
 				sku = SPI_getvalue(tt->vals[i], tt->tupdesc, 1);
-				qty = IerpParseQuantity(SPI_getvalue(tt->vals[i], tt->tupdesc, 2), sku);
 				lot = SPI_getvalue(tt->vals[i], tt->tupdesc, 3);
 				exp = SPI_getvalue(tt->vals[i], tt->tupdesc, 4);
+				scan = SPI_getvalue(tt->vals[i], tt->tupdesc, 5);
 				IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
 				IerpCheckText(lot, "lot", IERP_MAX_KEY_LEN);
 				if (exp != NULL)
@@ -354,6 +379,9 @@ ierp_supply_receive_po_body(PG_FUNCTION_ARGS)
 					IerpCheckDate(expires_on, "expires_on");
 					has_expiry = true;
 				}
+				if (scan != NULL)
+					ReceiptLineFromScan(scan, &sku, &lot, &has_expiry, &expires_on);
+				qty = IerpParseQuantity(SPI_getvalue(tt->vals[i], tt->tupdesc, 2), sku);
 			}
 			left = qty;
 			for (k = 0; k < nopen && left > 0; k++)
