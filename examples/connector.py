@@ -395,12 +395,16 @@ def run_consumer(cl):
     listener.execute("LISTEN erp_event")
     started = time.monotonic()
     draining = False
+    crashed_once = cl.args.crash == 0
     while not cl.done(started):
-        crash = cl.rng.random() < cl.args.crash
+        # the first batch with events always crashes (when crashes are asked
+        # for at all), then a share of them at random
+        crash = not crashed_once or cl.rng.random() < cl.args.crash
         try:
             got = consume_batch(cl, crash)
         except ConnectionAbortedError:
             cl.count("crash_before_ack")
+            crashed_once = True
             cl.drop()
             continue
         except psycopg.Error as err:
@@ -433,8 +437,12 @@ def run_feed(cl):
     since = None
     started = time.monotonic()
     draining = False
+    polls = 0
     while not cl.done(started):
-        if since is not None and cl.rng.random() < cl.args.gap:
+        polls += 1
+        # the third poll always loses the cursor (when gaps are asked for at
+        # all), then a share of them at random
+        if since is not None and cl.args.gap > 0 and (polls == 3 or cl.rng.random() < cl.args.gap):
             since = None                # the feed lost its state: resynchronise
             view = {}
             cl.count("resync")
