@@ -221,12 +221,15 @@ def run_storefront(cl):
 # ----------------------------------------------------------------- warehouse
 
 def ready_orders(cl, limit):
+    """The next orders to pick, most urgent first (erp.pick_queue: one row per
+    order and node with units to pick; --node keeps one node's)."""
     if cl.pick_queue:
-        sql = ("SELECT DISTINCT order_id FROM erp.pick_queue ORDER BY order_id LIMIT %s")
-    else:
-        sql = ("SELECT order_id FROM erp.sales_order WHERE status = 'allocated' "
-               "ORDER BY order_id LIMIT %s")
-    return [r[0] for r in cl.call(sql, (limit,))]
+        rows = cl.call("SELECT order_id FROM erp.pick_queue WHERE %s::text IS NULL OR node = %s "
+                       "LIMIT %s", (cl.args.node, cl.args.node, limit))
+    else:                               # before 0.3.0's queue view
+        rows = cl.call("SELECT order_id FROM erp.sales_order WHERE status = 'allocated' "
+                       "ORDER BY priority DESC, created_at LIMIT %s", (limit,))
+    return list(dict.fromkeys(r[0] for r in rows))     # an order held at two nodes: once
 
 
 def fulfil(cl, order_id):
@@ -281,23 +284,46 @@ def run_warehouse(cl):
 # ------------------------------------------------------------------- returns
 
 def returnable_orders(cl, limit):
-    """Shipped orders with no RMA yet; one in three is returned."""
+    """Shipped orders with no RMA yet; customers send back one in three."""
     return [r[0] for r in cl.call(
         "SELECT o.order_id FROM erp.sales_order o WHERE o.status = 'shipped' "
         "AND o.order_id %% 3 = 0 AND NOT EXISTS (SELECT 1 FROM erp.rma r "
         "WHERE r.order_id = o.order_id) ORDER BY o.order_id LIMIT %s", (limit,))]
 
 
-def handle_return(cl, order_id):
+def authorize(cl, order_id):
+    """Customer service authorizes a return of the order's first shipped line."""
     sku, qty = cl.call("SELECT i.sku, l.qty_shipped FROM erp.order_line l JOIN erp.item i "
                        "USING (item_id) WHERE l.order_id = %s AND l.qty_shipped > 0 "
                        "ORDER BY l.line_no LIMIT 1", (order_id,))[0]
     lines = [{"sku": sku, "qty": min(qty, 1 + order_id % 2), "reason": "too_small"}]
-    lose = cl.idem and cl.rng.random() < cl.args.lose_commit
     rma = cl.call("SELECT erp.authorize_return(%s, %s::jsonb, idempotency_key => %s)",
-                  (order_id, json.dumps(lines), f"rma:{order_id}"), lose)[0][0]
-    cl.call("SELECT erp.receive_return(%s, idempotency_key => %s)", (rma, f"receive:{rma}"),
-            cl.idem and cl.rng.random() < cl.args.lose_commit)
+                  (order_id, json.dumps(lines), f"rma:{order_id}"),
+                  cl.idem and cl.rng.random() < cl.args.lose_commit)[0][0]
+    cl.emit(kind="authorized", order_id=order_id, rma_id=rma)
+    cl.count("returned")
+
+
+def desk_work(cl, limit):
+    """The returns desk's queue: (rma_id, expected, to_inspect), oldest first."""
+    if cl.returns_desk:
+        sql = ("SELECT rma_id, sum(units_expected)::bigint, sum(units_to_inspect)::bigint "
+               "FROM erp.returns_desk GROUP BY rma_id ORDER BY min(authorized_at), rma_id LIMIT %s")
+    else:                               # before 0.3.0's queue view
+        sql = ("SELECT r.rma_id, sum(l.qty - l.qty_received)::bigint, "
+               "count(*) FILTER (WHERE l.qty_received > 0 AND l.condition IS NULL)::bigint "
+               "FROM erp.rma r JOIN erp.rma_line l USING (rma_id) "
+               "WHERE r.status IN ('authorized', 'partially_received', 'received') "
+               "GROUP BY r.rma_id ORDER BY r.rma_id LIMIT %s")
+    return [r for r in cl.call(sql, (limit,)) if r[1] > 0 or r[2] > 0]
+
+
+def work_return(cl, rma, expected, to_inspect):
+    """The parcel arrives (receive what is expected), then each received line
+    is inspected and routed."""
+    if expected > 0:
+        cl.call("SELECT erp.receive_return(%s, idempotency_key => %s)", (rma, f"receive:{rma}"),
+                cl.idem and cl.rng.random() < cl.args.lose_commit)
     for (line,) in cl.call("SELECT rma_line_id FROM erp.rma_line WHERE rma_id = %s "
                            "AND qty_received > 0 AND condition IS NULL ORDER BY rma_line_id",
                            (rma,)):
@@ -306,25 +332,33 @@ def handle_return(cl, order_id):
                               (line, condition, f"inspect:{line}"))[0][0]
         cl.emit(kind="inspected", rma_id=rma, rma_line_id=line, condition=condition,
                 disposition=disposition)
-    cl.count("returned")
 
 
 def run_returns(cl):
     cl.idem = cl.args.idempotent
+    cl.returns_desk = cl.has("relation", "erp.returns_desk")
     started = time.monotonic()
     while not cl.done(started):
         orders = returnable_orders(cl, 10)
-        if not orders:
+        work = desk_work(cl, 20)
+        if not orders and not work:
             if cl.stop_requested():
                 break
             time.sleep(0.1)
             continue
         for order_id in orders:
             try:
-                handle_return(cl, order_id)
+                authorize(cl, order_id)
             except Refused as refusal:
                 cl.count("refused_" + refusal.sqlstate)
                 cl.emit(kind="refused", order_id=order_id, sqlstate=refusal.sqlstate,
+                        message=str(refusal))
+        for rma, expected, to_inspect in work:
+            try:
+                work_return(cl, rma, expected, to_inspect)
+            except Refused as refusal:
+                cl.count("refused_" + refusal.sqlstate)
+                cl.emit(kind="refused", rma_id=rma, sqlstate=refusal.sqlstate,
                         message=str(refusal))
     cl.finish()
 
@@ -487,6 +521,7 @@ def main():
     p.add_argument("--orders", type=int, default=100, help="storefront: new orders to place")
     p.add_argument("--until-file", help="followers: drain and stop once this file exists")
     p.add_argument("--channel", default="WEB")
+    p.add_argument("--node", help="warehouse: pick this node's orders only (default: all)")
     p.add_argument("--sku-prefix", default="")
     p.add_argument("--seed", default="1")
     p.add_argument("--redeliver", type=float, default=0.15, help="storefront: share of redeliveries")

@@ -65,7 +65,7 @@ SELECT erp.receive(i.sku, n.code, CASE n.code WHEN 'CL-DC1' THEN 80 ELSE 40 END,
 SQL
 export PGDATABASE=$DB
 
-has_fn() { q "SELECT to_regproc('$1') IS NOT NULL"; }
+has_fn() { q "SELECT to_regproc('$1') IS NOT NULL OR to_regclass('$1') IS NOT NULL"; }
 IDEM=()
 if [ "$(has_fn erp.place_order)" != t ]; then
     skipped+=("erp.place_order is not installed: the storefronts capture and allocate in two calls, and 'created' is not checked")
@@ -151,6 +151,12 @@ check "every order the warehouse shipped is shipped, once" "" \
 check "the warehouse and the returns desk were refused nothing else" "" \
     "$(q "SELECT string_agg(role || ':' || (doc->>'sqlstate'), ' ') FROM connector_log
            WHERE role IN ('warehouse', 'returns') AND doc->>'kind' = 'refused'")"
+if [ "$(has_fn erp.pick_queue)" = t ]; then
+    check "the warehouse drained its queue: erp.pick_queue is empty" "0" "$(q "SELECT count(*) FROM erp.pick_queue")"
+    check "the returns desk drained its queue: erp.returns_desk is empty" "0" "$(q "SELECT count(*) FROM erp.returns_desk")"
+else
+    skipped+=("erp.pick_queue and erp.returns_desk are not installed: the warehouse and the desk read the tables")
+fi
 check_true "the returns desk authorized, received and inspected returns" \
     "$(q "SELECT CASE WHEN $(stat "'returns'" returned) > 0 AND
                       $(stat "'returns'" returned) = (SELECT count(*) FROM erp.rma) AND
