@@ -25,3 +25,7 @@ SELECT erp.receive('TEE-BLK-M', 'DC1', 50, ref => 'opening'),
        erp.receive('MUG-WHT', 'DC1', 3, ref => 'opening'),
        erp.receive('CREAM-50', 'DC1', 40, ref => 'opening'),
        erp.receive('SOAP-BAR', 'DC1', 5, ref => 'opening');
+
+-- from now on, stock changes outside documents worth more than 50.00 (and refunds
+-- above 100.00) wait for a second person (doc/governance.md)
+INSERT INTO erp.approval_policy (kind, max_auto_value) VALUES ('adjustment', 50.00), ('refund', 100.00);
