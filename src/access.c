@@ -64,6 +64,7 @@
 #include "utils/syscache.h"
 
 #include "ierp.h"
+#include "idempotency.h"
 
 PG_FUNCTION_INFO_V1(ierp_access_visible_nodes);
 IERP_OWNER_ENTRY(ierp_access_order_visible);
@@ -368,7 +369,8 @@ IerpCallAsOwner(PGFunction body, FunctionCallInfo fcinfo)
 	PG_TRY();
 	{
 		SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
-		result = body(fcinfo);
+		/* runs body, or replays the call its idempotency key recorded */
+		result = IdempotentCall(body, fcinfo);
 	}
 	PG_FINALLY();
 	{

@@ -12,6 +12,7 @@
 #include "utils/guc.h"
 
 #include "ierp.h"
+#include "idempotency.h"
 #include "master_cache.h"
 #include "stock/kernel.h"
 
@@ -64,6 +65,7 @@ _PG_init(void)
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 	EventsInit();
+	IdempotencyInit();
 	MarkGUCPrefixReserved("inventory_erp");
 
 	StockStateInit();
