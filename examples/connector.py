@@ -8,7 +8,8 @@ One program, one role per process (run several at once):
               SQLSTATE and lost COMMITs (committed, reply "lost", retried with the
               same idempotency key on a new connection)
   warehouse   picks, packs and ships the orders of erp.pick_queue
-  returns     authorizes, receives and inspects returns of shipped orders
+  returns     authorizes returns of shipped orders, and works erp.returns_desk:
+              receives what is expected, inspects what arrived
   consumer    reads the outbox exactly once (erp.read_events / erp.ack_events),
               crashing on purpose between read and ack
   feed        follows erp.channel_availability_changes, resynchronising after gaps
