@@ -87,6 +87,7 @@ CREATE TABLE erp.stock_move (
     actor               name NOT NULL DEFAULT erp.current_actor(),
     application_name    text,
     at                  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    txid                xid8 DEFAULT pg_catalog.pg_current_xact_id(),
     CONSTRAINT stock_move_shape CHECK (qty > 0
         AND (from_node_id IS NULL) = (from_state IS NULL)
         AND (to_node_id IS NULL) = (to_state IS NULL)
@@ -100,6 +101,26 @@ COMMENT ON COLUMN erp.stock_move.event IS 'Business event of the move, one of er
 COMMENT ON COLUMN erp.stock_move.ref IS 'Business document the move belongs to (order:42, po:7, rma:3, ...)';
 COMMENT ON COLUMN erp.stock_move.actor IS 'Who moved the stock: the login of the session (erp.current_actor()), not a role it SET';
 COMMENT ON COLUMN erp.stock_move.application_name IS 'application_name of the session that moved the stock';
+COMMENT ON COLUMN erp.stock_move.txid IS 'The (top-level) transaction that wrote the row: feeds read the moves of the transactions their cursor did not see (erp.channel_availability_changes); NULL for rows written before 0.3.0';
+
+-- BRIN has no operator class for xid8 of its own: a minmax one built from
+-- PostgreSQL's xid8 comparison operators.  The ledger is appended in roughly
+-- transaction order, so one summary per block range excludes almost all of it
+-- for a feed asking about recent transactions (txid >= the cursor's xmin).
+CREATE OPERATOR CLASS erp.xid8_minmax_ops DEFAULT FOR TYPE xid8 USING brin AS
+    OPERATOR 1 pg_catalog.< (xid8, xid8),
+    OPERATOR 2 pg_catalog.<= (xid8, xid8),
+    OPERATOR 3 pg_catalog.= (xid8, xid8),
+    OPERATOR 4 pg_catalog.>= (xid8, xid8),
+    OPERATOR 5 pg_catalog.> (xid8, xid8),
+    FUNCTION 1 pg_catalog.brin_minmax_opcinfo(internal),
+    FUNCTION 2 pg_catalog.brin_minmax_add_value(internal, internal, internal, internal),
+    FUNCTION 3 pg_catalog.brin_minmax_consistent(internal, internal, internal),
+    FUNCTION 4 pg_catalog.brin_minmax_union(internal, internal, internal);
+COMMENT ON OPERATOR CLASS erp.xid8_minmax_ops USING brin IS 'BRIN minmax summaries of xid8 values (erp.stock_move.txid)';
+COMMENT ON OPERATOR FAMILY erp.xid8_minmax_ops USING brin IS 'The family of erp.xid8_minmax_ops: BRIN minmax summaries of xid8 values';
+CREATE INDEX stock_move_txid_brin ON erp.stock_move USING brin (txid);
+COMMENT ON INDEX erp.stock_move_txid_brin IS 'Finds the moves of transactions a feed''s cursor did not see (txid >= its xmin) without reading the whole ledger';
 
 -- The balances: one row per item, node, bin, lot and slot, one column per stock
 -- state (in erp.stock_state's order), so that a move between two states of one

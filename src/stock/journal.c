@@ -7,11 +7,16 @@
  *	  on one node, or by routed INSERTs that name the item when the table is
  *	  distributed (StockDirectAccess).  Who moved the stock (the session's
  *	  login) and its application_name are stamped here, in the session that
- *	  moved it.
+ *	  moved it, and so is the writing transaction (txid, the top-level
+ *	  transaction's full id) that feeds read changes by
+ *	  (src/feeds.c): filled here on the direct path, by the column's
+ *	  DEFAULT pg_current_xact_id() on the routed one.
  *
  *	  A row inserted by anything but the kernel is refused, except history
  *	  reloaded by pg_restore in restore mode (inventory_erp.restore_mode,
- *	  superuser only), which is kept exactly as dumped.
+ *	  superuser only), which is kept as dumped but for txid: a transaction
+ *	  id of the dumped database means nothing here, so a reloaded row
+ *	  carries the reloading transaction's (feeds see the reload as a change).
  *
  *-------------------------------------------------------------------------
  */
@@ -32,13 +37,14 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
+#include "utils/xid8.h"
 
 #include "stock/kernel.h"
 
 PG_FUNCTION_INFO_V1(ierp_stock_move_guard);
 
 /* erp.stock_move's columns (sql/install/04_ledger.sql); checked against the table when it is opened */
-#define Natts_stock_move					13
+#define Natts_stock_move					14
 #define Anum_stock_move_move_id				1
 #define Anum_stock_move_item_id				2
 #define Anum_stock_move_lot_id				3
@@ -52,10 +58,11 @@ PG_FUNCTION_INFO_V1(ierp_stock_move_guard);
 #define Anum_stock_move_actor				11
 #define Anum_stock_move_application_name	12
 #define Anum_stock_move_at					13
+#define Anum_stock_move_txid				14
 
 static const char *const move_columns[Natts_stock_move] = {
 	"move_id", "item_id", "lot_id", "qty", "from_node_id", "from_state", "to_node_id", "to_state",
-	"event", "ref", "actor", "application_name", "at"
+	"event", "ref", "actor", "application_name", "at", "txid"
 };
 
 /* > 0 while the routed path runs its own INSERT */
@@ -120,6 +127,7 @@ DirectAppend(StockMove *moves, int nmoves, Datum actor, Datum appname, bool no_a
 	Relation	rel = MoveOpen();
 	TupleDesc	desc = RelationGetDescr(rel);
 	Datum		now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	Datum		txid = FullTransactionIdGetDatum(GetTopFullTransactionId());
 	int			i;
 
 	for (i = 0; i < nmoves; i++)
@@ -161,6 +169,7 @@ DirectAppend(StockMove *moves, int nmoves, Datum actor, Datum appname, bool no_a
 		values[Anum_stock_move_application_name - 1] = appname;
 		nulls[Anum_stock_move_application_name - 1] = no_appname;
 		values[Anum_stock_move_at - 1] = now;
+		values[Anum_stock_move_txid - 1] = txid;
 		tup = heap_form_tuple(desc, values, nulls);
 		simple_heap_insert(rel, tup);
 		StockIndexInsert(rel, tup);
@@ -247,6 +256,23 @@ StockJournalAppend(StockMove *moves, int nmoves)
 }
 
 /*
+ * HistoryWithOwnTxid: a reloaded history row with the reloading
+ * transaction's id in place of the dumped one.
+ */
+static HeapTuple
+HistoryWithOwnTxid(Relation rel, HeapTuple tup)
+{
+	int			attnum = Anum_stock_move_txid;
+	Datum		value = FullTransactionIdGetDatum(GetTopFullTransactionId());
+	bool		isnull = false;
+
+	if (RelationGetDescr(rel)->natts < Anum_stock_move_txid ||
+		strcmp(NameStr(TupleDescAttr(RelationGetDescr(rel), Anum_stock_move_txid - 1)->attname), "txid") != 0)
+		return tup;
+	return heap_modify_tuple_by_cols(tup, RelationGetDescr(rel), 1, &attnum, &value, &isnull);
+}
+
+/*
  * ierp_stock_move_guard: BEFORE INSERT row trigger on erp.stock_move.  The
  * kernel appends its rows without triggers (or, routed, with its own
  * permission); every other INSERT is refused (IE005), but history reloaded
@@ -260,9 +286,10 @@ ierp_stock_move_guard(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
 		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 		elog(ERROR, "inventory_erp: ierp_stock_move_guard must be an INSERT row trigger");
-	if (routed_insert_depth > 0 ||
-		IerpRowIsHistory(trigdata->tg_relation, trigdata->tg_trigtuple, "move_id"))
+	if (routed_insert_depth > 0)
 		return PointerGetDatum(trigdata->tg_trigtuple);
+	if (IerpRowIsHistory(trigdata->tg_relation, trigdata->tg_trigtuple, "move_id"))
+		return PointerGetDatum(HistoryWithOwnTxid(trigdata->tg_relation, trigdata->tg_trigtuple));
 	ereport(ERROR,
 			(errcode(ERRCODE_IERP_APPEND_ONLY),
 			 errmsg("rows of erp.stock_move are appended only by the stock kernel"),

@@ -3,7 +3,7 @@
 -- kind is refused with IE004 and a reason; erp.receive and erp.receive_po take
 -- the item, lot and expiry from a scan, and a refused scan changes nothing.
 BEGIN;
-SELECT plan(61);
+SELECT plan(63);
 
 -- the SQLSTATE and the reason (DETAIL) of a refused parse, or 'parsed'
 CREATE FUNCTION pg_temp.gs1_why(scan text) RETURNS text LANGUAGE plpgsql AS $$
@@ -25,6 +25,14 @@ CREATE FUNCTION pg_temp.gs1_year(yy int) RETURNS int LANGUAGE sql AS $$
         pg_catalog.date_part('year', current_date)::int + 50) AS y
      WHERE y % 100 = yy
 $$;
+
+SELECT ok(has_function_privilege('erp_reader', 'erp.parse_gs1(text)', 'EXECUTE')
+          AND has_function_privilege('erp_operator', 'erp.parse_gs1(text)', 'EXECUTE')
+          AND NOT has_function_privilege('public', 'erp.parse_gs1(text)', 'EXECUTE'),
+          'readers and operators may parse scans (apps), the public may not');
+SELECT is((SELECT provolatile::text || proparallel::text || proisstrict::text FROM pg_proc
+            WHERE oid = 'erp.parse_gs1(text)'::regprocedure), 'sstrue',
+          'erp.parse_gs1 is STABLE (the century rule reads the date), PARALLEL SAFE and STRICT');
 
 -- parsing: every form
 SELECT results_eq(
