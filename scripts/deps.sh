@@ -27,6 +27,10 @@ need_file() {
 }
 # need_perl MODULE PACKAGE: perl must load MODULE.
 need_perl() { perl -M"$1" -e 1 >/dev/null 2>&1 || { missing+=("$2"); absent+=("perl:$1"); }; }
+# need_python MODULE PACKAGE: Debian's python3 (/usr/bin/python3, not whatever
+# python3 comes first on the PATH: a pyenv or venv one does not see Debian's
+# packages) must import MODULE.
+need_python() { /usr/bin/python3 -c "import $1" >/dev/null 2>&1 || { missing+=("$2"); absent+=("python3:$1"); }; }
 
 check_all() {
     missing=()
@@ -62,6 +66,10 @@ check_all() {
     need_cmd  pg_prove                              libtap-parser-sourcehandler-pgtap-perl
     need_perl TAP::Parser::SourceHandler::pgTAP     libtap-parser-sourcehandler-pgtap-perl
     need_perl TAP::Harness                          perl
+    # the example client (examples/connector.py) that test/shell/integration_client.sh
+    # runs: Python 3 and psycopg 3 (Debian ships psycopg 3 as python3-psycopg)
+    need_file /usr/bin/python3                      python3
+    need_python psycopg                             python3-psycopg
     # the owner of the throwaway clusters (created by postgresql-common), and the
     # way root runs commands as it
     getent passwd postgres >/dev/null 2>&1 || { missing+=(postgresql-common); absent+=("user postgres"); }
