@@ -38,7 +38,7 @@
  *	  (ENABLE ALWAYS) and stamps the publisher's txn_id locally, in the
  *	  order it applies, which is the publisher's commit order.
  *
- *	  The stamp lock in pg_locks: locktype advisory, classid 1229280848
+ *	  The stamp lock in pg_locks: locktype advisory, classid 1229279824
  *	  ('IERP'), objid 11, objsubid 2.
  *
  *-------------------------------------------------------------------------
