@@ -29,7 +29,8 @@
  *	  there is one): group commit no longer merges their flushes
  *	  (doc/events.md has the figures).
  *
- *	  Not stamped: rows reloaded by pg_restore (restore mode: the dump brings
+ *	  Not stamped: a transaction whose events were all rolled back (with the
+ *	  subtransaction that wrote them), and rows reloaded by pg_restore (restore mode: the dump brings
  *	  their stamps).  Refused: events of one transaction that carry two
  *	  numbers (IE004; only a hand-written txn_id can), and PREPARE
  *	  TRANSACTION after writing events (a prepared transaction would hold the
@@ -70,12 +71,20 @@ static int64 txn_id_of_xact = 0;
 /* the number this transaction's events carry, to be stamped at commit; 0: none written */
 static int64 txn_id_to_stamp = 0;
 
+/*
+ * the subtransaction that holds the events noted (the one that wrote the
+ * first, or the parent it was committed into): when it aborts, its events
+ * are gone and nothing is stamped
+ */
+static SubTransactionId stamp_subxact = InvalidSubTransactionId;
+
 /* EventStampForget: a transaction ended; the next one starts with neither number */
 static void
 EventStampForget(void)
 {
 	txn_id_of_xact = 0;
 	txn_id_to_stamp = 0;
+	stamp_subxact = InvalidSubTransactionId;
 }
 
 /*
@@ -177,11 +186,33 @@ EventStampXactCallback(XactEvent event, void *arg)
 	}
 }
 
-/* EventStampInit: registers the transaction callback (called by EventsInit). */
+/*
+ * the subtransaction callback: the noted events move to the parent when their
+ * subtransaction commits, and are forgotten when it aborts (a savepoint
+ * rolled back, a PL/pgSQL exception block): a transaction whose events were
+ * all rolled back draws no stamp.
+ */
+static void
+EventStampSubXactCallback(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid,
+						  void *arg)
+{
+	if (txn_id_to_stamp == 0 || mySubid != stamp_subxact)
+		return;
+	if (event == SUBXACT_EVENT_COMMIT_SUB)
+		stamp_subxact = parentSubid;
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		txn_id_to_stamp = 0;
+		stamp_subxact = InvalidSubTransactionId;
+	}
+}
+
+/* EventStampInit: registers the transaction callbacks (called by EventsInit). */
 void
 EventStampInit(void)
 {
 	RegisterXactCallback(EventStampXactCallback, NULL);
+	RegisterSubXactCallback(EventStampSubXactCallback, NULL);
 }
 
 /*
@@ -198,7 +229,10 @@ EventStampNote(int64 txn_id)
 				 errmsg("invalid txn_id " INT64_FORMAT " of an event", txn_id),
 				 errdetail("Leave txn_id to its default, erp.event_txn_id().")));
 	if (txn_id_to_stamp == 0)
+	{
 		txn_id_to_stamp = txn_id;
+		stamp_subxact = GetCurrentSubTransactionId();
+	}
 	else if (txn_id_to_stamp != txn_id)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
