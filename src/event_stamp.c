@@ -37,7 +37,9 @@
  *	  stamp lock, and with it every event writer, until COMMIT PREPARED).
  *	  On a logical replication subscriber the apply worker fires the trigger
  *	  (ENABLE ALWAYS) and stamps the publisher's txn_id locally, in the
- *	  order it applies, which is the publisher's commit order.
+ *	  order it applies, which is the publisher's commit order; the initial
+ *	  copy of a subscription stamps the copied transactions at once, in
+ *	  txn_id order (all were committed before).
  *
  *	  The stamp lock in pg_locks: locktype advisory, classid 1229279824
  *	  ('IERP'), objid 11, objsubid 2.
@@ -50,11 +52,13 @@
 #include "catalog/pg_database.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
+#include "commands/trigger.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "utils/rel.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
 #include "ierp.h"
@@ -69,23 +73,43 @@ PG_FUNCTION_INFO_V1(ierp_event_txn_id);
 /* erp.event_txn_id()'s value in the current transaction, 0 before its first call */
 static int64 txn_id_of_xact = 0;
 
-/* the number this transaction's events carry, to be stamped at commit; 0: none written */
-static int64 txn_id_to_stamp = 0;
-
 /*
- * the subtransaction that holds the events noted (the one that wrote the
- * first, or the parent it was committed into): when it aborts, its events
- * are gone and nothing is stamped
+ * The numbers this transaction's events carry, to be stamped at commit, each
+ * with the subtransaction that holds its events (the one that wrote the first,
+ * or the parent it was committed into): when that subtransaction aborts, its
+ * events are gone and the number is not stamped.  One number in an ordinary
+ * transaction; several only for rows that arrive as a replica's (a
+ * subscription's initial copy brings many transactions' events at once).
+ * Kept in TopTransactionContext.
  */
-static SubTransactionId stamp_subxact = InvalidSubTransactionId;
+typedef struct StampNote
+{
+	int64		txn_id;
+	SubTransactionId subxact;
+} StampNote;
+
+static StampNote *stamp_notes = NULL;
+static int	stamp_count = 0;
+static int	stamp_space = 0;
 
 /* EventStampForget: a transaction ended; the next one starts with neither number */
 static void
 EventStampForget(void)
 {
 	txn_id_of_xact = 0;
-	txn_id_to_stamp = 0;
-	stamp_subxact = InvalidSubTransactionId;
+	stamp_notes = NULL;			/* freed with TopTransactionContext */
+	stamp_count = 0;
+	stamp_space = 0;
+}
+
+/* EventStampCompare: txn_id order, in which several numbers are stamped */
+static int
+EventStampCompare(const void *a, const void *b)
+{
+	int64		x = ((const StampNote *) a)->txn_id;
+	int64		y = ((const StampNote *) b)->txn_id;
+
+	return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /*
@@ -166,16 +190,19 @@ EventStampXactCallback(XactEvent event, void *arg)
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
-			if (txn_id_to_stamp != 0)
+			if (stamp_count > 0)
 			{
-				int64		txn_id = txn_id_to_stamp;
+				int			n = stamp_count;
+				int			i;
 
-				txn_id_to_stamp = 0;
-				EventStampCommit(txn_id);
+				stamp_count = 0;
+				qsort(stamp_notes, n, sizeof(StampNote), EventStampCompare);
+				for (i = 0; i < n; i++)
+					EventStampCommit(stamp_notes[i].txn_id);
 			}
 			break;
 		case XACT_EVENT_PRE_PREPARE:
-			if (txn_id_to_stamp != 0)
+			if (stamp_count > 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 						 errmsg("cannot PREPARE a transaction that wrote erp.event"),
@@ -205,15 +232,21 @@ static void
 EventStampSubXactCallback(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid,
 						  void *arg)
 {
-	if (txn_id_to_stamp == 0 || mySubid != stamp_subxact)
-		return;
-	if (event == SUBXACT_EVENT_COMMIT_SUB)
-		stamp_subxact = parentSubid;
-	else if (event == SUBXACT_EVENT_ABORT_SUB)
+	int			i;
+	int			kept = 0;
+
+	for (i = 0; i < stamp_count; i++)
 	{
-		txn_id_to_stamp = 0;
-		stamp_subxact = InvalidSubTransactionId;
+		if (stamp_notes[i].subxact == mySubid)
+		{
+			if (event == SUBXACT_EVENT_ABORT_SUB)
+				continue;
+			if (event == SUBXACT_EVENT_COMMIT_SUB)
+				stamp_notes[i].subxact = parentSubid;
+		}
+		stamp_notes[kept++] = stamp_notes[i];
 	}
+	stamp_count = kept;
 }
 
 /* EventStampInit: registers the transaction callbacks (called by EventsInit). */
@@ -227,28 +260,41 @@ EventStampInit(void)
 /*
  * EventStampNote: the erp.event row trigger saw an event of txn_id in this
  * transaction: stamp it at commit.  Refuses (IE004) a second number in one
- * transaction, which only a hand-written txn_id can bring.
+ * transaction, which only a hand-written txn_id can bring, except for rows
+ * that arrive as a replica's (session_replication_role = replica: a
+ * subscription's apply worker or initial copy), whose numbers are the
+ * publisher's.
  */
 void
 EventStampNote(int64 txn_id)
 {
+	int			i;
+
 	if (txn_id <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("invalid txn_id " INT64_FORMAT " of an event", txn_id),
 				 errdetail("Leave txn_id to its default, erp.event_txn_id().")));
-	if (txn_id_to_stamp == 0)
-	{
-		txn_id_to_stamp = txn_id;
-		stamp_subxact = GetCurrentSubTransactionId();
-	}
-	else if (txn_id_to_stamp != txn_id)
+	for (i = 0; i < stamp_count; i++)
+		if (stamp_notes[i].txn_id == txn_id)
+			return;				/* noted by this subtransaction or an enclosing one */
+	if (stamp_count > 0 && SessionReplicationRole != SESSION_REPLICATION_ROLE_REPLICA)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("events of one transaction carry txn_id " INT64_FORMAT " and " INT64_FORMAT,
-						txn_id_to_stamp, txn_id),
+						stamp_notes[0].txn_id, txn_id),
 				 errdetail("A transaction's events are stamped together, under one number."),
 				 errhint("Leave txn_id to its default, erp.event_txn_id().")));
+	if (stamp_count == stamp_space)
+	{
+		stamp_space = Max(4, stamp_space * 2);
+		stamp_notes = stamp_notes == NULL
+			? MemoryContextAlloc(TopTransactionContext, sizeof(StampNote) * stamp_space)
+			: repalloc(stamp_notes, sizeof(StampNote) * stamp_space);
+	}
+	stamp_notes[stamp_count].txn_id = txn_id;
+	stamp_notes[stamp_count].subxact = GetCurrentSubTransactionId();
+	stamp_count++;
 }
 
 /*
