@@ -2,9 +2,11 @@
  *
  * events.c
  *	  The outbox erp.event: recording business events, announcing each one
- *	  with NOTIFY erp_event (payload: the event id, nothing else) when the
- *	  transaction that wrote it commits, and recording the events that must
- *	  survive the refusal they accompany.
+ *	  with NOTIFY erp_event (payload {"id", "kind", "node_id"}: facts to
+ *	  filter on, nothing more) when the transaction that wrote it commits,
+ *	  noting the transaction for its commit stamp (event_stamp.c; read
+ *	  exactly once with event_consumer.c), and recording the events that
+ *	  must survive the refusal they accompany.
  *
  *	  A refused call (a wrong item scanned at a pick, a sku received that is
  *	  not on the RMA) raises an error, which rolls back everything its
@@ -96,6 +98,7 @@
 #include "utils/wait_event.h"
 
 #include "ierp.h"
+#include "event_stamp.h"
 
 PG_FUNCTION_INFO_V1(ierp_event_notify);
 
@@ -155,7 +158,7 @@ static const Oid event_argtypes[] = {TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID
 	" VALUES ($1, NULLIF($2, 0), NULLIF($3, 0), NULLIF($4, 0), NULLIF($5, 0), $6::pg_catalog.jsonb)" \
 	" RETURNING event_id"
 
-/* EventsInit: defines inventory_erp.event_wait_timeout (called by _PG_init). */
+/* EventsInit: defines inventory_erp.event_wait_timeout and sets up commit stamps (called by _PG_init). */
 void
 EventsInit(void)
 {
@@ -168,6 +171,7 @@ EventsInit(void)
 							300000, 0, INT_MAX,
 							PGC_SUSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
+	EventStampInit();
 }
 
 /*
@@ -547,24 +551,79 @@ ierp_event_worker_main(Datum main_arg)
 }
 
 /*
- * ierp_event_notify: AFTER INSERT row trigger on erp.event: NOTIFY erp_event,
- * '<event_id>' (the id only: LISTEN cannot be restricted, so consumers re-read
- * erp.event under their own rights).  It runs in whichever transaction writes
- * the event, so the notification goes out exactly when the event commits.
+ * EventNotifyPayload: the NOTIFY payload of an event: {"id": .., "kind": ..,
+ * "node_id": ..} (node_id null for an event about no node).  Facts a
+ * listener filters on and nothing more (see ierp_event_notify); a kind is
+ * cut at EVENT_MAX_NAME_LEN bytes, at a character boundary.
+ */
+static char *
+EventNotifyPayload(int64 event_id, const char *kind, bool has_node, int64 node_id)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"id\": " INT64_FORMAT ", \"kind\": ", event_id);
+	escape_json(&buf, EventClipText(kind, EVENT_MAX_NAME_LEN));
+	if (has_node)
+		appendStringInfo(&buf, ", \"node_id\": " INT64_FORMAT "}", node_id);
+	else
+		appendStringInfoString(&buf, ", \"node_id\": null}");
+	return buf.data;
+}
+
+/* EventColumn: a column of the new erp.event row, by name */
+static Datum
+EventColumn(TriggerData *trigdata, const char *name, bool *isnull)
+{
+	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
+	int			attno = SPI_fnumber(desc, name);
+
+	if (attno <= 0)
+		elog(ERROR, "inventory_erp: erp.event has no column %s", name);
+	return heap_getattr(trigdata->tg_trigtuple, attno, desc, isnull);
+}
+
+/*
+ * ierp_event_notify: AFTER INSERT row trigger on erp.event, in whichever
+ * transaction writes the event (a function's, the detached writer's, an
+ * owner's own INSERT, a subscriber's apply worker: ENABLE ALWAYS), so that
+ * every path is covered:
+ *  - NOTIFY erp_event with {"id", "kind", "node_id"}, delivered when the
+ *    transaction commits.  LISTEN cannot be restricted, so a notification
+ *    carries no quantity, sku or code: consumers read those from erp.event
+ *    under their own rights (row level security).
+ *  - notes the row's txn_id for the transaction's commit stamp
+ *    (event_stamp.c), except for rows reloaded by pg_restore, whose stamps
+ *    the dump brings.
  */
 Datum
 ierp_event_notify(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	bool		isnull;
+	bool		no_node;
 	Datum		id;
+	Datum		kind;
+	Datum		node;
+	Datum		txn;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
 		!TRIGGER_FIRED_AFTER(trigdata->tg_event) || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 		elog(ERROR, "inventory_erp: ierp_event_notify must be an AFTER INSERT row trigger");
-	id = heap_getattr(trigdata->tg_trigtuple, 1, trigdata->tg_relation->rd_att, &isnull);
+	id = EventColumn(trigdata, "event_id", &isnull);
 	if (isnull)
 		elog(ERROR, "inventory_erp: erp.event row without an event_id");
-	Async_Notify("erp_event", psprintf(INT64_FORMAT, DatumGetInt64(id)));
+	kind = EventColumn(trigdata, "kind", &isnull);
+	if (isnull)
+		elog(ERROR, "inventory_erp: erp.event row without a kind");
+	node = EventColumn(trigdata, "node_id", &no_node);
+	txn = EventColumn(trigdata, "txn_id", &isnull);
+	if (isnull)
+		elog(ERROR, "inventory_erp: erp.event row without a txn_id");
+
+	Async_Notify("erp_event", EventNotifyPayload(DatumGetInt64(id), TextDatumGetCString(kind),
+												 !no_node, no_node ? 0 : DatumGetInt64(node)));
+	if (!IerpRowIsHistory(trigdata->tg_relation, trigdata->tg_trigtuple, "event_id"))
+		EventStampNote(DatumGetInt64(txn));
 	return PointerGetDatum(trigdata->tg_trigtuple);
 }

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# notify: a session that LISTENs on erp_event receives the id of an event once the
-# transaction that recorded it commits, and nothing for a transaction that rolls
-# back (SPEC section 9).  The payload is the event id only.  A pick exception,
-# committed by its own writer although the picker's transaction rolls back, is
-# announced by that writer's commit.  Two psql coprocesses play the listener and
-# the writer.  Exit 0 = pass.
+# notify: a session that LISTENs on erp_event is told of an event once the
+# transaction that recorded it commits, and of nothing for a transaction that
+# rolls back (SPEC section 9).  The payload is {"id": .., "kind": ..,
+# "node_id": ..} (issue 11: listeners filter without reading) and carries no
+# other fact (no quantity, sku or code: LISTEN cannot be restricted).  A pick
+# exception, committed by its own writer although the picker's transaction
+# rolls back, is announced by that writer's commit; an event the owner inserts
+# by hand is announced too.  Two psql coprocesses play the listener and the
+# writer.  Exit 0 = pass.
 set -uo pipefail
 : "${PGBIN:?}"
 DB=ierp_notify
@@ -48,7 +51,11 @@ say() {
     done
     echo "(timeout)"
 }
-notified() { say listener "SELECT 1;" | sed -n 's/.*"erp_event" with payload "\([0-9]*\)".*/\1/p' | tr '\n' ' ' | sed 's/ $//'; }
+notified() { say listener "SELECT 1;" | sed -n 's/.*"erp_event" with payload "\(.*\)" received from .*/\1/p' | tr '\n' ' ' | sed 's/ $//'; }
+# payload_of ID: the payload expected for event ID, from its row
+payload_of() {
+    "$PGBIN/psql" -X -q -At -d "$DB" -c "SELECT format('{\"id\": %s, \"kind\": \"%s\", \"node_id\": %s}', event_id, kind, coalesce(node_id::text, 'null')) FROM erp.event WHERE event_id = 0$1"
+}
 
 say listener "LISTEN erp_event;" >/dev/null
 
@@ -66,7 +73,9 @@ ID=$(say writer "SELECT max(event_id) FROM erp.event WHERE kind = 'adjustment_ap
 check "the large count variance recorded an adjustment_approval_needed event" "yes" "$([ -n "$ID" ] && echo yes)"
 check "nothing is announced before commit" "" "$(notified)"
 say writer "COMMIT;" >/dev/null
-check "after commit the listener receives the event id" "$ID" "$(notified)"
+NODE=$("$PGBIN/psql" -X -q -At -d "$DB" -c "SELECT node_id FROM erp.node WHERE code = 'NTF-DC'")
+check "after commit the listener receives id, kind and node of the event" \
+    "{\"id\": $ID, \"kind\": \"adjustment_approval_needed\", \"node_id\": $NODE}" "$(notified)"
 check "and only once" "" "$(notified)"
 
 echo "== a wrong scan in a transaction that rolls back: its event is announced by its writer"
@@ -78,10 +87,18 @@ say writer "ROLLBACK TO SAVEPOINT before_scan;" >/dev/null
 PICK_ID=$(say writer "SELECT max(event_id) FROM erp.event WHERE kind = 'pick_exception';")
 say writer "ROLLBACK;" >/dev/null
 check "the pick exception was committed by its writer" "yes" "$([ -n "$PICK_ID" ] && echo yes)"
-check "the listener received its id, and only its id" "$PICK_ID" "$(notified)"
+GOT=$(notified)
+check "the listener received its id, kind and node, and no other fact" "$(payload_of "$PICK_ID")" "$GOT"
+check "... naming the kind pick_exception" yes "$(grep -q '"kind": "pick_exception"' <<<"$GOT" && echo yes)"
 check "the picker's rollback announces nothing more" "" "$(notified)"
 check "the event is still there after the rollback" "1" \
     "$("$PGBIN/psql" -X -q -At -d "$DB" -c "SELECT count(*) FROM erp.event WHERE event_id = 0$PICK_ID AND payload->>'scan' = 'NTF-WRONG'")"
+
+echo "== an event the owner inserts by hand, about no node: node_id null"
+say writer "INSERT INTO erp.event (kind, payload) VALUES ('test', '{\"qty\": 5, \"sku\": \"NTF-1\"}');" >/dev/null
+HAND_ID=$("$PGBIN/psql" -X -q -At -d "$DB" -c "SELECT max(event_id) FROM erp.event WHERE kind = 'test'")
+check "the listener receives id, kind and a null node_id, and not the payload's qty or sku" \
+    "{\"id\": $HAND_ID, \"kind\": \"test\", \"node_id\": null}" "$(notified)"
 
 echo "== $failures mismatch(es)"
 [ "$failures" -eq 0 ]
