@@ -115,6 +115,9 @@ static int	event_wait_timeout = 300000;
 /* the longest detail a detached event keeps, in bytes */
 #define EVENT_MAX_DETAIL_LEN	IERP_MAX_TEXT_LEN
 
+/* the longest extra payload members of a detached event, in bytes (callers bound theirs) */
+#define EVENT_MAX_EXTRA_LEN		65536
+
 /* the longest kind and detail key (internal names, never user input) */
 #define EVENT_MAX_NAME_LEN		(NAMEDATALEN - 1)
 
@@ -144,6 +147,7 @@ typedef struct DetachedEvent
 	char		kind[EVENT_MAX_NAME_LEN + 1];
 	char		detail_key[EVENT_MAX_NAME_LEN + 1];
 	char		detail[EVENT_MAX_DETAIL_LEN + 1];
+	char		extra[EVENT_MAX_EXTRA_LEN + 1];	/* more payload members, or "" */
 
 	slock_t		mutex;			/* protects the outcome below */
 	DetachedEventState state;
@@ -291,6 +295,20 @@ void
 EventRecordDetached(const char *kind, int64 item_id, int64 node_id, int64 order_id,
 					int64 rma_id, const char *detail_key, const char *detail, int64 qty)
 {
+	EventRecordDetachedWith(kind, item_id, node_id, order_id, rma_id, detail_key, detail, qty, NULL);
+}
+
+/*
+ * EventRecordDetachedWith: EventRecordDetached whose payload also carries
+ * extra_members (NULL: none): JSON object members ("key": value, ...) the
+ * caller builds and bounds (at most EVENT_MAX_EXTRA_LEN bytes, valid in the
+ * database encoding), e.g. a pick exception's order lines.
+ */
+void
+EventRecordDetachedWith(const char *kind, int64 item_id, int64 node_id, int64 order_id,
+						int64 rma_id, const char *detail_key, const char *detail, int64 qty,
+						const char *extra_members)
+{
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle = NULL;
 	dsm_segment *seg;
@@ -305,6 +323,10 @@ EventRecordDetached(const char *kind, int64 item_id, int64 node_id, int64 order_
 
 	if (strlen(kind) > EVENT_MAX_NAME_LEN || strlen(detail_key) > EVENT_MAX_NAME_LEN)
 		elog(ERROR, "inventory_erp: event kind or detail key too long");
+	if (extra_members != NULL && strlen(extra_members) > EVENT_MAX_EXTRA_LEN)
+		elog(ERROR, "inventory_erp: extra payload of a %s event too long", kind);
+	if (extra_members != NULL)
+		pg_verifymbstr(extra_members, strlen(extra_members), false);
 
 	seg = dsm_create(sizeof(DetachedEvent), 0);
 	ev = (DetachedEvent *) dsm_segment_address(seg);
@@ -320,6 +342,8 @@ EventRecordDetached(const char *kind, int64 item_id, int64 node_id, int64 order_
 	strlcpy(ev->detail_key, detail_key, sizeof(ev->detail_key));
 	clipped = EventClipText(detail, EVENT_MAX_DETAIL_LEN);
 	strlcpy(ev->detail, clipped, sizeof(ev->detail));
+	if (extra_members != NULL)
+		strlcpy(ev->extra, extra_members, sizeof(ev->extra));
 	SpinLockInit(&ev->mutex);
 	ev->state = DETACHED_PENDING;
 
@@ -509,6 +533,8 @@ ierp_event_worker_main(Datum main_arg)
 		appendStringInfoString(&payload, ": ");
 		escape_json(&payload, ev->detail);
 		appendStringInfo(&payload, ", \"qty\": " INT64_FORMAT, ev->qty);
+		if (ev->extra[0] != '\0')
+			appendStringInfo(&payload, ", %s", ev->extra);
 		item_id = EventWriterCommittedId(&payload, "item", ev->item_id);
 		node_id = EventWriterCommittedId(&payload, "node", ev->node_id);
 		order_id = EventWriterCommittedId(&payload, "order", ev->order_id);

@@ -154,6 +154,9 @@ extern void EventRecord(const char *kind, int64 item_id, int64 node_id, int64 or
 						int64 rma_id, const char *payload_json);
 extern void EventRecordDetached(const char *kind, int64 item_id, int64 node_id, int64 order_id,
 								int64 rma_id, const char *detail_key, const char *detail, int64 qty);
+extern void EventRecordDetachedWith(const char *kind, int64 item_id, int64 node_id, int64 order_id,
+									int64 rma_id, const char *detail_key, const char *detail, int64 qty,
+									const char *extra_members);
 
 /*
  * The stock kernel (src/stock/kernel.h) is the one way stock moves; the

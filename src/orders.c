@@ -693,16 +693,18 @@ ShownScan(const char *scan)
 /*
  * PickException: records a pick exception of order_id (its scan, qty and
  * the item the scan named, 0 for none) so that it outlives the refusal that
- * follows: at the node of the scanned line, else the order's first.
- * extra: more payload members for the event (the lots expected and
+ * follows: at the node of the scanned line, else the order's first, with the
+ * order's lines.  extra: more payload members (the lots expected and
  * scanned), or NULL.
  */
 static void
 PickException(int64 order_id, int64 item_id, const char *scan, int64 qty, const char *extra)
 {
+	char	   *lines = OrderLinesJson(order_id);
+
 	/* the event writer keeps the scan up to its limit, cut at a character */
-	EventRecordDetached("pick_exception", item_id, OrderPickNode(order_id, item_id), order_id, 0,
-						"scan", scan, qty);
+	EventRecordDetachedWith("pick_exception", item_id, OrderPickNode(order_id, item_id), order_id, 0,
+							"scan", scan, qty, extra ? psprintf("%s, %s", lines, extra) : lines);
 }
 
 /*

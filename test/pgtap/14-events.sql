@@ -91,8 +91,8 @@ SELECT is((SELECT array_agg(k ORDER BY k) FROM erp.event e, jsonb_object_keys(e.
             WHERE e.event_id = (SELECT max(event_id) FROM erp.event
                                  WHERE kind = 'pick_exception'
                                    AND (payload->>'uncommitted_order_id')::bigint = (SELECT order_id FROM tap14_order))),
-    ARRAY['qty', 'scan', 'uncommitted_node_id', 'uncommitted_order_id'],
-    'the payload has exactly the keys qty, scan, uncommitted_node_id (the node of the order''s stock) and uncommitted_order_id, or a crafted scan forged a field');
+    ARRAY['lines', 'qty', 'scan', 'uncommitted_node_id', 'uncommitted_order_id'],
+    'the payload has exactly the keys lines (the order''s), qty, scan, uncommitted_node_id (the node of the order''s stock) and uncommitted_order_id, or a crafted scan forged a field');
 SELECT is((SELECT (payload->>'qty')::bigint FROM erp.event
             WHERE kind = 'pick_exception'
               AND (payload->>'uncommitted_order_id')::bigint = (SELECT order_id FROM tap14_order)

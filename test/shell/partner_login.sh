@@ -244,12 +244,13 @@ check "pooled session as the late partner: a move at DC1 is IE009" "ERROR:  IE00
       "$(say pool "SELECT erp.move('TEE', 'DC1', 1, 'available', 'damaged', 'damage');")"
 check "pooled session as the late partner: no row of another node or document" "0" "$(say pool "$FOREIGN;")"
 say pool "RESET SESSION AUTHORIZATION;" >/dev/null
-echo "== LISTEN/NOTIFY: the partner hears an id, and finds nothing behind another node's"
+echo "== LISTEN/NOTIFY: the partner hears id, kind and node, and finds nothing behind another node's"
 say held "LISTEN erp_event;" >/dev/null
 EV=$(admin -c "INSERT INTO erp.event (kind, node_id, payload) SELECT 'note', node_id, '{\"secret\": 1}' FROM erp.node WHERE code = 'DC1' RETURNING event_id")
 heard=$(say held "SELECT 1;")
-check "the notification carries the event id, nothing else" "yes" \
-      "$(grep -q "\"erp_event\" with payload \"$EV\" received" <<<"$heard" && echo yes)"
+check "the notification carries id, kind and node id, nothing else (not the payload's secret)" "yes" \
+      "$(grep -Eq "\"erp_event\" with payload \"\\{\"id\": $EV, \"kind\": \"note\", \"node_id\": [0-9]+\\}\" received" <<<"$heard" &&
+         ! grep -q secret <<<"$heard" && echo yes)"
 check "re-read under the partner's rights, another node's event is not there" "0" \
       "$(say held "SELECT count(*) FROM erp.event WHERE event_id = $EV;")"
 say held "UNLISTEN erp_event;" >/dev/null
