@@ -5,7 +5,7 @@
  *	  setting inventory_erp.idempotency_retention and erp.prune_idempotency_keys.
  *
  *	  Every public state-changing function runs through IerpCallAsOwner,
- *	  which hands it to IdempotentCall.  A function whose last input
+ *	  which hands it to IdempotentCall (ierp_entry_hook, set at load).  A function whose last input
  *	  argument is named idempotency_key (text), called with a key that is
  *	  not NULL, runs once per (identity, key): the identity is the login as
  *	  IerpSessionIdentity gives it, so two logins never share a key.  The
@@ -132,6 +132,7 @@ IdempotencyInit(void)
 							PGC_SUSET, GUC_UNIT_S,
 							NULL, NULL, NULL);
 	CacheRegisterSyscacheCallback(PROCOID, IdemProcCallback, (Datum) 0);
+	ierp_entry_hook = IdempotentCall;
 }
 
 /* IdemResetCache: an empty function cache (after a pg_proc invalidation). */

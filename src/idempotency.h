@@ -24,8 +24,8 @@ extern int	ierp_idempotency_retention;
 extern void IdempotencyInit(void);
 
 /*
- * IdempotentCall: runs body with fcinfo (IerpCallAsOwner calls it, as the
- * function's owner), or replays the result stored for its key.
+ * IdempotentCall: runs body with fcinfo (IerpCallAsOwner calls it through
+ * ierp_entry_hook, as the function's owner), or replays the result stored for its key.
  */
 extern Datum IdempotentCall(PGFunction body, FunctionCallInfo fcinfo);
 

@@ -183,6 +183,14 @@ extern Oid	IerpSessionIdentity(void);
 extern Datum IerpCallAsOwner(PGFunction body, FunctionCallInfo fcinfo);
 
 /*
+ * IerpEntryHook: what runs a public function's body as its owner, when set
+ * (idempotency.c sets it at load to replay calls by their idempotency key);
+ * a hook rather than a call keeps access.c below the layers that use it.
+ */
+typedef Datum (*IerpEntryHook) (PGFunction body, FunctionCallInfo fcinfo);
+extern IerpEntryHook ierp_entry_hook;
+
+/*
  * IERP_OWNER_ENTRY(name): the SQL-callable entry name runs name_body as the
  * function's owner, recording who called (see IerpCallAsOwner).  The public
  * functions are declared SECURITY INVOKER and get their owner's rights this

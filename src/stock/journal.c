@@ -39,7 +39,10 @@
 #include "utils/syscache.h"
 #include "utils/xid8.h"
 
-#include "stock/kernel.h"
+#include "utils/timestamp.h"
+
+#include "stock/journal.h"
+#include "stock/slot_rows.h"
 
 PG_FUNCTION_INFO_V1(ierp_stock_move_guard);
 

@@ -202,18 +202,6 @@ TakeQuarantinedAbovePending(StockMove *m, int64 pending, const char *ids)
 					 "move only the units above the held quantity.")));
 }
 
-/*
- * StockMoveInPlace: whether a move changes state inside one balance (same
- * node and bin): its take adds the units to the destination state of the
- * same slot rows, and there is no separate add.
- */
-bool
-StockMoveInPlace(const StockMove *m)
-{
-	return m->from_state != STATE_OUTSIDE && m->to_state != STATE_OUTSIDE &&
-		m->from_node_id == m->to_node_id && m->from_bin_id == m->to_bin_id;
-}
-
 /* The lock order of two moves: by their source balance (item, node, bin, lot); entries from outside last. */
 static int
 MoveOrderCmp(const void *a, const void *b, void *arg)

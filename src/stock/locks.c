@@ -15,7 +15,7 @@
 #include "storage/lock.h"
 #include "storage/proc.h"
 
-#include "stock/kernel.h"
+#include "stock/locks.h"
 
 /*
  * Ownership locks (doc/concurrency.md, "Deadlocks").  Every slot row is

@@ -38,7 +38,6 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "stock/kernel.h"
 #include "stock/slot_rows.h"
 
 PG_FUNCTION_INFO_V1(ierp_stock_slot_guard);

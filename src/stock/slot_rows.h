@@ -11,7 +11,10 @@
 
 #include "storage/itemptr.h"
 
-#include "stock/kernel.h"
+#include "access/htup.h"
+#include "utils/relcache.h"
+
+#include "stock/move.h"
 
 /* One slot row as read: its number, where its version lives, its quantity per state. */
 typedef struct SlotRow
@@ -26,5 +29,12 @@ typedef struct SlotRow
 extern int	SlotsRead(const StockKey *key, SlotRow **rows);
 extern void SlotReadOne(const StockKey *key, int32 slot, SlotRow *row);
 extern void SlotChange(const StockKey *key, SlotRow *row, const int64 *delta);
+
+/* the per-node quantities of an item; the relations' setup; index upkeep; direct or routed */
+extern int	StockItemByNode(int64 item_id, StockNodeQty **out);
+extern void StockSlotsInit(void);
+extern void StockIndexInsert(Relation rel, HeapTuple tup);
+/* whether the kernel reads and writes its tables directly (one node) or through routed SQL (Citus) */
+extern bool StockDirectAccess(void);
 
 #endif							/* STOCK_SLOT_ROWS_H */

@@ -53,7 +53,8 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "stock/kernel.h"
+#include "stock/locks.h"
+#include "stock/slots.h"
 #include "stock/slot_rows.h"
 
 static bool

@@ -17,7 +17,7 @@
 #include "utils/inval.h"
 #include "utils/memutils.h"
 
-#include "stock/kernel.h"
+#include "stock/state.h"
 
 static const char *const state_names[NUM_STOCK_STATES] = {
 	"incoming", "in_transit", "return_pending",

@@ -1,0 +1,32 @@
+/*-------------------------------------------------------------------------
+ *
+ * slots.h
+ *	  Which slots a take or an add uses, and reading balances (slots.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef STOCK_SLOTS_H
+#define STOCK_SLOTS_H
+
+#include "stock/move.h"
+
+extern int64 StockGet(int64 item_id, int64 node_id, int64 lot_id, StockState state);
+extern int64 StockOwnBalance(int64 item_id, int64 node_id, int64 lot_id, StockState state);
+
+/* the per-state quantities of a key, summed over its slots (as committed, or this transaction's) */
+extern void StockRead(const StockKey *key, int64 *qty_by_state);
+
+/*
+ * Per lot, the units of one state of an item at a node, read after owning
+ * every slot of those lots (waiting where the lock order allows): only
+ * owned slots count, so the quantities are exact or smaller (contended is
+ * set when an unowned slot had units).  For a lot-tracked item's exact
+ * first-expiry take; the caller then takes with STOCK_TAKE_ALL.
+ */
+extern int	StockLockLots(int64 item_id, int64 node_id, StockState state, StockLotQty **lots, bool *contended);
+
+/* the takes and adds of a batch's moves (StockApply's steps) */
+extern bool StockSlotsTake(const StockMove *m, int64 *taken, bool *contended, int64 *held);
+extern void StockSlotsAdd(const StockMove *m, int64 qty);
+
+#endif							/* STOCK_SLOTS_H */
