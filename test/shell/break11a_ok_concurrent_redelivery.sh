@@ -2,6 +2,7 @@
 # break11a_ok_concurrent_redelivery: five sessions deliver the same thing at once.
 #   - the same idempotency key on erp.receive from 5 sessions while the first
 #     holds it in an open transaction: one receipt, every session the same move id;
+#   - the same with the first session rolling back: one waiter runs, the others replay it;
 #   - the same key on erp.allocate (an SRF) from 5 sessions: one reservation, 5 identical row sets;
 #   - erp.place_order of one external_ref from 5 sessions (no key): one order, one
 #     allocation, exactly one created = true, every session the same order id;
@@ -38,6 +39,16 @@ wait
 check "one receipt of 3" "1" "$(q -c "SELECT count(*) FROM erp.stock_move WHERE event = 'receive' AND qty = 3")"
 check "all 5 sessions got the same move id" "1" "$(for i in 0 1 2 3 4; do grep -E '^[0-9]+$' "$OUT/r$i"; done | sort -u | wc -l)"
 check "and none failed" "5" "$(for i in 0 1 2 3 4; do grep -E '^[0-9]+$' "$OUT/r$i"; done | wc -l)"
+
+echo "== 5 sessions, one key, the first one rolls back"
+q -c "BEGIN" -c "SELECT erp.receive('TEE', 'DC', 13, idempotency_key => 'conc-rb')" -c "SELECT pg_sleep(2)" -c "ROLLBACK" >/dev/null &
+sleep 0.5
+for i in 1 2 3 4; do q -c "SELECT erp.receive('TEE', 'DC', 13, idempotency_key => 'conc-rb')" >"$OUT/b$i" 2>&1 & done
+wait
+check "one receipt of 13 (the rolled-back one left none, one waiter ran, three replayed)" "1" \
+    "$(q -c "SELECT count(*) FROM erp.stock_move WHERE event = 'receive' AND qty = 13")"
+check "the four waiters got one move id" "4:1" \
+    "$(cat "$OUT"/b? | grep -cE '^[0-9]+$'):$(cat "$OUT"/b? | sort -u | wc -l)"
 
 echo "== 5 sessions, one key on erp.allocate"
 o=$(q -c "SELECT erp.capture_order('WEB', 'A-1', '[{\"sku\": \"TEE\", \"qty\": 2}]')")
