@@ -6,6 +6,7 @@
 #   - the same key on erp.allocate (an SRF) from 5 sessions: one reservation, 5 identical row sets;
 #   - erp.place_order of one external_ref from 5 sessions (no key): one order, one
 #     allocation, exactly one created = true, every session the same order id;
+#   - 5 different contents under one external_ref at once: one order, four IE010;
 #   - the same, after the order shipped: a redelivery creates nothing and moves nothing.
 # Exit 0 = pass.
 set -uo pipefail
@@ -68,6 +69,15 @@ p=$(q -c "SELECT order_id FROM erp.sales_order WHERE external_ref = 'P-1'")
 check "it holds 4 units, not 4 per delivery" "4" "$(q -c "SELECT sum(qty) FROM erp.reservation WHERE order_id = $p")"
 check "exactly one delivery says created" "1" "$(cat "$OUT"/p? | grep -c ':true$')"
 check "every delivery names the order" "5" "$(cat "$OUT"/p? | grep -c "^$p:")"
+
+echo "== 5 sessions, one external_ref, 5 different contents"
+for i in 1 2 3 4 5; do
+    q -v VERBOSITY=sqlstate -c "SELECT order_id || ':' || created FROM erp.place_order('WEB', 'RACE', '[{\"sku\": \"TEE\", \"qty\": $i}]')" >"$OUT/c$i" 2>&1 &
+done
+wait
+check "one order RACE with one line" "1/1" "$(q -c "SELECT count(DISTINCT o.order_id) || '/' || count(*) FROM erp.sales_order o JOIN erp.order_line l USING (order_id) WHERE o.external_ref = 'RACE'")"
+check "one delivery created it, the other four were refused with IE010" "1:4" \
+    "$(cat "$OUT"/c? | grep -c ':true$'):$(cat "$OUT"/c? | grep -c 'IE010')"
 
 echo "== the order ships; 5 more redeliveries"
 q -c "SELECT erp.pick($p, 'TEE', 4)" -c "SELECT erp.pack($p)" -c "SELECT erp.ship($p)" >/dev/null || exit 1
