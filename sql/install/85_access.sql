@@ -41,8 +41,9 @@ CREATE POLICY partner_nodes ON erp.adjustment
     USING ((SELECT erp.visible_nodes()) IS NULL
            OR node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
 
--- events about a node are its partner's; events about no node (a backorder, a
--- supplier delay) are the business's
+-- events about a node are its partner's (a supplier delay is about its purchase
+-- order's node, erp.delay_po sets it); events about no node (a backorder) are the
+-- business's
 ALTER TABLE erp.event ENABLE ROW LEVEL SECURITY;
 CREATE POLICY partner_nodes ON erp.event
     USING ((SELECT erp.visible_nodes()) IS NULL

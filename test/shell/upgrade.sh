@@ -28,7 +28,9 @@
 # but for the balances, which 0.3.0 re-keys (erp.stock_balance, a table of slot
 # rows, becomes a view over erp.stock_slot: the ids and the split over slots are
 # gone), so from both versions they are compared as sums per item, node, lot and
-# state, before and after.  After the update, erp.verify() is empty and stock
+# state, before and after.  The events of 0.2.0 are stamped once each and a new
+# consumer (erp.read_events) reads them all in event_id order.  After the
+# update, erp.verify() is empty and stock
 # still moves (erp.receive, erp.move) with the balance right afterwards.
 # Exit 0 = pass.
 set -uo pipefail
@@ -174,6 +176,9 @@ SQL
 # the balances as sums (their rows are re-keyed by the update), V-MUG at V-DC
 BALANCES_BEFORE2=$(q "$OLD2" "$BALANCES_SQL")
 MUG_BEFORE=$(q "$OLD2" "$MUG_SQL")
+# the events 0.2.0 wrote, in event_id order (count: ids)
+EVENTS_SQL="SELECT count(*) || ': ' || COALESCE(string_agg(event_id::text, ',' ORDER BY event_id), '') FROM erp.event"
+EVENTS_BEFORE2=$(q "$OLD2" "$EVENTS_SQL")
 # every erp table's rows, on the columns each has now, kept aside as text; not
 # the balances' slot rows (compared as sums above)
 "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$OLD2" >/dev/null <<'SQL' || exit 1
@@ -236,6 +241,15 @@ check "the day of data is in $TABLES tables (orders, return, counts, partner gra
                               AND $TABLES > 20 THEN 'yes' ELSE 'no' END")"
 CHANGED=$(q "$OLD2" "$(q "$OLD2" "$ROWS_SQL")" | awk -F'|' '$4 != 0 || ($2 != $3 && $1 != "state_transition" && $1 != "reason_code" && $1 != "disposition_rule") { printf "%s(before %s, after %s, lost or changed %s) ", $1, $2, $3, $4 }')
 check "every row of every erp table is unchanged by the update from $LAST" "" "$CHANGED"
+# the events of 0.2.0 join the exact consumer: each stamped exactly once (its
+# transaction number has one commit stamp), and a new consumer reads them all, in
+# event_id order, before anything written after the update
+check "the day of $LAST wrote events (adjustments above the threshold)" "yes" \
+      "$([ "${EVENTS_BEFORE2%%:*}" -gt 0 ] 2>/dev/null && echo yes || echo "no: $EVENTS_BEFORE2")"
+check "every $LAST event is stamped once by the update" "${EVENTS_BEFORE2%%:*}/0" \
+      "$(q "$OLD2" "SELECT count(*) || '/' || count(*) FILTER (WHERE (SELECT count(*) FROM erp.event_commit c WHERE c.txn_id = e.txn_id) <> 1) FROM erp.event e")"
+check "erp.read_events returns every $LAST event, in event_id order" "$EVENTS_BEFORE2" \
+      "$(q "$OLD2" "SELECT count(*) || ': ' || COALESCE(string_agg(r.event_id::text, ',' ORDER BY r.ordinality), '') FROM erp.read_events('upgrade', 10000) WITH ORDINALITY r")"
 check "the balances before the update from $LAST: a lot, reserved and in-transit units among them" "yes" \
       "$([[ $BALANCES_BEFORE2 == *'/1/available='* && $BALANCES_BEFORE2 == *'/reserved='* && $BALANCES_BEFORE2 == *'/in_transit='* ]] &&
            echo yes || echo "no: $BALANCES_BEFORE2")"
