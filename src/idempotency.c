@@ -8,13 +8,16 @@
  *	  which hands it to IdempotentCall (ierp_entry_hook, set at load).  A function whose last input
  *	  argument is named idempotency_key (text), called with a key that is
  *	  not NULL, runs once per (identity, key): the identity is the login as
- *	  IerpSessionIdentity gives it, so two logins never share a key.  The
+ *	  IerpSessionIdentity gives it, kept by its oid (a renamed login keeps
+ *	  its keys; a role dropped and created again under the name does not
+ *	  inherit them), so two logins never share a key.  The
  *	  call's content is its function (regprocedure without the key) and
  *	  every other argument, hashed with SHA-256.  The first call runs and its
  *	  result is stored with the key in the same transaction; a retry with the
  *	  same content returns the stored result without running; other content
  *	  is refused (IE010).  An expired key (older than the retention) counts
- *	  as absent.
+ *	  as absent - except for a call that waited for the key's own call to
+ *	  commit, which replays it whatever the retention.
  *
  *	  Concurrency: the key is owned through a transaction-level lock on a
  *	  hash of (identity, key) before it is read, so a second call waits for
@@ -55,8 +58,10 @@
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/numeric.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -80,10 +85,19 @@ int			ierp_idempotency_retention = 7 * 24 * 3600;
 #define IDEMPOTENCY_LOCK_CLASS	0x4944
 
 /* one input argument of a keyed function, as its content is hashed */
+/* how an argument enters the content hash */
+typedef enum IdemArgForm
+{
+	IDEM_ARG_TEXT,				/* its text form */
+	IDEM_ARG_BINARY,			/* its send function's form (dates, times, floats, integers) */
+	IDEM_ARG_NUMERIC,			/* numeric by value: 19.90 is 19.9 */
+	IDEM_ARG_JSONB				/* jsonb by value: keys sorted, numbers by value */
+} IdemArgForm;
+
 typedef struct IdemArg
 {
-	bool		binary;			/* through its send function (dates, times, numbers) */
-	FmgrInfo	proc;			/* its send or output function */
+	IdemArgForm form;
+	FmgrInfo	proc;			/* its send or output function (TEXT, BINARY) */
 } IdemArg;
 
 /* what the cache knows of one function */
@@ -159,7 +173,9 @@ IdemResetCache(void)
  * IdemArgHashing: how argument type typid enters the content.  Its text
  * form, except for dates, times and numbers, whose text depends on the
  * session's DateStyle, TimeZone or extra_float_digits: their binary form
- * (the same instant typed in two time zones is one content).
+ * (the same instant typed in two time zones is one content); numeric and
+ * jsonb by value (IdemHashNumeric, IdemHashJsonb), since senders re-serialise
+ * 19.90 as 19.9 on a retry.
  */
 static void
 IdemArgHashing(Oid typid, IdemArg *arg)
@@ -172,13 +188,28 @@ IdemArgHashing(Oid typid, IdemArg *arg)
 	if (get_typtype(typid) == TYPTYPE_PSEUDO)
 		elog(ERROR, "inventory_erp: an idempotent function cannot take an argument of type %s",
 			 format_type_be(typid));
+	if (typid == NUMERICOID)
+	{
+		arg->form = IDEM_ARG_NUMERIC;
+		return;
+	}
+	if (typid == JSONBOID)
+	{
+		arg->form = IDEM_ARG_JSONB;
+		return;
+	}
 	get_type_category_preferred(typid, &category, &preferred);
-	arg->binary = (category == TYPCATEGORY_DATETIME || category == TYPCATEGORY_TIMESPAN ||
-				   category == TYPCATEGORY_NUMERIC);
-	if (arg->binary)
+	if (category == TYPCATEGORY_DATETIME || category == TYPCATEGORY_TIMESPAN ||
+		category == TYPCATEGORY_NUMERIC)
+	{
+		arg->form = IDEM_ARG_BINARY;
 		getTypeBinaryOutputInfo(typid, &func, &varlena);
+	}
 	else
+	{
+		arg->form = IDEM_ARG_TEXT;
 		getTypeOutputInfo(typid, &func, &varlena);
+	}
 	fmgr_info_cxt(func, &arg->proc, fn_cxt);
 }
 
@@ -304,6 +335,75 @@ IdemHashPiece(pg_cryptohash_ctx *ctx, char tag, const void *data, uint32 len)
 		elog(ERROR, "inventory_erp: could not hash an idempotent call: %s", pg_cryptohash_error(ctx));
 }
 
+/* IdemHashNumeric: a numeric by value (no trailing zeros: 19.90 is 19.9). */
+static void
+IdemHashNumeric(pg_cryptohash_ctx *ctx, char tag, Numeric num)
+{
+	char	   *str = numeric_normalize(num);
+
+	IdemHashPiece(ctx, tag, str, strlen(str));
+	pfree(str);
+}
+
+/*
+ * IdemHashJsonb: a jsonb document by value.  jsonb already keeps an
+ * object's keys sorted and unique, so key order never matters; a number
+ * enters by value, so a sender that writes 19.90 on one delivery and 19.9
+ * on the retry sends the same content.  Every token is tagged, so
+ * structure and type are part of the content ("1" is not 1).
+ */
+static void
+IdemHashJsonb(pg_cryptohash_ctx *ctx, Jsonb *doc)
+{
+	JsonbIterator *it = JsonbIteratorInit(&doc->root);
+	JsonbValue	v;
+	JsonbIteratorToken token;
+
+	while ((token = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		switch (token)
+		{
+			case WJB_BEGIN_ARRAY:
+				IdemHashPiece(ctx, '[', NULL, 0);
+				break;
+			case WJB_END_ARRAY:
+				IdemHashPiece(ctx, ']', NULL, 0);
+				break;
+			case WJB_BEGIN_OBJECT:
+				IdemHashPiece(ctx, '{', NULL, 0);
+				break;
+			case WJB_END_OBJECT:
+				IdemHashPiece(ctx, '}', NULL, 0);
+				break;
+			case WJB_KEY:
+				IdemHashPiece(ctx, 'k', v.val.string.val, v.val.string.len);
+				break;
+			case WJB_VALUE:
+			case WJB_ELEM:
+				switch (v.type)
+				{
+					case jbvString:
+						IdemHashPiece(ctx, 's', v.val.string.val, v.val.string.len);
+						break;
+					case jbvNumeric:
+						IdemHashNumeric(ctx, 'n', v.val.numeric);
+						break;
+					case jbvBool:
+						IdemHashPiece(ctx, v.val.boolean ? 't' : 'f', NULL, 0);
+						break;
+					case jbvNull:
+						IdemHashPiece(ctx, 'z', NULL, 0);
+						break;
+					default:
+						elog(ERROR, "inventory_erp: unexpected jsonb value type %d", (int) v.type);
+				}
+				break;
+			default:
+				break;
+		}
+	}
+}
+
 /*
  * IdemContentHash: SHA-256 of the call's content - the signature, then each
  * argument before the key: NULL, or its text or binary form (tags keep a
@@ -324,7 +424,14 @@ IdemContentHash(const IdemFunction *fn, FunctionCallInfo fcinfo, uint8 *digest)
 
 		if (fcinfo->args[i].isnull)
 			IdemHashPiece(ctx, 'N', NULL, 0);
-		else if (arg->binary)
+		else if (arg->form == IDEM_ARG_NUMERIC)
+			IdemHashNumeric(ctx, 'D', DatumGetNumeric(fcinfo->args[i].value));
+		else if (arg->form == IDEM_ARG_JSONB)
+		{
+			IdemHashPiece(ctx, 'J', NULL, 0);
+			IdemHashJsonb(ctx, DatumGetJsonbP(fcinfo->args[i].value));
+		}
+		else if (arg->form == IDEM_ARG_BINARY)
 		{
 			bytea	   *bin = SendFunctionCall((FmgrInfo *) &arg->proc, fcinfo->args[i].value);
 
@@ -344,16 +451,23 @@ IdemContentHash(const IdemFunction *fn, FunctionCallInfo fcinfo, uint8 *digest)
 	pg_cryptohash_free(ctx);
 }
 
-/* IdemLock: owns (identity, key) until the transaction ends, waiting for its holder. */
-static void
-IdemLock(const char *identity, const char *key)
+/*
+ * IdemLock: owns (role, key) until the transaction ends, waiting for its
+ * holder; returns whether it had to wait (another call with the key was in
+ * flight).
+ */
+static bool
+IdemLock(Oid role, const char *key)
 {
 	LOCKTAG		tag;
-	uint64		h = hash_bytes_extended((const unsigned char *) identity, (int) strlen(identity), 0);
+	uint64		h = hash_bytes_uint32_extended((uint32) role, 0);
 
 	h = hash_bytes_extended((const unsigned char *) key, (int) strlen(key), h);
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h, IDEMPOTENCY_LOCK_CLASS);
+	if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
+		return false;
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	return true;
 }
 
 /* IdemExpired: whether a key created at created_at is past the retention. */
@@ -367,15 +481,16 @@ IdemExpired(TimestampTz created_at)
  * IdemRead: what erp.idempotency_key holds for (identity, key), read with
  * the latest snapshot (the caller owns the key, so whatever committed is
  * final).  A row this transaction's snapshot cannot see - committed after it
- * began, under REPEATABLE READ or SERIALIZABLE - raises 40001.
+ * began, under REPEATABLE READ or SERIALIZABLE - raises 40001.  A key whose
+ * call this one waited for (waited) is never expired: the client learnt
+ * nothing of it before its commit, which just happened.
  */
 static void
-IdemRead(const char *identity, const char *key, IdemStored *stored)
+IdemRead(Oid role, const char *key, bool waited, IdemStored *stored)
 {
 	static SPIPlanPtr plan = NULL;
-	static const Oid argtypes[2] = {NAMEOID, TEXTOID};
+	static const Oid argtypes[2] = {OIDOID, TEXTOID};
 	MemoryContext caller_cxt = CurrentMemoryContext;
-	NameData	role;
 	Datum		values[2];
 	HeapTuple	row;
 	TupleDesc	desc;
@@ -385,8 +500,7 @@ IdemRead(const char *identity, const char *key, IdemStored *stored)
 	Datum		d;
 
 	memset(stored, 0, sizeof(IdemStored));
-	namestrcpy(&role, identity);
-	values[0] = NameGetDatum(&role);
+	values[0] = ObjectIdGetDatum(role);
 	values[1] = CStringGetTextDatum(key);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -394,7 +508,7 @@ IdemRead(const char *identity, const char *key, IdemStored *stored)
 	IerpPlan(&plan,
 			 "SELECT function, content_hash, result, result_rows, created_at, xmin"
 			 " FROM erp.idempotency_key"
-			 " WHERE role_name OPERATOR(pg_catalog.=) $1 AND key OPERATOR(pg_catalog.=) $2",
+			 " WHERE role_oid OPERATOR(pg_catalog.=) $1 AND key OPERATOR(pg_catalog.=) $2",
 			 2, argtypes);
 	ret = SPI_execute_snapshot(plan, values, NULL, GetLatestSnapshot(), InvalidSnapshot, true, false, 1);
 	if (ret != SPI_OK_SELECT)
@@ -417,7 +531,7 @@ IdemRead(const char *identity, const char *key, IdemStored *stored)
 				 errhint("Retry the transaction: the retry returns the first call's result.")));
 
 	stored->found = true;
-	stored->expired = IdemExpired(DatumGetTimestampTz(SPI_getbinval(row, desc, 5, &isnull)));
+	stored->expired = !waited && IdemExpired(DatumGetTimestampTz(SPI_getbinval(row, desc, 5, &isnull)));
 	if (!stored->expired)
 	{
 		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
@@ -501,27 +615,28 @@ IdemRowsOf(Tuplestorestate *store, TupleDesc desc)
  * and result - replacing an expired record of the key.
  */
 static void
-IdemStore(const char *identity, const char *key, const IdemFunction *fn, const uint8 *digest,
+IdemStore(Oid role, const char *key, const IdemFunction *fn, const uint8 *digest,
 		  FunctionCallInfo fcinfo, Datum result)
 {
 	static SPIPlanPtr plan = NULL;
-	static const Oid argtypes[7] = {NAMEOID, TEXTOID, TEXTOID, BYTEAOID, TEXTOID, TEXTARRAYOID,
-	TIMESTAMPTZOID};
-	Datum		values[7];
-	char		nulls[7] = {' ', ' ', ' ', ' ', 'n', 'n', ' '};
-	NameData	role;
+	static const Oid argtypes[8] = {NAMEOID, TEXTOID, TEXTOID, BYTEAOID, TEXTOID, TEXTARRAYOID,
+	TIMESTAMPTZOID, OIDOID};
+	Datum		values[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', 'n', 'n', ' ', ' '};
+	NameData	role_name;
 	bytea	   *hash = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
 	int			ret;
 
-	namestrcpy(&role, identity);
+	namestrcpy(&role_name, GetUserNameFromId(role, false));
 	SET_VARSIZE(hash, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
 	memcpy(VARDATA(hash), digest, PG_SHA256_DIGEST_LENGTH);
-	values[0] = NameGetDatum(&role);
+	values[0] = NameGetDatum(&role_name);
 	values[1] = CStringGetTextDatum(key);
 	values[2] = CStringGetTextDatum(fn->signature);
 	values[3] = PointerGetDatum(hash);
 	values[4] = values[5] = (Datum) 0;
 	values[6] = TimestampTzGetDatum(GetCurrentTimestamp());
+	values[7] = ObjectIdGetDatum(role);
 	if (fn->retset)
 	{
 		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -546,12 +661,13 @@ IdemStore(const char *identity, const char *key, const IdemFunction *fn, const u
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	IerpPlan(&plan,
 			 "INSERT INTO erp.idempotency_key"
-			 " (role_name, key, function, content_hash, result, result_rows, created_at)"
-			 " VALUES ($1, $2, $3, $4, $5, $6, $7)"
-			 " ON CONFLICT (role_name, key) DO UPDATE SET function = excluded.function,"
+			 " (role_name, key, function, content_hash, result, result_rows, created_at, role_oid)"
+			 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+			 " ON CONFLICT (role_oid, key) DO UPDATE SET role_name = excluded.role_name,"
+			 " function = excluded.function,"
 			 " content_hash = excluded.content_hash, result = excluded.result,"
 			 " result_rows = excluded.result_rows, created_at = excluded.created_at",
-			 7, argtypes);
+			 8, argtypes);
 	ret = SPI_execute_plan(plan, values, nulls, false, 0);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "inventory_erp: could not record idempotency key: %s", SPI_result_code_string(ret));
@@ -665,7 +781,8 @@ IdempotentCall(PGFunction body, FunctionCallInfo fcinfo)
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 	IdemStored	stored;
 	char	   *key;
-	char	   *identity;
+	Oid			role;
+	bool		waited;
 	Datum		result;
 
 	if (!cached->keyed || fcinfo->nargs <= cached->key_argno ||
@@ -678,9 +795,9 @@ IdempotentCall(PGFunction body, FunctionCallInfo fcinfo)
 	fn.signature = pstrdup(cached->signature);
 	fn.args = NULL;
 
-	identity = GetUserNameFromId(IerpSessionIdentity(), false);
-	IdemLock(identity, key);
-	IdemRead(identity, key, &stored);
+	role = IerpSessionIdentity();
+	waited = IdemLock(role, key);
+	IdemRead(role, key, waited, &stored);
 	if (stored.found && !stored.expired)
 	{
 		if (strcmp(stored.function, fn.signature) != 0 ||
@@ -689,7 +806,7 @@ IdempotentCall(PGFunction body, FunctionCallInfo fcinfo)
 		return IdemReplay(fcinfo, &fn, &stored);
 	}
 	result = body(fcinfo);
-	IdemStore(identity, key, &fn, digest, fcinfo, result);
+	IdemStore(role, key, &fn, digest, fcinfo, result);
 	return result;
 }
 

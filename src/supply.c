@@ -381,6 +381,12 @@ ierp_supply_receive_po_body(PG_FUNCTION_ARGS)
 				}
 				if (scan != NULL)
 					ReceiptLineFromScan(scan, &sku, &lot, &has_expiry, &expires_on);
+				if (sku == NULL)
+					ereport(ERROR,
+							(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+							 errmsg("line %d of the receipt of purchase order " INT64_FORMAT " names no sku and no scan",
+									(int) i + 1, po_id),
+							 errhint("Give each line a \"sku\" or a GS1 \"scan\" (not null).")));
 				qty = IerpParseQuantity(SPI_getvalue(tt->vals[i], tt->tupdesc, 2), sku);
 			}
 			left = qty;

@@ -280,7 +280,7 @@ SELECT is((SELECT count(*) FROM erp.idempotency_key WHERE key = 'tap35-shared'),
 SET ROLE tap35_b;
 SELECT is_empty($$SELECT 1 FROM erp.idempotency_key WHERE role_name = 'tap35_a'$$,
     'a login cannot read another login''s keys and results');
-SELECT throws_ok($$INSERT INTO erp.idempotency_key VALUES ('tap35_a', 'forged', 'erp.receive()', '\x00', NULL, NULL, now())$$,
+SELECT throws_ok($$INSERT INTO erp.idempotency_key (role_name, key, function, content_hash, result, result_rows, created_at) VALUES ('tap35_a', 'forged', 'erp.receive()', '\x00', NULL, NULL, now())$$,
     '42501', NULL, 'nobody writes erp.idempotency_key directly, or a forged key would replay a result never returned');
 RESET ROLE;
 SELECT erp.receive('TAP35-TEE', 'TAP35-DC', 1, ref => NULL, idempotency_key => 'tap35-null-ref');

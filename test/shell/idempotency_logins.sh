@@ -73,7 +73,7 @@ check "P2 sees its own key only" "idem_p2:delivery-1" \
 check "P1 sees its two keys, not P2's" "delivery-1,p1-only" \
     "$(as idem_p1 "SELECT string_agg(key, ',' ORDER BY key) FROM erp.idempotency_key")"
 check "P1 cannot forge a key for P2" "ERROR:  42501" \
-    "$(as idem_p1 "INSERT INTO erp.idempotency_key VALUES ('idem_p2', 'x', 'erp.receive()', '\\x00', '1', NULL, now())")"
+    "$(as idem_p1 "INSERT INTO erp.idempotency_key (role_name, key, function, content_hash, result, result_rows, created_at) VALUES ('idem_p2', 'x', 'erp.receive()', '\\x00', '1', NULL, now())")"
 check "P1 cannot delete its keys (a replay would run twice)" "ERROR:  42501" \
     "$(as idem_p1 "DELETE FROM erp.idempotency_key")"
 check "P1 may prune expired keys (none are)" "0" "$(as idem_p1 "SELECT erp.prune_idempotency_keys()")"
