@@ -1,4 +1,4 @@
--- 95_break11a_idem_numbers.sql (break11a, FAILING): "numbers are compared by value"
+-- 95_break11a_idem_numbers.sql (break11a; failed before b59d4aa, which fixed it): "numbers are compared by value"
 -- (doc/idempotency.md) does not hold for numbers inside a jsonb argument.
 -- A webhook sender that re-serialises its payload on retry (19.90 -> 19.9, as
 -- JavaScript's JSON.stringify or Python's float do) sends the same order;

@@ -1,4 +1,4 @@
--- 96_break11a_idem_role_rename.sql (break11a, FAILING): a key belongs to the login
+-- 96_break11a_idem_role_rename.sql (break11a; failed before b59d4aa, which fixed it): a key belongs to the login
 -- that used it (doc/idempotency.md), but it is stored under the login's NAME
 -- (erp.idempotency_key.role_name).  Renaming a login (ALTER ROLE ... RENAME,
 -- e.g. a partner's login renamed after a company rename) drops every key it

@@ -1,4 +1,4 @@
--- 98_break11a_receive_po_no_item.sql (break11a, FAILING, minor): a receive_po line
+-- 98_break11a_receive_po_no_item.sql (break11a; failed before b59d4aa, which fixed it): a receive_po line
 -- with neither a sku nor a scan - {"qty": 1}, or a scanner integration that sends
 -- "scan": null when the read failed - is malformed input (IE004, "a line needs a
 -- sku or a scan"), but it is refused as IE003 'sku "(null)" is not on purchase

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# break11a_idem_retention_commit (FAILING): doc/idempotency.md: "A second call with
+# break11a_idem_retention_commit (failed before b59d4aa, which fixed it): doc/idempotency.md: "A second call with
 # the key waits; when the first commits, the second replays."  It does not when
 # the first call's transaction stays open longer than the retention after the
 # call: the key's created_at is the time the call ran (GetCurrentTimestamp in
