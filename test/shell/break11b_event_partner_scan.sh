@@ -8,7 +8,7 @@
 # records the cursor of a returned row).  So a partner of a quiet node, after
 # its last event, scans all the business's events written since, on every
 # poll, and the scan grows with the outbox (here 20,000 events of another node:
-# about 40,000 tuple fetches for a poll that returns nothing; with millions of
+# about 20,000 tuple fetches for a poll that returns nothing; with millions of
 # events each poll reads millions of rows).  Measured as work done (tuples
 # fetched from erp.event in the polling transaction), not time: a poll that
 # returns nothing should not read more than a few batches' worth.  Likely fix:
