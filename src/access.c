@@ -72,6 +72,7 @@ IERP_OWNER_ENTRY(ierp_access_rma_visible);
 typedef struct NodeGrant
 {
 	NameData	role_name;
+	Oid			role_oid;		/* the role the name named when the row was written, or InvalidOid */
 	int64		node_id;
 } NodeGrant;
 
@@ -134,6 +135,7 @@ AccessLoadGrants(void)
 	SysScanDesc scan;
 	HeapTuple	tup;
 	AttrNumber	role_att,
+				oid_att,
 				node_att;
 	int			n = 0,
 				size = 16;
@@ -153,6 +155,7 @@ AccessLoadGrants(void)
 	}
 	role_att = get_attnum(relid, "role_name");
 	node_att = get_attnum(relid, "node_id");
+	oid_att = get_attnum(relid, "role_oid");	/* none before the 0.3.0 update */
 	if (role_att == InvalidAttrNumber || node_att == InvalidAttrNumber)
 		elog(ERROR, "inventory_erp: erp.node_access lacks role_name or node_id");
 
@@ -175,6 +178,15 @@ AccessLoadGrants(void)
 			loaded = repalloc(loaded, sizeof(NodeGrant) * size);
 		}
 		namestrcpy(&loaded[n].role_name, NameStr(*DatumGetName(role)));
+		loaded[n].role_oid = InvalidOid;
+		if (oid_att != InvalidAttrNumber)
+		{
+			bool		oid_null;
+			Datum		oid = heap_getattr(tup, oid_att, RelationGetDescr(rel), &oid_null);
+
+			if (!oid_null)
+				loaded[n].role_oid = DatumGetObjectId(oid);
+		}
 		loaded[n].node_id = DatumGetInt64(node);
 		n++;
 	}
@@ -205,8 +217,10 @@ AccessCompareNodes(const void *a, const void *b)
  * (room for every grant); returns how many (0: no partner).  Role names are
  * resolved to roles at every resolution: a role named in erp.node_access
  * that does not exist grants nothing, and one created (again) under that
- * name is the partner.  Membership ignores INHERIT: a NOINHERIT member is
- * still the partner's person.
+ * name is the partner.  The role the row's name named when it was written
+ * (role_oid) is the partner too, so that a partner renamed stays one.
+ * Membership ignores INHERIT: a NOINHERIT member is still the partner's
+ * person.
  */
 static int
 AccessNodesOf(Oid who, const NodeGrant *g, int ng, int64 *nodes)
@@ -220,7 +234,10 @@ AccessNodesOf(Oid who, const NodeGrant *g, int ng, int64 *nodes)
 	{
 		Oid			role = get_role_oid(NameStr(g[i].role_name), true);
 
-		if (OidIsValid(role) && is_member_of_role_nosuper(who, role))
+		if ((OidIsValid(role) && is_member_of_role_nosuper(who, role)) ||
+			(OidIsValid(g[i].role_oid) && g[i].role_oid != role &&
+			 SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(g[i].role_oid)) &&
+			 is_member_of_role_nosuper(who, g[i].role_oid)))
 			nodes[n++] = g[i].node_id;
 	}
 	if (n > 1)

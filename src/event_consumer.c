@@ -11,7 +11,10 @@
  *	  every earlier one, so a read skips nothing that commits later, and
  *	  nothing acknowledged comes again.  Until it is acknowledged, the same
  *	  batch comes again (a consumer that crashed between read and ack
- *	  repeats it).  The consumer's row is locked (FOR UPDATE) by both
+ *	  repeats it).  A read that finds nothing for its consumer up to the
+ *	  newest stamp (a partner's consumer while other nodes' events pass)
+ *	  moves the consumer past those stamps, so that no poll scans them twice.
+ *	  The consumer's row is locked (FOR UPDATE) by both
  *	  functions, so two sessions of one consumer take turns.
  *
  *	  Rights: both run as the extension's owner; a consumer belongs to the
@@ -164,9 +167,10 @@ EventConsumerLock(const char *name, EventConsumer *consumer)
 	TupleDesc	desc;
 	bool		isnull;
 	char	   *me;
+	Datum		owner_oid;
 
 	IerpPlan(&plan,
-			 "SELECT owner_name, acked_commit_seq, acked_event_id, read_commit_seq, read_event_id"
+			 "SELECT owner_name, acked_commit_seq, acked_event_id, read_commit_seq, read_event_id, owner_oid"
 			 "  FROM erp.event_consumer WHERE consumer OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 			 1, consumer_argtype);
 	value[0] = CStringGetTextDatum(name);
@@ -183,7 +187,10 @@ EventConsumerLock(const char *name, EventConsumer *consumer)
 	consumer->read.event_id = DatumGetInt64(SPI_getbinval(row, desc, 5, &isnull));
 
 	me = IerpActorName();
-	if (strcmp(me, consumer->owner_name) != 0)
+	owner_oid = SPI_getbinval(row, desc, 6, &isnull);
+	/* by oid (a renamed role keeps its consumer); by name for a consumer without one */
+	if (isnull ? strcmp(me, consumer->owner_name) != 0
+		: DatumGetObjectId(owner_oid) != IerpSessionIdentity())
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_APPROVAL_REQUIRED),
 				 errmsg("consumer \"%s\" belongs to role \"%s\"", name, consumer->owner_name),
@@ -197,14 +204,15 @@ static void
 EventConsumerCreate(const char *name)
 {
 	static SPIPlanPtr plan = NULL;
-	static const Oid argtypes[2] = {TEXTOID, TEXTOID};
-	Datum		values[2];
+	static const Oid argtypes[3] = {TEXTOID, TEXTOID, OIDOID};
+	Datum		values[3];
 
 	IerpPlan(&plan,
-			 "INSERT INTO erp.event_consumer (consumer, owner_name) VALUES ($1, $2)"
-			 " ON CONFLICT (consumer) DO NOTHING", 2, argtypes);
+			 "INSERT INTO erp.event_consumer (consumer, owner_name, owner_oid) VALUES ($1, $2, $3)"
+			 " ON CONFLICT (consumer) DO NOTHING", 3, argtypes);
 	values[0] = CStringGetTextDatum(name);
 	values[1] = CStringGetTextDatum(IerpActorName());
+	values[2] = ObjectIdGetDatum(IerpSessionIdentity());
 	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "inventory_erp: creating consumer \"%s\" failed", name);
 }
@@ -244,11 +252,11 @@ EventConsumerSet(const char *name, bool acked, const EventCursor *c)
  * the result is wanted in.
  */
 static void
-EventReadBatch(const EventCursor *after, int32 max)
+EventReadBatch(const EventCursor *after, int64 upto_seq, int32 max)
 {
 	static SPIPlanPtr plan = NULL;
-	static const Oid argtypes[3] = {INT8OID, INT8OID, INT4OID};
-	Datum		values[3];
+	static const Oid argtypes[4] = {INT8OID, INT8OID, INT4OID, INT8OID};
+	Datum		values[4];
 
 	IerpPlan(&plan,
 			 "SELECT e.event_id, e.kind, e.at, e.item_id, e.node_id, e.order_id, e.rma_id,"
@@ -262,13 +270,41 @@ EventReadBatch(const EventCursor *after, int32 max)
 			 "               OR e.node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])))"
 			 "        ORDER BY e.event_id) e"
 			 " WHERE c.commit_seq OPERATOR(pg_catalog.>=) $1"
+			 "   AND c.commit_seq OPERATOR(pg_catalog.<=) $4"
 			 " ORDER BY c.commit_seq, e.event_id"
-			 " LIMIT $3", 3, argtypes);
+			 " LIMIT $3", 4, argtypes);
 	values[0] = Int64GetDatum(after->commit_seq);
 	values[1] = Int64GetDatum(after->event_id);
 	values[2] = Int32GetDatum(max);
+	values[3] = Int64GetDatum(upto_seq);
 	if (SPI_execute_plan(plan, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: reading events failed");
+}
+
+/*
+ * EventLastStamp: the newest commit stamp after after_seq that this
+ * statement's snapshot sees, 0 when none.  Read before the batch: the batch
+ * is bounded by it, so that "nothing visible up to it" is a fact of one
+ * snapshot (stamps become visible in order, so the batch's later snapshot
+ * sees every stamp up to it).
+ */
+static int64
+EventLastStamp(int64 after_seq)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid argtypes[1] = {INT8OID};
+	Datum		values[1];
+	bool		isnull;
+	Datum		d;
+
+	IerpPlan(&plan,
+			 "SELECT max(commit_seq) FROM erp.event_commit WHERE commit_seq OPERATOR(pg_catalog.>=) $1",
+			 1, argtypes);
+	values[0] = Int64GetDatum(after_seq);
+	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "inventory_erp: reading the last commit stamp failed");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetInt64(d);
 }
 
 /*
@@ -284,6 +320,8 @@ ierp_event_read_body(PG_FUNCTION_ARGS)
 	int32		max;
 	EventConsumer consumer;
 	EventCursor last = {0};
+	int64		upto_seq;
+	uint64		nread;
 	uint64		i;
 
 	if (PG_ARGISNULL(1) || PG_GETARG_INT32(1) < 1 || PG_GETARG_INT32(1) > EVENT_READ_MAX)
@@ -303,8 +341,15 @@ ierp_event_read_body(PG_FUNCTION_ARGS)
 			elog(ERROR, "inventory_erp: consumer \"%s\" vanished as it was created", name);
 	}
 
-	EventReadBatch(&consumer.acked, max);
-	for (i = 0; i < SPI_processed; i++)
+	upto_seq = EventLastStamp(consumer.acked.commit_seq);
+	if (upto_seq == 0)
+	{
+		SPI_finish();
+		return (Datum) 0;
+	}
+	EventReadBatch(&consumer.acked, upto_seq, max);
+	nread = SPI_processed;
+	for (i = 0; i < nread; i++)
 	{
 		HeapTuple	row = SPI_tuptable->vals[i];
 		Datum		values[EVENT_READ_NCOLS];
@@ -319,8 +364,23 @@ ierp_event_read_body(PG_FUNCTION_ARGS)
 		nulls[9] = false;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	if (SPI_processed > 0 && EventCursorCompare(&last, &consumer.read) > 0)
+	if (nread > 0 && EventCursorCompare(&last, &consumer.read) > 0)
 		EventConsumerSet(name, false, &last);
+	else if (nread == 0 && upto_seq > consumer.acked.commit_seq && AccessRestricted())
+	{
+		/*
+		 * Nothing up to the newest stamp is for this consumer (a partner's
+		 * consumer, while other nodes' events pass): step over those stamps
+		 * as acknowledged, or every poll would scan them again.
+		 */
+		EventCursor past = {.commit_seq = upto_seq, .event_id = PG_INT64_MAX};
+
+		if (EventCursorCompare(&past, &consumer.acked) > 0)
+		{
+			EventConsumerSet(name, false, &past);	/* read first: acked <= read */
+			EventConsumerSet(name, true, &past);
+		}
+	}
 	SPI_finish();
 	return (Datum) 0;
 }
@@ -343,7 +403,8 @@ ierp_event_ack_body(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
 				 errmsg("unknown consumer \"%s\"", name),
 				 errdetail("A consumer is created by its first erp.read_events.")));
-	if (EventCursorCompare(&cursor, &consumer.acked) < 0)
+	if (EventCursorCompare(&cursor, &consumer.acked) < 0 &&
+		consumer.acked.event_id != PG_INT64_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_WRONG_STATUS),
 				 errmsg("cursor %s is behind consumer \"%s\"'s acknowledged cursor %s",
@@ -357,6 +418,7 @@ ierp_event_ack_body(PG_FUNCTION_ARGS)
 				 errdetail("Acknowledge only cursors erp.read_events returned.")));
 	if (EventCursorCompare(&cursor, &consumer.acked) > 0)
 		EventConsumerSet(name, true, &cursor);
+	/* behind a step a read made over other nodes' stamps: already acknowledged */
 	SPI_finish();
 	PG_RETURN_VOID();
 }

@@ -259,8 +259,8 @@ EventStampInit(void)
 
 /*
  * EventStampNote: the erp.event row trigger saw an event of txn_id in this
- * transaction: stamp it at commit.  Refuses (IE004) a second number in one
- * transaction, which only a hand-written txn_id can bring, except for rows
+ * transaction: stamp it at commit.  Refuses (IE004) a number that is not
+ * this transaction's, which only a hand-written txn_id can bring, except for rows
  * that arrive as a replica's (session_replication_role = replica: a
  * subscription's apply worker or initial copy), whose numbers are the
  * publisher's.
@@ -275,6 +275,19 @@ EventStampNote(int64 txn_id)
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("invalid txn_id " INT64_FORMAT " of an event", txn_id),
 				 errdetail("Leave txn_id to its default, erp.event_txn_id().")));
+	/*
+	 * A number is this transaction's own (erp.event_txn_id(), the column's
+	 * default): a hand-written one would be stamped in another transaction's
+	 * name - one stamped already fails at commit, one not drawn yet makes the
+	 * transaction that draws it fail at its commit.  Replicas apply the
+	 * publisher's numbers.
+	 */
+	if (SessionReplicationRole != SESSION_REPLICATION_ROLE_REPLICA && txn_id != txn_id_of_xact)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("txn_id " INT64_FORMAT " of an event is not this transaction's number", txn_id),
+				 errdetail("A transaction's events carry the number erp.event_txn_id() gives it."),
+				 errhint("Leave txn_id to its default, erp.event_txn_id().")));
 	for (i = 0; i < stamp_count; i++)
 		if (stamp_notes[i].txn_id == txn_id)
 			return;				/* noted by this subtransaction or an enclosing one */

@@ -236,8 +236,9 @@ CursorExpect(const char **p, char c)
 
 /*
  * SnapshotParse: reads a pg_snapshot in text form at p, checked for what
- * pg_snapshot accepts (0 < xmin <= xmax, in-progress ids strictly ascending
- * in [xmin, xmax)), to the end of the string.  IE004 otherwise.
+ * pg_snapshot accepts (0 < xmin <= xmax, both naming a transaction - their
+ * low 32 bits not 0 - and in-progress ids strictly ascending in
+ * [xmin, xmax)), to the end of the string.  IE004 otherwise.
  */
 static void
 SnapshotParse(const char *p, uint64 *xmin, uint64 *xmax, uint64 **xip, int *nxip)
@@ -252,6 +253,9 @@ SnapshotParse(const char *p, uint64 *xmin, uint64 *xmax, uint64 **xip, int *nxip
 	CursorExpect(&p, ':');
 	if (*xmin == 0 || *xmin > *xmax)
 		CursorInvalid("its transaction bounds are not in order");
+	/* an id whose low 32 bits are 0 names no transaction (pg_snapshot refuses it) */
+	if ((*xmin & UINT64CONST(0xFFFFFFFF)) == 0 || (*xmax & UINT64CONST(0xFFFFFFFF)) == 0)
+		CursorInvalid("its transaction bounds name no transaction");
 	while (*p != '\0')
 	{
 		uint64		xid;

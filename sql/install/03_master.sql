@@ -149,9 +149,31 @@ CREATE TABLE erp.node_access (
     node_access_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     role_name       name NOT NULL,
     node_id         bigint NOT NULL REFERENCES erp.node,
-    UNIQUE (role_name, node_id)
+    UNIQUE (role_name, node_id),
+    role_oid        oid
 );
 COMMENT ON TABLE erp.node_access IS 'Partner roles (a 3PL''s, a store''s) and the nodes they may see and act at: a session whose login (or the role a superuser''s session SETs) is a member of a listed role, inheriting or not, sees and acts at those nodes only; every other session sees everything';
+COMMENT ON COLUMN erp.node_access.role_oid IS 'Set by a trigger: the oid of the role role_name named when the row was written, so that the role stays a partner when it is renamed (NULL: no such role then; update the row once the role exists)';
+-- A partner role stays a partner when it is renamed: each row keeps the oid
+-- of the role its name named when the row was written (and again when the name
+-- changes), and src/access.c restricts a member of either.  A role created
+-- again under a listed name is restricted by the name.  Restored rows (another
+-- cluster's oids) take the oid of their name here.
+CREATE FUNCTION erp.node_access_role() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'INSERT' OR NEW.role_name IS DISTINCT FROM OLD.role_name THEN
+        NEW.role_oid := (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) NEW.role_name);
+    ELSE
+        NEW.role_oid := OLD.role_oid;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION erp.node_access_role() IS
+    'Trigger: erp.node_access.role_oid is the oid of the role role_name named when the row was written (NULL when no such role existed then), so that a renamed partner role stays a partner';
+CREATE TRIGGER node_access_role BEFORE INSERT OR UPDATE ON erp.node_access
+    FOR EACH ROW EXECUTE FUNCTION erp.node_access_role();
 
 -- The nodes the session may see when it is a partner, NULL when it sees every
 -- node: the one partner rule of src/access.c (the session's login, or the role

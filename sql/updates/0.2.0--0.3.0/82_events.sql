@@ -40,6 +40,7 @@ COMMENT ON COLUMN erp.event_commit.committed_at IS 'When the stamp was drawn, ju
 CREATE TABLE erp.event_consumer (
     consumer            text PRIMARY KEY,
     owner_name          text NOT NULL,
+    owner_oid           oid,
     acked_commit_seq    bigint NOT NULL DEFAULT 0,
     acked_event_id      bigint NOT NULL DEFAULT 0,
     read_commit_seq     bigint NOT NULL DEFAULT 0,
@@ -51,6 +52,19 @@ CREATE TABLE erp.event_consumer (
 COMMENT ON TABLE erp.event_consumer IS
     'Named consumers of erp.event (erp.read_events, erp.ack_events): how far each has acknowledged and how far it has read; a consumer is used only by the role that created it';
 COMMENT ON COLUMN erp.event_consumer.owner_name IS 'The role that created the consumer (the session''s identity, as recorded in created_by elsewhere); only it reads and acknowledges';
+COMMENT ON COLUMN erp.event_consumer.owner_oid IS 'The oid of that role: it keeps its consumer when renamed, and a role created again under the name does not inherit it (a restore into another cluster maps it by owner_name)';
+CREATE FUNCTION erp.event_consumer_restored() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    NEW.owner_oid := (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) NEW.owner_name);
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION erp.event_consumer_restored() IS
+    'Trigger (restore mode only): a restored consumer belongs to the role of its owner_name in this cluster';
+CREATE TRIGGER event_consumer_restored BEFORE INSERT ON erp.event_consumer
+    FOR EACH ROW WHEN (pg_catalog.current_setting('inventory_erp.restore_mode', true) OPERATOR(pg_catalog.=) 'on')
+    EXECUTE FUNCTION erp.event_consumer_restored();
 COMMENT ON COLUMN erp.event_consumer.acked_commit_seq IS 'Acknowledged cursor, first half: erp.read_events returns the events after (acked_commit_seq, acked_event_id)';
 COMMENT ON COLUMN erp.event_consumer.acked_event_id IS 'Acknowledged cursor, second half';
 COMMENT ON COLUMN erp.event_consumer.read_commit_seq IS 'Furthest cursor returned since the last acknowledgement, first half: erp.ack_events accepts no cursor beyond it';

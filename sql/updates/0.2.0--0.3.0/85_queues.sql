@@ -55,6 +55,9 @@ SELECT q.kind, q.id, n.code AS node, q.requested_by, q.value, q.requested_at,
                COALESCE(l.inspected_at, l.received_at) AS requested_at
           FROM erp.rma_line l
          WHERE l.refund_status = 'awaiting_approval'
+           -- a partner sees a refund only when the whole return is its own
+           -- (erp.rma_visible: every node of its lines), not by one line's node
+           AND erp.rma_visible(l.rma_id)
         UNION ALL
         SELECT 'adjustment', a.adjustment_id, a.node_id, a.created_by, a.value, a.created_at
           FROM erp.adjustment a
