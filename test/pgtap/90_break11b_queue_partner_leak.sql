@@ -1,5 +1,5 @@
+-- Found by the break-it pass of issue 11; fixed in a4d0512: this test now guards the fix.
 -- 90_break11b_queue_partner_leak.sql: erp.approval_queue shows a partner a refund at
--- (Found by the break-it pass of issue 11; fixed in a4d0512: this test now guards the fix.)
 -- another partner's node.  A return shipped from N1 and received at N2 (the
 -- customer brought it to the other store) waits for a refund approval at N2.  A
 -- partner of N1 may not see the return (erp.rma_visible: not every node of its

@@ -1,5 +1,5 @@
+-- Found by the break-it pass of issue 11; fixed in a4d0512: this test now guards the fix.
 -- 91_break11b_partner_rename.sql: renaming a partner's role lifts its restriction.
--- (Found by the break-it pass of issue 11; fixed in a4d0512: this test now guards the fix.)
 -- erp.node_access lists partners by role NAME (role_name text) and consumers
 -- belong to a role by name (erp.event_consumer.owner_name); ALTER ROLE ...
 -- RENAME leaves both behind.  After "ALTER ROLE tap91_3pl RENAME TO

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
+# Found by the break-it pass of issue 11; fixed in a4d0512: this test now guards the fix.
 # break11b_event_foreign_txn_id: the first event of a transaction that carries
-# (Found by the break-it pass of issue 11; fixed in a4d0512: this test now guards the fix.)
 # another transaction's number (an owner's hand-written INSERT with txn_id set).
 # doc/events.md: "a row with another transaction's number is refused (IE004)".
 # Only a SECOND number in one transaction is refused today: the first is noted

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
+# Found by the break-it pass of issue 11; fixed in a4d0512: this test now guards the fix.
 # break11b_event_partner_scan: a partner's consumer whose nodes have few events
-# (Found by the break-it pass of issue 11; fixed in a4d0512: this test now guards the fix.)
 # re-reads the whole outbox after its cursor on every poll, for ever.
 # erp.read_events filters the partner's events inside the scan (EventReadBatch:
 # every stamp after the acknowledged cursor, every event of it, then the node

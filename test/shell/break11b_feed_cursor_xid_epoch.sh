@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
+# Found by the break-it pass of issue 11; fixed in a4d0512: this test now guards the fix.
 # break11b_feed_cursor_xid_epoch: an edited feed cursor whose snapshot names a
-# (Found by the break-it pass of issue 11; fixed in a4d0512: this test now guards the fix.)
 # transaction id that pg_snapshot cannot hold (a 64-bit id whose low 32 bits are
 # 0: 4294967296 = epoch 1, xid 0) passes the cursor's own checks (CursorParse in
 # src/feeds.c checks xmin > 0 and the order of the ids only) and reaches the cast
