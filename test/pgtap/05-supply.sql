@@ -78,7 +78,7 @@ SELECT enum_has_labels('erp', 'transfer_status', ARRAY['in_transit', 'received']
 SELECT enum_has_labels('erp', 'adjustment_status', ARRAY['pending_approval', 'applied', 'rejected'],
     'erp.adjustment_status has the adjustment statuses in order');
 SELECT columns_are('erp', 'node_access', ARRAY['node_access_id', 'role_name', 'node_id', 'role_oid'],
-    'erp.node_access is (role_name, node_id) and the role's oid (a renamed partner stays one), or partners could not be listed');
+    'erp.node_access is (role_name, node_id) and the role''s oid (a renamed partner stays one), or partners could not be listed');
 SELECT has_column('erp', 'cycle_count', c, format('erp.cycle_count has column %s, or inventory accuracy could not be computed', c))
   FROM unnest(ARRAY['system_qty', 'counted_qty', 'variance', 'counted_by', 'adjustment_id']) c;
 SELECT has_column('erp', 'stock_move', c, format('erp.stock_move has column %s, or the audit could not say who moved stock', c))
