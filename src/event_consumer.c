@@ -17,16 +17,17 @@
  *	  The consumer's row is locked (FOR UPDATE) by both
  *	  functions, so two sessions of one consumer take turns.
  *
- *	  Rights: both run as the extension's owner; a consumer belongs to the
- *	  role that created it (IerpSessionIdentity) and nobody else reads or
- *	  acknowledges it (IE009).  A partner reads its nodes' events only, by
+ *	  Rights: both run as the extension's owner; consumer names are per
+ *	  role (IerpSessionIdentity, by oid): two roles using one name have two
+ *	  consumers, so nobody can take a name first or move another's cursor.
+ *	  A partner reads its nodes' events only, by
  *	  the rule of erp.event's row level security (erp.visible_nodes()).
  *
  *	  Refused, changing nothing: a consumer name that is NULL, empty, longer
  *	  than 64 bytes or not made of letters, digits and _ . : - (IE004); max
  *	  outside 1..10,000 (IE004); a malformed cursor, or one beyond what was
  *	  read (IE004); a cursor behind the acknowledged one (IE010); an unknown
- *	  consumer at ack (IE003).
+ *	  consumer at ack (IE003: also another role's name).
  *
  *-------------------------------------------------------------------------
  */
@@ -62,7 +63,7 @@ typedef struct EventConsumer
 	EventCursor read;
 } EventConsumer;
 
-static const Oid consumer_argtype[1] = {TEXTOID};
+static const Oid consumer_argtype[2] = {TEXTOID, OIDOID};
 
 /* EventCursorCompare: <0, 0, >0 as a is before, at, after b */
 static int
@@ -156,24 +157,24 @@ EventCursorParse(FunctionCallInfo fcinfo, int argno)
 
 /*
  * EventConsumerLock: the consumer's row, locked FOR UPDATE; false when there
- * is none.  Refuses (IE009) another role's consumer.
+ * is none.  Names are per role: the session's identity owns what it finds.
  */
 static bool
 EventConsumerLock(const char *name, EventConsumer *consumer)
 {
 	static SPIPlanPtr plan = NULL;
-	Datum		value[1];
+	Datum		value[2];
 	HeapTuple	row;
 	TupleDesc	desc;
 	bool		isnull;
-	char	   *me;
-	Datum		owner_oid;
 
 	IerpPlan(&plan,
-			 "SELECT owner_name, acked_commit_seq, acked_event_id, read_commit_seq, read_event_id, owner_oid"
-			 "  FROM erp.event_consumer WHERE consumer OPERATOR(pg_catalog.=) $1 FOR UPDATE",
-			 1, consumer_argtype);
+			 "SELECT owner_name, acked_commit_seq, acked_event_id, read_commit_seq, read_event_id"
+			 "  FROM erp.event_consumer WHERE consumer OPERATOR(pg_catalog.=) $1"
+			 "   AND owner_oid OPERATOR(pg_catalog.=) $2 FOR UPDATE",
+			 2, consumer_argtype);
 	value[0] = CStringGetTextDatum(name);
+	value[1] = ObjectIdGetDatum(IerpSessionIdentity());
 	if (SPI_execute_plan(plan, value, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: reading consumer \"%s\" failed", name);
 	if (SPI_processed == 0)
@@ -185,17 +186,6 @@ EventConsumerLock(const char *name, EventConsumer *consumer)
 	consumer->acked.event_id = DatumGetInt64(SPI_getbinval(row, desc, 3, &isnull));
 	consumer->read.commit_seq = DatumGetInt64(SPI_getbinval(row, desc, 4, &isnull));
 	consumer->read.event_id = DatumGetInt64(SPI_getbinval(row, desc, 5, &isnull));
-
-	me = IerpActorName();
-	owner_oid = SPI_getbinval(row, desc, 6, &isnull);
-	/* by oid (a renamed role keeps its consumer); by name for a consumer without one */
-	if (isnull ? strcmp(me, consumer->owner_name) != 0
-		: DatumGetObjectId(owner_oid) != IerpSessionIdentity())
-		ereport(ERROR,
-				(errcode(ERRCODE_IERP_APPROVAL_REQUIRED),
-				 errmsg("consumer \"%s\" belongs to role \"%s\"", name, consumer->owner_name),
-				 errdetail("Role \"%s\" may not read or acknowledge another role's consumer.", me),
-				 errhint("Name a consumer of your own.")));
 	return true;
 }
 
@@ -209,7 +199,7 @@ EventConsumerCreate(const char *name)
 
 	IerpPlan(&plan,
 			 "INSERT INTO erp.event_consumer (consumer, owner_name, owner_oid) VALUES ($1, $2, $3)"
-			 " ON CONFLICT (consumer) DO NOTHING", 3, argtypes);
+			 " ON CONFLICT (owner_oid, consumer) DO NOTHING", 3, argtypes);
 	values[0] = CStringGetTextDatum(name);
 	values[1] = CStringGetTextDatum(IerpActorName());
 	values[2] = ObjectIdGetDatum(IerpSessionIdentity());
@@ -223,23 +213,26 @@ EventConsumerSet(const char *name, bool acked, const EventCursor *c)
 {
 	static SPIPlanPtr read_plan = NULL;
 	static SPIPlanPtr ack_plan = NULL;
-	static const Oid argtypes[3] = {TEXTOID, INT8OID, INT8OID};
-	Datum		values[3];
+	static const Oid argtypes[4] = {TEXTOID, INT8OID, INT8OID, OIDOID};
+	Datum		values[4];
 	SPIPlanPtr	plan;
 
 	if (acked)
 		plan = IerpPlan(&ack_plan,
 						"UPDATE erp.event_consumer SET acked_commit_seq = $2, acked_event_id = $3,"
-						" updated_at = pg_catalog.now() WHERE consumer OPERATOR(pg_catalog.=) $1",
-						3, argtypes);
+						" updated_at = pg_catalog.now() WHERE consumer OPERATOR(pg_catalog.=) $1"
+						" AND owner_oid OPERATOR(pg_catalog.=) $4",
+						4, argtypes);
 	else
 		plan = IerpPlan(&read_plan,
 						"UPDATE erp.event_consumer SET read_commit_seq = $2, read_event_id = $3,"
-						" updated_at = pg_catalog.now() WHERE consumer OPERATOR(pg_catalog.=) $1",
-						3, argtypes);
+						" updated_at = pg_catalog.now() WHERE consumer OPERATOR(pg_catalog.=) $1"
+						" AND owner_oid OPERATOR(pg_catalog.=) $4",
+						4, argtypes);
 	values[0] = CStringGetTextDatum(name);
 	values[1] = Int64GetDatum(c->commit_seq);
 	values[2] = Int64GetDatum(c->event_id);
+	values[3] = ObjectIdGetDatum(IerpSessionIdentity());
 	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != 1)
 		elog(ERROR, "inventory_erp: updating consumer \"%s\" failed", name);
 }

@@ -38,30 +38,34 @@ COMMENT ON COLUMN erp.event_commit.xid IS 'The transaction id in the cluster tha
 COMMENT ON COLUMN erp.event_commit.committed_at IS 'When the stamp was drawn, just before the commit';
 
 CREATE TABLE erp.event_consumer (
-    consumer            text PRIMARY KEY,
+    consumer            text NOT NULL,
     owner_name          text NOT NULL,
-    owner_oid           oid,
+    owner_oid           oid NOT NULL,
     acked_commit_seq    bigint NOT NULL DEFAULT 0,
     acked_event_id      bigint NOT NULL DEFAULT 0,
     read_commit_seq     bigint NOT NULL DEFAULT 0,
     read_event_id       bigint NOT NULL DEFAULT 0,
     created_at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CHECK ((read_commit_seq, read_event_id) >= (acked_commit_seq, acked_event_id))
+    CHECK ((read_commit_seq, read_event_id) >= (acked_commit_seq, acked_event_id)),
+    PRIMARY KEY (owner_oid, consumer)
 );
 COMMENT ON TABLE erp.event_consumer IS
-    'Named consumers of erp.event (erp.read_events, erp.ack_events): how far each has acknowledged and how far it has read; a consumer is used only by the role that created it';
+    'Named consumers of erp.event (erp.read_events, erp.ack_events): how far each has acknowledged and how far it has read; names are per role (two roles using one name have two consumers, so nobody can take or move another''s)';
 COMMENT ON COLUMN erp.event_consumer.owner_name IS 'The role that created the consumer (the session''s identity, as recorded in created_by elsewhere); only it reads and acknowledges';
 COMMENT ON COLUMN erp.event_consumer.owner_oid IS 'The oid of that role: it keeps its consumer when renamed, and a role created again under the name does not inherit it (a restore into another cluster maps it by owner_name)';
 CREATE FUNCTION erp.event_consumer_restored() RETURNS trigger
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     NEW.owner_oid := (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) NEW.owner_name);
+    IF NEW.owner_oid IS NULL THEN
+        RETURN NULL;            -- a consumer of a login that does not exist here
+    END IF;
     RETURN NEW;
 END
 $$;
 COMMENT ON FUNCTION erp.event_consumer_restored() IS
-    'Trigger (restore mode only): a restored consumer belongs to the role of its owner_name in this cluster';
+    'Trigger (restore mode only): a restored consumer belongs to the role of its owner_name in this cluster; consumers of logins that do not exist here are left out';
 CREATE TRIGGER event_consumer_restored BEFORE INSERT ON erp.event_consumer
     FOR EACH ROW WHEN (pg_catalog.current_setting('inventory_erp.restore_mode', true) OPERATOR(pg_catalog.=) 'on')
     EXECUTE FUNCTION erp.event_consumer_restored();
