@@ -5,6 +5,9 @@
 # `make valgrind` (which installs valgrind through scripts/deps.sh and builds
 # the module with assertions, as `make test` does).  Slow: minutes.  Not part
 # of `make test`.  TESTS=pattern runs only the matching scenarios.
+# VALGRIND_SUITE=pgtap runs the pgTAP files (test/pgtap/*.sql, through
+# pg_prove, in one database with pgtap and the extension) instead, e.g.
+#   VALGRIND_SUITE=pgtap TESTS='35_idem|36_gs1' make valgrind
 #
 # Debian's PostgreSQL is not built with USE_VALGRIND, so memory inside a
 # memory context is invisible to memcheck until the context gives its blocks
@@ -63,26 +66,46 @@ done
 "$PGBIN/psql" -X -q -h "$WORK" -p "$PORT" -U postgres -d postgres -c 'SELECT 1' >/dev/null ||
     { echo "valgrind: the server did not start"; tail -20 "$WORK/server.log"; exit 1; }
 
-mapfile -t scenarios < <(ls sql/*.sql | xargs -n1 basename | sed 's/\.sql$//' | grep -E -- "$PATTERN")
+SUITE=${VALGRIND_SUITE:-regress}
+case "$SUITE" in
+    regress) mapfile -t scenarios < <(ls sql/*.sql | xargs -n1 basename | sed 's/\.sql$//' | grep -E -- "$PATTERN") ;;
+    pgtap)
+        "$PGBIN/psql" -X -q -h "$WORK" -p "$PORT" -U postgres -d postgres -c 'CREATE DATABASE ierp_tap' >/dev/null &&
+        "$PGBIN/psql" -X -q -h "$WORK" -p "$PORT" -U postgres -d ierp_tap \
+            -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION inventory_erp' >/dev/null || exit 1
+        mapfile -t scenarios < <(ls test/pgtap/*.sql | xargs -n1 basename | sed 's/\.sql$//' | grep -E -- "$PATTERN") ;;
+    *) echo "valgrind: VALGRIND_SUITE is regress or pgtap, not $SUITE" >&2; exit 1 ;;
+esac
+# run_scenario NAME: one pg_regress scenario or one pgTAP file; sets result
+run_scenario() {
+    if [ "$SUITE" = pgtap ]; then
+        if pg_prove --ext .sql -h "$WORK" -p "$PORT" -U postgres -d ierp_tap "test/pgtap/$1.sql" \
+            >"$WORK/tap-$1.log" 2>&1; then
+            result=ok
+        else
+            result="pgTAP failed (see $WORK/tap-$1.log)"
+        fi
+    elif "$REGRESS_BIN" --host="$WORK" --port="$PORT" --user=postgres --inputdir=. \
+        --outputdir="$WORK/regress-$1" --bindir="$PGBIN" --dbname=ierp_valgrind "$1" >"$WORK/regress-$1.log" 2>&1; then
+        result=ok
+    else
+        result="differs from expected/$1.out (see $WORK/regress-$1)"
+    fi
+}
 declare -A owner   # valgrind log file -> scenario
 for t in "${scenarios[@]}"; do
     before=$(ls "$VG")
     started=$SECONDS
-    if "$REGRESS_BIN" --host="$WORK" --port="$PORT" --user=postgres --inputdir=. \
-        --outputdir="$WORK/regress-$t" --bindir="$PGBIN" --dbname=ierp_valgrind "$t" >"$WORK/regress-$t.log" 2>&1; then
-        result=ok
-    else
-        result="differs from expected/$t.out (see $WORK/regress-$t)"
-    fi
+    run_scenario "$t"
     for f in $(comm -13 <(echo "$before") <(ls "$VG")); do owner[$f]=$t; done
-    printf 'valgrind: %-20s %4d s  %s\n' "$t" $((SECONDS - started)) "$result"
+    printf 'valgrind: %-28s %4d s  %s\n' "$t" $((SECONDS - started)) "$result"
 done
 stop_server
 trap - EXIT
 for f in $(ls "$VG"); do [ -n "${owner[$f]:-}" ] || owner[$f]="(server start/stop)"; done
 
 # a frame of ours: in inventory_erp.so, or (with its debug info) in one of src/*.c
-OURS_RE="inventory_erp\.so|\(($(ls src/*.c | xargs -n1 basename | sed 's/\.c$//' | paste -sd'|'))\.c:[0-9]+\)"
+OURS_RE="inventory_erp\.so|\(($(ls src/*.c src/stock/*.c | xargs -n1 basename | sed 's/\.c$//' | paste -sd'|'))\.c:[0-9]+\)"
 ours=0
 others=0
 report=$WORK/inventory_erp-errors.txt
