@@ -207,28 +207,31 @@ EventConsumerCreate(const char *name)
 		elog(ERROR, "inventory_erp: creating consumer \"%s\" failed", name);
 }
 
-/* EventConsumerSet: writes one of the consumer's cursors (read or acked) */
-static void
-EventConsumerSet(const char *name, bool acked, const EventCursor *c)
+/* which of a consumer's cursors EventConsumerSet writes */
+typedef enum ConsumerCursor
 {
-	static SPIPlanPtr read_plan = NULL;
-	static SPIPlanPtr ack_plan = NULL;
+	CURSOR_READ,				/* how far it has read */
+	CURSOR_ACKED,				/* how far it has acknowledged */
+	CURSOR_BOTH					/* both, in one statement (a step over other nodes' stamps) */
+} ConsumerCursor;
+
+/* EventConsumerSet: writes the consumer's read cursor, acknowledged cursor, or both */
+static void
+EventConsumerSet(const char *name, ConsumerCursor which, const EventCursor *c)
+{
+#define CONSUMER_WHERE " WHERE consumer OPERATOR(pg_catalog.=) $1 AND owner_oid OPERATOR(pg_catalog.=) $4"
+	static SPIPlanPtr plans[3] = {NULL, NULL, NULL};
+	static const char *const sql[3] = {
+		"UPDATE erp.event_consumer SET read_commit_seq = $2, read_event_id = $3,"
+		" updated_at = pg_catalog.now()" CONSUMER_WHERE,
+		"UPDATE erp.event_consumer SET acked_commit_seq = $2, acked_event_id = $3,"
+		" updated_at = pg_catalog.now()" CONSUMER_WHERE,
+		"UPDATE erp.event_consumer SET read_commit_seq = $2, read_event_id = $3,"
+		" acked_commit_seq = $2, acked_event_id = $3, updated_at = pg_catalog.now()" CONSUMER_WHERE
+	};
 	static const Oid argtypes[4] = {TEXTOID, INT8OID, INT8OID, OIDOID};
 	Datum		values[4];
-	SPIPlanPtr	plan;
-
-	if (acked)
-		plan = IerpPlan(&ack_plan,
-						"UPDATE erp.event_consumer SET acked_commit_seq = $2, acked_event_id = $3,"
-						" updated_at = pg_catalog.now() WHERE consumer OPERATOR(pg_catalog.=) $1"
-						" AND owner_oid OPERATOR(pg_catalog.=) $4",
-						4, argtypes);
-	else
-		plan = IerpPlan(&read_plan,
-						"UPDATE erp.event_consumer SET read_commit_seq = $2, read_event_id = $3,"
-						" updated_at = pg_catalog.now() WHERE consumer OPERATOR(pg_catalog.=) $1"
-						" AND owner_oid OPERATOR(pg_catalog.=) $4",
-						4, argtypes);
+	SPIPlanPtr	plan = IerpPlan(&plans[which], sql[which], 4, argtypes);
 	values[0] = CStringGetTextDatum(name);
 	values[1] = Int64GetDatum(c->commit_seq);
 	values[2] = Int64GetDatum(c->event_id);
@@ -358,7 +361,7 @@ ierp_event_read_body(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	if (nread > 0 && EventCursorCompare(&last, &consumer.read) > 0)
-		EventConsumerSet(name, false, &last);
+		EventConsumerSet(name, CURSOR_READ, &last);
 	else if (nread == 0 && upto_seq > consumer.acked.commit_seq && AccessRestricted())
 	{
 		/*
@@ -370,8 +373,7 @@ ierp_event_read_body(PG_FUNCTION_ARGS)
 
 		if (EventCursorCompare(&past, &consumer.acked) > 0)
 		{
-			EventConsumerSet(name, false, &past);	/* read first: acked <= read */
-			EventConsumerSet(name, true, &past);
+			EventConsumerSet(name, CURSOR_BOTH, &past);
 		}
 	}
 	SPI_finish();
@@ -410,7 +412,7 @@ ierp_event_ack_body(PG_FUNCTION_ARGS)
 						EventCursorText(&cursor), name, EventCursorText(&consumer.read)),
 				 errdetail("Acknowledge only cursors erp.read_events returned.")));
 	if (EventCursorCompare(&cursor, &consumer.acked) > 0)
-		EventConsumerSet(name, true, &cursor);
+		EventConsumerSet(name, CURSOR_ACKED, &cursor);
 	/* behind a step a read made over other nodes' stamps: already acknowledged */
 	SPI_finish();
 	PG_RETURN_VOID();
