@@ -105,14 +105,17 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+# another apt run (a second `make test` starting at the same time, unattended
+# upgrades) holds dpkg's lock: wait for it rather than fail
+APT_WAIT=(-o DPkg::Lock::Timeout=600)
+apt-get "${APT_WAIT[@]}" update -qq
 # Debian's postgresql-common would create and start a "main" cluster as a system
 # service; the project runs clusters of its own, so keep the package from doing that.
 mkdir -p /etc/postgresql-common
 if [ ! -f /etc/postgresql-common/createcluster.conf ] || ! grep -q '^create_main_cluster *= *false' /etc/postgresql-common/createcluster.conf; then
     echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf
 fi
-apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confdef \
+apt-get "${APT_WAIT[@]}" install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confdef \
     -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null
 
 # check again: a package that does not ship what we expected is a bug here
