@@ -49,6 +49,7 @@
 #include "ierp.h"
 #include "master_cache.h"
 #include "order_document.h"
+#include "order_rows.h"
 #include "stock/kernel.h"
 
 IERP_OWNER_ENTRY(ierp_allocate);
@@ -117,6 +118,8 @@ typedef struct AllocContext
 	AllocLine  *lines;
 	AllocResult *result;		/* rows for erp.allocate(), or NULL */
 	bool		fresh;			/* no line held or was closed before: the result is this call's */
+	bool		deferred;		/* fresh, no kit, one node: reservations are written at the end, from held */
+	bool		has_kit;		/* a line to allocate is a kit */
 	int			nheld;
 	int			maxheld;
 	HeldRow    *held;			/* with result and fresh: what the order holds */
@@ -357,6 +360,7 @@ LoadOpenLines(AllocContext *ctx)
 		line->sku = pstrdup(sku);
 		line->allow_backorder = item->info.allow_backorder;
 		is_kit = item->info.is_kit;
+		ctx->has_kit |= is_kit;
 		line->qty = st->qty;
 		line->qty_allocated = st->qty_allocated;
 		line->qty_backordered = st->qty_backordered;
@@ -412,6 +416,75 @@ LoadOpenLines(AllocContext *ctx)
 	}
 }
 
+/*
+ * LoadNewLines: the lines of a new order of plain items that is not
+ * written yet (erp.place_order), from memory: every line open, nothing
+ * held.
+ */
+static void
+LoadNewLines(AllocContext *ctx, const NewOrder *fresh)
+{
+	int			i;
+
+	ctx->nlines = ctx->nstates = fresh->nlines;
+	ctx->lines = palloc0(sizeof(AllocLine) * Max(fresh->nlines, 1));
+	ctx->states = palloc0(sizeof(LineState) * Max(fresh->nlines, 1));
+	for (i = 0; i < fresh->nlines; i++)
+	{
+		const NewLineRow *row = &fresh->lines[i];
+		LineState  *st = &ctx->states[i];
+		AllocLine  *line = &ctx->lines[i];
+		const char *sku;
+		const MasterItem *item = MasterItemById(row->item_id, &sku);
+
+		if (item == NULL || item->info.is_kit)
+			elog(ERROR, "inventory_erp: item " INT64_FORMAT " of a new order changed under it", row->item_id);
+		st->line_no = row->line_no;
+		st->qty = row->qty;
+		st->status = "open";
+		line->line_no = row->line_no;
+		line->item_id = row->item_id;
+		line->sku = pstrdup(sku);
+		line->allow_backorder = item->info.allow_backorder;
+		line->qty = row->qty;
+		line->open = row->qty;
+		line->comps = palloc0(sizeof(LineComponent));
+		AddComponent(line, row->item_id, 1);
+	}
+	for (i = 0; i < ctx->nlines; i++)
+	{
+		ItemStock  *tmp = ctx->lines[i].comps[0].stock;
+
+		ctx->lines[i].comps[0].stock = ItemStockFor(ctx, tmp->item_id, tmp->sku, tmp->lot_tracked,
+													tmp->min_shelf_life_days);
+	}
+}
+
+/* The reservations a deferred (fresh) allocation holds, written at once. */
+static void
+WriteHeldReservations(AllocContext *ctx)
+{
+	NewReservationRow *rows = palloc(sizeof(NewReservationRow) * Max(ctx->nheld, 1));
+	int			i,
+				n = 0;
+
+	for (i = 0; i < ctx->nheld; i++)
+	{
+		const HeldRow *h = &ctx->held[i];
+
+		if (h->qty <= 0)
+			continue;
+		rows[n].line_no = h->line_no;
+		rows[n].item_id = h->item_id;
+		rows[n].node_id = h->node_id;
+		rows[n].lot_id = h->lot_id;
+		rows[n].qty = h->qty;
+		n++;
+	}
+	OrderRowsInsertReservations(ctx->order_id, rows, n);
+	pfree(rows);
+}
+
 /* Units of line that node index n can fill from the plan's remaining caps. */
 static int64
 LineFillAt(const AllocLine *line, int n)
@@ -445,6 +518,12 @@ ReservationAdd(AllocContext *ctx, int32 line_no, int64 item_id, int64 node_id, i
 	static SPIPlanPtr drop_plan = NULL;
 	bool		isnull;
 
+	/* a fresh order's reservations are its held rows, written once at the end */
+	if (ctx->deferred)
+	{
+		Assert(delta > 0);
+		return;
+	}
 	values[0] = Int64GetDatum(ctx->order_id);
 	values[1] = Int32GetDatum(line_no);
 	values[2] = Int64GetDatum(item_id);
@@ -502,7 +581,7 @@ HeldRowAdd(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 lot_id,
 	HeldRow    *row;
 	int			i;
 
-	if (ctx->result == NULL || !ctx->fresh)
+	if ((ctx->result == NULL && !ctx->deferred) || !ctx->fresh)
 		return;
 	for (i = 0; i < ctx->nheld; i++)
 	{
@@ -1003,54 +1082,54 @@ AllocatePass(AllocContext *ctx, bool *planned)
 }
 
 /*
- * AllocateOrder: runs the rules for an order whose row the caller has
- * locked (OrderLock); never uses exclude_node_id (0: none).  Returns the
- * units reserved.
+ * Sets up the allocation of order: its nodes and stock are loaded with its
+ * lines (LoadOpenLines or LoadNewLines).
  */
-int64
-AllocateOrder(const OrderHeader *order, int64 exclude_node_id, AllocResult *result)
+static void
+AllocContextInit(AllocContext *ctx, const OrderHeader *order, int64 exclude_node_id, AllocResult *result)
 {
-	int64		order_id = order->order_id;
-	AllocContext ctx;
+	memset(ctx, 0, sizeof(AllocContext));
+	ctx->order_id = order->order_id;
+	ctx->channel_id = order->channel_id;
+	ctx->ref = psprintf("order:" INT64_FORMAT, order->order_id);
+	ctx->exclude_node_id = exclude_node_id;
+	ctx->restricted = AccessRestricted();
+	ctx->items = palloc(sizeof(ItemStock *));
+	ctx->result = result;
+}
+
+/*
+ * The rules over the loaded lines: the node preference, the passes, then
+ * backorders (and their events) for what is left; the lines' numbers end in
+ * ctx->states.
+ */
+static void
+AllocateLines(AllocContext *ctx, const OrderHeader *order)
+{
 	int			l,
 				k,
 				pass,
 				round;
-	const char *order_status;
 
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.order_id = order_id;
-	ctx.channel_id = order->channel_id;
-	ctx.ref = psprintf("order:" INT64_FORMAT, order_id);
-	ctx.exclude_node_id = exclude_node_id;
-	ctx.restricted = AccessRestricted();
-	ctx.items = palloc(sizeof(ItemStock *));
-	ctx.result = result;
-
-	LoadOpenLines(&ctx);
-	/* a new order (every line open, nothing held): the result is what this call reserves */
-	ctx.fresh = ctx.nstates > 0 && ctx.nlines == ctx.nstates;
-	for (l = 0; l < ctx.nstates && ctx.fresh; l++)
-		ctx.fresh = ctx.states[l].held == 0;
-	if (ctx.nlines > 0 && ctx.nnodes > 0)
+	if (ctx->nlines > 0 && ctx->nnodes > 0)
 	{
-		NodeStock  *nodes = ctx.items[0]->nodes;
+		NodeStock  *nodes = ctx->items[0]->nodes;
 
-		ctx.order = palloc(sizeof(int) * ctx.nnodes);
-		ctx.distance = palloc(sizeof(double) * ctx.nnodes);
-		for (k = 0; k < ctx.nnodes; k++)
+		ctx->order = palloc(sizeof(int) * ctx->nnodes);
+		ctx->distance = palloc(sizeof(double) * ctx->nnodes);
+		for (k = 0; k < ctx->nnodes; k++)
 		{
-			ctx.order[k] = k;
+			ctx->order[k] = k;
 			if (!order->has_ship_to)
-				ctx.distance[k] = 0;
+				ctx->distance[k] = 0;
 			else if (!nodes[k].has_coords)
-				ctx.distance[k] = HUGE_VAL;	/* unknown distance: after every known one */
+				ctx->distance[k] = HUGE_VAL;	/* unknown distance: after every known one */
 			else
-				ctx.distance[k] = DistanceKm(order->latitude, order->longitude,
+				ctx->distance[k] = DistanceKm(order->latitude, order->longitude,
 											 nodes[k].latitude, nodes[k].longitude);
 		}
-		sort_ctx = &ctx;
-		qsort(ctx.order, ctx.nnodes, sizeof(int), NodePreferenceCmp);
+		sort_ctx = ctx;
+		qsort(ctx->order, ctx->nnodes, sizeof(int), NodePreferenceCmp);
 
 		/*
 		 * A pass that met a concurrent order plans again with what is left,
@@ -1064,11 +1143,11 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id, AllocResult *resu
 		{
 			bool		open = false;
 
-			for (pass = 0; pass <= ctx.nnodes * ctx.nitems + 1; pass++)
+			for (pass = 0; pass <= ctx->nnodes * ctx->nitems + 1; pass++)
 			{
 				bool		planned;
 
-				(void) AllocatePass(&ctx, &planned);
+				(void) AllocatePass(ctx, &planned);
 				if (!planned)
 					break;
 			}
@@ -1077,12 +1156,12 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id, AllocResult *resu
 			 * Lines left open were planned on a read made before this order
 			 * owned anything: read the stock again once and plan the rest.
 			 */
-			for (l = 0; l < ctx.nlines; l++)
-				open |= ctx.lines[l].open > 0;
+			for (l = 0; l < ctx->nlines; l++)
+				open |= ctx->lines[l].open > 0;
 			if (!open || round == 1)
 				break;
-			for (k = 0; k < ctx.nitems; k++)
-				if (!ItemStockRefresh(&ctx, ctx.items[k]))
+			for (k = 0; k < ctx->nitems; k++)
+				if (!ItemStockRefresh(ctx, ctx->items[k]))
 					open = false;
 			if (!open)
 				break;
@@ -1090,10 +1169,10 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id, AllocResult *resu
 	}
 
 	/* 5. backorder or short what is left; record the lines */
-	for (l = 0; l < ctx.nlines; l++)
+	for (l = 0; l < ctx->nlines; l++)
 	{
-		AllocLine  *line = &ctx.lines[l];
-		LineState  *st = LineStateOf(&ctx, line->line_no);
+		AllocLine  *line = &ctx->lines[l];
+		LineState  *st = LineStateOf(ctx, line->line_no);
 		int64		backordered = line->allow_backorder ? line->qty - line->qty_allocated : 0;
 
 		if (st->qty_allocated != line->qty_allocated || st->qty_backordered != backordered)
@@ -1103,10 +1182,36 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id, AllocResult *resu
 			st->changed = true;
 		}
 		if (backordered > line->qty_backordered)
-			EventRecord("backorder_created", line->item_id, 0, order_id, 0,
+			EventRecord("backorder_created", line->item_id, 0, ctx->order_id, 0,
 						psprintf("{\"channel\": %s, \"sku\": %s, \"line_no\": %d, \"qty\": " INT64_FORMAT "}",
-								 ChannelCodeJson(&ctx), IerpJsonQuote(line->sku), line->line_no, backordered));
+								 ChannelCodeJson(ctx), IerpJsonQuote(line->sku), line->line_no, backordered));
 	}
+
+}
+
+/*
+ * AllocateOrder: runs the rules for an order whose row the caller has
+ * locked (OrderLock); never uses exclude_node_id (0: none).  Returns the
+ * units reserved.
+ */
+int64
+AllocateOrder(const OrderHeader *order, int64 exclude_node_id, AllocResult *result)
+{
+	AllocContext ctx;
+	int			l;
+	const char *order_status;
+
+	AllocContextInit(&ctx, order, exclude_node_id, result);
+	LoadOpenLines(&ctx);
+	/* a new order (every line open, nothing held): the result is what this call reserves */
+	ctx.fresh = ctx.nstates > 0 && ctx.nlines == ctx.nstates;
+	for (l = 0; l < ctx.nstates && ctx.fresh; l++)
+		ctx.fresh = ctx.states[l].held == 0;
+	/* ... and on one node its reservations are written at once at the end */
+	ctx.deferred = ctx.fresh && !ctx.has_kit && OrderRowsDirect();
+	AllocateLines(&ctx, order);
+	if (ctx.deferred)
+		WriteHeldReservations(&ctx);
 
 	/*
 	 * A line left unfilled because stock was held by transactions this one
@@ -1122,6 +1227,43 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id, AllocResult *resu
 			ReportFromOrder(order->order_id, result);
 	}
 	return ctx.reserved_units;
+}
+
+/*
+ * AllocateNewOrder: erp.place_order's allocation of a new order of plain
+ * items whose rows are not written yet (OrderOwnNew owns it): runs the
+ * rules on its lines in memory, then writes the order, its lines and its
+ * reservations once, with their final numbers and statuses, and puts what it
+ * holds into result.
+ */
+void
+AllocateNewOrder(const OrderHeader *order, NewOrder *fresh, AllocResult *result)
+{
+	AllocContext ctx;
+	int			l,
+				nchanged;
+	const char *order_status;
+
+	Assert(fresh->deferred);
+	AllocContextInit(&ctx, order, 0, result);
+	LoadNewLines(&ctx, fresh);
+	ctx.fresh = ctx.deferred = true;
+	AllocateLines(&ctx, order);
+	order_status = OrderDeriveStatus(order, !ctx.contended, ctx.states, ctx.nstates, &nchanged);
+	fresh->order.status = order_status;
+	for (l = 0; l < fresh->nlines; l++)
+	{
+		LineState  *st = LineStateOf(&ctx, fresh->lines[l].line_no);
+
+		fresh->lines[l].qty_allocated = st->qty_allocated;
+		fresh->lines[l].qty_backordered = st->qty_backordered;
+		fresh->lines[l].status = st->new_status;
+	}
+	OrderRowsInsert(&fresh->order, fresh->lines, fresh->nlines);
+	WriteHeldReservations(&ctx);
+	fresh->deferred = false;
+	if (result)
+		ReportFromMemory(&ctx, result, order_status);
 }
 
 /*

@@ -12,6 +12,7 @@
 #include "utils/guc.h"
 
 #include "ierp.h"
+#include "order_rows.h"
 #include "idempotency.h"
 #include "master_cache.h"
 #include "stock/kernel.h"
@@ -72,6 +73,7 @@ _PG_init(void)
 	MasterCacheInit();
 	StockSlotsInit();
 	StockJournalInit();
+	OrderRowsInit();
 	ReturnsInit();
 	AccessInit();
 }

@@ -19,6 +19,8 @@
 #include "storage/lock.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
 
 #include "ierp.h"
 #include "order_document.h"
@@ -140,6 +142,44 @@ OrderTryLock(int64 order_id, OrderHeader *order)
 	return true;
 }
 
+/* A number member of a JSON object as text, or NULL (the SQL path's ship_to->>'lat' of a number). */
+static char *
+JsonNumberText(Jsonb *obj, const char *key)
+{
+	JsonbValue	v;
+
+	if (obj == NULL || !JB_ROOT_IS_OBJECT(obj) ||
+		getKeyJsonValueFromContainer(&obj->root, key, strlen(key), &v) == NULL || v.type != jbvNumeric)
+		return NULL;
+	return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
+}
+
+/*
+ * OrderOwnNew: owns an order this call is creating (its ownership lock, as
+ * OrderLock takes it; nobody else can know the order yet, so there is no
+ * row to lock) and fills its header from what the call was given: a new
+ * order is open.
+ */
+void
+OrderOwnNew(int64 order_id, int64 channel_id, Jsonb *ship_to, OrderHeader *order)
+{
+	LOCKTAG		tag;
+	double		lat,
+				lon;
+
+	StockOrderTag(&tag, order_id);
+	StockOwnTag(&tag, psprintf("order " INT64_FORMAT, order_id),
+				"Retry the transaction, or lock the orders it works on first (SELECT ... FOR UPDATE SKIP LOCKED).");
+	order->order_id = order_id;
+	order->channel_id = channel_id;
+	order->status = pstrdup("open");
+	order->has_ship_to = OrderParseCoordinate(JsonNumberText(ship_to, "lat"), &lat) &&
+		OrderParseCoordinate(JsonNumberText(ship_to, "lon"), &lon) &&
+		lat >= -90.0 && lat <= 90.0 && lon >= -180.0 && lon <= 180.0;
+	order->latitude = order->has_ship_to ? lat : 0;
+	order->longitude = order->has_ship_to ? lon : 0;
+}
+
 /* The status rules of a line, in order. */
 static const char *
 LineStatus(const LineState *l, bool allocation_attempted)
@@ -228,26 +268,14 @@ OrderRefreshStatus(const OrderHeader *order, bool allocation_attempted,
 }
 
 /*
- * OrderWriteStatus: derives each line's and the order's status from the
- * lines' numbers (every line of the order, as they now are; changed marks
- * new quantities) and writes the lines whose values change and the order's
- * status, in one statement.  Only rows whose values change are written.  A
- * cancelled order keeps its status.  Each line's new_status is set; returns
- * the order's status after the call.
+ * OrderDeriveStatus: derives each line's status (new_status) and the
+ * order's from the lines' numbers (every line of the order, as they now
+ * are), writing nothing; *nwrite gets how many lines change (their
+ * quantities or their status).  A cancelled order keeps its status.
  */
 const char *
-OrderWriteStatus(const OrderHeader *order, bool allocation_attempted, LineState *lines, int n)
+OrderDeriveStatus(const OrderHeader *order, bool allocation_attempted, LineState *lines, int n, int *nwrite)
 {
-	static SPIPlanPtr plan = NULL;
-	static const Oid types[] = {INT8OID, INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTOID};
-	Datum		values[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
-	Datum	   *line_nos = palloc(sizeof(Datum) * Max(n, 1));
-	Datum	   *allocated_v = palloc(sizeof(Datum) * Max(n, 1));
-	Datum	   *backordered_v = palloc(sizeof(Datum) * Max(n, 1));
-	Datum	   *status_v = palloc(sizeof(Datum) * Max(n, 1));
-	int			nwrite = 0,
-				i;
 	int64		qty = 0,
 				allocated = 0,
 				shipped = 0,
@@ -255,9 +283,9 @@ OrderWriteStatus(const OrderHeader *order, bool allocation_attempted, LineState 
 				held = 0,
 				picked = 0,
 				packed = 0;
-	const char *status;
-	const char *result_status;
+	int			i;
 
+	*nwrite = 0;
 	if (strcmp(order->status, "cancelled") == 0)
 	{
 		for (i = 0; i < n; i++)
@@ -267,10 +295,8 @@ OrderWriteStatus(const OrderHeader *order, bool allocation_attempted, LineState 
 	for (i = 0; i < n; i++)
 	{
 		LineState  *l = &lines[i];
-		const char *new_status = LineStatus(l, allocation_attempted);
 
-		l->new_status = new_status;
-
+		l->new_status = LineStatus(l, allocation_attempted);
 		if (strcmp(l->status, "cancelled") != 0)
 		{
 			qty += l->qty;
@@ -281,34 +307,73 @@ OrderWriteStatus(const OrderHeader *order, bool allocation_attempted, LineState 
 		held += l->held;
 		picked += l->picked;
 		packed += l->packed;
-		if (!l->changed && strcmp(new_status, l->status) == 0)
-			continue;
-		line_nos[nwrite] = Int32GetDatum(l->line_no);
-		allocated_v[nwrite] = Int64GetDatum(l->qty_allocated);
-		backordered_v[nwrite] = Int64GetDatum(l->qty_backordered);
-		status_v[nwrite] = CStringGetTextDatum(new_status);
-		nwrite++;
+		if (l->changed || strcmp(l->new_status, l->status) != 0)
+			(*nwrite)++;
 	}
 
 	/* the order's status, from its lines' totals */
 	if (held > 0 && packed == held)
-		status = "packed";
-	else if (picked > 0)
-		status = "picking";
-	else if (held > 0)
-		status = allocated == qty ? "allocated" : "partially_allocated";
-	else if (backordered > 0)
-		status = "backordered";
-	else if (shipped > 0)
-		status = "shipped";
-	else
-		status = "open";
-	result_status = status;
+		return "packed";
+	if (picked > 0)
+		return "picking";
+	if (held > 0)
+		return allocated == qty ? "allocated" : "partially_allocated";
+	if (backordered > 0)
+		return "backordered";
+	if (shipped > 0)
+		return "shipped";
+	return "open";
+}
+
+/*
+ * OrderWriteStatus: derives each line's and the order's status
+ * (OrderDeriveStatus) and writes the lines whose values change and the
+ * order's status, in one statement.  Only rows whose values change are
+ * written.  Each line's new_status is set; returns the order's status after
+ * the call.
+ */
+const char *
+OrderWriteStatus(const OrderHeader *order, bool allocation_attempted, LineState *lines, int n)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[] = {INT8OID, INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTOID};
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	Datum	   *line_nos;
+	Datum	   *allocated_v;
+	Datum	   *backordered_v;
+	Datum	   *status_v;
+	int			nchanged,
+				nwrite = 0,
+				i;
+	const char *status;
+	const char *result_status;
+
+	result_status = OrderDeriveStatus(order, allocation_attempted, lines, n, &nchanged);
+	if (strcmp(order->status, "cancelled") == 0)
+		return result_status;
+	status = result_status;
 	if (strcmp(status, order->status) == 0)
 	{
-		if (nwrite == 0)
+		if (nchanged == 0)
 			return result_status;
 		status = NULL;
+	}
+	line_nos = palloc(sizeof(Datum) * Max(n, 1));
+	allocated_v = palloc(sizeof(Datum) * Max(n, 1));
+	backordered_v = palloc(sizeof(Datum) * Max(n, 1));
+	status_v = palloc(sizeof(Datum) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		LineState  *l = &lines[i];
+
+		if (!l->changed && strcmp(l->new_status, l->status) == 0)
+			continue;
+		line_nos[nwrite] = Int32GetDatum(l->line_no);
+		allocated_v[nwrite] = Int64GetDatum(l->qty_allocated);
+		backordered_v[nwrite] = Int64GetDatum(l->qty_backordered);
+		status_v[nwrite] = CStringGetTextDatum(l->new_status);
+		nwrite++;
 	}
 	IerpPlan(&plan,
 			 "WITH l AS (UPDATE erp.order_line ol"

@@ -11,6 +11,7 @@
 #define ORDER_DOCUMENT_H
 
 #include "ierp.h"
+#include "utils/jsonb.h"
 
 /* the order header every step reads when it owns the order */
 typedef struct OrderHeader
@@ -25,6 +26,7 @@ typedef struct OrderHeader
 
 extern void OrderLock(int64 order_id, OrderHeader *order);
 extern bool OrderTryLock(int64 order_id, OrderHeader *order);
+extern void OrderOwnNew(int64 order_id, int64 channel_id, Jsonb *ship_to, OrderHeader *order);
 /* new quantities of a line, written together with its status */
 typedef struct LineQuantities
 {
@@ -52,6 +54,8 @@ typedef struct LineState
 	const char *new_status;		/* set by OrderWriteStatus: the status written */
 } LineState;
 
+extern const char *OrderDeriveStatus(const OrderHeader *order, bool allocation_attempted,
+									 LineState *lines, int n, int *nwrite);
 extern const char *OrderWriteStatus(const OrderHeader *order, bool allocation_attempted,
 									LineState *lines, int n);
 
@@ -71,6 +75,9 @@ typedef struct AllocResult
 
 /* allocate.c: the allocation engine (used by erp.short_pick to allocate again) */
 extern int64 AllocateOrder(const OrderHeader *order, int64 exclude_node_id, AllocResult *result);
+/* allocate.c: erp.place_order's allocation of a new order whose rows are not written yet */
+struct NewOrder;
+extern void AllocateNewOrder(const OrderHeader *order, struct NewOrder *fresh, AllocResult *result);
 /* allocate.c: erp.allocate's work on an order the caller owns (OrderLock); also erp.place_order's */
 extern void AllocateAndReport(const OrderHeader *order, AllocResult *result);
 

@@ -37,6 +37,8 @@
 #include "governance.h"
 #include "order_document.h"
 #include "order_input.h"
+#include "order_rows.h"
+#include "master_cache.h"
 #include "pick_scan.h"
 #include "stock/kernel.h"
 
@@ -174,6 +176,68 @@ CheckRedelivery(FunctionCallInfo fcinfo, int64 order_id, const char *channel, co
 }
 
 /*
+ * The direct path of OrderCapture for a new (channel, external_ref) on one
+ * node: the order's id, and its rows written (or, with defer and no kit
+ * among the lines, kept in *defer for the caller to write).  False, with
+ * nothing done, when the SQL path must run: Citus, a reference seen before
+ * (a redelivery), a price that is no plain price.  Retired items are
+ * refused here (IE010) as the SQL path refuses them after its insert.
+ */
+static bool
+CaptureDirect(FunctionCallInfo fcinfo, int64 channel_id, const char *external_ref, int32 priority,
+			  const CaptureLine *lines, int nlines, NewOrder *defer, int64 *order_id)
+{
+	NewOrder	plan;
+	bool		kit = false;
+	int			i;
+
+	if (!OrderRowsDirect() || OrderRefTaken(channel_id, external_ref))
+		return false;
+	memset(&plan, 0, sizeof(plan));
+	plan.nlines = nlines;
+	plan.lines = palloc0(sizeof(NewLineRow) * Max(nlines, 1));
+	for (i = 0; i < nlines; i++)
+	{
+		NewLineRow *l = &plan.lines[i];
+		const char *sku;
+		const MasterItem *item;
+
+		if (!OrderRowsPrice(lines[i].price ? lines[i].price : lines[i].item_price, &l->unit_price))
+			return false;
+		l->line_no = i + 1;
+		l->item_id = lines[i].item_id;
+		l->qty = lines[i].qty;
+		l->status = "open";
+		item = MasterItemById(lines[i].item_id, &sku);
+		kit |= item == NULL || item->info.is_kit;
+	}
+	for (i = 0; i < nlines; i++)
+		if (lines[i].retired)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_WRONG_STATUS),
+					 errmsg("sku \"%s\" is retired and takes no new orders", lines[i].sku)));
+
+	plan.order.order_id = OrderRowsNextOrderId();
+	plan.order.channel_id = channel_id;
+	plan.order.external_ref = external_ref;
+	plan.order.priority = priority;
+	plan.order.ship_to_null = PG_ARGISNULL(3);
+	plan.order.ship_to = plan.order.ship_to_null ? (Datum) 0
+		: PointerGetDatum(PG_DETOAST_DATUM(PG_GETARG_DATUM(3)));
+	plan.order.status = "open";
+	*order_id = plan.order.order_id;
+	/* a partner's order is checked against its rows (AccessCheckOrder): written first */
+	if (defer != NULL && !kit && !AccessRestricted())
+	{
+		plan.deferred = true;
+		*defer = plan;
+		return true;
+	}
+	OrderRowsInsert(&plan.order, plan.lines, plan.nlines);
+	return true;
+}
+
+/*
  * OrderCapture: records the order of capture_order's arguments (fcinfo's
  * first five: channel, external_ref, lines, ship_to, priority; place_order
  * has the same) within the caller's SPI connection, and returns its id;
@@ -184,7 +248,7 @@ CheckRedelivery(FunctionCallInfo fcinfo, int64 order_id, const char *channel, co
  * same, and is refused (IE010) when it is not.
  */
 static int64
-OrderCapture(FunctionCallInfo fcinfo, bool *created)
+OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
 {
 	static SPIPlanPtr order_plan = NULL;
 	static const Oid order_types[] = {INT8OID, TEXTOID, INT4OID, JSONBOID, INT8ARRAYOID, INT8ARRAYOID,
@@ -234,6 +298,18 @@ OrderCapture(FunctionCallInfo fcinfo, bool *created)
 				 errmsg("order \"%s\" from channel \"%s\" is being captured by another transaction", external_ref, channel),
 				 errdetail("This transaction already holds stock or orders that come later in the lock order; waiting could deadlock."),
 				 errhint("Retry the transaction; a redelivery then returns the order the other transaction captured.")));
+
+	/*
+	 * On one node a new order's rows are written directly: no statement to
+	 * start, no CHECK constraint to re-read.  With defer (place_order), the
+	 * rows of an order of plain items are not written yet: the caller
+	 * allocates it first and writes them once, with their final numbers.
+	 */
+	if (CaptureDirect(fcinfo, channel_id, external_ref, priority, lines, nlines, defer, &order_id))
+	{
+		*created = true;
+		return order_id;
+	}
 
 	/*
 	 * The order and its lines in one statement.  A (channel, external_ref)
@@ -301,7 +377,7 @@ ierp_orders_capture_body(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
-	order_id = OrderCapture(fcinfo, &created);
+	order_id = OrderCapture(fcinfo, &created, NULL);
 	SPI_finish();
 	PG_RETURN_INT64(order_id);
 }
@@ -321,18 +397,30 @@ ierp_orders_place_body(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	OrderHeader order;
 	AllocResult result;
+	NewOrder	fresh;
 	int64		order_id;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
-	order_id = OrderCapture(fcinfo, &result.created);
-	OrderLock(order_id, &order);
-	AccessCheckOrder(order.order_id);
+	memset(&fresh, 0, sizeof(fresh));
+	order_id = OrderCapture(fcinfo, &result.created, &fresh);
 	result.store = rsinfo->setResult;
 	result.desc = rsinfo->setDesc;
 	result.with_order = true;
-	AllocateAndReport(&order, &result);
+	if (fresh.deferred)
+	{
+		/* a new order of plain items on one node: allocated, then written once */
+		OrderOwnNew(order_id, fresh.order.channel_id,
+					fresh.order.ship_to_null ? NULL : DatumGetJsonbP(fresh.order.ship_to), &order);
+		AllocateNewOrder(&order, &fresh, &result);
+	}
+	else
+	{
+		OrderLock(order_id, &order);
+		AccessCheckOrder(order.order_id);
+		AllocateAndReport(&order, &result);
+	}
 	SPI_finish();
 	return (Datum) 0;
 }
