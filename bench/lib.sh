@@ -66,7 +66,7 @@ bench_cluster_up() {
     # and the cached plans of every later order would scan them sequentially until
     # autovacuum re-analyzed them (a minute or more into the run).
     local s
-    for s in bench/capture_allocate.sql bench/handwritten_order.sql bench/hot_capture_allocate.sql; do
+    for s in bench/place_order.sql bench/capture_allocate.sql bench/handwritten_order.sql bench/hot_capture_allocate.sql; do
         "$PGBENCH" -n -j 2 -c 8 -t "${BENCH_WARMUP_ORDERS:-100}" -f "$s" bench >"$WORK/warmup.log" 2>&1 || {
             cat "$WORK/warmup.log" >&2
             return 1
