@@ -5,10 +5,10 @@
 # over HTTP: the dashboard, the KPI views, pending approvals, the event backlog
 # per consumer and the balance slot counts, with the values a small scenario
 # gives them.  The exporter logs in as a role that is erp_reader and pg_monitor
-# and nothing else (doc/monitoring.md).  A metric follows the database: after
-# the approval the pending approval is gone from the next scrape.
-# No skip: without the exporter (scripts/deps.sh installs it) this test fails.
-# Exit 0 = pass.
+# and nothing else, with jit off, as doc/monitoring.md sets it up.  A metric
+# follows the database: after the approval the pending approval is gone from
+# the next scrape.  No skip: without the exporter (scripts/deps.sh installs
+# it) this test fails.  Exit 0 = pass.
 set -uo pipefail
 : "${PGBIN:?}" "${PGHOST:?}" "${PGPORT:?}"
 REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -61,6 +61,7 @@ done
 DROP ROLE IF EXISTS ierp_exporter;
 DROP ROLE IF EXISTS ierp_prom_approver;
 CREATE ROLE ierp_exporter LOGIN IN ROLE erp_reader, pg_monitor;
+ALTER ROLE ierp_exporter SET jit = off;
 CREATE ROLE ierp_prom_approver LOGIN IN ROLE erp_operator, erp_approver;
 SQL
 # Two consumers: "billing" read one event and acknowledged it, "audit" has
