@@ -68,7 +68,7 @@ endif
 	@echo '$(PG_CFLAGS)' | cmp -s - $@ || echo '$(PG_CFLAGS)' > $@
 EXTRA_CLEAN += .build-flags
 
-.PHONY: deps test demo bench valgrind FORCE
+.PHONY: deps test demo bench valgrind check-report FORCE
 
 # Installs the Debian packages the project needs, when missing (root only).
 deps:
@@ -91,6 +91,11 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory install
 	@scripts/demo.sh
+
+# Renders demo-report.html (make demo) in headless Chromium; fails on an empty or broken page.
+check-report:
+	@scripts/deps.sh report
+	@scripts/check-report.sh
 
 # pgbench ratios against PostgreSQL's own baselines on a durable throwaway cluster.
 bench: deps

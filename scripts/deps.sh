@@ -70,6 +70,8 @@ check_all() {
     # runs: Python 3 and psycopg 3 (Debian ships psycopg 3 as python3-psycopg)
     need_file /usr/bin/python3                      python3
     need_python psycopg                             python3-psycopg
+    # test/shell/prometheus_exporter.sh: the exporter it starts and scrapes
+    need_file /usr/bin/prometheus-postgres-exporter prometheus-postgres-exporter
     # the owner of the throwaway clusters (created by postgresql-common), and the
     # way root runs commands as it
     getent passwd postgres >/dev/null 2>&1 || { missing+=(postgresql-common); absent+=("user postgres"); }
@@ -86,6 +88,11 @@ check_all() {
 
     if [ "$WANT" = valgrind ]; then
         need_cmd valgrind                           valgrind
+    fi
+    if [ "$WANT" = report ]; then
+        # scripts/check-report.sh: headless Chromium and a font to lay the page out with
+        need_file /usr/bin/chromium                 chromium
+        need_file /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf fonts-dejavu-core
     fi
 }
 
@@ -117,6 +124,12 @@ if [ ! -f /etc/postgresql-common/createcluster.conf ] || ! grep -q '^create_main
 fi
 apt-get "${APT_WAIT[@]}" install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confdef \
     -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null
+
+# the exporter's package enables and starts its own service where systemd runs;
+# the project starts the exporter itself, on a throwaway cluster
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    systemctl disable --now prometheus-postgres-exporter >/dev/null 2>&1 || true
+fi
 
 # check again: a package that does not ship what we expected is a bug here
 check_all
