@@ -1,6 +1,6 @@
 -- 89: planning signals (sql/install/20_signals.sql): erp.return_forecast, erp.anomaly,
--- erp.anomalies, erp.detect_anomalies, erp.close_anomaly and erp.worklist; the same
--- text as the install file, from its first object on.
+-- erp.anomalies, erp.detect_anomalies, erp.close_anomaly and erp.worklist: the install
+-- file's text from its first object on, and erp.anomaly marked for pg_dump.
 -- Return forecast ---------------------------------------------------------------
 -- expected(node, category, day) = rate(category)
 --     x sum over delays d of share(category, d) x shipped(node, category, day - d)
@@ -100,6 +100,10 @@ ALTER TABLE erp.anomaly ENABLE ROW LEVEL SECURITY;
 CREATE POLICY partner_nodes ON erp.anomaly
     USING ((SELECT erp.visible_nodes()) IS NULL
            OR node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
+
+-- pg_dump keeps the findings (a fresh install marks every table in 99_dump.sql)
+SELECT pg_catalog.pg_extension_config_dump('erp.anomaly', '');
+SELECT pg_catalog.pg_extension_config_dump('erp.anomaly_anomaly_id_seq', '');
 
 CREATE VIEW erp.anomalies WITH (security_invoker = true) AS
 SELECT a.anomaly_id, a.kind, a.ref, n.code AS node, i.sku, a.score, a.value, a.detail, a.detected_at
