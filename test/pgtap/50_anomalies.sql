@@ -4,7 +4,7 @@
 -- noise that must not be flagged; a second run adds nothing; a partner sees and
 -- closes its nodes' anomalies only.
 BEGIN;
-SELECT plan(22);
+SELECT plan(25);
 
 INSERT INTO erp.item (sku, unit_cost, unit_price) VALUES
     ('A50-S', 5, 10), ('A50-Q', 5, 10), ('A50-R', 5, 10), ('A50-R2', 5, 10);
@@ -145,6 +145,16 @@ SELECT throws_ok(
     'IE010', NULL, 'closing it again is refused');
 SELECT throws_ok('SELECT erp.close_anomaly(-1)', 'IE003', 'unknown anomaly -1', 'an unknown anomaly is refused');
 SELECT is(erp.detect_anomalies(), 0, 'a closed anomaly is not found again');
+
+-- a retried close (lost COMMIT) replays instead of IE010; the key with another note is refused
+SELECT lives_ok(format($$SELECT erp.close_anomaly(%s, 'recounted', idempotency_key => 'a50-close')$$,
+                       (SELECT anomaly_id FROM mine WHERE kind = 'shrinkage')), 'the shrinkage is closed with a key');
+SELECT lives_ok(format($$SELECT erp.close_anomaly(%s, 'recounted', idempotency_key => 'a50-close')$$,
+                       (SELECT anomaly_id FROM mine WHERE kind = 'shrinkage')),
+                'the same call with the same key replays (not "it is closed")');
+SELECT throws_ok(format($$SELECT erp.close_anomaly(%s, 'other note', idempotency_key => 'a50-close')$$,
+                        (SELECT anomaly_id FROM mine WHERE kind = 'shrinkage')),
+                 'IE010', 'idempotency key "a50-close" was used for another call', 'the key with another note is refused');
 
 SELECT * FROM finish();
 ROLLBACK;

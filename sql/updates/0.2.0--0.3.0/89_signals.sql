@@ -84,7 +84,9 @@ CREATE TABLE erp.anomaly (
     closed_at       timestamptz,
     closed_by       name,
     note            text,
-    CONSTRAINT anomaly_kind_ref_key UNIQUE (kind, ref)
+    CONSTRAINT anomaly_kind_ref_key UNIQUE (kind, ref),
+    CONSTRAINT anomaly_score_not_nan CHECK (score <> 'NaN'::numeric),
+    CONSTRAINT anomaly_value_not_nan CHECK (value <> 'NaN'::numeric)
 );
 CREATE INDEX anomaly_open_idx ON erp.anomaly (node_id) WHERE status = 'open';
 COMMENT ON TABLE erp.anomaly IS
