@@ -146,26 +146,25 @@ SELECT w.kind, w.ref, w.node,
                GREATEST(EXTRACT(epoch FROM pg_catalog.now() - o.created_at) / 86400, 0) AS days,
                pg_catalog.format('order %s (%s) line %s waits for %s units of %s (revenue %s); purchase orders due within 7 days bring %s of the %s units backordered for the item',
                                  ol.order_id, o.external_ref, ol.line_no, ol.qty_backordered, i.sku,
-                                 ol.qty_backordered * ol.unit_price, po.due, bo.waiting) AS why
+                                 ol.qty_backordered * ol.unit_price, COALESCE(po.due, 0), bo.waiting) AS why
           FROM erp.order_line ol
           JOIN erp.sales_order o ON o.order_id = ol.order_id
           JOIN erp.item i ON i.item_id = ol.item_id
-         CROSS JOIN LATERAL (
-               SELECT COALESCE(pg_catalog.sum(pl.qty - pl.qty_received), 0) AS due
-                 FROM erp.purchase_order_line pl
-                 JOIN erp.purchase_order p ON p.purchase_order_id = pl.purchase_order_id
-                WHERE pl.item_id = ol.item_id
-                  AND p.status IN ('open', 'partially_received')
-                  AND p.expected_at <= pg_catalog.now() + interval '7 days') po
-         CROSS JOIN LATERAL (
-               SELECT pg_catalog.sum(b.qty_backordered) AS waiting
-                 FROM erp.order_line b
-                 JOIN erp.sales_order bo ON bo.order_id = b.order_id
-                WHERE b.item_id = ol.item_id AND b.qty_backordered > 0
-                  AND bo.status NOT IN ('shipped', 'cancelled')) bo
+          -- per item, once: units backordered on open orders, units due within 7 days
+          JOIN (SELECT b.item_id, pg_catalog.sum(b.qty_backordered) AS waiting
+                  FROM erp.order_line b
+                  JOIN erp.sales_order bo ON bo.order_id = b.order_id
+                 WHERE b.qty_backordered > 0 AND bo.status NOT IN ('shipped', 'cancelled')
+                 GROUP BY b.item_id) bo ON bo.item_id = ol.item_id
+          LEFT JOIN (SELECT pl.item_id, pg_catalog.sum(pl.qty - pl.qty_received) AS due
+                       FROM erp.purchase_order_line pl
+                       JOIN erp.purchase_order p ON p.purchase_order_id = pl.purchase_order_id
+                      WHERE p.status IN ('open', 'partially_received')
+                        AND p.expected_at <= pg_catalog.now() + interval '7 days'
+                      GROUP BY pl.item_id) po ON po.item_id = ol.item_id
          WHERE ol.qty_backordered > 0
            AND o.status NOT IN ('shipped', 'cancelled')
-           AND po.due < bo.waiting
+           AND COALESCE(po.due, 0) < bo.waiting
            AND (SELECT erp.visible_nodes()) IS NULL
         UNION ALL
         -- refunds and adjustments waiting for an approver
