@@ -152,12 +152,59 @@ FlagFor(HTAB *flags, const char *ref, const char *kind, int64 item_id, int64 nod
 }
 
 /*
- * The counts and adjustments of the last year, one row each:
- * item_id, node_id, ref, units (signed), value (signed), recent (last 30 days).
+ * The detectors.  Each is one query whose rows are the observations of its
+ * series, ordered by series (key_a, key_b), in the same columns:
+ *   1 key_a, 2 key_b      the series (key_b 0 when one key is enough)
+ *   3 ref                 the finding's ref should this observation be one
+ *   4 x                   the value the series is judged on
+ *   5 recent              whether this observation may be found unusual
+ *   6 item_id, 7 node_id  what a finding is about (0: none)
+ *   8 units, 9 value      facts for the detail (see each detector)
+ *   10 price              the item's price (return rates)
+ *   11 label              the day or week (pick exceptions, return rates)
+ * They are read through a cursor, ANOMALY_FETCH rows at a time, and judged a
+ * series at a time: memory holds one series, never the whole history.
  */
+#define ANOMALY_FETCH	1000
+
+typedef enum AnomalyDetector
+{
+	DETECT_STOCK_ITEM_NODE,		/* counts and adjustments, units per item and node */
+	DETECT_STOCK_NODE_VALUE,	/* counts and adjustments, value per node */
+	DETECT_PICK_EXCEPTIONS,		/* pick exceptions per node and day */
+	DETECT_RETURN_RATE			/* return rate per sku and week */
+} AnomalyDetector;
+
+/* An observation that may be found unusual, kept until its series is judged. */
+typedef struct RecentObs
+{
+	int			pos;			/* its place in the series */
+	char	   *ref;
+	int64		item_id;
+	int64		node_id;
+	double		units;
+	double		value;
+	double		price;
+	char	   *label;
+} RecentObs;
+
+/* The series being read. */
+typedef struct SeriesState
+{
+	int64		key_a;
+	int64		key_b;
+	double	   *xs;
+	int			n;
+	int			cap;
+	RecentObs  *recent;
+	int			nrecent;
+	int			cap_recent;
+} SeriesState;
+
+/* The counts and adjustments of the last year: see DetectStock. */
 #define ANOMALY_STOCK_SQL \
-	"SELECT o.item_id, o.node_id, o.ref, o.x::float8, o.value::float8," \
-	"       o.at >= pg_catalog.now() - interval '30 days', o.at" \
+	"SELECT %s, %s, o.ref, %s, o.at >= pg_catalog.now() - interval '30 days'," \
+	"       o.item_id, o.node_id, o.x::float8, o.value::float8, 0::float8, NULL::text" \
 	"  FROM (SELECT c.item_id, c.node_id, 'count:' || c.cycle_count_id AS ref, c.variance AS x," \
 	"               c.variance * c.unit_cost AS value, c.counted_at AS at" \
 	"          FROM erp.cycle_count c" \
@@ -168,251 +215,255 @@ FlagFor(HTAB *flags, const char *ref, const char *kind, int64 item_id, int64 nod
 	"          FROM erp.adjustment a" \
 	"         WHERE a.created_at >= pg_catalog.now() - interval '365 days' AND a.status <> 'rejected'" \
 	"           AND NOT EXISTS (SELECT 1 FROM erp.cycle_count c" \
-	"                            WHERE c.item_id = a.item_id AND c.adjustment_id = a.adjustment_id)) o"
+	"                            WHERE c.item_id = a.item_id AND c.adjustment_id = a.adjustment_id)) o" \
+	" %s ORDER BY 1, 2, o.at, o.ref"
 
 /*
- * DetectStock: unusual counts and adjustments.  Series 1: units per item and
- * node (floor scale 1 unit).  Series 2: the signed value of every non-zero
- * count variance and adjustment per node (floor scale 1.00).
+ * Pick exception events per node and day over the last 90 days (days
+ * without any count 0); units = exceptions, value = what the orders that met
+ * them are worth.
+ */
+#define ANOMALY_PICK_SQL \
+	"WITH daily AS (" \
+	"  SELECT e.node_id, e.at::date AS day, count(*) AS n," \
+	"         pg_catalog.array_agg(DISTINCT e.order_id) FILTER (WHERE e.order_id IS NOT NULL) AS orders" \
+	"    FROM erp.event e" \
+	"   WHERE e.kind = 'pick_exception' AND e.node_id IS NOT NULL" \
+	"     AND e.at >= CURRENT_DATE - 89" \
+	"   GROUP BY 1, 2)" \
+	" SELECT n.node_id, 0::int8, 'pick_exceptions:' || nd.code || ':' || pg_catalog.to_char(d.day, 'YYYY-MM-DD'), COALESCE(y.n, 0)::float8," \
+	"        d.day::date >= CURRENT_DATE - 6, 0::int8, n.node_id, COALESCE(y.n, 0)::float8," \
+	"        COALESCE((SELECT sum(ol.qty * ol.unit_price) FROM erp.order_line ol" \
+	"                   WHERE ol.order_id = ANY (y.orders)), 0)::float8, 0::float8, pg_catalog.to_char(d.day, 'YYYY-MM-DD')" \
+	"   FROM (SELECT DISTINCT node_id FROM daily) n" \
+	"   JOIN erp.node nd ON nd.node_id = n.node_id" \
+	"  CROSS JOIN pg_catalog.generate_series(CURRENT_DATE - 89, CURRENT_DATE, interval '1 day') AS d(day)" \
+	"   LEFT JOIN daily y ON y.node_id = n.node_id AND y.day = d.day::date" \
+	"  ORDER BY 1, d.day"
+
+/*
+ * Per sku and week of the last 26 with shipments: units authorised for
+ * return / units shipped; units = shipped, value = returned.
+ */
+#define ANOMALY_RETURN_SQL \
+	"WITH s AS (SELECT sl.item_id, pg_catalog.date_trunc('week', sh.shipped_at)::date AS wk," \
+	"                  sum(sl.qty) AS shipped" \
+	"             FROM erp.shipment_line sl JOIN erp.shipment sh ON sh.shipment_id = sl.shipment_id" \
+	"            WHERE sh.shipped_at >= pg_catalog.date_trunc('week', pg_catalog.now()) - interval '25 weeks'" \
+	"            GROUP BY 1, 2)," \
+	"      r AS (SELECT l.item_id, pg_catalog.date_trunc('week', r.authorized_at)::date AS wk," \
+	"                  sum(l.qty) AS returned" \
+	"             FROM erp.rma_line l JOIN erp.rma r ON r.rma_id = l.rma_id" \
+	"            WHERE r.authorized_at >= pg_catalog.date_trunc('week', pg_catalog.now()) - interval '25 weeks'" \
+	"            GROUP BY 1, 2)" \
+	" SELECT s.item_id, 0::int8, 'return_rate:' || i.sku || ':' || pg_catalog.to_char(s.wk, 'YYYY-MM-DD'), COALESCE(r.returned, 0)::float8 / s.shipped," \
+	"        s.wk >= pg_catalog.date_trunc('week', pg_catalog.now())::date - 7, s.item_id, 0::int8," \
+	"        s.shipped::float8, COALESCE(r.returned, 0)::float8, i.unit_price::float8, pg_catalog.to_char(s.wk, 'YYYY-MM-DD')" \
+	"   FROM s LEFT JOIN r ON r.item_id = s.item_id AND r.wk = s.wk" \
+	"   JOIN erp.item i ON i.item_id = s.item_id" \
+	"  ORDER BY 1, s.wk"
+
+/*
+ * FlagObservation: what a detector records of an unusual observation.
+ * Counts and adjustments: a loss is shrinkage, a gain an adjustment, in
+ * either direction; pick exceptions and return rates upward only, and a
+ * return rate only with at least 3 units returned.
  */
 static void
-DetectStock(HTAB *flags, MemoryContext series_ctx)
+FlagObservation(HTAB *flags, AnomalyDetector detector, const RecentObs *obs, double x, double z,
+				const RobustFit *fit, int n)
 {
-	static SPIPlanPtr by_item_plan = NULL;
-	static SPIPlanPtr by_node_plan = NULL;
-	int			pass;
+	AnomalyFlag *flag;
 
-	IerpPlan(&by_item_plan, ANOMALY_STOCK_SQL " ORDER BY o.item_id, o.node_id, o.at, o.ref", 0, NULL);
-	IerpPlan(&by_node_plan, ANOMALY_STOCK_SQL " WHERE o.x <> 0 ORDER BY o.node_id, o.at, o.ref", 0, NULL);
-
-	for (pass = 0; pass < 2; pass++)
+	switch (detector)
 	{
-		bool		by_item = (pass == 0);
-		uint64		start = 0;
-		uint64		nrows;
+		case DETECT_STOCK_ITEM_NODE:
+		case DETECT_STOCK_NODE_VALUE:
+			if (fabs(z) <= ANOMALY_Z_THRESHOLD)
+				return;
+			flag = FlagFor(flags, obs->ref, obs->units < 0 ? "shrinkage" : "adjustment",
+						   obs->item_id, obs->node_id);
+			flag->score = Max(flag->score, fabs(z));
+			flag->value = fabs(obs->value);
+			if (flag->detail_len == 0)
+				FlagAppend(flag, "\"units\": %.0f, \"value\": %.2f", Finite(obs->units), Finite(obs->value));
+			FlagAppend(flag, "\"%s\": {\"z\": %.2f, \"median\": %.2f, \"mad\": %.2f, \"n\": %d}",
+					   detector == DETECT_STOCK_ITEM_NODE ? "item_node" : "node_value",
+					   Finite(z), Finite(fit->median), Finite(fit->mad), n);
+			break;
+		case DETECT_PICK_EXCEPTIONS:
+			if (z <= ANOMALY_Z_THRESHOLD)
+				return;
+			flag = FlagFor(flags, obs->ref, "pick_exceptions", 0, obs->node_id);
+			flag->score = z;
+			flag->value = Finite(obs->value);
+			FlagAppend(flag, "\"day\": %s, \"exceptions\": %.0f, \"orders_value\": %.2f",
+					   IerpJsonQuote(obs->label), Finite(obs->units), Finite(obs->value));
+			FlagAppend(flag, "\"node_days\": {\"z\": %.2f, \"median\": %.2f, \"mad\": %.2f, \"n\": %d}",
+					   Finite(z), Finite(fit->median), Finite(fit->mad), n);
+			break;
+		case DETECT_RETURN_RATE:
+			if (z <= ANOMALY_Z_THRESHOLD || obs->value < 3)
+				return;
+			flag = FlagFor(flags, obs->ref, "return_rate", obs->item_id, 0);
+			flag->score = z;
+			flag->value = Finite((x - fit->median) * obs->units * obs->price);
+			FlagAppend(flag, "\"week\": %s, \"shipped\": %.0f, \"returned\": %.0f, \"rate\": %.4f",
+					   IerpJsonQuote(obs->label), Finite(obs->units), Finite(obs->value), Finite(x));
+			FlagAppend(flag, "\"sku_weeks\": {\"z\": %.2f, \"median\": %.4f, \"mad\": %.4f, \"n\": %d}",
+					   Finite(z), Finite(fit->median), Finite(fit->mad), n);
+			break;
+	}
+}
 
-		if (SPI_execute_plan(by_item ? by_item_plan : by_node_plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "inventory_erp: cannot read the counts and adjustments");
-		nrows = SPI_processed;
-		while (start < nrows)
+/*
+ * JudgeSeries: fits the series read and flags its unusual recent
+ * observations; works in series_ctx (the caller resets it).
+ */
+static void
+JudgeSeries(HTAB *flags, AnomalyDetector detector, double floor_scale, SeriesState *s,
+			MemoryContext series_ctx)
+{
+	RobustFit	fit;
+	int			i;
+	MemoryContext old;
+
+	if (s->n < ANOMALY_MIN_HISTORY || s->nrecent == 0)
+		return;
+	old = MemoryContextSwitchTo(series_ctx);
+	RobustFitSeries(s->xs, s->n, floor_scale, &fit);
+	for (i = 0; i < s->nrecent; i++)
+	{
+		double		x = s->xs[s->recent[i].pos];
+
+		FlagObservation(flags, detector, &s->recent[i], x, RobustZ(&fit, x), &fit, s->n);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * ScanSeries: runs a detector's query through a cursor and judges each of
+ * its series once it has been read whole.  The series lives in series_ctx,
+ * reset after each.
+ */
+static void
+ScanSeries(HTAB *flags, AnomalyDetector detector, SPIPlanPtr plan, double floor_scale, MemoryContext series_ctx)
+{
+	Portal		portal;
+	SeriesState s;
+	bool		have = false;
+
+	MemSet(&s, 0, sizeof(s));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	for (;;)
+	{
+		uint64		i;
+
+		SPI_cursor_fetch(portal, true, ANOMALY_FETCH);
+		if (SPI_processed == 0)
+			break;
+		for (i = 0; i < SPI_processed; i++)
 		{
-			uint64		end = start;
-			int			n;
-			uint64		i;
-			double	   *xs;
-			RobustFit	fit;
+			int64		key_a = ColInt64(i, 1);
+			int64		key_b = ColInt64(i, 2);
 			MemoryContext old;
 
 			CHECK_FOR_INTERRUPTS();
-			/* the series: rows with the same item and node (or node) */
-			while (end < nrows && ColInt64(end, 2) == ColInt64(start, 2) &&
-				   (!by_item || ColInt64(end, 1) == ColInt64(start, 1)))
-				end++;
-			n = (int) (end - start);
-			if (n >= ANOMALY_MIN_HISTORY)
+			if (have && (key_a != s.key_a || key_b != s.key_b))
 			{
-				old = MemoryContextSwitchTo(series_ctx);
-				xs = palloc(sizeof(double) * n);
-				for (i = start; i < end; i++)
-					xs[i - start] = by_item ? ColDouble(i, 4) : ColDouble(i, 5);
-				RobustFitSeries(xs, n, 1.0, &fit);
-				for (i = start; i < end; i++)
-				{
-					double		x = xs[i - start];
-					double		z = RobustZ(&fit, x);
-					char	   *ref;
-					AnomalyFlag *flag;
-
-					if (!ColBool(i, 6) || fabs(z) <= ANOMALY_Z_THRESHOLD)
-						continue;
-					ref = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
-					flag = FlagFor(flags, ref, ColDouble(i, 4) < 0 ? "shrinkage" : "adjustment",
-								   ColInt64(i, 1), ColInt64(i, 2));
-					flag->score = Max(flag->score, fabs(z));
-					flag->value = fabs(ColDouble(i, 5));
-					if (flag->detail_len == 0)
-						FlagAppend(flag, "\"units\": %.0f, \"value\": %.2f",
-								   Finite(ColDouble(i, 4)), Finite(ColDouble(i, 5)));
-					if (by_item)
-						FlagAppend(flag, "\"item_node\": {\"z\": %.2f, \"median\": %.2f, \"mad\": %.2f, \"n\": %d}",
-								   Finite(z), Finite(fit.median), Finite(fit.mad), n);
-					else
-						FlagAppend(flag, "\"node_value\": {\"z\": %.2f, \"median\": %.2f, \"mad\": %.2f, \"n\": %d}",
-								   Finite(z), Finite(fit.median), Finite(fit.mad), n);
-				}
-				MemoryContextSwitchTo(old);
+				JudgeSeries(flags, detector, floor_scale, &s, series_ctx);
 				MemoryContextReset(series_ctx);
+				MemSet(&s, 0, sizeof(s));
+				have = false;
 			}
-			start = end;
+			old = MemoryContextSwitchTo(series_ctx);
+			if (!have)
+			{
+				s.key_a = key_a;
+				s.key_b = key_b;
+				s.cap = 64;
+				s.xs = palloc(sizeof(double) * s.cap);
+				have = true;
+			}
+			if (s.n == s.cap)
+			{
+				if (s.cap >= (int) (MaxAllocSize / sizeof(double) / 2))
+					elog(ERROR, "inventory_erp: an anomaly series is too long");
+				s.cap *= 2;
+				s.xs = repalloc(s.xs, sizeof(double) * s.cap);
+			}
+			s.xs[s.n] = ColDouble(i, 4);
+			if (ColBool(i, 5))
+			{
+				RecentObs  *obs;
+
+				if (s.nrecent == s.cap_recent)
+				{
+					s.cap_recent = s.cap_recent == 0 ? 16 : s.cap_recent * 2;
+					s.recent = s.recent == NULL ? palloc(sizeof(RecentObs) * s.cap_recent)
+						: repalloc(s.recent, sizeof(RecentObs) * s.cap_recent);
+				}
+				obs = &s.recent[s.nrecent++];
+				obs->pos = s.n;
+				obs->ref = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
+				obs->item_id = ColInt64(i, 6);
+				obs->node_id = ColInt64(i, 7);
+				obs->units = ColDouble(i, 8);
+				obs->value = ColDouble(i, 9);
+				obs->price = ColDouble(i, 10);
+				obs->label = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 11);
+				if (obs->ref == NULL)
+					obs->ref = pstrdup("");
+				if (obs->label == NULL)
+					obs->label = pstrdup("");
+			}
+			s.n++;
+			MemoryContextSwitchTo(old);
 		}
 		SPI_freetuptable(SPI_tuptable);
 	}
+	SPI_freetuptable(SPI_tuptable);
+	SPI_cursor_close(portal);
+	if (have)
+		JudgeSeries(flags, detector, floor_scale, &s, series_ctx);
+	MemoryContextReset(series_ctx);
 }
 
 /*
- * DetectPickExceptions: pick_exception events per node and day over the
- * last 90 days (days without any count 0); a day of the last 7 above the
- * threshold (upward, floor scale 1 exception) is a burst.  Its value is what
- * the orders that met the exceptions are worth.
+ * RunDetectors: counts and adjustments per item and node (units, floor 1
+ * unit) and per node (signed value of the non-zero ones, floor 1.00); pick
+ * exceptions per node and day (floor 1 exception); return rates per sku and
+ * week (floor 0.02).
  */
 static void
-DetectPickExceptions(HTAB *flags, MemoryContext series_ctx)
+RunDetectors(HTAB *flags, MemoryContext series_ctx)
 {
-	static SPIPlanPtr plan = NULL;
-	uint64		nrows;
-	uint64		start = 0;
+	static SPIPlanPtr item_node_plan = NULL;
+	static SPIPlanPtr node_value_plan = NULL;
+	static SPIPlanPtr pick_plan = NULL;
+	static SPIPlanPtr return_plan = NULL;
 
-	IerpPlan(&plan,
-			 "WITH daily AS ("
-			 "  SELECT e.node_id, e.at::date AS day, count(*) AS n,"
-			 "         pg_catalog.array_agg(DISTINCT e.order_id) FILTER (WHERE e.order_id IS NOT NULL) AS orders"
-			 "    FROM erp.event e"
-			 "   WHERE e.kind = 'pick_exception' AND e.node_id IS NOT NULL"
-			 "     AND e.at >= CURRENT_DATE - 89"
-			 "   GROUP BY 1, 2)"
-			 " SELECT n.node_id, nd.code, d.day::date::text, COALESCE(y.n, 0)::float8,"
-			 "        d.day::date >= CURRENT_DATE - 6,"
-			 "        COALESCE((SELECT sum(ol.qty * ol.unit_price) FROM erp.order_line ol"
-			 "                   WHERE ol.order_id = ANY (y.orders)), 0)::float8"
-			 "   FROM (SELECT DISTINCT node_id FROM daily) n"
-			 "   JOIN erp.node nd ON nd.node_id = n.node_id"
-			 "  CROSS JOIN pg_catalog.generate_series(CURRENT_DATE - 89, CURRENT_DATE,"
-			 "                                        interval '1 day') AS d(day)"
-			 "   LEFT JOIN daily y ON y.node_id = n.node_id AND y.day = d.day::date"
-			 "  ORDER BY n.node_id, d.day",
-			 0, NULL);
-	if (SPI_execute_plan(plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: cannot read the pick exceptions");
-	nrows = SPI_processed;
-	while (start < nrows)
+	if (item_node_plan == NULL)
 	{
-		uint64		end = start;
-		uint64		i;
-		int			n;
-		double	   *xs;
-		RobustFit	fit;
-		MemoryContext old;
+		char	   *sql = psprintf(ANOMALY_STOCK_SQL, "o.item_id", "o.node_id", "o.x::float8", "");
 
-		CHECK_FOR_INTERRUPTS();
-		while (end < nrows && ColInt64(end, 1) == ColInt64(start, 1))
-			end++;
-		n = (int) (end - start);
-		old = MemoryContextSwitchTo(series_ctx);
-		xs = palloc(sizeof(double) * n);
-		for (i = start; i < end; i++)
-			xs[i - start] = ColDouble(i, 4);
-		RobustFitSeries(xs, n, 1.0, &fit);
-		for (i = start; i < end && n >= ANOMALY_MIN_HISTORY; i++)
-		{
-			double		z = RobustZ(&fit, xs[i - start]);
-			char	   *code;
-			char	   *day;
-			char		ref[ANOMALY_REF_LEN];
-			AnomalyFlag *flag;
-
-			if (!ColBool(i, 5) || z <= ANOMALY_Z_THRESHOLD)
-				continue;
-			code = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-			day = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
-			snprintf(ref, sizeof(ref), "pick_exceptions:%s:%s", code, day);
-			flag = FlagFor(flags, ref, "pick_exceptions", 0, ColInt64(i, 1));
-			flag->score = z;
-			flag->value = ColDouble(i, 6);
-			FlagAppend(flag, "\"day\": \"%s\", \"exceptions\": %.0f, \"orders_value\": %.2f", day,
-					   xs[i - start], Finite(flag->value));
-			FlagAppend(flag, "\"node_days\": {\"z\": %.2f, \"median\": %.2f, \"mad\": %.2f, \"n\": %d}",
-					   Finite(z), Finite(fit.median), Finite(fit.mad), n);
-		}
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(series_ctx);
-		start = end;
+		IerpPlan(&item_node_plan, sql, 0, NULL);
+		pfree(sql);
 	}
-	SPI_freetuptable(SPI_tuptable);
-}
-
-/*
- * DetectReturnRates: per sku and week (26 weeks), units authorised for
- * return over units shipped, for the weeks with shipments; the current or
- * the last week above the threshold (upward, floor scale 0.02) with at least
- * 3 units returned is a jump.  Its value is the excess returned units at the
- * item's price.
- */
-static void
-DetectReturnRates(HTAB *flags, MemoryContext series_ctx)
-{
-	static SPIPlanPtr plan = NULL;
-	uint64		nrows;
-	uint64		start = 0;
-
-	IerpPlan(&plan,
-			 "WITH s AS (SELECT sl.item_id, pg_catalog.date_trunc('week', sh.shipped_at)::date AS wk,"
-			 "                  sum(sl.qty) AS shipped"
-			 "             FROM erp.shipment_line sl JOIN erp.shipment sh ON sh.shipment_id = sl.shipment_id"
-			 "            WHERE sh.shipped_at >= pg_catalog.date_trunc('week', pg_catalog.now()) - interval '25 weeks'"
-			 "            GROUP BY 1, 2),"
-			 "      r AS (SELECT l.item_id, pg_catalog.date_trunc('week', r.authorized_at)::date AS wk,"
-			 "                  sum(l.qty) AS returned"
-			 "             FROM erp.rma_line l JOIN erp.rma r ON r.rma_id = l.rma_id"
-			 "            WHERE r.authorized_at >= pg_catalog.date_trunc('week', pg_catalog.now()) - interval '25 weeks'"
-			 "            GROUP BY 1, 2)"
-			 " SELECT s.item_id, i.sku, s.wk::text, COALESCE(r.returned, 0)::float8 / s.shipped,"
-			 "        s.shipped::float8, COALESCE(r.returned, 0)::float8,"
-			 "        s.wk >= pg_catalog.date_trunc('week', pg_catalog.now())::date - 7, i.unit_price::float8"
-			 "   FROM s LEFT JOIN r ON r.item_id = s.item_id AND r.wk = s.wk"
-			 "   JOIN erp.item i ON i.item_id = s.item_id"
-			 "  ORDER BY s.item_id, s.wk",
-			 0, NULL);
-	if (SPI_execute_plan(plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: cannot read the return rates");
-	nrows = SPI_processed;
-	while (start < nrows)
+	if (node_value_plan == NULL)
 	{
-		uint64		end = start;
-		uint64		i;
-		int			n;
-		double	   *xs;
-		RobustFit	fit;
-		MemoryContext old;
+		char	   *sql = psprintf(ANOMALY_STOCK_SQL, "o.node_id", "0::int8", "o.value::float8", "WHERE o.x <> 0");
 
-		CHECK_FOR_INTERRUPTS();
-		while (end < nrows && ColInt64(end, 1) == ColInt64(start, 1))
-			end++;
-		n = (int) (end - start);
-		if (n >= ANOMALY_MIN_HISTORY)
-		{
-			old = MemoryContextSwitchTo(series_ctx);
-			xs = palloc(sizeof(double) * n);
-			for (i = start; i < end; i++)
-				xs[i - start] = ColDouble(i, 4);
-			RobustFitSeries(xs, n, 0.02, &fit);
-			for (i = start; i < end; i++)
-			{
-				double		rate = xs[i - start];
-				double		z = RobustZ(&fit, rate);
-				char	   *sku;
-				char	   *week;
-				char		ref[ANOMALY_REF_LEN];
-				AnomalyFlag *flag;
-
-				if (!ColBool(i, 7) || z <= ANOMALY_Z_THRESHOLD || ColDouble(i, 6) < 3)
-					continue;
-				sku = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-				week = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
-				snprintf(ref, sizeof(ref), "return_rate:%s:%s", sku, week);
-				flag = FlagFor(flags, ref, "return_rate", ColInt64(i, 1), 0);
-				flag->score = z;
-				flag->value = Finite((rate - fit.median) * ColDouble(i, 5) * ColDouble(i, 8));
-				FlagAppend(flag, "\"week\": \"%s\", \"shipped\": %.0f, \"returned\": %.0f, \"rate\": %.4f",
-						   week, ColDouble(i, 5), ColDouble(i, 6), Finite(rate));
-				FlagAppend(flag, "\"sku_weeks\": {\"z\": %.2f, \"median\": %.4f, \"mad\": %.4f, \"n\": %d}",
-						   Finite(z), Finite(fit.median), Finite(fit.mad), n);
-			}
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(series_ctx);
-		}
-		start = end;
+		IerpPlan(&node_value_plan, sql, 0, NULL);
+		pfree(sql);
 	}
-	SPI_freetuptable(SPI_tuptable);
+	IerpPlan(&pick_plan, ANOMALY_PICK_SQL, 0, NULL);
+	IerpPlan(&return_plan, ANOMALY_RETURN_SQL, 0, NULL);
+
+	ScanSeries(flags, DETECT_STOCK_ITEM_NODE, item_node_plan, 1.0, series_ctx);
+	ScanSeries(flags, DETECT_STOCK_NODE_VALUE, node_value_plan, 1.0, series_ctx);
+	ScanSeries(flags, DETECT_PICK_EXCEPTIONS, pick_plan, 1.0, series_ctx);
+	ScanSeries(flags, DETECT_RETURN_RATE, return_plan, 0.02, series_ctx);
 }
 
 static int
@@ -527,9 +578,7 @@ ierp_anomaly_detect_body(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
-	DetectStock(flags, series_ctx);
-	DetectPickExceptions(flags, series_ctx);
-	DetectReturnRates(flags, series_ctx);
+	RunDetectors(flags, series_ctx);
 	added = WriteFlags(flags, series_ctx);
 	SPI_finish();
 
