@@ -42,6 +42,9 @@ IERP_OWNER_ENTRY(ierp_anomaly_close);
 #define ANOMALY_REF_LEN		192
 #define ANOMALY_KIND_LEN	24
 #define ANOMALY_DETAIL_LEN	1024
+/* the largest score and value erp.anomaly's numeric(10,2) and numeric(14,2) hold */
+#define ANOMALY_MAX_SCORE	99999999.99
+#define ANOMALY_MAX_VALUE	999999999999.99
 
 /* One finding, keyed by ref ("count:12", "pick_exceptions:DC1:2026-12-01", ...). */
 typedef struct AnomalyFlag
@@ -520,8 +523,9 @@ WriteFlags(HTAB *flags, MemoryContext row_ctx)
 		values[1] = CStringGetTextDatum(flag->ref);
 		values[2] = Int64GetDatum(flag->item_id);
 		values[3] = Int64GetDatum(flag->node_id);
-		values[4] = Float8GetDatum(Finite(flag->score));
-		values[5] = Float8GetDatum(Finite(Max(flag->value, 0.0)));
+		/* within numeric(10,2) and numeric(14,2): a score that large says enough */
+		values[4] = Float8GetDatum(Min(Finite(flag->score), ANOMALY_MAX_SCORE));
+		values[5] = Float8GetDatum(Min(Finite(Max(flag->value, 0.0)), ANOMALY_MAX_VALUE));
 		values[6] = CStringGetTextDatum(detail);
 		if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
 			elog(ERROR, "inventory_erp: cannot record an anomaly");
