@@ -49,20 +49,16 @@ pace AS (
       FROM shipped s
      GROUP BY s.node_id, s.category)
 SELECT n.code AS node, NULLIF(p.category, '') AS category, h.day,
-       pg_catalog.round(COALESCE(rt.rate, 0) * COALESCE((
-           SELECT pg_catalog.sum(d.share *
-                      CASE WHEN h.day - d.delay <= CURRENT_DATE
-                           THEN COALESCE((SELECT s.units FROM shipped s
-                                           WHERE s.node_id = p.node_id
-                                             AND s.category = p.category
-                                             AND s.day = h.day - d.delay), 0)
-                           ELSE p.per_day END)
-             FROM delay d WHERE d.category = p.category), 0), 2) AS expected_units
+       pg_catalog.round(COALESCE(rt.rate, 0) * COALESCE(pg_catalog.sum(
+           d.share * CASE WHEN h.day - d.delay <= CURRENT_DATE THEN COALESCE(s.units, 0)
+                          ELSE p.per_day END), 0), 2) AS expected_units
   FROM pace p
   JOIN erp.node n ON n.node_id = p.node_id
   LEFT JOIN rate rt ON rt.category = p.category
- CROSS JOIN LATERAL (SELECT CURRENT_DATE + k AS day
-                       FROM pg_catalog.generate_series(1, 28) AS k) h
+ CROSS JOIN LATERAL (SELECT CURRENT_DATE + k AS day FROM pg_catalog.generate_series(1, 28) AS k) h
+  LEFT JOIN delay d ON d.category = p.category
+  LEFT JOIN shipped s ON s.node_id = p.node_id AND s.category = p.category AND s.day = h.day - d.delay
+ GROUP BY n.code, p.node_id, p.category, h.day, rt.rate
  ORDER BY n.code, p.category, h.day;
 COMMENT ON VIEW erp.return_forecast IS
     'Units expected back per node (the node that shipped them), item category and day, for the next 28 days: the category''s return rate (units received back / units shipped, last 90 days) spread over the days after each shipment by the category''s empirical delay between shipment and receipt of a return (last 90 days); past shipments as they left, future ones at the node''s mean of the last 28 days (doc/planning-signals.md)';
