@@ -10,7 +10,7 @@
 -- the other pgTAP files: master data uses codes starting with TAP35-, and
 -- everything is rolled back at the end.
 BEGIN;
-SELECT plan(157);
+SELECT plan(162);
 
 -- Every erp table but erp.idempotency_key, one md5 of its rows each.
 CREATE FUNCTION pg_temp.fp() RETURNS text LANGUAGE plpgsql AS $$
@@ -252,6 +252,16 @@ SELECT * FROM pg_temp.retry('erp.place_order',
     $$SELECT array_agg(p::text)::text
         FROM erp.place_order('TAP35-WEB', 'TAP35-P1', '[{"sku": "TAP35-CHG", "qty": 2}]', idempotency_key => %L) p$$,
     'tap35-place');
+
+-- erp.close_anomaly (issue 15): an anomaly planted at TAP35-DC
+WITH a AS (INSERT INTO erp.anomaly (kind, ref, node_id, score, value)
+           SELECT 'shrinkage', 'tap35-planted', node_id, 9, 10 FROM erp.node WHERE code = 'TAP35-DC'
+           RETURNING anomaly_id)
+INSERT INTO tap35_id SELECT 'anomaly1', anomaly_id FROM a;
+SELECT * FROM pg_temp.retry('erp.close_anomaly',
+    format($$SELECT erp.close_anomaly(%s, 'recounted', idempotency_key => %%L)::text$$, pg_temp.id('anomaly1')),
+    format($$SELECT erp.close_anomaly(%s, 'another note', idempotency_key => %%L)::text$$, pg_temp.id('anomaly1')),
+    'tap35-close-anomaly');
 
 -- Every function that takes a key is retried above -----------------------------------------
 

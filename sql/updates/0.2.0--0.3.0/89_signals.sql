@@ -226,3 +226,6 @@ COMMENT ON COLUMN erp.worklist.score IS 'value x (1 + days_waiting / 7): money a
 COMMENT ON COLUMN erp.worklist.why IS 'Why it is on the list, in words';
 COMMENT ON COLUMN erp.worklist.value IS 'Money at stake: backordered revenue, the refund or adjustment value, the revenue waiting for a late purchase order, the uninspected returns'' value, an anomaly''s value';
 COMMENT ON COLUMN erp.worklist.days_waiting IS 'Days since the order was captured, the approval was asked, the purchase order was due, the return was received, the anomaly was found';
+
+-- the kinds erp.event holds now (sql/install/06_events.sql)
+COMMENT ON COLUMN erp.event.kind IS 'low_stock, stockout, backorder_created, pick_exception, return_discrepancy, refund_approval_needed, adjustment_approval_needed, supplier_delay, anomaly';
