@@ -275,7 +275,8 @@ SELECT i.sku, n.code AS node,
        CASE WHEN x.d IS NOT NULL THEN pg_catalog.round(x.lt_sd, 1) END AS lead_time_sd,
        CAST(pg_catalog.ceil(x.ss) AS bigint) AS fc_safety_stock,
        CAST(pg_catalog.ceil(x.d * x.lt_mean + x.ss) AS bigint) AS fc_reorder_point,
-       CAST(CASE WHEN x.available + x.inbound - x.backordered < pg_catalog.ceil(x.d * x.lt_mean + x.ss)
+       CAST(CASE WHEN x.d IS NULL THEN NULL
+                 WHEN x.available + x.inbound - x.backordered < pg_catalog.ceil(x.d * x.lt_mean + x.ss)
                  THEN GREATEST(pg_catalog.ceil(x.d * x.lt_mean + x.ss) + GREATEST(x.order_up_to - x.reorder_point, 0)
                                - (x.available + x.inbound - x.backordered), 0)
                  ELSE 0 END AS bigint) AS fc_suggested_qty
