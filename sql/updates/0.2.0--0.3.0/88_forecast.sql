@@ -300,3 +300,9 @@ COMMENT ON COLUMN erp.replenishment.lead_time_sd IS 'sigma_LT in days: standard 
 COMMENT ON COLUMN erp.replenishment.fc_safety_stock IS 'z(service_level) * sqrt(LT * sigma_d^2 + d^2 * sigma_LT^2), rounded up';
 COMMENT ON COLUMN erp.replenishment.fc_reorder_point IS 'd * LT + fc_safety_stock, rounded up';
 COMMENT ON COLUMN erp.replenishment.fc_suggested_qty IS 'Units to order by the forecast rule: up to fc_reorder_point plus the policy''s order quantity (order_up_to - reorder_point) when the position is below fc_reorder_point';
+
+-- pg_dump keeps their rows (sql/install/99_dump.sql registers them on a fresh install)
+SELECT pg_catalog.pg_extension_config_dump('erp.demand_import', '');
+SELECT pg_catalog.pg_extension_config_dump('erp.demand_import_demand_import_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('erp.forecast_snapshot', '');
+SELECT pg_catalog.pg_extension_config_dump('erp.forecast_snapshot_forecast_snapshot_id_seq', '');
