@@ -21,7 +21,10 @@ set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO_ROOT"
 . scripts/pgenv.sh
-python3 -c 'import statsmodels, numpy' 2>/dev/null || {
+# Debian's interpreter, which python3-statsmodels installs into (a python3 found
+# first on the PATH, e.g. pyenv's, would not see it)
+PYTHON=${PYTHON:-$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || command -v python3 )}
+"$PYTHON" -c 'import statsmodels, numpy' 2>/dev/null || {
     echo "check-forecast: needs python3-statsmodels (apt-get install -y python3-statsmodels)" >&2
     exit 2
 }
@@ -33,7 +36,7 @@ pg_start "$DATA" "$(pg_free_port)"
 "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -c 'CREATE EXTENSION inventory_erp'
 export PSQL="$PGBIN/psql" REPLICATES=${1:-20}
 
-python3 - <<'PY'
+"$PYTHON" - <<'PY'
 import os, subprocess, warnings
 from collections import Counter
 import numpy as np

@@ -11,18 +11,18 @@
 -- mean 0, between -2 and +2, period 11 (not a multiple of the week).
 -- Master data uses codes starting with TAP45-; everything is rolled back.
 BEGIN;
-SELECT plan(65);
+SELECT plan(67);
 
 -- Signatures -------------------------------------------------------------------
 SELECT has_function('erp', 'forecast', ARRAY['text', 'text', 'text', 'integer'],
     'erp.forecast(sku, channel, node, horizon_days) exists, or planners would have no forecast');
 SELECT has_function('erp', 'import_demand', ARRAY['jsonb', 'text'],
     'erp.import_demand(lines) exists, or a legacy sales history could not be loaded');
-SELECT function_returns('erp', 'refresh_forecasts', ARRAY[]::text[], 'integer',
+SELECT function_returns('erp', 'refresh_forecasts', ARRAY['text'], 'integer',
     'erp.refresh_forecasts() returns how many series it forecast');
 SELECT has_column('erp', 'stock_policy', 'service_level', 'erp.stock_policy has service_level');
-SELECT ok(NOT has_function_privilege('erp_operator', 'erp.refresh_forecasts()', 'EXECUTE')
-          AND has_function_privilege('erp_admin', 'erp.refresh_forecasts()', 'EXECUTE')
+SELECT ok(NOT has_function_privilege('erp_operator', 'erp.refresh_forecasts(text)', 'EXECUTE')
+          AND has_function_privilege('erp_admin', 'erp.refresh_forecasts(text)', 'EXECUTE')
           AND NOT has_function_privilege('erp_operator', 'erp.import_demand(jsonb, text)', 'EXECUTE')
           AND has_function_privilege('erp_admin', 'erp.import_demand(jsonb, text)', 'EXECUTE'),
     'only erp_admin refreshes forecasts and imports demand, or any warehouse app could rewrite the planning history');
@@ -221,6 +221,14 @@ SELECT results_eq($$SELECT sku, node, on_hand - 20, available - 20, inbound, bac
     $$SELECT sku, node, on_hand, available, inbound, backordered, avg_daily_demand, reorder_point,
              order_up_to, greatest(suggested_qty - 20, 0), days_of_cover, stockout_risk, lead_time_days FROM old_rule$$,
     'the old columns keep their meaning beside the new ones (only the 20 received units changed them)');
+
+-- A retried refresh ------------------------------------------------------------------
+CREATE TEMP TABLE snap_before AS SELECT count(*) AS n FROM erp.forecast_snapshot;
+SELECT is(erp.refresh_forecasts(idempotency_key => 'tap45-refresh'), erp.refresh_forecasts(idempotency_key => 'tap45-refresh'),
+    'a refresh retried with its idempotency key returns the first call''s count');
+SELECT is((SELECT count(*) FROM erp.forecast_snapshot) - (SELECT n FROM snap_before),
+          28::bigint * erp.refresh_forecasts(idempotency_key => 'tap45-refresh'),
+    '... and stores the snapshots once, not twice');
 
 SELECT * FROM finish();
 ROLLBACK;

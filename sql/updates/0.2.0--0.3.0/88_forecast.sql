@@ -138,12 +138,12 @@ CREATE FUNCTION erp.forecast_series(qty double precision[], censored boolean[] D
 COMMENT ON FUNCTION erp.forecast_series(double precision[], boolean[], integer) IS
     'The forecasting engine on a given daily series (oldest first; censored[i] true = leave day i out): steps 1..horizon_days (1 to 366, IE004) after its last day, as erp.forecast computes them; for what-if checks and validation';
 
-CREATE FUNCTION erp.refresh_forecasts()
+CREATE FUNCTION erp.refresh_forecasts(idempotency_key text DEFAULT NULL)
     RETURNS integer
     AS 'MODULE_PATHNAME', 'ierp_forecast_refresh'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.refresh_forecasts() IS
-    'Forecasts every active series (item, channel, node of erp.demand_history whose item is active, with demand in the last 91 days) 28 days ahead from today and stores the rows in erp.forecast_snapshot; returns how many series; erp_admin only';
+COMMENT ON FUNCTION erp.refresh_forecasts(text) IS
+    'Forecasts every active series (item, channel, node of erp.demand_history whose item is active, with demand in the last 91 days) 28 days ahead from today and stores the rows in erp.forecast_snapshot; returns how many series; a retry with the same idempotency_key returns the first count and stores nothing; erp_admin only';
 
 CREATE FUNCTION erp.import_demand(lines jsonb, idempotency_key text DEFAULT NULL)
     RETURNS integer
