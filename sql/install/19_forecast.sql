@@ -103,9 +103,9 @@ COMMENT ON COLUMN erp.demand_history.node IS 'Node code; NULL for imported deman
 CREATE TABLE erp.forecast_snapshot (
     forecast_snapshot_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     taken_at                timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    item_id                 bigint NOT NULL REFERENCES erp.item,
-    channel_id              bigint REFERENCES erp.channel,
-    node_id                 bigint REFERENCES erp.node,
+    item_id                 bigint NOT NULL,
+    channel_id              bigint,
+    node_id                 bigint,
     day                     date NOT NULL,
     qty                     numeric NOT NULL CHECK (qty >= 0),
     lo                      numeric NOT NULL,
@@ -115,7 +115,7 @@ CREATE TABLE erp.forecast_snapshot (
 );
 CREATE INDEX forecast_snapshot_series_idx ON erp.forecast_snapshot (item_id, node_id, taken_at);
 CREATE INDEX forecast_snapshot_day_idx ON erp.forecast_snapshot (day);
-COMMENT ON TABLE erp.forecast_snapshot IS 'Daily forecasts of every active series as erp.refresh_forecasts computed them (one row per series and day of the horizon); erp.kpi_forecast_accuracy compares them with what then happened';
+COMMENT ON TABLE erp.forecast_snapshot IS 'Daily forecasts of every active series as erp.refresh_forecasts computed them (one row per series and day of the horizon); erp.kpi_forecast_accuracy compares them with what then happened. No foreign keys: only erp.refresh_forecasts writes it, from series of existing items, channels and nodes (which are retired, never deleted), and checking three keys per row made its inserts nine times slower';
 COMMENT ON COLUMN erp.forecast_snapshot.taken_at IS 'When the refresh ran (its transaction''s start): the rows of one refresh share it';
 COMMENT ON COLUMN erp.forecast_snapshot.qty IS 'Expected units that day';
 COMMENT ON COLUMN erp.forecast_snapshot.lo IS 'Lower end of the 95% prediction interval (never below 0)';
