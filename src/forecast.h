@@ -21,7 +21,7 @@
 #define FC_MAX_PARAMS		3
 #define FC_MAX_HORIZON		366		/* erp.forecast refuses longer horizons (IE004) */
 #define FC_MAX_HISTORY		730		/* days of history a fit looks at, the latest */
-#define FC_HOLDOUT_DAYS		14		/* days held out to choose the model */
+#define FC_HOLDOUT_DAYS		28		/* days held out to choose the model */
 #define FC_INTERMITTENT_ADI	1.32	/* average demand interval above which a series is intermittent */
 #define FC_Z95				1.959964	/* the 97.5% normal quantile: 95% intervals */
 

@@ -11,13 +11,17 @@
  *
  *	  The model: an intermittent series (average interval between demand
  *	  days at least 1.32 observed days, the Syntetos-Boylan-Croston
- *	  classification) gets Croston/SBA.  Any other series with four weeks or
- *	  more is cut 14 days before its end; each usable model of SES, damped
+ *	  classification) gets Croston/SBA.  Any other series of eight weeks or
+ *	  more is cut 28 days before its end; each usable model of SES, damped
  *	  trend and weekly seasonal is fitted on the first part and forecasts
- *	  the 14 held-out days; the lowest mean absolute error over the observed
+ *	  the 28 held-out days; the lowest mean absolute error over the observed
  *	  held-out days wins, except that a simpler model (SES < damped <
- *	  seasonal) within 10% of the best is preferred.  The chosen model is then
+ *	  seasonal) within 5% of the best is preferred.  The chosen model is then
  *	  fitted again on the whole series.  Shorter series get SES.
+ *
+ *	  (Held out 14 days with a 10% margin, 40 noisy constant series got SES
+ *	  35 times, 40 trends the damped trend 38 times; held out 28 days with
+ *	  5%: 39 and 40; 40 weekly patterns got the season either way.)
  *
  *-------------------------------------------------------------------------
  */
@@ -27,7 +31,7 @@
 
 #include "forecast.h"
 
-#define SIMPLER_MARGIN	1.10
+#define SIMPLER_MARGIN	1.05
 #define STEP_STOP		(1.0 / 2000)
 
 /* grid points per parameter of the coarse search, by number of parameters */
@@ -180,7 +184,7 @@ FcChoose(const double *y, const bool *miss, int n, FcFit *best)
 	if (FcIsIntermittent(y, miss, n) && FcFitModel(FC_CROSTON, y, miss, n, best))
 		return;
 
-	if (n >= 28)
+	if (n >= FC_HOLDOUT_DAYS + 28)
 	{
 		double		lowest = -1;
 
