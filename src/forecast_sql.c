@@ -124,8 +124,9 @@ FcEmit(ReturnSetInfo *rsinfo, const FcFit *fit, int horizon, const double *mean,
 /*
  * erp.forecast(sku, channel, node, horizon_days): the item's daily demand
  * forecast over the channel and node given (every one when NULL), read with
- * the caller's rights.  Refuses an unknown sku, channel or node (IE003) and a
- * horizon outside 1..FC_MAX_HORIZON (IE004).
+ * the caller's rights (a partner's demand history holds its nodes only).
+ * Refuses an unknown sku, channel or node (IE003), a node a partner may not
+ * see (IE009) and a horizon outside 1..FC_MAX_HORIZON (IE004).
  */
 Datum
 ierp_forecast(PG_FUNCTION_ARGS)
@@ -166,8 +167,16 @@ ierp_forecast(PG_FUNCTION_ARGS)
 	values[0] = Int64GetDatum(item.item_id);
 	values[1] = channel ? Int64GetDatum(IerpLookupChannel(channel)) : (Datum) 0;
 	nulls[1] = channel ? ' ' : 'n';
-	values[2] = node ? Int64GetDatum(IerpLookupNode(node)) : (Datum) 0;
-	nulls[2] = node ? ' ' : 'n';
+	nulls[2] = 'n';
+	if (node)
+	{
+		int64		node_id = IerpLookupNode(node);
+
+		/* a partner asking about another node: IE009, as everywhere */
+		AccessCheckNode(node_id);
+		values[2] = Int64GetDatum(node_id);
+		nulls[2] = ' ';
+	}
 
 	IerpPlan(&plan,
 			 "SELECT h.day - (CURRENT_DATE - " CppAsString2(FC_MAX_HISTORY) "),"

@@ -5,13 +5,13 @@
 -- behind erp.forecast on imported and captured demand, stockout censoring from
 -- the ledger, erp.refresh_forecasts, erp.kpi_forecast_accuracy and the
 -- forecast columns of erp.replenishment; every refusal with its SQLSTATE and
--- proof that it changed nothing.
+-- proof that it changed nothing; and what a partner sees of it.
 --
 -- The "noise" of the synthetic series is deterministic: ((i * 37) % 11 - 5) * 0.4,
 -- mean 0, between -2 and +2, period 11 (not a multiple of the week).
 -- Master data uses codes starting with TAP45-; everything is rolled back.
 BEGIN;
-SELECT plan(67);
+SELECT plan(72);
 
 -- Signatures -------------------------------------------------------------------
 SELECT has_function('erp', 'forecast', ARRAY['text', 'text', 'text', 'integer'],
@@ -229,6 +229,26 @@ SELECT is(erp.refresh_forecasts(idempotency_key => 'tap45-refresh'), erp.refresh
 SELECT is((SELECT count(*) FROM erp.forecast_snapshot) - (SELECT n FROM snap_before),
           28::bigint * erp.refresh_forecasts(idempotency_key => 'tap45-refresh'),
     '... and stores the snapshots once, not twice');
+
+-- A partner ------------------------------------------------------------------------
+-- a 3PL with its own TAP45-A demand (5 a day); the partner sees that node only
+INSERT INTO erp.node (code) VALUES ('TAP45-3PL');
+SELECT is(erp.import_demand((SELECT jsonb_agg(jsonb_build_object('sku', 'TAP45-A', 'channel', 'TAP45-WEB', 'node', 'TAP45-3PL', 'day', d::date, 'qty', 5))
+                               FROM generate_series(CURRENT_DATE - 60, CURRENT_DATE - 1, interval '1 day') d)), 60,
+    'the 3PL''s history of TAP45-A is imported');
+CREATE ROLE tap45_partner;
+GRANT erp_operator TO tap45_partner;
+INSERT INTO erp.node_access (role_name, node_id) SELECT 'tap45_partner', node_id FROM erp.node WHERE code = 'TAP45-3PL';
+SET LOCAL ROLE tap45_partner;
+SELECT is((SELECT count(*) FROM erp.demand_import), 60::bigint,
+    'a partner sees the imported demand of its node only, or other nodes'' sales would leak');
+SELECT is((SELECT count(*) FROM erp.forecast_snapshot), 0::bigint,
+    'a partner sees no forecast of other nodes');
+SELECT throws_ok($$SELECT * FROM erp.forecast('TAP45-A', NULL, 'TAP45-DC')$$, 'IE009', NULL,
+    'a partner asking for another node''s forecast is refused (IE009)');
+SELECT ok((SELECT bool_and(abs(qty - 5) < 0.5) FROM erp.forecast('TAP45-A', horizon_days => 7)),
+    'a partner''s forecast of the item is its own node''s demand (5 a day), not the business''s');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;

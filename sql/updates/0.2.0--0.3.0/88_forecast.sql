@@ -18,6 +18,11 @@ COMMENT ON TABLE erp.demand_import IS 'Daily demand loaded by erp.import_demand 
 COMMENT ON COLUMN erp.demand_import.channel_id IS 'Channel the demand came from; NULL when the legacy system did not say';
 COMMENT ON COLUMN erp.demand_import.node_id IS 'Node that served it; NULL when the legacy system did not say';
 COMMENT ON COLUMN erp.demand_import.qty IS 'Units asked for that day';
+-- a partner (erp.node_access) sees the rows of its nodes only, as in 85_access.sql
+ALTER TABLE erp.demand_import ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.demand_import
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
 
 -- Days on which an item ran out at a node: the available units of the node
 -- (all bins and lots) are replayed move by move from the ledger; a day is a
@@ -116,6 +121,11 @@ CREATE TABLE erp.forecast_snapshot (
 );
 CREATE INDEX forecast_snapshot_series_idx ON erp.forecast_snapshot (item_id, node_id, taken_at);
 CREATE INDEX forecast_snapshot_day_idx ON erp.forecast_snapshot (day);
+-- a partner (erp.node_access) sees the rows of its nodes only, as in 85_access.sql
+ALTER TABLE erp.forecast_snapshot ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.forecast_snapshot
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
 COMMENT ON TABLE erp.forecast_snapshot IS 'Daily forecasts of every active series as erp.refresh_forecasts computed them (one row per series and day of the horizon); erp.kpi_forecast_accuracy compares them with what then happened. No foreign keys: only erp.refresh_forecasts writes it, from series of existing items, channels and nodes (which are retired, never deleted), and checking three keys per row made its inserts nine times slower';
 COMMENT ON COLUMN erp.forecast_snapshot.taken_at IS 'When the refresh ran (its transaction''s start): the rows of one refresh share it';
 COMMENT ON COLUMN erp.forecast_snapshot.qty IS 'Expected units that day';
