@@ -116,7 +116,11 @@ CREATE TABLE erp.forecast_snapshot (
     lo                      numeric NOT NULL,
     hi                      numeric NOT NULL,
     sigma                   numeric NOT NULL CHECK (sigma >= 0),
-    model                   text NOT NULL
+    model                   text NOT NULL,
+    CONSTRAINT forecast_snapshot_qty_not_nan CHECK (qty <> 'NaN'::numeric),
+    CONSTRAINT forecast_snapshot_lo_not_nan CHECK (lo <> 'NaN'::numeric),
+    CONSTRAINT forecast_snapshot_hi_not_nan CHECK (hi <> 'NaN'::numeric),
+    CONSTRAINT forecast_snapshot_sigma_not_nan CHECK (sigma <> 'NaN'::numeric)
 );
 CREATE INDEX forecast_snapshot_series_idx ON erp.forecast_snapshot (item_id, node_id, taken_at);
 CREATE INDEX forecast_snapshot_day_idx ON erp.forecast_snapshot (day);
@@ -201,7 +205,9 @@ COMMENT ON COLUMN erp.kpi_forecast_accuracy.bias_pct IS '100 * sum (F - A) / sum
 -- safety stock and reorder point from forecast demand over the lead time and
 -- the variability of both.
 ALTER TABLE erp.stock_policy ADD COLUMN service_level numeric
-    CONSTRAINT stock_policy_service_level CHECK (service_level > 0 AND service_level < 1);
+    CONSTRAINT stock_policy_service_level CHECK (service_level > 0 AND service_level < 1),
+    -- named as 83_value_checks.sql names them (test/pgtap/26-no-nan.sql looks for it)
+    ADD CONSTRAINT stock_policy_service_level_not_nan CHECK (service_level <> 'NaN'::numeric);
 COMMENT ON COLUMN erp.stock_policy.service_level IS 'Target probability of not running out during a lead time (e.g. 0.95); erp.replenishment then sizes safety stock and reorder point from the forecast (fc_ columns); NULL = the reorder_point and order_up_to given only';
 
 CREATE VIEW erp.replenishment WITH (security_invoker = true) AS
