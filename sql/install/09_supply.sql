@@ -92,61 +92,8 @@ CREATE FUNCTION erp.receive_transfer(transfer_id bigint, idempotency_key text DE
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.receive_transfer(bigint, text) IS 'The units of a transfer arrived: available at the destination';
 
-CREATE VIEW erp.replenishment WITH (security_invoker = true) AS
-WITH stock AS (
-    SELECT b.item_id, b.node_id,
-           sum(b.qty) FILTER (WHERE b.state IN ('available', 'reserved', 'picked', 'packed', 'inspection',
-                                                'quarantined', 'damaged', 'refurbish', 'vendor_return')) AS on_hand,
-           sum(b.qty) FILTER (WHERE b.state = 'available') AS available,
-           sum(b.qty) FILTER (WHERE b.state IN ('incoming', 'in_transit', 'return_pending')) AS inbound
-      FROM erp.stock_balance b GROUP BY b.item_id, b.node_id
-), demand AS (
-    SELECT sl.item_id, sl.node_id, sum(sl.qty) AS shipped
-      FROM erp.shipment_line sl JOIN erp.shipment s ON s.shipment_id = sl.shipment_id
-     WHERE s.shipped_at >= pg_catalog.now() - interval '28 days'
-     GROUP BY sl.item_id, sl.node_id
-), waiting AS (
-    -- a backorder waits at the best-ranked node of its order's channel
-    SELECT ol.item_id, first_node.node_id, sum(ol.qty_backordered) AS qty
-      FROM erp.order_line ol
-      JOIN erp.sales_order o ON o.order_id = ol.order_id
-      CROSS JOIN LATERAL (SELECT cn.node_id FROM erp.channel_node cn
-                           WHERE cn.channel_id = o.channel_id ORDER BY cn.rank, cn.node_id LIMIT 1) first_node
-     WHERE ol.qty_backordered > 0   -- a line keeps its backorder while its allocated part is picked
-     GROUP BY ol.item_id, first_node.node_id
-), position AS (
-    SELECT p.item_id, p.node_id, p.reorder_point, p.order_up_to,
-           COALESCE(p.lead_time_days, s.lead_time_days, 7) AS lead_time_days,
-           COALESCE(st.on_hand, 0) AS on_hand, COALESCE(st.available, 0) AS available,
-           COALESCE(st.inbound, 0) AS inbound, COALESCE(w.qty, 0) AS backordered,
-           COALESCE(d.shipped, 0) / 28.0 AS daily_demand
-      FROM erp.stock_policy p
-      LEFT JOIN erp.supplier s ON s.supplier_id = p.supplier_id
-      LEFT JOIN stock st ON st.item_id = p.item_id AND st.node_id = p.node_id
-      LEFT JOIN demand d ON d.item_id = p.item_id AND d.node_id = p.node_id
-      LEFT JOIN waiting w ON w.item_id = p.item_id AND w.node_id = p.node_id
-)
-SELECT i.sku, n.code AS node,
-       x.on_hand::bigint, x.available::bigint, x.inbound::bigint, x.backordered::bigint,
-       round(x.daily_demand, 2) AS avg_daily_demand, x.reorder_point, x.order_up_to,
-       CASE WHEN x.available + x.inbound - x.backordered < x.reorder_point
-            THEN greatest(x.order_up_to - (x.available + x.inbound - x.backordered), 0) ELSE 0 END::bigint AS suggested_qty,
-       CASE WHEN x.daily_demand > 0 THEN round(x.available / x.daily_demand, 1) END AS days_of_cover,
-       CASE WHEN x.available = 0 AND (x.backordered > 0 OR x.daily_demand > 0) THEN 'stockout'
-            WHEN x.daily_demand > 0 AND (x.available + x.inbound) / x.daily_demand < x.lead_time_days THEN 'high'
-            WHEN x.available + x.inbound - x.backordered < x.reorder_point THEN 'medium'
-            ELSE 'low' END AS stockout_risk,
-       x.lead_time_days, x.item_id, x.node_id
-  FROM position x
-  JOIN erp.item i ON i.item_id = x.item_id
-  JOIN erp.node n ON n.node_id = x.node_id
- -- stock policies carry no row security of their own: partners see their nodes only
- WHERE (SELECT erp.visible_nodes()) IS NULL
-    OR x.node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[]));
-COMMENT ON VIEW erp.replenishment IS
-    'Per item and node with a stock policy: position = available + inbound - backordered; suggested_qty = order_up_to - position when position < reorder_point, else 0; avg_daily_demand = units shipped from the node in the last 28 days / 28; days_of_cover = available / avg_daily_demand; stockout_risk: stockout (nothing available and demand waiting), high (available + inbound lasts less than the lead time), medium (below the reorder point), low';
-COMMENT ON COLUMN erp.replenishment.backordered IS 'Units backordered by orders whose channel''s best-ranked node is this node';
-COMMENT ON COLUMN erp.replenishment.suggested_qty IS 'Units to order to bring the position back to order_up_to';
+-- erp.replenishment (what to reorder, by the old rule and from the forecast) is
+-- created in 19_forecast.sql, after the forecast snapshots it reads.
 
 CREATE FUNCTION erp.create_replenishment_pos(idempotency_key text DEFAULT NULL)
     RETURNS integer
