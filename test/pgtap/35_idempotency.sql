@@ -10,7 +10,7 @@
 -- the other pgTAP files: master data uses codes starting with TAP35-, and
 -- everything is rolled back at the end.
 BEGIN;
-SELECT plan(162);
+SELECT plan(172);
 
 -- Every erp table but erp.idempotency_key, one md5 of its rows each.
 CREATE FUNCTION pg_temp.fp() RETURNS text LANGUAGE plpgsql AS $$
@@ -262,6 +262,16 @@ SELECT * FROM pg_temp.retry('erp.close_anomaly',
     format($$SELECT erp.close_anomaly(%s, 'recounted', idempotency_key => %%L)::text$$, pg_temp.id('anomaly1')),
     format($$SELECT erp.close_anomaly(%s, 'another note', idempotency_key => %%L)::text$$, pg_temp.id('anomaly1')),
     'tap35-close-anomaly');
+
+SELECT * FROM pg_temp.retry('erp.import_demand',
+    $$SELECT erp.import_demand(jsonb_build_array(jsonb_build_object('sku', 'TAP35-TEE', 'channel', 'TAP35-WEB', 'node', 'TAP35-DC',
+                                                                  'day', CURRENT_DATE - 1, 'qty', 7)), idempotency_key => %L)::text$$,
+    $$SELECT erp.import_demand(jsonb_build_array(jsonb_build_object('sku', 'TAP35-TEE', 'day', CURRENT_DATE - 1, 'qty', 8)),
+                               idempotency_key => %L)::text$$,
+    'tap35-import-demand');
+SELECT * FROM pg_temp.retry('erp.refresh_forecasts',
+    $$SELECT erp.refresh_forecasts(idempotency_key => %L)::text$$,
+    $$SELECT erp.expire_returns(idempotency_key => %L)::text$$, 'tap35-refresh-forecasts');
 
 -- Every function that takes a key is retried above -----------------------------------------
 
