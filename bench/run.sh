@@ -143,4 +143,11 @@ if [ "$flash_ok" -ne 1 ] || [ "${processed:-0}" -ne "$flash_orders" ]; then
 elif [ "$(tail -n 1 <<<"$flash")" != "flash sale check: PASS" ]; then
     status=1
 fi
+
+# erp.refresh_forecasts over 10,000 series (its own throwaway cluster): time per series
+if [ "${BENCH_FORECAST:-1}" = 1 ]; then
+    echo
+    echo "== forecasts (bench/forecast.sh)"
+    bash "$REPO_ROOT/bench/forecast.sh" || status=1
+fi
 exit "$status"

@@ -15,7 +15,7 @@
 #           none, its SES stands in)
 # and how often each side chose which model.  statsmodels cannot skip days:
 # it gets a censored series with its censored days removed.
-# Needs python3-statsmodels (apt-get install python3-statsmodels).
+# Needs python3-statsmodels: `scripts/deps.sh check-forecast` installs it.
 # Usage: scripts/check-forecast.sh [REPLICATES, default 20]
 set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -89,6 +89,10 @@ check_all() {
     if [ "$WANT" = valgrind ]; then
         need_cmd valgrind                           valgrind
     fi
+    if [ "$WANT" = check-forecast ]; then
+        # scripts/check-forecast.sh: the reference implementation it compares with
+        need_python statsmodels                     python3-statsmodels
+    fi
     if [ "$WANT" = report ]; then
         # scripts/check-report.sh: headless Chromium and a font to lay the page out with
         need_file /usr/bin/chromium                 chromium
