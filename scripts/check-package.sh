@@ -109,11 +109,11 @@ print("check-package: META.json is well-formed and says %s" % version)
 PY
 
 # 4. a bare bookworm, as check-fresh.sh makes it (and shares its cache)
-find_mirror() {
-    local f
+find_mirror() { # find_mirror [SUITE]: the first deb URI serving SUITE (default: the release itself)
+    local f suite=${1:-$SUITE}
     for f in /etc/apt/sources.list.d/*.sources; do
         [ -f "$f" ] || continue
-        awk -v suite="$SUITE" '
+        awk -v suite="$suite" '
             function flush() { if (deb && uri != "" && has) { print uri; found = 1; exit } }
             /^[[:space:]]*$/ { flush(); deb = 0; uri = ""; has = 0; next }
             /^Types:/  { deb = ($0 ~ /(^|[[:space:]])deb([[:space:]]|$)/) }
@@ -123,7 +123,7 @@ find_mirror() {
     done
     for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
         [ -f "$f" ] || continue
-        awk -v suite="$SUITE" '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { if ($(i + 1) == suite) print $i; break } }' "$f"
+        awk -v suite="$suite" '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { if ($(i + 1) == suite) print $i; break } }' "$f"
     done
 }
 do_mount() { # do_mount TARGET ARGS...: mount and remember it for the cleanup
@@ -173,6 +173,17 @@ fi
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
 mount_all
 echo "check-package: installed packages before: $(in_chroot 'dpkg-query -W -f "\${Package}\n" | wc -l')"
+
+# A Debian server gets security updates: the chroot's apt gets the security
+# suite the host uses (debootstrap sets up the release alone).  It matters here:
+# pg_buildext makes the package depend on the server's minor version it was
+# built against (/etc/postgresql-common/minor_versions), which may be newer
+# than the release's own.
+SECURITY=${FRESH_SECURITY_MIRROR:-$(find_mirror "$SUITE-security" | head -1)}
+if [ -n "$SECURITY" ]; then
+    echo "deb $SECURITY $SUITE-security main" >"$ROOT/etc/apt/sources.list.d/security.list"
+    echo "check-package: the chroot's apt also reads $SECURITY $SUITE-security"
+fi
 
 # 5. dpkg -i, then apt for what dpkg says is missing
 mkdir -p "$ROOT/tmp/pkg"
