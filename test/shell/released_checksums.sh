@@ -7,13 +7,16 @@
 #   - a listed file changed (its checksum differs) or is missing;
 #   - a released or update script is there that the list does not name (added
 #     without a cut, or a built script copied in by hand);
+#   - sql/updates/A--B/ holds fragments while B is released (after a cut, work
+#     merged late into the old directory would be built into nothing);
 #   - the list itself lost or changed a line in git history: every committed
 #     version of SHA256SUMS must be a prefix of the current one (lines are only
 #     ever appended, by scripts/cut-release.sh), so "fixing" a released file
 #     together with its checksum fails too.
 # Before checking the tree it checks the checker: on a scratch copy it changes
-# one byte of a released script, adds a script, and removes a line from the list,
-# and each of the three must be caught.  Needs the git history (as upgrade.sh).
+# one byte of a released script, adds a script, removes a line from the list,
+# removes a script and adds a fragment to a released update; each must be
+# caught.  Needs the git history (as upgrade.sh).
 # Exit 0 = pass.
 set -uo pipefail
 REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -49,6 +52,14 @@ check_tree() {
         [ "$path" == "$LIST" ] && continue
         [ -n "${listed[$path]:-}" ] || { echo "$path is not in $LIST (a released script is added only by scripts/cut-release.sh)"; bad=1; }
     done
+    # fragments of an update that is released already would never be built again:
+    # a change there reaches nobody (it belongs in the next version's directory)
+    for f in "$root"/sql/updates/*--*/; do
+        [ -d "$f" ] || continue
+        f=${f%/}
+        [ ! -e "$root/sql/released/inventory_erp--${f##*--}.sql" ] ||
+            { echo "${f#"$root"/}/ holds fragments of an update to the released ${f##*--} (they are built into no script)"; bad=1; }
+    done
     [ ${#listed[@]} -gt 0 ] || { echo "$LIST lists nothing"; bad=1; }
     return $bad
 }
@@ -81,6 +92,11 @@ out=$(check_tree "$SCRATCH/t"); caught "a script whose line left the list is cau
 copy
 rm "$SCRATCH/t/$first"
 out=$(check_tree "$SCRATCH/t"); caught "a listed script that is gone is caught" $? "$out" "listed but missing"
+
+copy
+mkdir -p "$SCRATCH/t/sql/updates/0.1.0--0.2.0"
+echo "SELECT 1;" >"$SCRATCH/t/sql/updates/0.1.0--0.2.0/10_late.sql"
+out=$(check_tree "$SCRATCH/t"); caught "a fragment for an update already released is caught" $? "$out" "holds fragments of an update to the released"
 
 # 2. this tree
 out=$(check_tree "$REPO_ROOT"); verdict "every released script is as listed in $LIST ($(wc -l <"$REPO_ROOT/$LIST") scripts), and no other" $? "$out"
