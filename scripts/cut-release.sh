@@ -19,7 +19,7 @@
 #   2. "Open NEXT-dev": default_version NEXT-dev, the Makefile's PREVVERSION
 #      VERSION, a new fragment directory sql/updates/VERSION--NEXT/ with a header
 #      and the fragments every update re-applies (98_*, 99_*: search_path and
-#      privileges), debian/changelog NEXT~dev (UNRELEASED).
+#      privileges), debian/changelog NEXT~dev (UNRELEASED), META.json NEXT.
 # Nothing is pushed.  Refuses, changing nothing, when the tree is not clean,
 # the version is not the one under development, it is already released, or a
 # released script no longer matches its checksum.
@@ -107,9 +107,12 @@ cat >"sql/updates/$VERSION--$NEXT/00_header.sql" <<SQL
 SQL
 cp "$KEEP"/*.sql "sql/updates/$VERSION--$NEXT/" 2>/dev/null || true
 changelog "$NEXT~dev" UNRELEASED "Development of $NEXT (extension version $NEXT-dev)."
+# META.json names the version the tree is heading to (as the control file does,
+# less -dev); a PGXN distribution is only ever made from a release tag
+sed -i -E "s/^( *\"version\": \")[^\"]*\"/\1$NEXT\"/" META.json
 make -s "$EXT--$NEXT-dev.sql" "$EXT--$VERSION--$NEXT-dev.sql"
 rm -f "$EXT--$NEXT-dev.sql" "$EXT--$VERSION--$NEXT-dev.sql"
-git add -A $EXT.control Makefile sql debian/changelog
+git add -A $EXT.control Makefile sql META.json debian/changelog
 git commit -q -m "Open $NEXT-dev: updates from $VERSION accumulate in sql/updates/$VERSION--$NEXT/"
 echo "cut-release: committed $(git rev-parse --short HEAD) \"Open $NEXT-dev\""
 echo "cut-release: done; check with: make test (released_checksums, upgrade: $PREV -> $VERSION -> $NEXT-dev)"
