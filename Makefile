@@ -9,20 +9,41 @@ EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION)
 
 MODULE_big  = $(EXTENSION)
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/stock/*.c)))
-# The version under development: its install script, and its update script
-# from the last release, are both concatenated from fragments (one file per
-# area, so that changes to different areas never touch the same file).
+
+# Versions (doc/operations.md, "Releases").  PREVVERSION is the last release;
+# scripts/cut-release.sh moves it and the control file's default_version.
+# Between releases default_version names the version under development (0.3.0
+# until it is cut; from then on X.Y.Z-dev): its install script and its update
+# script from PREVVERSION are built, concatenated from sql/install/ and from the
+# fragments in sql/updates/PREVVERSION--X.Y.Z/ (one file per area, so that
+# changes to different areas never touch the same file).  At a release commit
+# default_version is a released version (sql/released/ has its script): then
+# nothing is built, and the package is exactly the frozen scripts.
 PREVVERSION = 0.2.0
+RELVERSION  = $(EXTVERSION:-dev=)
+RELEASED    = $(wildcard sql/released/$(EXTENSION)--$(EXTVERSION).sql)
 UPDATE_SQL  = $(EXTENSION)--$(PREVVERSION)--$(EXTVERSION).sql
+ifeq ($(RELEASED),)
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql $(UPDATE_SQL)
+endif
 # the install scripts of released versions, and the update scripts between them
+# (frozen: sql/released/SHA256SUMS lists them)
 DATA        = $(sort $(wildcard sql/released/$(EXTENSION)--*.sql) $(wildcard sql/updates/$(EXTENSION)--*--*.sql))
 PG_CPPFLAGS = -I$(srcdir)/src
-EXTRA_CLEAN = $(DATA_built) results regression.diffs regression.out \
+EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql $(UPDATE_SQL) results regression.diffs regression.out \
               test/isolation/output_iso
 
 INSTALL_SQL = $(sort $(wildcard sql/install/*.sql))
-UPDATE_FRAGMENTS = $(sort $(wildcard sql/updates/$(PREVVERSION)--$(EXTVERSION)/*.sql))
+UPDATE_FRAGMENTS = $(sort $(wildcard sql/updates/$(PREVVERSION)--$(RELVERSION)/*.sql))
+
+# `make installcheck` (PGXS): the pg_regress scenarios sql/*.sql against
+# expected/*.out, on the installed extension of a running server that
+# PGHOST/PGPORT/PGUSER name (a superuser: the scenarios create the extension and
+# their roles, and drop them).  In a database of their own (contrib_regression),
+# created with the C locale and UTF8, so that the server's own locale does not
+# reorder their output.  `make test` runs the same scenarios on its own cluster.
+REGRESS      = $(sort $(patsubst sql/%.sql,%,$(wildcard sql/*.sql)))
+REGRESS_OPTS = --no-locale --encoding=UTF8
 
 # PostgreSQL 15's own pg_config (Debian's /usr/bin/pg_config picks the newest
 # server-dev installed, which need not be 15)
@@ -38,12 +59,16 @@ endif
 
 # Always regenerated (a cat is instant): a renamed or removed file in
 # sql/install changes the script without changing any file's timestamp.
+# Not at a release commit: the released scripts are never built again.
+ifeq ($(RELEASED),)
 $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_SQL) $(EXTENSION).control FORCE
 	@cat $(INSTALL_SQL) > $@
 
 $(UPDATE_SQL): $(UPDATE_FRAGMENTS) $(EXTENSION).control FORCE
+	@test -n "$(UPDATE_FRAGMENTS)" || { echo "no update fragments in sql/updates/$(PREVVERSION)--$(RELVERSION)/" >&2; exit 1; }
 	@{ echo '\\echo Use "ALTER EXTENSION $(EXTENSION) UPDATE TO '"'"'$(EXTVERSION)'"'"'" to load this file. \\quit'; \
 	   cat $(UPDATE_FRAGMENTS); } > $@
+endif
 
 FORCE:
 

@@ -32,6 +32,15 @@
 # consumer (erp.read_events) reads them all in event_id order.  After the
 # update, erp.verify() is empty and stock
 # still moves (erp.receive, erp.move) with the balance right afterwards.
+#
+# Releases after 0.2.0 (scripts/cut-release.sh; doc/operations.md, "Releases"):
+# the update from 0.2.0 must go through every later released version by its
+# frozen update script (pg_extension_update_paths: 0.2.0--0.3.0--0.4.0-dev once
+# 0.3.0 is cut), so the day of 0.2.0 data also crosses the released 0.3.0 update;
+# and each released version after 0.2.0, created from its frozen install script
+# and updated, must equal a fresh install too.  The data day stays on 0.2.0's
+# module (RELEASED_COMMIT); moving it to a later release means building that
+# release's commit (the one tagged vX.Y.Z by the cut) and porting the day.
 # Exit 0 = pass.
 set -uo pipefail
 : "${PGBIN:?}" "${WORK:?}" "${REPO_ROOT:?}"
@@ -269,8 +278,28 @@ check "and the shop goes on working after the update from $LAST" "1" \
       "$(q "$OLD2" "SELECT count(*) FROM erp.allocate(erp.capture_order('V-WEB', 'V-4', '[{\"sku\": \"V-MUG\", \"qty\": 1}]'))")"
 q "$OLD2" "SET client_min_messages = warning; DROP SCHEMA upgrade_before CASCADE" >/dev/null
 
+# the released versions after LAST, in version order; the update from LAST takes
+# each one's frozen update script on its way to CURRENT
+LATER=$(ls "$REPO_ROOT"/sql/released/inventory_erp--*.sql | sed 's/.*inventory_erp--\(.*\)\.sql$/\1/' | sort -V |
+        awk -v last="$LAST" -v cur="$CURRENT" 'seen && $0 != cur { print } $0 == last { seen = 1 }')
+EXPECTED_PATH=$LAST
+for v in $LATER; do EXPECTED_PATH="$EXPECTED_PATH--$v"; done
+EXPECTED_PATH="$EXPECTED_PATH--$CURRENT"
+check "the update from $LAST to $CURRENT goes through every later release's frozen script" "$EXPECTED_PATH" \
+      "$(q postgres "SELECT path FROM pg_extension_update_paths('inventory_erp') WHERE source = '$LAST' AND target = '$CURRENT'")"
+
 echo "== $NEW: a fresh install of $CURRENT"
 q "$NEW" "CREATE EXTENSION inventory_erp" || exit 1
+# each later release, from its frozen install script, updated to CURRENT
+FROM_LATER=()
+for v in $LATER; do
+    db=ierp_upgrade_from_$(tr -c '0-9a-z\n' _ <<<"$v")
+    "$PGBIN/createdb" "$db" && q "$db" "CREATE EXTENSION inventory_erp VERSION '$v'" &&
+        q "$db" "ALTER EXTENSION inventory_erp UPDATE" || { echo "FAIL: creating $v and updating it to $CURRENT"; exit 1; }
+    check "released $v updated to $CURRENT, erp.verify() empty" "$CURRENT/0" \
+          "$(q "$db" "SELECT (SELECT extversion FROM pg_extension WHERE extname = 'inventory_erp') || '/' || (SELECT count(*) FROM erp.verify())")"
+    FROM_LATER+=("$v:$db")
+done
 
 OBJECTS=$(cat <<'SQL'
 WITH objs AS (
@@ -320,7 +349,7 @@ FINGERPRINT="$OBJECTS SELECT md5(string_agg(o, E'\n' ORDER BY o)) || ' ' || coun
 NEW_FP=$(q "$NEW" "$FINGERPRINT") || NEW_FP="(fingerprint query failed)"
 check "the fingerprint covers the schema (hundreds of objects)" "yes" \
       "$([ "${NEW_FP##* }" -gt 300 ] 2>/dev/null && echo yes || echo "no: $NEW_FP")"
-for pair in "$FIRST:$OLD" "$LAST:$OLD2"; do
+for pair in "$FIRST:$OLD" "$LAST:$OLD2" ${FROM_LATER[@]+"${FROM_LATER[@]}"}; do
     from=${pair%%:*} db=${pair#*:}
     OLD_FP=$(q "$db" "$FINGERPRINT") || OLD_FP="(fingerprint query failed)"
     check "updated from $from: exactly the objects of a fresh install (fingerprint, objects)" "$NEW_FP" "$OLD_FP"
