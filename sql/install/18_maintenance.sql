@@ -280,7 +280,7 @@ DECLARE
     n integer := 0;
     name text;
 BEGIN
-    IF pg_catalog.to_regprocedure('cron.unschedule(text)') IS NULL THEN
+    IF pg_catalog.to_regprocedure('cron.unschedule(name)') IS NULL THEN
         RAISE NOTICE 'pg_cron is not installed in database "%": no job to remove', pg_catalog.current_database();
         RETURN 0;
     END IF;
