@@ -27,7 +27,7 @@ COMMENT ON COLUMN erp.period_close.last_move_id IS 'The highest move_id when the
 COMMENT ON COLUMN erp.period_close.archived_at IS 'When erp.archive_ledger last removed the ledger rows of this period; NULL = they are still in erp.stock_move';
 
 CREATE TABLE erp.period_balance (
-    upto        date NOT NULL REFERENCES erp.period_close (upto),
+    upto        date NOT NULL,
     item_id     bigint NOT NULL,
     node_id     bigint NOT NULL,
     bin_id      bigint NOT NULL DEFAULT 0,
@@ -38,6 +38,7 @@ CREATE TABLE erp.period_balance (
     PRIMARY KEY (upto, item_id, node_id, bin_id, lot_id, state)
 );
 COMMENT ON TABLE erp.period_balance IS 'The balances of a closed period as the ledger gives them at its cut: one row per item, node, bin, lot and state with units (erp.close_period); erp.verify() starts from the latest closed period';
+COMMENT ON COLUMN erp.period_balance.upto IS 'The closed period (erp.period_close.upto); no foreign key, so that pg_restore -j may load the two tables in either order';
 COMMENT ON COLUMN erp.period_balance.bin_id IS 'Place inside the node; 0 = the node''s stock outside bins (the ledger records no bins yet)';
 COMMENT ON COLUMN erp.period_balance.lot_id IS 'Lot of a lot-tracked item; 0 = no lot';
 COMMENT ON COLUMN erp.period_balance.value IS 'Value of the units at the cut; NULL until valuation lands';
