@@ -121,6 +121,7 @@ CREATE FUNCTION erp.archive_ledger(upto date, keep_copy boolean DEFAULT true)
 DECLARE
     closed record;
     n bigint;
+    role_before text := pg_catalog.current_setting('session_replication_role');
 BEGIN
     SELECT c.upto, c.cut, c.last_move_id INTO closed FROM erp.period_close c
      WHERE c.upto OPERATOR(pg_catalog.<=) archive_ledger.upto ORDER BY c.cut DESC LIMIT 1;
@@ -143,7 +144,7 @@ BEGIN
          WHERE m.at OPERATOR(pg_catalog.<) closed.cut AND m.move_id OPERATOR(pg_catalog.<=) closed.last_move_id;
     END IF;
     GET DIAGNOSTICS n = ROW_COUNT;
-    PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
+    PERFORM pg_catalog.set_config('session_replication_role', role_before, true);
     UPDATE erp.period_close c SET archived_at = pg_catalog.now() WHERE c.cut OPERATOR(pg_catalog.<=) closed.cut;
     IF n OPERATOR(pg_catalog.>) 0 THEN
         -- feeds read the ledger rows of the transactions their cursor did not see
