@@ -27,7 +27,7 @@ CREATE TABLE erp.period_balance (
     lot_id      bigint NOT NULL DEFAULT 0,
     state       erp.stock_state NOT NULL,
     qty         bigint NOT NULL,
-    value       numeric(14,2),
+    value       numeric(14,2) CONSTRAINT period_balance_value_not_nan CHECK (value <> 'NaN'::numeric),
     PRIMARY KEY (upto, item_id, node_id, bin_id, lot_id, state)
 );
 COMMENT ON TABLE erp.period_balance IS 'The balances of a closed period as the ledger gives them at its cut: one row per item, node, bin, lot and state with units (erp.close_period); erp.verify() starts from the latest closed period';
