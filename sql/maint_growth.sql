@@ -84,6 +84,11 @@ INSERT INTO erp.event (kind, payload) VALUES ('low_stock', '{"n": 4}');
 ------------------------------------------------------------------------------
 -- refused: today cannot be closed (IE004)
 SELECT pg_temp.try('SELECT erp.close_period(current_date)');
+-- refused: a day that is no calendar day of the business (IE004)
+SELECT erp.close_period('-infinity');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT erp.close_period('1900-01-01');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 -- refused: an operator may not close a period (42501), nor archive
 SET ROLE regress_maint_ops;
 SELECT erp.close_period(current_date - 10);

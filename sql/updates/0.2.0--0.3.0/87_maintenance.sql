@@ -64,6 +64,10 @@ DECLARE
     prev record;
     n bigint;
 BEGIN
+    IF upto OPERATOR(pg_catalog.<) '1970-01-01'::date OR upto OPERATOR(pg_catalog.>) '9999-12-31'::date THEN
+        RAISE EXCEPTION 'invalid upto: %', upto
+            USING ERRCODE = 'IE004', DETAIL = 'Dates are real calendar dates in the years 1970 to 9999.';
+    END IF;
     IF upto IS NULL OR upto OPERATOR(pg_catalog.>=) CURRENT_DATE THEN
         RAISE EXCEPTION 'cannot close the period up to %: only days before today can be closed', coalesce(upto::text, 'NULL')
             USING ERRCODE = 'IE004',
@@ -106,7 +110,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION erp.close_period(date) IS
-    'Closes the period up to the end of upto (a day before today, later than the last closed one): snapshots the balances per item, node, bin, lot and state into erp.period_balance from the moves dated before the cut (midnight after upto, in the session''s TimeZone); waits for the transactions writing the ledger and holds new ones until it commits; returns how many balance rows it kept. A move of a transaction that began before the cut and writes after the close counts in the open period. Refused: today or later (IE004), a day not after the last closed one (IE010)';
+    'Closes the period up to the end of upto (a day before today, later than the last closed one): snapshots the balances per item, node, bin, lot and state into erp.period_balance from the moves dated before the cut (midnight after upto, in the session''s TimeZone); waits for the transactions writing the ledger and holds new ones until it commits; returns how many balance rows it kept. A move of a transaction that began before the cut and writes after the close counts in the open period. Refused: today or later, infinity, a year outside 1970-9999 (IE004), a day not after the last closed one (IE010)';
 
 CREATE FUNCTION erp.archive_ledger(upto date, keep_copy boolean DEFAULT true)
     RETURNS bigint
@@ -116,6 +120,10 @@ DECLARE
     n bigint;
     role_before text := pg_catalog.current_setting('session_replication_role');
 BEGIN
+    IF upto OPERATOR(pg_catalog.<) '1970-01-01'::date OR upto OPERATOR(pg_catalog.>) '9999-12-31'::date THEN
+        RAISE EXCEPTION 'invalid upto: %', upto
+            USING ERRCODE = 'IE004', DETAIL = 'Dates are real calendar dates in the years 1970 to 9999.';
+    END IF;
     SELECT c.upto, c.cut, c.last_move_id INTO closed FROM erp.period_close c
      WHERE c.upto OPERATOR(pg_catalog.<=) archive_ledger.upto ORDER BY c.cut DESC LIMIT 1;
     IF NOT FOUND THEN
@@ -148,7 +156,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION erp.archive_ledger(date, boolean) IS
-    'Removes from erp.stock_move the moves of the latest closed period up to upto (dated before its cut, move_id up to its last_move_id) (erp.close_period), copying them into erp.stock_move_archive unless keep_copy is false; erp.verify() stays empty (it starts from the period''s balances); feed cursors older than this call must resynchronise (a horizon of erp.feed_horizon); returns how many moves left the ledger. Refused: no period closed up to upto (IE010)';
+    'Removes from erp.stock_move the moves of the latest closed period up to upto (dated before its cut, move_id up to its last_move_id) (erp.close_period), copying them into erp.stock_move_archive unless keep_copy is false; erp.verify() stays empty (it starts from the period''s balances); feed cursors older than this call must resynchronise (a horizon of erp.feed_horizon); returns how many moves left the ledger. Refused: infinity or a year outside 1970-9999 (IE004), no period closed up to upto (IE010)';
 
 -- ---------------------------------------------------------------------------
 -- Pruning the outbox, the feed history and idempotency keys
