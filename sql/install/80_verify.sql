@@ -3,19 +3,31 @@
 -- holds it to what the caller may see - nothing inside another role's SECURITY
 -- DEFINER function - and shows a partner only the problems of its own nodes and
 -- orders: the one partner rule of src/access.c, through erp.visible_nodes() and
--- erp.order_visible().
+-- erp.order_visible().  The ledger side starts from the balances of the latest
+-- closed period (erp.period_balance, sql/install/18_maintenance.sql) and adds
+-- the moves it did not count, so that the rows it counted may be archived.
 
 CREATE FUNCTION erp.verify()
     RETURNS TABLE (problem text, item_id bigint, node_id bigint, lot_id bigint,
                    state erp.stock_state, expected bigint, actual bigint)
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH ledger AS (
+    WITH closed AS (
+        -- the latest closed period: its balances stand for every move before its cut
+        SELECT c.upto, c.cut, c.last_move_id FROM erp.period_close c ORDER BY c.cut DESC LIMIT 1
+    ), ledger AS (
+        SELECT b.item_id, b.node_id, NULLIF(b.lot_id, 0) AS lot_id, b.state, b.qty
+          FROM erp.period_balance b JOIN closed c ON c.upto = b.upto
+        UNION ALL
         SELECT m.item_id, m.to_node_id AS node_id, m.lot_id, m.to_state AS state, m.qty
           FROM erp.stock_move m WHERE m.to_state IS NOT NULL
+           AND NOT (m.at < coalesce((SELECT c.cut FROM closed c), '-infinity')
+                    AND m.move_id <= (SELECT c.last_move_id FROM closed c))
         UNION ALL
         SELECT m.item_id, m.from_node_id, m.lot_id, m.from_state, -m.qty
           FROM erp.stock_move m WHERE m.from_state IS NOT NULL
+           AND NOT (m.at < coalesce((SELECT c.cut FROM closed c), '-infinity')
+                    AND m.move_id <= (SELECT c.last_move_id FROM closed c))
     ), by_ledger AS (
         SELECT l.item_id, l.node_id, l.lot_id, l.state, sum(l.qty)::bigint AS qty
           FROM ledger l GROUP BY 1, 2, 3, 4
@@ -83,4 +95,4 @@ AS $$
         OR p.node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[]))
         OR (p.node_id IS NULL AND p.order_id IS NOT NULL AND erp.order_visible(p.order_id))
 $$;
-COMMENT ON FUNCTION erp.verify() IS 'Consistency check: one row per balance that differs from the ledger, negative quantity, or reservation that differs from its balance or order line; no rows on a healthy database; a partner sees only the rows of its nodes and orders';
+COMMENT ON FUNCTION erp.verify() IS 'Consistency check: one row per balance that differs from the ledger (the balances of the latest closed period plus the moves after it), negative quantity, or reservation that differs from its balance or order line; no rows on a healthy database; a partner sees only the rows of its nodes and orders';
