@@ -70,6 +70,8 @@ check_all() {
     # runs: Python 3 and psycopg 3 (Debian ships psycopg 3 as python3-psycopg)
     need_file /usr/bin/python3                      python3
     need_python psycopg                             python3-psycopg
+    # test/shell/pg_cron_jobs.sh: erp.schedule_jobs registers its jobs with pg_cron
+    need_file /usr/share/postgresql/$PGVER/extension/pg_cron.control postgresql-$PGVER-cron
     # test/shell/prometheus_exporter.sh: the exporter it starts and scrapes
     need_file /usr/bin/prometheus-postgres-exporter prometheus-postgres-exporter
     # the owner of the throwaway clusters (created by postgresql-common), and the
