@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """List the public functions and views of sql/install/*.sql that doc/reference.md
-has no entry for.  An entry is a heading (a line starting with #) naming the
-object as erp.<name>.  Trigger functions, the erp.gtin type's support functions
+has no entry for, or an entry without an example.  An entry is a heading (a line
+starting with #) naming the object as erp.<name>; its example is a code block in
+its section (up to the next heading of the same or a higher level).  Trigger functions, the erp.gtin type's support functions
 (documented in doc/gtin.md) and functions only the extension's own code calls
 (revoked from every role in the install scripts) are not public.
 Exit status 1 when something is missing."""
@@ -37,15 +38,31 @@ for m in re.finditer(r"REVOKE\s+(?:ALL|EXECUTE)\s+ON\s+FUNCTION\s+erp\.(\w+)[^;]
     if not re.search(r"GRANT\s+EXECUTE\s+ON\s+FUNCTION\s+erp\." + m.group(1) + r"\b", sql, re.I):
         internal.add(m.group(1).lower())
 
-ref = (root / "doc/reference.md").read_text()
-headed = set()
-for line in ref.splitlines():
-    if line.startswith("#"):
-        headed.update(n.lower() for n in re.findall(r"erp\.(\w+)", line))
+# sections of reference.md: a heading and its text up to the next heading of
+# the same or a higher level (its subsections included)
+ref = (root / "doc/reference.md").read_text().splitlines()
+heads = []
+in_code = False
+for i, line in enumerate(ref):
+    if line.startswith("```"):
+        in_code = not in_code
+    elif not in_code and line.startswith("#"):
+        heads.append((i, len(line) - len(line.lstrip("#")), line))
+headed, with_example = set(), set()
+for k, (i, level, line) in enumerate(heads):
+    end = next((j for j, lv, _ in heads[k + 1:] if lv <= level), len(ref))
+    names = {n.lower() for n in re.findall(r"erp\.(\w+)", line)}
+    headed |= names
+    if any(l.startswith("```") for l in ref[i + 1:end]):
+        with_example |= names
 
-missing = sorted(n for n in objects if n not in headed and n not in internal)
-print(f"{len(objects)} functions and views in sql/install/*.sql, "
-      f"{len(internal & set(objects))} internal, {len(missing)} without an entry in doc/reference.md")
+public = sorted(n for n in objects if n not in internal)
+missing = [n for n in public if n not in headed]
+no_example = [n for n in public if n in headed and n not in with_example]
+print(f"{len(objects)} functions and views in sql/install/*.sql, {len(objects) - len(public)} internal; "
+      f"{len(missing)} without an entry in doc/reference.md, {len(no_example)} with an entry but no example")
 for n in missing:
     print(f"  missing: erp.{n} ({objects[n].lower()})")
-sys.exit(1 if missing else 0)
+for n in no_example:
+    print(f"  no example: erp.{n} ({objects[n].lower()})")
+sys.exit(1 if missing or no_example else 0)
