@@ -240,7 +240,7 @@ CREATE FUNCTION erp.maintenance_jobs()
         (1, 'inventory_erp.allocate_pending', '* * * * *', 'SELECT erp.allocate_pending()', NULL::text),
         (2, 'inventory_erp.expire_returns', '7 * * * *', 'SELECT erp.expire_returns()', NULL),
         (3, 'inventory_erp.expire_holds', '*/5 * * * *', 'SELECT erp.expire_holds()', 'erp.expire_holds()'),
-        (4, 'inventory_erp.refresh_forecasts', '15 2 * * *', 'SELECT erp.refresh_forecasts()', 'erp.refresh_forecasts()'),
+        (4, 'inventory_erp.refresh_forecasts', '15 2 * * *', 'SELECT erp.refresh_forecasts()', 'erp.refresh_forecasts(text)'),
         (5, 'inventory_erp.detect_anomalies', '23 * * * *', 'SELECT erp.detect_anomalies()', 'erp.detect_anomalies()'),
         (6, 'inventory_erp.prune_events', '40 3 * * *', 'SELECT erp.prune_events(''30 days'')', NULL),
         (7, 'inventory_erp.compact_slots', '50 3 * * *', 'SELECT erp.compact_slots()', NULL)

@@ -58,6 +58,10 @@ check "an operator may not schedule the jobs (42501)" 42501 \
     "$("$PGBIN/psql" -X -q -At -h "$SOCK" -p "$PORT" -U ierp_cron_ops -d shop -c '\set VERBOSITY sqlstate' \
         -c "SELECT erp.schedule_jobs()" 2>&1 | grep -Eo '42501|IE[0-9]+' | head -1)"
 expected_jobs=$(q shop -c "SELECT string_agg(job_name || ' ' || schedule || ' ' || command, '; ' ORDER BY job_name) FROM erp.maintenance_jobs()")
+check "the forecasts and the anomaly detection are among the jobs (their functions exist)" \
+    "inventory_erp.detect_anomalies,inventory_erp.refresh_forecasts" \
+    "$(q shop -c "SELECT string_agg(job_name, ',' ORDER BY job_name) FROM erp.maintenance_jobs()
+                  WHERE job_name IN ('inventory_erp.refresh_forecasts', 'inventory_erp.detect_anomalies')")"
 first=$(as_admin -c "SELECT count(*) FROM erp.schedule_jobs() WHERE jobid IS NOT NULL")
 check "erp.schedule_jobs() registered every job of erp.maintenance_jobs()" \
     "$(q shop -c "SELECT count(*) FROM erp.maintenance_jobs()")" "$first"
