@@ -521,7 +521,10 @@ ReservationAdd(AllocContext *ctx, int32 line_no, int64 item_id, int64 node_id, i
 	/* a fresh order's reservations are its held rows, written once at the end */
 	if (ctx->deferred)
 	{
-		Assert(delta > 0);
+		/* only a kit gives units back (ReleaseReserved), and kits are never deferred */
+		if (delta <= 0)
+			elog(ERROR, "inventory_erp: a deferred reservation of order " INT64_FORMAT " line %d gives units back",
+				 ctx->order_id, line_no);
 		return;
 	}
 	values[0] = Int64GetDatum(ctx->order_id);
