@@ -120,6 +120,8 @@ typedef struct AllocContext
 	bool		fresh;			/* no line held or was closed before: the result is this call's */
 	bool		deferred;		/* fresh, no kit, one node: reservations are written at the end, from held */
 	bool		has_kit;		/* a line to allocate is a kit */
+	bool		order_unwritten;	/* place_order's new order: its rows come at the end */
+	List	   *pending_events;	/* events of an unwritten order, recorded after its rows */
 	int			nheld;
 	int			maxheld;
 	HeldRow    *held;			/* with result and fresh: what the order holds */
@@ -864,6 +866,55 @@ ChannelCodeJson(AllocContext *ctx)
 	return ctx->channel_code;
 }
 
+/* An event of the allocation, kept until the order's rows exist when they do not yet. */
+typedef struct PendingEvent
+{
+	const char *kind;
+	int64		item_id;
+	int64		node_id;
+	char	   *payload;
+} PendingEvent;
+
+/*
+ * Records an event of this order's allocation; for a new order whose rows
+ * are written at the end (place_order), after them, so that the event never
+ * names an order that does not exist yet (a DBA's foreign key or trigger on
+ * erp.event would see none).
+ */
+static void
+AllocEvent(AllocContext *ctx, const char *kind, int64 item_id, int64 node_id, char *payload)
+{
+	PendingEvent *e;
+
+	if (!ctx->order_unwritten)
+	{
+		EventRecord(kind, item_id, node_id, ctx->order_id, 0, payload);
+		return;
+	}
+	e = palloc(sizeof(PendingEvent));
+	e->kind = kind;
+	e->item_id = item_id;
+	e->node_id = node_id;
+	e->payload = payload;
+	ctx->pending_events = lappend(ctx->pending_events, e);
+}
+
+/* The events kept by AllocEvent, in the order they happened, once the order's rows exist. */
+static void
+FlushPendingEvents(AllocContext *ctx)
+{
+	ListCell   *lc;
+
+	foreach(lc, ctx->pending_events)
+	{
+		PendingEvent *e = lfirst(lc);
+
+		EventRecord(e->kind, e->item_id, e->node_id, ctx->order_id, 0, e->payload);
+	}
+	list_free_deep(ctx->pending_events);
+	ctx->pending_events = NIL;
+}
+
 /*
  * Emits low_stock when this allocation took the node's position (available +
  * inbound) below its reorder point.  Costs a statement only when available
@@ -884,7 +935,7 @@ LowStockCheck(AllocContext *ctx, ItemStock *is, int n, int64 taken)
 	StockRead(&key, qty);
 	inbound = qty[STATE_INCOMING] + qty[STATE_IN_TRANSIT] + qty[STATE_RETURN_PENDING];
 	if (after + inbound < ns->reorder_point && after + taken + inbound >= ns->reorder_point)
-		EventRecord("low_stock", is->item_id, ns->node_id, ctx->order_id, 0,
+		AllocEvent(ctx, "low_stock", is->item_id, ns->node_id,
 					psprintf("{\"channel\": %s, \"sku\": %s, \"node\": %s, \"available\": " INT64_FORMAT
 							 ", \"inbound\": " INT64_FORMAT ", \"reorder_point\": " INT64_FORMAT "}",
 							 ChannelCodeJson(ctx), IerpJsonQuote(is->sku), IerpJsonQuote(ns->code), after,
@@ -926,7 +977,7 @@ FillLineAt(AllocContext *ctx, AllocLine *line, int n, int64 units)
 		if (got[c] - surplus > 0)
 			LowStockCheck(ctx, is, n, got[c] - surplus);
 		if (before > 0 && is->atp_left[n] == 0)
-			EventRecord("stockout", is->item_id, is->nodes[n].node_id, ctx->order_id, 0,
+			AllocEvent(ctx, "stockout", is->item_id, is->nodes[n].node_id,
 						psprintf("{\"channel\": %s, \"sku\": %s, \"node\": %s}", ChannelCodeJson(ctx),
 								 IerpJsonQuote(is->sku), IerpJsonQuote(is->nodes[n].code)));
 	}
@@ -1185,7 +1236,7 @@ AllocateLines(AllocContext *ctx, const OrderHeader *order)
 			st->changed = true;
 		}
 		if (backordered > line->qty_backordered)
-			EventRecord("backorder_created", line->item_id, 0, ctx->order_id, 0,
+			AllocEvent(ctx, "backorder_created", line->item_id, 0,
 						psprintf("{\"channel\": %s, \"sku\": %s, \"line_no\": %d, \"qty\": " INT64_FORMAT "}",
 								 ChannelCodeJson(ctx), IerpJsonQuote(line->sku), line->line_no, backordered));
 	}
@@ -1250,7 +1301,7 @@ AllocateNewOrder(const OrderHeader *order, NewOrder *fresh, AllocResult *result)
 	Assert(fresh->deferred);
 	AllocContextInit(&ctx, order, 0, result);
 	LoadNewLines(&ctx, fresh);
-	ctx.fresh = ctx.deferred = true;
+	ctx.fresh = ctx.deferred = ctx.order_unwritten = true;
 	AllocateLines(&ctx, order);
 	order_status = OrderDeriveStatus(order, !ctx.contended, ctx.states, ctx.nstates, &nchanged);
 	fresh->order.status = order_status;
@@ -1265,6 +1316,8 @@ AllocateNewOrder(const OrderHeader *order, NewOrder *fresh, AllocResult *result)
 	OrderRowsInsert(&fresh->order, fresh->lines, fresh->nlines);
 	WriteHeldReservations(&ctx);
 	fresh->deferred = false;
+	ctx.order_unwritten = false;
+	FlushPendingEvents(&ctx);
 	if (result)
 		ReportFromMemory(&ctx, result, order_status);
 }
