@@ -19,9 +19,11 @@ COMMENT ON COLUMN erp.feed_change.source IS 'The table changed, in schema erp';
 CREATE TABLE erp.feed_horizon (
     horizon     xid8 NOT NULL,
     set_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    reason      text NOT NULL
+    reason      text NOT NULL,
+    seen        pg_catalog.pg_snapshot DEFAULT pg_catalog.pg_current_snapshot()
 );
 COMMENT ON TABLE erp.feed_horizon IS 'How far back feed cursors are served: a cursor whose snapshot does not see the commit of every horizon is refused (IE010, "cursor too old; resynchronise"); pruning the ledger or erp.feed_change adds a horizon (its own transaction)';
+COMMENT ON COLUMN erp.feed_horizon.seen IS 'The snapshot of the transaction that set the horizon: an older horizon committed in it may be dropped (a cursor that sees this horizon sees that one)';
 COMMENT ON COLUMN erp.feed_horizon.horizon IS 'A transaction whose commit a usable cursor must have seen; ids ahead of this database (a restored dump of another cluster) are ignored';
 INSERT INTO erp.feed_horizon (horizon, reason) VALUES (pg_catalog.pg_current_xact_id(), 'installed');
 

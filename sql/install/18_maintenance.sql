@@ -131,6 +131,11 @@ BEGIN
         RAISE EXCEPTION 'invalid upto: %', upto
             USING ERRCODE = 'IE004', DETAIL = 'Dates are real calendar dates in the years 1970 to 9999.';
     END IF;
+    IF keep_copy IS NULL THEN
+        RAISE EXCEPTION 'invalid keep_copy: NULL'
+            USING ERRCODE = 'IE004',
+                  DETAIL = 'true copies the archived moves into erp.stock_move_archive (the default); false deletes them.';
+    END IF;
     SELECT c.upto, c.cut, c.last_move_id INTO closed FROM erp.period_close c
      WHERE c.upto OPERATOR(pg_catalog.<=) archive_ledger.upto ORDER BY c.cut DESC LIMIT 1;
     IF NOT FOUND THEN
@@ -163,7 +168,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION erp.archive_ledger(date, boolean) IS
-    'Removes from erp.stock_move the moves of the latest closed period up to upto (dated before its cut, move_id up to its last_move_id) (erp.close_period), copying them into erp.stock_move_archive unless keep_copy is false; erp.verify() stays empty (it starts from the period''s balances); feed cursors older than this call must resynchronise (a horizon of erp.feed_horizon); returns how many moves left the ledger. Refused: infinity or a year outside 1970-9999 (IE004), no period closed up to upto (IE010)';
+    'Removes from erp.stock_move the moves of the latest closed period up to upto (dated before its cut, move_id up to its last_move_id) (erp.close_period), copying them into erp.stock_move_archive unless keep_copy is false (NULL: IE004); erp.verify() stays empty (it starts from the period''s balances); feed cursors older than this call must resynchronise (a horizon of erp.feed_horizon); returns how many moves left the ledger. Refused: infinity or a year outside 1970-9999, keep_copy NULL (IE004), no period closed up to upto (IE010)';
 
 -- ---------------------------------------------------------------------------
 -- Pruning the outbox, the feed history and idempotency keys
@@ -208,10 +213,18 @@ BEGIN
         INSERT INTO erp.feed_horizon (horizon, reason)
         VALUES (pg_catalog.pg_current_xact_id(), 'erp.prune_events: feed changes before ' || cut_at);
     END IF;
-    -- keep only the newest horizon that is not ahead of this database
+    -- a horizon may go once a later one was set by a transaction that saw it
+    -- committed: a cursor that sees the later one then sees it too.  (Not
+    -- "keep the newest id": two prunes can commit in the other order than
+    -- their ids, and a cursor could see the newer id but not the older.)
+    -- Horizons ahead of this database (a dump of another cluster) stay.
     DELETE FROM erp.feed_horizon h
-     WHERE h.horizon OPERATOR(pg_catalog.<) (SELECT max(k.horizon) FROM erp.feed_horizon k
-                                               WHERE k.horizon OPERATOR(pg_catalog.<=) pg_catalog.pg_current_xact_id());
+     WHERE h.horizon OPERATOR(pg_catalog.<=) pg_catalog.pg_current_xact_id()
+       AND EXISTS (SELECT 1 FROM erp.feed_horizon k
+                    WHERE k.seen IS NOT NULL
+                      AND k.horizon OPERATOR(pg_catalog.>) h.horizon
+                      AND k.horizon OPERATOR(pg_catalog.<=) pg_catalog.pg_current_xact_id()
+                      AND pg_catalog.pg_visible_in_snapshot(h.horizon, k.seen));
     PERFORM erp.prune_idempotency_keys();
     RETURN n;
 END
@@ -294,7 +307,13 @@ BEGIN
         RAISE NOTICE 'pg_cron is not installed in database "%": no job to remove', pg_catalog.current_database();
         RETURN 0;
     END IF;
-    FOR name IN EXECUTE 'SELECT j.jobname FROM cron.job j WHERE j.jobname LIKE ''inventory\_erp.%'' AND j.username OPERATOR(pg_catalog.=) CURRENT_USER'
+    -- only the names erp.maintenance_jobs() can list (a DBA's own job named
+    -- inventory_erp.something stays)
+    FOR name IN EXECUTE 'SELECT j.jobname FROM cron.job j WHERE j.jobname OPERATOR(pg_catalog.=) ANY ($1)'
+                        ' AND j.username OPERATOR(pg_catalog.=) CURRENT_USER'
+        USING ARRAY['inventory_erp.allocate_pending', 'inventory_erp.expire_returns', 'inventory_erp.expire_holds',
+                    'inventory_erp.refresh_forecasts', 'inventory_erp.detect_anomalies', 'inventory_erp.prune_events',
+                    'inventory_erp.compact_slots']
     LOOP
         EXECUTE 'SELECT cron.unschedule($1)' USING name;
         n := n OPERATOR(pg_catalog.+) 1;
@@ -303,4 +322,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION erp.unschedule_jobs() IS
-    'Removes the caller''s pg_cron jobs named inventory_erp.* (erp.schedule_jobs()); returns how many';
+    'Removes the caller''s pg_cron jobs that erp.schedule_jobs() registers (by their names, which erp.maintenance_jobs() lists; other jobs stay, also a DBA''s own named inventory_erp.*); returns how many';

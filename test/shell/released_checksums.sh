@@ -99,7 +99,9 @@ echo "SELECT 1;" >"$SCRATCH/t/sql/updates/0.1.0--0.2.0/10_late.sql"
 out=$(check_tree "$SCRATCH/t"); caught "a fragment for an update already released is caught" $? "$out" "holds fragments of an update to the released"
 
 # 2. this tree
-out=$(check_tree "$REPO_ROOT"); verdict "every released script is as listed in $LIST ($(wc -l <"$REPO_ROOT/$LIST") scripts), and no other" $? "$out"
+# (the status is kept before the name is built: $(wc -l) in the name would reset $?)
+out=$(check_tree "$REPO_ROOT"); rc=$?
+verdict "every released script is as listed in $LIST ($(wc -l <"$REPO_ROOT/$LIST") scripts), and no other" "$rc" "$out"
 
 # 3. the list only ever grew: every committed version is a prefix of the current one
 if [ "$(git -C "$REPO_ROOT" rev-parse --show-toplevel 2>/dev/null)" != "$(cd "$REPO_ROOT" && pwd -P)" ] ||
