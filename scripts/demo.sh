@@ -54,6 +54,8 @@ started=$(date +%s)
 echo "demo: loading the retailer (channels, nodes, ~2,000 SKUs, opening stock, open purchase orders)"
 sql -f demo/setup.sql >/dev/null
 SKUS=$(sql -At -c "SELECT count(*) FROM demo_sku")
+echo "demo: twelve weeks of history (demand, weekly forecasts, counts, shipments and returns; demo/history.sql)"
+sql -f demo/history.sql >/dev/null
 
 heading "The peak day, hour by hour"
 printf '%-6s %7s %11s %9s %8s %12s %12s %9s  %s\n' hour orders reservations shipped returns "open orders" backordered "fill %" notes
@@ -76,6 +78,14 @@ for hour in $(seq 8 21); do
             printf '%02d:00  %7s %11s %9s %8s %12s %12s %9s  %s\n' "$h" "$o" "$a" "$s" "$r" "$oo" "$b" "$f" "$note"
         done
 done
+
+heading "Planning (demo/planning.sql: the nightly forecast refresh and anomaly detection)"
+sql -f demo/planning.sql
+sql -P title="Forecast accuracy, last 28 days (erp.kpi_forecast_accuracy)" -c "SELECT * FROM erp.kpi_forecast_accuracy ORDER BY channel, category"
+sql -P title="Open anomalies (erp.anomalies, top 5)" -c "SELECT kind, ref, node, sku, score, value FROM erp.anomalies LIMIT 5"
+sql -P title="Worklist (erp.worklist, top 5)" -c "SELECT kind, ref, node, score, value, days_waiting FROM erp.worklist LIMIT 5"
+heading "Replenishment rules replayed over the last 56 days of demand (demo/replenishment_sim.sql)"
+sql -f demo/replenishment_sim.sql
 
 heading "Dashboard (erp.dashboard)"
 sql -x -c "SELECT * FROM erp.dashboard"
