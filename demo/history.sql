@@ -7,10 +7,10 @@
 --      400 items with a stock policy (a weekly pattern, a trend on every
 --      seventh item, slow movers, four items with a week sold out), kept in
 --      demo_demand and loaded with erp.import_demand;
---   2. forecasts as they were: four weekly refreshes 28, 21, 14 and 7 days ago
+--   2. forecasts as they were: refreshes 28 and 14 days ago
 --      (see "back-dating" below), so that erp.kpi_forecast_accuracy has
 --      snapshots to hold against what then happened;
---   3. cycle counts of 24 items, one every six days, a unit off now and then,
+--   3. cycle counts of 40 items, one every six days, a unit off now and then,
 --      and one planted shrinkage three days ago;
 --   4. web orders shipped over the last 60 days, returns at a rate and delay
 --      per category, a few received and not yet inspected;
@@ -57,18 +57,23 @@ BEGIN
 END $$;
 
 -- 1. demand ------------------------------------------------------------------
--- what each policy item sells a day: the best seller ~90, falling with its
--- rank; ranks above 300 are slow movers (one unit every four days or so)
+-- what each policy item sells on an ordinary day: its share of 12,000 units by
+-- the popularity curve the peak day draws its order lines from (demo/hour.sql:
+-- P(rank <= r) = (r / skus)^(1/2.2)), so that the peak day is about three
+-- ordinary days: the best seller ~360 a day, the 10th ~47, the 100th ~13, the
+-- 300th ~7; ranks above 300 are slow movers (one unit every four days or so)
 CREATE TABLE demo_profile AS
 SELECT i.item_id, i.sku, i.category, d.rank,
        CASE WHEN d.rank > 300 THEN 'slow'
             WHEN d.rank IN (5, 17, 42, 77) THEN 'gap'
             WHEN d.rank % 7 = 3 THEN 'trend'
             ELSE 'steady' END AS pattern,
-       CASE WHEN d.rank > 300 THEN 0.25 ELSE 90 / sqrt(d.rank) END AS level
+       CASE WHEN d.rank > 300 THEN 0.25
+            ELSE 12000 * (power(d.rank / n.skus, 1 / 2.2) - power((d.rank - 1) / n.skus, 1 / 2.2)) END AS level
   FROM erp.stock_policy p
   JOIN erp.item i ON i.item_id = p.item_id
   JOIN demo_sku d ON d.sku = i.sku
+ CROSS JOIN (SELECT count(*)::float8 AS skus FROM demo_sku) n
  WHERE p.node_id = (SELECT node_id FROM erp.node WHERE code = 'DC-BER');
 
 -- channels' shares; a week that peaks on Saturday
@@ -99,19 +104,15 @@ BEGIN
                                                                   'day', day + k, 'qty', qty))
                                 FROM demo_demand WHERE day < CURRENT_DATE - k AND qty > 0));
 END $$;
--- 2. four weekly refreshes as they were; each one's snapshot moved back k days
+-- 2. two refreshes as they were, 28 and 14 days ago (a fortnightly job: each
+-- forecasts 28 days, so the last 28 days are covered; two rather than four keep
+-- the demo short); each one's snapshot moved back k days
 SELECT pg_temp.import_as_of(28) AS rows_imported_as_of_28_days_ago;
 SELECT erp.refresh_forecasts() AS series_refreshed_28_days_ago;
 UPDATE erp.forecast_snapshot SET day = day - 28, taken_at = taken_at - interval '28 days' WHERE taken_at > now() - interval '1 hour';
-SELECT pg_temp.import_as_of(21);
-SELECT erp.refresh_forecasts() AS series_refreshed_21_days_ago;
-UPDATE erp.forecast_snapshot SET day = day - 21, taken_at = taken_at - interval '21 days' WHERE taken_at > now() - interval '1 hour';
 SELECT pg_temp.import_as_of(14);
 SELECT erp.refresh_forecasts() AS series_refreshed_14_days_ago;
 UPDATE erp.forecast_snapshot SET day = day - 14, taken_at = taken_at - interval '14 days' WHERE taken_at > now() - interval '1 hour';
-SELECT pg_temp.import_as_of(7);
-SELECT erp.refresh_forecasts() AS series_refreshed_7_days_ago;
-UPDATE erp.forecast_snapshot SET day = day - 7, taken_at = taken_at - interval '7 days' WHERE taken_at > now() - interval '1 hour';
 -- and the true history (today's refresh runs after the peak day, demo/planning.sql)
 SELECT pg_temp.import_as_of(0) AS rows_imported;
 
@@ -119,29 +120,41 @@ SELECT pg_temp.import_as_of(0) AS rows_imported;
 UPDATE erp.stock_policy SET service_level = 0.95;
 
 -- 3. counts --------------------------------------------------------------------
--- 24 items at the DC (of a unit cost a unit off is approved automatically at)
--- counted every six days for eight weeks: mostly right, a unit off now and
--- then; counts and their adjustments get their dates
+-- 40 items at the DC, cheap and dear, counted every six days for eight weeks:
+-- mostly right, a unit off now and then; the approver clears the variances above
+-- the automatic limit; counts and their adjustments get their dates
 CREATE TEMP TABLE count_items AS
 SELECT a.sku FROM erp.availability a JOIN erp.item i ON i.item_id = a.item_id
- WHERE a.node = 'DC-BER' AND NOT i.lot_tracked AND i.unit_cost <= 40 AND i.sku NOT LIKE 'KIT-%' AND a.available >= 30
- ORDER BY hashtext(a.sku) LIMIT 24;
+ WHERE a.node = 'DC-BER' AND NOT i.lot_tracked AND i.sku NOT LIKE 'KIT-%' AND a.available >= 30
+ ORDER BY hashtext(a.sku) LIMIT 40;
 CREATE TEMP TABLE hist_count (round int, cycle_count_id bigint);
 DO $$
 DECLARE
     r int;
+    waiting bigint[];
 BEGIN
     FOR r IN 1..9 LOOP
         INSERT INTO hist_count
         SELECT r, erp.count(a.sku, a.node, greatest(a.available + CASE WHEN random() < 0.75 THEN 0
                                                                         WHEN random() < 0.5 THEN -1 ELSE 1 END, 0))
           FROM count_items c JOIN erp.availability a ON a.sku = c.sku AND a.node = 'DC-BER';
+        SELECT array_agg(a.adjustment_id) INTO waiting
+          FROM hist_count h JOIN erp.cycle_count c ON c.cycle_count_id = h.cycle_count_id
+          JOIN erp.adjustment a ON a.adjustment_id = c.adjustment_id
+         WHERE h.round = r AND a.status = 'pending_approval';
+        IF waiting IS NOT NULL THEN
+            SET ROLE demo_approver;
+            PERFORM erp.approve_adjustment(x) FROM unnest(waiting) x;
+            RESET ROLE;
+        END IF;
     END LOOP;
 END $$;
 -- the planted shrinkage: 14 units of one item gone, found by a count three days ago
 INSERT INTO hist_count
 SELECT 10, erp.count(a.sku, a.node, a.available - 14)
   FROM count_items c JOIN erp.availability a ON a.sku = c.sku AND a.node = 'DC-BER'
+  JOIN erp.item i ON i.sku = c.sku
+ WHERE i.unit_cost <= 40
  ORDER BY c.sku LIMIT 1;
 -- round r happened (10 - r) * 6 days ago, the planted one 3 days ago (demo-only back-dating)
 CREATE TEMP TABLE count_day AS
@@ -154,7 +167,7 @@ UPDATE erp.adjustment a SET created_at = d.at, decided_at = CASE WHEN a.decided_
   FROM count_day d WHERE a.adjustment_id = d.adjustment_id;
 
 -- 4. orders shipped and returned -------------------------------------------------
--- 2,000 single-line web orders over the last 60 days; each category returns at
+-- 2,000 single-line web orders over the 58 days before yesterday; each category returns at
 -- its rate after its delay (apparel often and soon, electronics rarely and late)
 CREATE TEMP TABLE category_returns (category text PRIMARY KEY, rate float8, delay_min int, delay_max int);
 INSERT INTO category_returns VALUES ('apparel', 0.28, 5, 12), ('health_beauty', 0.04, 3, 6),
@@ -162,7 +175,7 @@ INSERT INTO category_returns VALUES ('apparel', 0.28, 5, 12), ('health_beauty', 
 CREATE TEMP TABLE hist_order AS
 SELECT erp.capture_order('WEB', 'HIST-' || g, jsonb_build_array(jsonb_build_object('sku', d.sku, 'qty', 1)),
                          jsonb_build_object('lat', 52.5, 'lon', 13.4)) AS order_id,
-       d.sku, d.category, CURRENT_DATE - 1 - (random() * 59)::int AS ship_day
+       d.sku, d.category, CURRENT_DATE - 2 - (random() * 58)::int AS ship_day
   FROM generate_series(1, 2000) g
  CROSS JOIN LATERAL (SELECT 1 + floor(power(random(), 2.2) * 1960)::int + g * 0 AS rank) pick
   JOIN demo_sku d ON d.rank = pick.rank
@@ -195,21 +208,23 @@ SELECT COALESCE(array_agg(l.rma_line_id), '{}') AS waiting_refunds
 SET ROLE demo_approver;
 SELECT count(erp.approve_refund(x)) FROM unnest(:'waiting_refunds'::bigint[]) x;
 RESET ROLE;
--- their days (demo-only back-dating): ordered and shipped on the ship day,
--- authorised two days before the parcel arrived, inspected the day after
+-- their days (demo-only back-dating): ordered and shipped on the ship day (two
+-- days ago at the latest), authorised two days before the parcel arrived (at the
+-- latest two days ago), inspected the same afternoon; nothing lands in the future
+-- or in the peak day (demo/clock.sql moves what is newer than each hour's start)
 UPDATE erp.sales_order s SET created_at = o.ship_day + time '09:00' + (o.order_id % 480) * interval '1 minute',
                              updated_at = o.ship_day + time '17:00'
   FROM hist_order o WHERE s.order_id = o.order_id;
 UPDATE erp.shipment sh SET shipped_at = o.ship_day + time '17:00'
   FROM erp.shipment_line sl JOIN hist_order o ON o.order_id = sl.order_id
  WHERE sh.shipment_id = sl.shipment_id;
-UPDATE erp.rma r SET authorized_at = greatest(h.back_day - 2, h.ship_day) + time '18:00',
-                     expires_at = greatest(h.back_day - 2, h.ship_day) + time '18:00' + interval '30 days'
+UPDATE erp.rma r SET authorized_at = least(greatest(h.back_day - 2, h.ship_day), CURRENT_DATE - 2) + time '18:00',
+                     expires_at = least(greatest(h.back_day - 2, h.ship_day), CURRENT_DATE - 2) + time '18:00' + interval '30 days'
   FROM hist_return h WHERE r.rma_id = h.rma_id;
 UPDATE erp.rma_line l SET received_at = h.back_day + time '10:00',
-                          inspected_at = CASE WHEN l.inspected_at IS NOT NULL THEN h.back_day + time '10:00' + interval '1 day' END,
-                          available_at = CASE WHEN l.available_at IS NOT NULL THEN h.back_day + time '10:00' + interval '1 day' END,
-                          refunded_at = CASE WHEN l.refunded_at IS NOT NULL THEN h.back_day + time '10:00' + interval '1 day' END
+                          inspected_at = CASE WHEN l.inspected_at IS NOT NULL THEN h.back_day + time '16:00' END,
+                          available_at = CASE WHEN l.available_at IS NOT NULL THEN h.back_day + time '16:00' END,
+                          refunded_at = CASE WHEN l.refunded_at IS NOT NULL THEN h.back_day + time '16:00' END
   FROM hist_return h WHERE l.rma_id = h.rma_id AND h.back_day < CURRENT_DATE;
 -- the events these wrote (orders, shipments, counts, returns) go before the day
 -- opens, so that "events of the day" are the day's (demo-only back-dating)

@@ -534,8 +534,14 @@ SELECT '<!doctype html><html lang="en"><head><meta charset="utf-8">'
     -- this build has them
     || '<section id="planning"><h2>Planning</h2>'
     || CASE WHEN to_regclass('erp.kpi_forecast_accuracy') IS NOT NULL
-            THEN '<p class="sub">Twelve weeks of demand history before the day (demo/history.sql), forecasts refreshed weekly, '
-                 'then tonight''s refresh and anomaly detection (demo/planning.sql).</p>'
+            THEN '<p class="sub">Twelve weeks of demand history before the day (demo/history.sql: demand imported, forecasts '
+                 'refreshed 28 and 14 days ago, counts, shipments and returns), then tonight''s refresh and anomaly detection '
+                 '(demo/planning.sql). '
+                 || CASE WHEN (SELECT t0::date FROM demo_clock) < current_date
+                         THEN 'The peak day began yesterday (UTC), so its demand, about three ordinary days, is in the accuracy '
+                              'window and in tonight''s refresh: the forecast ran cold on it.'
+                         ELSE 'The peak day is today (UTC): the accuracy window and tonight''s refresh end yesterday.' END
+                 || '</p>'
                  || pg_temp.html_table('Forecast accuracy by channel, last 28 days (from erp.kpi_forecast_accuracy; WAPE and bias in %, '
                                        'bias above 0: the forecast ran hot)',
                                        'SELECT channel, sum(series_days) AS series_days, sum(actual_units) AS actual_units, '
@@ -551,7 +557,7 @@ SELECT '<!doctype html><html lang="en"><head><meta charset="utf-8">'
     || CASE WHEN to_regclass('erp.worklist') IS NOT NULL
             THEN pg_temp.html_table('What needs a person now (erp.worklist, top 12)',
                                     'SELECT kind, ref, node, score, value, days_waiting, '
-                                    'CASE WHEN length(why) > 100 THEN left(why, 97) || ''...'' ELSE why END AS why '
+                                    'CASE WHEN length(why) > 75 THEN left(why, 72) || ''...'' ELSE why END AS why '
                                     'FROM erp.worklist LIMIT 12', 'Nothing on the worklist.') ELSE '' END
     || CASE WHEN to_regclass('erp.anomalies') IS NOT NULL
             THEN pg_temp.html_table('Open anomalies (erp.anomalies, top 12)',
@@ -570,7 +576,9 @@ SELECT '<!doctype html><html lang="en"><head><meta charset="utf-8">'
                                        'No return expected.') ELSE '' END
     || CASE WHEN to_regclass('erp.kpi_forecast_accuracy') IS NOT NULL
             THEN pg_temp.html_table('Replenishment, old and new figures (erp.replenishment at the DC, service level 0.95): '
-                                    'the 12 items whose reorder point moves most',
+                                    'the 12 items whose reorder point moves most. The old daily demand is shipments of the last '
+                                    '28 days / 28: the imported history has no shipments, so it sees the peak day and the history''s '
+                                    'web orders only; the replay below compares the rules on the same demand',
                                     'SELECT sku, avg_daily_demand AS old_daily_demand, reorder_point AS old_reorder_point, suggested_qty AS old_suggested, '
                                     'fc_daily_demand, fc_demand_sd, lead_time_mean AS lead_time, fc_safety_stock, fc_reorder_point, fc_suggested_qty '
                                     'FROM erp.replenishment WHERE fc_reorder_point IS NOT NULL '

@@ -54,8 +54,10 @@ started=$(date +%s)
 echo "demo: loading the retailer (channels, nodes, ~2,000 SKUs, opening stock, open purchase orders)"
 sql -f demo/setup.sql >/dev/null
 SKUS=$(sql -At -c "SELECT count(*) FROM demo_sku")
-echo "demo: twelve weeks of history (demand, weekly forecasts, counts, shipments and returns; demo/history.sql)"
+echo "demo: twelve weeks of history (demand, forecast refreshes, counts, shipments and returns; demo/history.sql)"
+t=$(date +%s)
 sql -f demo/history.sql >/dev/null
+echo "demo: history loaded in $(( $(date +%s) - t )) s"
 
 heading "The peak day, hour by hour"
 printf '%-6s %7s %11s %9s %8s %12s %12s %9s  %s\n' hour orders reservations shipped returns "open orders" backordered "fill %" notes
@@ -80,12 +82,16 @@ for hour in $(seq 8 21); do
 done
 
 heading "Planning (demo/planning.sql: the nightly forecast refresh and anomaly detection)"
+t=$(date +%s)
 sql -f demo/planning.sql
+echo "(in $(( $(date +%s) - t )) s)"
 sql -P title="Forecast accuracy, last 28 days (erp.kpi_forecast_accuracy)" -c "SELECT * FROM erp.kpi_forecast_accuracy ORDER BY channel, category"
 sql -P title="Open anomalies (erp.anomalies, top 5)" -c "SELECT kind, ref, node, sku, score, value FROM erp.anomalies LIMIT 5"
 sql -P title="Worklist (erp.worklist, top 5)" -c "SELECT kind, ref, node, score, value, days_waiting FROM erp.worklist LIMIT 5"
 heading "Replenishment rules replayed over the last 56 days of demand (demo/replenishment_sim.sql)"
+t=$(date +%s)
 sql -f demo/replenishment_sim.sql
+echo "(in $(( $(date +%s) - t )) s)"
 
 heading "Dashboard (erp.dashboard)"
 sql -x -c "SELECT * FROM erp.dashboard"
