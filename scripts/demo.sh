@@ -12,6 +12,11 @@
 #     left waiting for approval.
 #   - a simulated clock (demo/clock.sql) puts each hour's documents on that hour
 #     of a day ending now, so ages, cycle times and latencies read like a day.
+#   - before the day, twelve weeks of history (demo/history.sql: demand, forecast
+#     refreshes, counts with a planted shrinkage, shipments and returns); after
+#     it, tonight's planning jobs (demo/planning.sql: forecast refresh, anomaly
+#     detection) and a replay of the reorder rules over the history
+#     (demo/replenishment_sim.sql), shown in the report's planning section.
 #
 # It prints a progress line per hour, then the dashboard and the KPIs an
 # operations lead reads, and writes a one-page HTML report (inline SVG, no
