@@ -59,6 +59,7 @@ SELECT erp.authorize_return(s.order_id, s.lines) AS rma_id
           FROM erp.shipment_line sl JOIN erp.item i ON i.item_id = sl.item_id
           JOIN erp.shipment sh ON sh.shipment_id = sl.shipment_id
          WHERE sl.order_id < (SELECT min(order_id) FROM hour_orders)   -- shipped in an earlier hour
+           AND sh.shipped_at >= (SELECT t0 FROM demo_clock)               -- of the day (not demo/history.sql's)
            AND sl.order_id % 14 = :hour % 14                              -- each order is looked at once
            AND NOT EXISTS (SELECT 1 FROM erp.rma r WHERE r.order_id = sl.order_id)
            AND random() < CASE WHEN i.category = 'apparel' THEN 0.25 ELSE 0.06 END
@@ -70,7 +71,8 @@ SELECT count(erp.receive_return(r.rma_id)) FROM erp.rma r
 SELECT count(erp.inspect_return(l.rma_line_id,
        (ARRAY['new', 'new', 'new', 'opened', 'opened', 'used', 'damaged', 'defective', 'missing_parts'])
            [1 + floor(random() * 9)::int]::erp.item_condition))
-  FROM erp.rma_line l WHERE l.qty_received > l.qty_inspected AND random() < 0.85;
+  FROM erp.rma_line l WHERE l.qty_received > l.qty_inspected AND random() < 0.85
+   AND l.received_at >= (SELECT t0 FROM demo_clock);   -- the day's; the history's waiting ones stay waiting
 SELECT count(erp.complete_refurbish(l.rma_line_id)) FROM erp.rma_line l
  WHERE l.disposition = 'refurbish' AND l.available_at IS NULL AND random() < 0.5;
 SELECT count(erp.return_to_vendor(l.rma_line_id)) FROM erp.rma_line l

@@ -12,6 +12,11 @@
 #     left waiting for approval.
 #   - a simulated clock (demo/clock.sql) puts each hour's documents on that hour
 #     of a day ending now, so ages, cycle times and latencies read like a day.
+#   - before the day, twelve weeks of history (demo/history.sql: demand, forecast
+#     refreshes, counts with a planted shrinkage, shipments and returns); after
+#     it, tonight's planning jobs (demo/planning.sql: forecast refresh, anomaly
+#     detection) and a replay of the reorder rules over the history
+#     (demo/replenishment_sim.sql), shown in the report's planning section.
 #
 # It prints a progress line per hour, then the dashboard and the KPIs an
 # operations lead reads, and writes a one-page HTML report (inline SVG, no
@@ -54,6 +59,10 @@ started=$(date +%s)
 echo "demo: loading the retailer (channels, nodes, ~2,000 SKUs, opening stock, open purchase orders)"
 sql -f demo/setup.sql >/dev/null
 SKUS=$(sql -At -c "SELECT count(*) FROM demo_sku")
+echo "demo: twelve weeks of history (demand, forecast refreshes, counts, shipments and returns; demo/history.sql)"
+t=$(date +%s)
+sql -f demo/history.sql >/dev/null
+echo "demo: history loaded in $(( $(date +%s) - t )) s"
 
 heading "The peak day, hour by hour"
 printf '%-6s %7s %11s %9s %8s %12s %12s %9s  %s\n' hour orders reservations shipped returns "open orders" backordered "fill %" notes
@@ -76,6 +85,18 @@ for hour in $(seq 8 21); do
             printf '%02d:00  %7s %11s %9s %8s %12s %12s %9s  %s\n' "$h" "$o" "$a" "$s" "$r" "$oo" "$b" "$f" "$note"
         done
 done
+
+heading "Planning (demo/planning.sql: the nightly forecast refresh and anomaly detection)"
+t=$(date +%s)
+sql -f demo/planning.sql
+echo "(in $(( $(date +%s) - t )) s)"
+sql -P title="Forecast accuracy, last 28 days (erp.kpi_forecast_accuracy)" -c "SELECT * FROM erp.kpi_forecast_accuracy ORDER BY channel, category"
+sql -P title="Open anomalies (erp.anomalies, top 5)" -c "SELECT kind, ref, node, sku, score, value FROM erp.anomalies LIMIT 5"
+sql -P title="Worklist (erp.worklist, top 5)" -c "SELECT kind, ref, node, score, value, days_waiting FROM erp.worklist LIMIT 5"
+heading "Replenishment rules replayed over the last 56 days of demand (demo/replenishment_sim.sql)"
+t=$(date +%s)
+sql -f demo/replenishment_sim.sql
+echo "(in $(( $(date +%s) - t )) s)"
 
 heading "Dashboard (erp.dashboard)"
 sql -x -c "SELECT * FROM erp.dashboard"
