@@ -9,12 +9,13 @@
  *	  probe of erp.sales_order's (channel_id, external_ref) key that sends
  *	  a redelivery to the SQL path.
  *
- *	  The tables' columns are compared with what this file writes when it
- *	  first opens them in a backend (and after any DDL on them): a table
- *	  whose columns differ (a release that added one), or that has a trigger
- *	  or rule on INSERT (which a direct insert would not fire), is written
- *	  through the SQL statements of orders.c and allocate.c instead, never
- *	  here.  Under Citus (StockDirectAccess false) the SQL path is used too.
+ *	  The tables are compared with what this file was written for when it
+ *	  first opens them in a backend (and after any DDL on them), under the
+ *	  locks the inserts take: a table whose columns, types, defaults or
+ *	  constraints differ (a release that added a column, a DBA's NOT NULL,
+ *	  CHECK, EXCLUDE or domain), or that has a trigger or rule on INSERT
+ *	  (which a direct insert would not fire), is written through the SQL
+ *	  statements of orders.c and allocate.c instead, never here.  Under Citus (StockDirectAccess false) the SQL path is used too.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,7 +30,9 @@
 #include "access/xact.h"
 #include "catalog/dependency.h"
 #include "commands/sequence.h"
+#include "executor/spi.h"
 #include "executor/tuptable.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/reltrigger.h"
 #include "utils/fmgroids.h"
@@ -57,6 +60,64 @@ static const char *const reservation_columns[] = {
 };
 
 #define NCOLS(a) ((int) lengthof(a))
+
+/*
+ * What this file was written for: the md5 of a description of the three
+ * tables (every column with its type, NOT NULL and default; every
+ * constraint's definition), as TABLES_FINGERPRINT_SQL computes it on a
+ * fresh install of this version.  A table that differs in any of these (a
+ * DBA's NOT NULL, CHECK, EXCLUDE or foreign key, a domain, another type or
+ * default, a new column) is written through SQL, which enforces them.
+ * When the install scripts change these tables, this changes with them:
+ * test/pgtap/42_place_order_direct.sql fails while the direct path is off.
+ */
+#define TABLES_FINGERPRINT "052eeee803257bc23dcfc72fe5ea5d29"
+#define TABLES_FINGERPRINT_SQL \
+	"SELECT pg_catalog.md5(pg_catalog.string_agg(t.d, '|' ORDER BY t.relname)) FROM (" \
+	" SELECT c.relname, c.relname || ':' || pg_catalog.string_agg(s.x, ';' ORDER BY s.x) AS d" \
+	"   FROM pg_catalog.pg_class c," \
+	"   LATERAL (" \
+	"     SELECT pg_catalog.format('col %s %s %s %s %s', a.attnum, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)," \
+	"                              a.attnotnull, coalesce(pg_catalog.pg_get_expr(d.adbin, d.adrelid), '-'))" \
+	"       FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum" \
+	"      WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped" \
+	"     UNION ALL" \
+	"     SELECT pg_catalog.format('con %s %s', k.contype, pg_catalog.pg_get_constraintdef(k.oid))" \
+	"       FROM pg_catalog.pg_constraint k WHERE k.conrelid = c.oid" \
+	"   ) s(x)" \
+	"  WHERE c.oid IN ($1, $2, $3)" \
+	"  GROUP BY c.relname) t"
+
+/* Whether the three tables are described as TABLES_FINGERPRINT says (read under the caller's locks). */
+static bool
+TablesAsWritten(Oid orders, Oid lines, Oid reservations)
+{
+	static const Oid types[] = {OIDOID, OIDOID, OIDOID};
+	Datum		values[3];
+	bool		same = false;
+	bool		isnull;
+	Datum		d;
+
+	values[0] = ObjectIdGetDatum(orders);
+	values[1] = ObjectIdGetDatum(lines);
+	values[2] = ObjectIdGetDatum(reservations);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	if (SPI_execute_with_args(TABLES_FINGERPRINT_SQL, 3, (Oid *) types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot describe the order tables");
+	if (SPI_processed == 1)
+	{
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (!isnull)
+		{
+			char	   *md5 = TextDatumGetCString(d);
+
+			same = strcmp(md5, TABLES_FINGERPRINT) == 0;
+		}
+	}
+	SPI_finish();
+	return same;
+}
 
 typedef struct OrderTables
 {
@@ -175,7 +236,8 @@ LearnTables(void)
 	t.usable = ColumnsAre(orders, order_columns, NCOLS(order_columns)) &&
 		ColumnsAre(lines, line_columns, NCOLS(line_columns)) &&
 		ColumnsAre(reservations, reservation_columns, NCOLS(reservation_columns)) &&
-		!InsertHasSideEffects(orders) && !InsertHasSideEffects(lines) && !InsertHasSideEffects(reservations);
+		!InsertHasSideEffects(orders) && !InsertHasSideEffects(lines) && !InsertHasSideEffects(reservations) &&
+		TablesAsWritten(t.order_relid, t.line_relid, t.reservation_relid);
 	if (t.usable)
 	{
 		t.ref_index = RefIndex(orders);
@@ -203,8 +265,24 @@ LearnTables(void)
 bool
 OrderRowsDirect(void)
 {
+	Oid			relids[3];
+	int			i;
+
 	if (!StockDirectAccess())
 		return false;
+
+	/*
+	 * The tables are locked as the inserts will lock them before what was
+	 * learnt of them is trusted: DDL that committed meanwhile is taken in
+	 * (its invalidation arrives with the lock), and none can commit before
+	 * this transaction ends.
+	 */
+	relids[0] = tables.known ? tables.order_relid : IerpRelid("sales_order");
+	relids[1] = tables.known ? tables.line_relid : IerpRelid("order_line");
+	relids[2] = tables.known ? tables.reservation_relid : IerpRelid("reservation");
+	for (i = 0; i < 3; i++)
+		if (OidIsValid(relids[i]))
+			LockRelationOid(relids[i], RowExclusiveLock);
 	LearnTables();
 	return tables.usable;
 }
@@ -292,7 +370,9 @@ OrderRowsInsert(const NewOrderRow *order, const NewLineRow *lines, int nlines)
 	int			i;
 
 	LearnTables();
-	Assert(tables.usable);
+	if (!tables.usable)
+		elog(ERROR, "inventory_erp: the order tables changed while order " INT64_FORMAT " was placed; retry",
+			 order->order_id);
 	if (order->external_ref[0] == '\0')
 		elog(ERROR, "inventory_erp: an order without external_ref reached the order rows");
 	for (i = 0; i < nlines; i++)
@@ -357,7 +437,9 @@ OrderRowsInsertReservations(int64 order_id, const NewReservationRow *rows, int n
 	if (n == 0)
 		return;
 	LearnTables();
-	Assert(tables.usable);
+	if (!tables.usable)
+		elog(ERROR, "inventory_erp: the order tables changed while order " INT64_FORMAT " was allocated; retry",
+			 order_id);
 	rel = table_open(tables.reservation_relid, RowExclusiveLock);
 	for (i = 0; i < n; i++)
 	{
