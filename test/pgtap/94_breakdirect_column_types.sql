@@ -10,11 +10,13 @@
 -- (as the SQL path refuses it: no implicit jsonb -> json/text assignment) or
 -- be stored so that it reads back as the address given.  What must never
 -- happen: the jsonb's binary form stored as the json or text value, which reads
--- back as "\x02" and breaks every later reader of the order.
+-- back as "\x02" and breaks every later reader of the order.  Likewise a
+-- column default a DBA changed (created_at) applies to new orders, as the SQL
+-- path's INSERT applies it.
 --
 -- Master data uses codes starting with TAP94- and is rolled back at the end.
 BEGIN;
-SELECT plan(4);
+SELECT plan(6);
 
 INSERT INTO erp.node (code, kind) VALUES ('TAP94-N1', 'warehouse');
 INSERT INTO erp.channel (code, kind) VALUES ('TAP94-WEB', 'storefront');
@@ -51,6 +53,17 @@ SELECT pg_temp.place('TAP94-text') AS text_direct \gset
 SELECT count(*) AS unreadable FROM erp.sales_order WHERE external_ref LIKE 'TAP94-%' AND ship_to NOT LIKE '{%' \gset
 ROLLBACK TO SAVEPOINT s;
 
+-- a column default a DBA changed: the SQL path's INSERT leaves created_at to it
+ALTER TABLE erp.sales_order ALTER COLUMN created_at SET DEFAULT '2000-01-01 00:00:00+00';
+ALTER TABLE erp.reservation ALTER COLUMN created_at SET DEFAULT '2000-01-01 00:00:00+00';
+SET LOCAL inventory_erp.kernel_access = routed;
+SELECT count(*) FROM erp.place_order('TAP94-WEB', 'TAP94-default-sql', '[{"sku": "TAP94-A", "qty": 1}]');
+RESET inventory_erp.kernel_access;
+SELECT count(*) FROM erp.place_order('TAP94-WEB', 'TAP94-default', '[{"sku": "TAP94-A", "qty": 1}]');
+SELECT string_agg(o.external_ref || ' ' || o.created_at::date || ' ' || r.created_at::date, ', ' ORDER BY o.external_ref) AS defaults
+  FROM erp.sales_order o JOIN erp.reservation r USING (order_id) WHERE o.external_ref LIKE 'TAP94-default%' \gset
+ROLLBACK TO SAVEPOINT s;
+
 SELECT matches(:'json_sql'::text, '^(refused |\{"lat": 52.5)',
     'SQL path, ship_to json: the order is refused or its address reads back');
 SELECT matches(:'json_direct'::text, '^(refused |\{"lat": 52.5)',
@@ -58,6 +71,10 @@ SELECT matches(:'json_direct'::text, '^(refused |\{"lat": 52.5)',
 SELECT matches(:'text_direct'::text, '^(refused |\{"lat": 52.5)',
     'direct path, ship_to text: the order is refused or its address reads back (not the jsonb''s bytes)');
 SELECT is(:unreadable::bigint, 0::bigint, 'no order holds an unreadable ship_to');
+SELECT matches(:'defaults'::text, 'TAP94-default-sql 2000-01-01 2000-01-01$',
+    'SQL path: created_at of the order and its reservation take the default a DBA set');
+SELECT is(:'defaults'::text, 'TAP94-default 2000-01-01 2000-01-01, TAP94-default-sql 2000-01-01 2000-01-01',
+    'direct path: the same defaults are applied (not the transaction''s start time)');
 
 SELECT * FROM finish();
 ROLLBACK;
