@@ -41,7 +41,7 @@ run_all() { # run_all LABEL
         fi
         printf 'ok       %s: %s (%d rows%s)\n' "$1" "$name" "$(grep -c . <<<"$out")" \
             "$(grep -o '"[a-z_0-9]*":null' <<<"$out" | sort -u | tr '\n' ' ' | sed 's/^./; NULL: &/;s/ $//')"
-    done < <(python3 - "$QUERIES" <<'PY'
+    done < <(/usr/bin/python3 - "$QUERIES" <<'PY'
 import sys, yaml
 for name, spec in yaml.safe_load(open(sys.argv[1])).items():
     q = " ".join(spec["query"].split())
@@ -52,7 +52,7 @@ PY
     while IFS=$'\t' read -r name col sql; do
         n=$("$PGBIN/psql" -X -q -At -U bo_exporter -d "$DB" -c "SELECT count(*) FROM ($sql) r WHERE r.$col IS NULL" 2>&1)
         if [ "$n" != 0 ]; then printf 'FAIL     %s: %s label %s is NULL in %s row(s)\n' "$1" "$name" "$col" "$n"; failures=$((failures + 1)); fi
-    done < <(python3 - "$QUERIES" <<'PY'
+    done < <(/usr/bin/python3 - "$QUERIES" <<'PY'
 import sys, yaml
 for name, spec in yaml.safe_load(open(sys.argv[1])).items():
     q = " ".join(spec["query"].split())
