@@ -14,7 +14,7 @@ RESET client_min_messages;
 CREATE ROLE regress_bo_exporter IN ROLE erp_reader;
 SET ROLE regress_bo_exporter;
 -- the query of inventory_erp_refunds, as the yaml has it
-SELECT refunds, awaiting_approval, received_not_refunded, refunded_amount
+SELECT refunds, awaiting_approval, received_not_refunded, coalesce(refunded_amount, 0) AS refunded_amount
   FROM erp.kpi_refund_latency;
 RESET ROLE;
 DROP EXTENSION inventory_erp CASCADE;

@@ -36,6 +36,7 @@
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 
 #include "ierp.h"
@@ -273,7 +274,8 @@ EventReadBatch(const EventCursor *after, int64 upto_seq, int32 max)
 	values[1] = Int64GetDatum(after->event_id);
 	values[2] = Int32GetDatum(max);
 	values[3] = Int64GetDatum(upto_seq);
-	if (SPI_execute_plan(plan, values, NULL, true, 0) != SPI_OK_SELECT)
+	/* a snapshot of its own (not the caller's statement's): see the lock in ierp_event_read_body */
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: reading events failed");
 }
 
@@ -297,7 +299,7 @@ EventLastStamp(int64 after_seq)
 			 "SELECT max(commit_seq) FROM erp.event_commit WHERE commit_seq OPERATOR(pg_catalog.>=) $1",
 			 1, argtypes);
 	values[0] = Int64GetDatum(after_seq);
-	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "inventory_erp: reading the last commit stamp failed");
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return isnull ? 0 : DatumGetInt64(d);
@@ -330,6 +332,21 @@ ierp_event_read_body(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
+
+	/*
+	 * The lock a write of the consumers takes, taken before anything is
+	 * read: erp.prune_events holds erp.event_consumer in SHARE mode from
+	 * before it decides what every consumer acknowledged until it commits,
+	 * so a read (a new consumer's first one above all) either comes before
+	 * that decision, and counts in it, or waits and reads what is left.
+	 * What is left: the stamps and events are read with snapshots taken
+	 * after this lock (the statements' own, not the caller's, which may be
+	 * older than a prune that committed while this waited: a batch from it
+	 * would hold events the prune deleted, and an unacknowledged part of it
+	 * would never come again).  A later snapshot for the events than for
+	 * the last stamp is safe: it sees every stamp the first one saw.
+	 */
+	LockRelationOid(IerpRelid("event_consumer"), RowExclusiveLock);
 	if (!EventConsumerLock(name, &consumer))
 	{
 		EventConsumerCreate(name);

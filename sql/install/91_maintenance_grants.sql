@@ -7,7 +7,8 @@ DECLARE
 BEGIN
     FOREACH f IN ARRAY ARRAY['erp.prune_events(interval)', 'erp.close_period(date)',
                              'erp.archive_ledger(date,boolean)', 'erp.compact_slots(integer)',
-                             'erp.schedule_jobs()', 'erp.unschedule_jobs()']::regprocedure[]
+                             'erp.schedule_jobs()', 'erp.unschedule_jobs()',
+                             'erp.scheduled_job_owners()']::regprocedure[]
     LOOP
         EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC, erp_operator', f);
         EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO erp_admin', f);

@@ -7,7 +7,9 @@
 # allocate_pending, prune_events, compact_slots... all run twice, concurrently,
 # as two roles; and erp.unschedule_jobs() by either leaves the other's set
 # running.  Expected: each job of erp.maintenance_jobs() registered once in
-# the database, whoever calls.  Exit 0 = pass.
+# the database, whoever calls: the second administrator is refused (IE010,
+# naming the role that has the jobs) and changes nothing; after the first one
+# unschedules, the second may schedule.  Exit 0 = pass.
 set -uo pipefail
 : "${PGBIN:?}" "${WORK:?}" "${REPO_ROOT:?}"
 . "$REPO_ROOT/scripts/pgenv.sh"
@@ -35,12 +37,17 @@ GRANT USAGE ON SCHEMA cron TO bo_dba_anna, bo_dba_ben;
 SQL
 jobs=$(q -c 'SELECT count(*) FROM erp.maintenance_jobs()')
 as bo_dba_anna -c 'SELECT count(*) FROM erp.schedule_jobs()' >/dev/null || exit 1
-as bo_dba_ben -c 'SELECT count(*) FROM erp.schedule_jobs()' >/dev/null || exit 1
+check "a second administrator's erp.schedule_jobs() is refused (IE010), naming the role that has the jobs" \
+    "IE010 bo_dba_anna" \
+    "$(as bo_dba_ben -v VERBOSITY=verbose -c 'SELECT count(*) FROM erp.schedule_jobs()' 2>&1 | grep -Eo 'IE010|bo_dba_anna' | sort -u | tr '\n' ' ' | sed 's/ $//')"
 check "after two administrators called erp.schedule_jobs(), each job is registered once" \
     "$jobs jobs, each once" \
     "$(q -c "SELECT count(DISTINCT jobname) || ' jobs, ' || CASE WHEN count(*) = count(DISTINCT jobname) THEN 'each once' ELSE count(*) || ' registrations' END FROM cron.job WHERE jobname LIKE 'inventory\_erp.%'")"
-as bo_dba_ben -c 'SELECT erp.unschedule_jobs()' >/dev/null || exit 1
-check "erp.unschedule_jobs() leaves no extension job running" 0 \
+as bo_dba_anna -c 'SELECT erp.unschedule_jobs()' >/dev/null || exit 1
+check "erp.unschedule_jobs() by the role that has them leaves no extension job running" 0 \
     "$(q -c "SELECT count(*) FROM cron.job WHERE jobname LIKE 'inventory\_erp.%'")"
+as bo_dba_ben -c 'SELECT count(*) FROM erp.schedule_jobs()' >/dev/null || exit 1
+check "then the second administrator may schedule them" "$jobs bo_dba_ben" \
+    "$(q -c "SELECT count(*) || ' ' || string_agg(DISTINCT username, ',') FROM cron.job WHERE jobname LIKE 'inventory\_erp.%'")"
 echo "== $failures mismatch(es)"
 [ "$failures" -eq 0 ]

@@ -74,6 +74,8 @@ BEGIN
                   DETAIL = pg_catalog.format('Today is %s.', CURRENT_DATE);
     END IF;
     cut_at := (upto OPERATOR(pg_catalog.+) 1)::timestamptz;
+    -- one close at a time: a second one waits, then finds the first's period
+    LOCK TABLE erp.period_close IN SHARE ROW EXCLUSIVE MODE;
     SELECT c.upto, c.cut, c.last_move_id INTO prev FROM erp.period_close c ORDER BY c.cut DESC LIMIT 1;
     IF FOUND AND prev.cut OPERATOR(pg_catalog.>=) cut_at THEN
         RAISE EXCEPTION 'cannot close the period up to %: it is closed up to % already', upto, prev.upto
@@ -181,6 +183,10 @@ BEGIN
                   HINT = 'Give how long events are kept, e.g. erp.prune_events(''30 days'').';
     END IF;
     cut_at := pg_catalog.now() OPERATOR(pg_catalog.-) older_than;
+    -- no consumer reads, acknowledges or is created until this commits
+    -- (erp.read_events takes ROW EXCLUSIVE before it reads): a new consumer's
+    -- first read counts in the cursor below, or waits and reads what is left
+    LOCK TABLE erp.event_consumer IN SHARE MODE;
     -- the lowest acknowledged cursor of all consumers: nobody still needs
     -- what is at or below it (no consumer: nobody needs anything)
     SELECT c.acked_commit_seq, c.acked_event_id INTO low
@@ -257,6 +263,24 @@ $$;
 COMMENT ON FUNCTION erp.maintenance_jobs() IS
     'The periodic work of the extension, as erp.schedule_jobs() registers it: job name, cron schedule, command; the functions of features not installed are left out';
 
+CREATE FUNCTION erp.scheduled_job_owners()
+    RETURNS SETOF name
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- pg_cron shows each role only its own jobs (row level security on
+    -- cron.job): read as the extension's owner, names of ours only
+    IF pg_catalog.to_regclass('cron.job') IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY EXECUTE 'SELECT DISTINCT j.username::name FROM cron.job j WHERE j.jobname OPERATOR(pg_catalog.=) ANY ($1)'
+        USING ARRAY['inventory_erp.allocate_pending', 'inventory_erp.expire_returns', 'inventory_erp.expire_holds',
+                    'inventory_erp.refresh_forecasts', 'inventory_erp.detect_anomalies', 'inventory_erp.prune_events',
+                    'inventory_erp.compact_slots'];
+END
+$$;
+COMMENT ON FUNCTION erp.scheduled_job_owners() IS
+    'The roles whose pg_cron jobs run the periodic work of erp.schedule_jobs() in this database (none without pg_cron); erp.schedule_jobs() refuses to register the jobs a second time under another role';
+
 CREATE FUNCTION erp.schedule_jobs()
     RETURNS TABLE (job_name text, schedule text, command text, jobid bigint)
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -275,6 +299,13 @@ BEGIN
         RETURN QUERY SELECT m.job_name, m.schedule, m.command, NULL::bigint FROM erp.maintenance_jobs() m;
         RETURN;
     END IF;
+    -- one set of jobs per database: another administrator's would run everything twice
+    SELECT o INTO j FROM erp.scheduled_job_owners() o WHERE o OPERATOR(pg_catalog.<>) CURRENT_USER LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'the periodic work of inventory_erp is scheduled by role % already', j.o
+            USING ERRCODE = 'IE010',
+                  HINT = 'Call erp.unschedule_jobs() as that role first, or leave its jobs as they are.';
+    END IF;
     -- cron.schedule with a job name replaces that job of the caller's: calling
     -- again updates, never duplicates; the jobs run as the caller
     FOR j IN SELECT * FROM erp.maintenance_jobs() LOOP
@@ -287,7 +318,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION erp.schedule_jobs() IS
-    'Registers the periodic work of erp.maintenance_jobs() with pg_cron, as jobs named inventory_erp.* that run as the caller (calling again updates them, never duplicates); returns the jobs with their pg_cron job ids.  Without pg_cron in this database: a NOTICE listing what to run and how often, the same rows with jobid NULL, and nothing changed';
+    'Registers the periodic work of erp.maintenance_jobs() with pg_cron, as jobs named inventory_erp.* that run as the caller (calling again updates them, never duplicates); returns the jobs with their pg_cron job ids; refused (IE010) when another role has them scheduled already.  Without pg_cron in this database: a NOTICE listing what to run and how often, the same rows with jobid NULL, and nothing changed';
 
 CREATE FUNCTION erp.unschedule_jobs()
     RETURNS integer
