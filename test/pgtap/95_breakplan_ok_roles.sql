@@ -8,9 +8,10 @@
 -- - it may not run detection (IE009), close the DC's anomaly or the business's
 --   return-rate anomaly (IE009, nothing changed), refresh or import (42501);
 -- - after its role is renamed it is still the partner of its node;
--- - a reader may call none of the writing functions (42501).
+-- - a reader may call none of the writing functions, an approver neither
+--   refresh nor import (42501).
 BEGIN;
-SELECT plan(22);
+SELECT plan(24);
 
 INSERT INTO erp.node (code) VALUES ('BPR-DC'), ('BPR-3PL');
 INSERT INTO erp.channel (code) VALUES ('BPR-WEB');
@@ -85,6 +86,13 @@ SELECT throws_ok(x, '42501', NULL, 'a reader may not: ' || x)
                     'SELECT erp.import_demand(''[]'')',
                     'SELECT erp.detect_anomalies()',
                     format('SELECT erp.close_anomaly(%s)', (SELECT anomaly_id FROM bpr_ids WHERE ref = 'count:bpr-BPR-DC'))]) x;
+RESET ROLE;
+-- an approver (an operator who may approve) neither
+CREATE ROLE bpr_approver;
+GRANT erp_approver TO bpr_approver;
+SET LOCAL ROLE bpr_approver;
+SELECT throws_ok(x, '42501', NULL, 'an approver may not: ' || x)
+  FROM unnest(ARRAY['SELECT erp.refresh_forecasts()', 'SELECT erp.import_demand(''[]'')']) x;
 RESET ROLE;
 
 SELECT * FROM finish();
