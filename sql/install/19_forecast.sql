@@ -257,7 +257,13 @@ WITH stock AS (
       LEFT JOIN delay dl ON dl.item_id = p.item_id AND dl.node_id = p.node_id
 ), planned AS (
     -- the latest refresh's forecast of the node (all its channels) over the lead time
-    SELECT x.*, fc.d, fc.var_d, erp.normal_quantile(CAST(x.service_level AS double precision)) AS z
+    -- z of the service level as a double strictly between 0 and 1: the CHECK lets in
+    -- numerics a cast would round to 1 (0.99999999999999999999) or cannot make a
+    -- double of (1e-400), which failed every query of the view
+    SELECT x.*, fc.d, fc.var_d,
+           CASE WHEN x.service_level IS NOT NULL
+                THEN erp.normal_quantile(CAST(LEAST(GREATEST(x.service_level, 1e-300), 0.9999999999999999)
+                                              AS double precision)) END AS z
       FROM position x
       LEFT JOIN LATERAL (
            SELECT pg_catalog.avg(f.qty) AS d, pg_catalog.avg(f.var) AS var_d
