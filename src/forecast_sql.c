@@ -37,6 +37,12 @@ IERP_OWNER_ENTRY(ierp_forecast_refresh);
 
 /* longest array erp.forecast_series takes */
 #define FC_MAX_SERIES_LEN	10000
+/*
+ * largest daily demand erp.forecast_series takes: what a bigint quantity
+ * holds.  The engine's sums of squared errors stay finite far above it
+ * (1e150); 1e308 a day made them Infinity and the forecast NaN.
+ */
+#define FC_MAX_DEMAND		9223372036854775807.0
 /* series erp.refresh_forecasts reads from its cursor at a time */
 #define FC_FETCH			200
 /* a series is active when it had demand in the last this many days */
@@ -95,6 +101,12 @@ FcRun(const double *y, const bool *miss, int n, int horizon, FcFit *fit,
 
 		lo[h] = Max(mean[h] - half, 0);
 		hi[h] = mean[h] + half;
+		/* never NaN or Infinity out (numeric would order NaN above every number) */
+		if (!isfinite(mean[h]) || !isfinite(hi[h]) || !isfinite(fit->sigma2))
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+					 errmsg("demand of the series is too large to forecast"),
+					 errdetail("The forecast of day %d after the series is not a finite number.", h + 1)));
 	}
 	pfree(var);
 }
@@ -224,7 +236,8 @@ ierp_forecast(PG_FUNCTION_ARGS)
  * erp.forecast_series(qty, censored, horizon_days): the engine on a series
  * given as arrays (NULL elements of qty count as censored).  Refuses (IE004)
  * arrays longer than FC_MAX_SERIES_LEN, a censored array of another length,
- * and a horizon outside 1..FC_MAX_HORIZON.
+ * demand below 0, above FC_MAX_DEMAND or not finite, and a horizon outside
+ * 1..FC_MAX_HORIZON.
  */
 Datum
 ierp_forecast_series(PG_FUNCTION_ARGS)
@@ -275,11 +288,11 @@ ierp_forecast_series(PG_FUNCTION_ARGS)
 	{
 		double		v = qnull[t] ? 0 : DatumGetFloat8(qd[t]);
 
-		if (!qnull[t] && (isnan(v) || isinf(v) || v < 0))
+		if (!qnull[t] && (isnan(v) || isinf(v) || v < 0 || v > FC_MAX_DEMAND))
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 					 errmsg("invalid demand %g on day %d of the series", v, t + 1),
-					 errdetail("Daily demand is a finite number of units, 0 or more.")));
+					 errdetail("Daily demand is a finite number of units, 0 to 9223372036854775807 (what a bigint holds).")));
 		y[t] = v;
 		miss[t] = qnull[t] || (nc > 0 && !cnull[t] && DatumGetBool(cd[t]));
 	}
