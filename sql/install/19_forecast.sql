@@ -26,7 +26,10 @@ CREATE POLICY partner_nodes ON erp.demand_import
 -- Days on which an item ran out at a node: the available units of the node
 -- (all bins and lots) are replayed move by move from the ledger; a day is a
 -- stockout day when it opened with none available, or when available reached
--- 0 during it.  Days without moves keep the state of the day before.
+-- 0 during it.  Days without moves keep the state of the day before.  A partner
+-- (erp.node_access) replays its own nodes only: it sees every move of those,
+-- but of another node only the moves to or from its own (a transfer's), and a
+-- replay of those alone ran the other node's balance below 0.
 CREATE VIEW erp.stockout_day WITH (security_invoker = true) AS
 SELECT x.item_id, x.node_id, d.day
   FROM (SELECT y.item_id, y.node_id, y.day, y.low, y.close,
@@ -45,6 +48,8 @@ SELECT x.item_id, x.node_id, d.day
                                        (s.from_node_id, CASE WHEN s.from_state = 'available' THEN -s.qty END))
                                        AS v(node_id, delta)
                                  WHERE v.delta IS NOT NULL
+                                   AND ((SELECT erp.visible_nodes()) IS NULL
+                                        OR v.node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])))
                                  GROUP BY s.item_id, v.node_id, s.at, s.move_id) m) r
                  GROUP BY r.item_id, r.node_id, r.day) y
         WINDOW w AS (PARTITION BY y.item_id, y.node_id ORDER BY y.day)) x
@@ -60,7 +65,7 @@ SELECT x.item_id, x.node_id, d.day
                                          interval '1 day') AS g
         WHERE x.close <= 0) AS d(day);
 COMMENT ON VIEW erp.stockout_day IS
-    'Days on which an item was out of stock at a node: the day opened with no available units there (all bins and lots), or available reached 0 during it; days without moves after a day that closed with none count too, up to today. Demand on these days is censored (erp.demand_history)';
+    'Days on which an item was out of stock at a node: the day opened with no available units there (all bins and lots), or available reached 0 during it; days without moves after a day that closed with none count too, up to today. Demand on these days is censored (erp.demand_history). A partner sees the days of its own nodes only';
 
 -- What customers asked for, per item, channel, node and day.
 CREATE VIEW erp.demand_history WITH (security_invoker = true) AS
@@ -95,7 +100,10 @@ SELECT i.sku, c.code AS channel, n.code AS node, h.day, h.qty, h.censored,
          GROUP BY a.item_id, a.channel_id, a.node_id, a.day) h
   JOIN erp.item i ON i.item_id = h.item_id
   LEFT JOIN erp.channel c ON c.channel_id = h.channel_id
-  LEFT JOIN erp.node n ON n.node_id = h.node_id;
+  LEFT JOIN erp.node n ON n.node_id = h.node_id
+ -- a partner may see an order of another node (a channel both serve): not its demand
+ WHERE (SELECT erp.visible_nodes()) IS NULL
+    OR h.node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[]));
 COMMENT ON VIEW erp.demand_history IS
     'Units asked for per item, channel, node and day: order lines as captured (qty, whatever was later allocated, shipped or cancelled; dated by the order''s capture, at the node that holds or shipped them, else the channel''s best-ranked node) plus erp.import_demand rows; a row per day with demand, and per stockout day of the node (erp.stockout_day) since the series'' first day. Days missing are days without demand';
 COMMENT ON COLUMN erp.demand_history.qty IS 'Units asked for that day (0 on a stockout day without orders)';
