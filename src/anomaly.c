@@ -250,7 +250,10 @@ typedef struct SeriesState
 /*
  * Pick exception events per node and day over the last 90 days (days
  * without any count 0); units = exceptions, value = what the orders that met
- * them are worth.
+ * them are worth.  The days are dates (today minus 0 to 89), not a series of
+ * timestamps with time zone: where summer time begins at midnight that day
+ * has no 00:00, and a series stepping a day from it ran at 01:00 and ended
+ * before today's 00:00, so today was never judged.
  */
 #define ANOMALY_PICK_SQL \
 	"WITH daily AS (" \
@@ -266,7 +269,7 @@ typedef struct SeriesState
 	"                   WHERE ol.order_id = ANY (y.orders)), 0)::float8, 0::float8, pg_catalog.to_char(d.day, 'YYYY-MM-DD')" \
 	"   FROM (SELECT DISTINCT node_id FROM daily) n" \
 	"   JOIN erp.node nd ON nd.node_id = n.node_id" \
-	"  CROSS JOIN pg_catalog.generate_series(CURRENT_DATE - 89, CURRENT_DATE, interval '1 day') AS d(day)" \
+	"  CROSS JOIN (SELECT CURRENT_DATE - g FROM pg_catalog.generate_series(0, 89) AS g) AS d(day)" \
 	"   LEFT JOIN daily y ON y.node_id = n.node_id AND y.day = d.day::date" \
 	"  ORDER BY 1, d.day"
 
