@@ -139,7 +139,7 @@ CREATE POLICY partner_nodes ON erp.forecast_snapshot
     USING ((SELECT erp.visible_nodes()) IS NULL
            OR node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
 COMMENT ON TABLE erp.forecast_snapshot IS 'Daily forecasts of every active series as erp.refresh_forecasts computed them (one row per series and day of the horizon); erp.kpi_forecast_accuracy compares them with what then happened. No foreign keys: only erp.refresh_forecasts writes it, from series of existing items, channels and nodes (which are retired, never deleted), and checking three keys per row made its inserts nine times slower';
-COMMENT ON COLUMN erp.forecast_snapshot.taken_at IS 'When the refresh ran (its transaction''s start): the rows of one refresh share it';
+COMMENT ON COLUMN erp.forecast_snapshot.taken_at IS 'When the refresh ran (its transaction''s start): the rows of one refresh share it, and so do those of two refreshes in one transaction (readers take the later one''s row, the higher forecast_snapshot_id, of a series and day)';
 COMMENT ON COLUMN erp.forecast_snapshot.qty IS 'Expected units that day';
 COMMENT ON COLUMN erp.forecast_snapshot.lo IS 'Lower end of the 95% prediction interval (never below 0)';
 COMMENT ON COLUMN erp.forecast_snapshot.hi IS 'Upper end of the 95% prediction interval';
@@ -196,7 +196,7 @@ SELECT c.code AS channel, i.category,
                   FROM erp.forecast_snapshot s
                  WHERE s.day < CURRENT_DATE AND s.day >= CURRENT_DATE - 28
                    AND CAST(s.taken_at AS date) <= s.day
-                 ORDER BY s.item_id, s.channel_id, s.node_id, s.day, s.taken_at DESC) f
+                 ORDER BY s.item_id, s.channel_id, s.node_id, s.day, s.taken_at DESC, s.forecast_snapshot_id DESC) f
           LEFT JOIN erp.demand_history h
             ON h.item_id = f.item_id AND h.channel_id IS NOT DISTINCT FROM f.channel_id
            AND h.node_id IS NOT DISTINCT FROM f.node_id AND h.day = f.day
@@ -277,10 +277,14 @@ WITH stock AS (
       LEFT JOIN LATERAL (
            SELECT pg_catalog.avg(f.qty) AS d, pg_catalog.avg(f.var) AS var_d
              FROM (SELECT g.day, pg_catalog.sum(g.qty) AS qty, pg_catalog.sum(g.sigma * g.sigma) AS var
-                     FROM erp.forecast_snapshot g
-                    WHERE g.item_id = x.item_id AND g.node_id = x.node_id AND g.day >= CURRENT_DATE
-                      AND g.taken_at = (SELECT pg_catalog.max(l.taken_at) FROM erp.forecast_snapshot l
-                                         WHERE l.item_id = x.item_id AND l.node_id = x.node_id)
+                     -- two refreshes in one transaction share their taken_at (now()): each
+                     -- series and day once, from the later refresh (the higher id), not summed
+                     FROM (SELECT DISTINCT ON (s.channel_id, s.day) s.day, s.qty, s.sigma
+                             FROM erp.forecast_snapshot s
+                            WHERE s.item_id = x.item_id AND s.node_id = x.node_id AND s.day >= CURRENT_DATE
+                              AND s.taken_at = (SELECT pg_catalog.max(l.taken_at) FROM erp.forecast_snapshot l
+                                                 WHERE l.item_id = x.item_id AND l.node_id = x.node_id)
+                            ORDER BY s.channel_id, s.day, s.forecast_snapshot_id DESC) g
                     GROUP BY g.day ORDER BY g.day
                     LIMIT GREATEST(CAST(pg_catalog.ceil(x.lt_mean) AS bigint), 1)) f) fc
         ON x.service_level IS NOT NULL
