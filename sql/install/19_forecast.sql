@@ -67,19 +67,34 @@ SELECT x.item_id, x.node_id, d.day
 COMMENT ON VIEW erp.stockout_day IS
     'Days on which an item was out of stock at a node: the day opened with no available units there (all bins and lots), or available reached 0 during it; days without moves after a day that closed with none count too, up to today. Demand on these days is censored (erp.demand_history). A partner sees the days of its own nodes only';
 
--- What customers asked for, per item, channel, node and day.
+-- What customers asked for, per item, channel, node and day.  A line is demand
+-- at each node that holds or shipped units of it, for those units (a line split
+-- across nodes is demand at each); its units nobody holds or shipped
+-- (backordered, short, cancelled) at the channel's best-ranked node, where
+-- erp.replenishment counts a backorder; a line without a held or shipped unit
+-- of its item (nothing allocated, or a kit, which holds its components) all
+-- there.  A partner sees its own nodes' rows only.
 CREATE VIEW erp.demand_history WITH (security_invoker = true) AS
 WITH asked AS NOT MATERIALIZED (
-    SELECT ol.item_id, o.channel_id,
-           COALESCE((SELECT pg_catalog.min(v.node_id) FROM erp.reservation v
-                      WHERE v.item_id = ol.item_id AND v.order_id = ol.order_id AND v.line_no = ol.line_no),
-                    (SELECT pg_catalog.min(sl.node_id) FROM erp.shipment_line sl
-                      WHERE sl.order_id = ol.order_id AND sl.item_id = ol.item_id AND sl.line_no = ol.line_no),
-                    (SELECT cn.node_id FROM erp.channel_node cn
-                      WHERE cn.channel_id = o.channel_id ORDER BY cn.rank, cn.node_id LIMIT 1)) AS node_id,
-           CAST(o.created_at AS date) AS day, ol.qty
+    SELECT ol.item_id, o.channel_id, p.node_id, CAST(o.created_at AS date) AS day, p.qty
       FROM erp.order_line ol
       JOIN erp.sales_order o ON o.order_id = ol.order_id
+     CROSS JOIN LATERAL (
+           WITH held AS (
+               SELECT g.node_id, pg_catalog.sum(g.qty) AS qty
+                 FROM (SELECT v.node_id, v.qty FROM erp.reservation v
+                        WHERE v.item_id = ol.item_id AND v.order_id = ol.order_id AND v.line_no = ol.line_no
+                          AND v.qty > 0
+                       UNION ALL
+                       SELECT sl.node_id, sl.qty FROM erp.shipment_line sl
+                        WHERE sl.order_id = ol.order_id AND sl.item_id = ol.item_id AND sl.line_no = ol.line_no) g
+                GROUP BY g.node_id)
+           SELECT h.node_id, h.qty FROM held h
+           UNION ALL
+           SELECT (SELECT cn.node_id FROM erp.channel_node cn
+                    WHERE cn.channel_id = o.channel_id ORDER BY cn.rank, cn.node_id LIMIT 1),
+                  CASE WHEN EXISTS (SELECT 1 FROM held) THEN ol.qty - ol.qty_allocated ELSE ol.qty END
+            WHERE ol.qty > ol.qty_allocated OR NOT EXISTS (SELECT 1 FROM held)) AS p(node_id, qty)
     UNION ALL
     SELECT di.item_id, di.channel_id, di.node_id, di.day, di.qty
       FROM erp.demand_import di
@@ -105,7 +120,7 @@ SELECT i.sku, c.code AS channel, n.code AS node, h.day, h.qty, h.censored,
  WHERE (SELECT erp.visible_nodes()) IS NULL
     OR h.node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[]));
 COMMENT ON VIEW erp.demand_history IS
-    'Units asked for per item, channel, node and day: order lines as captured (qty, whatever was later allocated, shipped or cancelled; dated by the order''s capture, at the node that holds or shipped them, else the channel''s best-ranked node) plus erp.import_demand rows; a row per day with demand, and per stockout day of the node (erp.stockout_day) since the series'' first day. Days missing are days without demand';
+    'Units asked for per item, channel, node and day: order lines as captured (qty, whatever was later allocated, shipped or cancelled; dated by the order''s capture; at each node that holds or shipped units of the line, for those units, and the units nobody holds or shipped, or a whole line without any, at the channel''s best-ranked node) plus erp.import_demand rows; a row per day with demand, and per stockout day of the node (erp.stockout_day) since the series'' first day. Days missing are days without demand. A partner sees its own nodes'' rows only';
 COMMENT ON COLUMN erp.demand_history.qty IS 'Units asked for that day (0 on a stockout day without orders)';
 COMMENT ON COLUMN erp.demand_history.censored IS 'The item was out of stock at the node that day: what was asked is a lower bound of demand, and the forecast does not learn from the day';
 COMMENT ON COLUMN erp.demand_history.channel IS 'Channel code; NULL for imported demand without a channel';
