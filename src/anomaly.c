@@ -27,6 +27,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -39,17 +40,21 @@
 IERP_OWNER_ENTRY(ierp_anomaly_detect);
 IERP_OWNER_ENTRY(ierp_anomaly_close);
 
-#define ANOMALY_REF_LEN		192
 #define ANOMALY_KIND_LEN	24
 #define ANOMALY_DETAIL_LEN	1024
 /* the largest score and value erp.anomaly's numeric(10,2) and numeric(14,2) hold */
 #define ANOMALY_MAX_SCORE	99999999.99
 #define ANOMALY_MAX_VALUE	999999999999.99
 
-/* One finding, keyed by ref ("count:12", "pick_exceptions:DC1:2026-12-01", ...). */
+/*
+ * One finding, keyed by its whole ref ("count:12",
+ * "pick_exceptions:DC1:2026-12-01", ...).  A ref holds a node code or a sku,
+ * which have no length limit: it is kept whole, never cut (a cut merged the
+ * findings of codes sharing their first bytes and could split a character).
+ */
 typedef struct AnomalyFlag
 {
-	char		ref[ANOMALY_REF_LEN];	/* hash key: first */
+	char	   *ref;			/* hash key: first; in the flag set's context */
 	char		kind[ANOMALY_KIND_LEN];
 	int64		item_id;		/* 0: none */
 	int64		node_id;		/* 0: none */
@@ -127,22 +132,43 @@ Finite(double v)
 	return isfinite(v) ? v : 0.0;
 }
 
+/* The findings of a run: a hash of AnomalyFlag by ref, and where refs are kept. */
+typedef struct FlagSet
+{
+	HTAB	   *htab;
+	MemoryContext cxt;
+} FlagSet;
+
+/* hash and match of the flag keys, pointers to NUL-terminated refs */
+static uint32
+RefHash(const void *key, Size keysize)
+{
+	const char *ref = *(const char *const *) key;
+
+	return hash_bytes((const unsigned char *) ref, (int) strlen(ref));
+}
+
+static int
+RefMatch(const void *key1, const void *key2, Size keysize)
+{
+	return strcmp(*(const char *const *) key1, *(const char *const *) key2);
+}
+
 /*
- * FlagFor: the finding for ref, created with kind, item and node when new;
- * a later test of the same observation raises its score and adds detail.
+ * FlagFor: the finding for ref, created with kind, item and node when new
+ * (its ref copied into the set's context); a later test of the same
+ * observation raises its score and adds detail.
  */
 static AnomalyFlag *
-FlagFor(HTAB *flags, const char *ref, const char *kind, int64 item_id, int64 node_id)
+FlagFor(FlagSet *flags, const char *ref, const char *kind, int64 item_id, int64 node_id)
 {
-	char		key[ANOMALY_REF_LEN];
 	AnomalyFlag *flag;
 	bool		found;
 
-	MemSet(key, 0, sizeof(key));
-	strlcpy(key, ref, sizeof(key));
-	flag = hash_search(flags, key, HASH_ENTER, &found);
+	flag = hash_search(flags->htab, &ref, HASH_ENTER, &found);
 	if (!found)
 	{
+		flag->ref = MemoryContextStrdup(flags->cxt, ref);
 		strlcpy(flag->kind, kind, sizeof(flag->kind));
 		flag->item_id = item_id;
 		flag->node_id = node_id;
@@ -224,7 +250,10 @@ typedef struct SeriesState
 /*
  * Pick exception events per node and day over the last 90 days (days
  * without any count 0); units = exceptions, value = what the orders that met
- * them are worth.
+ * them are worth.  The days are dates (today minus 0 to 89), not a series of
+ * timestamps with time zone: where summer time begins at midnight that day
+ * has no 00:00, and a series stepping a day from it ran at 01:00 and ended
+ * before today's 00:00, so today was never judged.
  */
 #define ANOMALY_PICK_SQL \
 	"WITH daily AS (" \
@@ -240,7 +269,7 @@ typedef struct SeriesState
 	"                   WHERE ol.order_id = ANY (y.orders)), 0)::float8, 0::float8, pg_catalog.to_char(d.day, 'YYYY-MM-DD')" \
 	"   FROM (SELECT DISTINCT node_id FROM daily) n" \
 	"   JOIN erp.node nd ON nd.node_id = n.node_id" \
-	"  CROSS JOIN pg_catalog.generate_series(CURRENT_DATE - 89, CURRENT_DATE, interval '1 day') AS d(day)" \
+	"  CROSS JOIN (SELECT CURRENT_DATE - g FROM pg_catalog.generate_series(0, 89) AS g) AS d(day)" \
 	"   LEFT JOIN daily y ON y.node_id = n.node_id AND y.day = d.day::date" \
 	"  ORDER BY 1, d.day"
 
@@ -273,7 +302,7 @@ typedef struct SeriesState
  * return rate only with at least 3 units returned.
  */
 static void
-FlagObservation(HTAB *flags, AnomalyDetector detector, const RecentObs *obs, double x, double z,
+FlagObservation(FlagSet *flags, AnomalyDetector detector, const RecentObs *obs, double x, double z,
 				const RobustFit *fit, int n)
 {
 	AnomalyFlag *flag;
@@ -324,7 +353,7 @@ FlagObservation(HTAB *flags, AnomalyDetector detector, const RecentObs *obs, dou
  * observations; works in series_ctx (the caller resets it).
  */
 static void
-JudgeSeries(HTAB *flags, AnomalyDetector detector, double floor_scale, SeriesState *s,
+JudgeSeries(FlagSet *flags, AnomalyDetector detector, double floor_scale, SeriesState *s,
 			MemoryContext series_ctx)
 {
 	RobustFit	fit;
@@ -350,7 +379,7 @@ JudgeSeries(HTAB *flags, AnomalyDetector detector, double floor_scale, SeriesSta
  * reset after each.
  */
 static void
-ScanSeries(HTAB *flags, AnomalyDetector detector, SPIPlanPtr plan, double floor_scale, MemoryContext series_ctx)
+ScanSeries(FlagSet *flags, AnomalyDetector detector, SPIPlanPtr plan, double floor_scale, MemoryContext series_ctx)
 {
 	Portal		portal;
 	SeriesState s;
@@ -439,7 +468,7 @@ ScanSeries(HTAB *flags, AnomalyDetector detector, SPIPlanPtr plan, double floor_
  * week (floor 0.02).
  */
 static void
-RunDetectors(HTAB *flags, MemoryContext series_ctx)
+RunDetectors(FlagSet *flags, MemoryContext series_ctx)
 {
 	static SPIPlanPtr item_node_plan = NULL;
 	static SPIPlanPtr node_value_plan = NULL;
@@ -485,11 +514,11 @@ FlagCompare(const void *a, const void *b)
  * In (kind, ref) order, so that ids follow it.
  */
 static int
-WriteFlags(HTAB *flags, MemoryContext row_ctx)
+WriteFlags(FlagSet *flags, MemoryContext row_ctx)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[] = {TEXTOID, TEXTOID, INT8OID, INT8OID, FLOAT8OID, FLOAT8OID, TEXTOID};
-	long		nflags = hash_get_num_entries(flags);
+	long		nflags = hash_get_num_entries(flags->htab);
 	AnomalyFlag **sorted;
 	HASH_SEQ_STATUS seq;
 	AnomalyFlag *flag;
@@ -505,7 +534,7 @@ WriteFlags(HTAB *flags, MemoryContext row_ctx)
 			 " ON CONFLICT (kind, ref) DO NOTHING RETURNING anomaly_id",
 			 7, types);
 	sorted = palloc(sizeof(AnomalyFlag *) * nflags);
-	hash_seq_init(&seq, flags);
+	hash_seq_init(&seq, flags->htab);
 	while ((flag = hash_seq_search(&seq)) != NULL)
 		sorted[i++] = flag;
 	qsort(sorted, nflags, sizeof(AnomalyFlag *), FlagCompare);
@@ -560,7 +589,7 @@ ierp_anomaly_detect_body(PG_FUNCTION_ARGS)
 	MemoryContext series_ctx;
 	MemoryContext old;
 	HASHCTL		ctl;
-	HTAB	   *flags;
+	FlagSet		flags;
 	int			added;
 
 	if (AccessRestricted())
@@ -575,15 +604,19 @@ ierp_anomaly_detect_body(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(call_ctx);
 
 	MemSet(&ctl, 0, sizeof(ctl));
-	ctl.keysize = ANOMALY_REF_LEN;
+	ctl.keysize = sizeof(char *);
 	ctl.entrysize = sizeof(AnomalyFlag);
+	ctl.hash = RefHash;
+	ctl.match = RefMatch;
 	ctl.hcxt = call_ctx;
-	flags = hash_create("detect_anomalies findings", 64, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	flags.htab = hash_create("detect_anomalies findings", 64, &ctl,
+							 HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	flags.cxt = call_ctx;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
-	RunDetectors(flags, series_ctx);
-	added = WriteFlags(flags, series_ctx);
+	RunDetectors(&flags, series_ctx);
+	added = WriteFlags(&flags, series_ctx);
 	SPI_finish();
 
 	MemoryContextSwitchTo(old);

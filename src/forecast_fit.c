@@ -169,7 +169,8 @@ HoldoutError(const FcFit *fit, const double *y, const bool *miss, int h)
 /*
  * FcChoose: the model of the series y[0..n-1], fitted on all of it, in best
  * (see the header comment).  A series without an observed day gets a SES
- * of level 0.
+ * of level 0; one with a single observed day the Poisson variance of its
+ * level as sigma2.
  */
 void
 FcChoose(const double *y, const bool *miss, int n, FcFit *best)
@@ -216,6 +217,16 @@ FcChoose(const double *y, const bool *miss, int n, FcFit *best)
 		best->model = FC_SES;
 		best->par[0] = 0.01;
 		best->next_day = n;
+	}
+	else if (best->nobs == 1)
+	{
+		/*
+		 * One observed day: it was its own initial level, its one error is
+		 * 0 by construction and says nothing of the spread.  Daily demand
+		 * counts are taken as Poisson there, variance = mean (at least 1
+		 * unit squared), rather than forecast with certainty.
+		 */
+		best->sigma2 = Max(best->level, 1.0);
 	}
 	best->holdout_mae = chosen_mae;
 }

@@ -37,6 +37,12 @@ IERP_OWNER_ENTRY(ierp_forecast_refresh);
 
 /* longest array erp.forecast_series takes */
 #define FC_MAX_SERIES_LEN	10000
+/*
+ * largest daily demand erp.forecast_series takes: what a bigint quantity
+ * holds.  The engine's sums of squared errors stay finite far above it
+ * (1e150); 1e308 a day made them Infinity and the forecast NaN.
+ */
+#define FC_MAX_DEMAND		9223372036854775807.0
 /* series erp.refresh_forecasts reads from its cursor at a time */
 #define FC_FETCH			200
 /* a series is active when it had demand in the last this many days */
@@ -95,6 +101,12 @@ FcRun(const double *y, const bool *miss, int n, int horizon, FcFit *fit,
 
 		lo[h] = Max(mean[h] - half, 0);
 		hi[h] = mean[h] + half;
+		/* never NaN or Infinity out (numeric would order NaN above every number) */
+		if (!isfinite(mean[h]) || !isfinite(hi[h]) || !isfinite(fit->sigma2))
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+					 errmsg("demand of the series is too large to forecast"),
+					 errdetail("The forecast of day %d after the series is not a finite number.", h + 1)));
 	}
 	pfree(var);
 }
@@ -224,7 +236,8 @@ ierp_forecast(PG_FUNCTION_ARGS)
  * erp.forecast_series(qty, censored, horizon_days): the engine on a series
  * given as arrays (NULL elements of qty count as censored).  Refuses (IE004)
  * arrays longer than FC_MAX_SERIES_LEN, a censored array of another length,
- * and a horizon outside 1..FC_MAX_HORIZON.
+ * demand below 0, above FC_MAX_DEMAND or not finite, and a horizon outside
+ * 1..FC_MAX_HORIZON.
  */
 Datum
 ierp_forecast_series(PG_FUNCTION_ARGS)
@@ -275,11 +288,11 @@ ierp_forecast_series(PG_FUNCTION_ARGS)
 	{
 		double		v = qnull[t] ? 0 : DatumGetFloat8(qd[t]);
 
-		if (!qnull[t] && (isnan(v) || isinf(v) || v < 0))
+		if (!qnull[t] && (isnan(v) || isinf(v) || v < 0 || v > FC_MAX_DEMAND))
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 					 errmsg("invalid demand %g on day %d of the series", v, t + 1),
-					 errdetail("Daily demand is a finite number of units, 0 or more.")));
+					 errdetail("Daily demand is a finite number of units, 0 to 9223372036854775807 (what a bigint holds).")));
 		y[t] = v;
 		miss[t] = qnull[t] || (nc > 0 && !cnull[t] && DatumGetBool(cd[t]));
 	}
@@ -429,25 +442,29 @@ ierp_forecast_refresh_body(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(count);
 }
 
-/* the standard normal distribution function */
+/* the upper tail of the standard normal distribution, P(Z > x) */
 static double
-FcNormalCdf(double x)
+FcNormalTail(double x)
 {
-	return 0.5 * erfc(-x / M_SQRT2);
+	return 0.5 * erfc(x / M_SQRT2);
 }
 
 /*
- * erp.normal_quantile(p): z with P(Z <= z) = p, by Newton's method on the
- * distribution function (from 0 it approaches the root from one side, the
- * function being concave above 0); below 1/2 by symmetry.  IE004 unless
- * 0 < p < 1.
+ * erp.normal_quantile(p): z with P(Z <= z) = p.  Solved on the smaller tail
+ * r = min(p, 1 - p), which a double holds exactly (1 - p itself would round
+ * to 1 for p below 1e-16, and the distribution function near 1 cannot tell
+ * 1 - 1e-16 from 1): z for P(Z > z) = r, negated below 1/2.  The start is
+ * the rational approximation 26.2.23 of Abramowitz and Stegun (error below
+ * 4.5e-4), then Newton's method on the tail, which converges in a few steps
+ * from there, down to r = 1e-300 (z = 37.0).  IE004 unless 0 < p < 1.
  */
 Datum
 ierp_normal_quantile(PG_FUNCTION_ARGS)
 {
 	double		p = PG_GETARG_FLOAT8(0);
-	double		q,
-				x = 0;
+	double		r,
+				t,
+				x;
 	int			i;
 
 	if (!(p > 0 && p < 1))
@@ -455,14 +472,25 @@ ierp_normal_quantile(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("probability %g is out of range", p),
 				 errdetail("A service level is a probability strictly between 0 and 1.")));
-	q = p < 0.5 ? 1 - p : p;
-	for (i = 0; i < 200; i++)
+	if (p == 0.5)
+		PG_RETURN_FLOAT8(0.0);
+	r = p < 0.5 ? p : 1 - p;
+	t = sqrt(-2 * log(r));
+	x = t - (2.515517 + t * (0.802853 + t * 0.010328)) /
+		(1 + t * (1.432788 + t * (0.189269 + t * 0.001308)));
+	for (i = 0; i < 50; i++)
 	{
 		double		density = exp(-x * x / 2) / sqrt(2 * M_PI);
-		double		step = (FcNormalCdf(x) - q) / density;
+		double		step;
 
-		x -= step;
-		if (fabs(step) < 1e-12)
+		if (!(density > 0))
+			break;
+		/* the tail falls as x grows: x moves up while the tail is above r */
+		step = (FcNormalTail(x) - r) / density;
+		if (!isfinite(step))
+			break;
+		x += step;
+		if (fabs(step) < 1e-13 * Max(1.0, x))
 			break;
 	}
 	PG_RETURN_FLOAT8(p < 0.5 ? -x : x);

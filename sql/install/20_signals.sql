@@ -205,6 +205,10 @@ SELECT w.kind, w.ref, w.node,
           JOIN erp.item i ON i.item_id = l.item_id
          WHERE l.qty_received > l.qty_inspected
            AND l.received_at < pg_catalog.now() - interval '2 days'
+           -- a partner sees a return only when the whole return is its own (erp.rma_visible,
+           -- as erp.approval_queue and erp.returns_desk): the row security of erp.rma_line
+           -- shows it a line by either of its nodes
+           AND erp.rma_visible(l.rma_id)
         UNION ALL
         -- open anomalies
         SELECT 'anomaly', 'anomaly:' || a.anomaly_id, n.code, a.value,

@@ -27,7 +27,10 @@ CREATE POLICY partner_nodes ON erp.demand_import
 -- Days on which an item ran out at a node: the available units of the node
 -- (all bins and lots) are replayed move by move from the ledger; a day is a
 -- stockout day when it opened with none available, or when available reached
--- 0 during it.  Days without moves keep the state of the day before.
+-- 0 during it.  Days without moves keep the state of the day before.  A partner
+-- (erp.node_access) replays its own nodes only: it sees every move of those,
+-- but of another node only the moves to or from its own (a transfer's), and a
+-- replay of those alone ran the other node's balance below 0.
 CREATE VIEW erp.stockout_day WITH (security_invoker = true) AS
 SELECT x.item_id, x.node_id, d.day
   FROM (SELECT y.item_id, y.node_id, y.day, y.low, y.close,
@@ -46,6 +49,8 @@ SELECT x.item_id, x.node_id, d.day
                                        (s.from_node_id, CASE WHEN s.from_state = 'available' THEN -s.qty END))
                                        AS v(node_id, delta)
                                  WHERE v.delta IS NOT NULL
+                                   AND ((SELECT erp.visible_nodes()) IS NULL
+                                        OR v.node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])))
                                  GROUP BY s.item_id, v.node_id, s.at, s.move_id) m) r
                  GROUP BY r.item_id, r.node_id, r.day) y
         WINDOW w AS (PARTITION BY y.item_id, y.node_id ORDER BY y.day)) x
@@ -61,21 +66,36 @@ SELECT x.item_id, x.node_id, d.day
                                          interval '1 day') AS g
         WHERE x.close <= 0) AS d(day);
 COMMENT ON VIEW erp.stockout_day IS
-    'Days on which an item was out of stock at a node: the day opened with no available units there (all bins and lots), or available reached 0 during it; days without moves after a day that closed with none count too, up to today. Demand on these days is censored (erp.demand_history)';
+    'Days on which an item was out of stock at a node: the day opened with no available units there (all bins and lots), or available reached 0 during it; days without moves after a day that closed with none count too, up to today. Demand on these days is censored (erp.demand_history). A partner sees the days of its own nodes only';
 
--- What customers asked for, per item, channel, node and day.
+-- What customers asked for, per item, channel, node and day.  A line is demand
+-- at each node that holds or shipped units of it, for those units (a line split
+-- across nodes is demand at each); its units nobody holds or shipped
+-- (backordered, short, cancelled) at the channel's best-ranked node, where
+-- erp.replenishment counts a backorder; a line without a held or shipped unit
+-- of its item (nothing allocated, or a kit, which holds its components) all
+-- there.  A partner sees its own nodes' rows only.
 CREATE VIEW erp.demand_history WITH (security_invoker = true) AS
 WITH asked AS NOT MATERIALIZED (
-    SELECT ol.item_id, o.channel_id,
-           COALESCE((SELECT pg_catalog.min(v.node_id) FROM erp.reservation v
-                      WHERE v.item_id = ol.item_id AND v.order_id = ol.order_id AND v.line_no = ol.line_no),
-                    (SELECT pg_catalog.min(sl.node_id) FROM erp.shipment_line sl
-                      WHERE sl.order_id = ol.order_id AND sl.item_id = ol.item_id AND sl.line_no = ol.line_no),
-                    (SELECT cn.node_id FROM erp.channel_node cn
-                      WHERE cn.channel_id = o.channel_id ORDER BY cn.rank, cn.node_id LIMIT 1)) AS node_id,
-           CAST(o.created_at AS date) AS day, ol.qty
+    SELECT ol.item_id, o.channel_id, p.node_id, CAST(o.created_at AS date) AS day, p.qty
       FROM erp.order_line ol
       JOIN erp.sales_order o ON o.order_id = ol.order_id
+     CROSS JOIN LATERAL (
+           WITH held AS (
+               SELECT g.node_id, pg_catalog.sum(g.qty) AS qty
+                 FROM (SELECT v.node_id, v.qty FROM erp.reservation v
+                        WHERE v.item_id = ol.item_id AND v.order_id = ol.order_id AND v.line_no = ol.line_no
+                          AND v.qty > 0
+                       UNION ALL
+                       SELECT sl.node_id, sl.qty FROM erp.shipment_line sl
+                        WHERE sl.order_id = ol.order_id AND sl.item_id = ol.item_id AND sl.line_no = ol.line_no) g
+                GROUP BY g.node_id)
+           SELECT h.node_id, h.qty FROM held h
+           UNION ALL
+           SELECT (SELECT cn.node_id FROM erp.channel_node cn
+                    WHERE cn.channel_id = o.channel_id ORDER BY cn.rank, cn.node_id LIMIT 1),
+                  CASE WHEN EXISTS (SELECT 1 FROM held) THEN ol.qty - ol.qty_allocated ELSE ol.qty END
+            WHERE ol.qty > ol.qty_allocated OR NOT EXISTS (SELECT 1 FROM held)) AS p(node_id, qty)
     UNION ALL
     SELECT di.item_id, di.channel_id, di.node_id, di.day, di.qty
       FROM erp.demand_import di
@@ -96,9 +116,12 @@ SELECT i.sku, c.code AS channel, n.code AS node, h.day, h.qty, h.censored,
          GROUP BY a.item_id, a.channel_id, a.node_id, a.day) h
   JOIN erp.item i ON i.item_id = h.item_id
   LEFT JOIN erp.channel c ON c.channel_id = h.channel_id
-  LEFT JOIN erp.node n ON n.node_id = h.node_id;
+  LEFT JOIN erp.node n ON n.node_id = h.node_id
+ -- a partner may see an order of another node (a channel both serve): not its demand
+ WHERE (SELECT erp.visible_nodes()) IS NULL
+    OR h.node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[]));
 COMMENT ON VIEW erp.demand_history IS
-    'Units asked for per item, channel, node and day: order lines as captured (qty, whatever was later allocated, shipped or cancelled; dated by the order''s capture, at the node that holds or shipped them, else the channel''s best-ranked node) plus erp.import_demand rows; a row per day with demand, and per stockout day of the node (erp.stockout_day) since the series'' first day. Days missing are days without demand';
+    'Units asked for per item, channel, node and day: order lines as captured (qty, whatever was later allocated, shipped or cancelled; dated by the order''s capture; at each node that holds or shipped units of the line, for those units, and the units nobody holds or shipped, or a whole line without any, at the channel''s best-ranked node) plus erp.import_demand rows; a row per day with demand, and per stockout day of the node (erp.stockout_day) since the series'' first day. Days missing are days without demand. A partner sees its own nodes'' rows only';
 COMMENT ON COLUMN erp.demand_history.qty IS 'Units asked for that day (0 on a stockout day without orders)';
 COMMENT ON COLUMN erp.demand_history.censored IS 'The item was out of stock at the node that day: what was asked is a lower bound of demand, and the forecast does not learn from the day';
 COMMENT ON COLUMN erp.demand_history.channel IS 'Channel code; NULL for imported demand without a channel';
@@ -131,7 +154,7 @@ CREATE POLICY partner_nodes ON erp.forecast_snapshot
     USING ((SELECT erp.visible_nodes()) IS NULL
            OR node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
 COMMENT ON TABLE erp.forecast_snapshot IS 'Daily forecasts of every active series as erp.refresh_forecasts computed them (one row per series and day of the horizon); erp.kpi_forecast_accuracy compares them with what then happened. No foreign keys: only erp.refresh_forecasts writes it, from series of existing items, channels and nodes (which are retired, never deleted), and checking three keys per row made its inserts nine times slower';
-COMMENT ON COLUMN erp.forecast_snapshot.taken_at IS 'When the refresh ran (its transaction''s start): the rows of one refresh share it';
+COMMENT ON COLUMN erp.forecast_snapshot.taken_at IS 'When the refresh ran (its transaction''s start): the rows of one refresh share it, and so do those of two refreshes in one transaction (readers take the later one''s row, the higher forecast_snapshot_id, of a series and day)';
 COMMENT ON COLUMN erp.forecast_snapshot.qty IS 'Expected units that day';
 COMMENT ON COLUMN erp.forecast_snapshot.lo IS 'Lower end of the 95% prediction interval (never below 0)';
 COMMENT ON COLUMN erp.forecast_snapshot.hi IS 'Upper end of the 95% prediction interval';
@@ -188,7 +211,7 @@ SELECT c.code AS channel, i.category,
                   FROM erp.forecast_snapshot s
                  WHERE s.day < CURRENT_DATE AND s.day >= CURRENT_DATE - 28
                    AND CAST(s.taken_at AS date) <= s.day
-                 ORDER BY s.item_id, s.channel_id, s.node_id, s.day, s.taken_at DESC) f
+                 ORDER BY s.item_id, s.channel_id, s.node_id, s.day, s.taken_at DESC, s.forecast_snapshot_id DESC) f
           LEFT JOIN erp.demand_history h
             ON h.item_id = f.item_id AND h.channel_id IS NOT DISTINCT FROM f.channel_id
            AND h.node_id IS NOT DISTINCT FROM f.node_id AND h.day = f.day
@@ -258,15 +281,25 @@ WITH stock AS (
       LEFT JOIN delay dl ON dl.item_id = p.item_id AND dl.node_id = p.node_id
 ), planned AS (
     -- the latest refresh's forecast of the node (all its channels) over the lead time
-    SELECT x.*, fc.d, fc.var_d, erp.normal_quantile(CAST(x.service_level AS double precision)) AS z
+    -- z of the service level as a double strictly between 0 and 1: the CHECK lets in
+    -- numerics a cast would round to 1 (0.99999999999999999999) or cannot make a
+    -- double of (1e-400), which failed every query of the view
+    SELECT x.*, fc.d, fc.var_d,
+           CASE WHEN x.service_level IS NOT NULL
+                THEN erp.normal_quantile(CAST(LEAST(GREATEST(x.service_level, 1e-300), 0.9999999999999999)
+                                              AS double precision)) END AS z
       FROM position x
       LEFT JOIN LATERAL (
            SELECT pg_catalog.avg(f.qty) AS d, pg_catalog.avg(f.var) AS var_d
              FROM (SELECT g.day, pg_catalog.sum(g.qty) AS qty, pg_catalog.sum(g.sigma * g.sigma) AS var
-                     FROM erp.forecast_snapshot g
-                    WHERE g.item_id = x.item_id AND g.node_id = x.node_id AND g.day >= CURRENT_DATE
-                      AND g.taken_at = (SELECT pg_catalog.max(l.taken_at) FROM erp.forecast_snapshot l
-                                         WHERE l.item_id = x.item_id AND l.node_id = x.node_id)
+                     -- two refreshes in one transaction share their taken_at (now()): each
+                     -- series and day once, from the later refresh (the higher id), not summed
+                     FROM (SELECT DISTINCT ON (s.channel_id, s.day) s.day, s.qty, s.sigma
+                             FROM erp.forecast_snapshot s
+                            WHERE s.item_id = x.item_id AND s.node_id = x.node_id AND s.day >= CURRENT_DATE
+                              AND s.taken_at = (SELECT pg_catalog.max(l.taken_at) FROM erp.forecast_snapshot l
+                                                 WHERE l.item_id = x.item_id AND l.node_id = x.node_id)
+                            ORDER BY s.channel_id, s.day, s.forecast_snapshot_id DESC) g
                     GROUP BY g.day ORDER BY g.day
                     LIMIT GREATEST(CAST(pg_catalog.ceil(x.lt_mean) AS bigint), 1)) f) fc
         ON x.service_level IS NOT NULL
