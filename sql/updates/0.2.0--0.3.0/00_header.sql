@@ -1,5 +1,0 @@
--- inventory_erp 0.2.0 -> 0.3.0: trust.  One partner rule enforced in one place,
--- governance without gaps (thresholds on every adjustment, four eyes, recorded
--- policy changes, guarded rules), bounded input, and the memory and concurrency
--- fixes of the hardening issue.  Each following fragment covers one area and
--- repeats, for databases updated from 0.2.0, what sql/install/ now creates.
