@@ -19,7 +19,7 @@ OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/stock/*.c)))
 # changes to different areas never touch the same file).  At a release commit
 # default_version is a released version (sql/released/ has its script): then
 # nothing is built, and the package is exactly the frozen scripts.
-PREVVERSION = 0.2.0
+PREVVERSION = 0.3.0
 RELVERSION  = $(EXTVERSION:-dev=)
 RELEASED    = $(wildcard sql/released/$(EXTENSION)--$(EXTVERSION).sql)
 UPDATE_SQL  = $(EXTENSION)--$(PREVVERSION)--$(EXTVERSION).sql

@@ -1,0 +1,4 @@
+-- inventory_erp 0.3.0 -> 0.4.0: each following fragment covers one area and
+-- repeats, for databases updated from 0.3.0, what sql/install/ now creates.
+-- (Built into inventory_erp--0.3.0--0.4.0-dev.sql while 0.4.0 is under development,
+-- frozen as inventory_erp--0.3.0--0.4.0.sql by scripts/cut-release.sh 0.4.0.)
