@@ -222,8 +222,11 @@ DirectRead(const StockKey *key, int32 slot, SlotRow **out)
 
 /*
  * StockIndexInsert: adds the index entries of a new heap tuple version of
- * rel (an insert, or an update that was not HOT).  The kernel's tables have
- * plain column indexes only.
+ * rel (an insert, or an update that was not HOT), as ExecInsertIndexTuples
+ * would: every index ready for inserts, unique checks, partial-index
+ * predicates and expression columns evaluated (an EState only when an index
+ * needs one).  Used by the kernel's tables and by the direct order rows
+ * (row_write.c).
  */
 void
 StockIndexInsert(Relation rel, HeapTuple tup)
@@ -231,6 +234,8 @@ StockIndexInsert(Relation rel, HeapTuple tup)
 	List	   *indexes = RelationGetIndexList(rel);
 	ListCell   *lc;
 	TupleTableSlot *ts = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+	EState	   *estate = NULL;
+	ExprContext *econtext = NULL;
 
 	ExecStoreHeapTuple(tup, ts, false);
 	foreach(lc, indexes)
@@ -246,14 +251,24 @@ StockIndexInsert(Relation rel, HeapTuple tup)
 			index_close(idx, NoLock);
 			continue;
 		}
-		if (info->ii_Expressions != NIL || info->ii_Predicate != NIL)
-			elog(ERROR, "inventory_erp: index \"%s\" of \"%s\" has expressions, which the kernel does not maintain",
-				 RelationGetRelationName(idx), RelationGetRelationName(rel));
-		FormIndexDatum(info, ts, NULL, values, isnull);
+		if ((info->ii_Expressions != NIL || info->ii_Predicate != NIL) && estate == NULL)
+		{
+			estate = CreateExecutorState();
+			econtext = GetPerTupleExprContext(estate);
+			econtext->ecxt_scantuple = ts;
+		}
+		if (info->ii_Predicate != NIL && !ExecQual(ExecPrepareQual(info->ii_Predicate, estate), econtext))
+		{
+			index_close(idx, NoLock);
+			continue;
+		}
+		FormIndexDatum(info, ts, estate, values, isnull);
 		index_insert(idx, values, isnull, &tup->t_self, rel,
 					 idx->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, info);
 		index_close(idx, NoLock);
 	}
+	if (estate != NULL)
+		FreeExecutorState(estate);
 	ExecDropSingleTupleTableSlot(ts);
 	list_free(indexes);
 }
