@@ -29,6 +29,7 @@
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/proc.h"
+#include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
@@ -133,12 +134,22 @@ StockDirectAccess(void)
  * ----------------------------------------------------------------
  */
 
-/* Opens erp.stock_slot for writing, checking once per backend that its columns are where this file says. */
+/*
+ * Opens erp.stock_slot to write its rows (or lock them for a write), or only
+ * to read them, checking once per backend that its columns are where this
+ * file says.  A write in a read-only transaction, as every transaction of a
+ * hot standby is, is refused here with PostgreSQL's own error (25006), before
+ * a row lock asks for a transaction id a standby cannot assign.
+ */
 static Relation
-SlotOpen(void)
+SlotOpen(bool write)
 {
 	static Oid	checked = InvalidOid;
-	Relation	rel = table_open(SlotRelid(), RowExclusiveLock);
+	Relation	rel;
+
+	if (write)
+		PreventCommandIfReadOnly("a stock move");
+	rel = table_open(SlotRelid(), write ? RowExclusiveLock : AccessShareLock);
 
 	if (RelationGetRelid(rel) != checked)
 	{
@@ -183,7 +194,7 @@ RowFromSlot(TupleTableSlot *ts, SlotRow *row)
 static int
 DirectRead(const StockKey *key, int32 slot, SlotRow **out)
 {
-	Relation	rel = SlotOpen();
+	Relation	rel = SlotOpen(true);
 	Relation	idx = index_open(RelationGetPrimaryKeyIndex(rel), RowExclusiveLock);
 	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
 	ScanKeyData sk[5];
@@ -302,7 +313,7 @@ SlotTuple(Relation rel, const StockKey *key, const SlotRow *row)
 static void
 DirectWrite(const StockKey *key, SlotRow *row, bool gone)
 {
-	Relation	rel = SlotOpen();
+	Relation	rel = SlotOpen(true);
 
 	if (gone)
 	{
@@ -348,7 +359,7 @@ StockItemByNode(int64 item_id, StockNodeQty **out)
 
 	if (StockDirectAccess())
 	{
-		Relation	rel = SlotOpen();
+		Relation	rel = SlotOpen(false);
 		Relation	idx = index_open(RelationGetPrimaryKeyIndex(rel), AccessShareLock);
 		Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
 		ScanKeyData sk[1];
