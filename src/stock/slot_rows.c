@@ -371,9 +371,12 @@ StockItemByNode(int64 item_id, StockNodeQty **out)
 		index_rescan(scan, sk, 1, NULL, 0);
 		while (index_getnext_slot(scan, ForwardScanDirection, ts))
 		{
-			bool		isnull;
-			int64		node_id = DatumGetInt64(slot_getattr(ts, Anum_stock_slot_node_id, &isnull));
+			int64		node_id;
 			int			st;
+
+			/* one pass over the row's columns, not one call per state */
+			slot_getallattrs(ts);
+			node_id = DatumGetInt64(ts->tts_values[Anum_stock_slot_node_id - 1]);
 
 			if (n == 0 || nodes[n - 1].node_id != node_id)
 			{
@@ -386,7 +389,7 @@ StockItemByNode(int64 item_id, StockNodeQty **out)
 				nodes[n++].node_id = node_id;
 			}
 			for (st = 0; st < NUM_STOCK_STATES; st++)
-				nodes[n - 1].qty[st] += DatumGetInt64(slot_getattr(ts, Anum_stock_slot_first_state + st, &isnull));
+				nodes[n - 1].qty[st] += DatumGetInt64(ts->tts_values[Anum_stock_slot_first_state - 1 + st]);
 		}
 		index_endscan(scan);
 		ExecDropSingleTupleTableSlot(ts);
