@@ -81,8 +81,11 @@ CREATE TABLE erp.reservation (
     CONSTRAINT reservation_quantities CHECK (0 <= qty_packed AND qty_packed <= qty_picked AND qty_picked <= qty),
     CONSTRAINT reservation_pkey PRIMARY KEY (item_id, reservation_id)
 );
-CREATE UNIQUE INDEX reservation_key ON erp.reservation (item_id, order_id, line_no, node_id, (COALESCE(lot_id, 0)));
-CREATE INDEX reservation_order_idx ON erp.reservation (order_id);
+-- One row per line, node and lot.  The key leads with the order: a new order's
+-- entries go to the right edge of the index (no page of it is touched at random),
+-- and the reads of a whole order use it; it ends with item_id, which a unique index
+-- of a table distributed by item must contain.  Reads by item use the primary key.
+CREATE UNIQUE INDEX reservation_key ON erp.reservation (order_id, line_no, node_id, (COALESCE(lot_id, 0)), item_id);
 COMMENT ON TABLE erp.reservation IS 'Units held for an order line at a node (and lot): reserved = qty - qty_picked, picked = qty_picked - qty_packed, packed = qty_packed; a kit line holds its components';
 
 CREATE TABLE erp.shipment (
