@@ -116,7 +116,7 @@ AccessRoleCallback(Datum arg, int cacheid, uint32 hashvalue)
 void
 AccessInit(void)
 {
-	CacheRegisterRelcacheCallback(AccessRelcacheCallback, (Datum) 0);
+	IerpRegisterRelcacheCallback(AccessRelcacheCallback, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHOID, AccessRoleCallback, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, AccessRoleCallback, (Datum) 0);
 }

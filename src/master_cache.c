@@ -518,6 +518,6 @@ MasterItemFenced(int64 item_id)
 void
 MasterCacheInit(void)
 {
-	CacheRegisterRelcacheCallback(MasterCacheInvalidate, (Datum) 0);
+	IerpRegisterRelcacheCallback(MasterCacheInvalidate, (Datum) 0);
 	RegisterXactCallback(MasterCacheXactEnd, NULL);
 }

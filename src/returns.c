@@ -105,7 +105,7 @@ RulesInvalidate(Datum arg, Oid relid)
 void
 ReturnsInit(void)
 {
-	CacheRegisterRelcacheCallback(RulesInvalidate, (Datum) 0);
+	IerpRegisterRelcacheCallback(RulesInvalidate, (Datum) 0);
 }
 
 static char *

@@ -589,5 +589,5 @@ ierp_stock_slot_guard(PG_FUNCTION_ARGS)
 void
 StockSlotsInit(void)
 {
-	CacheRegisterRelcacheCallback(SlotRelcacheInvalidate, (Datum) 0);
+	IerpRegisterRelcacheCallback(SlotRelcacheInvalidate, (Datum) 0);
 }

@@ -162,7 +162,7 @@ StockTransitionsFrom(StockState from)
 void
 StockStateInit(void)
 {
-	CacheRegisterRelcacheCallback(TransitionsInvalidate, (Datum) 0);
+	IerpRegisterRelcacheCallback(TransitionsInvalidate, (Datum) 0);
 }
 
 /*
