@@ -130,7 +130,7 @@ static void
 AccessLoadGrants(void)
 {
 	uint64		before = access_invalidations;
-	Oid			relid = IerpRelid("node_access");
+	Oid			relid = IerpLocalRelid("node_access");
 	Relation	rel;
 	SysScanDesc scan;
 	HeapTuple	tup;

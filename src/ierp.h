@@ -128,6 +128,7 @@ extern void IerpCheckCoordinates(double latitude, double longitude);
  */
 extern bool IerpRowIsHistory(Relation rel, HeapTuple tup, const char *idcol);
 extern Oid	IerpRelid(const char *name);
+extern Oid	IerpLocalRelid(const char *name);
 
 /*
  * IerpRegisterRelcacheCallback: registers a relcache invalidation callback of

@@ -163,7 +163,7 @@ RulesLoad(void)
 		r->fee_pct = CopyValue(tup, desc, 8);
 	}
 	MemoryContextSwitchTo(old);
-	rules_relid = IerpRelid("disposition_rule");
+	rules_relid = IerpLocalRelid("disposition_rule");
 	rules = loaded;
 	num_rules = (int) SPI_processed;
 }
