@@ -17,6 +17,7 @@
 #include "utils/lsyscache.h"
 
 #include "ierp.h"
+#include "stock/slot_rows.h"
 
 /*
  * IerpPlan: prepare sql once per backend and keep the plan.  The plan cache
@@ -25,6 +26,10 @@
  * types, which would change OID.  Every statement here is a short OLTP
  * statement on keys, so the plan is generic from the first execution: a
  * custom plan per call would spend more time planning than executing.
+ * Except when Citus distributes the tables (StockDirectAccess false): Citus
+ * cannot route a generic plan's statement whose parameters decide the shard
+ * ("could not create distributed plan"), so every call plans it with its
+ * values.
  */
 SPIPlanPtr
 IerpPlan(SPIPlanPtr *cache, const char *sql, int nargs, const Oid *argtypes)
@@ -33,7 +38,8 @@ IerpPlan(SPIPlanPtr *cache, const char *sql, int nargs, const Oid *argtypes)
 
 	if (*cache != NULL)
 		return *cache;
-	plan = SPI_prepare_cursor(sql, nargs, (Oid *) argtypes, CURSOR_OPT_GENERIC_PLAN);
+	plan = SPI_prepare_cursor(sql, nargs, (Oid *) argtypes,
+							  StockDirectAccess() ? CURSOR_OPT_GENERIC_PLAN : CURSOR_OPT_CUSTOM_PLAN);
 	if (plan == NULL)
 		elog(ERROR, "inventory_erp: SPI_prepare failed (%s) for: %s",
 			 SPI_result_code_string(SPI_result), sql);

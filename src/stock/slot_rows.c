@@ -31,6 +31,7 @@
 #include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -556,6 +557,41 @@ SlotChange(const StockKey *key, SlotRow *row, const int64 *delta)
 }
 
 /*
+ * StockShardWriteRouted: whether a write that fires a guard on rel is a
+ * routed statement of the stock kernel that Citus sent to one of rel's
+ * shards from another backend (the coordinator, or the worker a client
+ * called): the kernel's own count of routed statements (routed_write_depth,
+ * routed_insert_depth in journal.c) lives in that backend, not in this one.
+ * Such a write comes on a connection Citus opened (application_name
+ * citus_internal...) as the table's owner, which the public functions act as
+ * (IerpCallAsOwner); another role has no right to write these tables at all
+ * (42501 before anything reaches a shard).  What this cannot tell apart is a
+ * superuser's own direct write through Citus: doc/scaling.md says so.  False
+ * for the table itself (one node, or Citus's local execution in this
+ * backend, where the depth counts).
+ */
+bool
+StockShardWriteRouted(Relation rel)
+{
+	const char *name = RelationGetRelationName(rel);
+	const char *app = application_name;
+	Oid			logical;
+
+	if (app == NULL || strncmp(app, "citus_internal", strlen("citus_internal")) != 0)
+		return false;
+	if (strncmp(name, "stock_slot_", strlen("stock_slot_")) == 0)
+		logical = IerpRelid("stock_slot");
+	else if (strncmp(name, "stock_move_", strlen("stock_move_")) == 0)
+		logical = IerpRelid("stock_move");
+	else
+		return false;
+	if (!OidIsValid(logical) || logical == RelationGetRelid(rel) ||
+		RelationGetNamespace(rel) != get_rel_namespace(logical))
+		return false;
+	return GetUserId() == rel->rd_rel->relowner || superuser();
+}
+
+/*
  * ierp_stock_slot_guard: trigger on erp.stock_slot (INSERT row level;
  * UPDATE, DELETE, TRUNCATE statement level) and on the view
  * erp.stock_balance (INSTEAD OF), refusing every write that is not the
@@ -569,7 +605,8 @@ ierp_stock_slot_guard(PG_FUNCTION_ARGS)
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "inventory_erp: ierp_stock_slot_guard must be called as a trigger");
-	if (routed_write_depth > 0 && !TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event) &&
+	if ((routed_write_depth > 0 || StockShardWriteRouted(trigdata->tg_relation)) &&
+		!TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event) &&
 		!TRIGGER_FIRED_INSTEAD(trigdata->tg_event))
 		return TRIGGER_FIRED_FOR_ROW(trigdata->tg_event)
 			? PointerGetDatum(trigdata->tg_trigtuple) : PointerGetDatum(NULL);

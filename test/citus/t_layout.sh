@@ -40,6 +40,10 @@ check "the coordinator's tables are unknown to Citus" "0" \
     "$(c -c "SELECT count(*) FROM erp.citus_layout() l JOIN pg_dist_partition p ON p.logicalrelid = format('erp.%I', l.relname)::regclass WHERE l.placement = 'coordinator'")"
 check "the rows are there after distributing" "DC1 MUG,TEE" \
     "$(c -c "SELECT (SELECT string_agg(code, ',') FROM erp.node) || ' ' || (SELECT string_agg(sku, ',' ORDER BY sku) FROM erp.item)")"
+for n in 1 2; do
+    check "the database's sessions on node $n run multi-shard statements over one connection per node" "sequential" \
+        "$(citus_psql $n -d "$DB" -c "SHOW citus.multi_shard_modify_mode")"
+done
 check "on Citus the policies have no subquery" "0" \
     "$(c -c "SELECT count(*) FROM pg_policies WHERE schemaname = 'erp' AND qual ~* 'SELECT' AND tablename IN (SELECT relname FROM erp.citus_layout() WHERE placement <> 'coordinator')")"
 
@@ -62,6 +66,7 @@ check "nothing is distributed any more" "0" "$(c -c "SELECT count(*) FROM pg_dis
 check "every row came back with its id" "1:TEE 2:MUG 3:VIA-COORD $((1 << 48 | 1)):VIA-W1 $((2 << 48 | 1)):VIA-W2" \
     "$(c -c "SELECT string_agg(item_id || ':' || sku, ' ' ORDER BY item_id) FROM erp.item")"
 check "the foreign keys are those of a plain install" "$FK0" "$(fkeys)"
+check "the database setting is gone" "parallel" "$(c -c "SHOW citus.multi_shard_modify_mode")"
 check "the policies are those of a plain install" "$POL0" "$(policies)"
 check "erp.verify() is empty" "0" "$(c -c "SELECT count(*) FROM erp.verify()")"
 check "DROP EXTENSION works" "0" \
