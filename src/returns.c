@@ -363,7 +363,7 @@ RefundDue(const RmaLine *line, int64 units, const char *policy, const char *fee_
 	values[2] = CStringGetTextDatum(fee_pct ? fee_pct : "0");
 	values[3] = BoolGetDatum(line->high_value);
 	values[4] = BoolGetDatum(strcmp(policy, "manual") == 0);
-	if (SPI_execute_plan(due_plan, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (SPI_execute_plan(due_plan, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "inventory_erp: refund update failed");
 	due = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	due = isnull ? (Datum) 0 : PointerGetDatum(PG_DETOAST_DATUM_COPY(due));
@@ -421,7 +421,7 @@ RmaRefreshStatus(int64 rma_id)
 			 "          ELSE 'closed' END"
 			 "  FROM erp.rma_line WHERE rma_id = $1",
 			 1, id_types);
-	if (SPI_execute_plan(status_plan, (Datum[]) {Int64GetDatum(rma_id)}, NULL, true, 1) != SPI_OK_SELECT ||
+	if (SPI_execute_plan(status_plan, (Datum[]) {Int64GetDatum(rma_id)}, NULL, false, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "inventory_erp: cannot derive the status of rma " INT64_FORMAT, rma_id);
 	status = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);

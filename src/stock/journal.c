@@ -289,7 +289,7 @@ ierp_stock_move_guard(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
 		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 		elog(ERROR, "inventory_erp: ierp_stock_move_guard must be an INSERT row trigger");
-	if (routed_insert_depth > 0 || StockShardWriteRouted(trigdata->tg_relation))
+	if (routed_insert_depth > 0)
 		return PointerGetDatum(trigdata->tg_trigtuple);
 	if (IerpRowIsHistory(trigdata->tg_relation, trigdata->tg_trigtuple, "move_id"))
 		return PointerGetDatum(HistoryWithOwnTxid(trigdata->tg_relation, trigdata->tg_trigtuple));

@@ -42,6 +42,10 @@
 #include "stock/slot_rows.h"
 
 PG_FUNCTION_INFO_V1(ierp_stock_slot_guard);
+PG_FUNCTION_INFO_V1(ierp_stock_move_guard_any_node);
+
+/* journal.c's guard of erp.stock_move */
+extern Datum ierp_stock_move_guard(PG_FUNCTION_ARGS);
 
 /* erp.stock_slot's columns (sql/install/04_ledger.sql); checked against the table when it is opened */
 #define Natts_stock_slot			17
@@ -620,6 +624,24 @@ ierp_stock_slot_guard(PG_FUNCTION_ARGS)
 			 errdetail("Balances change only when a move is recorded in erp.stock_move."),
 			 errhint("Use erp.receive() or erp.move() to change stock.")));
 	PG_RETURN_NULL();
+}
+
+/*
+ * ierp_stock_move_guard_any_node: erp.guard_ledger_insert(), the BEFORE
+ * INSERT row trigger of erp.stock_move (sql/install/22_distribute.sql):
+ * journal.c's guard, which knows the kernel's own inserts in this backend,
+ * plus the kernel's routed inserts that Citus brings to a shard from another
+ * backend (StockShardWriteRouted).
+ */
+Datum
+ierp_stock_move_guard_any_node(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (CALLED_AS_TRIGGER(fcinfo) && TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) &&
+		TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) && StockShardWriteRouted(trigdata->tg_relation))
+		return PointerGetDatum(trigdata->tg_trigtuple);
+	return ierp_stock_move_guard(fcinfo);
 }
 
 /* StockSlotsInit: the relcache callback that forgets erp.stock_slot's OID and distribution. */

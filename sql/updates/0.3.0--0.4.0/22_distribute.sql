@@ -54,6 +54,18 @@ COMMENT ON FUNCTION erp.citus_layout() IS
     'Where erp.distribute() puts each table of the extension on a Citus cluster: reference (a copy on every node), item (distributed by item_id, colocated with erp.stock_slot) or coordinator (a plain table there), in distribution order (every foreign key points to a table listed before it); doc/scaling.md';
 
 -- ---------------------------------------------------------------------------
+-- The guards of the stock tables on Citus's shards
+-- ---------------------------------------------------------------------------
+-- The kernel's routed statements reach a shard of erp.stock_move or
+-- erp.stock_slot from another backend (the coordinator's, or the worker's a
+-- client called), which is where the kernel counts its own writes; the
+-- guards let such a write through when it comes on a connection Citus opened,
+-- as the tables' owner (doc/scaling.md).  erp.stock_slot's guard does it
+-- itself; the ledger's runs here (sql/install/04_ledger.sql created it).
+CREATE OR REPLACE FUNCTION erp.guard_ledger_insert() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'ierp_stock_move_guard_any_node' LANGUAGE C;
+
+-- ---------------------------------------------------------------------------
 -- Ids unique across nodes
 -- ---------------------------------------------------------------------------
 -- Every node of the cluster has the extension's sequences (CREATE EXTENSION is
