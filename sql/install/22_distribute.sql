@@ -79,6 +79,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     g bigint;
     s record;
+    last bigint;
     moved integer := 0;
 BEGIN
     IF pg_catalog.to_regclass('pg_catalog.pg_dist_local_group') IS NULL THEN
@@ -98,8 +99,9 @@ BEGIN
         IF s.seqmax <= (g + 1) * (2::bigint ^ 48)::bigint THEN
             CONTINUE;   -- an integer sequence: too small to split (none of them is)
         END IF;
-        IF pg_catalog.pg_sequence_last_value(s.seq) >= g * (2::bigint ^ 48)::bigint THEN
-            CONTINUE;   -- in its range already (NULL: never used, moved)
+        EXECUTE pg_catalog.format('SELECT last_value FROM %s', s.seq) INTO last;
+        IF last >= g * (2::bigint ^ 48)::bigint THEN
+            CONTINUE;   -- in its range already
         END IF;
         PERFORM pg_catalog.setval(s.seq, g * (2::bigint ^ 48)::bigint + 1, false);
         moved := moved + 1;
@@ -152,13 +154,17 @@ COMMENT ON FUNCTION erp.citus_policy_qual(name, text) IS
 -- A statement on a table that is not (or no longer) a Citus table, run here and
 -- on every worker: each node has its own copy of the extension's tables, which
 -- Citus uses as the shell of a distributed or reference table and never
--- recreates.  Refused (IE010) when a worker fails it.
+-- recreates.  Refused (IE010) without Citus and when a worker fails it.
 CREATE FUNCTION erp.citus_run_everywhere(command text)
 RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     bad text;
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
+        RAISE EXCEPTION 'Citus is not installed in database "%"', pg_catalog.current_database()
+            USING ERRCODE = 'IE010';
+    END IF;
     EXECUTE command;
     SELECT pg_catalog.string_agg(pg_catalog.format('%s:%s: %s', w.nodename, w.nodeport, w.result), '; ')
       INTO bad
