@@ -390,3 +390,6 @@ COMMENT ON FUNCTION erp.undistribute() IS
 REVOKE ALL ON FUNCTION erp.citus_layout(), erp.citus_node_ids(), erp.citus_policy_qual(name, text),
     erp.citus_run_everywhere(text),
     erp.distribute(), erp.undistribute() FROM PUBLIC;
+
+-- (a fresh install marks it in 99_dump.sql: pg_dump keeps its rows)
+SELECT pg_catalog.pg_extension_config_dump('erp.citus_policy', '');
