@@ -26,8 +26,9 @@
 #   * the ratios against issue 10's goals (capture+allocate / simple-update >= 0.80,
 #     capture+allocate / handwritten >= 1.00, atp / select-only >= 0.80,
 #     flash sale / hot-row UPDATE >= 2.00), each marked met or missed, capture+allocate
-#     being place_order (one call, as the hand-written version); the two-call ratios
-#     follow, without a goal;
+#     being place_order (one call, as the hand-written version), with each round's own
+#     ratio beside it (on a machine whose load drifts, the rounds tell how far to trust
+#     the median); the two-call ratios follow, without a goal;
 #   * the oversell check of HOT-1 after the timed runs;
 #   * the flash sale correctness check: FLASH-2 with 700 + 700 + 600 units at the 3 nodes,
 #     32 clients ordering one unit each, FLASH_ORDERS_PER_CLIENT (default 125) orders per
@@ -84,19 +85,26 @@ for n in "${names[@]}"; do
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-# goal_row LABEL A B GOAL: the ratio A/B beside its goal, met or missed (by how much)
+# round_ratios A B: the ratio of workload A to workload B in each round (the two ran
+# seconds apart, so a load that drifts over the run moves both), one a line
+round_ratios() {
+    paste <(tr ' ' '\n' <<<"${tps_runs[$1]:-}" | grep -v '^$') <(tr ' ' '\n' <<<"${tps_runs[$2]:-}" | grep -v '^$') |
+        awk '{ printf "%.2f\n", ($2 > 0 ? $1 / $2 : 0) }'
+}
+# goal_row LABEL A B GOAL: the ratio of A's and B's median TPS beside its goal, met or
+# missed (by how much), then each round's own ratio
 goal_row() {
     local r verdict
-    r=$(ratio "$2" "$3")
+    r=$(ratio "${tps[$2]}" "${tps[$3]}")
     verdict=$(awk -v r="$r" -v g="$4" 'BEGIN { if (r >= g) print "met"; else printf "missed by %.0f%%\n", (g - r) / g * 100 }')
-    printf '%-52s %6s  >= %4.2f  %s\n' "$1" "$r" "$4" "$verdict"
+    printf '%-52s %6s  >= %4.2f  %-15s %s\n' "$1" "$r" "$4" "$verdict" "$(round_ratios "$2" "$3" | paste -sd' ')"
 }
 echo
-printf '%-52s %6s  %-8s %s\n' "ratio (median TPS)" "value" "goal" ""
-goal_row "capture+allocate (place_order) c8 / simple-update c8" "${tps[place_order_c8]}" "${tps[simple_update_c8]}" 0.80
-goal_row "capture+allocate (place_order) c8 / handwritten c8" "${tps[place_order_c8]}" "${tps[handwritten_c8]}" 1.00
-goal_row "erp.atp c8 / select-only c8" "${tps[atp_c8]}" "${tps[select_only_c8]}" 0.80
-goal_row "flash sale (place_order) c32 / hot-row UPDATE c32" "${tps[hot_place_order_c32]}" "${tps[hot_row_update_c32]}" 2.00
+printf '%-52s %6s  %-8s %-15s %s\n' "ratio (median TPS)" "value" "goal" "" "per round"
+goal_row "capture+allocate (place_order) c8 / simple-update c8" place_order_c8 simple_update_c8 0.80
+goal_row "capture+allocate (place_order) c8 / handwritten c8" place_order_c8 handwritten_c8 1.00
+goal_row "erp.atp c8 / select-only c8" atp_c8 select_only_c8 0.80
+goal_row "flash sale (place_order) c32 / hot-row UPDATE c32" hot_place_order_c32 hot_row_update_c32 2.00
 echo "the same as two calls, allocate(capture_order(...)) (no goal of their own):"
 printf '%-52s %6s\n' "  capture_order+allocate c8 / handwritten c8" "$(ratio "${tps[capture_allocate_c8]}" "${tps[handwritten_c8]}")"
 printf '%-52s %6s\n' "  flash sale, two calls c32 / hot-row UPDATE c32" "$(ratio "${tps[hot_capture_allocate_c32]}" "${tps[hot_row_update_c32]}")"

@@ -307,7 +307,12 @@ OrderRefTaken(int64 channel_id, const char *external_ref)
 
 	LearnTables();
 	InitDirtySnapshot(dirty);
-	rel = table_open(tables.order_relid, AccessShareLock);
+	/*
+	 * RowExclusiveLock on the table, the lock the order's insert takes next
+	 * (one lock slot, not two); the index's lock is dropped after the look-up,
+	 * the table's lock keeps the index in place.
+	 */
+	rel = table_open(tables.order_relid, RowExclusiveLock);
 	idx = index_open(tables.ref_index, AccessShareLock);
 	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(channel_id));
 	ScanKeyEntryInitialize(&key[1], 0, 2, BTEqualStrategyNumber, InvalidOid, idx->rd_indcollation[1],
@@ -318,7 +323,7 @@ OrderRefTaken(int64 channel_id, const char *external_ref)
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
-	index_close(idx, NoLock);
+	index_close(idx, AccessShareLock);
 	table_close(rel, NoLock);
 	return found;
 }

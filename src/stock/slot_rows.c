@@ -29,6 +29,7 @@
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/proc.h"
+#include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -138,12 +139,22 @@ StockDirectAccess(void)
  * ----------------------------------------------------------------
  */
 
-/* Opens erp.stock_slot for writing, checking once per backend that its columns are where this file says. */
+/*
+ * Opens erp.stock_slot to write its rows (or lock them for a write), or only
+ * to read them, checking once per backend that its columns are where this
+ * file says.  A write in a read-only transaction, as every transaction of a
+ * hot standby is, is refused here with PostgreSQL's own error (25006), before
+ * a row lock asks for a transaction id a standby cannot assign.
+ */
 static Relation
-SlotOpen(void)
+SlotOpen(bool write)
 {
 	static Oid	checked = InvalidOid;
-	Relation	rel = table_open(SlotRelid(), RowExclusiveLock);
+	Relation	rel;
+
+	if (write)
+		PreventCommandIfReadOnly("a stock move");
+	rel = table_open(SlotRelid(), write ? RowExclusiveLock : AccessShareLock);
 
 	if (RelationGetRelid(rel) != checked)
 	{
@@ -188,7 +199,7 @@ RowFromSlot(TupleTableSlot *ts, SlotRow *row)
 static int
 DirectRead(const StockKey *key, int32 slot, SlotRow **out)
 {
-	Relation	rel = SlotOpen();
+	Relation	rel = SlotOpen(true);
 	Relation	idx = index_open(RelationGetPrimaryKeyIndex(rel), RowExclusiveLock);
 	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
 	ScanKeyData sk[5];
@@ -232,6 +243,13 @@ DirectRead(const StockKey *key, int32 slot, SlotRow **out)
  * predicates and expression columns evaluated (an EState only when an index
  * needs one).  Used by the kernel's tables and by the direct order rows
  * (row_write.c).
+ *
+ * Each index's lock is released once its entry is in, as the executor's
+ * ExecCloseIndices does at the end of an INSERT: the table's own
+ * RowExclusiveLock, held to commit, is what keeps the index in place.  An
+ * order would otherwise hold a dozen index locks to commit, more than the
+ * sixteen fast-path lock slots of a backend, and every lock past them goes
+ * through the shared lock table, where concurrent orders queue.
  */
 void
 StockIndexInsert(Relation rel, HeapTuple tup)
@@ -253,7 +271,7 @@ StockIndexInsert(Relation rel, HeapTuple tup)
 		/* as the executor does: an index being built concurrently, or left invalid, takes no entries yet */
 		if (!info->ii_ReadyForInserts)
 		{
-			index_close(idx, NoLock);
+			index_close(idx, RowExclusiveLock);
 			continue;
 		}
 		if ((info->ii_Expressions != NIL || info->ii_Predicate != NIL) && estate == NULL)
@@ -264,13 +282,13 @@ StockIndexInsert(Relation rel, HeapTuple tup)
 		}
 		if (info->ii_Predicate != NIL && !ExecQual(ExecPrepareQual(info->ii_Predicate, estate), econtext))
 		{
-			index_close(idx, NoLock);
+			index_close(idx, RowExclusiveLock);
 			continue;
 		}
 		FormIndexDatum(info, ts, estate, values, isnull);
 		index_insert(idx, values, isnull, &tup->t_self, rel,
 					 idx->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, info);
-		index_close(idx, NoLock);
+		index_close(idx, RowExclusiveLock);
 	}
 	if (estate != NULL)
 		FreeExecutorState(estate);
@@ -300,7 +318,7 @@ SlotTuple(Relation rel, const StockKey *key, const SlotRow *row)
 static void
 DirectWrite(const StockKey *key, SlotRow *row, bool gone)
 {
-	Relation	rel = SlotOpen();
+	Relation	rel = SlotOpen(true);
 
 	if (gone)
 	{
@@ -346,7 +364,7 @@ StockItemByNode(int64 item_id, StockNodeQty **out)
 
 	if (StockDirectAccess())
 	{
-		Relation	rel = SlotOpen();
+		Relation	rel = SlotOpen(false);
 		Relation	idx = index_open(RelationGetPrimaryKeyIndex(rel), AccessShareLock);
 		Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
 		ScanKeyData sk[1];
@@ -358,9 +376,12 @@ StockItemByNode(int64 item_id, StockNodeQty **out)
 		index_rescan(scan, sk, 1, NULL, 0);
 		while (index_getnext_slot(scan, ForwardScanDirection, ts))
 		{
-			bool		isnull;
-			int64		node_id = DatumGetInt64(slot_getattr(ts, Anum_stock_slot_node_id, &isnull));
+			int64		node_id;
 			int			st;
+
+			/* one pass over the row's columns, not one call per state */
+			slot_getallattrs(ts);
+			node_id = DatumGetInt64(ts->tts_values[Anum_stock_slot_node_id - 1]);
 
 			if (n == 0 || nodes[n - 1].node_id != node_id)
 			{
@@ -373,7 +394,7 @@ StockItemByNode(int64 item_id, StockNodeQty **out)
 				nodes[n++].node_id = node_id;
 			}
 			for (st = 0; st < NUM_STOCK_STATES; st++)
-				nodes[n - 1].qty[st] += DatumGetInt64(slot_getattr(ts, Anum_stock_slot_first_state + st, &isnull));
+				nodes[n - 1].qty[st] += DatumGetInt64(ts->tts_values[Anum_stock_slot_first_state - 1 + st]);
 		}
 		index_endscan(scan);
 		ExecDropSingleTupleTableSlot(ts);
