@@ -35,7 +35,7 @@ citus_psql 0 -d ierp_bench_one -c "CREATE EXTENSION inventory_erp" || exit 1
 citus_psql 0 -d ierp_bench -c "SET client_min_messages = warning" -c "SET citus.shard_count = $SHARDS" \
     -c "SELECT erp.distribute()" >/dev/null || exit 1
 for db in ierp_bench_one ierp_bench; do
-    citus_psql 0 -d "$db" -v ON_ERROR_STOP=1 -f bench/setup.sql >/dev/null || exit 1
+    PGOPTIONS="-c client_min_messages=warning" citus_psql 0 -d "$db" -v ON_ERROR_STOP=1 -f bench/setup.sql >/dev/null || exit 1
 done
 tps() {
     "$PGBIN/pgbench" -n -h localhost -p "${CITUS_PORT_LIST%% *}" -U postgres -c "$CLIENTS" -j "$CLIENTS" \
