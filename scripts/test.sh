@@ -4,7 +4,10 @@
 #   2. pgTAP contracts            test/pgtap/*.sql  through pg_prove (one count per assertion)
 #   3. isolation specs            test/isolation/specs/*.spec
 #   4. shell tests                test/shell/*.sh   (dump/restore, stress, ...; exit 0 = pass)
-# and ends with exactly one line "N passed, N failed"; exits 1 when anything failed.
+#   5. the Citus suite            test/citus/t_*.sh on a coordinator and two workers of its
+#                                 own (test/citus/run.sh); skipped when Citus is not installed
+# and ends with exactly one line "N passed, N failed" (", N skipped" after it when tests
+# were skipped); exits 1 when anything failed.
 # Set TESTS=pattern to run only the tests whose name matches (handy while developing).
 set -uo pipefail
 
@@ -17,6 +20,7 @@ WORK=$(pg_workdir test)
 DATA=$WORK/data
 passed=0
 failed=0
+skipped=0
 failures=()
 
 cleanup() {
@@ -107,9 +111,25 @@ if [ ${#shells[@]} -gt 0 ]; then
     done
 fi
 
+# 5. Citus
+mapfile -t citus_tests < <(ls test/citus/t_*.sh 2>/dev/null | grep -E -- "$PATTERN")
+if [ ${#citus_tests[@]} -gt 0 ]; then
+    echo "== citus: ${#citus_tests[@]} test(s)"
+    citus_out=$(bash test/citus/run.sh "${citus_tests[@]}" 2>&1)
+    sed -e 's/^ok \(.*\)/   \1 ok/' -e 's/^FAILED \(.*\)/   \1 FAILED/' -e 's/^skip: /   skipped: /' <<<"$citus_out"
+    if grep -q '^skip: ' <<<"$citus_out"; then
+        skipped=$((skipped + ${#citus_tests[@]}))
+    else
+        for t in "${citus_tests[@]}"; do
+            name=$(basename "$t" .sh)
+            if grep -qx "ok $name" <<<"$citus_out"; then pass "$t"; else fail "citus/$name"; fi
+        done
+    fi
+fi
+
 if [ "$failed" -gt 0 ]; then
     echo "failed: ${failures[*]}"
     echo "(logs kept in $WORK)"
 fi
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed$([ "$skipped" -gt 0 ] && echo ", $skipped skipped")"
 [ "$failed" -eq 0 ]

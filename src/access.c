@@ -116,7 +116,7 @@ AccessRoleCallback(Datum arg, int cacheid, uint32 hashvalue)
 void
 AccessInit(void)
 {
-	CacheRegisterRelcacheCallback(AccessRelcacheCallback, (Datum) 0);
+	IerpRegisterRelcacheCallback(AccessRelcacheCallback, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHOID, AccessRoleCallback, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, AccessRoleCallback, (Datum) 0);
 }
@@ -130,7 +130,7 @@ static void
 AccessLoadGrants(void)
 {
 	uint64		before = access_invalidations;
-	Oid			relid = IerpRelid("node_access");
+	Oid			relid = IerpLocalRelid("node_access");
 	Relation	rel;
 	SysScanDesc scan;
 	HeapTuple	tup;

@@ -36,11 +36,12 @@ IERP_OWNER_ENTRY(ierp_atp);
 
 /* ring-fences of item $1 of the channels other than $2, less what their orders hold */
 #define FENCE_SQL \
-	"(SELECT COALESCE(sum(GREATEST(r.qty - COALESCE(" \
-	"     (SELECT sum(v.qty) FROM erp.reservation v" \
-	"        JOIN erp.sales_order o ON o.order_id = v.order_id" \
-	"       WHERE v.item_id = r.item_id AND o.channel_id = r.channel_id), 0), 0)), 0)::bigint" \
-	"   FROM erp.channel_reserve r WHERE r.item_id = $1 AND r.channel_id <> $2)"
+	"(SELECT COALESCE(sum(GREATEST(r.qty - COALESCE(h.qty, 0), 0)), 0)::bigint" \
+	"   FROM erp.channel_reserve r" \
+	"   LEFT JOIN (SELECT o.channel_id, sum(v.qty) AS qty FROM erp.reservation v" \
+	"                JOIN erp.sales_order o ON o.order_id = v.order_id" \
+	"               WHERE v.item_id = $1 GROUP BY o.channel_id) h ON h.channel_id = r.channel_id" \
+	"  WHERE r.item_id = $1 AND r.channel_id <> $2)"
 
 /*
  * AtpLoadNodes: one NodeStock per candidate node of item: the active nodes
@@ -130,32 +131,43 @@ AtpLoadNodes(int64 item_id, bool lot_tracked, int32 min_shelf_life_days, bool wi
 		return AtpLoadNodesCached(item_id, channel_id, node_id, nodes);
 	if (*plan == NULL)
 	{
+		/*
+		 * Per-node sums of the item's rows, joined to the nodes (not
+		 * correlated subqueries per node: Citus refuses those next to
+		 * reference tables); every distributed table is read at item $1.
+		 */
 		const char *available = lot_tracked
-			? "  COALESCE((SELECT sum(s.available) FROM erp.stock_slot s"
-			"             JOIN erp.lot l ON l.item_id = s.item_id AND l.lot_id = s.lot_id"
-			"            WHERE s.item_id = $1 AND s.node_id = n.node_id"
-			"              AND ($4 = 0 OR l.expires_on IS NULL"
-			"                   OR l.expires_on >= CURRENT_DATE + $4)), 0)::bigint,"
-			: "  COALESCE((SELECT sum(s.available) FROM erp.stock_slot s"
-			"            WHERE s.item_id = $1 AND s.node_id = n.node_id), 0)::bigint,";
+			? "  LEFT JOIN (SELECT s.node_id, sum(s.available) AS qty FROM erp.stock_slot s"
+			"               JOIN erp.lot l ON l.item_id = s.item_id AND l.lot_id = s.lot_id"
+			"              WHERE s.item_id = $1"
+			"                AND ($4 = 0 OR l.expires_on IS NULL OR l.expires_on >= CURRENT_DATE + $4)"
+			"              GROUP BY s.node_id) sa ON sa.node_id = n.node_id"
+			: "  LEFT JOIN (SELECT s.node_id, sum(s.available) AS qty FROM erp.stock_slot s"
+			"              WHERE s.item_id = $1 GROUP BY s.node_id) sa ON sa.node_id = n.node_id";
+		const char *inbound_from = with_inbound
+			? "  LEFT JOIN (SELECT po.node_id, sum(pl.qty - pl.qty_received) AS qty FROM erp.purchase_order_line pl"
+			"               JOIN erp.purchase_order po ON po.purchase_order_id = pl.purchase_order_id"
+			"              WHERE pl.item_id = $1 AND po.expected_at <= $5"
+			"                AND po.status IN ('open', 'partially_received')"
+			"              GROUP BY po.node_id) pi ON pi.node_id = n.node_id"
+			"  LEFT JOIN (SELECT s.node_id, sum(s.in_transit) AS qty FROM erp.stock_slot s"
+			"              WHERE s.item_id = $1 GROUP BY s.node_id) st ON st.node_id = n.node_id"
+			: "";
 		const char *inbound = with_inbound
-			? "  COALESCE((SELECT sum(pl.qty - pl.qty_received) FROM erp.purchase_order_line pl"
-			"              JOIN erp.purchase_order po ON po.purchase_order_id = pl.purchase_order_id"
-			"             WHERE pl.item_id = $1 AND po.node_id = n.node_id AND po.expected_at <= $5"
-			"               AND po.status IN ('open', 'partially_received')), 0)::bigint"
-			"  + COALESCE((SELECT sum(s.in_transit) FROM erp.stock_slot s"
-			"             WHERE s.item_id = $1 AND s.node_id = n.node_id), 0)::bigint"
-			: "  0::bigint";
+			? "COALESCE(pi.qty, 0)::bigint + COALESCE(st.qty, 0)::bigint"
+			: "0::bigint";
 
 		IerpPlan(plan,
-				 psprintf("SELECT n.node_id, COALESCE(cn.rank, 0), n.latitude, n.longitude, %s"
+				 psprintf("SELECT n.node_id, COALESCE(cn.rank, 0), n.latitude, n.longitude,"
+						  "  COALESCE(sa.qty, 0)::bigint,"
 						  "  COALESCE(p.safety_stock, 0), %s, n.code, f.fence, COALESCE(p.reorder_point, 0)"
 						  "  FROM (SELECT " FENCE_SQL " AS fence) f, erp.node n"
 						  "  LEFT JOIN erp.channel_node cn ON cn.node_id = n.node_id AND cn.channel_id = $2"
 						  "  LEFT JOIN erp.stock_policy p ON p.item_id = $1 AND p.node_id = n.node_id"
+						  "%s%s"
 						  " WHERE n.active AND ($2 = 0 OR cn.channel_id IS NOT NULL) AND ($3 = 0 OR n.node_id = $3)"
 						  " ORDER BY COALESCE(cn.rank, 0), n.node_id",
-						  available, inbound),
+						  inbound, available, inbound_from),
 				 5, argtypes);
 	}
 	values[0] = Int64GetDatum(item_id);

@@ -17,6 +17,7 @@
 #include "datatype/timestamp.h"
 #include "utils/rel.h"
 #include "utils/tuplestore.h"
+#include "utils/inval.h"
 #include "utils/elog.h"
 
 /*
@@ -127,6 +128,15 @@ extern void IerpCheckCoordinates(double latitude, double longitude);
  */
 extern bool IerpRowIsHistory(Relation rel, HeapTuple tup, const char *idcol);
 extern Oid	IerpRelid(const char *name);
+extern Oid	IerpLocalRelid(const char *name);
+
+/*
+ * IerpRegisterRelcacheCallback: registers a relcache invalidation callback of
+ * one of the module's caches.  inventory_erp.c registers one callback with
+ * PostgreSQL for all of them: a backend has only 10 relcache callback slots,
+ * and Citus takes 5 of them.
+ */
+extern void IerpRegisterRelcacheCallback(RelcacheCallbackFunction func, Datum arg);
 
 /* atp.c: available-to-promise */
 typedef struct NodeStock

@@ -31,6 +31,45 @@ bool		ierp_restore_mode = false;
 
 void		_PG_init(void);
 
+/*
+ * The relcache callbacks of the module's caches (IerpRegisterRelcacheCallback),
+ * called in registration order by the one callback registered with PostgreSQL.
+ * PostgreSQL 15 has 10 relcache callback slots per backend; Citus takes 5, so
+ * one per cache would leave a backend with both loaded unable to start
+ * ("out of relcache_callback_list slots").
+ */
+#define IERP_MAX_RELCACHE_CALLBACKS 16
+
+typedef struct IerpRelcacheCallback
+{
+	RelcacheCallbackFunction func;
+	Datum		arg;
+} IerpRelcacheCallback;
+
+static IerpRelcacheCallback relcache_callbacks[IERP_MAX_RELCACHE_CALLBACKS];
+static int	relcache_callback_count = 0;
+
+static void
+IerpRelcacheDispatch(Datum arg, Oid relid)
+{
+	int			i;
+
+	for (i = 0; i < relcache_callback_count; i++)
+		relcache_callbacks[i].func(relcache_callbacks[i].arg, relid);
+}
+
+void
+IerpRegisterRelcacheCallback(RelcacheCallbackFunction func, Datum arg)
+{
+	if (relcache_callback_count >= IERP_MAX_RELCACHE_CALLBACKS)
+		elog(FATAL, "inventory_erp: out of relcache callback slots (%d)", IERP_MAX_RELCACHE_CALLBACKS);
+	if (relcache_callback_count == 0)
+		CacheRegisterRelcacheCallback(IerpRelcacheDispatch, (Datum) 0);
+	relcache_callbacks[relcache_callback_count].func = func;
+	relcache_callbacks[relcache_callback_count].arg = arg;
+	relcache_callback_count++;
+}
+
 static const struct config_enum_entry kernel_access_options[] = {
 	{"auto", 0, false},
 	{"direct", 1, false},

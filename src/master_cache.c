@@ -180,13 +180,13 @@ LearnRelids(void)
 	}
 	if (!OidIsValid(item_relid))
 	{
-		item_relid = IerpRelid("item");
-		component_relid = IerpRelid("item_component");
-		node_relid = IerpRelid("node");
-		channel_relid = IerpRelid("channel");
-		channel_node_relid = IerpRelid("channel_node");
-		policy_relid = IerpRelid("stock_policy");
-		reserve_relid = IerpRelid("channel_reserve");
+		item_relid = IerpLocalRelid("item");
+		component_relid = IerpLocalRelid("item_component");
+		node_relid = IerpLocalRelid("node");
+		channel_relid = IerpLocalRelid("channel");
+		channel_node_relid = IerpLocalRelid("channel_node");
+		policy_relid = IerpLocalRelid("stock_policy");
+		reserve_relid = IerpLocalRelid("channel_reserve");
 	}
 }
 
@@ -518,6 +518,6 @@ MasterItemFenced(int64 item_id)
 void
 MasterCacheInit(void)
 {
-	CacheRegisterRelcacheCallback(MasterCacheInvalidate, (Datum) 0);
+	IerpRegisterRelcacheCallback(MasterCacheInvalidate, (Datum) 0);
 	RegisterXactCallback(MasterCacheXactEnd, NULL);
 }

@@ -11,6 +11,8 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+
 #include <errno.h>
 #include <math.h>
 
@@ -24,6 +26,7 @@
 
 #include "ierp.h"
 #include "order_document.h"
+#include "stock/slot_rows.h"
 #include "stock/kernel.h"
 
 /*
@@ -326,6 +329,55 @@ OrderDeriveStatus(const OrderHeader *order, bool allocation_attempted, LineState
 }
 
 /*
+ * OrderStatusWriteRouted: the write of OrderDeriveStatus on Citus, where the
+ * order and its lines are reference tables: the lines' update, then the
+ * order's, as two statements (Citus cannot run the data-modifying CTE of the
+ * one-node statement once the transaction has used the workers' placements:
+ * "relation order_line_... is not distributed"); the statuses cast as a
+ * parameter, not per row (Citus refuses a STABLE cast of a column in an
+ * UPDATE).
+ */
+static const char *
+OrderStatusWriteRouted(int64 order_id, int nwrite, Datum *line_nos, Datum *allocated_v,
+					   Datum *backordered_v, Datum *status_v, const char *status,
+					   const char *result_status)
+{
+	static SPIPlanPtr lines_plan = NULL;
+	static SPIPlanPtr order_plan = NULL;
+
+	if (nwrite > 0)
+	{
+		IerpPlan(&lines_plan,
+				 "UPDATE erp.order_line ol"
+				 "   SET qty_allocated = c.qa, qty_backordered = c.qb, status = c.st"
+				 "  FROM unnest($2::integer[], $3::bigint[], $4::bigint[], $5::text[]::erp.line_status[])"
+				 "       AS c(line_no, qa, qb, st)"
+				 " WHERE ol.order_id = $1 AND ol.line_no = c.line_no",
+				 5, (Oid[]) {INT8OID, INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID});
+		if (SPI_execute_plan(lines_plan,
+							 (Datum[]) {Int64GetDatum(order_id),
+										PointerGetDatum(construct_array(line_nos, nwrite, INT4OID, 4, true, TYPALIGN_INT)),
+										PointerGetDatum(construct_array(allocated_v, nwrite, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+										PointerGetDatum(construct_array(backordered_v, nwrite, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+										PointerGetDatum(construct_array(status_v, nwrite, TEXTOID, -1, false, TYPALIGN_INT))},
+							 NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "inventory_erp: order status update failed");
+	}
+	if (status != NULL)
+	{
+		IerpPlan(&order_plan,
+				 "UPDATE erp.sales_order SET status = $2::erp.order_status, updated_at = $3 WHERE order_id = $1",
+				 3, (Oid[]) {INT8OID, TEXTOID, TIMESTAMPTZOID});
+		if (SPI_execute_plan(order_plan,
+							 (Datum[]) {Int64GetDatum(order_id), CStringGetTextDatum(status),
+										TimestampTzGetDatum(GetCurrentTransactionStartTimestamp())},
+							 NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "inventory_erp: order status update failed");
+	}
+	return result_status;
+}
+
+/*
  * OrderWriteStatus: derives each line's and the order's status
  * (OrderDeriveStatus) and writes the lines whose values change and the
  * order's status, in one statement.  Only rows whose values change are
@@ -375,6 +427,9 @@ OrderWriteStatus(const OrderHeader *order, bool allocation_attempted, LineState 
 		status_v[nwrite] = CStringGetTextDatum(l->new_status);
 		nwrite++;
 	}
+	if (!StockDirectAccess())
+		return OrderStatusWriteRouted(order->order_id, nwrite, line_nos, allocated_v, backordered_v,
+									  status_v, status, result_status);
 	IerpPlan(&plan,
 			 "WITH l AS (UPDATE erp.order_line ol"
 			 "              SET qty_allocated = c.qa, qty_backordered = c.qb, status = c.st::erp.line_status"

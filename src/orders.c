@@ -735,15 +735,17 @@ OrderLinesJson(int64 order_id)
 	uint64		i;
 
 	IerpPlan(&plan,
-			 "SELECT l.line_no, i.sku, l.qty,"
-			 "       COALESCE((SELECT min(p.picked / p.per)"
-			 "                   FROM (SELECT sum(r.qty_picked) AS picked, COALESCE(max(c.qty), 1) AS per"
-			 "                           FROM erp.reservation r"
-			 "                           LEFT JOIN erp.item_component c"
-			 "                             ON c.kit_item_id = l.item_id AND c.component_item_id = r.item_id"
-			 "                          WHERE r.order_id = l.order_id AND r.line_no = l.line_no"
-			 "                          GROUP BY r.item_id) p), 0)::bigint"
+			 "SELECT l.line_no, i.sku, l.qty, COALESCE(k.picked, 0)::bigint"
 			 "  FROM erp.order_line l JOIN erp.item i ON i.item_id = l.item_id"
+			 "  LEFT JOIN (SELECT p.line_no, min(p.picked / p.per) AS picked"
+			 "               FROM (SELECT r.line_no, sum(r.qty_picked) AS picked, COALESCE(max(c.qty), 1) AS per"
+			 "                       FROM erp.reservation r"
+			 "                       JOIN erp.order_line ol ON ol.order_id = r.order_id AND ol.line_no = r.line_no"
+			 "                       LEFT JOIN erp.item_component c"
+			 "                         ON c.kit_item_id = ol.item_id AND c.component_item_id = r.item_id"
+			 "                      WHERE r.order_id = $1"
+			 "                      GROUP BY r.line_no, r.item_id) p"
+			 "              GROUP BY p.line_no) k ON k.line_no = l.line_no"
 			 " WHERE l.order_id = $1 ORDER BY l.line_no LIMIT $2",
 			 2, (Oid[]) {INT8OID, INT4OID});
 	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(order_id), Int32GetDatum(PICK_EVENT_MAX_LINES + 1)},

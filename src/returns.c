@@ -34,6 +34,8 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+
 #include "catalog/pg_type.h"
 #include "common/int.h"
 #include "miscadmin.h"
@@ -105,7 +107,7 @@ RulesInvalidate(Datum arg, Oid relid)
 void
 ReturnsInit(void)
 {
-	CacheRegisterRelcacheCallback(RulesInvalidate, (Datum) 0);
+	IerpRegisterRelcacheCallback(RulesInvalidate, (Datum) 0);
 }
 
 static char *
@@ -163,7 +165,7 @@ RulesLoad(void)
 		r->fee_pct = CopyValue(tup, desc, 8);
 	}
 	MemoryContextSwitchTo(old);
-	rules_relid = IerpRelid("disposition_rule");
+	rules_relid = IerpLocalRelid("disposition_rule");
 	rules = loaded;
 	num_rules = (int) SPI_processed;
 }
@@ -336,37 +338,51 @@ RmaLineCheckAccess(const RmaLine *line)
 static void
 RefundDue(const RmaLine *line, int64 units, const char *policy, const char *fee_pct)
 {
+	static SPIPlanPtr due_plan = NULL;
 	static SPIPlanPtr plan = NULL;
-	static const Oid types[] = {INT8OID, INT8OID, TEXTOID, BOOLOID, BOOLOID, TEXTOID};
-	Datum		values[6];
+	static const Oid types[] = {INT8OID, INT8OID, TEXTOID, BOOLOID, BOOLOID};
+	Datum		values[5];
+	Datum		due;
 	bool		isnull;
 	bool		waits;
 	char	   *amount;
 
-	IerpPlan(&plan,
-			 "WITH due AS ("
-			 "  SELECT round(l.unit_price * $2 * (1 - $3::numeric / 100), 2) AS amount"
-			 "    FROM erp.rma_line l WHERE l.rma_line_id = $1)"
-			 " UPDATE erp.rma_line l SET refund_amount = due.amount,"
-			 "        refund_status = CASE WHEN w.waits THEN 'awaiting_approval' ELSE 'approved' END::erp.refund_status,"
-			 "        refunded_at = CASE WHEN w.waits THEN NULL ELSE pg_catalog.now() END,"
-			 "        refund_requested_by = $6"
-			 "   FROM due, LATERAL (SELECT $4 OR $5 OR due.amount > COALESCE("
+	/*
+	 * The amount and whether it waits first, then the update with them and
+	 * the time as values: Citus refuses now() inside CASE in an UPDATE.
+	 */
+	IerpPlan(&due_plan,
+			 "SELECT d.amount, $4 OR $5 OR d.amount > COALESCE("
 			 "          (SELECT p.max_auto_value FROM erp.approval_policy p WHERE p.kind = 'refund'),"
-			 "          " DEFAULT_REFUND_AUTO_LIMIT ")) AS w(waits)"
-			 "  WHERE l.rma_line_id = $1"
-			 " RETURNING w.waits, l.refund_amount::text",
-			 6, types);
+			 "          " DEFAULT_REFUND_AUTO_LIMIT ")"
+			 "  FROM (SELECT round(l.unit_price * $2 * (1 - $3::numeric / 100), 2) AS amount"
+			 "          FROM erp.rma_line l WHERE l.rma_line_id = $1) d",
+			 5, types);
 	values[0] = Int64GetDatum(line->rma_line_id);
 	values[1] = Int64GetDatum(units);
 	values[2] = CStringGetTextDatum(fee_pct ? fee_pct : "0");
 	values[3] = BoolGetDatum(line->high_value);
 	values[4] = BoolGetDatum(strcmp(policy, "manual") == 0);
-	values[5] = CStringGetTextDatum(IerpActorName());
-	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
+	if (SPI_execute_plan(due_plan, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "inventory_erp: refund update failed");
-	waits = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	amount = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	due = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	due = isnull ? (Datum) 0 : PointerGetDatum(PG_DETOAST_DATUM_COPY(due));
+	waits = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	IerpPlan(&plan,
+			 "UPDATE erp.rma_line SET refund_amount = $2,"
+			 "       refund_status = CASE WHEN $3 THEN 'awaiting_approval' ELSE 'approved' END::erp.refund_status,"
+			 "       refunded_at = $4, refund_requested_by = $5"
+			 " WHERE rma_line_id = $1"
+			 " RETURNING refund_amount::text",
+			 5, (Oid[]) {INT8OID, NUMERICOID, BOOLOID, TIMESTAMPTZOID, TEXTOID});
+	if (SPI_execute_plan(plan,
+						 (Datum[]) {Int64GetDatum(line->rma_line_id), due, BoolGetDatum(waits),
+									waits ? (Datum) 0 : TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
+									CStringGetTextDatum(IerpActorName())},
+						 (char[]) {' ', due == (Datum) 0 ? 'n' : ' ', ' ', waits ? 'n' : ' ', ' ', '\0'},
+						 false, 0) != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
+		elog(ERROR, "inventory_erp: refund update failed");
+	amount = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	if (waits)
 		EventRecord("refund_approval_needed", line->item_id, line->received_node_id, 0, line->rma_id,
 					psprintf("{\"rma_line_id\": " INT64_FORMAT ", \"sku\": %s, \"amount\": %s,"
@@ -385,22 +401,41 @@ RefundDue(const RmaLine *line, int64 units, const char *policy, const char *fee_
 static void
 RmaRefreshStatus(int64 rma_id)
 {
+	static SPIPlanPtr status_plan = NULL;
 	static SPIPlanPtr plan = NULL;
+	bool		isnull;
+	Datum		status;
 
-	IerpPlan(&plan,
-			 "UPDATE erp.rma r SET status = s.status::erp.rma_status,"
-			 "       closed_at = CASE WHEN s.status = 'closed' THEN COALESCE(r.closed_at, pg_catalog.now()) END"
-			 "  FROM (SELECT CASE"
+	/*
+	 * The status first, then the update with it and the time as values:
+	 * Citus refuses an UPDATE that casts a column to an enum or calls now()
+	 * inside COALESCE.  The aggregate always gives one row (no lines: closed).
+	 */
+	IerpPlan(&status_plan,
+			 "SELECT CASE"
 			 "          WHEN sum(qty_received) = 0 AND sum(qty_expired) > 0 AND sum(qty_expired) = sum(qty) THEN 'expired'"
 			 "          WHEN sum(qty_received) = 0 THEN 'authorized'"
 			 "          WHEN sum(qty_received + qty_expired) < sum(qty) THEN 'partially_received'"
 			 "          WHEN sum(qty_inspected) < sum(qty_received) THEN 'received'"
 			 "          WHEN bool_or(refund_status = 'awaiting_approval') THEN 'inspected'"
-			 "          ELSE 'closed' END AS status"
-			 "          FROM erp.rma_line WHERE rma_id = $1) s"
-			 " WHERE r.rma_id = $1 AND r.status::text <> s.status",
+			 "          ELSE 'closed' END"
+			 "  FROM erp.rma_line WHERE rma_id = $1",
 			 1, id_types);
-	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(rma_id)}, NULL, false, 0) != SPI_OK_UPDATE)
+	if (SPI_execute_plan(status_plan, (Datum[]) {Int64GetDatum(rma_id)}, NULL, false, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "inventory_erp: cannot derive the status of rma " INT64_FORMAT, rma_id);
+	status = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		elog(ERROR, "inventory_erp: cannot derive the status of rma " INT64_FORMAT, rma_id);
+	status = PointerGetDatum(PG_DETOAST_DATUM_COPY(status));
+	IerpPlan(&plan,
+			 "UPDATE erp.rma SET status = $2::erp.rma_status,"
+			 "       closed_at = CASE WHEN $2 = 'closed' THEN COALESCE(closed_at, $3) END"
+			 " WHERE rma_id = $1 AND status <> $2::erp.rma_status",
+			 3, (Oid[]) {INT8OID, TEXTOID, TIMESTAMPTZOID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(rma_id), status,
+										  TimestampTzGetDatum(GetCurrentTransactionStartTimestamp())},
+						 NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "inventory_erp: rma status update failed");
 }
 
@@ -819,9 +854,11 @@ ReceiveLine(int64 rma_id, Expected *e, int64 node_id, int64 part)
 				STATE_INSPECTION, "return_received");
 	IerpPlan(&plan,
 			 "UPDATE erp.rma_line SET qty_received = qty_received + $2, received_node_id = $3,"
-			 "       received_at = COALESCE(received_at, pg_catalog.now()) WHERE rma_line_id = $1",
-			 3, id_types);
-	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(e->rma_line_id), Int64GetDatum(part), Int64GetDatum(at)},
+			 "       received_at = COALESCE(received_at, $4) WHERE rma_line_id = $1",
+			 4, (Oid[]) {INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID});
+	/* now() as a value: Citus refuses a non-immutable function inside COALESCE in an UPDATE */
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(e->rma_line_id), Int64GetDatum(part), Int64GetDatum(at),
+										  TimestampTzGetDatum(GetCurrentTransactionStartTimestamp())},
 						 NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "inventory_erp: rma line update failed");
 	e->received_node_id = at;
@@ -1017,7 +1054,7 @@ static Datum
 ierp_returns_inspect_body(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
-	static const Oid types[] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	static const Oid types[] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
 	int64		rma_line_id = IerpIdArg(fcinfo, 0, "rma line");
 	RmaLine		line;
 	char	   *condition;
@@ -1027,7 +1064,7 @@ ierp_returns_inspect_body(PG_FUNCTION_ARGS)
 	const char *fee;
 	int64		units;
 	StockState	to;
-	Datum		values[6];
+	Datum		values[7];
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
@@ -1068,10 +1105,12 @@ ierp_returns_inspect_body(PG_FUNCTION_ARGS)
 	IerpPlan(&plan,
 			 "UPDATE erp.rma_line SET qty_inspected = qty_inspected + $2, condition = $3::erp.item_condition,"
 			 "       disposition = $4::erp.disposition, refund_policy = $5::erp.refund_policy,"
-			 "       restocking_fee_pct = $6::numeric, inspected_at = pg_catalog.now(),"
-			 "       available_at = CASE WHEN $4 = 'restock' THEN pg_catalog.now() ELSE available_at END"
+			 "       restocking_fee_pct = $6::numeric, inspected_at = $7,"
+			 "       available_at = CASE WHEN $4 = 'restock' THEN $7 ELSE available_at END"
 			 " WHERE rma_line_id = $1",
-			 6, types);
+			 7, types);
+	/* now() as a value: Citus refuses a non-immutable function inside CASE in an UPDATE */
+	values[6] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	values[0] = Int64GetDatum(rma_line_id);
 	values[1] = Int64GetDatum(units);
 	values[2] = CStringGetTextDatum(condition);

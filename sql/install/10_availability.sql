@@ -25,11 +25,15 @@ WITH per_state AS (
      GROUP BY b.item_id, b.node_id
 ), fenced AS (
     -- each channel's ring-fence, less what that channel's orders hold now (as erp.atp)
-    SELECT r.item_id,
-           sum(greatest(r.qty - coalesce((SELECT sum(v.qty) FROM erp.reservation v
-                                            JOIN erp.sales_order o ON o.order_id = v.order_id
-                                           WHERE v.item_id = r.item_id AND o.channel_id = r.channel_id), 0), 0)) AS qty
-      FROM erp.channel_reserve r GROUP BY r.item_id
+    -- (pre-aggregated, not a correlated subquery: Citus refuses those next to reference tables)
+    SELECT r.item_id, sum(greatest(r.qty - coalesce(h.qty, 0), 0)) AS qty
+      FROM erp.channel_reserve r
+      LEFT JOIN (SELECT c.channel_reserve_id, sum(v.qty) AS qty
+                   FROM erp.channel_reserve c
+                   JOIN erp.reservation v ON v.item_id = c.item_id
+                   JOIN erp.sales_order o ON o.order_id = v.order_id AND o.channel_id = c.channel_id
+                  GROUP BY c.channel_reserve_id) h ON h.channel_reserve_id = r.channel_reserve_id
+     GROUP BY r.item_id
 )
 SELECT i.sku, n.code AS node,
        coalesce(s.available, 0)::bigint      AS available,

@@ -32,6 +32,7 @@
 #include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -42,6 +43,10 @@
 #include "stock/slot_rows.h"
 
 PG_FUNCTION_INFO_V1(ierp_stock_slot_guard);
+PG_FUNCTION_INFO_V1(ierp_stock_move_guard_any_node);
+
+/* journal.c's guard of erp.stock_move */
+extern Datum ierp_stock_move_guard(PG_FUNCTION_ARGS);
 
 /* erp.stock_slot's columns (sql/install/04_ledger.sql); checked against the table when it is opened */
 #define Natts_stock_slot			17
@@ -577,6 +582,41 @@ SlotChange(const StockKey *key, SlotRow *row, const int64 *delta)
 }
 
 /*
+ * StockShardWriteRouted: whether a write that fires a guard on rel is a
+ * routed statement of the stock kernel that Citus sent to one of rel's
+ * shards from another backend (the coordinator, or the worker a client
+ * called): the kernel's own count of routed statements (routed_write_depth,
+ * routed_insert_depth in journal.c) lives in that backend, not in this one.
+ * Such a write comes on a connection Citus opened (application_name
+ * citus_internal...) as the table's owner, which the public functions act as
+ * (IerpCallAsOwner); another role has no right to write these tables at all
+ * (42501 before anything reaches a shard).  What this cannot tell apart is a
+ * superuser's own direct write through Citus: doc/scaling.md says so.  False
+ * for the table itself (one node, or Citus's local execution in this
+ * backend, where the depth counts).
+ */
+bool
+StockShardWriteRouted(Relation rel)
+{
+	const char *name = RelationGetRelationName(rel);
+	const char *app = application_name;
+	Oid			logical;
+
+	if (app == NULL || strncmp(app, "citus_internal", strlen("citus_internal")) != 0)
+		return false;
+	if (strncmp(name, "stock_slot_", strlen("stock_slot_")) == 0)
+		logical = IerpRelid("stock_slot");
+	else if (strncmp(name, "stock_move_", strlen("stock_move_")) == 0)
+		logical = IerpRelid("stock_move");
+	else
+		return false;
+	if (!OidIsValid(logical) || logical == RelationGetRelid(rel) ||
+		RelationGetNamespace(rel) != get_rel_namespace(logical))
+		return false;
+	return GetUserId() == rel->rd_rel->relowner || superuser();
+}
+
+/*
  * ierp_stock_slot_guard: trigger on erp.stock_slot (INSERT row level;
  * UPDATE, DELETE, TRUNCATE statement level) and on the view
  * erp.stock_balance (INSTEAD OF), refusing every write that is not the
@@ -590,7 +630,8 @@ ierp_stock_slot_guard(PG_FUNCTION_ARGS)
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "inventory_erp: ierp_stock_slot_guard must be called as a trigger");
-	if (routed_write_depth > 0 && !TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event) &&
+	if ((routed_write_depth > 0 || StockShardWriteRouted(trigdata->tg_relation)) &&
+		!TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event) &&
 		!TRIGGER_FIRED_INSTEAD(trigdata->tg_event))
 		return TRIGGER_FIRED_FOR_ROW(trigdata->tg_event)
 			? PointerGetDatum(trigdata->tg_trigtuple) : PointerGetDatum(NULL);
@@ -606,9 +647,27 @@ ierp_stock_slot_guard(PG_FUNCTION_ARGS)
 	PG_RETURN_NULL();
 }
 
+/*
+ * ierp_stock_move_guard_any_node: erp.guard_ledger_insert(), the BEFORE
+ * INSERT row trigger of erp.stock_move (sql/install/22_distribute.sql):
+ * journal.c's guard, which knows the kernel's own inserts in this backend,
+ * plus the kernel's routed inserts that Citus brings to a shard from another
+ * backend (StockShardWriteRouted).
+ */
+Datum
+ierp_stock_move_guard_any_node(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (CALLED_AS_TRIGGER(fcinfo) && TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) &&
+		TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) && StockShardWriteRouted(trigdata->tg_relation))
+		return PointerGetDatum(trigdata->tg_trigtuple);
+	return ierp_stock_move_guard(fcinfo);
+}
+
 /* StockSlotsInit: the relcache callback that forgets erp.stock_slot's OID and distribution. */
 void
 StockSlotsInit(void)
 {
-	CacheRegisterRelcacheCallback(SlotRelcacheInvalidate, (Datum) 0);
+	IerpRegisterRelcacheCallback(SlotRelcacheInvalidate, (Datum) 0);
 }

@@ -36,5 +36,6 @@ extern void StockSlotsInit(void);
 extern void StockIndexInsert(Relation rel, HeapTuple tup);
 /* whether the kernel reads and writes its tables directly (one node) or through routed SQL (Citus) */
 extern bool StockDirectAccess(void);
+extern bool StockShardWriteRouted(Relation rel);
 
 #endif							/* STOCK_SLOT_ROWS_H */

@@ -119,7 +119,7 @@ TransitionsLoad(void)
 		loaded[i].engine = engine ? engine : pstrdup("");
 	}
 	MemoryContextSwitchTo(old);
-	transitions_relid = IerpRelid("state_transition");
+	transitions_relid = IerpLocalRelid("state_transition");
 	num_transitions = (int) SPI_processed;
 	transitions = loaded;
 }
@@ -162,7 +162,7 @@ StockTransitionsFrom(StockState from)
 void
 StockStateInit(void)
 {
-	CacheRegisterRelcacheCallback(TransitionsInvalidate, (Datum) 0);
+	IerpRegisterRelcacheCallback(TransitionsInvalidate, (Datum) 0);
 }
 
 /*

@@ -1,0 +1,7 @@
+-- 93_distribute_grants: erp.distribute() and erp.undistribute() change where the
+-- extension's tables live (sql/install/22_distribute.sql): only their owner, a
+-- superuser, calls them; 90_grants gave every function to erp_operator.
+REVOKE EXECUTE ON FUNCTION erp.citus_layout(), erp.citus_node_ids(), erp.citus_policy_qual(name, text),
+                          erp.citus_run_everywhere(text),
+                          erp.distribute(), erp.undistribute()
+    FROM PUBLIC, erp_operator;
