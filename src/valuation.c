@@ -79,7 +79,7 @@ ierp_cost_method_guard(PG_FUNCTION_ARGS)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	if (SPI_execute_with_args("SELECT EXISTS (SELECT 1 FROM erp.cost_balance WHERE item_id = $1"
 							  " AND (qty <> 0 OR value <> 0))",
-							  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(item_id)}, NULL, true, 1) != SPI_OK_SELECT)
+							  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(item_id)}, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read the cost balances");
 	held = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();

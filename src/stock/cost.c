@@ -153,7 +153,7 @@ ItemCostLoad(int64 item_id, ItemCost *ic)
 
 	IerpPlan(&plan, "SELECT cost_method = 'fifo', unit_cost FROM erp.item WHERE item_id = $1",
 			 1, (Oid[]) {INT8OID});
-	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id)}, NULL, true, 1) != SPI_OK_SELECT ||
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id)}, NULL, false, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "inventory_erp: item " INT64_FORMAT " not found for costing", item_id);
 	ic->item_id = item_id;
@@ -421,7 +421,7 @@ PurchaseCost(int64 po_id, int64 item_id, int64 q, int64 *line_id, Datum *price, 
 			 " ORDER BY (l.qty_received < l.qty) DESC, l.line_no LIMIT 1",
 			 3, types);
 	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(po_id), Int64GetDatum(item_id), Int64GetDatum(q)},
-						 NULL, true, 1) != SPI_OK_SELECT)
+						 NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read the purchase order line");
 	if (SPI_processed != 1)
 		return false;
@@ -449,7 +449,7 @@ ReturnUnitCost(int64 rma_id, int64 item_id, Datum *unit)
 			 " WHERE e.item_id = $2 AND e.kind = 'cogs'"
 			 "   AND e.ref = (SELECT 'order:' || r.order_id FROM erp.rma r WHERE r.rma_id = $1)",
 			 2, types);
-	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(rma_id), Int64GetDatum(item_id)}, NULL, true, 1) !=
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(rma_id), Int64GetDatum(item_id)}, NULL, false, 1) !=
 		SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "inventory_erp: cannot read the cost of the returned units");
 	v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
