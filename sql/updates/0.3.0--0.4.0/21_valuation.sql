@@ -386,10 +386,25 @@ $$;
 COMMENT ON FUNCTION erp.inventory_value_at(timestamptz) IS
     'Stock valuation at a past time: per sku and node the sum of the cost entries stamped at or before it (an entry is stamped with its transaction''s start): qty, value, unit_cost = value / qty';
 
--- pg_dump keeps the rows of the new tables (sql/install/99_dump.sql marks them on a fresh install).
-SELECT pg_catalog.pg_extension_config_dump(t::regclass, '')
-  FROM unnest(ARRAY['erp.cost_entry', 'erp.cost_balance', 'erp.cost_layer', 'erp.landed_cost',
-                    'erp.landed_cost_line']) AS t;
-SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence(t, c)::regclass, '')
-  FROM (VALUES ('erp.cost_entry', 'cost_entry_id'), ('erp.cost_layer', 'cost_layer_id'),
-               ('erp.landed_cost', 'landed_cost_id')) AS s(t, c);
+-- pg_dump keeps the rows of the new tables (sql/install/99_dump.sql marks them on a fresh
+-- install); one call per statement: each updates the extension's catalog row.
+DO $dump$
+DECLARE
+    t text;
+    seq text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['erp.cost_entry', 'erp.cost_balance', 'erp.cost_layer', 'erp.landed_cost',
+                             'erp.landed_cost_line']
+    LOOP
+        PERFORM pg_catalog.pg_extension_config_dump(t::regclass, '');
+        FOR seq IN
+            SELECT s.oid::regclass::text
+              FROM pg_catalog.pg_depend d
+              JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+             WHERE d.refobjid = t::regclass AND d.deptype IN ('a', 'i')
+        LOOP
+            PERFORM pg_catalog.pg_extension_config_dump(seq, '');
+        END LOOP;
+    END LOOP;
+END
+$dump$;
