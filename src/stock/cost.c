@@ -26,11 +26,21 @@
  *	  move's lot's layers first); an issue takes each layer's value the same
  *	  way.  Values are cents (numeric(14,2)), unit costs numeric(18,6).
  *
- *	  Concurrency: each posting locks the item/node balance row (SELECT FOR
- *	  UPDATE) until the transaction ends; a transfer locks its two nodes'
- *	  rows in node order.  Receipts and issues of one item at one node
- *	  therefore serialise on that row from the costed move to commit.
- *	  Every statement names the item (the tables are distributed by item).
+ *	  Concurrency: a posting owns the item/node balance through a cost tag
+ *	  (CostTagOwn) before it reads the balance row for writing, until the
+ *	  transaction ends; a transfer owns its two nodes' tags in node order.
+ *	  Receipts and issues of one item at one node therefore serialise from
+ *	  the costed move to commit.  Cost tags are the largest tags of the
+ *	  global lock order (doc/concurrency.md, "Deadlocks"; stock/locks.c):
+ *	  every slot and document tag is smaller, so taking one after the slots
+ *	  of the batch keeps the order, and a transaction that holds one never
+ *	  waits for a slot or a document again (it only tries, as the kernel
+ *	  does out of order).  A cost tag smaller than one already held (a
+ *	  second costed batch of another item in the same transaction) is
+ *	  waited for anyway: such waits can only meet other cost-tag holders,
+ *	  which wait for nothing but cost tags and row locks; a cycle among them
+ *	  is a deadlock PostgreSQL reports (40P01).  Every statement names the
+ *	  item (the tables are distributed by item).
  *
  *-------------------------------------------------------------------------
  */
@@ -43,8 +53,12 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
+#include "miscadmin.h"
+#include "storage/lock.h"
+
 #include "ierp.h"
 #include "stock/cost.h"
+#include "stock/locks.h"
 
 static int	cost_write_depth = 0;
 
@@ -161,7 +175,29 @@ ItemCostLoad(int64 item_id, ItemCost *ic)
 	ic->unit_cost = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 }
 
-/* Locks (creating it when missing) the balance of an item at a node and reads it. */
+/*
+ * CostTagOwn: owns the cost tag of an item at a node for this transaction.
+ * A LOCKTAG_USERLOCK tag like the kernel's (stock/locks.c) with field2
+ * 0xFFFFFFFF, above every slot tag (field2 = the item id) and document tag
+ * (field2 = 0); field3 the item, field4 the node (cut to their widths: two
+ * balances that share a tag only serialise).
+ */
+static void
+CostTagOwn(int64 item_id, int64 node_id)
+{
+	LOCKTAG		tag;
+
+	tag.locktag_field1 = MyDatabaseId;
+	tag.locktag_field2 = 0xFFFFFFFF;
+	tag.locktag_field3 = (uint32) item_id;
+	tag.locktag_field4 = (uint16) node_id;
+	tag.locktag_type = LOCKTAG_USERLOCK;
+	tag.locktag_lockmethodid = USER_LOCKMETHOD;
+	if (!StockTagLock(&tag, true, true))
+		elog(ERROR, "inventory_erp: cannot own the cost balance of item " INT64_FORMAT, item_id);
+}
+
+/* Owns (creating it when missing) the balance of an item at a node and reads it. */
 static void
 BalanceLock(int64 item_id, int64 node_id, Balance *b)
 {
@@ -176,6 +212,7 @@ BalanceLock(int64 item_id, int64 node_id, Balance *b)
 			 " WHERE item_id = $1 AND node_id = $2 FOR UPDATE", 2, types);
 	IerpPlan(&ins, "INSERT INTO erp.cost_balance (item_id, node_id) VALUES ($1, $2)"
 			 " ON CONFLICT (item_id, node_id) DO NOTHING", 2, types);
+	CostTagOwn(item_id, node_id);
 	values[0] = Int64GetDatum(item_id);
 	values[1] = Int64GetDatum(node_id);
 	for (attempt = 0; attempt < 2; attempt++)
