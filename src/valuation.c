@@ -18,7 +18,7 @@
  *	  weight or volume the basis needs (IE004), a cancelled purchase order
  *	  (IE010), a partner at another node (IE009).
  *
- *	  The guard: erp.cost_entry, erp.cost_balance, erp.cost_layer,
+ *	  The guard: erp.cost_entry, erp.cost_balance, erp.cost_delta, erp.cost_layer,
  *	  erp.landed_cost and erp.landed_cost_line are written only by the
  *	  kernel's costing and this function (IE005), or reloaded in restore
  *	  mode.  An item's cost_method changes only while no node holds costed
@@ -78,7 +78,8 @@ ierp_cost_method_guard(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	if (SPI_execute_with_args("SELECT EXISTS (SELECT 1 FROM erp.cost_balance WHERE item_id = $1"
-							  " AND (qty <> 0 OR value <> 0))",
+							  " AND (qty <> 0 OR value <> 0))"
+							  " OR EXISTS (SELECT 1 FROM erp.cost_delta WHERE item_id = $1)",
 							  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(item_id)}, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read the cost balances");
 	held = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

@@ -26,21 +26,24 @@
  *	  move's lot's layers first); an issue takes each layer's value the same
  *	  way.  Values are cents (numeric(14,2)), unit costs numeric(18,6).
  *
- *	  Concurrency: a posting owns the item/node balance through a cost tag
- *	  (CostTagOwn) before it reads the balance row for writing, until the
- *	  transaction ends; a transfer owns its two nodes' tags in node order.
- *	  Receipts and issues of one item at one node therefore serialise from
- *	  the costed move to commit.  Cost tags are the largest tags of the
- *	  global lock order (doc/concurrency.md, "Deadlocks"; stock/locks.c):
- *	  every slot and document tag is smaller, so taking one after the slots
- *	  of the batch keeps the order, and a transaction that holds one never
- *	  waits for a slot or a document again (it only tries, as the kernel
- *	  does out of order).  A cost tag smaller than one already held (a
- *	  second costed batch of another item in the same transaction) is
- *	  waited for anyway: such waits can only meet other cost-tag holders,
- *	  which wait for nothing but cost tags and row locks; a cycle among them
- *	  is a deadlock PostgreSQL reports (40P01).  Every statement names the
- *	  item (the tables are distributed by item).
+ *	  Concurrency: receipts (every move into a node's value) wait for
+ *	  nothing: they append their entry, their fifo layer and a delta
+ *	  (erp.cost_delta) to the balance.  Issues (every move out of a node's
+ *	  value) and landed costs own the item/node balance through a cost tag
+ *	  (CostOwnBalance) until the transaction ends, fold the deltas that
+ *	  committed into the balance row and value the units from it; a receipt
+ *	  still running is not seen, as if it came after the issue (its value
+ *	  does not depend on the balance, but for receipts at the current
+ *	  average, which read the balance and deltas as their statement sees
+ *	  them).  The cost tag of (item, node) is a tag of the kernel's global
+ *	  lock order (stock/locks.c, doc/concurrency.md "Deadlocks") right after
+ *	  the slot tags of that item at that node, and StockApply owns it right
+ *	  after the move's take from that node, so it is taken in the order as
+ *	  the slots are; out of the order it is only tried, then refused with
+ *	  55P03 (StockOwnTag), as a document's tag.  So costing adds no
+ *	  deadlock; issues of one item at one node serialise from the costed
+ *	  move to commit.
+ *	  Every statement names the item (the tables are distributed by item).
  *
  *-------------------------------------------------------------------------
  */
@@ -176,43 +179,83 @@ ItemCostLoad(int64 item_id, ItemCost *ic)
 }
 
 /*
- * CostTagOwn: owns the cost tag of an item at a node for this transaction.
- * A LOCKTAG_USERLOCK tag like the kernel's (stock/locks.c) with field2
- * 0xFFFFFFFF, above every slot tag (field2 = the item id) and document tag
- * (field2 = 0); field3 the item, field4 the node (cut to their widths: two
- * balances that share a tag only serialise).
+ * CostOwnBalance: owns the cost tag of an item at a node for this
+ * transaction (see the header comment): a LOCKTAG_USERLOCK tag like the
+ * kernel's slot tags (stock/locks.c, StockSlotTag) with the item in field2,
+ * the node in the upper half of field3 and every other bit set, so that it
+ * sorts after every slot tag of that item and node and before those of the
+ * next node (ids beyond the fields' widths share tags, which only
+ * serialises them).
  */
-static void
-CostTagOwn(int64 item_id, int64 node_id)
+void
+CostOwnBalance(int64 item_id, int64 node_id)
 {
 	LOCKTAG		tag;
 
 	tag.locktag_field1 = MyDatabaseId;
-	tag.locktag_field2 = 0xFFFFFFFF;
-	tag.locktag_field3 = (uint32) item_id;
-	tag.locktag_field4 = (uint16) node_id;
+	tag.locktag_field2 = (uint32) item_id;
+	tag.locktag_field3 = ((uint32) (node_id & 0xFFFF) << 16) | 0xFFFF;
+	tag.locktag_field4 = 0xFFFF;
 	tag.locktag_type = LOCKTAG_USERLOCK;
 	tag.locktag_lockmethodid = USER_LOCKMETHOD;
-	if (!StockTagLock(&tag, true, true))
-		elog(ERROR, "inventory_erp: cannot own the cost balance of item " INT64_FORMAT, item_id);
+	if (StockTagLock(&tag, true, false))
+		return;
+	StockOwnTag(&tag, psprintf("the cost of sku \"%s\" at node \"%s\"", IerpItemSku(item_id), IerpNodeCode(node_id)),
+				NULL);
 }
 
-/* Owns (creating it when missing) the balance of an item at a node and reads it. */
+/* reads the balance row of a query's first result into b */
+static void
+BalanceRead(Balance *b)
+{
+	HeapTuple	tup = SPI_tuptable->vals[0];
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+	bool		isnull;
+	Datum		at;
+
+	b->qty = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	b->value = SPI_getbinval(tup, desc, 2, &isnull);
+	at = SPI_getbinval(tup, desc, 3, &isnull);
+	b->has_received_at = !isnull;
+	b->received_at = isnull ? 0 : DatumGetTimestampTz(at);
+}
+
+/*
+ * BalanceLock: owns the balance of an item at a node (its cost tag, then
+ * its row, created when missing), folds into it the receipts' deltas that
+ * committed (erp.cost_delta: receipts append them without waiting; those
+ * still running are not seen, as if they came after), and reads it.  The
+ * average receipt time is the quantity-weighted mean of the balance's and
+ * the deltas'.
+ */
 static void
 BalanceLock(int64 item_id, int64 node_id, Balance *b)
 {
+	static SPIPlanPtr fold = NULL;
 	static SPIPlanPtr sel = NULL;
 	static SPIPlanPtr ins = NULL;
 	static const Oid types[] = {INT8OID, INT8OID};
 	Datum		values[2];
-	bool		isnull;
 	int			attempt;
 
+	IerpPlan(&fold,
+			 "WITH d AS (DELETE FROM erp.cost_delta WHERE item_id = $1 AND node_id = $2"
+			 "           RETURNING qty, value, received_at),"
+			 "     s AS (SELECT count(*) AS n, COALESCE(sum(qty), 0) AS qty, COALESCE(sum(value), 0) AS value,"
+			 "                  COALESCE(sum(extract(epoch FROM received_at) * qty), 0) AS w FROM d)"
+			 " UPDATE erp.cost_balance c SET"
+			 "   received_at = CASE WHEN c.qty + s.qty <= 0 THEN NULL"
+			 "                      ELSE to_timestamp((COALESCE(extract(epoch FROM c.received_at), 0) * GREATEST(c.qty, 0) + s.w)"
+			 "                                        / (GREATEST(c.qty, 0) + s.qty)) END,"
+			 "   qty = c.qty + s.qty, value = c.value + s.value"
+			 "  FROM s WHERE c.item_id = $1 AND c.node_id = $2 AND s.n > 0"
+			 " RETURNING c.qty, c.value, c.received_at",
+			 2, types);
 	IerpPlan(&sel, "SELECT qty, value, received_at FROM erp.cost_balance"
 			 " WHERE item_id = $1 AND node_id = $2 FOR UPDATE", 2, types);
 	IerpPlan(&ins, "INSERT INTO erp.cost_balance (item_id, node_id) VALUES ($1, $2)"
 			 " ON CONFLICT (item_id, node_id) DO NOTHING", 2, types);
-	CostTagOwn(item_id, node_id);
+	CostOwnBalance(item_id, node_id);
 	values[0] = Int64GetDatum(item_id);
 	values[1] = Int64GetDatum(node_id);
 	for (attempt = 0; attempt < 2; attempt++)
@@ -221,15 +264,11 @@ BalanceLock(int64 item_id, int64 node_id, Balance *b)
 			elog(ERROR, "inventory_erp: cannot read the cost balance");
 		if (SPI_processed == 1)
 		{
-			HeapTuple	tup = SPI_tuptable->vals[0];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			Datum		at;
-
-			b->qty = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-			b->value = SPI_getbinval(tup, desc, 2, &isnull);
-			at = SPI_getbinval(tup, desc, 3, &isnull);
-			b->has_received_at = !isnull;
-			b->received_at = isnull ? 0 : DatumGetTimestampTz(at);
+			BalanceRead(b);
+			if (SPI_execute_plan(fold, values, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
+				elog(ERROR, "inventory_erp: cannot fold the cost deltas");
+			if (SPI_processed == 1)
+				BalanceRead(b);
 			return;
 		}
 		if (SPI_execute_plan(ins, values, NULL, false, 0) != SPI_OK_INSERT)
@@ -239,53 +278,79 @@ BalanceLock(int64 item_id, int64 node_id, Balance *b)
 		 item_id, node_id);
 }
 
-/*
- * Stores a balance's new qty and value; in_qty > 0 units received at in_at
- * move the quantity-weighted average receipt time.
- */
+/* Stores the new qty and value of a balance BalanceLock owns (no units: no receipt time). */
 static void
-BalanceStore(int64 item_id, int64 node_id, int64 qty, Datum value, int64 in_qty, TimestampTz in_at)
+BalanceStore(int64 item_id, int64 node_id, int64 qty, Datum value)
 {
 	static SPIPlanPtr plan = NULL;
-	static const Oid types[] = {INT8OID, INT8OID, INT8OID, NUMERICOID, INT8OID, TIMESTAMPTZOID};
-	Datum		values[6];
+	static const Oid types[] = {INT8OID, INT8OID, INT8OID, NUMERICOID};
 
 	IerpPlan(&plan,
-			 "UPDATE erp.cost_balance SET"
-			 "  received_at = CASE WHEN $3 <= 0 THEN NULL"
-			 "                     WHEN $5 > 0 AND (qty <= 0 OR received_at IS NULL) THEN $6"
-			 "                     WHEN $5 > 0 THEN received_at + ($6 - received_at) * ($5::float8 / ($5 + qty))"
-			 "                     ELSE received_at END,"
+			 "UPDATE erp.cost_balance SET received_at = CASE WHEN $3 <= 0 THEN NULL ELSE received_at END,"
 			 "  qty = $3, value = $4"
 			 " WHERE item_id = $1 AND node_id = $2",
-			 6, types);
-	values[0] = Int64GetDatum(item_id);
-	values[1] = Int64GetDatum(node_id);
-	values[2] = Int64GetDatum(qty);
-	values[3] = value;
-	values[4] = Int64GetDatum(in_qty);
-	values[5] = TimestampTzGetDatum(in_at);
-	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != 1)
+			 4, types);
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(node_id), Int64GetDatum(qty), value},
+						 NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != 1)
 		elog(ERROR, "inventory_erp: cost balance update failed");
 }
 
-/* Appends one cost entry; unit_cost (numeric) is used when qty is 0, else value / qty. */
+/* Appends a receipt's delta: qty units worth value, received at at (folded by the next issue). */
+static void
+DeltaInsert(int64 item_id, int64 node_id, int64 qty, Datum value, TimestampTz at)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[] = {INT8OID, INT8OID, INT8OID, NUMERICOID, TIMESTAMPTZOID};
+
+	IerpPlan(&plan, "INSERT INTO erp.cost_delta (item_id, node_id, qty, value, received_at)"
+			 " VALUES ($1, $2, $3, $4, $5)", 5, types);
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(node_id), Int64GetDatum(qty), value,
+			TimestampTzGetDatum(at)}, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "inventory_erp: cost delta insert failed");
+}
+
+/*
+ * The units and value on hand of an item at a node as this statement sees
+ * them (balance and deltas), without owning anything: what a receipt at the
+ * current average reads.
+ */
+static void
+BalancePeek(int64 item_id, int64 node_id, Balance *b)
+{
+	static SPIPlanPtr plan = NULL;
+
+	IerpPlan(&plan,
+			 "SELECT COALESCE(sum(qty), 0)::bigint, COALESCE(sum(value), 0), NULL::timestamptz FROM ("
+			 "  SELECT qty, value FROM erp.cost_balance WHERE item_id = $1 AND node_id = $2"
+			 "  UNION ALL SELECT qty, value FROM erp.cost_delta WHERE item_id = $1 AND node_id = $2) t",
+			 2, (Oid[]) {INT8OID, INT8OID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(node_id)}, NULL, false, 1) !=
+		SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "inventory_erp: cannot read the cost balance");
+	BalanceRead(b);
+}
+
+/*
+ * Appends one cost entry; unit_cost (numeric) is used when qty is 0, else
+ * value / qty.  after: the balance after the entry, for entries that own it
+ * (issues, landed costs); NULL for receipts.
+ */
 static void
 EntryInsert(int64 item_id, int64 node_id, int64 lot_id, int64 move_id, const char *ref, const char *kind,
-			int64 qty, Datum value, Datum unit_cost, int64 line_id, int64 landed_cost_id)
+			int64 qty, Datum value, Datum unit_cost, int64 line_id, int64 landed_cost_id, const Balance *after)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[] = {INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID, TEXTOID, INT8OID,
-	NUMERICOID, NUMERICOID, INT8OID, INT8OID, TIMESTAMPTZOID};
-	Datum		values[12];
-	char		nulls[12];
+	NUMERICOID, NUMERICOID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID, NUMERICOID};
+	Datum		values[14];
+	char		nulls[14];
 
 	IerpPlan(&plan,
 			 "INSERT INTO erp.cost_entry (item_id, node_id, lot_id, move_id, ref, kind, qty, unit_cost, value,"
-			 "                            purchase_order_line_id, landed_cost_id, at)"
+			 "                            purchase_order_line_id, landed_cost_id, at, balance_qty, balance_value)"
 			 " VALUES ($1, $2, NULLIF($3, 0), NULLIF($4, 0), $5, $6::erp.cost_kind, $7, $8, $9,"
-			 "         NULLIF($10, 0), NULLIF($11, 0), $12)",
-			 12, types);
+			 "         NULLIF($10, 0), NULLIF($11, 0), $12, $13, $14)",
+			 14, types);
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(item_id);
 	values[1] = Int64GetDatum(node_id);
@@ -300,6 +365,9 @@ EntryInsert(int64 item_id, int64 node_id, int64 lot_id, int64 move_id, const cha
 	values[9] = Int64GetDatum(line_id);
 	values[10] = Int64GetDatum(landed_cost_id);
 	values[11] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	values[12] = after ? Int64GetDatum(after->qty) : (Datum) 0;
+	values[13] = after ? after->value : (Datum) 0;
+	nulls[12] = nulls[13] = after ? ' ' : 'n';
 	if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "inventory_erp: cost entry insert failed");
 }
@@ -401,8 +469,10 @@ CostIssue(const ItemCost *ic, const StockMove *m, int64 node_id, const char *kin
 		v = NumShare(b.value, q, b.qty);
 	else
 		v = NumAdd(b.value, NumRound(NumMul(ic->unit_cost, NumInt(q - b.qty)), 2));
-	BalanceStore(ic->item_id, node_id, b.qty - q, NumSub(b.value, v), 0, 0);
-	EntryInsert(ic->item_id, node_id, m->lot_id, m->move_id, m->ref, kind, -q, NumNeg(v), (Datum) 0, 0, 0);
+	b.qty -= q;
+	b.value = NumSub(b.value, v);
+	BalanceStore(ic->item_id, node_id, b.qty, b.value);
+	EntryInsert(ic->item_id, node_id, m->lot_id, m->move_id, m->ref, kind, -q, NumNeg(v), (Datum) 0, 0, 0, &b);
 	return v;
 }
 
@@ -513,7 +583,7 @@ CostReceive(const ItemCost *ic, const StockMove *m, int64 node_id, const char *k
 	TimestampTz at = GetCurrentTransactionStartTimestamp();
 	Datum		total;
 
-	/* reads before the lock: they read no balance */
+	/* a receipt owns nothing: it appends a delta the next issue folds in (BalanceLock) */
 	if (source == SOURCE_PURCHASE)
 	{
 		Datum		price;
@@ -540,21 +610,23 @@ CostReceive(const ItemCost *ic, const StockMove *m, int64 node_id, const char *k
 		at = given_at;
 	}
 
-	BalanceLock(ic->item_id, node_id, &b);
 	if (source == SOURCE_AVERAGE)
+	{
+		BalancePeek(ic->item_id, node_id, &b);
 		v = NumRound(NumMul(AverageOf(ic, &b), NumInt(q)), 2);
+	}
 	total = landed ? NumAdd(v, landed) : v;
 	if (ic->fifo)
 		LayerAdd(ic->item_id, node_id, m->lot_id, q, total, at, line_id);
-	BalanceStore(ic->item_id, node_id, b.qty + q, NumAdd(b.value, total), q, at);
-	EntryInsert(ic->item_id, node_id, m->lot_id, m->move_id, m->ref, kind, q, v, (Datum) 0, line_id, 0);
+	DeltaInsert(ic->item_id, node_id, q, total, at);
+	EntryInsert(ic->item_id, node_id, m->lot_id, m->move_id, m->ref, kind, q, v, (Datum) 0, line_id, 0, NULL);
 	if (landed)
 		EntryInsert(ic->item_id, node_id, m->lot_id, m->move_id, m->ref, "landed_cost", 0, landed,
-					NumUnit(landed, q), line_id, 0);
+					NumUnit(landed, q), line_id, 0, NULL);
 }
 
-static bool
-Valued(StockState s)
+bool
+CostValuedState(StockState s)
 {
 	return s != STATE_OUTSIDE && s != STATE_INCOMING && s != STATE_RETURN_PENDING;
 }
@@ -563,20 +635,16 @@ Valued(StockState s)
 static void
 CostMove(const ItemCost *ic, const StockMove *m)
 {
-	bool		from_valued = Valued(m->from_state);
-	bool		to_valued = Valued(m->to_state);
+	bool		from_valued = CostValuedState(m->from_state);
+	bool		to_valued = CostValuedState(m->to_state);
 	TimestampTz at;
 
 	if (from_valued && to_valued)
 	{
-		Balance		first;
 		Datum		v;
 
 		if (m->from_node_id == m->to_node_id)
 			return;
-		/* the two balances in node order */
-		if (m->to_node_id < m->from_node_id)
-			BalanceLock(ic->item_id, m->to_node_id, &first);
 		v = CostIssue(ic, m, m->from_node_id, "transfer", &at);
 		CostReceive(ic, m, m->to_node_id, "transfer", SOURCE_GIVEN, v, at);
 	}
@@ -603,12 +671,12 @@ CostMove(const ItemCost *ic, const StockMove *m)
 	}
 }
 
-/* whether a move changes the value on hand of some node */
-static bool
-MoveCosts(const StockMove *m)
+/* CostMoveCosts: whether a move changes the value on hand of some node */
+bool
+CostMoveCosts(const StockMove *m)
 {
-	bool		from_valued = Valued(m->from_state);
-	bool		to_valued = Valued(m->to_state);
+	bool		from_valued = CostValuedState(m->from_state);
+	bool		to_valued = CostValuedState(m->to_state);
 
 	if (m->taken <= 0 || (!from_valued && !to_valued))
 		return false;
@@ -630,7 +698,7 @@ CostApply(StockMove *moves, int nmoves, const int *order)
 
 	ic.item_id = 0;
 	for (i = 0; i < nmoves; i++)
-		if (MoveCosts(&moves[order[i]]))
+		if (CostMoveCosts(&moves[order[i]]))
 			break;
 	if (i == nmoves)
 		return;
@@ -641,7 +709,7 @@ CostApply(StockMove *moves, int nmoves, const int *order)
 		{
 			const StockMove *m = &moves[order[i]];
 
-			if (!MoveCosts(m))
+			if (!CostMoveCosts(m))
 				continue;
 			if (ic.item_id != m->item_id)
 				ItemCostLoad(m->item_id, &ic);
@@ -721,10 +789,11 @@ CostPostLanded(int64 item_id, int64 node_id, int64 line_id, int64 landed_cost_id
 	else if (b.qty > 0 && received > 0)
 		kept = NumShare(share, Min(b.qty, received), received);
 	sold = NumSub(share, kept);
-	BalanceStore(item_id, node_id, b.qty, NumAdd(b.value, kept), 0, 0);
+	b.value = NumAdd(b.value, kept);
+	BalanceStore(item_id, node_id, b.qty, b.value);
 	EntryInsert(item_id, node_id, 0, 0, ref, "landed_cost", 0, share,
 				NumRound(DirectFunctionCall2(numeric_div, share, NumInt(received > 0 ? received : 1)), 6),
-				line_id, landed_cost_id);
+				line_id, landed_cost_id, NumIsZero(sold) ? &b : NULL);
 	if (!NumIsZero(sold))
-		EntryInsert(item_id, node_id, 0, 0, ref, "cogs", 0, NumNeg(sold), NumInt(0), line_id, landed_cost_id);
+		EntryInsert(item_id, node_id, 0, 0, ref, "cogs", 0, NumNeg(sold), NumInt(0), line_id, landed_cost_id, &b);
 }

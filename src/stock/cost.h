@@ -21,6 +21,15 @@
 
 #include "stock/move.h"
 
+/* whether a state carries value (all but incoming, return_pending and outside) */
+extern bool CostValuedState(StockState s);
+
+/* whether a move that took its units changes the value on hand of some node */
+extern bool CostMoveCosts(const StockMove *m);
+
+/* owns the cost tag of an item at a node (StockApply: right after an issuing move's slots there) */
+extern void CostOwnBalance(int64 item_id, int64 node_id);
+
 /* costs the moves of an applied batch, in the given order (the batch's lock order) */
 extern void CostApply(StockMove *moves, int nmoves, const int *order);
 

@@ -264,6 +264,7 @@ StockApply(StockMove *moves, int nmoves, int flags)
 	for (i = 0; i < nmoves; i++)
 	{
 		StockMove  *m = &moves[order[i]];
+		bool		costs;
 
 		if (m->from_state == STATE_OUTSIDE)
 			m->taken = m->qty;
@@ -280,6 +281,10 @@ StockApply(StockMove *moves, int nmoves, int flags)
 			else if (!StockSlotsTake(m, &m->taken, &m->contended, &held))
 				RefuseInsufficient(m, held);
 		}
+		/* a costed move out of a node's value owns its cost tag right after its slots there (stock/cost.c) */
+		costs = CostMoveCosts(m);
+		if (costs && CostValuedState(m->from_state))
+			CostOwnBalance(m->item_id, m->from_node_id);
 		if (m->to_state != STATE_OUTSIDE && m->taken > 0 && !StockMoveInPlace(m))
 			StockSlotsAdd(m, m->taken);
 	}

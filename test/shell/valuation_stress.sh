@@ -11,10 +11,9 @@
 #     transaction that failed with a deadlock is retried, --max-tries, and
 #     reported; only one that still failed counts);
 #   - erp.verify() and erp.verify_costs() return no rows;
-#   - replaying the cost entries in id order (the order their postings held the
-#     balance's row lock in, so the commit order of the postings) recomputes
-#     every entry exactly: a receipt at its purchase order line's unit_cost, a
-#     shipment at round(value x qty / units on hand, 2) of the running balance;
+#   - every shipment took exactly round(value x qty / units, 2) of the balance it
+#     owned, and between two shipments the balance grew only by receipts (see
+#     the replay below);
 #   - the balance holds the units on hand and value = opening + receipts - COGS.
 #
 # Run by scripts/test.sh with PGHOST, PGPORT, PGUSER, PGBIN and WORK set and the
@@ -116,28 +115,38 @@ check "erp.verify_costs() finds nothing" 0 "$(q "SELECT count(*) FROM erp.verify
 check "every shipped unit has its cost entry" \
     "$(q "SELECT sum(qty) FROM erp.shipment_line")" \
     "$(q "SELECT -sum(qty) FROM erp.cost_entry WHERE kind = 'cogs'")"
-check "the balance holds the units on hand" \
+check "the value on hand covers the units on hand" \
     "$(q "SELECT sum(qty) FROM erp.stock_balance WHERE state NOT IN ('incoming', 'return_pending')")" \
-    "$(q "SELECT qty FROM erp.cost_balance")"
+    "$(q "SELECT sum(qty) FROM erp.inventory_value")"
 check "value = receipts - COGS" \
     "$(q "SELECT sum(value) FILTER (WHERE kind = 'receipt') + sum(value) FILTER (WHERE kind = 'cogs') FROM erp.cost_entry")" \
-    "$(q "SELECT value FROM erp.cost_balance")"
-# replay: every entry recomputed from the running balance before it
-mismatches=$(q "
-WITH RECURSIVE e AS (
-    SELECT row_number() OVER (ORDER BY c.cost_entry_id) AS n, c.kind, c.qty, c.value, l.unit_cost AS price
-      FROM erp.cost_entry c LEFT JOIN erp.purchase_order_line l ON l.purchase_order_line_id = c.purchase_order_line_id
-), r AS (
-    SELECT 0::bigint AS n, 0::bigint AS qty, 0::numeric AS value, 0 AS bad
-    UNION ALL
-    SELECT e.n, r.qty + e.qty, r.value + e.value,
-           r.bad + CASE WHEN e.value = CASE WHEN e.kind = 'receipt' THEN round(e.price * e.qty, 2)
-                                            WHEN -e.qty = r.qty THEN -r.value
-                                            ELSE -round(r.value * -e.qty / r.qty, 2) END THEN 0 ELSE 1 END
-      FROM r JOIN e ON e.n = r.n + 1
+    "$(q "SELECT sum(value) FROM erp.inventory_value")"
+# replay: every shipment recomputed from the balance it owned.  A shipment owns the
+# balance (its cost tag) and records the balance after it (balance_qty, balance_value);
+# receipts append without owning it and are folded in by the next shipment.  So, in id
+# order (the order the shipments owned the balance in):
+#   - each shipment took round(value before x qty / units before, 2), the last units
+#     the whole value (before = after - its own entry);
+#   - between two shipments the balance grew by what receipts brought: never fewer
+#     units, and between 8.00 and 16.00 a unit (the prices of the run; the opening 10.00);
+#   - the balance row holds what the last shipment left (receipts since are deltas).
+read -r bad_issue bad_fold <<<"$(q "
+WITH i AS (
+    SELECT qty, value, balance_qty - qty AS pre_qty, balance_value - value AS pre_value,
+           lag(balance_qty, 1, 0::bigint) OVER (ORDER BY cost_entry_id) AS prev_qty,
+           lag(balance_value, 1, 0::numeric) OVER (ORDER BY cost_entry_id) AS prev_value
+      FROM erp.cost_entry WHERE kind = 'cogs' AND qty < 0
 )
-SELECT bad FROM r ORDER BY n DESC LIMIT 1")
-check "replaying the entries in lock order recomputes each one exactly" 0 "$mismatches"
+SELECT count(*) FILTER (WHERE -value <> CASE WHEN pre_qty = -qty THEN pre_value
+                                             ELSE round(pre_value * -qty / pre_qty, 2) END),
+       count(*) FILTER (WHERE pre_qty < prev_qty OR pre_value - prev_value < 8 * (pre_qty - prev_qty)
+                           OR pre_value - prev_value > 16 * (pre_qty - prev_qty))
+  FROM i" | tr '|' ' ')"
+check "every shipment took its share of the balance it owned, to the cent" 0 "$bad_issue"
+check "between shipments the balance grew only by receipts at their prices" 0 "$bad_fold"
+check "the balance row holds what the last shipment left" \
+    "$(q "SELECT balance_qty || ' ' || balance_value FROM erp.cost_entry WHERE kind = 'cogs' AND qty < 0 ORDER BY cost_entry_id DESC LIMIT 1")" \
+    "$(q "SELECT qty || ' ' || value FROM erp.cost_balance")"
 
 if [ "$failures" -gt 0 ]; then
     echo "valuation_stress: $failures check(s) failed"

@@ -15,8 +15,8 @@
 
 ALTER TABLE erp.item
     ADD COLUMN cost_method text NOT NULL DEFAULT 'average' CHECK (cost_method IN ('average', 'fifo')),
-    ADD COLUMN weight numeric(14,3) CHECK (weight >= 0 AND weight <> 'NaN'::numeric),
-    ADD COLUMN volume numeric(14,6) CHECK (volume >= 0 AND volume <> 'NaN'::numeric);
+    ADD COLUMN weight numeric(14,3) CHECK (weight >= 0),
+    ADD COLUMN volume numeric(14,6) CHECK (volume >= 0);
 COMMENT ON COLUMN erp.item.cost_method IS 'average: perpetual moving average per item and node (recomputed on every receipt); fifo: receipt layers consumed oldest first (of the move''s lot first); changed only while no node holds costed stock (IE010)';
 COMMENT ON COLUMN erp.item.weight IS 'Weight of one unit (any unit, the same for all items); spreads landed costs by weight';
 COMMENT ON COLUMN erp.item.volume IS 'Volume of one unit (any unit, the same for all items); spreads landed costs by volume';
@@ -39,6 +39,8 @@ CREATE TABLE erp.cost_entry (
     purchase_order_line_id bigint,
     landed_cost_id  bigint,
     at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    balance_qty     bigint,
+    balance_value   numeric(14,2),
     CONSTRAINT cost_entry_pkey PRIMARY KEY (item_id, cost_entry_id)
 );
 CREATE INDEX cost_entry_node_idx ON erp.cost_entry (item_id, node_id, cost_entry_id);
@@ -48,6 +50,8 @@ COMMENT ON TABLE erp.cost_entry IS 'Append-only cost ledger: one row per change 
 COMMENT ON COLUMN erp.cost_entry.qty IS 'Units entering (> 0) or leaving (< 0) the node''s value; 0 for a landed cost or its share of sold units';
 COMMENT ON COLUMN erp.cost_entry.unit_cost IS 'value / qty (6 decimals), or the cost per unit the entry spreads when qty is 0';
 COMMENT ON COLUMN erp.cost_entry.value IS 'Change of the value on hand, rounded to cents: > 0 in, < 0 out (cogs, write-off, vendor credit, transfer out are negative)';
+COMMENT ON COLUMN erp.cost_entry.balance_qty IS 'Units on hand at the node after this entry, for the entries that own the balance (issues: cogs, write-off, vendor credit, transfer out; landed costs after receipt); NULL for receipts, which are appended without owning it and counted by the next issue';
+COMMENT ON COLUMN erp.cost_entry.balance_value IS 'Value on hand at the node after this entry (see balance_qty): an issue of q took round(value before x q / qty before, 2), value before = balance_value - value';
 COMMENT ON COLUMN erp.cost_entry.move_id IS 'The ledger row (erp.stock_move) of the move; NULL for a landed cost added after receipt';
 COMMENT ON COLUMN erp.cost_entry.ref IS 'The document of the move ("order:42", "po:7", "rma:3", "transfer:5") or of the landed cost ("po:7")';
 
@@ -59,8 +63,20 @@ CREATE TABLE erp.cost_balance (
     received_at     timestamptz,
     CONSTRAINT cost_balance_pkey PRIMARY KEY (item_id, node_id)
 );
-COMMENT ON TABLE erp.cost_balance IS 'Derived: units and value on hand per item and node, the running sum of erp.cost_entry; the moving average is value / qty';
+COMMENT ON TABLE erp.cost_balance IS 'Derived: units and value on hand per item and node as of its last issue; with its erp.cost_delta rows, the running sum of erp.cost_entry; the moving average is (value + deltas) / (qty + deltas)';
 COMMENT ON COLUMN erp.cost_balance.received_at IS 'Average receipt time of the units on hand, weighted by quantity (the age of average-cost stock)';
+
+CREATE TABLE erp.cost_delta (
+    cost_delta_id   bigint GENERATED ALWAYS AS IDENTITY,
+    item_id         bigint NOT NULL,
+    node_id         bigint NOT NULL,
+    qty             bigint NOT NULL,
+    value           numeric(14,2) NOT NULL,
+    received_at     timestamptz NOT NULL,
+    CONSTRAINT cost_delta_pkey PRIMARY KEY (item_id, cost_delta_id)
+);
+CREATE INDEX cost_delta_node_idx ON erp.cost_delta (item_id, node_id);
+COMMENT ON TABLE erp.cost_delta IS 'Derived: what receipts added to a cost balance since its last issue (receipts append here without waiting; the next issue folds them into erp.cost_balance); the value on hand is the balance plus its deltas';
 
 CREATE TABLE erp.cost_layer (
     cost_layer_id   bigint GENERATED ALWAYS AS IDENTITY,
@@ -75,7 +91,7 @@ CREATE TABLE erp.cost_layer (
     CONSTRAINT cost_layer_pkey PRIMARY KEY (item_id, cost_layer_id)
 );
 CREATE INDEX cost_layer_open_idx ON erp.cost_layer (item_id, node_id, cost_layer_id) WHERE qty_left > 0;
-COMMENT ON TABLE erp.cost_layer IS 'Derived: the receipt layers of fifo items, consumed oldest first; per item and node their qty_left and value_left add up to erp.cost_balance';
+COMMENT ON TABLE erp.cost_layer IS 'Derived: the receipt layers of fifo items, consumed oldest first; per item and node their qty_left and value_left add up to erp.cost_balance and its erp.cost_delta rows';
 
 CREATE TABLE erp.landed_cost (
     landed_cost_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -98,6 +114,18 @@ CREATE TABLE erp.landed_cost_line (
 CREATE INDEX landed_cost_line_po_line_idx ON erp.landed_cost_line (purchase_order_line_id);
 COMMENT ON TABLE erp.landed_cost_line IS 'The share of a landed cost on one purchase order line; units received after it carry amount x units / line qty (cent-rounded so that the line''s units carry exactly amount)';
 
+-- No numeric column holds NaN (as sql/install/83_value_checks.sql: <table>_<column>_not_nan).
+ALTER TABLE erp.item ADD CONSTRAINT item_weight_not_nan CHECK (weight <> 'NaN'::numeric);
+ALTER TABLE erp.item ADD CONSTRAINT item_volume_not_nan CHECK (volume <> 'NaN'::numeric);
+ALTER TABLE erp.cost_entry ADD CONSTRAINT cost_entry_unit_cost_not_nan CHECK (unit_cost <> 'NaN'::numeric);
+ALTER TABLE erp.cost_entry ADD CONSTRAINT cost_entry_value_not_nan CHECK (value <> 'NaN'::numeric);
+ALTER TABLE erp.cost_entry ADD CONSTRAINT cost_entry_balance_value_not_nan CHECK (balance_value <> 'NaN'::numeric);
+ALTER TABLE erp.cost_balance ADD CONSTRAINT cost_balance_value_not_nan CHECK (value <> 'NaN'::numeric);
+ALTER TABLE erp.cost_delta ADD CONSTRAINT cost_delta_value_not_nan CHECK (value <> 'NaN'::numeric);
+ALTER TABLE erp.cost_layer ADD CONSTRAINT cost_layer_value_left_not_nan CHECK (value_left <> 'NaN'::numeric);
+ALTER TABLE erp.landed_cost ADD CONSTRAINT landed_cost_amount_not_nan CHECK (amount <> 'NaN'::numeric);
+ALTER TABLE erp.landed_cost_line ADD CONSTRAINT landed_cost_line_amount_not_nan CHECK (amount <> 'NaN'::numeric);
+
 -- Databases updated from 0.3.0 hold stock without costs: each item/node's units
 -- on hand open at the item's unit_cost (one revaluation entry, ref 'opening'),
 -- before the guards below exist.
@@ -119,6 +147,8 @@ COMMENT ON FUNCTION erp.guard_cost_write() IS 'Trigger: refuses writes to the co
 CREATE TRIGGER cost_entry_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON erp.cost_entry
     FOR EACH STATEMENT EXECUTE FUNCTION erp.guard_cost_write();
 CREATE TRIGGER cost_balance_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON erp.cost_balance
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.guard_cost_write();
+CREATE TRIGGER cost_delta_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON erp.cost_delta
     FOR EACH STATEMENT EXECUTE FUNCTION erp.guard_cost_write();
 CREATE TRIGGER cost_layer_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON erp.cost_layer
     FOR EACH STATEMENT EXECUTE FUNCTION erp.guard_cost_write();
@@ -155,33 +185,38 @@ AS $$
     ), entries AS (
         SELECT e.item_id, e.node_id, sum(e.qty)::bigint AS qty, sum(e.value) AS value
           FROM erp.cost_entry e GROUP BY 1, 2
-    ), layers AS (
+    ), balances AS (SELECT t.item_id, t.node_id, sum(t.qty)::bigint AS qty, sum(t.value) AS value,
+                   to_timestamp(sum(extract(epoch FROM t.received_at) * t.qty) FILTER (WHERE t.qty > 0)
+                                / NULLIF(sum(t.qty) FILTER (WHERE t.qty > 0 AND t.received_at IS NOT NULL), 0)) AS received_at
+              FROM (SELECT item_id, node_id, qty, value, received_at FROM erp.cost_balance
+                    UNION ALL SELECT item_id, node_id, qty, value, received_at FROM erp.cost_delta) t
+             GROUP BY t.item_id, t.node_id), layers AS (
         SELECT l.item_id, l.node_id, sum(l.qty_left)::bigint AS qty, sum(l.value_left) AS value
           FROM erp.cost_layer l WHERE l.qty_left <> 0 OR l.value_left <> 0 GROUP BY 1, 2
     )
     SELECT 'cost balance quantity differs from stock on hand', c.item_id, c.node_id, NULL::bigint,
            NULL::erp.stock_state, COALESCE(o.qty, 0), c.qty
-      FROM erp.cost_balance c LEFT JOIN onhand o ON o.item_id = c.item_id AND o.node_id = c.node_id
+      FROM balances c LEFT JOIN onhand o ON o.item_id = c.item_id AND o.node_id = c.node_id
      WHERE c.qty <> COALESCE(o.qty, 0)
     UNION ALL
     SELECT 'stock on hand has no cost balance', o.item_id, o.node_id, NULL, NULL, o.qty, 0
       FROM onhand o
      WHERE o.qty <> 0
-       AND NOT EXISTS (SELECT 1 FROM erp.cost_balance c WHERE c.item_id = o.item_id AND c.node_id = o.node_id)
+       AND NOT EXISTS (SELECT 1 FROM balances c WHERE c.item_id = o.item_id AND c.node_id = o.node_id)
     UNION ALL
     SELECT 'cost balance differs from its cost entries (cents)', c.item_id, c.node_id, NULL, NULL,
            (COALESCE(e.value, 0) * 100)::bigint, (c.value * 100)::bigint
-      FROM erp.cost_balance c LEFT JOIN entries e ON e.item_id = c.item_id AND e.node_id = c.node_id
+      FROM balances c LEFT JOIN entries e ON e.item_id = c.item_id AND e.node_id = c.node_id
      WHERE c.value <> COALESCE(e.value, 0) OR c.qty <> COALESCE(e.qty, 0)
     UNION ALL
     SELECT 'value on hand is not quantity x unit cost within a cent per unit (cents)', c.item_id, c.node_id,
            NULL, NULL, (c.qty * 100 * (c.value / NULLIF(c.qty, 0)))::bigint, (c.value * 100)::bigint
-      FROM erp.cost_balance c
+      FROM balances c
      WHERE c.value < 0 OR (c.qty = 0 AND c.value <> 0) OR c.qty < 0
     UNION ALL
     SELECT 'fifo layers differ from the cost balance (cents)', c.item_id, c.node_id, NULL, NULL,
            (c.value * 100)::bigint, (COALESCE(l.value, 0) * 100)::bigint
-      FROM erp.cost_balance c JOIN erp.item i ON i.item_id = c.item_id AND i.cost_method = 'fifo'
+      FROM balances c JOIN erp.item i ON i.item_id = c.item_id AND i.cost_method = 'fifo'
       LEFT JOIN layers l ON l.item_id = c.item_id AND l.node_id = c.node_id
      WHERE c.value <> COALESCE(l.value, 0) OR c.qty <> COALESCE(l.qty, 0)
 $$;
@@ -194,7 +229,12 @@ CREATE VIEW erp.inventory_value WITH (security_invoker = true) AS
 SELECT i.sku, n.code AS node, c.qty,
        CASE WHEN c.qty > 0 THEN round(c.value / c.qty, 6) ELSE 0 END::numeric(18,6) AS unit_cost,
        c.value
-  FROM erp.cost_balance c
+  FROM (SELECT t.item_id, t.node_id, sum(t.qty)::bigint AS qty, sum(t.value) AS value,
+               to_timestamp(sum(extract(epoch FROM t.received_at) * t.qty) FILTER (WHERE t.qty > 0)
+                            / NULLIF(sum(t.qty) FILTER (WHERE t.qty > 0 AND t.received_at IS NOT NULL), 0)) AS received_at
+          FROM (SELECT item_id, node_id, qty, value, received_at FROM erp.cost_balance
+                UNION ALL SELECT item_id, node_id, qty, value, received_at FROM erp.cost_delta) t
+         GROUP BY t.item_id, t.node_id) c
   JOIN erp.item i ON i.item_id = c.item_id
   JOIN erp.node n ON n.node_id = c.node_id
  WHERE c.qty <> 0 OR c.value <> 0;
@@ -216,7 +256,13 @@ WITH aged AS (
      WHERE l.qty_left > 0
     UNION ALL
     SELECT c.item_id, c.node_id, c.received_at, c.qty, c.value
-      FROM erp.cost_balance c JOIN erp.item i ON i.item_id = c.item_id AND i.cost_method = 'average'
+      FROM (SELECT t.item_id, t.node_id, sum(t.qty)::bigint AS qty, sum(t.value) AS value,
+                   to_timestamp(sum(extract(epoch FROM t.received_at) * t.qty) FILTER (WHERE t.qty > 0)
+                                / NULLIF(sum(t.qty) FILTER (WHERE t.qty > 0 AND t.received_at IS NOT NULL), 0)) AS received_at
+              FROM (SELECT item_id, node_id, qty, value, received_at FROM erp.cost_balance
+                    UNION ALL SELECT item_id, node_id, qty, value, received_at FROM erp.cost_delta) t
+             GROUP BY t.item_id, t.node_id) c
+      JOIN erp.item i ON i.item_id = c.item_id AND i.cost_method = 'average'
      WHERE c.qty > 0
 )
 SELECT i.sku, n.code AS node,
@@ -320,7 +366,8 @@ WITH period AS (
     SELECT e.item_id, sum(e.value) AS value
       FROM erp.cost_entry e, period p WHERE e.at < p.since GROUP BY 1
 ), closing AS (
-    SELECT c.item_id, sum(c.value) AS value FROM erp.cost_balance c GROUP BY 1
+    SELECT c.item_id, sum(c.value) AS value
+      FROM (SELECT item_id, value FROM erp.cost_balance UNION ALL SELECT item_id, value FROM erp.cost_delta) c GROUP BY 1
 ), revenue AS (
     SELECT sl.item_id, sum(sl.qty * ol.unit_price) AS revenue
       FROM erp.shipment_line sl
@@ -393,7 +440,7 @@ DECLARE
     t text;
     seq text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['erp.cost_entry', 'erp.cost_balance', 'erp.cost_layer', 'erp.landed_cost',
+    FOREACH t IN ARRAY ARRAY['erp.cost_entry', 'erp.cost_balance', 'erp.cost_delta', 'erp.cost_layer', 'erp.landed_cost',
                              'erp.landed_cost_line']
     LOOP
         PERFORM pg_catalog.pg_extension_config_dump(t::regclass, '');
