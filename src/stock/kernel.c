@@ -4,8 +4,9 @@
  *	  StockApply(), the entry of the stock kernel: checks a batch of moves
  *	  against the state machine, the quantity bounds and the partner rule
  *	  before anything changes, applies them to the balances in the one
- *	  global lock order, appends their ledger rows, and answers what each
- *	  took.  A refused batch changes nothing (its error undoes what was
+ *	  global lock order, appends their ledger rows, posts their costs
+ *	  (stock/cost.c: only moves that change a node's value), and answers
+ *	  what each took.  A refused batch changes nothing (its error undoes what was
  *	  applied).
  *
  *	  Refuses: a quantity out of bounds (IE004), a transition not in
@@ -227,7 +228,9 @@ MoveOrderCmp(const void *a, const void *b, void *arg)
  * StockApply: the one write path of stock (see kernel.h).  Every move is
  * checked before any changes; then, in the global lock order, each takes
  * its units (as its take kind says) and adds them to its destination; then
- * the ledger rows of the moves that moved units are appended.  Must run
+ * the ledger rows of the moves that moved units are appended and their
+ * costs posted (CostApply; allocation and other moves inside one node's
+ * valued states write no cost).  Must run
  * between SPI_connect and SPI_finish (lookups of refusals and the routed
  * path use SPI).  Works in a memory context of its own.
  */
@@ -261,6 +264,7 @@ StockApply(StockMove *moves, int nmoves, int flags)
 	for (i = 0; i < nmoves; i++)
 	{
 		StockMove  *m = &moves[order[i]];
+		bool		costs;
 
 		if (m->from_state == STATE_OUTSIDE)
 			m->taken = m->qty;
@@ -277,10 +281,15 @@ StockApply(StockMove *moves, int nmoves, int flags)
 			else if (!StockSlotsTake(m, &m->taken, &m->contended, &held))
 				RefuseInsufficient(m, held);
 		}
+		/* a costed move out of a node's value owns its cost tag right after its slots there (stock/cost.c) */
+		costs = CostMoveCosts(m);
+		if (costs && CostValuedState(m->from_state))
+			CostOwnBalance(m->item_id, m->from_node_id);
 		if (m->to_state != STATE_OUTSIDE && m->taken > 0 && !StockMoveInPlace(m))
 			StockSlotsAdd(m, m->taken);
 	}
 	StockJournalAppend(moves, nmoves);
+	CostApply(moves, nmoves, order);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
 }

@@ -5,8 +5,8 @@
  *	  a return, a purchase order, a transfer, a count, a generic move)
  *	  decides its moves and hands them to StockApply() in one batch; the
  *	  kernel checks them against the state machine and the partner rule,
- *	  takes and adds the units in the balances in one global lock order and
- *	  appends the ledger rows.  Nothing else writes erp.stock_slot or
+ *	  takes and adds the units in the balances in one global lock order,
+ *	  appends the ledger rows and posts the costs (stock/cost.c).  Nothing else writes erp.stock_slot or
  *	  erp.stock_move; their triggers refuse every other write (IE005).
  *
  *	  doc/architecture.md describes the API, the document skeleton and the
@@ -19,6 +19,7 @@
 
 #include "postgres.h"
 
+#include "stock/cost.h"
 #include "stock/journal.h"
 #include "stock/locks.h"
 #include "stock/move.h"

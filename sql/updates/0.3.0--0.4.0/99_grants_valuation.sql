@@ -1,0 +1,4 @@
+-- 99_grants_valuation: what sql/install/93_valuation_grants.sql gives, after 99_grants.sql
+-- gave every new function to erp_operator.
+GRANT EXECUTE ON FUNCTION erp.verify_costs(), erp.inventory_value_at(timestamptz),
+                          erp.age_bucket(integer) TO erp_reader;
