@@ -38,6 +38,9 @@
 #     available at every node, one allocated line per unit, every other line short or
 #     backordered with nothing allocated, erp.verify() empty: "flash sale check: PASS",
 #     or "FAIL: <what>".
+# Then, on clusters of their own: forecasts over 10,000 series (bench/forecast.sh;
+# BENCH_FORECAST=0 skips) and the distributed run on Citus, one node beside a coordinator
+# with two workers (bench/citus.sh; one skip line without Citus, BENCH_CITUS=0 skips).
 # Exits non-zero when a pgbench run fails, or the HOT-1 oversell check or the flash sale
 # check fails.  The goals
 # are reported, not enforced.  The checks read only the extension's public SQL
@@ -158,4 +161,9 @@ if [ "${BENCH_FORECAST:-1}" = 1 ]; then
     echo "== forecasts (bench/forecast.sh)"
     bash "$REPO_ROOT/bench/forecast.sh" || status=1
 fi
+
+# the distributed run (its own Citus cluster; one skip line without Citus or with BENCH_CITUS=0)
+echo
+echo "== distributed (bench/citus.sh)"
+bash "$REPO_ROOT/bench/citus.sh" || status=1
 exit "$status"

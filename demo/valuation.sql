@@ -7,7 +7,7 @@
 --                   entries, margin by channel and category, return cost by reason,
 --                   the slowest turns and the markdown candidates, and the cost
 --                   reconciliation (erp.verify_costs(), empty).
--- Wiring into scripts/demo.sh is the lead's (see /work/notes/valuation.md).
+-- scripts/demo.sh runs both steps.
 \set ON_ERROR_STOP on
 SELECT :'step' = 'landed' AS is_landed, :'step' = 'report' AS is_report \gset
 

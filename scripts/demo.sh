@@ -76,7 +76,9 @@ for hour in $(seq 8 21); do
         10) sql -v step=counts -f demo/events.sql >/dev/null; note="cycle counts: one large variance waits for approval" ;;
         11) sql -v step=supplier_delay -f demo/events.sql >/dev/null; note="Volta's delivery is a week late" ;;
         15) sql -v step=replenish -f demo/events.sql >/dev/null; note="replenishment: purchase orders raised" ;;
-        17) sql -v step=receive -f demo/events.sql >/dev/null; note="early deliveries; waiting orders served" ;;
+        17) sql -v step=receive -f demo/events.sql >/dev/null
+            sql -v step=landed -f demo/valuation.sql >/dev/null
+            note="early deliveries; waiting orders served; a container's freight and duty landed" ;;
     esac
     sql -v hour="$hour" -v mark="$mark" -f demo/clock.sql >/dev/null
     sql -At -F ' ' -c "SELECT hour, orders, allocated_units, shipped_orders, returns, open_orders, backordered_units, fill_rate
@@ -97,6 +99,9 @@ heading "Replenishment rules replayed over the last 56 days of demand (demo/repl
 t=$(date +%s)
 sql -f demo/replenishment_sim.sql
 echo "(in $(( $(date +%s) - t )) s)"
+
+heading "Finance (demo/valuation.sql: value on hand, margin, return cost, turns; costs reconciled)"
+sql -v step=report -f demo/valuation.sql
 
 heading "Dashboard (erp.dashboard)"
 sql -x -c "SELECT * FROM erp.dashboard"

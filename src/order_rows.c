@@ -149,7 +149,7 @@ OrderRowsInvalidate(Datum arg, Oid relid)
 void
 OrderRowsInit(void)
 {
-	CacheRegisterRelcacheCallback(OrderRowsInvalidate, (Datum) 0);
+	IerpRegisterRelcacheCallback(OrderRowsInvalidate, (Datum) 0);
 }
 
 static bool

@@ -84,7 +84,7 @@ WritePo(int64 supplier_id, int64 node_id, Datum expected_at, const PoLine *lines
 	ref = psprintf("po:" INT64_FORMAT, po_id);
 	IerpPlan(&line_plan,
 			 "INSERT INTO erp.purchase_order_line (purchase_order_id, line_no, item_id, qty, unit_cost)"
-			 " VALUES ($1, $2, $3, $4, COALESCE($5::numeric, (SELECT unit_cost FROM erp.item WHERE item_id = $3)))",
+			 " SELECT $1, $2, $3, $4, COALESCE($5::numeric, i.unit_cost) FROM erp.item i WHERE i.item_id = $3",
 			 5, line_types);
 	/* one line at a time: its own SPI level and memory, freed before the next */
 	line_ctx = AllocSetContextCreate(CurrentMemoryContext, "create_po line", ALLOCSET_DEFAULT_SIZES);
@@ -101,7 +101,9 @@ WritePo(int64 supplier_id, int64 node_id, Datum expected_at, const PoLine *lines
 		values[2] = Int64GetDatum(lines[i].item_id);
 		values[3] = Int64GetDatum(lines[i].qty);
 		values[4] = lines[i].unit_cost ? CStringGetTextDatum(lines[i].unit_cost) : (Datum) 0;
-		if (SPI_execute_plan(line_plan, values, lines[i].unit_cost ? NULL : "    n", false, 0) != SPI_OK_INSERT)
+		/* INSERT ... SELECT (Citus refuses a subquery in VALUES): exactly one row, the item's */
+		if (SPI_execute_plan(line_plan, values, lines[i].unit_cost ? NULL : "    n", false, 0) != SPI_OK_INSERT ||
+			SPI_processed != 1)
 			elog(ERROR, "inventory_erp: purchase order line insert failed");
 		StockDocumentMove(ref, lines[i].item_id, 0, lines[i].qty, 0, STATE_OUTSIDE, node_id, STATE_INCOMING,
 				   "po_confirmed", STOCK_TAKE_ALL);

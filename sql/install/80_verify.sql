@@ -94,5 +94,12 @@ AS $$
      WHERE (SELECT erp.visible_nodes()) IS NULL
         OR p.node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[]))
         OR (p.node_id IS NULL AND p.order_id IS NOT NULL AND erp.order_visible(p.order_id))
+    UNION ALL
+    -- the costs (sql/install/21_valuation.sql): cost balances against the units on
+    -- hand and their cost entries, per item and node
+    SELECT c.problem, c.item_id, c.node_id, c.lot_id, c.state, c.expected, c.actual
+      FROM erp.verify_costs() c
+     WHERE (SELECT erp.visible_nodes()) IS NULL
+        OR c.node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[]))
 $$;
-COMMENT ON FUNCTION erp.verify() IS 'Consistency check: one row per balance that differs from the ledger (the balances of the latest closed period plus the moves after it), negative quantity, or reservation that differs from its balance or order line; no rows on a healthy database; a partner sees only the rows of its nodes and orders';
+COMMENT ON FUNCTION erp.verify() IS 'Consistency check: one row per balance that differs from the ledger (the balances of the latest closed period plus the moves after it), negative quantity, reservation that differs from its balance or order line, or cost balance that differs from the units on hand or its cost entries (erp.verify_costs()); no rows on a healthy database; a partner sees only the rows of its nodes and orders';

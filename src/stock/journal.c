@@ -306,5 +306,5 @@ ierp_stock_move_guard(PG_FUNCTION_ARGS)
 void
 StockJournalInit(void)
 {
-	CacheRegisterRelcacheCallback(MoveRelcacheInvalidate, (Datum) 0);
+	IerpRegisterRelcacheCallback(MoveRelcacheInvalidate, (Datum) 0);
 }
