@@ -28,11 +28,13 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                'stock_policy', 'channel_reserve',
                -- documents: an order's lines name items on every worker
                'sales_order', 'order_line', 'shipment', 'shipment_line', 'rma', 'rma_line',
-               'purchase_order', 'purchase_order_line',
+               'purchase_order', 'purchase_order_line', 'landed_cost', 'landed_cost_line',
                -- planning inputs and outputs keyed to master data
                'demand_import', 'anomaly',
                -- the stock: every statement names its item_id
                'stock_slot', 'stock_move', 'reservation', 'transfer', 'adjustment', 'cycle_count',
+               -- the item's cost (valuation): written with its moves
+               'cost_entry', 'cost_balance', 'cost_delta', 'cost_layer',
                -- the coordinator's own bookkeeping
                'event', 'event_commit', 'event_consumer', 'idempotency_key', 'feed_change',
                'feed_horizon', 'policy_change', 'period_close', 'period_balance',
@@ -42,9 +44,10 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                'reference', 'reference', 'reference', 'reference', 'reference', 'reference', 'reference',
                'reference', 'reference',
                'reference', 'reference', 'reference', 'reference', 'reference', 'reference',
-               'reference', 'reference',
+               'reference', 'reference', 'reference', 'reference',
                'reference', 'reference',
                'item', 'item', 'item', 'item', 'item', 'item',
+               'item', 'item', 'item', 'item',
                'coordinator', 'coordinator', 'coordinator', 'coordinator', 'coordinator',
                'coordinator', 'coordinator', 'coordinator', 'coordinator',
                'coordinator', 'coordinator', 'coordinator'])
@@ -64,6 +67,9 @@ COMMENT ON FUNCTION erp.citus_layout() IS
 -- itself; the ledger's runs here (sql/install/04_ledger.sql created it).
 CREATE OR REPLACE FUNCTION erp.guard_ledger_insert() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ierp_stock_move_guard_any_node' LANGUAGE C;
+-- and the cost tables' (sql/install/21_valuation.sql created it)
+CREATE OR REPLACE FUNCTION erp.guard_cost_write() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'ierp_cost_guard_any_node' LANGUAGE C;
 
 -- ---------------------------------------------------------------------------
 -- Ids unique across nodes
@@ -306,7 +312,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION erp.distribute() IS
-    'On a Citus coordinator with workers: makes master data, documents and planning tables reference tables, distributes the stock tables (slots, ledger, reservations, transfers, adjustments, counts) by item_id, keeps events, feeds and bookkeeping on the coordinator (erp.citus_layout()), and gives every worker its own range of ids; returns how many tables it laid out (0 when they already were: idempotent; call it again after adding workers). Refused (IE010): Citus not installed, no worker, called on a worker, a table already distributed another way';
+    'On a Citus coordinator with workers: makes master data, documents and planning tables reference tables, distributes the stock tables (slots, ledger, reservations, transfers, adjustments, counts, cost entries, balances, deltas and layers) by item_id, keeps events, feeds and bookkeeping on the coordinator (erp.citus_layout()), and gives every worker its own range of ids; returns how many tables it laid out (0 when they already were: idempotent; call it again after adding workers). Refused (IE010): Citus not installed, no worker, called on a worker, a table already distributed another way';
 
 -- ---------------------------------------------------------------------------
 -- erp.undistribute

@@ -44,9 +44,11 @@
 
 PG_FUNCTION_INFO_V1(ierp_stock_slot_guard);
 PG_FUNCTION_INFO_V1(ierp_stock_move_guard_any_node);
+PG_FUNCTION_INFO_V1(ierp_cost_guard_any_node);
 
-/* journal.c's guard of erp.stock_move */
+/* the guards of erp.stock_move (journal.c) and of the cost tables (valuation.c) */
 extern Datum ierp_stock_move_guard(PG_FUNCTION_ARGS);
+extern Datum ierp_cost_guard(PG_FUNCTION_ARGS);
 
 /* erp.stock_slot's columns (sql/install/04_ledger.sql); checked against the table when it is opened */
 #define Natts_stock_slot			17
@@ -598,18 +600,31 @@ SlotChange(const StockKey *key, SlotRow *row, const int64 *delta)
 bool
 StockShardWriteRouted(Relation rel)
 {
+	/* the kernel's tables whose guards count the kernel's own writes in its backend */
+	static const char *const guarded[] = {
+		"stock_slot", "stock_move", "cost_entry", "cost_balance", "cost_delta", "cost_layer",
+		"landed_cost", "landed_cost_line"
+	};
 	const char *name = RelationGetRelationName(rel);
 	const char *app = application_name;
-	Oid			logical;
+	Oid			logical = InvalidOid;
+	int			i;
 
 	if (app == NULL || strncmp(app, "citus_internal", strlen("citus_internal")) != 0)
 		return false;
-	if (strncmp(name, "stock_slot_", strlen("stock_slot_")) == 0)
-		logical = IerpRelid("stock_slot");
-	else if (strncmp(name, "stock_move_", strlen("stock_move_")) == 0)
-		logical = IerpRelid("stock_move");
-	else
-		return false;
+	/* a shard is named <table>_<shard id> */
+	for (i = 0; i < lengthof(guarded) && !OidIsValid(logical); i++)
+	{
+		size_t		len = strlen(guarded[i]);
+		const char *p = name + len + 1;
+
+		if (strncmp(name, guarded[i], len) != 0 || name[len] != '_' || *p == '\0')
+			continue;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (*p == '\0')
+			logical = IerpRelid(guarded[i]);
+	}
 	if (!OidIsValid(logical) || logical == RelationGetRelid(rel) ||
 		RelationGetNamespace(rel) != get_rel_namespace(logical))
 		return false;
@@ -663,6 +678,24 @@ ierp_stock_move_guard_any_node(PG_FUNCTION_ARGS)
 		TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) && StockShardWriteRouted(trigdata->tg_relation))
 		return PointerGetDatum(trigdata->tg_trigtuple);
 	return ierp_stock_move_guard(fcinfo);
+}
+
+/*
+ * ierp_cost_guard_any_node: erp.guard_cost_write(), the BEFORE statement
+ * trigger of the cost tables (sql/install/22_distribute.sql): valuation.c's
+ * guard, plus the kernel's costing statements that Citus brings to a shard
+ * from another backend (StockShardWriteRouted).
+ */
+Datum
+ierp_cost_guard_any_node(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (CALLED_AS_TRIGGER(fcinfo) && !TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event) &&
+		StockShardWriteRouted(trigdata->tg_relation))
+		return TRIGGER_FIRED_FOR_ROW(trigdata->tg_event)
+			? PointerGetDatum(trigdata->tg_trigtuple) : PointerGetDatum(NULL);
+	return ierp_cost_guard(fcinfo);
 }
 
 /* StockSlotsInit: the relcache callback that forgets erp.stock_slot's OID and distribution. */
