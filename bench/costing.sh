@@ -17,7 +17,7 @@ cd "$REPO_ROOT"
 CLIENTS=${CLIENTS:-4}
 SECONDS_EACH=${SECONDS_EACH:-10}
 ROUNDS=${ROUNDS:-3}
-BASE=${BASE:-$(git merge-base HEAD main)}
+BASE=${BASE:-$(git merge-base HEAD main)}   # set BASE to a commit before costing once it is merged
 WORK=$(pg_workdir costing-bench)
 DATA=
 trap '[ -n "$DATA" ] && pg_stop "$DATA"; rm -rf "$WORK"' EXIT

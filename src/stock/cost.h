@@ -27,8 +27,11 @@ extern bool CostValuedState(StockState s);
 /* whether a move that took its units changes the value on hand of some node */
 extern bool CostMoveCosts(const StockMove *m);
 
-/* owns the cost tag of an item at a node (StockApply: right after an issuing move's slots there) */
+/* owns the cost tag of an item at a node, waiting only in the lock order, else 55P03 */
 extern void CostOwnBalance(int64 item_id, int64 node_id);
+
+/* StockApply, right after an issuing move's slots: owns the cost tag if the order allows or it is free */
+extern bool CostTryBalance(int64 item_id, int64 node_id);
 
 /* costs the moves of an applied batch, in the given order (the batch's lock order) */
 extern void CostApply(StockMove *moves, int nmoves, const int *order);

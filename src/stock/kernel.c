@@ -284,7 +284,7 @@ StockApply(StockMove *moves, int nmoves, int flags)
 		/* a costed move out of a node's value owns its cost tag right after its slots there (stock/cost.c) */
 		costs = CostMoveCosts(m);
 		if (costs && CostValuedState(m->from_state))
-			CostOwnBalance(m->item_id, m->from_node_id);
+			(void) CostTryBalance(m->item_id, m->from_node_id);
 		if (m->to_state != STATE_OUTSIDE && m->taken > 0 && !StockMoveInPlace(m))
 			StockSlotsAdd(m, m->taken);
 	}
