@@ -292,7 +292,7 @@ Edi850Map(const X12Document *doc, int s, EdiPo *po, MemoryContext upper)
 		}
 		else if (strcmp(seg->tag, "CTT") == 0)
 		{
-			X12CheckCount(seg, 1, po->nlines, "the set has PO1 lines:");
+			X12CheckCount(seg, 1, po->nlines, "PO1 lines in the set");
 			ctt = true;
 		}
 		else
@@ -491,7 +491,7 @@ Edi856Map(const X12Document *doc, int s, EdiAsnItem **items_out, int *nitems_out
 				hls++;
 			}
 			else
-				X12CheckCount(seg, 1, hls, "the set has HL segments:");
+				X12CheckCount(seg, 1, hls, "HL segments in the set");
 		}
 		else if (strcmp(seg->tag, "PRF") == 0)
 		{

@@ -105,12 +105,13 @@ X12Quantity(const X12Segment *seg, int n)
 	const char *v = X12Elem(seg, n);
 	int64		q = 0;
 
-	if (!X12IsDigits(v, 10))
+	if (X12IsDigits(v, 10))
+		for (const char *d = v; *d; d++)
+			q = q * 10 + (*d - '0');
+	if (q <= 0)
 		X12Refuse(seg, n, "is not a positive quantity (\"%.20s\")", v);
-	for (; *v; v++)
-		q = q * 10 + (*v - '0');
-	if (q <= 0 || q > IERP_MAX_MOVE_QTY)
-		X12Refuse(seg, n, "is not a positive quantity of at most " INT64_FORMAT " units", IERP_MAX_MOVE_QTY);
+	if (q > IERP_MAX_MOVE_QTY)
+		X12Refuse(seg, n, "is over the limit of " INT64_FORMAT " units (\"%s\")", IERP_MAX_MOVE_QTY, v);
 	return q;
 }
 
@@ -254,7 +255,7 @@ X12CheckCount(const X12Segment *seg, int n, int expected, const char *counted)
 	if (!X12IsDigits(v, 9))
 		X12Refuse(seg, n, "is not a count (\"%.20s\")", v);
 	if (atoi(v) != expected)
-		X12Refuse(seg, n, "is %d but %s %d", atoi(v), counted, expected);
+		X12Refuse(seg, n, "is %d but there are %d %s", atoi(v), expected, counted);
 }
 
 /* a control number element equal to the one of its header */
@@ -308,7 +309,7 @@ X12CheckEnvelopes(X12Document *doc)
 							  doc->segs[st].pos);
 			}
 			X12ExpectTag(doc, i, "SE", &doc->segs[i - 1]);
-			X12CheckCount(&doc->segs[i], 1, i - st + 1, "the set has segments (ST and SE included):");
+			X12CheckCount(&doc->segs[i], 1, i - st + 1, "segments in the set (ST and SE included)");
 			X12CheckControl(&doc->segs[i], 2, &doc->segs[st], 2);
 			if (doc->nsets == capsets)
 			{
@@ -324,13 +325,13 @@ X12CheckEnvelopes(X12Document *doc)
 			i++;
 		}
 		X12ExpectTag(doc, i, "GE", &doc->segs[i - 1]);
-		X12CheckCount(&doc->segs[i], 1, sets, "the group has sets:");
+		X12CheckCount(&doc->segs[i], 1, sets, "sets in the group");
 		X12CheckControl(&doc->segs[i], 2, &doc->segs[gs], 6);
 		groups++;
 		i++;
 	}
 	X12ExpectTag(doc, i, "IEA", &doc->segs[i - 1]);
-	X12CheckCount(&doc->segs[i], 1, groups, "the interchange has groups:");
+	X12CheckCount(&doc->segs[i], 1, groups, "groups in the interchange");
 	X12CheckControl(&doc->segs[i], 2, &doc->segs[0], 13);
 	if (i + 1 < doc->nsegs)
 		X12Refuse(&doc->segs[i + 1], 0, "follows the IEA that ends the interchange");
