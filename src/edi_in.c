@@ -152,7 +152,7 @@ EdiResolveItem(const X12Segment *seg, int first, int last, const char **lot, Mem
 						1, sku_types);
 		arg = CStringGetTextDatum(X12Elem(seg, use));
 	}
-	if (SPI_execute_plan(plan, &arg, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plan, &arg, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: item look-up failed");
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -354,7 +354,7 @@ ierp_edi_850_in_body(PG_FUNCTION_ARGS)
 		if (SPI_execute_plan(IerpPlan(&channel_plan,
 									  "SELECT c.channel_id, c.kind::text FROM erp.channel c"
 									  " WHERE c.code OPERATOR(pg_catalog.=) $1", 1, channel_types),
-							 &arg, NULL, true, 1) != SPI_OK_SELECT)
+							 &arg, NULL, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "inventory_erp: channel look-up failed");
 		if (SPI_processed == 0)
 			ereport(ERROR, (errcode(ERRCODE_IERP_UNKNOWN_OBJECT), errmsg("unknown channel \"%s\"", channel)));
@@ -551,7 +551,7 @@ Edi856Map(const X12Document *doc, int s, EdiAsnItem **items_out, int *nitems_out
 		if (SPI_execute_plan(IerpPlan(&po_plan,
 									  "SELECT 1 FROM erp.purchase_order p"
 									  " WHERE p.purchase_order_id OPERATOR(pg_catalog.=) $1", 1, po_types),
-							 &arg, NULL, true, 1) != SPI_OK_SELECT)
+							 &arg, NULL, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "inventory_erp: purchase order look-up failed");
 		if (SPI_processed == 0)
 			ereport(ERROR,

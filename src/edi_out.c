@@ -121,7 +121,7 @@ ierp_edi_855_out_body(PG_FUNCTION_ARGS)
 								  " FROM erp.sales_order o JOIN erp.channel c ON c.channel_id OPERATOR(pg_catalog.=) o.channel_id"
 								  " LEFT JOIN erp.edi_order e ON e.order_id OPERATOR(pg_catalog.=) o.order_id"
 								  " WHERE o.order_id OPERATOR(pg_catalog.=) $1", 1, types),
-						 &arg, NULL, true, 1) != SPI_OK_SELECT)
+						 &arg, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: order look-up failed");
 	if (SPI_processed == 0)
 		ereport(ERROR, (errcode(ERRCODE_IERP_UNKNOWN_OBJECT), errmsg("unknown order " INT64_FORMAT, order_id)));
@@ -138,7 +138,7 @@ ierp_edi_855_out_body(PG_FUNCTION_ARGS)
 								  " FROM erp.order_line l JOIN erp.item i ON i.item_id OPERATOR(pg_catalog.=) l.item_id"
 								  " LEFT JOIN erp.edi_order e ON e.order_id OPERATOR(pg_catalog.=) l.order_id"
 								  " WHERE l.order_id OPERATOR(pg_catalog.=) $1 ORDER BY l.line_no", 1, types),
-						 &arg, NULL, true, 0) != SPI_OK_SELECT)
+						 &arg, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: order lines look-up failed");
 	nlines = (int) SPI_processed;
 	memset(&lines_w, 0, sizeof(lines_w));
@@ -258,7 +258,7 @@ ierp_edi_856_out_body(PG_FUNCTION_ARGS)
 								  " JOIN erp.channel c ON c.channel_id OPERATOR(pg_catalog.=) o.channel_id"
 								  " LEFT JOIN erp.edi_order e ON e.order_id OPERATOR(pg_catalog.=) o.order_id"
 								  " WHERE s.shipment_id OPERATOR(pg_catalog.=) $1", 1, types),
-						 &arg, NULL, true, 1) != SPI_OK_SELECT)
+						 &arg, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: shipment look-up failed");
 	if (SPI_processed == 0)
 		ereport(ERROR, (errcode(ERRCODE_IERP_UNKNOWN_OBJECT), errmsg("unknown shipment " INT64_FORMAT, shipment_id)));
@@ -297,7 +297,7 @@ ierp_edi_856_out_body(PG_FUNCTION_ARGS)
 								  " LEFT JOIN erp.edi_order e ON e.order_id OPERATOR(pg_catalog.=) sl.order_id"
 								  " WHERE sl.shipment_id OPERATOR(pg_catalog.=) $1"
 								  " GROUP BY sl.line_no, 1, i.sku ORDER BY sl.line_no, i.sku", 1, types),
-						 &arg, NULL, true, 0) != SPI_OK_SELECT)
+						 &arg, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: shipment lines look-up failed");
 	rowctx = AllocSetContextCreate(CurrentMemoryContext, "edi_856 row", ALLOCSET_SMALL_SIZES);
 	for (uint64 r = 0; r < SPI_processed; r++)
@@ -379,7 +379,7 @@ ierp_edi_846_out_body(PG_FUNCTION_ARGS)
 								  "SELECT a.sku, GREATEST(a.atp, 0)::text, i.gtin::text"
 								  " FROM erp.channel_availability a JOIN erp.item i ON i.item_id OPERATOR(pg_catalog.=) a.item_id"
 								  " WHERE a.channel_id OPERATOR(pg_catalog.=) $1 ORDER BY a.sku", 1, types),
-						 &arg, NULL, true, 0) != SPI_OK_SELECT)
+						 &arg, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: channel availability look-up failed");
 	n = SPI_processed;
 	rowctx = AllocSetContextCreate(CurrentMemoryContext, "edi_846 row", ALLOCSET_SMALL_SIZES);

@@ -7,7 +7,7 @@
 -- naming the segment and element, and leaves nothing changed.  A partner
 -- sees only its own orders and channels.
 BEGIN;
-SELECT plan(64);
+SELECT plan(65);
 
 INSERT INTO erp.node (code, kind) VALUES ('E70-DC', 'warehouse'), ('E70-3PL', '3pl');
 INSERT INTO erp.channel (code, kind) VALUES ('E70-B2B', 'wholesale'), ('E70-WEB', 'storefront');
@@ -270,6 +270,10 @@ SET LOCAL ROLE erp_reader;
 SELECT is(pg_temp.err($$SELECT * FROM erp.edi_850_in('E70-B2B', pg_temp.po4711())$$),
     '42501: permission denied for function edi_850_in', 'a reader may not take an 850 in');
 RESET ROLE;
+
+-- in one statement: the 855 sees the order the 850 just captured
+SELECT like((SELECT erp.edi_855_out(order_id) FROM erp.edi_850_in('E70-B2B', replace(pg_temp.po4711(), 'PO-4711', 'PO-4712'))),
+    '%BAK*00*A_*PO-4712*20261201~%', 'an 855 of an 850 taken in the same statement acknowledges it');
 
 SELECT * FROM finish();
 ROLLBACK;
