@@ -7,7 +7,7 @@
 -- naming the segment and element, and leaves nothing changed.  A partner
 -- sees only its own orders and channels.
 BEGIN;
-SELECT plan(65);
+SELECT plan(68);
 
 INSERT INTO erp.node (code, kind) VALUES ('E70-DC', 'warehouse'), ('E70-3PL', '3pl');
 INSERT INTO erp.channel (code, kind) VALUES ('E70-B2B', 'wholesale'), ('E70-WEB', 'storefront');
@@ -265,7 +265,12 @@ SET LOCAL ROLE e70_partner;
 SELECT is(left(pg_temp.err(format('SELECT erp.edi_855_out(%s)', :o4711)), 6), 'IE009:', 'a partner of another node gets no 855 of the order');
 SELECT is(left(pg_temp.err(format('SELECT erp.edi_856_out(%s)', :ship1)), 6), 'IE009:', 'nor its 856');
 SELECT is(left(pg_temp.err($$SELECT erp.edi_846_out('E70-B2B')$$), 6), 'IE009:', 'nor the 846 of a channel its nodes do not fulfil');
+SELECT is(left(pg_temp.err($$SELECT * FROM erp.edi_850_in('E70-B2B', replace(pg_temp.po4711(), 'PO-4711', 'PO-P1'))$$), 6), 'IE009:',
+    'nor may it take an 850 in on that channel (erp.capture_order''s partner rule)');
+SELECT is(left(pg_temp.err(format('SELECT * FROM erp.edi_856_in(%L)', replace(pg_temp.asn(:po, '1'), 'ASN-77', 'ASN-P1'))), 6), 'IE009:',
+    'nor receive a notice against a purchase order of another node (erp.receive_po''s)');
 RESET ROLE;
+SELECT is(pg_temp.state(), :'before', 'the partner''s refused calls changed nothing either');
 SET LOCAL ROLE erp_reader;
 SELECT is(pg_temp.err($$SELECT * FROM erp.edi_850_in('E70-B2B', pg_temp.po4711())$$),
     '42501: permission denied for function edi_850_in', 'a reader may not take an 850 in');
