@@ -67,7 +67,7 @@ EdiIds(FunctionCallInfo fcinfo, int argno, const char *our_id, const char *partn
 	*receiver = r ? r : partner_id ? partner_id : channel;
 }
 
-/* appends one segment of up to 8 elements */
+/* EdiSeg: appends one segment of up to 7 elements (NULL or "" = empty) */
 static void
 EdiSeg(X12Writer *w, const char *tag, const char *e1, const char *e2, const char *e3,
 	   const char *e4, const char *e5, const char *e6, const char *e7)
@@ -77,6 +77,7 @@ EdiSeg(X12Writer *w, const char *tag, const char *e1, const char *e2, const char
 	X12WriteSegment(w, tag, 7, elems);
 }
 
+/* EdiInt: v as text, palloc'ed */
 static char *
 EdiInt(int64 v)
 {

@@ -12,7 +12,8 @@
  *	  element holds printable ASCII only.  Then the envelopes: ISA, one or
  *	  more groups GS ... GE each of one or more sets ST ... SE, and IEA last;
  *	  SE01 counts the set's segments (ST and SE included), GE01 the group's
- *	  sets and IEA01 the groups; ST02/SE02, GS06/GE02 and ISA13/IEA02 match.
+ *	  sets and IEA01 the groups; ST02/SE02, GS06/GE02 and ISA13/IEA02 match;
+ *	  GS01 and GS06 are given, GS04 is a date CCYYMMDD and ST01 three digits.
  *	  Every refusal is IE004 naming the segment's position and tag and the
  *	  element.
  *
@@ -288,6 +289,7 @@ X12CheckEnvelopes(X12Document *doc)
 		int			sets = 0;
 
 		X12Required(&doc->segs[gs], 1);
+		X12Date(&doc->segs[gs], 4);
 		X12Required(&doc->segs[gs], 6);
 		i++;
 		X12ExpectTag(doc, i, "ST", &doc->segs[i - 1]);
@@ -407,6 +409,7 @@ X12CheckValue(const char *value, const char *what)
 					 errdetail("X12 elements hold printable ASCII without the separators * : ~ ^.")));
 }
 
+/* X12PutSegment: tag and elements (trailing empty ones left out), each checked by X12CheckValue */
 static void
 X12PutSegment(X12Writer *w, const char *tag, int nelems, const char *const *elems)
 {
@@ -431,7 +434,7 @@ X12PutSegment(X12Writer *w, const char *tag, int nelems, const char *const *elem
 	appendStringInfoString(&w->buf, "~\n");
 }
 
-/* an interchange id: 1..15 characters, written padded to 15 */
+/* X12CheckId: an interchange id: 1..15 characters, written padded to 15 (IE004 otherwise) */
 static void
 X12CheckId(const char *id, const char *what)
 {
@@ -467,6 +470,7 @@ X12WriteBegin(X12Writer *w, const char *sender, const char *receiver,
 					 tm.tm_hour, tm.tm_min, (long long) w->control);
 }
 
+/* X12WriteSetBegin: ST of the next set of the group (ST02 0001, 0002, ...) */
 void
 X12WriteSetBegin(X12Writer *w, const char *type)
 {
@@ -480,6 +484,7 @@ X12WriteSetBegin(X12Writer *w, const char *type)
 	X12WriteSegment(w, "ST", 2, elems);
 }
 
+/* X12WriteSegment: one segment of the open set, counted for its SE01 */
 void
 X12WriteSegment(X12Writer *w, const char *tag, int nelems, const char *const *elems)
 {
@@ -487,6 +492,7 @@ X12WriteSegment(X12Writer *w, const char *tag, int nelems, const char *const *el
 	w->set_segments++;
 }
 
+/* X12WriteSetEnd: SE with the set's segment count and control number */
 void
 X12WriteSetEnd(X12Writer *w)
 {

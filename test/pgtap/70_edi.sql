@@ -7,7 +7,7 @@
 -- naming the segment and element, and leaves nothing changed.  A partner
 -- sees only its own orders and channels.
 BEGIN;
-SELECT plan(68);
+SELECT plan(69);
 
 INSERT INTO erp.node (code, kind) VALUES ('E70-DC', 'warehouse'), ('E70-3PL', '3pl');
 INSERT INTO erp.channel (code, kind) VALUES ('E70-B2B', 'wholesale'), ('E70-WEB', 'storefront');
@@ -207,6 +207,8 @@ SELECT is(pg_temp.err($$SELECT * FROM erp.edi_850_in('E70-B2B', pg_temp.po(ARRAY
     'IE004: segment 6 (SE): the set of segment 3 (ST) has no PO1 line', 'a set without lines');
 SELECT is(pg_temp.err($$SELECT * FROM erp.edi_850_in('E70-B2B', replace(pg_temp.po4711(), '20261201~', '20261301~'))$$),
     'IE004: segment 4 (BEG): element BEG05 is not a calendar date ("20261301")', 'a bad PO date');
+SELECT is(pg_temp.err($$SELECT * FROM erp.edi_850_in('E70-B2B', replace(pg_temp.po4711(), '*20261201*1200*101', '*20260229*1200*101'))$$),
+    'IE004: segment 2 (GS): element GS04 is not a calendar date ("20260229")', 'a group date that is no date (2026 is no leap year)');
 SELECT is(pg_temp.err($$SELECT * FROM erp.edi_850_in('E70-B2B', replace(pg_temp.po4711(), 'DTM*002*20261210', 'DTM*002*2026-12-10'))$$),
     'IE004: segment 5 (DTM): element DTM02 is not a date CCYYMMDD ("2026-12-10")', 'a date written otherwise');
 SELECT is(pg_temp.err($$SELECT * FROM erp.edi_850_in('E70-B2B', replace(pg_temp.po4711(), 'DTM*002*20261210', 'DTM*002*19690101'))$$),
