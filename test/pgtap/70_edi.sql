@@ -7,7 +7,7 @@
 -- naming the segment and element, and leaves nothing changed.  A partner
 -- sees only its own orders and channels.
 BEGIN;
-SELECT plan(69);
+SELECT plan(72);
 
 INSERT INTO erp.node (code, kind) VALUES ('E70-DC', 'warehouse'), ('E70-3PL', '3pl');
 INSERT INTO erp.channel (code, kind) VALUES ('E70-B2B', 'wholesale'), ('E70-WEB', 'storefront');
@@ -259,7 +259,24 @@ SELECT is(pg_temp.err(format('SELECT * FROM erp.edi_856_in(%L)', replace(pg_temp
     'IE004: receipt of 5 of sku "E70-CAP" exceeds the 4 still due on purchase order ' || :po, 'another notice receiving more than is outstanding is refused by erp.receive_po (IE004)');
 SELECT is(pg_temp.state(), :'before', 'after every refusal above, nothing changed');
 
+-- two sets in one group: both are taken, or - when the second is bad - neither
+CREATE FUNCTION pg_temp.two(second_qty text) RETURNS text LANGUAGE sql AS $$
+    SELECT format('ISA*00*%s*00*%s*ZZ*%s*ZZ*%s*261201*1200*U*00401*000000102*0*P*:~', repeat(' ', 10),
+                  repeat(' ', 10), rpad('BUYERCO', 15), rpad('INVENTORYERP', 15))
+        || 'GS*PO*BUYERCO*INVENTORYERP*20261201*1200*102*X*004010~'
+        || 'ST*850*0001~BEG*00*SA*PO-A**20261202~PO1*1*2*EA***VP*E70-TEE~CTT*1~SE*5*0001~'
+        || 'ST*850*0002~BEG*00*SA*PO-B**20261202~PO1*1*' || second_qty || '*EA***VP*E70-TEE~CTT*1~SE*5*0002~'
+        || 'GE*2*102~IEA*1*000000102~'
+$$;
+SELECT is(pg_temp.err($$SELECT * FROM erp.edi_850_in('E70-B2B', pg_temp.two('x'))$$),
+    'IE004: segment 10 (PO1): element PO102 is not a positive quantity ("x")', 'a bad second set refuses the interchange');
+SELECT is((SELECT count(*) FROM erp.sales_order WHERE external_ref IN ('PO-A', 'PO-B')), 0::bigint,
+    'and its good first set is not captured either');
+SELECT results_eq($$SELECT set_control, po_number, created FROM erp.edi_850_in('E70-B2B', pg_temp.two('3'))$$,
+    $$VALUES ('0001', 'PO-A', true), ('0002', 'PO-B', true)$$, 'two good sets are two orders, one row each');
+
 -- a partner sees its own only
+SELECT pg_temp.state() AS before_partner \gset
 CREATE ROLE e70_partner;
 GRANT erp_operator, erp_reader TO e70_partner;
 INSERT INTO erp.node_access (role_name, node_id) SELECT 'e70_partner', node_id FROM erp.node WHERE code = 'E70-3PL';
@@ -272,7 +289,7 @@ SELECT is(left(pg_temp.err($$SELECT * FROM erp.edi_850_in('E70-B2B', replace(pg_
 SELECT is(left(pg_temp.err(format('SELECT * FROM erp.edi_856_in(%L)', replace(pg_temp.asn(:po, '1'), 'ASN-77', 'ASN-P1'))), 6), 'IE009:',
     'nor receive a notice against a purchase order of another node (erp.receive_po''s)');
 RESET ROLE;
-SELECT is(pg_temp.state(), :'before', 'the partner''s refused calls changed nothing either');
+SELECT is(pg_temp.state(), :'before_partner', 'the partner''s refused calls changed nothing either');
 SET LOCAL ROLE erp_reader;
 SELECT is(pg_temp.err($$SELECT * FROM erp.edi_850_in('E70-B2B', pg_temp.po4711())$$),
     '42501: permission denied for function edi_850_in', 'a reader may not take an 850 in');
