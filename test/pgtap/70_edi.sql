@@ -7,7 +7,7 @@
 -- naming the segment and element, and leaves nothing changed.  A partner
 -- sees only its own orders and channels.
 BEGIN;
-SELECT plan(72);
+SELECT plan(75);
 
 INSERT INTO erp.node (code, kind) VALUES ('E70-DC', 'warehouse'), ('E70-3PL', '3pl');
 INSERT INTO erp.channel (code, kind) VALUES ('E70-B2B', 'wholesale'), ('E70-WEB', 'storefront');
@@ -258,6 +258,14 @@ SELECT is(pg_temp.err(format('SELECT * FROM erp.edi_856_in(%L)', pg_temp.asn(:po
 SELECT is(pg_temp.err(format('SELECT * FROM erp.edi_856_in(%L)', replace(pg_temp.asn(:po, '5'), 'ASN-77', 'ASN-78'))),
     'IE004: receipt of 5 of sku "E70-CAP" exceeds the 4 still due on purchase order ' || :po, 'another notice receiving more than is outstanding is refused by erp.receive_po (IE004)');
 SELECT is(pg_temp.state(), :'before', 'after every refusal above, nothing changed');
+
+-- line ends between segments do not matter, and a newline may itself be the terminator
+SELECT results_eq($$SELECT * FROM erp.edi_parse(replace(pg_temp.po4711(), E'\n', E'\r\n'))$$,
+    $$SELECT * FROM erp.edi_parse(pg_temp.po4711())$$, 'CR LF after each terminator: the same elements');
+SELECT results_eq($$SELECT * FROM erp.edi_parse(replace(pg_temp.po4711(), E'\n', ''))$$,
+    $$SELECT * FROM erp.edi_parse(pg_temp.po4711())$$, 'no line ends at all: the same elements');
+SELECT results_eq($$SELECT * FROM erp.edi_parse(replace(pg_temp.po4711(), E'~\n', E'\n'))$$,
+    $$SELECT * FROM erp.edi_parse(pg_temp.po4711())$$, 'a newline as the segment terminator (the byte after ISA16): the same elements');
 
 -- two sets in one group: both are taken, or - when the second is bad - neither
 CREATE FUNCTION pg_temp.two(second_qty text) RETURNS text LANGUAGE sql AS $$
