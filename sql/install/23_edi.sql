@@ -5,6 +5,9 @@
 CREATE SEQUENCE erp.edi_control_seq MINVALUE 1 MAXVALUE 999999999 CYCLE;
 COMMENT ON SEQUENCE erp.edi_control_seq IS
     'Interchange (ISA13) and group (GS06) control numbers of the X12 documents erp.edi_*_out write';
+-- dumped, so that a restored database goes on from its last control number instead of
+-- sending partners interchange numbers they have seen
+SELECT pg_catalog.pg_extension_config_dump('erp.edi_control_seq', '');
 
 CREATE TABLE erp.edi_order (
     order_id    bigint PRIMARY KEY REFERENCES erp.sales_order,

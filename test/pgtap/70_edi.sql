@@ -7,7 +7,7 @@
 -- naming the segment and element, and leaves nothing changed.  A partner
 -- sees only its own orders and channels.
 BEGIN;
-SELECT plan(75);
+SELECT plan(76);
 
 INSERT INTO erp.node (code, kind) VALUES ('E70-DC', 'warehouse'), ('E70-3PL', '3pl');
 INSERT INTO erp.channel (code, kind) VALUES ('E70-B2B', 'wholesale'), ('E70-WEB', 'storefront');
@@ -77,6 +77,10 @@ SELECT ok(NOT has_function_privilege('erp_reader', 'erp.edi_850_in(text, text)',
           AND NOT has_function_privilege('public', 'erp.edi_parse(text)', 'EXECUTE')
           AND NOT has_function_privilege('public', 'erp.edi_855_out(bigint, text, text)', 'EXECUTE'),
           'readers may not take documents in, and the public may call none');
+
+SELECT ok((SELECT ARRAY['erp.edi_control_seq'::regclass::oid, 'erp.edi_order'::regclass::oid] <@ extconfig
+             FROM pg_extension WHERE extname = 'inventory_erp'),
+          'pg_dump keeps erp.edi_order and the control number sequence (a restore must not send numbers again)');
 
 -- 850 in
 SELECT results_eq($$SELECT set_control, po_number, created FROM erp.edi_850_in('E70-B2B', pg_temp.po4711())$$,
