@@ -9,8 +9,11 @@ COMMENT ON SEQUENCE erp.edi_control_seq IS
 -- sending partners interchange numbers they have seen
 SELECT pg_catalog.pg_extension_config_dump('erp.edi_control_seq', '');
 
+-- No foreign key to erp.sales_order, as for the order's own lines (07_orders.sql): the
+-- row is written by erp.edi_850_in right after erp.capture_order created the order, and
+-- orders are never deleted.
 CREATE TABLE erp.edi_order (
-    order_id    bigint PRIMARY KEY REFERENCES erp.sales_order,
+    order_id    bigint PRIMARY KEY,
     channel_id  bigint NOT NULL,
     po_number   text NOT NULL,
     partner_id  text NOT NULL,
