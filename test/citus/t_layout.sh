@@ -55,8 +55,10 @@ check "ids: the coordinator's next, each worker's from its own range (group * 2^
     "VIA-COORD=3 VIA-W1=$((1 << 48 | 1)) VIA-W2=$((2 << 48 | 1)) DC-W1=$((1 << 48 | 1))" \
     "$(c -c "SELECT string_agg(sku || '=' || item_id, ' ' ORDER BY item_id) FROM erp.item WHERE sku LIKE 'VIA-%'") DC-W1=$(c -c "SELECT node_id FROM erp.node WHERE code = 'DC-W1'")"
 for n in 1 2; do
+    # every id sequence; not erp.edi_control_seq, whose 9-digit X12 control numbers
+    # cannot be split by node (EDI documents are written on the coordinator: doc/scaling.md)
     check "every sequence of worker $n is in its range" "0" \
-        "$(citus_psql $n -d "$DB" -c "SELECT count(*) FROM pg_class c WHERE c.relnamespace = 'erp'::regnamespace AND c.relkind = 'S' AND (xpath('/row/last_value/text()', query_to_xml(format('SELECT last_value FROM %s', c.oid::regclass), false, true, '')))[1]::text::bigint < ($n::bigint << 48)")"
+        "$(citus_psql $n -d "$DB" -c "SELECT count(*) FROM pg_class c JOIN pg_sequence q ON q.seqrelid = c.oid WHERE c.relnamespace = 'erp'::regnamespace AND c.relkind = 'S' AND q.seqmax > (3::bigint << 48) AND (xpath('/row/last_value/text()', query_to_xml(format('SELECT last_value FROM %s', c.oid::regclass), false, true, '')))[1]::text::bigint < ($n::bigint << 48)")"
 done
 check "erp.undistribute() brought every laid out table back" \
     "$(c -c "SELECT count(*) FROM erp.citus_layout() WHERE placement <> 'coordinator'")" \

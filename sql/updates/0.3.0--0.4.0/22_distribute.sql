@@ -28,7 +28,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                'stock_policy', 'channel_reserve',
                -- documents: an order's lines name items on every worker
                'sales_order', 'order_line', 'shipment', 'shipment_line', 'rma', 'rma_line',
-               'purchase_order', 'purchase_order_line', 'landed_cost', 'landed_cost_line',
+               'purchase_order', 'purchase_order_line', 'landed_cost', 'landed_cost_line', 'edi_order',
                -- planning inputs and outputs keyed to master data
                'demand_import', 'anomaly',
                -- the stock: every statement names its item_id
@@ -44,7 +44,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                'reference', 'reference', 'reference', 'reference', 'reference', 'reference', 'reference',
                'reference', 'reference',
                'reference', 'reference', 'reference', 'reference', 'reference', 'reference',
-               'reference', 'reference', 'reference', 'reference',
+               'reference', 'reference', 'reference', 'reference', 'reference',
                'reference', 'reference',
                'item', 'item', 'item', 'item', 'item', 'item',
                'item', 'item', 'item', 'item',
@@ -144,7 +144,7 @@ CREATE FUNCTION erp.citus_policy_qual(relname name, qual text)
 RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE
-        WHEN relname IN ('sales_order', 'order_line', 'shipment')
+        WHEN relname IN ('sales_order', 'order_line', 'shipment', 'edi_order')
             THEN '(erp.visible_nodes() IS NULL) OR erp.order_visible(order_id)'
         WHEN relname = 'rma'
             THEN '(erp.visible_nodes() IS NULL) OR erp.rma_visible(rma_id)'
