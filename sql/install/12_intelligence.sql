@@ -180,11 +180,13 @@ BEGIN
         'erp.stock_move, erp.stock_slot, '
         'erp.sales_order, erp.order_line, erp.reservation, erp.shipment, erp.shipment_line, '
         'erp.rma, erp.rma_line, erp.purchase_order, erp.purchase_order_line, erp.transfer, '
-        'erp.cycle_count, erp.adjustment, erp.event', name);
+        'erp.cycle_count, erp.adjustment, erp.event, '
+        'erp.cost_entry, erp.cost_balance, erp.cost_delta, erp.cost_layer, erp.landed_cost, '
+        'erp.landed_cost_line, erp.edi_order', name);
 END
 $$;
 COMMENT ON FUNCTION erp.create_publication(text) IS
-    'Creates a logical replication publication of the master data, the ledger, the balances, orders, shipments, returns, purchasing, counts and events (not of the shipped rule tables, which every install has); a subscriber installs the extension and subscribes';
+    'Creates a logical replication publication of the master data, the ledger, the balances, orders, shipments, returns, purchasing, counts, events, the costs (0.4.0) and the EDI order references (not of the shipped rule tables, which every install has); a subscriber installs the extension and subscribes';
 -- publications are created by administrators
 REVOKE EXECUTE ON FUNCTION erp.create_publication(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION erp.create_publication(text) TO erp_admin;
