@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/costing.sh: what costing costs an order (issue 14).  The same workload on two
 # builds, one after the other, each on a fresh throwaway cluster:
-#   base     the tree at BASE (default: the merge-base of HEAD and main), no costing
+#   base     the tree at BASE (default: the parent of cac932c, the commit that brought
+#            costing), no costing
 #   costing  this tree (perpetual costing in the kernel)
 # Workload (pgbench, CLIENTS clients, SECONDS seconds, ROUNDS rounds, alternating
 # builds): one transaction = capture a 1-unit order of a random SKU of 1,000 at one
@@ -17,7 +18,7 @@ cd "$REPO_ROOT"
 CLIENTS=${CLIENTS:-4}
 SECONDS_EACH=${SECONDS_EACH:-10}
 ROUNDS=${ROUNDS:-3}
-BASE=${BASE:-$(git merge-base HEAD main)}   # set BASE to a commit before costing once it is merged
+BASE=${BASE:-cac932c^}   # the tree just before costing landed
 WORK=$(pg_workdir costing-bench)
 DATA=
 trap '[ -n "$DATA" ] && pg_stop "$DATA"; rm -rf "$WORK"' EXIT
