@@ -14,19 +14,20 @@ SELECT :'step' = 'landed' AS is_landed, :'step' = 'report' AS is_report \gset
 \if :is_landed
 -- one container brought Textil's deliveries: 1,200.00 freight by volume where every
 -- item has one, else by quantity, and 8% duty by value
-SELECT count(erp.add_landed_cost(po.purchase_order_id, 'freight', 1200.00,
-             CASE WHEN bool_and(i.volume IS NOT NULL) THEN 'volume' ELSE 'qty' END)) AS freight_bills
-  FROM erp.purchase_order po JOIN erp.supplier s USING (supplier_id)
-  JOIN erp.purchase_order_line l USING (purchase_order_id) JOIN erp.item i ON i.item_id = l.item_id
- WHERE s.code = 'TEXTIL' AND po.status = 'received' AND po.received_at >= date_trunc('day', now())
- GROUP BY po.purchase_order_id;
-SELECT count(erp.add_landed_cost(po.purchase_order_id, 'duty', round(0.08 * sum(l.qty * l.unit_cost), 2), 'value'))
-       AS duty_bills
-  FROM erp.purchase_order po JOIN erp.supplier s USING (supplier_id)
-  JOIN erp.purchase_order_line l USING (purchase_order_id)
- WHERE s.code = 'TEXTIL' AND po.status = 'received' AND po.received_at >= date_trunc('day', now())
- GROUP BY po.purchase_order_id
-HAVING sum(l.qty * l.unit_cost) > 0;
+SELECT count(erp.add_landed_cost(b.purchase_order_id, 'freight', 1200.00, b.basis)) AS freight_bills
+  FROM (SELECT po.purchase_order_id,
+               CASE WHEN bool_and(i.volume IS NOT NULL) THEN 'volume' ELSE 'qty' END AS basis
+          FROM erp.purchase_order po JOIN erp.supplier s USING (supplier_id)
+          JOIN erp.purchase_order_line l USING (purchase_order_id) JOIN erp.item i ON i.item_id = l.item_id
+         WHERE s.code = 'TEXTIL' AND po.status = 'received' AND po.received_at >= date_trunc('day', now())
+         GROUP BY po.purchase_order_id) b;
+SELECT count(erp.add_landed_cost(b.purchase_order_id, 'duty', b.duty, 'value')) AS duty_bills
+  FROM (SELECT po.purchase_order_id, round(0.08 * sum(l.qty * l.unit_cost), 2) AS duty
+          FROM erp.purchase_order po JOIN erp.supplier s USING (supplier_id)
+          JOIN erp.purchase_order_line l USING (purchase_order_id)
+         WHERE s.code = 'TEXTIL' AND po.status = 'received' AND po.received_at >= date_trunc('day', now())
+         GROUP BY po.purchase_order_id
+        HAVING sum(l.qty * l.unit_cost) > 0) b;
 -- Volta's late delivery: its freight is known before the goods arrive
 SELECT count(erp.add_landed_cost(po.purchase_order_id, 'freight', 350.00, 'qty')) AS freight_bills_before_receipt
   FROM erp.purchase_order po JOIN erp.supplier s USING (supplier_id)
