@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# bench/wal_breakdown.sh: where an order's WAL goes, by relation and record type.
+#
+# Usage (as root, after `make`):  bench/wal_breakdown.sh            # 400 orders of each
+#                                 WAL_N=1000 bench/wal_breakdown.sh
+#
+# On the cluster of bench/run.sh (bench/lib.sh), after a CHECKPOINT, runs WAL_N one-line
+# orders of each kind (erp.place_order, then the hand-written PL/pgSQL baseline) from one
+# client, then a second CHECKPOINT-free pass of the same count, and prints for each kind
+# pg_waldump's per-record statistics of the second pass (the first pays the full-page
+# images after the checkpoint) divided by the number of orders, and bytes per order by
+# relation (record data and images together, from pg_waldump's record lines).
+set -euo pipefail
+REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$REPO_ROOT"
+. bench/lib.sh
+N=${WAL_N:-400}
+
+bench_init walbreak
+[ -n "${WAL_KEEP:-}" ] && trap - EXIT
+bench_cluster_up >/dev/null
+WALDUMP="$PGBIN/pg_waldump"
+[ -x "$WALDUMP" ] || WALDUMP="$SYS_PGBIN/pg_waldump"
+
+relnames() {
+    sql "SELECT relfilenode || ' ' || c.oid::regclass FROM pg_class c WHERE relfilenode <> 0"
+}
+
+for kind in place hw; do
+    case $kind in
+        place) script=bench/place_order.sql ;;
+        hw) script=bench/handwritten_order.sql ;;
+    esac
+    "${PSQL[@]}" -c "CHECKPOINT"
+    "$PGBENCH" -n -c 1 -t "$N" -f "$script" bench >/dev/null
+    start=$(sql "SELECT pg_current_wal_lsn()")
+    "$PGBENCH" -n -c 1 -t "$N" -f "$script" bench >/dev/null
+    end=$(sql "SELECT pg_current_wal_lsn()")
+    sql "SELECT pg_switch_wal()" >/dev/null
+    total=$(sql "SELECT pg_wal_lsn_diff('$end', '$start')")
+    echo "== $kind: $(awk -v t="$total" -v n="$N" 'BEGIN { printf "%.0f", t / n }') WAL bytes per order (no checkpoint in the pass)"
+    "$WALDUMP" -p "$DATA/pg_wal" -s "$start" -e "$end" >"$WORK/$kind.dump" 2>/dev/null || true
+    relnames >"$WORK/rels"
+    # per relation: sum of record lengths (tot_len) of records touching it
+    awk -v n="$N" 'NR == FNR { name[$1] = $2; next }
+        {
+            len = 0; rel = "-"
+            for (i = 1; i <= NF; i++) {
+                if ($i == "tot_len:" || $i == "len") {}
+            }
+            if (match($0, /len \(rec\/tot\): *[0-9]+\/ *[0-9]+/)) {
+                s = substr($0, RSTART, RLENGTH); sub(/.*\/ */, "", s); len = s + 0
+                if ($0 ~ / FPW/) { img += 1 }
+            }
+            if (match($0, /rel [0-9]+\/[0-9]+\/[0-9]+/)) {
+                r = substr($0, RSTART + 4, RLENGTH - 4); split(r, p, "/"); rel = (p[3] in name) ? name[p[3]] : p[3]
+            } else if (match($0, /rmgr: [A-Za-z]+/)) {
+                rel = "(" substr($0, RSTART + 6, RLENGTH - 6) ")"
+            }
+            bytes[rel] += len
+        }
+        END { for (r in bytes) printf "%8.0f  %s\n", bytes[r] / n, r
+              printf "%8.2f  full-page images per order\n", img / n }' "$WORK/rels" "$WORK/$kind.dump" | sort -rn | head -30
+done
