@@ -10,7 +10,7 @@
 --
 -- Codes start with TAP62-; everything is rolled back at the end.
 BEGIN;
-SELECT plan(22);
+SELECT plan(24);
 
 INSERT INTO erp.item (sku, title, category, unit_price, unit_cost, cost_method) VALUES
     ('TAP62-AVG', 'average item', 'tap62', 20.00, 9.00, 'average'),
@@ -140,6 +140,19 @@ SELECT results_eq($$SELECT v.* FROM erp.inventory_value_at(now() - interval '15 
 SELECT results_eq($$SELECT * FROM erp.kpi_margin WHERE category = 'tap62'$$, $$SELECT * FROM tap62_margin$$,
     'the margin view is unchanged: cogs 31.00 + 30.00 + 11.17 read from the archive and the ledger');
 SELECT is((SELECT cogs FROM erp.kpi_margin WHERE category = 'tap62'), 72.17::numeric(14,2), 'cogs 72.17 to the cent');
+
+-- a partner of the store reads the closed costs and archived entries of its node only
+CREATE ROLE tap62_partner;
+GRANT erp_operator, erp_reader TO tap62_partner;
+INSERT INTO erp.node_access (role_name, node_id) SELECT 'tap62_partner', node_id FROM erp.node WHERE code = 'TAP62-ST';
+SET ROLE tap62_partner;
+SELECT results_eq($$SELECT n.code, p.value FROM erp.period_cost p JOIN erp.node n USING (node_id)
+                     WHERE p.item_id IN (SELECT item_id FROM erp.item WHERE sku LIKE 'TAP62-%')$$,
+    $$VALUES ('TAP62-ST', 20.67::numeric)$$, 'a partner reads the closed costs of its own node only');
+SELECT is((SELECT count(*) FROM erp.cost_entry_archive e JOIN erp.node n USING (node_id)
+            WHERE e.item_id IN (SELECT item_id FROM erp.item WHERE sku LIKE 'TAP62-%') AND n.code <> 'TAP62-ST'), 0::bigint,
+    'and no archived cost entry of another node');
+RESET ROLE;
 
 -- the check is not blind: a snapshot one cent off is a problem
 SET LOCAL session_replication_role = replica;

@@ -12,7 +12,7 @@
 --
 -- Codes start with TAP63-; everything is rolled back at the end.
 BEGIN;
-SELECT plan(41);
+SELECT plan(43);
 
 INSERT INTO erp.item (sku, title, category, unit_price, unit_cost, cost_method) VALUES
     ('TAP63-RA', 'refurbished, average', 'tap63a', 30.00, 9.00, 'average'),
@@ -202,6 +202,14 @@ SELECT throws_ok(format($$SELECT erp.add_landed_cost(%s, 'duty', 1.00, repeat('b
     'unknown landed cost basis "(too long)"', 'a basis of 100,000 characters: IE003, not echoed');
 SELECT throws_ok($$SELECT erp.add_landed_cost(9223372036854775807, 'duty', 1.00)$$, 'IE003', NULL, 'an unknown purchase order: IE003');
 INSERT INTO tap63_id SELECT 'poc', erp.create_po('TAP63-SUP', 'TAP63-DC', '[{"sku": "TAP63-TA", "qty": 5, "unit_cost": 5.00}]', now() + interval '1 day');
+-- a receipt worth 1,000,000,000 x 10,000.00: beyond numeric(14,2), refused before any row is written
+INSERT INTO tap63_id SELECT 'pobig', erp.create_po('TAP63-SUP', 'TAP63-DC',
+    '[{"sku": "TAP63-TA", "qty": 1000000000, "unit_cost": 10000.00}]', now() + interval '1 day');
+SELECT throws_ok(format($$SELECT erp.receive_po(%s)$$, pg_temp.id('pobig')), 'IE004',
+    'the value received of sku "TAP63-TA" at node "TAP63-DC" would be beyond 999999999999.99',
+    'a receipt worth 10,000,000,000,000.00: IE004, not a numeric overflow');
+SELECT is((SELECT qty_received FROM erp.purchase_order_line WHERE purchase_order_id = pg_temp.id('pobig')), 0::bigint,
+    'and nothing of it was received');
 SET LOCAL session_replication_role = replica;
 UPDATE erp.purchase_order SET status = 'cancelled' WHERE purchase_order_id = pg_temp.id('poc');
 SET LOCAL session_replication_role = origin;
