@@ -833,6 +833,58 @@ typedef struct Outflow
 	Datum		part;
 } Outflow;
 
+/* an outflow's rank for the cents left over: its remainder, then its place (largest first) */
+typedef struct CentRank
+{
+	int			idx;
+	double		rem;
+} CentRank;
+
+static int
+CentRankCmp(const void *a, const void *b)
+{
+	const CentRank *x = (const CentRank *) a;
+	const CentRank *y = (const CentRank *) b;
+
+	if (x->rem != y->rem)
+		return x->rem > y->rem ? -1 : 1;
+	return x->idx - y->idx;
+}
+
+/*
+ * Spreads amount (cents, >= 0) over the outflows by units, to the cent and
+ * adding up exactly: each takes its exact share truncated to cents, and the
+ * cents left over go one each to the largest remainders (ties: the larger
+ * outflow, listed first).  So many small outflows each get their fair cent
+ * rather than all the residue landing on the largest.
+ */
+static void
+SpreadCents(Outflow *out, int nout, Datum amount, int64 total)
+{
+	CentRank   *rank = palloc(sizeof(CentRank) * nout);
+	Datum		spread = NumInt(0);
+	Datum		cent = DirectFunctionCall3(numeric_in, CStringGetDatum("0.01"), ObjectIdGetDatum(InvalidOid),
+										   Int32GetDatum(-1));
+	int64		left;
+	int			i;
+
+	for (i = 0; i < nout; i++)
+	{
+		Datum		exact = DirectFunctionCall2(numeric_div, NumMul(amount, NumInt(out[i].qty)), NumInt(total));
+
+		out[i].part = DirectFunctionCall2(numeric_trunc, exact, Int32GetDatum(2));
+		spread = NumAdd(spread, out[i].part);
+		rank[i].idx = i;
+		rank[i].rem = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumSub(exact, out[i].part)));
+	}
+	left = DatumGetInt64(DirectFunctionCall1(numeric_int8,
+											 NumRound(NumMul(NumSub(amount, spread), NumInt(100)), 0)));
+	qsort(rank, nout, sizeof(CentRank), CentRankCmp);
+	for (i = 0; i < nout && left > 0; i++, left--)
+		out[rank[i].idx].part = NumAdd(out[rank[i].idx].part, cent);
+	pfree(rank);
+}
+
 /* a landed cost follows transfers this many nodes deep; beyond, it posts as COGS */
 #define LANDED_MAX_HOPS 4
 
@@ -953,7 +1005,8 @@ static void LandedAtDestination(const ItemCost *ic, int64 node_id, const char *t
  * Posts the part of a landed cost (amount) that reached a node whose
  * balance b the caller owns: kept stays on the units still there (the
  * caller raised fifo layers by it), the rest (gone) follows what left the
- * node after entry since_id, by units, the residue on the largest outflow.
+ * node after entry since_id, by units (SpreadCents: the cents left over by
+ * truncation to the largest remainders).
  * Entries at the node: landed_cost + (amount - the parts transfers carried
  * on), then one of 0 units per other outflow (its kind and document); with
  * no outflow on record (archived) the rest posts as COGS of ref.
@@ -978,15 +1031,15 @@ LandedPost(const ItemCost *ic, int64 node_id, Balance *b, Datum amount, Datum ke
 			total += out[i].qty;
 		if (total <= 0)
 			nout = 0;
+		if (nout > 0)
+			SpreadCents(out, nout, gone, total);
 		for (i = 0; i < nout; i++)
 		{
-			out[i].part = NumShare(gone, out[i].qty, total);
 			spread = NumAdd(spread, out[i].part);
 			if (out[i].dest_node_id != 0 && hop >= LANDED_MAX_HOPS)
 				out[i].dest_node_id = 0;
 		}
-		if (nout > 0)
-			out[0].part = NumAdd(out[0].part, NumSub(gone, spread));
+		Assert(NumIsZero(NumSub(gone, spread)));
 		for (i = 0; i < nout; i++)
 			if (out[i].dest_node_id != 0)
 				moved = NumAdd(moved, out[i].part);
