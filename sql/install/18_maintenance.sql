@@ -2,9 +2,10 @@
 -- work scheduled with pg_cron (doc/maintenance.md).
 --   erp.prune_events       events every consumer acknowledged, their commit
 --                          stamps, feed changes, expired idempotency keys
---   erp.close_period       a snapshot of the balances at the end of a day, so
---   erp.archive_ledger     that the ledger rows before it can go while
---                          erp.verify() stays empty
+--   erp.close_period       a snapshot of the balances and their values (the
+--   erp.archive_ledger     costs, erp.period_cost in 21_valuation.sql) at the end
+--                          of a day, so that the ledger rows and cost entries
+--                          before it can go while erp.verify() stays empty
 --   erp.compact_slots      balance slot rows with nothing in them
 --   erp.schedule_jobs      the periodic work, registered with pg_cron
 -- Every one of them is for administrators (sql/install/91_maintenance_grants.sql).

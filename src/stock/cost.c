@@ -26,6 +26,13 @@
  *	  move's lot's layers first); an issue takes each layer's value the same
  *	  way.  Values are cents (numeric(14,2)), unit costs numeric(18,6).
  *
+ *	  Outside moves: landed costs after receipt (CostPostLanded) revalue the
+ *	  units still at the receiving node and follow the rest to where it went
+ *	  (the orders that shipped it, write-offs, the nodes transfers took it
+ *	  to); a refurbishment's cost (CostPostRefurbishment) lands on the node's
+ *	  value (fifo: its newest open layer).  Every value stored is bounded to
+ *	  numeric(14,2) with IE004 (NumCheckMoney).
+ *
  *	  Concurrency: receipts (every move into a node's value) wait for
  *	  nothing: they append their entry, their fifo layer and a delta
  *	  (erp.cost_delta) to the balance.  Issues (every move out of a node's
