@@ -10,7 +10,7 @@
 --
 -- Codes start with TAP62-; everything is rolled back at the end.
 BEGIN;
-SELECT plan(24);
+SELECT plan(25);
 
 INSERT INTO erp.item (sku, title, category, unit_price, unit_cost, cost_method) VALUES
     ('TAP62-AVG', 'average item', 'tap62', 20.00, 9.00, 'average'),
@@ -140,6 +140,11 @@ SELECT results_eq($$SELECT v.* FROM erp.inventory_value_at(now() - interval '15 
 SELECT results_eq($$SELECT * FROM erp.kpi_margin WHERE category = 'tap62'$$, $$SELECT * FROM tap62_margin$$,
     'the margin view is unchanged: cogs 31.00 + 30.00 + 11.17 read from the archive and the ledger');
 SELECT is((SELECT cogs FROM erp.kpi_margin WHERE category = 'tap62'), 72.17::numeric(14,2), 'cogs 72.17 to the cent');
+-- markdown candidates count the sales of the last 90 days from the archive too: average sold
+-- 3 (archived) + 1, fifo 3 (archived); 11 x 90 / 4 = 247.5 and 7 x 90 / 3 = 210 days of supply
+SELECT results_eq($$SELECT sku, sold_90d, days_of_supply, reasons FROM erp.markdown_candidates WHERE sku LIKE 'TAP62-%' ORDER BY sku$$,
+    $$VALUES ('TAP62-AVG', 4::bigint, 247.5::numeric, 'overstocked'), ('TAP62-FIFO', 3, 210.0, 'overstocked')$$,
+    'markdown candidates: the archived sales still count (not "slow")');
 
 -- a partner of the store reads the closed costs and archived entries of its node only
 CREATE ROLE tap62_partner;

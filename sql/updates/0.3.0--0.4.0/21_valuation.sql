@@ -461,7 +461,9 @@ WITH aging AS (
       FROM erp.inventory_aging a GROUP BY 1
 ), sold AS (
     SELECT i.sku, -sum(e.qty)::bigint AS sold_90d
-      FROM erp.cost_entry e JOIN erp.item i ON i.item_id = e.item_id
+      FROM (SELECT item_id, kind, qty, at FROM erp.cost_entry
+            UNION ALL SELECT item_id, kind, qty, at FROM erp.cost_entry_archive) e
+      JOIN erp.item i ON i.item_id = e.item_id
      WHERE e.kind = 'cogs' AND e.at >= pg_catalog.now() - interval '90 days'
      GROUP BY 1
 )
