@@ -5,8 +5,8 @@
 -- Top to bottom: what the operations lead acts on first (cards ordered by
 -- severity), the day in figures, the charts (as wide as the page, each axis
 -- scaled to its data, gridlines and labels), stock by state with what is not
--- available, the planning views when this build has them, then the detail
--- tables.  scripts/check-report.sh renders it in headless Chromium and fails
+-- available, the planning views when this build has them, margin by channel
+-- and return reason with the inventory value at cost, then the detail tables.  scripts/check-report.sh renders it in headless Chromium and fails
 -- on an empty or broken page.
 \set ON_ERROR_STOP on
 \pset format unaligned
@@ -602,6 +602,40 @@ SELECT '<!doctype html><html lang="en"><head><meta charset="utf-8">'
             THEN '<p class="none">This build has no planning views yet (forecasts, anomalies, worklist): this section shows them once they are installed.</p>'
             ELSE '' END
     || '</section>'
+
+    -- 5b. margin: what each channel really earned and what returns cost, from the cost
+    -- entries the day posted (erp.kpi_margin, erp.kpi_return_cost, erp.inventory_value;
+    -- doc/finance.md); shown when this build has costing
+    || CASE WHEN to_regclass('erp.kpi_margin') IS NOT NULL THEN
+           '<section id="margin"><h2>Margin and inventory value</h2>'
+           || '<p class="sub">From the cost entries every move posted: cost of goods sold by the items'' cost method, '
+              'landed freight and duty included (also on units sold before the bill arrived, in the channel that sold them), '
+              'net of returns back in stock; refunds and what returns cost by reason.</p>'
+           || '<div class="tables">'
+           || pg_temp.html_table('Margin by channel (erp.kpi_margin, all categories)',
+                                 'SELECT channel, sum(revenue) AS revenue, sum(cogs) AS cogs, sum(refunds) AS refunds, '
+                                 'sum(restocking_fees) AS restocking_fees_kept, sum(return_cost) AS return_cost, '
+                                 'sum(gross_margin) AS gross_margin, '
+                                 'round(100 * sum(gross_margin) / nullif(sum(revenue) - sum(refunds), 0), 1) AS gross_margin_pct '
+                                 'FROM erp.kpi_margin GROUP BY channel ORDER BY sum(gross_margin) DESC',
+                                 'Nothing was sold yet.')
+           || pg_temp.html_table('Return cost by reason (erp.kpi_return_cost, all categories)',
+                                 'SELECT reason, sum(units_returned) AS units_returned, sum(refunds) AS refunds, '
+                                 'sum(restocking_fees) AS restocking_fees_kept, sum(cost_restocked) AS cost_back_in_stock, '
+                                 'sum(return_cost) AS written_off, sum(total_cost) AS total_cost '
+                                 'FROM erp.kpi_return_cost GROUP BY reason ORDER BY sum(total_cost) DESC',
+                                 'No return was received yet.')
+           || pg_temp.html_table('Inventory value by node (erp.inventory_value, at cost)',
+                                 'SELECT COALESCE(node, ''all nodes'') AS node, count(*) AS skus, sum(qty) AS units, sum(value) AS value, '
+                                 'round(sum(value) / nullif(sum(qty), 0), 2) AS avg_unit_cost '
+                                 'FROM erp.inventory_value GROUP BY ROLLUP (node) ORDER BY grouping(node), node',
+                                 'No stock on hand.')
+           || pg_temp.html_table('Margin by channel and category (erp.kpi_margin)',
+                                 'SELECT channel, category, revenue, cogs, refunds, return_cost, gross_margin, gross_margin_pct '
+                                 'FROM erp.kpi_margin ORDER BY channel, category',
+                                 'Nothing was sold yet.', true)
+           || '</div></section>'
+       ELSE '' END
 
     -- 6. details
     || '<section id="details"><h2>Details</h2><div class="tables">'

@@ -2,7 +2,8 @@
 --   -v step=landed  (after the 17:00 receipts) a container's bills: freight and duty
 --                   spread over Textil's purchase orders received today (units already
 --                   sold revalue through COGS), and freight on Volta's open purchase
---                   orders, spread when they arrive;
+--                   orders, spread when they arrive; the refurbishment bench's cost on
+--                   the returned units in refurbishment;
 --   -v step=report  (after the day) what finance reads: the value on hand from the cost
 --                   entries, margin by channel and category, return cost by reason,
 --                   the slowest turns and the markdown candidates, and the cost
@@ -28,6 +29,12 @@ SELECT count(erp.add_landed_cost(b.purchase_order_id, 'duty', b.duty, 'value')) 
          WHERE s.code = 'TEXTIL' AND po.status = 'received' AND po.received_at >= date_trunc('day', now())
          GROUP BY po.purchase_order_id
         HAVING sum(l.qty * l.unit_cost) > 0) b;
+-- the refurbishment bench bills its parts and labour: 6.00 a unit on the returned units
+-- in refurbishment now (they leave with it when they sell again)
+SELECT count(erp.add_refurbishment_cost(r.sku, r.node, 6.00 * r.units, 'refurbishment bench')) AS refurbishment_bills
+  FROM (SELECT i.sku, n.code AS node, sum(b.qty) AS units
+          FROM erp.stock_balance b JOIN erp.item i USING (item_id) JOIN erp.node n USING (node_id)
+         WHERE b.state = 'refurbish' GROUP BY i.sku, n.code HAVING sum(b.qty) > 0) r;
 -- Volta's late delivery: its freight is known before the goods arrive
 SELECT count(erp.add_landed_cost(po.purchase_order_id, 'freight', 350.00, 'qty')) AS freight_bills_before_receipt
   FROM erp.purchase_order po JOIN erp.supplier s USING (supplier_id)

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * valuation.c
- *	  erp.add_landed_cost, and the guards of the cost tables.
+ *	  erp.add_landed_cost, erp.add_refurbishment_cost (at the end of this
+ *	  file), and the guards of the cost tables.
  *
  *	  erp.add_landed_cost(po_id, kind, amount, basis) spreads a bill over a
  *	  purchase order's lines by basis (value = qty x unit_cost, qty, weight
@@ -42,6 +43,7 @@
 PG_FUNCTION_INFO_V1(ierp_cost_guard);
 PG_FUNCTION_INFO_V1(ierp_cost_method_guard);
 IERP_OWNER_ENTRY(ierp_add_landed_cost);
+IERP_OWNER_ENTRY(ierp_add_refurbishment_cost);
 
 Datum
 ierp_cost_guard(PG_FUNCTION_ARGS)
@@ -107,6 +109,22 @@ OneOf(const char *s, const char *const *list, int n)
 	return false;
 }
 
+/* whether amount is money a cost may add: > 0, in cents, at most 999,999,999,999.99 */
+static bool
+IsMoney(Datum amount)
+{
+	if (numeric_is_nan(DatumGetNumeric(amount)) || numeric_is_inf(DatumGetNumeric(amount)))
+		return false;
+	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, amount, DirectFunctionCall1(int4_numeric, Int32GetDatum(0)))) <= 0)
+		return false;
+	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, amount,
+										  DirectFunctionCall2(numeric_round, amount, Int32GetDatum(2)))) != 0)
+		return false;
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, amount,
+											 DirectFunctionCall3(numeric_in, CStringGetDatum("999999999999.99"),
+																 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)))) <= 0;
+}
+
 /* erp.add_landed_cost(po_id, kind, amount, basis): see the header comment */
 static Datum
 ierp_add_landed_cost_body(PG_FUNCTION_ARGS)
@@ -145,13 +163,7 @@ ierp_add_landed_cost_body(PG_FUNCTION_ARGS)
 				 errmsg("the amount of a landed cost of purchase order " INT64_FORMAT " is missing", po_id)));
 	amount = PG_GETARG_DATUM(2);
 	amount_text = DatumGetCString(DirectFunctionCall1(numeric_out, amount));
-	if (numeric_is_nan(DatumGetNumeric(amount)) || numeric_is_inf(DatumGetNumeric(amount)) ||
-		DatumGetInt32(DirectFunctionCall2(numeric_cmp, amount, DirectFunctionCall1(int4_numeric, Int32GetDatum(0)))) <= 0 ||
-		DatumGetInt32(DirectFunctionCall2(numeric_cmp, amount,
-										  DirectFunctionCall2(numeric_round, amount, Int32GetDatum(2)))) != 0 ||
-		DatumGetInt32(DirectFunctionCall2(numeric_cmp, amount,
-										  DirectFunctionCall3(numeric_in, CStringGetDatum("999999999999.99"),
-															  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)))) > 0)
+	if (!IsMoney(amount))
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("invalid landed cost amount %s for purchase order " INT64_FORMAT,
@@ -270,4 +282,76 @@ ierp_add_landed_cost_body(PG_FUNCTION_ARGS)
 	PG_END_TRY();
 	SPI_finish();
 	PG_RETURN_INT64(landed_cost_id);
+}
+
+/*
+ * erp.add_refurbishment_cost(sku, node, amount, ref): the cost of refurbishing
+ * units of sku at node (parts, labour) lands on them while they are in
+ * refurbishment (state refurbish, before erp.complete_refurbish): average
+ * items raise the node's value and so its average, fifo items the newest open
+ * layer at the node; one cost entry of kind refurbishment and 0 units;
+ * returns its cost_entry_id.  Refuses: an unknown sku or node (IE003), an
+ * amount not > 0, not in cents or over 999,999,999,999.99, a ref over 1024
+ * bytes, a value on hand beyond numeric(14,2) (IE004), a partner at another
+ * node (IE009), no units in refurbishment there (IE010).
+ */
+static Datum
+ierp_add_refurbishment_cost_body(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr units_plan = NULL;
+	char	   *sku = IerpTextArg(fcinfo, 0);
+	char	   *node = IerpTextArg(fcinfo, 1);
+	char	   *ref = IerpTextArg(fcinfo, 3);
+	ItemInfo	item;
+	int64		node_id;
+	int64		units;
+	Datum		amount;
+	char	   *amount_text;
+	volatile int64 entry_id = 0;
+	bool		isnull;
+
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("the amount of a refurbishment cost is missing")));
+	amount = PG_GETARG_DATUM(2);
+	amount_text = DatumGetCString(DirectFunctionCall1(numeric_out, amount));
+	if (!IsMoney(amount))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("invalid refurbishment cost amount %s", strlen(amount_text) > 40 ? "(too long)" : amount_text),
+				 errhint("The amount is money: > 0, in cents, at most 999999999999.99.")));
+	if (ref != NULL)
+		IerpCheckText(ref, "ref", IERP_MAX_TEXT_LEN);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	IerpLookupItem(sku, &item);
+	node_id = IerpLookupNode(node);
+	AccessCheckNode(node_id);
+	IerpPlan(&units_plan,
+			 "SELECT COALESCE(sum(qty), 0)::bigint FROM erp.stock_balance"
+			 " WHERE item_id = $1 AND node_id = $2 AND state = 'refurbish'",
+			 2, (Oid[]) {INT8OID, INT8OID});
+	if (SPI_execute_plan(units_plan, (Datum[]) {Int64GetDatum(item.item_id), Int64GetDatum(node_id)},
+						 NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "inventory_erp: cannot read the units in refurbishment");
+	units = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (units <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("sku \"%s\" has no units in refurbishment at node \"%s\"", IerpItemSku(item.item_id), IerpNodeCode(node_id)),
+				 errhint("A refurbishment cost lands on units in state refurbish, before erp.complete_refurbish().")));
+	CostWriteBegin();
+	PG_TRY();
+	{
+		entry_id = CostPostRefurbishment(item.item_id, node_id, amount, units, ref);
+	}
+	PG_FINALLY();
+	{
+		CostWriteEnd();
+	}
+	PG_END_TRY();
+	SPI_finish();
+	PG_RETURN_INT64(entry_id);
 }

@@ -2,9 +2,10 @@
 -- work scheduled with pg_cron (doc/maintenance.md).
 --   erp.prune_events       events every consumer acknowledged, their commit
 --                          stamps, feed changes, expired idempotency keys
---   erp.close_period       a snapshot of the balances at the end of a day, so
---   erp.archive_ledger     that the ledger rows before it can go while
---                          erp.verify() stays empty
+--   erp.close_period       a snapshot of the balances and their values (the
+--   erp.archive_ledger     costs, erp.period_cost in 21_valuation.sql) at the end
+--                          of a day, so that the ledger rows and cost entries
+--                          before it can go while erp.verify() stays empty
 --   erp.compact_slots      balance slot rows with nothing in them
 --   erp.schedule_jobs      the periodic work, registered with pg_cron
 -- Every one of them is for administrators (sql/install/91_maintenance_grants.sql).
@@ -18,13 +19,15 @@ CREATE TABLE erp.period_close (
     last_move_id bigint NOT NULL,
     closed_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
     closed_by   name NOT NULL DEFAULT erp.current_actor(),
-    archived_at timestamptz
+    archived_at timestamptz,
+    last_cost_entry_id bigint
 );
 COMMENT ON TABLE erp.period_close IS 'Closed periods (erp.close_period): the balances at the end of upto are kept in erp.period_balance.  A move belongs to the period when it is dated before cut and its move_id is at most last_move_id; a move of a transaction that began before the cut but wrote after the close belongs to the open period';
 COMMENT ON COLUMN erp.period_close.upto IS 'The last day of the closed period';
 COMMENT ON COLUMN erp.period_close.cut IS 'The end of upto (midnight after it in the TimeZone of the session that closed it): moves dated before it belong to the closed period';
 COMMENT ON COLUMN erp.period_close.last_move_id IS 'The highest move_id when the period was closed: every move up to it had committed (the close waits for the ledger''s writers), every later one gets a higher id';
 COMMENT ON COLUMN erp.period_close.archived_at IS 'When erp.archive_ledger last removed the ledger rows of this period; NULL = they are still in erp.stock_move';
+COMMENT ON COLUMN erp.period_close.last_cost_entry_id IS 'The highest cost_entry_id when the period was closed (the close waits for the writers of erp.cost_entry too): a cost entry belongs to the period when it is dated before cut and its id is at most this; its costs per item and node are in erp.period_cost.  NULL: closed before 0.4.0, without a cost snapshot';
 
 CREATE TABLE erp.period_balance (
     upto        date NOT NULL,
@@ -41,7 +44,7 @@ COMMENT ON TABLE erp.period_balance IS 'The balances of a closed period as the l
 COMMENT ON COLUMN erp.period_balance.upto IS 'The closed period (erp.period_close.upto); no foreign key, so that pg_restore -j may load the two tables in either order';
 COMMENT ON COLUMN erp.period_balance.bin_id IS 'Place inside the node; 0 = the node''s stock outside bins (the ledger records no bins yet)';
 COMMENT ON COLUMN erp.period_balance.lot_id IS 'Lot of a lot-tracked item; 0 = no lot';
-COMMENT ON COLUMN erp.period_balance.value IS 'Value of the units at the cut; NULL until valuation lands';
+COMMENT ON COLUMN erp.period_balance.value IS 'Value of the units at the cut: the item''s cost at the node at the cut (erp.period_cost) spread over its rows in valued states by quantity (cents, the residue on the largest row); NULL for incoming and return_pending (not valued), for a node with no cost at the cut, and for periods closed before 0.4.0';
 
 CREATE TABLE erp.stock_move_archive (LIKE erp.stock_move);
 COMMENT ON TABLE erp.stock_move_archive IS 'Ledger rows of closed periods moved out of erp.stock_move by erp.archive_ledger(upto, keep_copy => true); history to read, dump or drop; nothing derives from it';
@@ -68,6 +71,7 @@ CREATE FUNCTION erp.close_period(upto date)
 DECLARE
     cut_at timestamptz;
     last_id bigint;
+    last_cost_id bigint;
     prev record;
     n bigint;
 BEGIN
@@ -83,7 +87,8 @@ BEGIN
     cut_at := (upto OPERATOR(pg_catalog.+) 1)::timestamptz;
     -- one close at a time: a second one waits, then finds the first's period
     LOCK TABLE erp.period_close IN SHARE ROW EXCLUSIVE MODE;
-    SELECT c.upto, c.cut, c.last_move_id INTO prev FROM erp.period_close c ORDER BY c.cut DESC LIMIT 1;
+    SELECT c.upto, c.cut, c.last_move_id, c.last_cost_entry_id INTO prev
+      FROM erp.period_close c ORDER BY c.cut DESC LIMIT 1;
     IF FOUND AND prev.cut OPERATOR(pg_catalog.>=) cut_at THEN
         RAISE EXCEPTION 'cannot close the period up to %: it is closed up to % already', upto, prev.upto
             USING ERRCODE = 'IE010',
@@ -92,11 +97,17 @@ BEGIN
     -- wait for the transactions writing the ledger now, and hold new ones
     -- until this one commits: every move up to the highest move_id read
     -- below has committed, every later one will get a higher id (the kernel
-    -- draws ids after it locks the table)
+    -- draws ids after it locks the table).  The same for the cost entries,
+    -- in the order the kernel writes them (ledger, then costs); a landed cost
+    -- writes costs only, so it waits here or the close waits for it.
     LOCK TABLE erp.stock_move IN SHARE MODE;
+    LOCK TABLE erp.cost_entry IN SHARE MODE;
     SELECT coalesce(max(m.move_id), 0) INTO last_id FROM erp.stock_move m;
     last_id := greatest(last_id, coalesce(prev.last_move_id, 0));
-    INSERT INTO erp.period_close (upto, cut, last_move_id) VALUES (upto, cut_at, last_id);
+    SELECT coalesce(max(e.cost_entry_id), 0) INTO last_cost_id FROM erp.cost_entry e;
+    last_cost_id := greatest(last_cost_id, coalesce(prev.last_cost_entry_id, 0));
+    INSERT INTO erp.period_close (upto, cut, last_move_id, last_cost_entry_id)
+    VALUES (upto, cut_at, last_id, last_cost_id);
     -- the previous period's balances plus the moves of this period that it
     -- did not count
     INSERT INTO erp.period_balance (upto, item_id, node_id, bin_id, lot_id, state, qty)
@@ -115,11 +126,57 @@ BEGIN
      GROUP BY s.item_id, s.node_id, s.lot_id, s.state
     HAVING sum(s.qty) OPERATOR(pg_catalog.<>) 0;
     GET DIAGNOSTICS n = ROW_COUNT;
+    -- the costs at the cut per item and node: the previous period's (when it
+    -- kept them) plus the cost entries of this period it did not count
+    INSERT INTO erp.period_cost (upto, item_id, node_id, qty, value)
+    SELECT close_period.upto, s.item_id, s.node_id, sum(s.qty)::bigint, sum(s.value)
+      FROM (SELECT p.item_id, p.node_id, p.qty, p.value
+              FROM erp.period_cost p
+             WHERE p.upto OPERATOR(pg_catalog.=) prev.upto AND prev.last_cost_entry_id IS NOT NULL
+            UNION ALL
+            SELECT e.item_id, e.node_id, e.qty, e.value
+              FROM erp.cost_entry e
+             WHERE e.at OPERATOR(pg_catalog.<) cut_at AND e.cost_entry_id OPERATOR(pg_catalog.<=) last_cost_id
+               AND NOT (prev.last_cost_entry_id IS NOT NULL
+                        AND e.at OPERATOR(pg_catalog.<) prev.cut
+                        AND e.cost_entry_id OPERATOR(pg_catalog.<=) prev.last_cost_entry_id)) s
+     GROUP BY s.item_id, s.node_id
+    HAVING sum(s.qty) OPERATOR(pg_catalog.<>) 0 OR sum(s.value) OPERATOR(pg_catalog.<>) 0;
+    -- the value of each balance row: its node's cost spread over the rows in
+    -- valued states (all but incoming and return_pending) by quantity, in
+    -- cents, the residue on the largest row (then by state, lot)
+    WITH r AS (
+        SELECT b.item_id, b.node_id, b.bin_id, b.lot_id, b.state, b.qty, c.value AS node_value,
+               sum(b.qty) OVER w AS total,
+               pg_catalog.row_number() OVER (w ORDER BY b.qty DESC, b.state, b.lot_id, b.bin_id) AS rank
+          FROM erp.period_balance b
+          JOIN erp.period_cost c
+            ON c.upto OPERATOR(pg_catalog.=) b.upto AND c.item_id OPERATOR(pg_catalog.=) b.item_id
+           AND c.node_id OPERATOR(pg_catalog.=) b.node_id
+         WHERE b.upto OPERATOR(pg_catalog.=) close_period.upto
+           AND b.state OPERATOR(pg_catalog.<>) ALL (ARRAY['incoming', 'return_pending']::erp.stock_state[])
+           AND b.qty OPERATOR(pg_catalog.>) 0
+        WINDOW w AS (PARTITION BY b.item_id, b.node_id)
+    ), s AS (
+        SELECT r.*, round(r.node_value OPERATOR(pg_catalog.*) r.qty OPERATOR(pg_catalog./) r.total, 2) AS share
+          FROM r
+    ), v AS (
+        SELECT s.*, s.share OPERATOR(pg_catalog.+)
+                    CASE WHEN s.rank OPERATOR(pg_catalog.=) 1
+                         THEN s.node_value OPERATOR(pg_catalog.-) sum(s.share) OVER (PARTITION BY s.item_id, s.node_id)
+                         ELSE 0 END AS value
+          FROM s
+    )
+    UPDATE erp.period_balance b SET value = v.value
+      FROM v
+     WHERE b.upto OPERATOR(pg_catalog.=) close_period.upto AND b.item_id OPERATOR(pg_catalog.=) v.item_id
+       AND b.node_id OPERATOR(pg_catalog.=) v.node_id AND b.bin_id OPERATOR(pg_catalog.=) v.bin_id
+       AND b.lot_id OPERATOR(pg_catalog.=) v.lot_id AND b.state OPERATOR(pg_catalog.=) v.state;
     RETURN n;
 END
 $$;
 COMMENT ON FUNCTION erp.close_period(date) IS
-    'Closes the period up to the end of upto (a day before today, later than the last closed one): snapshots the balances per item, node, bin, lot and state into erp.period_balance from the moves dated before the cut (midnight after upto, in the session''s TimeZone); waits for the transactions writing the ledger and holds new ones until it commits; returns how many balance rows it kept. A move of a transaction that began before the cut and writes after the close counts in the open period. Refused: today or later, infinity, a year outside 1970-9999 (IE004), a day not after the last closed one (IE010)';
+    'Closes the period up to the end of upto (a day before today, later than the last closed one): snapshots the balances per item, node, bin, lot and state into erp.period_balance from the moves dated before the cut (midnight after upto, in the session''s TimeZone), and the costs per item and node into erp.period_cost from the cost entries dated before it (period_balance.value: that cost spread over the rows in valued states by quantity); waits for the transactions writing the ledger and the cost entries and holds new ones until it commits; returns how many balance rows it kept. A move or cost entry of a transaction that began before the cut and writes after the close counts in the open period. Refused: today or later, infinity, a year outside 1970-9999 (IE004), a day not after the last closed one (IE010)';
 
 CREATE FUNCTION erp.archive_ledger(upto date, keep_copy boolean DEFAULT true)
     RETURNS bigint
@@ -138,7 +195,7 @@ BEGIN
             USING ERRCODE = 'IE004',
                   DETAIL = 'true copies the archived moves into erp.stock_move_archive (the default); false deletes them.';
     END IF;
-    SELECT c.upto, c.cut, c.last_move_id INTO closed FROM erp.period_close c
+    SELECT c.upto, c.cut, c.last_move_id, c.last_cost_entry_id INTO closed FROM erp.period_close c
      WHERE c.upto OPERATOR(pg_catalog.<=) archive_ledger.upto ORDER BY c.cut DESC LIMIT 1;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'cannot archive the ledger up to %: no period is closed up to that day', coalesce(upto::text, 'NULL')
@@ -159,6 +216,20 @@ BEGIN
          WHERE m.at OPERATOR(pg_catalog.<) closed.cut AND m.move_id OPERATOR(pg_catalog.<=) closed.last_move_id;
     END IF;
     GET DIAGNOSTICS n = ROW_COUNT;
+    -- the cost entries the period's erp.period_cost rows stand for (a period
+    -- closed before 0.4.0 kept no costs: its cost entries stay)
+    IF closed.last_cost_entry_id IS NOT NULL THEN
+        IF keep_copy THEN
+            WITH gone AS (DELETE FROM erp.cost_entry e
+                           WHERE e.at OPERATOR(pg_catalog.<) closed.cut
+                             AND e.cost_entry_id OPERATOR(pg_catalog.<=) closed.last_cost_entry_id RETURNING e.*)
+            INSERT INTO erp.cost_entry_archive SELECT * FROM gone;
+        ELSE
+            DELETE FROM erp.cost_entry e
+             WHERE e.at OPERATOR(pg_catalog.<) closed.cut
+               AND e.cost_entry_id OPERATOR(pg_catalog.<=) closed.last_cost_entry_id;
+        END IF;
+    END IF;
     PERFORM pg_catalog.set_config('session_replication_role', role_before, true);
     UPDATE erp.period_close c SET archived_at = pg_catalog.now() WHERE c.cut OPERATOR(pg_catalog.<=) closed.cut;
     IF n OPERATOR(pg_catalog.>) 0 THEN
@@ -170,7 +241,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION erp.archive_ledger(date, boolean) IS
-    'Removes from erp.stock_move the moves of the latest closed period up to upto (dated before its cut, move_id up to its last_move_id) (erp.close_period), copying them into erp.stock_move_archive unless keep_copy is false (NULL: IE004); erp.verify() stays empty (it starts from the period''s balances); feed cursors older than this call must resynchronise (a horizon of erp.feed_horizon); returns how many moves left the ledger. Refused: infinity or a year outside 1970-9999, keep_copy NULL (IE004), no period closed up to upto (IE010)';
+    'Removes from erp.stock_move the moves of the latest closed period up to upto (dated before its cut, move_id up to its last_move_id) (erp.close_period), copying them into erp.stock_move_archive unless keep_copy is false (NULL: IE004), and from erp.cost_entry the cost entries of that period (dated before its cut, cost_entry_id up to its last_cost_entry_id; into erp.cost_entry_archive unless keep_copy is false; a period closed before 0.4.0 keeps them); erp.verify() and erp.verify_costs() stay empty (they start from the period''s balances and costs), and so does erp.inventory_value_at (it reads the archive); feed cursors older than this call must resynchronise (a horizon of erp.feed_horizon); returns how many moves left the ledger. Refused: infinity or a year outside 1970-9999, keep_copy NULL (IE004), no period closed up to upto (IE010)';
 
 -- ---------------------------------------------------------------------------
 -- Pruning the outbox, the feed history and idempotency keys

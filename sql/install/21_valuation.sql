@@ -20,8 +20,8 @@ COMMENT ON COLUMN erp.item.weight IS 'Weight of one unit (any unit, the same for
 COMMENT ON COLUMN erp.item.volume IS 'Volume of one unit (any unit, the same for all items); spreads landed costs by volume';
 
 CREATE TYPE erp.cost_kind AS ENUM ('receipt', 'landed_cost', 'cogs', 'write_off', 'return', 'vendor_credit',
-                                   'revaluation', 'transfer');
-COMMENT ON TYPE erp.cost_kind IS 'What a cost entry records: receipt (purchase, unplanned receipt), landed_cost, cogs (shipment), write_off (damage, disposal, shrinkage, count loss; a count gain is a positive write_off), return (a customer return back in stock), vendor_credit (units returned to the supplier), revaluation (opening balance), transfer (out of one node, into another)';
+                                   'revaluation', 'transfer', 'refurbishment');
+COMMENT ON TYPE erp.cost_kind IS 'What a cost entry records: receipt (purchase, unplanned receipt), landed_cost, cogs (shipment; also the landed-cost share of units already shipped, 0 units, ref of their order), write_off (damage, disposal, shrinkage, count loss; a count gain is a positive write_off), return (a customer return back in stock), vendor_credit (units returned to the supplier), revaluation (opening balance), transfer (out of one node, into another), refurbishment (the cost of refurbishing units, erp.add_refurbishment_cost)';
 
 CREATE TABLE erp.cost_entry (
     cost_entry_id   bigint GENERATED ALWAYS AS IDENTITY,
@@ -112,6 +112,33 @@ CREATE TABLE erp.landed_cost_line (
 CREATE INDEX landed_cost_line_po_line_idx ON erp.landed_cost_line (purchase_order_line_id);
 COMMENT ON TABLE erp.landed_cost_line IS 'The share of a landed cost on one purchase order line; units received after it carry amount x units / line qty (cent-rounded so that the line''s units carry exactly amount)';
 
+-- Closed periods keep the costs at their cut (erp.close_period, sql/install/18_maintenance.sql),
+-- so that the cost entries before it may be archived (erp.archive_ledger).
+CREATE TABLE erp.period_cost (
+    upto        date NOT NULL,
+    item_id     bigint NOT NULL,
+    node_id     bigint NOT NULL,
+    qty         bigint NOT NULL,
+    value       numeric(14,2) NOT NULL,
+    CONSTRAINT period_cost_pkey PRIMARY KEY (item_id, upto, node_id)
+);
+COMMENT ON TABLE erp.period_cost IS 'The costs of a closed period per item and node: the units and value of the cost entries of the period and every earlier one (erp.close_period); erp.verify_costs() and erp.inventory_value_at() start from the latest closed period, so that its cost entries may be archived';
+COMMENT ON COLUMN erp.period_cost.upto IS 'The closed period (erp.period_close.upto)';
+COMMENT ON COLUMN erp.period_cost.value IS 'Value on hand at the cut: the sum of the cost entries of the item at the node dated before it (and counted by the close)';
+
+CREATE TABLE erp.cost_entry_archive (LIKE erp.cost_entry);
+ALTER TABLE erp.cost_entry_archive ADD CONSTRAINT cost_entry_archive_pkey PRIMARY KEY (item_id, cost_entry_id);
+COMMENT ON TABLE erp.cost_entry_archive IS 'Cost entries of closed periods moved out of erp.cost_entry by erp.archive_ledger(upto, keep_copy => true); the margin, return-cost and turns views and erp.inventory_value_at read it with erp.cost_entry';
+
+ALTER TABLE erp.period_cost ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.period_cost
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
+ALTER TABLE erp.cost_entry_archive ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.cost_entry_archive
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
+
 -- No numeric column holds NaN (as sql/install/83_value_checks.sql: <table>_<column>_not_nan).
 ALTER TABLE erp.item ADD CONSTRAINT item_weight_not_nan CHECK (weight <> 'NaN'::numeric);
 ALTER TABLE erp.item ADD CONSTRAINT item_volume_not_nan CHECK (volume <> 'NaN'::numeric);
@@ -123,6 +150,10 @@ ALTER TABLE erp.cost_delta ADD CONSTRAINT cost_delta_value_not_nan CHECK (value 
 ALTER TABLE erp.cost_layer ADD CONSTRAINT cost_layer_value_left_not_nan CHECK (value_left <> 'NaN'::numeric);
 ALTER TABLE erp.landed_cost ADD CONSTRAINT landed_cost_amount_not_nan CHECK (amount <> 'NaN'::numeric);
 ALTER TABLE erp.landed_cost_line ADD CONSTRAINT landed_cost_line_amount_not_nan CHECK (amount <> 'NaN'::numeric);
+ALTER TABLE erp.period_cost ADD CONSTRAINT period_cost_value_not_nan CHECK (value <> 'NaN'::numeric);
+ALTER TABLE erp.cost_entry_archive ADD CONSTRAINT cost_entry_archive_unit_cost_not_nan CHECK (unit_cost <> 'NaN'::numeric);
+ALTER TABLE erp.cost_entry_archive ADD CONSTRAINT cost_entry_archive_value_not_nan CHECK (value <> 'NaN'::numeric);
+ALTER TABLE erp.cost_entry_archive ADD CONSTRAINT cost_entry_archive_balance_value_not_nan CHECK (balance_value <> 'NaN'::numeric);
 
 -- Guards: the cost tables are written only by the kernel's costing (IE005).
 CREATE FUNCTION erp.guard_cost_write() RETURNS trigger
@@ -155,6 +186,13 @@ CREATE FUNCTION erp.add_landed_cost(po_id bigint, kind text, amount numeric, bas
 COMMENT ON FUNCTION erp.add_landed_cost(bigint, text, numeric, text) IS
     'Spreads a freight, duty, insurance or fees bill over a purchase order''s lines by value (qty x unit_cost), qty, weight or volume (cents, the residue on the largest share); units not yet received carry their share when received, units received revalue now: the part still on hand at the receiving node, the rest through COGS; returns the landed cost id';
 
+CREATE FUNCTION erp.add_refurbishment_cost(sku text, node text, amount numeric, ref text DEFAULT NULL)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ierp_add_refurbishment_cost'
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.add_refurbishment_cost(text, text, numeric, text) IS
+    'The cost of refurbishing units of sku at node lands on them while they are in refurbishment (state refurbish): an average item''s value at the node rises by amount (and so its average), a fifo item''s newest open layer at the node carries it; one cost entry of kind refurbishment, 0 units, unit_cost = amount / units in refurbishment; returns its cost_entry_id. Refused: unknown sku or node (IE003), amount not > 0, not in cents or over 999999999999.99, ref over 1024 bytes, value on hand beyond numeric(14,2) (IE004), a partner at another node (IE009), no units in refurbishment at the node (IE010)';
+
 -- erp.verify_costs: the cost reconciliation erp.verify() runs (values in cents).
 CREATE FUNCTION erp.verify_costs()
     RETURNS TABLE (problem text, item_id bigint, node_id bigint, lot_id bigint,
@@ -166,9 +204,19 @@ AS $$
           FROM erp.stock_balance b
          WHERE b.state NOT IN ('incoming', 'return_pending')
          GROUP BY 1, 2
+    ), closed AS (
+        -- the latest closed period that kept its costs: they stand for its cost entries
+        SELECT c.upto, c.cut, c.last_cost_entry_id FROM erp.period_close c
+         WHERE c.last_cost_entry_id IS NOT NULL ORDER BY c.cut DESC LIMIT 1
     ), entries AS (
-        SELECT e.item_id, e.node_id, sum(e.qty)::bigint AS qty, sum(e.value) AS value
-          FROM erp.cost_entry e GROUP BY 1, 2
+        SELECT t.item_id, t.node_id, sum(t.qty)::bigint AS qty, sum(t.value) AS value
+          FROM (SELECT p.item_id, p.node_id, p.qty, p.value
+                  FROM erp.period_cost p JOIN closed c ON c.upto = p.upto
+                UNION ALL
+                SELECT e.item_id, e.node_id, e.qty, e.value FROM erp.cost_entry e
+                 WHERE NOT (e.at < coalesce((SELECT c.cut FROM closed c), '-infinity')
+                            AND e.cost_entry_id <= (SELECT c.last_cost_entry_id FROM closed c))) t
+         GROUP BY 1, 2
     ), balances AS (SELECT t.item_id, t.node_id, sum(t.qty)::bigint AS qty, sum(t.value) AS value,
                    to_timestamp(sum(extract(epoch FROM t.received_at) * t.qty) FILTER (WHERE t.qty > 0)
                                 / NULLIF(sum(t.qty) FILTER (WHERE t.qty > 0 AND t.received_at IS NOT NULL), 0)) AS received_at
@@ -205,7 +253,7 @@ AS $$
      WHERE c.value <> COALESCE(l.value, 0) OR c.qty <> COALESCE(l.qty, 0)
 $$;
 COMMENT ON FUNCTION erp.verify_costs() IS
-    'Cost reconciliation, one row per problem (erp.verify() includes it): per item and node, the cost balance holds the units on hand (every state but incoming and return_pending) and exactly the sum of its cost entries; its value is never negative nor left without units beyond a rounding residue of 0.05 (issues that could not own the balance and ran at once), so value = qty x unit_cost holds within a cent per unit (unit_cost = value / qty); a fifo item''s open layers add up to its balance; values in cents';
+    'Cost reconciliation, one row per problem (erp.verify() includes it): per item and node, the cost balance holds the units on hand (every state but incoming and return_pending) and exactly the sum of its cost entries (the costs of the latest closed period, erp.period_cost, plus the entries it did not count); its value is never negative nor left without units beyond a rounding residue of 0.05 (issues that could not own the balance and ran at once), so value = qty x unit_cost holds within a cent per unit (unit_cost = value / qty); a fifo item''s open layers add up to its balance; values in cents';
 
 -- Views --------------------------------------------------------------------------
 
@@ -269,7 +317,8 @@ WITH sales AS (
      GROUP BY 1, 2
 ), costs AS (
     SELECT o.channel_id, e.item_id, -sum(e.value) AS cogs
-      FROM erp.cost_entry e
+      FROM (SELECT item_id, ref, kind, value FROM erp.cost_entry
+            UNION ALL SELECT item_id, ref, kind, value FROM erp.cost_entry_archive) e
       JOIN erp.sales_order o ON e.ref = 'order:' || o.order_id
      WHERE e.kind = 'cogs'
      GROUP BY 1, 2
@@ -277,7 +326,8 @@ WITH sales AS (
     SELECT o.channel_id, e.item_id,
            sum(e.value) FILTER (WHERE e.kind = 'return') AS cost_back,
            -sum(e.value) FILTER (WHERE e.kind IN ('write_off', 'vendor_credit')) AS return_cost
-      FROM erp.cost_entry e
+      FROM (SELECT item_id, ref, kind, value FROM erp.cost_entry
+            UNION ALL SELECT item_id, ref, kind, value FROM erp.cost_entry_archive) e
       JOIN erp.rma r ON e.ref = 'rma:' || r.rma_id
       JOIN erp.sales_order o ON o.order_id = r.order_id
      GROUP BY 1, 2
@@ -305,7 +355,7 @@ SELECT channel, category, revenue::numeric(14,2), cogs::numeric(14,2), refunds::
        round(100 * (revenue - refunds - cogs - return_cost) / NULLIF(revenue - refunds, 0), 2) AS gross_margin_pct
   FROM t;
 COMMENT ON VIEW erp.kpi_margin IS
-    'Per channel and item category: revenue = shipped units x order line unit_price; cogs = cost of the units shipped (cogs entries of the channel''s orders) - cost of returned units back in stock (return entries of their RMAs); refunds = approved refund amounts; restocking_fees = unit_price x units received back - refund (kept, already net in refunds); return_cost = write-offs and vendor credits of returned units; gross_margin = revenue - refunds - cogs - return_cost; gross_margin_pct = gross_margin / (revenue - refunds) x 100';
+    'Per channel and item category: revenue = shipped units x order line unit_price; cogs = cost of the units shipped (cogs entries of the channel''s orders, archived ones included, with the landed costs added after the shipment: erp.add_landed_cost posts their share as cogs of the orders that shipped the units) - cost of returned units back in stock (return entries of their RMAs); refunds = approved refund amounts; restocking_fees = unit_price x units received back - refund (kept, already net in refunds); return_cost = write-offs and vendor credits of returned units; gross_margin = revenue - refunds - cogs - return_cost; gross_margin_pct = gross_margin / (revenue - refunds) x 100';
 
 CREATE VIEW erp.kpi_return_cost WITH (security_invoker = true) AS
 WITH line AS (
@@ -315,7 +365,9 @@ WITH line AS (
     SELECT r.rma_id, e.item_id,
            sum(e.value) FILTER (WHERE e.kind = 'return') AS cost_back,
            -sum(e.value) FILTER (WHERE e.kind IN ('write_off', 'vendor_credit')) AS written_off
-      FROM erp.cost_entry e JOIN erp.rma r ON e.ref = 'rma:' || r.rma_id
+      FROM (SELECT item_id, ref, kind, value FROM erp.cost_entry
+            UNION ALL SELECT item_id, ref, kind, value FROM erp.cost_entry_archive) e
+      JOIN erp.rma r ON e.ref = 'rma:' || r.rma_id
      GROUP BY 1, 2
 ), money AS (
     SELECT l.rma_id, l.item_id, sum(l.qty_received)::bigint AS units,
@@ -343,12 +395,15 @@ WITH period AS (
     SELECT pg_catalog.now() - interval '365 days' AS since
 ), cogs AS (
     SELECT e.item_id, -sum(e.value) AS cogs
-      FROM erp.cost_entry e, period p
+      FROM (SELECT item_id, kind, value, at FROM erp.cost_entry
+            UNION ALL SELECT item_id, kind, value, at FROM erp.cost_entry_archive) e, period p
      WHERE e.kind = 'cogs' AND e.at >= p.since
      GROUP BY 1
 ), opening AS (
     SELECT e.item_id, sum(e.value) AS value
-      FROM erp.cost_entry e, period p WHERE e.at < p.since GROUP BY 1
+      FROM (SELECT item_id, value, at FROM erp.cost_entry
+            UNION ALL SELECT item_id, value, at FROM erp.cost_entry_archive) e, period p
+     WHERE e.at < p.since GROUP BY 1
 ), closing AS (
     SELECT c.item_id, sum(c.value) AS value
       FROM (SELECT item_id, value FROM erp.cost_balance UNION ALL SELECT item_id, value FROM erp.cost_delta) c GROUP BY 1
@@ -384,7 +439,9 @@ WITH aging AS (
       FROM erp.inventory_aging a GROUP BY 1
 ), sold AS (
     SELECT i.sku, -sum(e.qty)::bigint AS sold_90d
-      FROM erp.cost_entry e JOIN erp.item i ON i.item_id = e.item_id
+      FROM (SELECT item_id, kind, qty, at FROM erp.cost_entry
+            UNION ALL SELECT item_id, kind, qty, at FROM erp.cost_entry_archive) e
+      JOIN erp.item i ON i.item_id = e.item_id
      WHERE e.kind = 'cogs' AND e.at >= pg_catalog.now() - interval '90 days'
      GROUP BY 1
 )
@@ -404,15 +461,30 @@ CREATE FUNCTION erp.inventory_value_at(at timestamptz)
     RETURNS TABLE (sku text, node text, qty bigint, unit_cost numeric, value numeric)
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT i.sku, n.code, sum(e.qty)::bigint,
-           CASE WHEN sum(e.qty) > 0 THEN round(sum(e.value) / sum(e.qty), 6) ELSE 0 END::numeric(18,6),
-           sum(e.value)::numeric(14,2)
-      FROM erp.cost_entry e
-      JOIN erp.item i ON i.item_id = e.item_id
-      JOIN erp.node n ON n.node_id = e.node_id
-     WHERE e.at <= inventory_value_at.at
+    WITH closed AS (
+        -- the latest closed period ending at or before at that kept its costs
+        SELECT c.upto, c.cut, c.last_cost_entry_id FROM erp.period_close c
+         WHERE c.last_cost_entry_id IS NOT NULL AND c.cut <= inventory_value_at.at
+         ORDER BY c.cut DESC LIMIT 1
+    ), t AS (
+        SELECT p.item_id, p.node_id, p.qty, p.value FROM erp.period_cost p JOIN closed c ON c.upto = p.upto
+        UNION ALL
+        SELECT e.item_id, e.node_id, e.qty, e.value
+          FROM (SELECT item_id, node_id, qty, value, at, cost_entry_id FROM erp.cost_entry
+                UNION ALL
+                SELECT item_id, node_id, qty, value, at, cost_entry_id FROM erp.cost_entry_archive) e
+         WHERE e.at <= inventory_value_at.at
+           AND NOT (e.at < coalesce((SELECT c.cut FROM closed c), '-infinity')
+                    AND e.cost_entry_id <= (SELECT c.last_cost_entry_id FROM closed c))
+    )
+    SELECT i.sku, n.code, sum(t.qty)::bigint,
+           CASE WHEN sum(t.qty) > 0 THEN round(sum(t.value) / sum(t.qty), 6) ELSE 0 END::numeric(18,6),
+           sum(t.value)::numeric(14,2)
+      FROM t
+      JOIN erp.item i ON i.item_id = t.item_id
+      JOIN erp.node n ON n.node_id = t.node_id
      GROUP BY i.sku, n.code
-    HAVING sum(e.qty) <> 0 OR sum(e.value) <> 0
+    HAVING sum(t.qty) <> 0 OR sum(t.value) <> 0
 $$;
 COMMENT ON FUNCTION erp.inventory_value_at(timestamptz) IS
-    'Stock valuation at a past time: per sku and node the sum of the cost entries stamped at or before it (an entry is stamped with its transaction''s start): qty, value, unit_cost = value / qty';
+    'Stock valuation at a past time: per sku and node the costs of the latest closed period ending at or before it (erp.period_cost) plus the cost entries (also archived ones) stamped at or before it that the period did not count (an entry is stamped with its transaction''s start): qty, value, unit_cost = value / qty.  After erp.archive_ledger(keep_copy => false), a time between two closed periods of the archived history is answered from the earlier period''s costs only';

@@ -26,6 +26,13 @@
  *	  move's lot's layers first); an issue takes each layer's value the same
  *	  way.  Values are cents (numeric(14,2)), unit costs numeric(18,6).
  *
+ *	  Outside moves: landed costs after receipt (CostPostLanded) revalue the
+ *	  units still at the receiving node and follow the rest to where it went
+ *	  (the orders that shipped it, write-offs, the nodes transfers took it
+ *	  to); a refurbishment's cost (CostPostRefurbishment) lands on the node's
+ *	  value (fifo: its newest open layer).  Every value stored is bounded to
+ *	  numeric(14,2) with IE004 (NumCheckMoney).
+ *
  *	  Concurrency: receipts (every move into a node's value) wait for
  *	  nothing: they append their entry, their fifo layer and a delta
  *	  (erp.cost_delta) to the balance.  Issues (every move out of a node's
@@ -53,6 +60,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
@@ -125,6 +133,33 @@ static bool
 NumIsZero(Datum a)
 {
 	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, a, NumInt(0))) == 0;
+}
+
+/*
+ * NumCheckMoney: every value the cost tables store is numeric(14,2); a value
+ * beyond it is refused with IE004 (nothing is written: the statement fails
+ * before the row), rather than PostgreSQL's numeric overflow.
+ */
+static void
+NumCheckMoney(Datum v, int64 item_id, int64 node_id, const char *what)
+{
+	static Datum limit = (Datum) 0;
+
+	if (limit == (Datum) 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		limit = DirectFunctionCall3(numeric_in, CStringGetDatum("999999999999.99"),
+									ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+		MemoryContextSwitchTo(old);
+	}
+	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, DirectFunctionCall1(numeric_abs, v), limit)) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("the %s of sku \"%s\" at node \"%s\" would be beyond 999999999999.99",
+						what, IerpItemSku(item_id), IerpNodeCode(node_id)),
+				 errdetail("Values of the cost ledger are numeric(14,2)."),
+				 errhint("Split the document, or check its quantities and prices.")));
 }
 
 /* round(v x part / whole, 2); exactly v when part == whole (whole > 0) */
@@ -317,6 +352,7 @@ BalanceStore(int64 item_id, int64 node_id, int64 qty, Datum value)
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[] = {INT8OID, INT8OID, INT8OID, NUMERICOID};
 
+	NumCheckMoney(value, item_id, node_id, "value on hand");
 	IerpPlan(&plan,
 			 "UPDATE erp.cost_balance SET received_at = CASE WHEN $3 <= 0 THEN NULL ELSE received_at END,"
 			 "  qty = $3, value = $4"
@@ -334,6 +370,7 @@ DeltaInsert(int64 item_id, int64 node_id, int64 qty, Datum value, TimestampTz at
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[] = {INT8OID, INT8OID, INT8OID, NUMERICOID, TIMESTAMPTZOID};
 
+	NumCheckMoney(value, item_id, node_id, "value received");
 	IerpPlan(&plan, "INSERT INTO erp.cost_delta (item_id, node_id, qty, value, received_at)"
 			 " VALUES ($1, $2, $3, $4, $5)", 5, types);
 	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(node_id), Int64GetDatum(qty), value,
@@ -367,7 +404,7 @@ BalancePeek(int64 item_id, int64 node_id, Balance *b)
  * value / qty.  after: the balance after the entry, for entries that own it
  * (issues, landed costs); NULL for receipts.
  */
-static void
+static int64
 EntryInsert(int64 item_id, int64 node_id, int64 lot_id, int64 move_id, const char *ref, const char *kind,
 			int64 qty, Datum value, Datum unit_cost, int64 line_id, int64 landed_cost_id, const Balance *after)
 {
@@ -376,13 +413,15 @@ EntryInsert(int64 item_id, int64 node_id, int64 lot_id, int64 move_id, const cha
 	NUMERICOID, NUMERICOID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID, NUMERICOID};
 	Datum		values[14];
 	char		nulls[14];
+	bool		isnull;
 
 	IerpPlan(&plan,
 			 "INSERT INTO erp.cost_entry (item_id, node_id, lot_id, move_id, ref, kind, qty, unit_cost, value,"
 			 "                            purchase_order_line_id, landed_cost_id, at, balance_qty, balance_value)"
 			 " VALUES ($1, $2, NULLIF($3, 0), NULLIF($4, 0), $5, $6::erp.cost_kind, $7, $8, $9,"
-			 "         NULLIF($10, 0), NULLIF($11, 0), $12, $13, $14)",
+			 "         NULLIF($10, 0), NULLIF($11, 0), $12, $13, $14) RETURNING cost_entry_id",
 			 14, types);
+	NumCheckMoney(value, item_id, node_id, "value of a cost entry");
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(item_id);
 	values[1] = Int64GetDatum(node_id);
@@ -400,8 +439,9 @@ EntryInsert(int64 item_id, int64 node_id, int64 lot_id, int64 move_id, const cha
 	values[12] = after ? Int64GetDatum(after->qty) : (Datum) 0;
 	values[13] = after ? after->value : (Datum) 0;
 	nulls[12] = nulls[13] = after ? ' ' : 'n';
-	if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "inventory_erp: cost entry insert failed");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
 /* the node's average unit cost, or the item's unit_cost when it holds no units */
@@ -472,6 +512,7 @@ LayerAdd(int64 item_id, int64 node_id, int64 lot_id, int64 qty, Datum value, Tim
 	static SPIPlanPtr plan = NULL;
 	static const Oid types[] = {INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID, NUMERICOID, INT8OID};
 
+	NumCheckMoney(value, item_id, node_id, "value of a cost layer");
 	IerpPlan(&plan, "INSERT INTO erp.cost_layer (item_id, node_id, lot_id, received_at, qty_in, qty_left,"
 			 " value_left, purchase_order_line_id) VALUES ($1, $2, $3, $4, $5, $5, $6, NULLIF($7, 0))", 7, types);
 	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(node_id), Int64GetDatum(lot_id),
@@ -595,7 +636,8 @@ PurchaseCost(int64 po_id, int64 item_id, int64 q, int64 *line_id, Datum *price, 
 
 /*
  * The unit cost of the units an RMA's order shipped of the item (their cogs
- * entries, landed-cost shares included); false when it shipped none.
+ * entries, also archived ones, landed-cost shares added after the sale
+ * included); false when it shipped none.
  */
 static bool
 ReturnUnitCost(int64 rma_id, int64 item_id, Datum *unit)
@@ -606,8 +648,10 @@ ReturnUnitCost(int64 rma_id, int64 item_id, Datum *unit)
 	Datum		v;
 
 	IerpPlan(&plan,
-			 "SELECT sum(e.value) / NULLIF(sum(e.qty), 0) FROM erp.cost_entry e"
-			 " WHERE e.item_id = $2 AND e.kind = 'cogs'"
+			 "SELECT sum(e.value) / NULLIF(sum(e.qty), 0) FROM ("
+			 "  SELECT value, qty, ref, kind FROM erp.cost_entry WHERE item_id = $2"
+			 "  UNION ALL SELECT value, qty, ref, kind FROM erp.cost_entry_archive WHERE item_id = $2) e"
+			 " WHERE e.kind = 'cogs'"
 			 "   AND e.ref = (SELECT 'order:' || r.order_id FROM erp.rma r WHERE r.rma_id = $1)",
 			 2, types);
 	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(rma_id), Int64GetDatum(item_id)}, NULL, false, 1) !=
@@ -778,12 +822,295 @@ CostApply(StockMove *moves, int nmoves, const int *order)
 }
 
 /*
+ * What left a node of an item after one of its cost entries (a purchase
+ * order line's first receipt there, or the arrival of a transfer): one row
+ * per outflow (kind, document, and for a transfer its destination node),
+ * with its units, the largest first.  A landed cost added after receipt
+ * spreads the share of the units no longer at the node over them by units:
+ * shipments take it as COGS of their order (so erp.kpi_margin assigns it to
+ * the channel that sold them), write-offs and vendor credits as theirs, and
+ * transfers carry it to the node the units went to.
+ */
+typedef struct Outflow
+{
+	char	   *kind;
+	char	   *ref;
+	int64		dest_node_id;	/* a transfer's destination; 0 otherwise */
+	int64		qty;
+	Datum		part;
+} Outflow;
+
+/* an outflow's rank for the cents left over: its remainder, then its place (largest first) */
+typedef struct CentRank
+{
+	int			idx;
+	double		rem;
+} CentRank;
+
+static int
+CentRankCmp(const void *a, const void *b)
+{
+	const CentRank *x = (const CentRank *) a;
+	const CentRank *y = (const CentRank *) b;
+
+	if (x->rem != y->rem)
+		return x->rem > y->rem ? -1 : 1;
+	return x->idx - y->idx;
+}
+
+/*
+ * Spreads amount (cents, >= 0) over the outflows by units, to the cent and
+ * adding up exactly: each takes its exact share truncated to cents, and the
+ * cents left over go one each to the largest remainders (ties: the larger
+ * outflow, listed first).  So many small outflows each get their fair cent
+ * rather than all the residue landing on the largest.
+ */
+static void
+SpreadCents(Outflow *out, int nout, Datum amount, int64 total)
+{
+	CentRank   *rank = palloc(sizeof(CentRank) * nout);
+	Datum		spread = NumInt(0);
+	Datum		cent = DirectFunctionCall3(numeric_in, CStringGetDatum("0.01"), ObjectIdGetDatum(InvalidOid),
+										   Int32GetDatum(-1));
+	int64		left;
+	int			i;
+
+	for (i = 0; i < nout; i++)
+	{
+		Datum		exact = DirectFunctionCall2(numeric_div, NumMul(amount, NumInt(out[i].qty)), NumInt(total));
+
+		out[i].part = DirectFunctionCall2(numeric_trunc, exact, Int32GetDatum(2));
+		spread = NumAdd(spread, out[i].part);
+		rank[i].idx = i;
+		rank[i].rem = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumSub(exact, out[i].part)));
+	}
+	left = DatumGetInt64(DirectFunctionCall1(numeric_int8,
+											 NumRound(NumMul(NumSub(amount, spread), NumInt(100)), 0)));
+	qsort(rank, nout, sizeof(CentRank), CentRankCmp);
+	for (i = 0; i < nout && left > 0; i++, left--)
+		out[rank[i].idx].part = NumAdd(out[rank[i].idx].part, cent);
+	pfree(rank);
+}
+
+/* a landed cost follows transfers this many nodes deep; beyond, it posts as COGS */
+#define LANDED_MAX_HOPS 4
+
+static int
+OutflowsAfter(int64 item_id, int64 node_id, int64 since_id, Outflow **out)
+{
+	static SPIPlanPtr plan = NULL;
+	SPITupleTable *tt;
+	uint64		n,
+				i;
+	Outflow    *o;
+	bool		isnull;
+
+	IerpPlan(&plan,
+			 "SELECT o.kind::text, o.ref, COALESCE(d.node_id, 0), -sum(o.qty)::bigint"
+			 "  FROM erp.cost_entry o"
+			 "  LEFT JOIN erp.cost_entry d ON o.kind = 'transfer' AND d.item_id = $1 AND d.ref = o.ref"
+			 "        AND d.kind = 'transfer' AND d.move_id = o.move_id AND d.qty > 0"
+			 " WHERE o.item_id = $1 AND o.node_id = $2 AND o.qty < 0 AND o.cost_entry_id > $3"
+			 " GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3 LIMIT 10000",
+			 3, (Oid[]) {INT8OID, INT8OID, INT8OID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(node_id), Int64GetDatum(since_id)},
+						 NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read what left the node");
+	tt = SPI_tuptable;
+	n = SPI_processed;
+	o = palloc0(sizeof(Outflow) * (n + 1));
+	for (i = 0; i < n; i++)
+	{
+		o[i].kind = SPI_getvalue(tt->vals[i], tt->tupdesc, 1);
+		o[i].ref = SPI_getvalue(tt->vals[i], tt->tupdesc, 2);
+		o[i].dest_node_id = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull));
+		o[i].qty = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 4, &isnull));
+	}
+	SPI_freetuptable(tt);
+	*out = o;
+	return (int) n;
+}
+
+/* the first (or, for a transfer's arrival, last) cost entry of a kind and document at a node; 0 if none */
+static int64
+EntryIdOf(int64 item_id, int64 node_id, const char *sql_filter_kind, int64 line_id, const char *ref)
+{
+	static SPIPlanPtr by_line = NULL;
+	static SPIPlanPtr by_ref = NULL;
+	bool		isnull;
+	Datum		v;
+
+	IerpPlan(&by_line, "SELECT min(cost_entry_id) FROM erp.cost_entry"
+			 " WHERE item_id = $1 AND node_id = $2 AND purchase_order_line_id = $3 AND kind = 'receipt'",
+			 3, (Oid[]) {INT8OID, INT8OID, INT8OID});
+	IerpPlan(&by_ref, "SELECT max(cost_entry_id) FROM erp.cost_entry"
+			 " WHERE item_id = $1 AND node_id = $2 AND ref = $3 AND kind = 'transfer' AND qty > 0",
+			 3, (Oid[]) {INT8OID, INT8OID, TEXTOID});
+	if (strcmp(sql_filter_kind, "receipt") == 0)
+	{
+		if (SPI_execute_plan(by_line, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(node_id), Int64GetDatum(line_id)},
+							 NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "inventory_erp: cannot read the cost entries");
+	}
+	else if (SPI_execute_plan(by_ref, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(node_id), CStringGetTextDatum(ref)},
+							  NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read the cost entries");
+	if (SPI_processed != 1)
+		return 0;
+	v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetInt64(v);
+}
+
+/*
+ * Adds value to the open fifo layers of an item at a node, spread by
+ * qty_left (the residue on the last); the layers are locked by the caller's
+ * balance.  False when the node has no open layer.
+ */
+static bool
+LayersRaise(int64 item_id, int64 node_id, Datum value)
+{
+	static SPIPlanPtr sel = NULL;
+	static SPIPlanPtr upd = NULL;
+	SPITupleTable *tt;
+	uint64		n,
+				i;
+	int64		total = 0;
+	Datum		spread = NumInt(0);
+	bool		isnull;
+
+	IerpPlan(&sel, "SELECT cost_layer_id, qty_left FROM erp.cost_layer"
+			 " WHERE item_id = $1 AND node_id = $2 AND qty_left > 0 ORDER BY cost_layer_id FOR UPDATE",
+			 2, (Oid[]) {INT8OID, INT8OID});
+	IerpPlan(&upd, "UPDATE erp.cost_layer SET value_left = value_left + $3"
+			 " WHERE item_id = $1 AND cost_layer_id = $2", 3, (Oid[]) {INT8OID, INT8OID, NUMERICOID});
+	if (SPI_execute_plan(sel, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(node_id)}, NULL, false, 0) !=
+		SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read the cost layers");
+	tt = SPI_tuptable;
+	n = SPI_processed;
+	for (i = 0; i < n; i++)
+		total += DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
+	for (i = 0; i < n && total > 0; i++)
+	{
+		int64		layer_id = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull));
+		int64		qty_left = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
+		Datum		part = (i == n - 1) ? NumSub(value, spread) : NumShare(value, qty_left, total);
+
+		spread = NumAdd(spread, part);
+		if (!NumIsZero(part) &&
+			SPI_execute_plan(upd, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(layer_id), part},
+							 NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "inventory_erp: cost layer update failed");
+	}
+	return total > 0;
+}
+
+static void LandedAtDestination(const ItemCost *ic, int64 node_id, const char *transfer_ref, Datum part, int64 qty,
+								int64 line_id, int64 landed_cost_id, const char *ref, int hop);
+
+/*
+ * Posts the part of a landed cost (amount) that reached a node whose
+ * balance b the caller owns: kept stays on the units still there (the
+ * caller raised fifo layers by it), the rest (gone) follows what left the
+ * node after entry since_id, by units (SpreadCents: the cents left over by
+ * truncation to the largest remainders).
+ * Entries at the node: landed_cost + (amount - the parts transfers carried
+ * on), then one of 0 units per other outflow (its kind and document); with
+ * no outflow on record (archived) the rest posts as COGS of ref.
+ */
+static void
+LandedPost(const ItemCost *ic, int64 node_id, Balance *b, Datum amount, Datum kept, Datum unit_cost,
+		   int64 since_id, int64 line_id, int64 landed_cost_id, const char *ref, int hop)
+{
+	Datum		gone = NumSub(amount, kept);
+	Datum		moved = NumInt(0);
+	Outflow    *out = NULL;
+	int			nout = 0;
+	int			i;
+
+	if (!NumIsZero(gone) && since_id > 0)
+	{
+		int64		total = 0;
+		Datum		spread = NumInt(0);
+
+		nout = OutflowsAfter(ic->item_id, node_id, since_id, &out);
+		for (i = 0; i < nout; i++)
+			total += out[i].qty;
+		if (total <= 0)
+			nout = 0;
+		if (nout > 0)
+			SpreadCents(out, nout, gone, total);
+		for (i = 0; i < nout; i++)
+		{
+			spread = NumAdd(spread, out[i].part);
+			if (out[i].dest_node_id != 0 && hop >= LANDED_MAX_HOPS)
+				out[i].dest_node_id = 0;
+		}
+		Assert(NumIsZero(NumSub(gone, spread)));
+		for (i = 0; i < nout; i++)
+			if (out[i].dest_node_id != 0)
+				moved = NumAdd(moved, out[i].part);
+	}
+	b->value = NumAdd(b->value, kept);
+	BalanceStore(ic->item_id, node_id, b->qty, b->value);
+	if (!NumIsZero(NumSub(amount, moved)))
+		(void) EntryInsert(ic->item_id, node_id, 0, 0, ref, "landed_cost", 0, NumSub(amount, moved), unit_cost,
+						   line_id, landed_cost_id, NumIsZero(gone) ? b : NULL);
+	if (nout == 0 && !NumIsZero(gone))
+		(void) EntryInsert(ic->item_id, node_id, 0, 0, ref, "cogs", 0, NumNeg(gone), NumInt(0), line_id,
+						   landed_cost_id, b);
+	for (i = 0; i < nout; i++)
+	{
+		if (out[i].dest_node_id != 0 || NumIsZero(out[i].part))
+			continue;
+		/* a transfer followed too far, or whose arrival is not on record: COGS of ref */
+		(void) EntryInsert(ic->item_id, node_id, 0, 0, strcmp(out[i].kind, "transfer") == 0 ? ref : out[i].ref,
+						   strcmp(out[i].kind, "transfer") == 0 ? "cogs" : out[i].kind, 0, NumNeg(out[i].part),
+						   NumInt(0), line_id, landed_cost_id, b);
+	}
+	for (i = 0; i < nout; i++)
+		if (out[i].dest_node_id != 0)
+			LandedAtDestination(ic, out[i].dest_node_id, out[i].ref, out[i].part, out[i].qty, line_id,
+								landed_cost_id, ref, hop + 1);
+}
+
+/*
+ * A landed cost's part that followed qty units a transfer (transfer_ref)
+ * brought to node_id: the units still there (at most qty) keep
+ * part x on hand / qty (average: the balance; fifo: the node's open layers
+ * by units), the rest follows what left that node after the transfer
+ * arrived (LandedPost).
+ */
+static void
+LandedAtDestination(const ItemCost *ic, int64 node_id, const char *transfer_ref, Datum part, int64 qty,
+					int64 line_id, int64 landed_cost_id, const char *ref, int hop)
+{
+	Balance		b;
+	Datum		kept = NumInt(0);
+
+	if (NumIsZero(part))
+		return;
+	BalanceLock(ic->item_id, node_id, &b);
+	if (b.qty > 0 && qty > 0)
+		kept = NumShare(part, Min(b.qty, qty), qty);
+	if (ic->fifo && !NumIsZero(kept) && !LayersRaise(ic->item_id, node_id, kept))
+		kept = NumInt(0);
+	LandedPost(ic, node_id, &b, part, kept, NumUnit(part, qty > 0 ? qty : 1),
+			   EntryIdOf(ic->item_id, node_id, "transfer", 0, transfer_ref), line_id, landed_cost_id, ref, hop);
+}
+
+/*
  * CostPostLanded: see cost.h.  Average items: the units still on hand at
  * the node (at most the units received) keep share x on hand / received;
  * fifo items: each layer the line's receipts made at the node keeps its
  * part of the share (by units received) x units left / units received.
- * The rest was sold or moved on and posts as COGS (a cogs entry of 0
- * units).  Entries: landed_cost +share, then cogs -(share - kept).
+ * The rest left the node: LandedPost spreads it over what left since the
+ * line's first receipt there, by units: COGS of the orders that shipped
+ * (ref "order:N"), write-offs and vendor credits of their documents, and
+ * the nodes transfers took units to (their units there revalue, what left
+ * them follows the same way, up to LANDED_MAX_HOPS nodes deep).  Which
+ * units left is not tracked per unit: the spread is by units over every
+ * outflow after the receipt (doc/finance.md).
  */
 void
 CostPostLanded(int64 item_id, int64 node_id, int64 line_id, int64 landed_cost_id, const char *ref,
@@ -792,7 +1119,6 @@ CostPostLanded(int64 item_id, int64 node_id, int64 line_id, int64 landed_cost_id
 	ItemCost	ic;
 	Balance		b;
 	Datum		kept = NumInt(0);
-	Datum		sold;
 
 	if (NumIsZero(share))
 		return;
@@ -804,7 +1130,7 @@ CostPostLanded(int64 item_id, int64 node_id, int64 line_id, int64 landed_cost_id
 		static SPIPlanPtr upd = NULL;
 		SPITupleTable *tt;
 		uint64		n,
-					i;
+					j;
 		int64		qty_in_total = 0;
 		Datum		spread = NumInt(0);
 		bool		isnull;
@@ -819,18 +1145,18 @@ CostPostLanded(int64 item_id, int64 node_id, int64 line_id, int64 landed_cost_id
 			elog(ERROR, "inventory_erp: cannot read the cost layers");
 		tt = SPI_tuptable;
 		n = SPI_processed;
-		for (i = 0; i < n; i++)
-			qty_in_total += DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
-		for (i = 0; i < n && qty_in_total > 0; i++)
+		for (j = 0; j < n; j++)
+			qty_in_total += DatumGetInt64(SPI_getbinval(tt->vals[j], tt->tupdesc, 2, &isnull));
+		for (j = 0; j < n && qty_in_total > 0; j++)
 		{
-			int64		layer_id = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull));
-			int64		qty_in = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
-			int64		qty_left = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull));
+			int64		layer_id = DatumGetInt64(SPI_getbinval(tt->vals[j], tt->tupdesc, 1, &isnull));
+			int64		qty_in = DatumGetInt64(SPI_getbinval(tt->vals[j], tt->tupdesc, 2, &isnull));
+			int64		qty_left = DatumGetInt64(SPI_getbinval(tt->vals[j], tt->tupdesc, 3, &isnull));
 			Datum		part;
 			Datum		keep;
 
 			/* the layer's part of the share; the last layer takes the residue */
-			part = (i == n - 1) ? NumSub(share, spread) : NumShare(share, qty_in, qty_in_total);
+			part = (j == n - 1) ? NumSub(share, spread) : NumShare(share, qty_in, qty_in_total);
 			spread = NumAdd(spread, part);
 			keep = qty_left > 0 ? NumShare(part, qty_left, qty_in) : NumInt(0);
 			if (!NumIsZero(keep) &&
@@ -842,12 +1168,44 @@ CostPostLanded(int64 item_id, int64 node_id, int64 line_id, int64 landed_cost_id
 	}
 	else if (b.qty > 0 && received > 0)
 		kept = NumShare(share, Min(b.qty, received), received);
-	sold = NumSub(share, kept);
-	b.value = NumAdd(b.value, kept);
+	LandedPost(&ic, node_id, &b, share, kept,
+			   NumRound(DirectFunctionCall2(numeric_div, share, NumInt(received > 0 ? received : 1)), 6),
+			   EntryIdOf(item_id, node_id, "receipt", line_id, NULL), line_id, landed_cost_id, ref, 0);
+}
+
+/*
+ * CostPostRefurbishment: see cost.h.  Average items: the node's value (and
+ * so its average) rises by amount; fifo items: the newest open layer at the
+ * node, where returned units come back, carries it.  One entry of 0 units,
+ * kind refurbishment, unit_cost = amount / units in refurbishment.
+ */
+int64
+CostPostRefurbishment(int64 item_id, int64 node_id, Datum amount, int64 units, const char *ref)
+{
+	ItemCost	ic;
+	Balance		b;
+	int64		entry_id;
+
+	ItemCostLoad(item_id, &ic);
+	BalanceLock(item_id, node_id, &b);
+	if (ic.fifo)
+	{
+		static SPIPlanPtr upd = NULL;
+
+		IerpPlan(&upd, "UPDATE erp.cost_layer SET value_left = value_left + $3"
+				 " WHERE item_id = $1 AND cost_layer_id = (SELECT max(cost_layer_id) FROM erp.cost_layer"
+				 "   WHERE item_id = $1 AND node_id = $2 AND qty_left > 0)",
+				 3, (Oid[]) {INT8OID, INT8OID, NUMERICOID});
+		if (SPI_execute_plan(upd, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(node_id), amount},
+							 NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_WRONG_STATUS),
+					 errmsg("sku \"%s\" has no cost layer at node \"%s\" to carry a refurbishment cost",
+							IerpItemSku(item_id), IerpNodeCode(node_id))));
+	}
+	b.value = NumAdd(b.value, amount);
 	BalanceStore(item_id, node_id, b.qty, b.value);
-	EntryInsert(item_id, node_id, 0, 0, ref, "landed_cost", 0, share,
-				NumRound(DirectFunctionCall2(numeric_div, share, NumInt(received > 0 ? received : 1)), 6),
-				line_id, landed_cost_id, NumIsZero(sold) ? &b : NULL);
-	if (!NumIsZero(sold))
-		EntryInsert(item_id, node_id, 0, 0, ref, "cogs", 0, NumNeg(sold), NumInt(0), line_id, landed_cost_id, &b);
+	entry_id = EntryInsert(item_id, node_id, 0, 0, ref, "refurbishment", 0, amount, NumUnit(amount, units),
+						   0, 0, &b);
+	return entry_id;
 }

@@ -38,11 +38,20 @@ extern void CostApply(StockMove *moves, int nmoves, const int *order);
 
 /*
  * A landed cost's share of units already received of one purchase order
- * line at node: the part still on hand revalues the stock, the rest posts
- * as COGS.  share is numeric; received the units received so far.
+ * line at node: the part still on hand revalues the stock, the rest follows
+ * what left the node since the receipt (COGS of the orders that shipped,
+ * write-offs, the nodes transfers went to).  share is numeric; received the
+ * units received so far.
  */
 extern void CostPostLanded(int64 item_id, int64 node_id, int64 line_id, int64 landed_cost_id,
 						   const char *ref, Datum share, int64 received);
+
+/*
+ * A refurbishment's cost on an item's units at a node (erp.add_refurbishment_cost):
+ * average items raise the node's value, fifo items its newest open layer; one
+ * refurbishment entry of 0 units; returns its cost_entry_id.
+ */
+extern int64 CostPostRefurbishment(int64 item_id, int64 node_id, Datum amount, int64 units, const char *ref);
 
 /* cost tables are written only between CostWriteBegin and CostWriteEnd (the guard trigger) */
 extern void CostWriteBegin(void);
