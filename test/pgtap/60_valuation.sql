@@ -183,7 +183,7 @@ SELECT results_eq($$SELECT * FROM pg_temp.entries('TAP60-LA')$$, ARRAY[
     'TAP60-DC po:N receipt 10 5.000000 50.00',
     'TAP60-DC order:N cogs -4 5.000000 -20.00',
     'TAP60-DC po:N landed_cost 0 1.500000 15.00',
-    'TAP60-DC po:N cogs 0 0.000000 -6.00'],
+    'TAP60-DC order:N cogs 0 0.000000 -6.00'],
     'average: the landed cost revalues the 6 on hand (9.00) and the 4 sold through COGS (6.00)');
 SELECT is((SELECT concat_ws(' ', qty, unit_cost, value) FROM erp.inventory_value WHERE sku = 'TAP60-LA'), '6 6.500000 39.00',
     'the remaining units now cost 6.50');
@@ -200,7 +200,7 @@ SELECT results_eq($$SELECT * FROM pg_temp.entries('TAP60-LF')$$, ARRAY[
     'TAP60-DC po:N receipt 6 5.000000 30.00',
     'TAP60-DC order:N cogs -2 5.000000 -10.00',
     'TAP60-DC po:N landed_cost 0 2.000000 12.00',
-    'TAP60-DC po:N cogs 0 0.000000 -4.00',
+    'TAP60-DC order:N cogs 0 0.000000 -4.00',
     'TAP60-DC po:N receipt 4 5.000000 20.00',
     'TAP60-DC po:N landed_cost 0 2.000000 8.00'],
     'fifo: 12.00 on the received units (8.00 kept, 4.00 to COGS), 8.00 with the last four');
