@@ -388,9 +388,11 @@ ierp_bins_suggest(PG_FUNCTION_ARGS)
 }
 
 /*
- * ierp_bins_guard: BEFORE UPDATE OR DELETE row trigger on erp.bin.  A bin
- * the ledger names, or that holds units, is not deleted (retire it:
- * active = false), and no bin changes node (IE010).
+ * ierp_bins_guard: BEFORE INSERT OR UPDATE OR DELETE row trigger on
+ * erp.bin.  A new bin names a node of erp.node (IE003: no foreign key, so
+ * that erp.distribute() need not know the table); a bin the ledger names,
+ * or that holds units, is not deleted (retire it: active = false), and no
+ * bin changes node (IE010).
  */
 Datum
 ierp_bins_guard(PG_FUNCTION_ARGS)
@@ -407,6 +409,28 @@ ierp_bins_guard(PG_FUNCTION_ARGS)
 	desc = trigdata->tg_relation->rd_att;
 	bin_id = DatumGetInt64(heap_getattr(trigdata->tg_trigtuple, SPI_fnumber(desc, "bin_id"), desc, &isnull));
 	node_id = DatumGetInt64(heap_getattr(trigdata->tg_trigtuple, SPI_fnumber(desc, "node_id"), desc, &isnull));
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		static SPIPlanPtr plan = NULL;
+		static const Oid argtypes[] = {INT8OID};
+		bool		known;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "inventory_erp: SPI_connect failed");
+		IerpPlan(&plan, "SELECT EXISTS (SELECT 1 FROM erp.node WHERE node_id = $1)", 1, argtypes);
+		if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(node_id)}, NULL, true, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "inventory_erp: cannot read the nodes");
+		known = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		SPI_finish();
+		if (!known)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+					 errmsg("unknown node " INT64_FORMAT " for bin %s", node_id,
+							SPI_getvalue(trigdata->tg_trigtuple, desc, SPI_fnumber(desc, "code"))),
+					 errhint("A bin belongs to a node of erp.node.")));
+		return PointerGetDatum(trigdata->tg_trigtuple);
+	}
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
 		int64		new_node = DatumGetInt64(heap_getattr(trigdata->tg_newtuple, SPI_fnumber(desc, "node_id"),

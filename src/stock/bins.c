@@ -172,7 +172,8 @@ StockBinsOfBalance(int64 item_id, int64 node_id, int64 lot_id, int64 **out)
 	values[0] = Int64GetDatum(item_id);
 	values[1] = Int64GetDatum(node_id);
 	values[2] = Int64GetDatum(lot_id);
-	if (SPI_execute_plan(plan, values, NULL, true, 0) != SPI_OK_SELECT)
+	/* not read-only: a fresh snapshot, which sees bins filled by transactions a take waited for */
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read the bins of a balance");
 	bins = palloc(sizeof(int64) * Max(SPI_processed, 1));
 	for (i = 0; i < SPI_processed; i++)
@@ -223,9 +224,9 @@ TakePart(const StockMove *m, int64 bin_id, int64 qty, StockTakeKind take, bool i
 bool
 StockBinsTake(StockMove *m, StockMove **parts, int *nparts, int64 *held)
 {
-	int64	   *bins;
-	int			nbins = StockBinsOfBalance(m->item_id, m->from_node_id, m->lot_id, &bins);
-	StockMove  *out = palloc(sizeof(StockMove) * (nbins + 2));
+	int64	   *bins = NULL;
+	int			nbins = 0;
+	StockMove  *out;
 	int			n = 0;
 	bool		in_place = StockMoveInPlace(m);
 	int64		limit = m->qty;
@@ -239,6 +240,7 @@ StockBinsTake(StockMove *m, StockMove **parts, int *nparts, int64 *held)
 		int64		qty[NUM_STOCK_STATES];
 		StockKey	key = {m->item_id, m->from_node_id, 0, m->lot_id};
 
+		nbins = StockBinsOfBalance(m->item_id, m->from_node_id, m->lot_id, &bins);
 		StockRead(&key, qty);
 		total = qty[m->from_state];
 		for (b = 0; b < nbins; b++)
@@ -248,12 +250,22 @@ StockBinsTake(StockMove *m, StockMove **parts, int *nparts, int64 *held)
 			total += qty[m->from_state];
 		}
 		limit = Min(m->qty, Max(total - m->floor, 0));
+		pfree(bins);
 	}
 	left = limit;
-	for (b = -1; b < nbins && left > 0; b++)
+
+	/*
+	 * The stock outside bins first; then the bins as they are after that
+	 * take (which may have waited for a transaction that filled a bin).
+	 */
+	out = palloc(sizeof(StockMove) * 2);
+	if (left > 0 && TakePart(m, 0, left, STOCK_TAKE_UP_TO, in_place, &out[n], &m->contended) > 0)
+		left -= out[n++].taken;
+	nbins = StockBinsOfBalance(m->item_id, m->from_node_id, m->lot_id, &bins);
+	out = repalloc(out, sizeof(StockMove) * (nbins + 2));
+	for (b = 0; b < nbins && left > 0; b++)
 	{
-		int64		got = TakePart(m, b < 0 ? 0 : bins[b], left, STOCK_TAKE_UP_TO, in_place,
-								   &out[n], &m->contended);
+		int64		got = TakePart(m, bins[b], left, STOCK_TAKE_UP_TO, in_place, &out[n], &m->contended);
 
 		if (got > 0)
 		{

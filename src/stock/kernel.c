@@ -45,7 +45,22 @@ StockValidate(const StockMove *m, bool document)
 	if (m->ref != NULL)
 		IerpCheckText(m->ref, "ref", IERP_MAX_TEXT_LEN);
 	if (m->from_bin_id != 0 || m->to_bin_id != 0)
+	{
 		StockBinCheck(m);
+
+		/*
+		 * Units changing bin inside a node keep their state: no transition
+		 * of the state machine, only the warehouse functions' events
+		 * (stock/bins.c); their node is checked against the partner rule.
+		 */
+		if (document && m->from_state == STATE_AVAILABLE && m->to_state == STATE_AVAILABLE &&
+			m->from_node_id == m->to_node_id && m->from_bin_id != m->to_bin_id &&
+			(strcmp(m->event, "putaway") == 0 || strcmp(m->event, "bin_move") == 0))
+		{
+			AccessCheckNode(m->from_node_id);
+			return;
+		}
+	}
 
 	t = StockTransitionFind(m->from_state, m->to_state, m->event);
 	if (t == NULL)

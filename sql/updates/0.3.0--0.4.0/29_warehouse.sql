@@ -2,7 +2,7 @@
 
 CREATE TABLE erp.bin (
     bin_id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    node_id         bigint NOT NULL REFERENCES erp.node (node_id),
+    node_id         bigint NOT NULL,
     code            text NOT NULL CHECK (code <> '' AND pg_catalog.octet_length(code) <= 64),
     zone            text CHECK (zone <> '' AND pg_catalog.octet_length(zone) <= 64),
     pick_sequence   integer NOT NULL DEFAULT 0 CHECK (pick_sequence >= 0),
@@ -24,17 +24,18 @@ CREATE POLICY partner_nodes ON erp.bin
 -- a bin with history is retired (active = false), not deleted; it never changes node
 CREATE FUNCTION erp.guard_bin() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ierp_bins_guard' LANGUAGE C;
-COMMENT ON FUNCTION erp.guard_bin() IS 'Trigger on erp.bin: refuses to delete a bin that holds stock or that the ledger names, or to move a bin to another node (IE010)';
-CREATE TRIGGER bin_guard BEFORE UPDATE OR DELETE ON erp.bin
+COMMENT ON FUNCTION erp.guard_bin() IS 'Trigger on erp.bin: refuses a bin of an unknown node (IE003), to delete a bin that holds stock or that the ledger names, or to move a bin to another node (IE010)';
+CREATE TRIGGER bin_guard BEFORE INSERT OR UPDATE OR DELETE ON erp.bin
     FOR EACH ROW EXECUTE FUNCTION erp.guard_bin();
 -- the stock kernel caches which nodes have bins (src/stock/bins.c)
 CREATE TRIGGER bin_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON erp.bin
     FOR EACH STATEMENT EXECUTE FUNCTION erp.reload_rules();
+-- also for changes a logical-replication subscriber or a data-only restore writes
+ALTER TABLE erp.bin ENABLE ALWAYS TRIGGER bin_changed;
 
--- the moves of units between bins of one node (owned by the warehouse functions)
-INSERT INTO erp.state_transition (from_state, to_state, event, engine, builtin)
-VALUES ('available', 'available', 'putaway', 'warehouse', true),
-       ('available', 'available', 'bin_move', 'warehouse', true);
+-- (units that change bin inside a node keep their state: the ledger records them
+-- with the events putaway and bin_move, which no erp.state_transition row lists
+-- and only the warehouse functions use; src/stock/kernel.c)
 
 CREATE VIEW erp.bin_stock WITH (security_barrier = true) AS
 SELECT s.item_id, i.sku, s.node_id, n.code AS node, s.bin_id, b.code AS bin, b.zone, b.pick_sequence,
