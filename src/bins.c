@@ -354,17 +354,20 @@ ierp_bins_suggest(PG_FUNCTION_ARGS)
 	IerpLookupItem(sku, &item);
 	node_id = IerpLookupNode(node);
 	IerpPlan(&plan,
-			 "SELECT b.code FROM erp.bin b"
-			 "  JOIN erp.item i ON i.sku = $1"
-			 "  JOIN erp.node n ON n.code = $2 AND n.node_id = b.node_id"
-			 " WHERE b.active AND ("
-			 "       EXISTS (SELECT 1 FROM erp.stock_slot s WHERE s.item_id = i.item_id AND s.node_id = b.node_id"
-			 "                  AND s.bin_id = b.bin_id GROUP BY s.item_id HAVING sum(s.available) > 0)"
-			 "    OR (NOT EXISTS (SELECT 1 FROM erp.stock_slot s WHERE s.node_id = b.node_id AND s.bin_id = b.bin_id"
-			 "                  AND (s.available <> 0 OR s.reserved <> 0 OR s.quarantined <> 0 OR s.damaged <> 0))"
-			 "        AND (b.zone = i.category OR b.zone IS NULL)))"
-			 " ORDER BY EXISTS (SELECT 1 FROM erp.stock_slot s WHERE s.item_id = i.item_id AND s.node_id = b.node_id"
-			 "                     AND s.bin_id = b.bin_id AND s.available > 0) DESC,"
+			 "WITH n AS (SELECT node_id FROM erp.node WHERE code = $2),"
+			 "     i AS (SELECT item_id, category FROM erp.item WHERE sku = $1),"
+			 "     occupied AS (SELECT DISTINCT s.bin_id FROM erp.stock_slot s, n"
+			 "                   WHERE s.node_id = n.node_id AND s.bin_id <> 0"
+			 "                     AND (s.available <> 0 OR s.reserved <> 0 OR s.picked <> 0 OR s.packed <> 0"
+			 "                          OR s.quarantined <> 0 OR s.damaged <> 0)),"
+			 "     holding AS (SELECT s.bin_id FROM erp.stock_slot s, n, i"
+			 "                  WHERE s.item_id = i.item_id AND s.node_id = n.node_id AND s.bin_id <> 0"
+			 "                  GROUP BY s.bin_id HAVING sum(s.available) > 0)"
+			 "SELECT b.code FROM erp.bin b, n, i"
+			 " WHERE b.node_id = n.node_id AND b.active"
+			 "   AND (b.bin_id IN (SELECT bin_id FROM holding)"
+			 "        OR (b.bin_id NOT IN (SELECT bin_id FROM occupied) AND (b.zone = i.category OR b.zone IS NULL)))"
+			 " ORDER BY b.bin_id IN (SELECT bin_id FROM holding) DESC,"
 			 "          (b.zone IS NOT NULL AND b.zone = i.category) DESC, b.pick_sequence, b.bin_id"
 			 " LIMIT 1",
 			 2, argtypes);
