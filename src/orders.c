@@ -988,6 +988,17 @@ ierp_orders_pick_body(PG_FUNCTION_ARGS)
 	else
 		qty = ps.gs1_result == GS1_PARSED && ps.gs1.has_count ? ps.gs1.count : 1;
 	IerpCheckQuantity(qty, ps.sku ? ps.sku : "(scan)");
+	/* a case's GTIN (erp.item_uom): qty counts cases */
+	if (ps.units > 1)
+	{
+		if (qty > IERP_MAX_MOVE_QTY / ps.units)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+					 errmsg("cannot pick " INT64_FORMAT " packs of " INT64_FORMAT " units of sku \"%s\"",
+							qty, ps.units, ps.sku),
+					 errdetail("A pick moves at most " INT64_FORMAT " units.", IERP_MAX_MOVE_QTY)));
+		qty *= ps.units;
+	}
 	n = ps.item_id ? LoadHeld(order.order_id, ps.item_id, &h) : 0;
 	if (n == 0)
 		PickWrongScan(&order, scan, &ps, qty);

@@ -270,8 +270,46 @@ $$;
 COMMENT ON FUNCTION erp.pick_wave(bigint, text, text, bigint) IS
     'Picks qty units of the scanned sku or GTIN from bin (NULL: the stock outside bins) for the orders of a wave, in the wave''s order, each up to what it has left to pick (erp.pick_bin per order); returns qty';
 
+-- Units of measure (issue 16): the packs an item comes in, each with its units and
+-- its own GTIN; a pack's GTIN scanned at erp.pick counts as its units.
+CREATE TABLE erp.item_uom (
+    item_id         bigint NOT NULL,
+    item_uom_id     bigint GENERATED ALWAYS AS IDENTITY,
+    uom             text NOT NULL CHECK (uom IN ('each', 'inner', 'case', 'pallet')),
+    units           bigint NOT NULL CHECK (units BETWEEN 1 AND 1000000 AND (uom <> 'each' OR units = 1)),
+    gtin            erp.gtin UNIQUE,
+    PRIMARY KEY (item_id, item_uom_id),
+    UNIQUE (item_id, uom)
+);
+COMMENT ON TABLE erp.item_uom IS 'The packs an item comes in (each, inner, case, pallet): how many units one holds and its own GTIN; a pack''s GTIN scanned at erp.pick counts as its units';
+COMMENT ON COLUMN erp.item_uom.units IS 'Units of the item in one pack (1 for each; at most 1,000,000)';
+COMMENT ON COLUMN erp.item_uom.gtin IS 'The pack''s GTIN (a case''s GTIN-14); an item''s own GTIN (erp.item.gtin) is its each';
+
+CREATE FUNCTION erp.uom_units(item_id bigint, uom text)
+    RETURNS bigint
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF uom = 'each' AND EXISTS (SELECT 1 FROM erp.item i WHERE i.item_id = uom_units.item_id) THEN
+        RETURN 1;
+    END IF;
+    SELECT u.units INTO n FROM erp.item_uom u WHERE u.item_id = uom_units.item_id AND u.uom = uom_units.uom;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown unit of measure "%" of item %', coalesce(left(uom, 64), 'NULL'), coalesce(item_id::text, 'NULL')
+            USING ERRCODE = 'IE003', HINT = 'The packs of an item are listed in erp.item_uom.';
+    END IF;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION erp.uom_units(bigint, text) IS
+    'Units of item_id in one uom (each: 1; inner, case, pallet: as erp.item_uom says); IE003 for a uom the item has no row for. For converting order lines given in cases';
+
 SELECT pg_catalog.pg_extension_config_dump('erp.bin', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('erp.bin', 'bin_id')::regclass, '');
 SELECT pg_catalog.pg_extension_config_dump('erp.wave', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('erp.wave', 'wave_id')::regclass, '');
 SELECT pg_catalog.pg_extension_config_dump('erp.wave_order', '');
+SELECT pg_catalog.pg_extension_config_dump('erp.item_uom', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('erp.item_uom', 'item_uom_id')::regclass, '');
