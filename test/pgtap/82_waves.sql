@@ -4,7 +4,7 @@
 -- per bin and the orders they are for; erp.pick_wave picks for the wave's
 -- orders in order; refusals change nothing.
 BEGIN;
-SELECT plan(20);
+SELECT plan(21);
 
 INSERT INTO erp.node (code) VALUES ('TAP82-DC'), ('TAP82-3PL');
 INSERT INTO erp.channel (code) VALUES ('TAP82-WEB');
@@ -42,6 +42,8 @@ CREATE TEMP TABLE before82 AS SELECT pg_temp.books() AS b;
 SELECT throws_ok($$SELECT erp.create_wave('TAP82-NOPE')$$, 'IE003', 'unknown node "TAP82-NOPE"', 'unknown node (IE003)');
 SELECT throws_ok($$SELECT erp.create_wave('TAP82-DC', 0)$$, 'IE004', 'invalid max_orders 0', 'max_orders 0 (IE004)');
 SELECT throws_ok($$SELECT erp.create_wave('TAP82-DC', NULL, 'infinity')$$, 'IE004', NULL, 'an infinite cut-off (IE004)');
+SELECT throws_ok($$SELECT erp.create_wave('TAP82-DC', 10, '294276-12-31 23:59:59+00')$$, 'IE004', NULL,
+    'a cut-off after the year 9999 (IE004)');
 SELECT throws_ok($$SELECT erp.create_wave('TAP82-3PL')$$, 'IE010', 'no allocated orders to pick at node "TAP82-3PL"',
     'a node without allocated orders (IE010)');
 SELECT is(pg_temp.books(), (SELECT b FROM before82), 'the refusals created no wave');

@@ -140,8 +140,10 @@ BEGIN
         RAISE EXCEPTION 'invalid max_orders %', max_orders
             USING ERRCODE = 'IE004', DETAIL = 'A wave takes 1 to 10000 orders (NULL: up to 10000).';
     END IF;
-    IF cutoff IS NOT NULL AND NOT isfinite(cutoff) THEN
-        RAISE EXCEPTION 'invalid cutoff %', cutoff USING ERRCODE = 'IE004';
+    IF cutoff IS NOT NULL AND (NOT isfinite(cutoff) OR cutoff < '1970-01-01 00:00:00+00'
+                               OR cutoff >= '10000-01-01 00:00:00+00') THEN
+        RAISE EXCEPTION 'invalid cutoff %', cutoff
+            USING ERRCODE = 'IE004', DETAIL = 'A cut-off is a time in the years 1970 to 9999.';
     END IF;
     -- one wave at a time per node: an order joins one wave
     PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('erp.wave'), nid::integer);
