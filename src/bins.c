@@ -21,6 +21,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 
 #include "bins.h"
 #include "stock/kernel.h"
@@ -29,6 +30,25 @@ IERP_OWNER_ENTRY(ierp_bins_putaway);
 IERP_OWNER_ENTRY(ierp_bins_move);
 PG_FUNCTION_INFO_V1(ierp_bins_suggest);
 PG_FUNCTION_INFO_V1(ierp_bins_guard);
+
+/*
+ * IerpCalledAs: whether the SQL function running fcinfo's C body is erp.<name>
+ * (a C body bound to two SQL functions, as erp.pick and erp.pick_bin).
+ */
+bool
+IerpCalledAs(FunctionCallInfo fcinfo, const char *name)
+{
+	char	   *fname;
+	bool		is;
+
+	if (fcinfo->flinfo == NULL || !OidIsValid(fcinfo->flinfo->fn_oid))
+		return false;
+	fname = get_func_name(fcinfo->flinfo->fn_oid);
+	is = fname != NULL && strcmp(fname, name) == 0;
+	if (fname)
+		pfree(fname);
+	return is;
+}
 
 /*
  * BinsLookup: the bin_id of bin code at node (IE003 when the node has no

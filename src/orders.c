@@ -943,8 +943,8 @@ ierp_orders_pick_body(PG_FUNCTION_ARGS)
 {
 	static const char *const allowed[] = {"allocated", "partially_allocated", "picking", NULL};
 	char	   *scan = IerpTextArg(fcinfo, 1);
-	/* erp.pick_bin(order_id, scan, qty, bin, idempotency_key): the scanned bin */
-	bool		by_bin = PG_NARGS() >= 5;
+	/* erp.pick_bin(order_id, scan, qty, bin), bound to this body too: the scanned bin */
+	bool		by_bin = IerpCalledAs(fcinfo, "pick_bin");
 	char	   *bin = by_bin ? IerpTextArg(fcinfo, 3) : NULL;
 	int64		bin_id = 0;
 	int64		bin_node = 0;

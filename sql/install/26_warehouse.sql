@@ -61,20 +61,18 @@ SELECT s.item_id, i.sku, s.node_id, n.code AS node, s.bin_id, b.code AS bin, b.z
 HAVING sum(q.qty) <> 0;
 COMMENT ON VIEW erp.bin_stock IS 'Units per item, node, bin, lot and state inside bins (states with units only), summed over the slots of erp.stock_slot; the node''s stock outside bins is the rest of erp.stock_balance';
 
-CREATE FUNCTION erp.putaway(sku text, node text, bin text, qty bigint, lot text DEFAULT NULL,
-                            idempotency_key text DEFAULT NULL)
+CREATE FUNCTION erp.putaway(sku text, node text, bin text, qty bigint, lot text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ierp_bins_putaway'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.putaway(text, text, text, bigint, text, text) IS
+COMMENT ON FUNCTION erp.putaway(text, text, text, bigint, text) IS
     'Puts qty available units of sku away at node: from the node''s stock outside bins (where receiving puts them) into an active bin of that node (event putaway); returns the move id';
 
-CREATE FUNCTION erp.bin_move(sku text, node text, from_bin text, to_bin text, qty bigint, lot text DEFAULT NULL,
-                             idempotency_key text DEFAULT NULL)
+CREATE FUNCTION erp.bin_move(sku text, node text, from_bin text, to_bin text, qty bigint, lot text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ierp_bins_move'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.bin_move(text, text, text, text, bigint, text, text) IS
+COMMENT ON FUNCTION erp.bin_move(text, text, text, text, bigint, text) IS
     'Moves qty available units of sku at node from one bin to another active bin of the same node (event bin_move); returns the move id';
 
 CREATE FUNCTION erp.suggest_bin(sku text, node text)
@@ -84,11 +82,11 @@ CREATE FUNCTION erp.suggest_bin(sku text, node text)
 COMMENT ON FUNCTION erp.suggest_bin(text, text) IS
     'Where to put sku away at node: the active bin that already holds its available units (lowest pick sequence), else an empty active bin whose zone is the item''s category, else an empty active bin without a zone; NULL when there is none';
 
-CREATE FUNCTION erp.pick_bin(order_id bigint, scan text, qty bigint, bin text, idempotency_key text DEFAULT NULL)
+CREATE FUNCTION erp.pick_bin(order_id bigint, scan text, qty bigint, bin text)
     RETURNS void
     AS 'MODULE_PATHNAME', 'ierp_orders_pick'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.pick_bin(bigint, text, bigint, text, text) IS
+COMMENT ON FUNCTION erp.pick_bin(bigint, text, bigint, text) IS
     'erp.pick with the bin scanned as well as the item: the units are taken from that bin of the order''s node; a bin that is not of that node, or that holds too few units of the item, is refused (IE007) and recorded as a pick_exception event';
 
 -- Waves (issue 16): allocated orders at a node grouped for one walk through its
