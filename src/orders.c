@@ -33,6 +33,7 @@
 #include "utils/numeric.h"
 
 #include "ierp.h"
+#include "bins.h"
 #include "counts.h"
 #include "governance.h"
 #include "order_document.h"
@@ -942,6 +943,11 @@ ierp_orders_pick_body(PG_FUNCTION_ARGS)
 {
 	static const char *const allowed[] = {"allocated", "partially_allocated", "picking", NULL};
 	char	   *scan = IerpTextArg(fcinfo, 1);
+	/* erp.pick_bin(order_id, scan, qty, bin), bound to this body too: the scanned bin */
+	bool		by_bin = IerpCalledAs(fcinfo, "pick_bin");
+	char	   *bin = by_bin ? IerpTextArg(fcinfo, 3) : NULL;
+	int64		bin_id = 0;
+	int64		bin_node = 0;
 	int64		qty;
 	OrderHeader order;
 	PickScan	ps;
@@ -955,6 +961,16 @@ ierp_orders_pick_body(PG_FUNCTION_ARGS)
 	OrderLock(IerpIdArg(fcinfo, 0, "order"), &order);
 	AccessCheckOrder(order.order_id);
 	RequireStatus(&order, "pick", allowed);
+	if (by_bin && (bin == NULL || *bin == '\0'))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("no bin scanned for order " INT64_FORMAT, order.order_id),
+				 errdetail("erp.pick_bin takes the code on the bin's label as well as the item's scan.")));
+	if (by_bin && strlen(bin) > IERP_MAX_KEY_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_SCAN_MISMATCH),
+				 errmsg("bin scan for order " INT64_FORMAT " is %zu bytes long", order.order_id, strlen(bin)),
+				 errdetail("A bin code is at most %d bytes.", IERP_MAX_KEY_LEN)));
 
 	if (scan == NULL)
 		ereport(ERROR,
@@ -972,6 +988,17 @@ ierp_orders_pick_body(PG_FUNCTION_ARGS)
 	else
 		qty = ps.gs1_result == GS1_PARSED && ps.gs1.has_count ? ps.gs1.count : 1;
 	IerpCheckQuantity(qty, ps.sku ? ps.sku : "(scan)");
+	/* a case's GTIN (erp.item_uom): qty counts cases */
+	if (ps.units > 1)
+	{
+		if (qty > IERP_MAX_MOVE_QTY / ps.units)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+					 errmsg("cannot pick " INT64_FORMAT " packs of " INT64_FORMAT " units of sku \"%s\"",
+							qty, ps.units, ps.sku),
+					 errdetail("A pick moves at most " INT64_FORMAT " units.", IERP_MAX_MOVE_QTY)));
+		qty *= ps.units;
+	}
 	n = ps.item_id ? LoadHeld(order.order_id, ps.item_id, &h) : 0;
 	if (n == 0)
 		PickWrongScan(&order, scan, &ps, qty);
@@ -986,13 +1013,65 @@ ierp_orders_pick_body(PG_FUNCTION_ARGS)
 						INT64_FORMAT " left to pick", qty, ps.sku, order.order_id, left),
 				 ps.gs1_result == GS1_PARSED && (ps.gs1.lot[0] || ps.gs1.has_expiry)
 				 ? errdetail("Units of the scanned lot only.") : 0));
+	if (by_bin)
+	{
+		/* the bin is one of the node that holds the units: pick only the units held there */
+		int64		there = 0;
+
+		for (i = 0; i < n && bin_id == 0; i++)
+			if (h[i].unpicked > 0)
+			{
+				bin_id = BinsLookup(h[i].node_id, bin, NULL, true);
+				bin_node = h[i].node_id;
+			}
+		for (i = 0; i < n; i++)
+			if (h[i].node_id != bin_node)
+				h[i].unpicked = 0;
+			else
+				there += h[i].unpicked;
+		if (bin_id == 0 || qty > there)
+		{
+			PickException(order.order_id, ps.item_id, scan, qty,
+						  psprintf("\"bin\": %s, \"expected_node\": %s", IerpJsonQuote(bin),
+								   IerpJsonQuote(IerpNodeCode(bin_node))));
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_SCAN_MISMATCH),
+					 errmsg("bin \"%s\" scanned for sku \"%s\" of order " INT64_FORMAT " is not a bin of node \"%s\"",
+							bin, ps.sku, order.order_id, IerpNodeCode(bin_node)),
+					 errdetail("The order holds the units at node \"%s\".", IerpNodeCode(bin_node)),
+					 errhint("Go to a bin of that node that holds the item (erp.bin_stock); the exception is recorded in erp.event.")));
+		}
+	}
 	for (i = 0; i < n && qty > 0; i++)
 	{
 		int64		part = Min(qty, h[i].unpicked);
 
 		if (part == 0)
 			continue;
-		MoveHeld(order.order_id, &h[i], part, STATE_RESERVED, STATE_PICKED, "pick");
+		if (bin_id != 0)
+		{
+			int64		in_bin = BinsPickable(h[i].item_id, h[i].node_id, h[i].lot_id, bin_id);
+
+			if (in_bin < part)
+			{
+				/* a short bin: recorded (the bin wants a count), then refused */
+				PickException(order.order_id, ps.item_id, scan, qty,
+							  psprintf("\"bin\": %s, \"bin_units\": " INT64_FORMAT ", \"count_bin\": true",
+									   IerpJsonQuote(bin), in_bin));
+				ereport(ERROR,
+						(errcode(ERRCODE_IERP_SCAN_MISMATCH),
+						 errmsg("bin \"%s\" at node \"%s\" holds " INT64_FORMAT " units of sku \"%s\", "
+								INT64_FORMAT " picked for order " INT64_FORMAT,
+								bin, IerpNodeCode(h[i].node_id), in_bin, ps.sku, part, order.order_id),
+						 errdetail("The books hold " INT64_FORMAT " reserved or available units of the sku%s in that bin.",
+								   in_bin, h[i].lot_id ? " and lot" : ""),
+						 errhint("Pick from another bin that holds the item (erp.bin_stock), or report the units "
+								 "missing with erp.short_pick(); the bin is flagged for a count in erp.event.")));
+			}
+			BinsPickFrom(order.order_id, h[i].item_id, h[i].node_id, h[i].lot_id, bin_id, part);
+		}
+		else
+			MoveHeld(order.order_id, &h[i], part, STATE_RESERVED, STATE_PICKED, "pick");
 		ReservationChange(&h[i], 0, part, 0);
 		qty -= part;
 	}

@@ -25,9 +25,10 @@
 
 /* The item whose gtin is gtin (0 when none); its sku into *sku. */
 static int64
-PickItemOfGtin(int64 gtin, char **sku)
+PickItemOfGtin(int64 gtin, char **sku, int64 *units)
 {
 	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr uom_plan = NULL;
 	static const Oid argtypes[] = {INT8OID};
 	bool		isnull;
 
@@ -36,7 +37,18 @@ PickItemOfGtin(int64 gtin, char **sku)
 	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(gtin)}, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: scan lookup failed");
 	if (SPI_processed == 0)
-		return 0;
+	{
+		/* a pack's GTIN (erp.item_uom): the item, and the units one pack holds */
+		IerpPlan(&uom_plan,
+				 "SELECT u.item_id, i.sku, u.units FROM erp.item_uom u JOIN erp.item i ON i.item_id = u.item_id"
+				 " WHERE u.gtin OPERATOR(erp.=) $1::bigint::erp.gtin",
+				 1, argtypes);
+		if (SPI_execute_plan(uom_plan, (Datum[]) {Int64GetDatum(gtin)}, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "inventory_erp: scan lookup failed");
+		if (SPI_processed == 0)
+			return 0;
+		*units = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	}
 	*sku = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
@@ -70,18 +82,19 @@ PickScanRead(const char *scan, PickScan *out)
 	int64		gtin;
 
 	memset(out, 0, sizeof(PickScan));
+	out->units = 1;
 	out->gs1_result = GS1_NOT_GS1;
 	if (len <= IERP_MAX_KEY_LEN)
 	{
 		out->item_id = PickItemOfSku(scan, &out->sku);
 		if (out->item_id == 0 && GtinParse(scan, &gtin, false))
-			out->item_id = PickItemOfGtin(gtin, &out->sku);
+			out->item_id = PickItemOfGtin(gtin, &out->sku, &out->units);
 		if (out->item_id != 0)
 			return;
 	}
 	out->gs1_result = Gs1Parse(scan, len, &out->gs1, out->why, sizeof(out->why));
 	if (out->gs1_result == GS1_PARSED && out->gs1.gtin[0] != '\0' && GtinParse(out->gs1.gtin, &gtin, false))
-		out->item_id = PickItemOfGtin(gtin, &out->sku);
+		out->item_id = PickItemOfGtin(gtin, &out->sku, &out->units);
 }
 
 /*

@@ -19,6 +19,7 @@ typedef struct PickScan
 {
 	int64		item_id;		/* 0: the scan names no known item */
 	char	   *sku;			/* the item's sku, or NULL */
+	int64		units;			/* units one scanned unit holds: a case's GTIN (erp.item_uom), else 1 */
 	Gs1Result	gs1_result;		/* GS1_NOT_GS1 for a plain sku or GTIN */
 	Gs1Scan		gs1;			/* with GS1_PARSED */
 	char		why[PICK_SCAN_WHY_SIZE];	/* with GS1_MALFORMED: what is wrong */

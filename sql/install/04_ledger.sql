@@ -88,6 +88,8 @@ CREATE TABLE erp.stock_move (
     application_name    text,
     at                  timestamptz NOT NULL DEFAULT pg_catalog.now(),
     txid                xid8 DEFAULT pg_catalog.pg_current_xact_id(),
+    from_bin_id         bigint,
+    to_bin_id           bigint,
     CONSTRAINT stock_move_shape CHECK (qty > 0
         AND (from_node_id IS NULL) = (from_state IS NULL)
         AND (to_node_id IS NULL) = (to_state IS NULL)
@@ -101,6 +103,8 @@ COMMENT ON COLUMN erp.stock_move.event IS 'Business event of the move, one of er
 COMMENT ON COLUMN erp.stock_move.ref IS 'Business document the move belongs to (order:42, po:7, rma:3, ...)';
 COMMENT ON COLUMN erp.stock_move.actor IS 'Who moved the stock: the login of the session (erp.current_actor()), not a role it SET';
 COMMENT ON COLUMN erp.stock_move.application_name IS 'application_name of the session that moved the stock';
+COMMENT ON COLUMN erp.stock_move.from_bin_id IS 'Bin (erp.bin) the units left inside from_node_id; NULL = the node''s stock outside bins, or from outside (0.4.0)';
+COMMENT ON COLUMN erp.stock_move.to_bin_id IS 'Bin (erp.bin) the units entered inside to_node_id; NULL = the node''s stock outside bins, or to outside (0.4.0)';
 COMMENT ON COLUMN erp.stock_move.txid IS 'The (top-level) transaction that wrote the row: feeds read the moves of the transactions their cursor did not see (erp.channel_availability_changes); NULL for rows written before 0.3.0';
 
 -- BRIN has no operator class for xid8 of its own: a minmax one built from
@@ -152,7 +156,7 @@ CREATE TABLE erp.stock_slot (
         AND refurbish >= 0 AND vendor_return >= 0)
 );
 COMMENT ON TABLE erp.stock_slot IS 'The balances as the stock kernel keeps them: units per state of an item at a node (bin, lot), split over slots to spread lock contention; derived from erp.stock_move in the same transaction. Read erp.stock_balance';
-COMMENT ON COLUMN erp.stock_slot.bin_id IS 'Place inside the node; 0 = the node''s stock outside bins (bins come with the warehouse release)';
+COMMENT ON COLUMN erp.stock_slot.bin_id IS 'Place inside the node (erp.bin); 0 = the node''s stock outside bins';
 COMMENT ON COLUMN erp.stock_slot.lot_id IS 'Lot of a lot-tracked item; 0 = no lot';
 COMMENT ON COLUMN erp.stock_slot.slot IS 'Part of a balance split across rows to spread lock contention; the balance is the sum over slots';
 COMMENT ON COLUMN erp.stock_slot.reserved IS 'Units held for orders; a slot may be below zero when an order took its own units while other transactions owned the slots that had them (the sum over slots never is); so may picked and packed';

@@ -47,7 +47,7 @@
 PG_FUNCTION_INFO_V1(ierp_stock_move_guard);
 
 /* erp.stock_move's columns (sql/install/04_ledger.sql); checked against the table when it is opened */
-#define Natts_stock_move					14
+#define Natts_stock_move					16
 #define Anum_stock_move_move_id				1
 #define Anum_stock_move_item_id				2
 #define Anum_stock_move_lot_id				3
@@ -62,10 +62,12 @@ PG_FUNCTION_INFO_V1(ierp_stock_move_guard);
 #define Anum_stock_move_application_name	12
 #define Anum_stock_move_at					13
 #define Anum_stock_move_txid				14
+#define Anum_stock_move_from_bin_id			15
+#define Anum_stock_move_to_bin_id			16
 
 static const char *const move_columns[Natts_stock_move] = {
 	"move_id", "item_id", "lot_id", "qty", "from_node_id", "from_state", "to_node_id", "to_state",
-	"event", "ref", "actor", "application_name", "at", "txid"
+	"event", "ref", "actor", "application_name", "at", "txid", "from_bin_id", "to_bin_id"
 };
 
 /* > 0 while the routed path runs its own INSERT */
@@ -173,6 +175,10 @@ DirectAppend(StockMove *moves, int nmoves, Datum actor, Datum appname, bool no_a
 		nulls[Anum_stock_move_application_name - 1] = no_appname;
 		values[Anum_stock_move_at - 1] = now;
 		values[Anum_stock_move_txid - 1] = txid;
+		values[Anum_stock_move_from_bin_id - 1] = Int64GetDatum(m->from_bin_id);
+		nulls[Anum_stock_move_from_bin_id - 1] = m->from_bin_id == 0 || m->from_state == STATE_OUTSIDE;
+		values[Anum_stock_move_to_bin_id - 1] = Int64GetDatum(m->to_bin_id);
+		nulls[Anum_stock_move_to_bin_id - 1] = m->to_bin_id == 0 || m->to_state == STATE_OUTSIDE;
 		tup = heap_form_tuple(desc, values, nulls);
 		simple_heap_insert(rel, tup);
 		StockIndexInsert(rel, tup);
@@ -187,14 +193,14 @@ static void
 RoutedAppend(StockMove *moves, int nmoves, Datum actor, Datum appname, bool no_appname)
 {
 	static const Oid types[] = {INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID, TEXTOID,
-	TEXTOID, TEXTOID, NAMEOID, TEXTOID};
+	TEXTOID, TEXTOID, NAMEOID, TEXTOID, INT8OID, INT8OID};
 	int			i;
 
 	for (i = 0; i < nmoves; i++)
 	{
 		StockMove  *m = &moves[i];
-		Datum		values[11];
-		char		nulls[11];
+		Datum		values[13];
+		char		nulls[13];
 		int			ret;
 		bool		isnull;
 
@@ -219,14 +225,18 @@ RoutedAppend(StockMove *moves, int nmoves, Datum actor, Datum appname, bool no_a
 		values[9] = actor;
 		values[10] = appname;
 		nulls[10] = no_appname ? 'n' : ' ';
+		values[11] = Int64GetDatum(m->from_bin_id);
+		nulls[11] = m->from_bin_id == 0 || m->from_state == STATE_OUTSIDE ? 'n' : ' ';
+		values[12] = Int64GetDatum(m->to_bin_id);
+		nulls[12] = m->to_bin_id == 0 || m->to_state == STATE_OUTSIDE ? 'n' : ' ';
 		routed_insert_depth++;
 		PG_TRY();
 		{
 			ret = SPI_execute_with_args("INSERT INTO erp.stock_move (item_id, lot_id, qty, from_node_id, from_state,"
-										" to_node_id, to_state, event, ref, actor, application_name)"
+										" to_node_id, to_state, event, ref, actor, application_name, from_bin_id, to_bin_id)"
 										" VALUES ($1, $2, $3, $4, $5::erp.stock_state, $6, $7::erp.stock_state,"
-										" $8, $9, $10, $11) RETURNING move_id",
-										11, (Oid *) types, values, nulls, false, 0);
+										" $8, $9, $10, $11, $12, $13) RETURNING move_id",
+										13, (Oid *) types, values, nulls, false, 0);
 		}
 		PG_FINALLY();
 		{

@@ -45,7 +45,22 @@ StockValidate(const StockMove *m, bool document)
 	if (m->ref != NULL)
 		IerpCheckText(m->ref, "ref", IERP_MAX_TEXT_LEN);
 	if (m->from_bin_id != 0 || m->to_bin_id != 0)
-		elog(ERROR, "inventory_erp: bins are not supported yet");
+	{
+		StockBinCheck(m);
+
+		/*
+		 * Units changing bin inside a node keep their state: no transition
+		 * of the state machine, only the warehouse functions' events
+		 * (stock/bins.c); their node is checked against the partner rule.
+		 */
+		if (document && m->from_state == STATE_AVAILABLE && m->to_state == STATE_AVAILABLE &&
+			m->from_node_id == m->to_node_id && m->from_bin_id != m->to_bin_id &&
+			(strcmp(m->event, "putaway") == 0 || strcmp(m->event, "bin_move") == 0))
+		{
+			AccessCheckNode(m->from_node_id);
+			return;
+		}
+	}
 
 	t = StockTransitionFind(m->from_state, m->to_state, m->event);
 	if (t == NULL)
@@ -225,6 +240,48 @@ MoveOrderCmp(const void *a, const void *b, void *arg)
 }
 
 /*
+ * The ledger rows of a batch in which some moves were taken over a node's
+ * bins (parts[i], nparts[i]): one row per part in place of such a move, whose
+ * move_id is then its first part's.
+ */
+static void
+JournalAppendParts(StockMove *moves, int nmoves, StockMove **parts, const int *nparts)
+{
+	int			total = 0;
+	int			i,
+				k,
+				n = 0;
+	StockMove  *rows;
+
+	for (i = 0; i < nmoves; i++)
+		total += parts[i] != NULL ? nparts[i] : 1;
+	rows = palloc(sizeof(StockMove) * Max(total, 1));
+	for (i = 0; i < nmoves; i++)
+	{
+		if (parts[i] == NULL)
+			rows[n++] = moves[i];
+		else
+			for (k = 0; k < nparts[i]; k++)
+				rows[n++] = parts[i][k];
+	}
+	StockJournalAppend(rows, n);
+	n = 0;
+	for (i = 0; i < nmoves; i++)
+	{
+		if (parts[i] == NULL)
+			moves[i].move_id = rows[n++].move_id;
+		else
+		{
+			moves[i].move_id = 0;
+			for (k = 0; k < nparts[i]; k++, n++)
+				if (moves[i].move_id == 0)
+					moves[i].move_id = rows[n].move_id;
+		}
+	}
+	pfree(rows);
+}
+
+/*
  * StockApply: the one write path of stock (see kernel.h).  Every move is
  * checked before any changes; then, in the global lock order, each takes
  * its units (as its take kind says) and adds them to its destination; then
@@ -242,6 +299,8 @@ StockApply(StockMove *moves, int nmoves, int flags)
 	MemoryContext old;
 	int		   *order;
 	int			i;
+	StockMove **parts = NULL;	/* per move taken over bins: its parts */
+	int		   *nparts = NULL;
 
 	if (nmoves <= 0)
 		return;
@@ -265,6 +324,7 @@ StockApply(StockMove *moves, int nmoves, int flags)
 	{
 		StockMove  *m = &moves[order[i]];
 		bool		costs;
+		bool		added = false;
 
 		if (m->from_state == STATE_OUTSIDE)
 			m->taken = m->qty;
@@ -278,6 +338,18 @@ StockApply(StockMove *moves, int nmoves, int flags)
 				pending = PendingQuarantineHolds(m, &ids);
 			if (pending > 0)
 				TakeQuarantinedAbovePending(m, pending, ids);
+			else if (m->from_bin_id == 0 && !m->exact_bin && StockNodeHasBins(m->from_node_id))
+			{
+				/* a node's stock spread over its bins (stock/bins.c): one ledger row per bin */
+				if (parts == NULL)
+				{
+					parts = palloc0(sizeof(StockMove *) * nmoves);
+					nparts = palloc0(sizeof(int) * nmoves);
+				}
+				if (!StockBinsTake(m, &parts[order[i]], &nparts[order[i]], &held))
+					RefuseInsufficient(m, held);
+				added = true;
+			}
 			else if (!StockSlotsTake(m, &m->taken, &m->contended, &held))
 				RefuseInsufficient(m, held);
 		}
@@ -285,10 +357,13 @@ StockApply(StockMove *moves, int nmoves, int flags)
 		costs = CostMoveCosts(m);
 		if (costs && CostValuedState(m->from_state))
 			(void) CostTryBalance(m->item_id, m->from_node_id);
-		if (m->to_state != STATE_OUTSIDE && m->taken > 0 && !StockMoveInPlace(m))
+		if (!added && m->to_state != STATE_OUTSIDE && m->taken > 0 && !StockMoveInPlace(m))
 			StockSlotsAdd(m, m->taken);
 	}
-	StockJournalAppend(moves, nmoves);
+	if (parts == NULL)
+		StockJournalAppend(moves, nmoves);
+	else
+		JournalAppendParts(moves, nmoves, parts, nparts);
 	CostApply(moves, nmoves, order);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);

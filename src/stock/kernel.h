@@ -19,6 +19,7 @@
 
 #include "postgres.h"
 
+#include "stock/bins.h"
 #include "stock/cost.h"
 #include "stock/journal.h"
 #include "stock/locks.h"

@@ -38,8 +38,9 @@ typedef enum StockTakeKind
  * One move of a batch.  The caller fills the first block; the kernel
  * answers in the second.  A state of STATE_OUTSIDE means the units come
  * from, or go to, outside the business (its node is then ignored).  Bins
- * are the places inside a node (the warehouse issue): 0 is the node's
- * stock outside any bin, and the only value the kernel accepts today.
+ * are the places inside a node (erp.bin): 0 is the node's stock outside
+ * any bin.  A move from bin 0 at a node that has bins takes from the node
+ * as a whole (stock/bins.c), unless exact_bin says bin 0 itself.
  */
 typedef struct StockMove
 {
@@ -56,6 +57,7 @@ typedef struct StockMove
 	const char *ref;			/* the document: "order:42", "po:7"; may be NULL */
 	StockTakeKind take;
 	int64		floor;			/* STOCK_TAKE_UP_TO: units to leave in the balance */
+	bool		exact_bin;		/* bin 0 is the stock outside bins only, not the node's (stock/bins.c) */
 
 	/* answers */
 	int64		taken;			/* units moved (qty unless STOCK_TAKE_UP_TO) */

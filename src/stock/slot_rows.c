@@ -40,6 +40,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "stock/bins.h"
 #include "stock/slot_rows.h"
 
 PG_FUNCTION_INFO_V1(ierp_stock_slot_guard);
@@ -703,4 +704,5 @@ void
 StockSlotsInit(void)
 {
 	IerpRegisterRelcacheCallback(SlotRelcacheInvalidate, (Datum) 0);
+	StockBinsInit();
 }
