@@ -42,7 +42,7 @@ CREATE TABLE erp.period_balance (
 );
 COMMENT ON TABLE erp.period_balance IS 'The balances of a closed period as the ledger gives them at its cut: one row per item, node, bin, lot and state with units (erp.close_period); erp.verify() starts from the latest closed period';
 COMMENT ON COLUMN erp.period_balance.upto IS 'The closed period (erp.period_close.upto); no foreign key, so that pg_restore -j may load the two tables in either order';
-COMMENT ON COLUMN erp.period_balance.bin_id IS 'Place inside the node; 0 = the node''s stock outside bins (the ledger records no bins yet)';
+COMMENT ON COLUMN erp.period_balance.bin_id IS 'Place inside the node (erp.bin); 0 = the node''s stock outside bins';
 COMMENT ON COLUMN erp.period_balance.lot_id IS 'Lot of a lot-tracked item; 0 = no lot';
 COMMENT ON COLUMN erp.period_balance.value IS 'Value of the units at the cut: the item''s cost at the node at the cut (erp.period_cost) spread over its rows in valued states by quantity (cents, the residue on the largest row); NULL for incoming and return_pending (not valued), for a node with no cost at the cut, and for periods closed before 0.4.0';
 
@@ -111,19 +111,19 @@ BEGIN
     -- the previous period's balances plus the moves of this period that it
     -- did not count
     INSERT INTO erp.period_balance (upto, item_id, node_id, bin_id, lot_id, state, qty)
-    SELECT close_period.upto, s.item_id, s.node_id, 0, s.lot_id, s.state, sum(s.qty)::bigint
-      FROM (SELECT b.item_id, b.node_id, b.lot_id, b.state, b.qty
+    SELECT close_period.upto, s.item_id, s.node_id, s.bin_id, s.lot_id, s.state, sum(s.qty)::bigint
+      FROM (SELECT b.item_id, b.node_id, b.bin_id, b.lot_id, b.state, b.qty
               FROM erp.period_balance b WHERE b.upto OPERATOR(pg_catalog.=) prev.upto
             UNION ALL
-            SELECT m.item_id, q.node_id, coalesce(m.lot_id, 0), q.state, q.qty
+            SELECT m.item_id, q.node_id, coalesce(q.bin_id, 0), coalesce(m.lot_id, 0), q.state, q.qty
               FROM erp.stock_move m
-             CROSS JOIN LATERAL (VALUES (m.to_node_id, m.to_state, m.qty),
-                                        (m.from_node_id, m.from_state, -m.qty)) AS q(node_id, state, qty)
+             CROSS JOIN LATERAL (VALUES (m.to_node_id, m.to_bin_id, m.to_state, m.qty),
+                                        (m.from_node_id, m.from_bin_id, m.from_state, -m.qty)) AS q(node_id, bin_id, state, qty)
              WHERE q.state IS NOT NULL
                AND m.at OPERATOR(pg_catalog.<) cut_at AND m.move_id OPERATOR(pg_catalog.<=) last_id
                AND NOT (m.at OPERATOR(pg_catalog.<) coalesce(prev.cut, '-infinity')
                         AND m.move_id OPERATOR(pg_catalog.<=) coalesce(prev.last_move_id, 0))) s
-     GROUP BY s.item_id, s.node_id, s.lot_id, s.state
+     GROUP BY s.item_id, s.node_id, s.bin_id, s.lot_id, s.state
     HAVING sum(s.qty) OPERATOR(pg_catalog.<>) 0;
     GET DIAGNOSTICS n = ROW_COUNT;
     -- the costs at the cut per item and node: the previous period's (when it

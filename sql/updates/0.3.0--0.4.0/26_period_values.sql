@@ -53,19 +53,19 @@ BEGIN
     -- the previous period's balances plus the moves of this period that it
     -- did not count
     INSERT INTO erp.period_balance (upto, item_id, node_id, bin_id, lot_id, state, qty)
-    SELECT close_period.upto, s.item_id, s.node_id, 0, s.lot_id, s.state, sum(s.qty)::bigint
-      FROM (SELECT b.item_id, b.node_id, b.lot_id, b.state, b.qty
+    SELECT close_period.upto, s.item_id, s.node_id, s.bin_id, s.lot_id, s.state, sum(s.qty)::bigint
+      FROM (SELECT b.item_id, b.node_id, b.bin_id, b.lot_id, b.state, b.qty
               FROM erp.period_balance b WHERE b.upto OPERATOR(pg_catalog.=) prev.upto
             UNION ALL
-            SELECT m.item_id, q.node_id, coalesce(m.lot_id, 0), q.state, q.qty
+            SELECT m.item_id, q.node_id, coalesce(q.bin_id, 0), coalesce(m.lot_id, 0), q.state, q.qty
               FROM erp.stock_move m
-             CROSS JOIN LATERAL (VALUES (m.to_node_id, m.to_state, m.qty),
-                                        (m.from_node_id, m.from_state, -m.qty)) AS q(node_id, state, qty)
+             CROSS JOIN LATERAL (VALUES (m.to_node_id, m.to_bin_id, m.to_state, m.qty),
+                                        (m.from_node_id, m.from_bin_id, m.from_state, -m.qty)) AS q(node_id, bin_id, state, qty)
              WHERE q.state IS NOT NULL
                AND m.at OPERATOR(pg_catalog.<) cut_at AND m.move_id OPERATOR(pg_catalog.<=) last_id
                AND NOT (m.at OPERATOR(pg_catalog.<) coalesce(prev.cut, '-infinity')
                         AND m.move_id OPERATOR(pg_catalog.<=) coalesce(prev.last_move_id, 0))) s
-     GROUP BY s.item_id, s.node_id, s.lot_id, s.state
+     GROUP BY s.item_id, s.node_id, s.bin_id, s.lot_id, s.state
     HAVING sum(s.qty) OPERATOR(pg_catalog.<>) 0;
     GET DIAGNOSTICS n = ROW_COUNT;
     -- the costs at the cut per item and node: the previous period's (when it
@@ -184,3 +184,5 @@ END
 $$;
 COMMENT ON FUNCTION erp.archive_ledger(date, boolean) IS
     'Removes from erp.stock_move the moves of the latest closed period up to upto (dated before its cut, move_id up to its last_move_id) (erp.close_period), copying them into erp.stock_move_archive unless keep_copy is false (NULL: IE004), and from erp.cost_entry the cost entries of that period (dated before its cut, cost_entry_id up to its last_cost_entry_id; into erp.cost_entry_archive unless keep_copy is false; a period closed before 0.4.0 keeps them); erp.verify() and erp.verify_costs() stay empty (they start from the period''s balances and costs), and so does erp.inventory_value_at (it reads the archive); feed cursors older than this call must resynchronise (a horizon of erp.feed_horizon); returns how many moves left the ledger. Refused: infinity or a year outside 1970-9999, keep_copy NULL (IE004), no period closed up to upto (IE010)';
+
+COMMENT ON COLUMN erp.period_balance.bin_id IS 'Place inside the node (erp.bin); 0 = the node''s stock outside bins';

@@ -25,12 +25,20 @@ AS $$
           FROM ledger l GROUP BY 1, 2, 3, 4
     ), bin_ledger AS (
         -- the same per bin inside a node (bins other than 0; 0 is the rest of the node),
-        -- from the whole ledger: erp.close_period keeps no bins (doc/warehouse.md)
+        -- from the latest closed period's bins plus the moves after it
+        SELECT b.item_id, b.node_id, b.bin_id, NULLIF(b.lot_id, 0) AS lot_id, b.state, b.qty
+          FROM erp.period_balance b JOIN closed c ON c.upto = b.upto
+         WHERE b.bin_id <> 0
+        UNION ALL
         SELECT m.item_id, m.to_node_id AS node_id, m.to_bin_id AS bin_id, m.lot_id, m.to_state AS state, m.qty
           FROM erp.stock_move m WHERE m.to_bin_id IS NOT NULL AND m.to_state IS NOT NULL
+           AND NOT (m.at < coalesce((SELECT c.cut FROM closed c), '-infinity')
+                    AND m.move_id <= (SELECT c.last_move_id FROM closed c))
         UNION ALL
         SELECT m.item_id, m.from_node_id, m.from_bin_id, m.lot_id, m.from_state, -m.qty
           FROM erp.stock_move m WHERE m.from_bin_id IS NOT NULL AND m.from_state IS NOT NULL
+           AND NOT (m.at < coalesce((SELECT c.cut FROM closed c), '-infinity')
+                    AND m.move_id <= (SELECT c.last_move_id FROM closed c))
     ), by_bin_ledger AS (
         SELECT l.item_id, l.node_id, l.bin_id, l.lot_id, l.state, sum(l.qty)::bigint AS qty
           FROM bin_ledger l GROUP BY 1, 2, 3, 4, 5
