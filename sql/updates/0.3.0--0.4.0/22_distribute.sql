@@ -213,6 +213,21 @@ BEGIN
             USING ERRCODE = 'IE010',
                   HINT = 'Add the workers first: SELECT citus_add_node(''worker-host'', 5432);';
     END IF;
+    -- every worker needs the extension, at this version (Citus creates it on the
+    -- workers added before CREATE EXTENSION inventory_erp; a database that had it
+    -- before Citus needs it created on each worker: doc/scaling.md)
+    SELECT pg_catalog.string_agg(pg_catalog.format('%s:%s has %s', w.nodename, w.nodeport,
+               CASE WHEN w.success AND w.result <> '' THEN 'version ' || w.result ELSE 'no inventory_erp' END), '; ')
+      INTO bad
+      FROM run_command_on_workers('SELECT extversion FROM pg_catalog.pg_extension WHERE extname = ''inventory_erp''') w
+     WHERE NOT w.success OR w.result IS DISTINCT FROM
+           (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'inventory_erp');
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'every worker needs inventory_erp %: %',
+                        (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'inventory_erp'), bad
+            USING ERRCODE = 'IE010',
+                  HINT = 'In the database on each such worker: SET citus.enable_ddl_propagation = off; then CREATE EXTENSION inventory_erp, or ALTER EXTENSION inventory_erp UPDATE to this version (doc/scaling.md, "Updating the extension").';
+    END IF;
     -- a table of the layout that Citus already has, in another placement
     SELECT pg_catalog.string_agg(pg_catalog.format('erp.%s is %s, not %s', l.relname,
                CASE p.partmethod WHEN 'n' THEN 'a reference or Citus local table' ELSE 'distributed' END, l.placement), '; ')
@@ -312,7 +327,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION erp.distribute() IS
-    'On a Citus coordinator with workers: makes master data, documents and planning tables reference tables, distributes the stock tables (slots, ledger, reservations, transfers, adjustments, counts, cost entries, balances, deltas and layers) by item_id, keeps events, feeds and bookkeeping on the coordinator (erp.citus_layout()), and gives every worker its own range of ids; returns how many tables it laid out (0 when they already were: idempotent; call it again after adding workers). Refused (IE010): Citus not installed, no worker, called on a worker, a table already distributed another way';
+    'On a Citus coordinator with workers that have inventory_erp at its version: makes master data, documents and planning tables reference tables, distributes the stock tables (slots, ledger, reservations, transfers, adjustments, counts, cost entries, balances, deltas and layers) by item_id, keeps events, feeds and bookkeeping on the coordinator (erp.citus_layout()), and gives every worker its own range of ids; returns how many tables it laid out (0 when they already were: idempotent; call it again after adding workers). Refused (IE010): Citus not installed, no worker, a worker without inventory_erp at this version, called on a worker, a table already distributed another way';
 
 -- ---------------------------------------------------------------------------
 -- erp.undistribute
