@@ -533,6 +533,9 @@ AccessOnCitus(AccessRule rule, int64 id, bool read_only)
 	app = GetConfigOption("application_name", true, false);
 	if (app != NULL && strncmp(app, "citus_internal", strlen("citus_internal")) == 0)
 		return false;
+	/* no subtransaction inside a parallel query (the rule is PARALLEL RESTRICTED: the leader) */
+	if (IsInParallelMode())
+		return rule(id, read_only);
 	/* a query on a shard of this node: Citus's refusal, in a subtransaction */
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
