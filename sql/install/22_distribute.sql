@@ -487,5 +487,7 @@ COMMENT ON FUNCTION erp.citus_collect_events(integer) IS
     'On a Citus coordinator: copies the events functions wrote through the workers (each worker''s own erp.event, at most max_per_worker of each per call) into the coordinator''s erp.event with their ids, stamped and announced (NOTIFY erp_event) as they arrive, and deletes the worker''s copies an earlier call copied; returns how many it copied. Refused (IE010): Citus not installed, called on a worker, a worker that cannot be read; (IE004) max_per_worker outside 1 to 100000';
 
 REVOKE ALL ON FUNCTION erp.citus_layout(), erp.citus_node_ids(), erp.citus_policy_qual(name, text),
-    erp.citus_run_everywhere(text), erp.citus_collect_events(integer),
+    erp.citus_run_everywhere(text),
     erp.distribute(), erp.undistribute() FROM PUBLIC;
+-- a superuser's job (doc/scaling.md, "Events written through a worker")
+REVOKE ALL ON FUNCTION erp.citus_collect_events(integer) FROM PUBLIC;
