@@ -52,15 +52,18 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/syscache.h"
 
 #include "ierp.h"
@@ -499,11 +502,76 @@ AccessNodesCount(SPIPlanPtr plan, int64 id, bool read_only, uint64 *total)
 }
 
 /*
- * AccessOrderOwn: the order rule (see the file header), for a partner.
+ * On Citus, a document rule may be asked inside a query on a shard: a
+ * partner's statement that joins its orders or returns with stock rows runs
+ * the row level security policy of the document (a reference table) in
+ * Citus's query on each shard, on this node or on a connection Citus opened
+ * to another node (its application_name starts with "citus_internal").
+ * There the rule cannot read the reservations of other nodes: Citus refuses
+ * a distributed query inside a query on a shard (and, when told to allow it,
+ * reads over the connection the outer query is using).  Then the answer is
+ * "not the partner's": through such a join a partner may see fewer
+ * documents than on one node, never more (doc/scaling.md, "Partners").  The
+ * C checks (IE009) and a partner's reads of the documents themselves run in
+ * the partner's own backend, where the full rule decides.
+ */
+#define CITUS_LOADED_GUC "citus.allow_nested_distributed_execution"
+#define CITUS_NESTED_ERROR "cannot execute a distributed query from a query on a shard"
+
+typedef bool (*AccessRule) (int64 id, bool read_only);
+
+static bool
+AccessOnCitus(AccessRule rule, int64 id, bool read_only)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	const char *app;
+	volatile bool own = false;
+
+	if (GetConfigOption(CITUS_LOADED_GUC, true, false) == NULL)
+		return rule(id, read_only);
+	app = GetConfigOption("application_name", true, false);
+	if (app != NULL && strncmp(app, "citus_internal", strlen("citus_internal")) == 0)
+		return false;
+	/* no subtransaction inside a parallel query (the rule is PARALLEL RESTRICTED: the leader) */
+	if (IsInParallelMode())
+		return rule(id, read_only);
+	/* a query on a shard of this node: Citus's refusal, in a subtransaction */
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		own = rule(id, read_only);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode != ERRCODE_INTERNAL_ERROR || edata->message == NULL ||
+			strncmp(edata->message, CITUS_NESTED_ERROR, strlen(CITUS_NESTED_ERROR)) != 0)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		own = false;
+	}
+	PG_END_TRY();
+	return own;
+}
+
+/*
+ * AccessOrderRule: the order rule (see the file header), for a partner.
  * Queries run in an SPI connection of their own, with operators qualified.
  */
 static bool
-AccessOrderOwn(int64 order_id, bool read_only)
+AccessOrderRule(int64 order_id, bool read_only)
 {
 	static SPIPlanPtr held_plan = NULL;
 	static SPIPlanPtr channel_plan = NULL;
@@ -533,9 +601,9 @@ AccessOrderOwn(int64 order_id, bool read_only)
 	return own;
 }
 
-/* AccessRmaOwn: the return rule (see the file header), for a partner. */
+/* AccessRmaRule: the return rule (see the file header), for a partner. */
 static bool
-AccessRmaOwn(int64 rma_id, bool read_only)
+AccessRmaRule(int64 rma_id, bool read_only)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid argtypes[1] = {INT8OID};
@@ -551,6 +619,19 @@ AccessRmaOwn(int64 rma_id, bool read_only)
 	visible = AccessNodesCount(plan, rma_id, read_only, &total);
 	SPI_finish();
 	return total > 0 && visible == total;
+}
+
+/* AccessOrderOwn, AccessRmaOwn: the rules, wherever they are asked */
+static bool
+AccessOrderOwn(int64 order_id, bool read_only)
+{
+	return AccessOnCitus(AccessOrderRule, order_id, read_only);
+}
+
+static bool
+AccessRmaOwn(int64 rma_id, bool read_only)
+{
+	return AccessOnCitus(AccessRmaRule, rma_id, read_only);
 }
 
 /* AccessCheckOrder: refuses (IE009) a partner's action on an order that is not its own. */

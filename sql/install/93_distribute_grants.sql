@@ -2,6 +2,6 @@
 -- extension's tables live (sql/install/22_distribute.sql): only their owner, a
 -- superuser, calls them; 90_grants gave every function to erp_operator.
 REVOKE EXECUTE ON FUNCTION erp.citus_layout(), erp.citus_node_ids(), erp.citus_policy_qual(name, text),
-                          erp.citus_run_everywhere(text),
+                          erp.citus_run_everywhere(text), erp.citus_collect_events(integer),
                           erp.distribute(), erp.undistribute()
     FROM PUBLIC, erp_operator;

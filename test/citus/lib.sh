@@ -27,8 +27,11 @@ citus_start() {
         chmod 755 "$dir/$name"
         port=$(pg_free_port)
         while [[ " ${CITUS_PORTS[*]} " == *" $port "* ]]; do port=$(pg_free_port); done
+        # max_worker_processes: Citus runs a maintenance daemon per database, and the
+        # event worker of a refused pick needs a free slot (doc/scaling.md)
         pg_start "$dir/$name/data" "$port" listen_addresses=localhost shared_preload_libraries=citus \
-            max_prepared_transactions=100 max_connections=200 log_min_messages=warning "$@" || return 1
+            max_prepared_transactions=100 max_connections=200 max_worker_processes=40 \
+            log_min_messages=warning "$@" || return 1
         CITUS_PORTS+=("$port")
         CITUS_DIRS+=("$dir/$name/data")
     done

@@ -213,6 +213,21 @@ BEGIN
             USING ERRCODE = 'IE010',
                   HINT = 'Add the workers first: SELECT citus_add_node(''worker-host'', 5432);';
     END IF;
+    -- every worker needs the extension, at this version (Citus creates it on the
+    -- workers added before CREATE EXTENSION inventory_erp; a database that had it
+    -- before Citus needs it created on each worker: doc/scaling.md)
+    SELECT pg_catalog.string_agg(pg_catalog.format('%s:%s has %s', w.nodename, w.nodeport,
+               CASE WHEN w.success AND w.result <> '' THEN 'version ' || w.result ELSE 'no inventory_erp' END), '; ')
+      INTO bad
+      FROM run_command_on_workers('SELECT extversion FROM pg_catalog.pg_extension WHERE extname = ''inventory_erp''') w
+     WHERE NOT w.success OR w.result IS DISTINCT FROM
+           (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'inventory_erp');
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'every worker needs inventory_erp %: %',
+                        (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'inventory_erp'), bad
+            USING ERRCODE = 'IE010',
+                  HINT = 'In the database on each such worker: SET citus.enable_ddl_propagation = off; then CREATE EXTENSION inventory_erp, or ALTER EXTENSION inventory_erp UPDATE to this version (doc/scaling.md, "Updating the extension").';
+    END IF;
     -- a table of the layout that Citus already has, in another placement
     SELECT pg_catalog.string_agg(pg_catalog.format('erp.%s is %s, not %s', l.relname,
                CASE p.partmethod WHEN 'n' THEN 'a reference or Citus local table' ELSE 'distributed' END, l.placement), '; ')
@@ -312,7 +327,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION erp.distribute() IS
-    'On a Citus coordinator with workers: makes master data, documents and planning tables reference tables, distributes the stock tables (slots, ledger, reservations, transfers, adjustments, counts, cost entries, balances, deltas and layers) by item_id, keeps events, feeds and bookkeeping on the coordinator (erp.citus_layout()), and gives every worker its own range of ids; returns how many tables it laid out (0 when they already were: idempotent; call it again after adding workers). Refused (IE010): Citus not installed, no worker, called on a worker, a table already distributed another way';
+    'On a Citus coordinator with workers that have inventory_erp at its version: makes master data, documents and planning tables reference tables, distributes the stock tables (slots, ledger, reservations, transfers, adjustments, counts, cost entries, balances, deltas and layers) by item_id, keeps events, feeds and bookkeeping on the coordinator (erp.citus_layout()), and gives every worker its own range of ids; returns how many tables it laid out (0 when they already were: idempotent; call it again after adding workers). Refused (IE010): Citus not installed, no worker, a worker without inventory_erp at this version, called on a worker, a table already distributed another way';
 
 -- ---------------------------------------------------------------------------
 -- erp.undistribute
@@ -393,9 +408,89 @@ $$;
 COMMENT ON FUNCTION erp.undistribute() IS
     'On a Citus coordinator: brings every table erp.distribute() laid out back to a plain table of the coordinator with all its rows (ids kept), so that DROP EXTENSION inventory_erp works; returns how many tables it brought back (0 when none was distributed, or without Citus). Refused (IE010) on a worker';
 
+-- ---------------------------------------------------------------------------
+-- Events written through a worker
+-- ---------------------------------------------------------------------------
+-- erp.event is the coordinator's (erp.citus_layout()): a function a client calls
+-- on a worker writes its events, and is notified of them, in that worker's own
+-- copy of the table.  erp.citus_collect_events(), run on the coordinator (by hand
+-- or as a job: doc/scaling.md), moves them into the coordinator's erp.event with
+-- their ids (unique: each worker's ids are from its own range), where they are
+-- stamped in the order they arrive and announced with NOTIFY erp_event like any
+-- other.  A worker's copy of an event is deleted only by a later call, once the
+-- coordinator's has been committed: a call that fails or rolls back loses nothing,
+-- and one that is repeated copies nothing twice.
+CREATE FUNCTION erp.citus_collect_events(max_per_worker integer DEFAULT 1000)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    w record;
+    res record;
+    rows jsonb;
+    ids text;
+    done bigint;
+    moved bigint := 0;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
+        RAISE EXCEPTION 'Citus is not installed in database "%": no worker has events to collect', pg_catalog.current_database()
+            USING ERRCODE = 'IE010';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_local_group WHERE groupid <> 0) THEN
+        RAISE EXCEPTION 'erp.citus_collect_events() runs on the coordinator, and this is a worker of Citus group %',
+                        (SELECT groupid FROM pg_catalog.pg_dist_local_group)
+            USING ERRCODE = 'IE010';
+    END IF;
+    IF max_per_worker IS NULL OR max_per_worker < 1 OR max_per_worker > 100000 THEN
+        RAISE EXCEPTION 'max_per_worker must be 1 to 100000, not %', max_per_worker
+            USING ERRCODE = 'IE004';
+    END IF;
+    -- one collector at a time
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('inventory_erp citus_collect_events'));
+    FOR w IN
+        SELECT nodename, nodeport FROM pg_catalog.pg_dist_node
+         WHERE groupid <> 0 AND isactive AND noderole = 'primary' ORDER BY groupid
+    LOOP
+        SELECT * INTO res FROM master_run_on_worker(ARRAY[w.nodename], ARRAY[w.nodeport],
+            ARRAY[pg_catalog.format('SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(e) ORDER BY e.event_id), ''[]'') FROM (SELECT * FROM erp.event ORDER BY event_id LIMIT %s) e',
+                                    max_per_worker)], false);
+        IF NOT res.success THEN
+            RAISE EXCEPTION 'could not read the events of worker %:%: %', w.nodename, w.nodeport, res.result
+                USING ERRCODE = 'IE010';
+        END IF;
+        rows := res.result::jsonb;
+        -- those an earlier call moved (committed here): the worker's copy goes
+        SELECT pg_catalog.string_agg(r.event_id::text, ',') INTO ids
+          FROM pg_catalog.jsonb_populate_recordset(NULL::erp.event, rows) r
+         WHERE EXISTS (SELECT 1 FROM erp.event e WHERE e.event_id = r.event_id);
+        IF ids IS NOT NULL THEN
+            SELECT * INTO res FROM master_run_on_worker(ARRAY[w.nodename], ARRAY[w.nodeport],
+                ARRAY['DELETE FROM erp.event WHERE event_id IN (' || ids || ')'], false);
+            IF NOT res.success THEN
+                RAISE EXCEPTION 'could not delete the collected events of worker %:%: %', w.nodename, w.nodeport, res.result
+                    USING ERRCODE = 'IE010';
+            END IF;
+        END IF;
+        -- the others are copied here, in the order the worker numbered them
+        INSERT INTO erp.event (event_id, kind, at, item_id, node_id, order_id, rma_id, payload)
+            OVERRIDING SYSTEM VALUE
+            SELECT r.event_id, r.kind, r.at, r.item_id, r.node_id, r.order_id, r.rma_id, r.payload
+              FROM pg_catalog.jsonb_populate_recordset(NULL::erp.event, rows) r
+             WHERE NOT EXISTS (SELECT 1 FROM erp.event e WHERE e.event_id = r.event_id)
+             ORDER BY r.event_id;
+        GET DIAGNOSTICS done = ROW_COUNT;
+        moved := moved + done;
+    END LOOP;
+    RETURN moved;
+END
+$$;
+COMMENT ON FUNCTION erp.citus_collect_events(integer) IS
+    'On a Citus coordinator: copies the events functions wrote through the workers (each worker''s own erp.event, at most max_per_worker of each per call) into the coordinator''s erp.event with their ids, stamped and announced (NOTIFY erp_event) as they arrive, and deletes the worker''s copies an earlier call copied; returns how many it copied. Refused (IE010): Citus not installed, called on a worker, a worker that cannot be read; (IE004) max_per_worker outside 1 to 100000';
+
 REVOKE ALL ON FUNCTION erp.citus_layout(), erp.citus_node_ids(), erp.citus_policy_qual(name, text),
     erp.citus_run_everywhere(text),
     erp.distribute(), erp.undistribute() FROM PUBLIC;
+-- a superuser's job (doc/scaling.md, "Events written through a worker")
+REVOKE ALL ON FUNCTION erp.citus_collect_events(integer) FROM PUBLIC;
 
 -- (a fresh install marks it in 99_dump.sql: pg_dump keeps its rows)
 SELECT pg_catalog.pg_extension_config_dump('erp.citus_policy', '');

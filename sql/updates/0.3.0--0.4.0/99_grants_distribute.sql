@@ -1,6 +1,6 @@
 -- 99_grants_distribute: what sql/install/93_distribute_grants.sql takes back, after 99_grants.sql
 -- gave every new function to erp_operator.
 REVOKE EXECUTE ON FUNCTION erp.citus_layout(), erp.citus_node_ids(), erp.citus_policy_qual(name, text),
-                          erp.citus_run_everywhere(text),
+                          erp.citus_run_everywhere(text), erp.citus_collect_events(integer),
                           erp.distribute(), erp.undistribute()
     FROM PUBLIC, erp_operator;
