@@ -88,6 +88,9 @@ for hour in $(seq 8 21); do
         done
 done
 
+heading "Warehouse (demo/warehouse.sql: DC-BER in bins, putaway where erp.suggest_bin says, one wave walked)"
+sql -f demo/warehouse.sql
+
 heading "Planning (demo/planning.sql: the nightly forecast refresh and anomaly detection)"
 t=$(date +%s)
 sql -f demo/planning.sql

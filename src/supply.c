@@ -449,9 +449,10 @@ ierp_supply_receive_po_body(PG_FUNCTION_ARGS)
 		MemoryContextDelete(line_ctx);
 	}
 	IerpPlan(&status_plan,
-			 "UPDATE erp.purchase_order p SET status = s.status::erp.po_status,"
-			 "       received_at = CASE WHEN s.status = 'received' THEN pg_catalog.now() END"
-			 "  FROM (SELECT CASE WHEN sum(qty_received) = sum(qty) THEN 'received' ELSE 'partially_received' END AS status"
+			 "UPDATE erp.purchase_order p SET status = s.status, received_at = s.received_at"
+			 "  FROM (SELECT CASE WHEN sum(qty_received) = sum(qty) THEN 'received'::erp.po_status"
+			 "                    ELSE 'partially_received'::erp.po_status END AS status,"
+			 "               CASE WHEN sum(qty_received) = sum(qty) THEN pg_catalog.now() END AS received_at"
 			 "          FROM erp.purchase_order_line WHERE purchase_order_id = $1) s"
 			 " WHERE p.purchase_order_id = $1",
 			 1, id_types);

@@ -25,10 +25,11 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                -- master data: small, read by every statement, written rarely
                'supplier', 'reason_code', 'approval_policy', 'state_transition', 'disposition_rule',
                'item', 'node', 'channel', 'lot', 'item_component', 'channel_node', 'node_access',
-               'stock_policy', 'channel_reserve',
+               'stock_policy', 'channel_reserve', 'bin', 'item_uom',
                -- documents: an order's lines name items on every worker
                'sales_order', 'order_line', 'shipment', 'shipment_line', 'rma', 'rma_line',
                'purchase_order', 'purchase_order_line', 'landed_cost', 'landed_cost_line', 'edi_order',
+               'wave', 'wave_order',
                -- planning inputs and outputs keyed to master data
                'demand_import', 'anomaly',
                -- the stock: every statement names its item_id
@@ -38,19 +39,22 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                -- the coordinator's own bookkeeping
                'event', 'event_commit', 'event_consumer', 'idempotency_key', 'feed_change',
                'feed_horizon', 'policy_change', 'period_close', 'period_balance',
-               'stock_move_archive', 'forecast_snapshot', 'citus_policy'],
+               'stock_move_archive', 'forecast_snapshot', 'citus_policy', 'period_cost',
+               'cost_entry_archive'],
            ARRAY[
                'reference', 'reference', 'reference', 'reference', 'reference',
                'reference', 'reference', 'reference', 'reference', 'reference', 'reference', 'reference',
-               'reference', 'reference',
+               'reference', 'reference', 'reference', 'reference',
                'reference', 'reference', 'reference', 'reference', 'reference', 'reference',
                'reference', 'reference', 'reference', 'reference', 'reference',
+               'reference', 'reference',
                'reference', 'reference',
                'item', 'item', 'item', 'item', 'item', 'item',
                'item', 'item', 'item', 'item',
                'coordinator', 'coordinator', 'coordinator', 'coordinator', 'coordinator',
                'coordinator', 'coordinator', 'coordinator', 'coordinator',
-               'coordinator', 'coordinator', 'coordinator'])
+               'coordinator', 'coordinator', 'coordinator', 'coordinator',
+               'coordinator'])
            WITH ORDINALITY AS l(relname, placement, ord)
 $$;
 COMMENT ON FUNCTION erp.citus_layout() IS
