@@ -52,13 +52,17 @@ wait_up() {
 
 # fuzz_run RUN USER SUPERUSER: all calls as USER; a session that dies is recorded
 # against the call it was running (the first without a committed result)
+SESSION_LIMIT=${FUZZ_SESSION_LIMIT:-600}
+
 fuzz_run() {
     local run=$1 user=$2 su=$3 first=1 next rc crashes ends=0
     local t0=$SECONDS
     echo "== run '$run': $TOTAL calls as $user"
     while [ "$first" -le "$TOTAL" ]; do
         crashes=$(crashes_in_log)
-        PGAPPNAME=fuzz-$run timeout 120 "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -U "$user" -d fuzz \
+        # the timeout bounds one session (the calls from $first on), not one call: a
+        # loaded 2-core machine took 157 s for a whole run, so it is generous
+        PGAPPNAME=fuzz-$run timeout "$SESSION_LIMIT" "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -U "$user" -d fuzz \
             -c "SET client_min_messages = error" -c "CALL fuzz.run('$run', $first, $su)" >"$FZ/$run.out" 2>&1
         rc=$?
         [ $rc -eq 0 ] && break
@@ -71,7 +75,7 @@ fuzz_run() {
         if [ "$next" -gt "$TOTAL" ]; then break; fi
         local what="the session ended"
         [ "$(crashes_in_log)" -gt "$crashes" ] && what="SERVER CRASH (the server restarted)"
-        [ $rc -eq 124 ] && what="no answer within 120 s"
+        [ $rc -eq 124 ] && what="no answer within $SESSION_LIMIT s"
         psql_ -U postgres -v run="$run" -v id="$next" -v what="$what: $(tail -3 "$FZ/$run.out" | tr '\n' ' ')" <<'SQL' >/dev/null
 INSERT INTO fuzz.result SELECT :'run', c.id, c.fname, c.label, 'CRASH', NULL, :'what' FROM fuzz.call c WHERE c.id = :id;
 SQL
