@@ -39,7 +39,8 @@
 #     backordered with nothing allocated, erp.verify() empty: "flash sale check: PASS",
 #     or "FAIL: <what>".
 # Then, on clusters of their own: forecasts over 10,000 series (bench/forecast.sh;
-# BENCH_FORECAST=0 skips) and the distributed run on Citus, one node beside a coordinator
+# BENCH_FORECAST=0 skips), the cost of costing per shipped order (bench/costing.sh, BENCH_COSTING=0
+# skips) and the distributed run on Citus, one node beside a coordinator
 # with two workers (bench/citus.sh; one skip line without Citus, BENCH_CITUS=0 skips).
 # Exits non-zero when a pgbench run fails, or the HOT-1 oversell check or the flash sale
 # check fails.  The goals
@@ -160,6 +161,18 @@ if [ "${BENCH_FORECAST:-1}" = 1 ]; then
     echo
     echo "== forecasts (bench/forecast.sh)"
     bash "$REPO_ROOT/bench/forecast.sh" || status=1
+fi
+
+# what costing costs an order: capture+allocate+pick+pack+ship on this tree beside the tree
+# before costing (bench/costing.sh; its own clusters; needs the git history, BENCH_COSTING=0 skips)
+echo
+echo "== costing (bench/costing.sh)"
+if [ "${BENCH_COSTING:-1}" != 1 ]; then
+    echo "costing: skipped (BENCH_COSTING=0)"
+elif ! git -C "$REPO_ROOT" rev-parse --verify -q "${BASE:-cac932c^}^{commit}" >/dev/null 2>&1; then
+    echo "costing: skipped (no git history with the commit before costing; run bench/costing.sh in a clone)"
+else
+    bash "$REPO_ROOT/bench/costing.sh" || status=1
 fi
 
 # the distributed run (its own Citus cluster; one skip line without Citus or with BENCH_CITUS=0)
