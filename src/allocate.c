@@ -23,7 +23,8 @@
  *	  erp.allocate returns what the order holds after the call, whatever its
  *	  status (a webhook calls it again on every redelivery): one row per
  *	  reservation, one per line that holds nothing, each with the line's and
- *	  the order's status; only an order another partner serves is refused.
+ *	  the order's status; only an order another partner serves is refused,
+ *	  and an order on hold (order_hold.c: IE010; allocate_pending skips it).
  *
  *	  Concurrency: the plan is made from an unlocked read; each reservation
  *	  then takes what it can above the floor (the kernel's STOCK_TAKE_UP_TO), which checks
@@ -1501,6 +1502,13 @@ AllocateAndReport(const OrderHeader *order, AllocResult *result)
 	if (strcmp(order->status, "packed") == 0 || strcmp(order->status, "shipped") == 0 ||
 		strcmp(order->status, "cancelled") == 0)
 		ReportFromOrder(order->order_id, result);
+	else if (OrderHoldBlocks(order))
+	{
+		/* held (order_hold.c): place_order reports what it holds, erp.allocate is refused */
+		if (!result->with_order)
+			OrderHoldRefuse(order);
+		ReportFromOrder(order->order_id, result);
+	}
 	else
 		(void) AllocateOrder(order, 0, result);
 }
@@ -1511,7 +1519,7 @@ AllocateAndReport(const OrderHeader *order, AllocResult *result)
  * backordered and short, and the order's status.  An order with nothing left
  * to allocate (allocated, picking, packed, shipped, cancelled) is no error:
  * the call returns what it holds.  IE003 unknown order, IE009 a partner's
- * order that is not its own.
+ * order that is not its own, IE010 an order on hold (order_hold.c).
  */
 static Datum
 ierp_allocate_body(PG_FUNCTION_ARGS)
@@ -1579,7 +1587,8 @@ AllocatePendingGroup(const int64 *ids, int n, MemoryContext order_ctx, bool repo
 				elog(ERROR, "inventory_erp: SPI_connect failed");
 			if (OrderTryLock(ids[i], &order) &&
 				(strcmp(order.status, "open") == 0 || strcmp(order.status, "backordered") == 0 ||
-				 strcmp(order.status, "partially_allocated") == 0))
+				 strcmp(order.status, "partially_allocated") == 0) &&
+				!OrderHoldBlocks(&order))
 			{
 				AccessCheckOrder(ids[i]);
 				if (AllocateOrder(&order, 0, NULL) > 0)
@@ -1654,6 +1663,11 @@ ierp_allocate_pending_body(PG_FUNCTION_ARGS)
 	IerpPlan(&plan,
 			 "SELECT o.order_id FROM erp.sales_order o JOIN erp.channel c ON c.channel_id = o.channel_id"
 			 " WHERE o.status IN ('open', 'backordered', 'partially_allocated')"
+			 /* held orders wait for their release (order_hold.c), unless their channel lets them reserve */
+			 "   AND NOT EXISTS (SELECT 1 FROM erp.order_hold h"
+			 "                    WHERE h.order_id = o.order_id AND h.released_at IS NULL"
+			 "                      AND NOT COALESCE((SELECT r.held_orders_reserve FROM erp.channel_order_rules r"
+			 "                                         WHERE r.channel_id = o.channel_id), false))"
 			 " ORDER BY o.priority DESC, c.priority DESC, o.created_at, o.order_id LIMIT $1",
 			 1, argtypes);
 	values[0] = Int64GetDatum(PG_ARGISNULL(0) ? 0 : (int64) PG_GETARG_INT32(0));

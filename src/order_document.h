@@ -81,6 +81,15 @@ extern void AllocateNewOrder(const OrderHeader *order, struct NewOrder *fresh, A
 /* allocate.c: erp.allocate's work on an order the caller owns (OrderLock); also erp.place_order's */
 extern void AllocateAndReport(const OrderHeader *order, AllocResult *result);
 
+/* orders.c: releases every reserved unit of an order before picking (a hold) */
+extern int64 OrderReleaseReserved(const OrderHeader *order);
+/* order_hold.c: whether an open hold keeps the order from being allocated */
+extern bool OrderHoldBlocks(const OrderHeader *order);
+extern void OrderHoldRefuse(const OrderHeader *order) pg_attribute_noreturn();
+/* order_hold.c: the hold a capture's ship_to asks for ({"hold": reason}), or NULL */
+extern const char *OrderHoldRequested(Jsonb *ship_to);
+extern int64 OrderHoldInsert(int64 order_id, const char *reason, const char *note);
+
 extern bool OrderParseCoordinate(const char *text, double *out);
 
 #endif							/* ORDER_DOCUMENT_H */

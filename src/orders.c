@@ -237,6 +237,17 @@ CaptureDirect(FunctionCallInfo fcinfo, int64 channel_id, const char *external_re
 	return true;
 }
 
+/* A new order that arrives on hold: its hold and the order_held event. */
+static void
+CaptureHeld(int64 order_id, const char *reason)
+{
+	int64		hold_id = OrderHoldInsert(order_id, reason, "on capture");
+
+	EventRecord("order_held", 0, 0, order_id, 0,
+				psprintf("{\"reason\": %s, \"order_hold_id\": " INT64_FORMAT ", \"units_released\": 0}",
+						 IerpJsonQuote(reason), hold_id));
+}
+
 /*
  * OrderCapture: records the order of capture_order's arguments (fcinfo's
  * first five: channel, external_ref, lines, ship_to, priority; place_order
@@ -245,7 +256,8 @@ CaptureDirect(FunctionCallInfo fcinfo, int64 channel_id, const char *external_re
  * first (IE003 unknown channel or sku, IE004 a bad value or shape, IE009 a
  * partner's channel it does not serve).  A (channel, external_ref) seen
  * before returns that order's id and changes nothing when the content is the
- * same, and is refused (IE010) when it is not.
+ * same, and is refused (IE010) when it is not.  A new order whose ship_to
+ * carries {"hold": reason} arrives on hold (order_hold.c).
  */
 static int64
 OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
@@ -265,6 +277,7 @@ OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
 				i;
 	CaptureLine *lines;
 	LOCKTAG		ref_tag;
+	const char *hold;
 
 	*created = false;
 	IerpCheckText(channel, "channel", IERP_MAX_KEY_LEN);
@@ -284,6 +297,10 @@ OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
 	nlines = OrderReadCapture(PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2),
 							  PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3),
 							  channel, external_ref, &lines);
+	/* {"hold": reason} in ship_to: the order arrives on hold (order_hold.c), its rows written at once */
+	hold = OrderHoldRequested(PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3));
+	if (hold != NULL)
+		defer = NULL;
 
 	/*
 	 * Own the (channel, external_ref) first: a second capture of the same new
@@ -308,6 +325,8 @@ OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
 	if (CaptureDirect(fcinfo, channel_id, external_ref, priority, lines, nlines, defer, &order_id))
 	{
 		*created = true;
+		if (hold != NULL)
+			CaptureHeld(order_id, hold);
 		return order_id;
 	}
 
@@ -365,6 +384,8 @@ OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
 					(errcode(ERRCODE_IERP_WRONG_STATUS),
 					 errmsg("sku \"%s\" is retired and takes no new orders", lines[i].sku)));
 	*created = true;
+	if (hold != NULL)
+		CaptureHeld(order_id, hold);
 	return order_id;
 }
 
@@ -690,6 +711,57 @@ ierp_orders_cancel_body(PG_FUNCTION_ARGS)
 		elog(ERROR, "inventory_erp: cancel failed");
 	SPI_finish();
 	PG_RETURN_VOID();
+}
+
+/*
+ * OrderReleaseReserved: gives every reserved (unpicked) unit of an order
+ * the caller owns back to available, and takes them off its lines: an order
+ * put on hold (order_hold.c) waits with nothing reserved.  Only for an order
+ * before picking (the caller checks its status), so the lines hold nothing
+ * else: each line that held units is open again (partially allocated when
+ * part of it shipped, backordered when units wait for stock) and erp.allocate
+ * fills it once the hold is released.  Returns the units released.
+ */
+int64
+OrderReleaseReserved(const OrderHeader *order)
+{
+	static SPIPlanPtr lines_plan = NULL;
+	HeldBatch	batch;
+	HeldUnits  *h;
+	int64		units = 0;
+	int			n,
+				i;
+
+	n = LoadHeld(order->order_id, 0, &h);
+	HeldBatchInit(&batch, order->order_id, n);
+	for (i = 0; i < n; i++)
+	{
+		if (h[i].picked > 0 || h[i].packed > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_WRONG_STATUS),
+					 errmsg("order " INT64_FORMAT " has picked units", order->order_id),
+					 errdetail("Only an order whose units are all still reserved can release them.")));
+		if (h[i].unpicked > 0)
+			HeldBatchAdd(&batch, &h[i], h[i].unpicked, STATE_RESERVED, STATE_AVAILABLE, "release");
+		units += h[i].unpicked;
+	}
+	if (n == 0)
+		return 0;
+	HeldBatchApply(&batch);
+	for (i = 0; i < n; i++)
+		ReservationChange(&h[i], -h[i].unpicked, 0, 0);
+	DeleteEmptyReservations(order->order_id, h, n);
+	IerpPlan(&lines_plan,
+			 "UPDATE erp.order_line SET qty_allocated = qty_shipped,"
+			 "       status = CASE WHEN qty_backordered > 0 THEN 'backordered'::erp.line_status"
+			 "                     WHEN qty_shipped > 0 THEN 'partially_allocated'::erp.line_status"
+			 "                     ELSE 'open'::erp.line_status END"
+			 " WHERE order_id = $1 AND qty_allocated > qty_shipped AND status NOT IN ('cancelled', 'shipped')",
+			 1, id_argtypes);
+	if (SPI_execute_plan(lines_plan, (Datum[]) {Int64GetDatum(order->order_id)}, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "inventory_erp: cannot release order " INT64_FORMAT "'s lines", order->order_id);
+	OrderRefreshStatus(order, false, NULL, 0);
+	return units;
 }
 
 /*

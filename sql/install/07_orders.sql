@@ -176,3 +176,26 @@ CREATE FUNCTION erp.ship(order_id bigint, carrier text DEFAULT NULL, tracking te
     AS 'MODULE_PATHNAME', 'ierp_orders_ship'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.ship(bigint, text, text, text) IS 'Ships a packed order: the packed units leave the business; returns the shipment id (IE010 when the order is not packed)';
+
+-- Order holds (issue 17, doc/orchestration.md): an order waits, unallocated, for payment
+-- authorization, a fraud review, customer service or its credit.  One row per hold; an
+-- order is held while any of its rows is not released.  Written only by erp.hold_order,
+-- erp.release_order and a capture whose ship_to carries "hold"; never deleted.
+CREATE TABLE erp.order_hold (
+    order_hold_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    order_id        bigint NOT NULL,
+    reason          text NOT NULL CHECK (reason IN ('payment', 'fraud', 'customer_service', 'credit')),
+    note            text CHECK (pg_catalog.length(note) <= 1024),
+    held_at         timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    held_by         text NOT NULL,
+    released_at     timestamptz,
+    released_by     text,
+    CONSTRAINT order_hold_release CHECK ((released_at IS NULL) = (released_by IS NULL))
+);
+-- at most one open hold per order and reason; the open holds of an order are read by it
+CREATE UNIQUE INDEX order_hold_open ON erp.order_hold (order_id, reason) WHERE released_at IS NULL;
+CREATE TRIGGER order_hold_keep_history BEFORE DELETE OR TRUNCATE ON erp.order_hold
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.refuse_write();
+COMMENT ON TABLE erp.order_hold IS 'Holds put on orders (payment, fraud, customer_service, credit): a held order is not allocated until every hold is released';
+COMMENT ON COLUMN erp.order_hold.reason IS 'payment (authorization pending), fraud (review), customer_service, credit (over the customer''s open credit; released by erp_approver only)';
+COMMENT ON COLUMN erp.order_hold.released_at IS 'When erp.release_order released it; NULL while the order is held';

@@ -1,0 +1,3 @@
+-- 94_orchestration_grants: administrators keep the channels' order rules (the functions
+-- and the views are covered by 90_grants.sql).
+GRANT INSERT, UPDATE, DELETE ON erp.channel_order_rules TO erp_admin;

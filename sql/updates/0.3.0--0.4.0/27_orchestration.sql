@@ -1,0 +1,200 @@
+-- 27_orchestration: what sql/install/ now creates for order orchestration (issue 17,
+-- doc/orchestration.md): erp.order_hold (07_orders.sql), the channels' order rules, the
+-- hold functions (25_orchestration.sql), and order aging and the worklist with the holds
+-- (12_intelligence.sql, 20_signals.sql).
+
+-- Order holds (issue 17, doc/orchestration.md): an order waits, unallocated, for payment
+-- authorization, a fraud review, customer service or its credit.  One row per hold; an
+-- order is held while any of its rows is not released.  Written only by erp.hold_order,
+-- erp.release_order and a capture whose ship_to carries "hold"; never deleted.
+CREATE TABLE erp.order_hold (
+    order_hold_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    order_id        bigint NOT NULL,
+    reason          text NOT NULL CHECK (reason IN ('payment', 'fraud', 'customer_service', 'credit')),
+    note            text CHECK (pg_catalog.length(note) <= 1024),
+    held_at         timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    held_by         text NOT NULL,
+    released_at     timestamptz,
+    released_by     text,
+    CONSTRAINT order_hold_release CHECK ((released_at IS NULL) = (released_by IS NULL))
+);
+-- at most one open hold per order and reason; the open holds of an order are read by it
+CREATE UNIQUE INDEX order_hold_open ON erp.order_hold (order_id, reason) WHERE released_at IS NULL;
+CREATE TRIGGER order_hold_keep_history BEFORE DELETE OR TRUNCATE ON erp.order_hold
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.refuse_write();
+COMMENT ON TABLE erp.order_hold IS 'Holds put on orders (payment, fraud, customer_service, credit): a held order is not allocated until every hold is released';
+COMMENT ON COLUMN erp.order_hold.reason IS 'payment (authorization pending), fraud (review), customer_service, credit (over the customer''s open credit; released by erp_approver only)';
+COMMENT ON COLUMN erp.order_hold.released_at IS 'When erp.release_order released it; NULL while the order is held';
+SELECT pg_catalog.pg_extension_config_dump('erp.order_hold', '');
+SELECT pg_catalog.pg_extension_config_dump('erp.order_hold_order_hold_id_seq', '');
+
+CREATE TABLE erp.channel_order_rules (
+    channel_id          bigint PRIMARY KEY REFERENCES erp.channel ON DELETE CASCADE,
+    held_orders_reserve boolean NOT NULL DEFAULT false
+);
+SELECT pg_catalog.pg_extension_config_dump('erp.channel_order_rules', '');
+COMMENT ON TABLE erp.channel_order_rules IS
+    'How a channel''s orders are orchestrated; a channel without a row has the defaults';
+COMMENT ON COLUMN erp.channel_order_rules.held_orders_reserve IS
+    'true: a held order keeps its reservations and is allocated while held (stock waits for the payment); false (default): holding an order releases its reserved units, and allocation skips it until it is released';
+
+-- a partner sees the holds of the orders it sees (as erp.order_line)
+ALTER TABLE erp.order_hold ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.order_hold
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR EXISTS (SELECT 1 FROM erp.sales_order o WHERE o.order_id OPERATOR(pg_catalog.=) order_hold.order_id));
+
+CREATE FUNCTION erp.hold_order(order_id bigint, reason text, note text DEFAULT NULL)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ierp_hold_order'
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.hold_order(bigint, text, text) IS
+    'Puts an order that is not yet picked on hold (reason payment, fraud, customer_service or credit; note up to 1024 bytes): allocation skips it, and unless its channel''s held_orders_reserve is set its reserved units are released; returns the hold id (the open hold''s when the order already waits for that reason)';
+
+CREATE FUNCTION erp.release_order(order_id bigint, reason text DEFAULT NULL)
+    RETURNS integer
+    AS 'MODULE_PATHNAME', 'ierp_release_order'
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.release_order(bigint, text) IS
+    'Releases the order''s open holds (of one reason, or all): erp.allocate_pending fills it again; a credit hold is released by members of erp_approver only (IE009); returns how many holds were released (0: none was open)';
+
+CREATE OR REPLACE VIEW erp.kpi_order_aging WITH (security_invoker = true) AS
+SELECT o.status::text AS status,
+       count(*)::bigint AS orders,
+       count(*) FILTER (WHERE pg_catalog.now() - o.created_at < interval '24 hours')::bigint AS under_24h,
+       count(*) FILTER (WHERE pg_catalog.now() - o.created_at >= interval '24 hours'
+                          AND pg_catalog.now() - o.created_at < interval '48 hours')::bigint AS from_24h_to_48h,
+       count(*) FILTER (WHERE pg_catalog.now() - o.created_at >= interval '48 hours'
+                          AND pg_catalog.now() - o.created_at < interval '72 hours')::bigint AS from_48h_to_72h,
+       count(*) FILTER (WHERE pg_catalog.now() - o.created_at >= interval '72 hours')::bigint AS over_72h,
+       round((extract(epoch FROM avg(pg_catalog.now() - o.created_at)) / 3600)::numeric, 1) AS avg_age_hours,
+       round((extract(epoch FROM max(pg_catalog.now() - o.created_at)) / 3600)::numeric, 1) AS oldest_age_hours,
+       count(h.held_at)::bigint AS on_hold,
+       round((extract(epoch FROM max(pg_catalog.now() - h.held_at)) / 3600)::numeric, 1) AS oldest_hold_hours
+  FROM erp.sales_order o
+  -- an order on hold: since its oldest open hold (erp.order_hold, doc/orchestration.md)
+  LEFT JOIN LATERAL (SELECT min(oh.held_at) AS held_at FROM erp.order_hold oh
+                      WHERE oh.order_id = o.order_id AND oh.released_at IS NULL) h ON true
+ WHERE o.status NOT IN ('shipped', 'cancelled')
+ GROUP BY o.status;
+COMMENT ON VIEW erp.kpi_order_aging IS
+    'Orders not yet shipped or cancelled, per status: how many, by age since capture (< 24 h, 24-48 h, 48-72 h, > 72 h), average and oldest age in hours; how many are on hold and the oldest hold''s age in hours';
+
+CREATE OR REPLACE VIEW erp.worklist WITH (security_invoker = true) AS
+SELECT w.kind, w.ref, w.node,
+       pg_catalog.round(w.value * (1 + w.days / 7), 2) AS score,
+       w.why, w.value, pg_catalog.round(w.days, 1) AS days_waiting
+  FROM (
+        -- backorders at risk: more units wait for the item than purchase orders bring within 7 days
+        SELECT 'backorder'::text AS kind,
+               pg_catalog.format('order:%s:%s', ol.order_id, ol.line_no) AS ref,
+               NULL::text AS node,
+               (ol.qty_backordered * ol.unit_price)::numeric AS value,
+               GREATEST(EXTRACT(epoch FROM pg_catalog.now() - o.created_at) / 86400, 0) AS days,
+               pg_catalog.format('order %s (%s) line %s waits for %s units of %s (revenue %s); purchase orders due within 7 days bring %s of the %s units backordered for the item',
+                                 ol.order_id, o.external_ref, ol.line_no, ol.qty_backordered, i.sku,
+                                 ol.qty_backordered * ol.unit_price, COALESCE(po.due, 0), bo.waiting) AS why
+          FROM erp.order_line ol
+          JOIN erp.sales_order o ON o.order_id = ol.order_id
+          JOIN erp.item i ON i.item_id = ol.item_id
+          -- per item, once: units backordered on open orders, units due within 7 days
+          JOIN (SELECT b.item_id, pg_catalog.sum(b.qty_backordered) AS waiting
+                  FROM erp.order_line b
+                  JOIN erp.sales_order bo ON bo.order_id = b.order_id
+                 WHERE b.qty_backordered > 0 AND bo.status NOT IN ('shipped', 'cancelled')
+                 GROUP BY b.item_id) bo ON bo.item_id = ol.item_id
+          LEFT JOIN (SELECT pl.item_id, pg_catalog.sum(pl.qty - pl.qty_received) AS due
+                       FROM erp.purchase_order_line pl
+                       JOIN erp.purchase_order p ON p.purchase_order_id = pl.purchase_order_id
+                      WHERE p.status IN ('open', 'partially_received')
+                        AND p.expected_at <= pg_catalog.now() + interval '7 days'
+                      GROUP BY pl.item_id) po ON po.item_id = ol.item_id
+         WHERE ol.qty_backordered > 0
+           AND o.status NOT IN ('shipped', 'cancelled')
+           AND COALESCE(po.due, 0) < bo.waiting
+           AND (SELECT erp.visible_nodes()) IS NULL
+        UNION ALL
+        -- refunds and adjustments waiting for an approver
+        SELECT q.kind || '_approval',
+               CASE q.kind WHEN 'refund' THEN 'rma_line:' ELSE 'adjustment:' END || q.id,
+               q.node, q.value,
+               GREATEST(EXTRACT(epoch FROM q.age) / 86400, 0),
+               pg_catalog.format('%s %s at %s (value %s) has waited %s days for an approver; asked by %s',
+                                 CASE q.kind WHEN 'refund' THEN 'the refund of return line' ELSE 'adjustment' END,
+                                 q.id, q.node, q.value,
+                                 pg_catalog.round((EXTRACT(epoch FROM q.age) / 86400)::numeric, 1), q.requested_by)
+          FROM erp.approval_queue q
+        UNION ALL
+        -- purchase orders past their date while orders wait for their items
+        SELECT 'late_po', 'po:' || p.purchase_order_id, n.code, w.value,
+               GREATEST(EXTRACT(epoch FROM pg_catalog.now() - p.expected_at) / 86400, 0),
+               pg_catalog.format('purchase order %s from %s to %s was due %s; %s orders wait for its items (backordered revenue %s)',
+                                 p.purchase_order_id, s.code, n.code, p.expected_at::date, w.orders, w.value)
+          FROM erp.purchase_order p
+          JOIN erp.node n ON n.node_id = p.node_id
+          JOIN erp.supplier s ON s.supplier_id = p.supplier_id
+         CROSS JOIN LATERAL (
+               SELECT pg_catalog.count(DISTINCT ol.order_id) AS orders,
+                      COALESCE(pg_catalog.sum(ol.qty_backordered * ol.unit_price), 0)::numeric AS value
+                 FROM erp.order_line ol
+                 JOIN erp.sales_order o ON o.order_id = ol.order_id
+                WHERE ol.qty_backordered > 0 AND o.status NOT IN ('shipped', 'cancelled')
+                  AND ol.item_id IN (SELECT pl.item_id FROM erp.purchase_order_line pl
+                                      WHERE pl.purchase_order_id = p.purchase_order_id
+                                        AND pl.qty > pl.qty_received)) w
+         WHERE p.status IN ('open', 'partially_received')
+           AND p.expected_at < pg_catalog.now()
+           AND w.orders > 0
+        UNION ALL
+        -- returns received more than 2 days ago and not inspected
+        SELECT 'return_inspection', 'rma_line:' || l.rma_line_id, n.code,
+               ((l.qty_received - l.qty_inspected) * l.unit_price)::numeric,
+               GREATEST(EXTRACT(epoch FROM pg_catalog.now() - l.received_at) / 86400, 0),
+               pg_catalog.format('return %s: %s units of %s received at %s on %s are not inspected (worth %s)',
+                                 l.rma_id, l.qty_received - l.qty_inspected, i.sku, n.code, l.received_at::date,
+                                 (l.qty_received - l.qty_inspected) * l.unit_price)
+          FROM erp.rma_line l
+          JOIN erp.node n ON n.node_id = COALESCE(l.received_node_id, l.node_id)
+          JOIN erp.item i ON i.item_id = l.item_id
+         WHERE l.qty_received > l.qty_inspected
+           AND l.received_at < pg_catalog.now() - interval '2 days'
+           -- a partner sees a return only when the whole return is its own (erp.rma_visible,
+           -- as erp.approval_queue and erp.returns_desk): the row security of erp.rma_line
+           -- shows it a line by either of its nodes
+           AND erp.rma_visible(l.rma_id)
+        UNION ALL
+        -- open anomalies
+        SELECT 'anomaly', 'anomaly:' || a.anomaly_id, n.code, a.value,
+               GREATEST(EXTRACT(epoch FROM pg_catalog.now() - a.detected_at) / 86400, 0),
+               pg_catalog.format('%s %s: modified z-score %s (threshold 3.5), %s at stake', a.kind, a.ref, a.score, a.value)
+          FROM erp.anomaly a
+          LEFT JOIN erp.node n ON n.node_id = a.node_id
+         WHERE a.status = 'open'
+        UNION ALL
+        -- orders on hold (erp.hold_order): the business's, as backorders, since the oldest open hold
+        SELECT 'order_hold', 'order:' || o.order_id, NULL::text, v.value,
+               GREATEST(EXTRACT(epoch FROM pg_catalog.now() - h.held_at) / 86400, 0),
+               pg_catalog.format('order %s (%s) is on hold (%s) since %s; %s units worth %s wait for erp.release_order',
+                                 o.order_id, o.external_ref, h.reasons, h.held_at, v.units, v.value)
+          FROM (SELECT oh.order_id, pg_catalog.min(oh.held_at) AS held_at,
+                       pg_catalog.string_agg(oh.reason, ', ' ORDER BY oh.reason) AS reasons
+                  FROM erp.order_hold oh WHERE oh.released_at IS NULL GROUP BY oh.order_id) h
+          JOIN erp.sales_order o ON o.order_id = h.order_id
+         CROSS JOIN LATERAL (
+               SELECT COALESCE(pg_catalog.sum(ol.qty - ol.qty_shipped), 0) AS units,
+                      COALESCE(pg_catalog.sum((ol.qty - ol.qty_shipped) * ol.unit_price), 0)::numeric AS value
+                 FROM erp.order_line ol
+                WHERE ol.order_id = o.order_id AND ol.status <> 'cancelled') v
+         WHERE o.status NOT IN ('shipped', 'cancelled')
+           AND (SELECT erp.visible_nodes()) IS NULL
+       ) w
+ ORDER BY 4 DESC, w.kind, w.ref;
+COMMENT ON VIEW erp.worklist IS
+    'What needs a person now, most urgent first, across kinds: backorders at risk, refunds and adjustments waiting for an approver, late purchase orders with orders waiting, returns received over 2 days ago and not inspected, open anomalies, orders on hold; score = value x (1 + days waiting / 7) (doc/planning-signals.md); a partner sees its nodes'' rows only';
+COMMENT ON COLUMN erp.worklist.kind IS 'backorder, refund_approval, adjustment_approval, late_po, return_inspection, anomaly, order_hold';
+COMMENT ON COLUMN erp.worklist.ref IS 'The object to act on: order:<id>:<line>, rma_line:<id>, adjustment:<id>, po:<id>, anomaly:<id>, order:<id> (a held order)';
+COMMENT ON COLUMN erp.worklist.node IS 'The node where it waits (NULL for a backorder or a held order, which are the business''s)';
+COMMENT ON COLUMN erp.worklist.score IS 'value x (1 + days_waiting / 7): money at stake weighed up by each week of waiting';
+COMMENT ON COLUMN erp.worklist.why IS 'Why it is on the list, in words';
+COMMENT ON COLUMN erp.worklist.value IS 'Money at stake: backordered revenue, the refund or adjustment value, the revenue waiting for a late purchase order, the uninspected returns'' value, an anomaly''s value, a held order''s unshipped lines'' value';
+COMMENT ON COLUMN erp.worklist.days_waiting IS 'Days since the order was captured, the approval was asked, the purchase order was due, the return was received, the anomaly was found, the order was put on hold';

@@ -1,0 +1,3 @@
+-- 99_grants_orchestration: what sql/install/94_orchestration_grants.sql gives, after
+-- 99_grants.sql gave every new function to erp_operator and every table to erp_reader.
+GRANT INSERT, UPDATE, DELETE ON erp.channel_order_rules TO erp_admin;
