@@ -199,3 +199,24 @@ CREATE TRIGGER order_hold_keep_history BEFORE DELETE OR TRUNCATE ON erp.order_ho
 COMMENT ON TABLE erp.order_hold IS 'Holds put on orders (payment, fraud, customer_service, credit): a held order is not allocated until every hold is released';
 COMMENT ON COLUMN erp.order_hold.reason IS 'payment (authorization pending), fraud (review), customer_service, credit (over the customer''s open credit; released by erp_approver only)';
 COMMENT ON COLUMN erp.order_hold.released_at IS 'When erp.release_order released it; NULL while the order is held';
+
+-- Carrier tracking (issue 17, doc/orchestration.md): the scans a carrier reports for a
+-- shipment, written by erp.carrier_event only.  (shipment, status, at) identifies a scan, so
+-- a connector that sends it again changes nothing.
+CREATE TABLE erp.shipment_tracking (
+    shipment_tracking_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    shipment_id     bigint NOT NULL REFERENCES erp.shipment,
+    order_id        bigint NOT NULL,
+    status          text NOT NULL CHECK (status IN ('picked_up', 'in_transit', 'delivered', 'failed', 'returned_to_sender')),
+    at              timestamptz NOT NULL,
+    detail          jsonb,
+    rma_id          bigint,
+    recorded_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    recorded_by     text NOT NULL,
+    UNIQUE (shipment_id, status, at)
+);
+CREATE TRIGGER shipment_tracking_keep_history BEFORE DELETE OR TRUNCATE ON erp.shipment_tracking
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.refuse_write();
+COMMENT ON TABLE erp.shipment_tracking IS 'Carrier scans of shipments (picked_up, in_transit, delivered, failed, returned_to_sender), as erp.carrier_event recorded them';
+COMMENT ON COLUMN erp.shipment_tracking.at IS 'When the carrier scanned the parcel (the carrier''s time, not ours)';
+COMMENT ON COLUMN erp.shipment_tracking.rma_id IS 'The return a returned_to_sender scan opened for the parcel''s units';

@@ -1,6 +1,7 @@
 -- 25_orchestration: order orchestration beyond allocation (issue 17, doc/orchestration.md):
--- the channel's order rules and order holds.  erp.order_hold itself is created with the
--- orders (07_orders.sql): order aging and the worklist read it.
+-- the channel's order rules, order holds and carrier events.  erp.order_hold and
+-- erp.shipment_tracking themselves are created with the orders (07_orders.sql): order
+-- aging and the worklist read them.
 
 CREATE TABLE erp.channel_order_rules (
     channel_id          bigint PRIMARY KEY REFERENCES erp.channel ON DELETE CASCADE,
@@ -30,3 +31,21 @@ CREATE FUNCTION erp.release_order(order_id bigint, reason text DEFAULT NULL)
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.release_order(bigint, text) IS
     'Releases the order''s open holds (of one reason, or all): erp.allocate_pending fills it again; a credit hold is released by members of erp_approver only (IE009); returns how many holds were released (0: none was open)';
+
+-- a partner sees the scans of the orders it sees (as erp.shipment)
+ALTER TABLE erp.shipment_tracking ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.shipment_tracking
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR EXISTS (SELECT 1 FROM erp.sales_order o WHERE o.order_id OPERATOR(pg_catalog.=) shipment_tracking.order_id));
+
+-- the reason of the returns a returned_to_sender scan opens (disposition rules may name it)
+INSERT INTO erp.reason_code (code, description, builtin)
+VALUES ('returned_to_sender', 'Carrier: the parcel could not be delivered and came back', true)
+ON CONFLICT (code) DO NOTHING;
+
+CREATE FUNCTION erp.carrier_event(shipment_id bigint, status text, at timestamptz, detail jsonb DEFAULT NULL)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ierp_carrier_event'
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.carrier_event(bigint, text, timestamptz, jsonb) IS
+    'Records a carrier scan of a shipment (status picked_up, in_transit, delivered, failed or returned_to_sender; detail a JSON object up to 4096 bytes); failed raises a carrier_failed event and a worklist row; the first returned_to_sender authorizes and receives a return (reason returned_to_sender) of the parcel''s units at the node that shipped them, for inspection; the same (shipment, status, at) sent again returns the same id and changes nothing';

@@ -1,7 +1,7 @@
 -- 27_orchestration: what sql/install/ now creates for order orchestration (issue 17,
--- doc/orchestration.md): erp.order_hold (07_orders.sql), the channels' order rules, the
--- hold functions (25_orchestration.sql), and order aging and the worklist with the holds
--- (12_intelligence.sql, 20_signals.sql).
+-- doc/orchestration.md): erp.order_hold and erp.shipment_tracking (07_orders.sql), the
+-- channels' order rules, the hold and carrier functions (25_orchestration.sql), and order
+-- aging and the worklist with holds and failed parcels (12_intelligence.sql, 20_signals.sql).
 
 -- Order holds (issue 17, doc/orchestration.md): an order waits, unallocated, for payment
 -- authorization, a fraud review, customer service or its credit.  One row per hold; an
@@ -25,8 +25,31 @@ CREATE TRIGGER order_hold_keep_history BEFORE DELETE OR TRUNCATE ON erp.order_ho
 COMMENT ON TABLE erp.order_hold IS 'Holds put on orders (payment, fraud, customer_service, credit): a held order is not allocated until every hold is released';
 COMMENT ON COLUMN erp.order_hold.reason IS 'payment (authorization pending), fraud (review), customer_service, credit (over the customer''s open credit; released by erp_approver only)';
 COMMENT ON COLUMN erp.order_hold.released_at IS 'When erp.release_order released it; NULL while the order is held';
+
+-- Carrier tracking (issue 17, doc/orchestration.md): the scans a carrier reports for a
+-- shipment, written by erp.carrier_event only.  (shipment, status, at) identifies a scan, so
+-- a connector that sends it again changes nothing.
+CREATE TABLE erp.shipment_tracking (
+    shipment_tracking_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    shipment_id     bigint NOT NULL REFERENCES erp.shipment,
+    order_id        bigint NOT NULL,
+    status          text NOT NULL CHECK (status IN ('picked_up', 'in_transit', 'delivered', 'failed', 'returned_to_sender')),
+    at              timestamptz NOT NULL,
+    detail          jsonb,
+    rma_id          bigint,
+    recorded_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    recorded_by     text NOT NULL,
+    UNIQUE (shipment_id, status, at)
+);
+CREATE TRIGGER shipment_tracking_keep_history BEFORE DELETE OR TRUNCATE ON erp.shipment_tracking
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.refuse_write();
+COMMENT ON TABLE erp.shipment_tracking IS 'Carrier scans of shipments (picked_up, in_transit, delivered, failed, returned_to_sender), as erp.carrier_event recorded them';
+COMMENT ON COLUMN erp.shipment_tracking.at IS 'When the carrier scanned the parcel (the carrier''s time, not ours)';
+COMMENT ON COLUMN erp.shipment_tracking.rma_id IS 'The return a returned_to_sender scan opened for the parcel''s units';
 SELECT pg_catalog.pg_extension_config_dump('erp.order_hold', '');
 SELECT pg_catalog.pg_extension_config_dump('erp.order_hold_order_hold_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('erp.shipment_tracking', '');
+SELECT pg_catalog.pg_extension_config_dump('erp.shipment_tracking_shipment_tracking_id_seq', '');
 
 CREATE TABLE erp.channel_order_rules (
     channel_id          bigint PRIMARY KEY REFERENCES erp.channel ON DELETE CASCADE,
@@ -57,6 +80,24 @@ CREATE FUNCTION erp.release_order(order_id bigint, reason text DEFAULT NULL)
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.release_order(bigint, text) IS
     'Releases the order''s open holds (of one reason, or all): erp.allocate_pending fills it again; a credit hold is released by members of erp_approver only (IE009); returns how many holds were released (0: none was open)';
+
+-- a partner sees the scans of the orders it sees (as erp.shipment)
+ALTER TABLE erp.shipment_tracking ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.shipment_tracking
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR EXISTS (SELECT 1 FROM erp.sales_order o WHERE o.order_id OPERATOR(pg_catalog.=) shipment_tracking.order_id));
+
+-- the reason of the returns a returned_to_sender scan opens (disposition rules may name it)
+INSERT INTO erp.reason_code (code, description, builtin)
+VALUES ('returned_to_sender', 'Carrier: the parcel could not be delivered and came back', true)
+ON CONFLICT (code) DO NOTHING;
+
+CREATE FUNCTION erp.carrier_event(shipment_id bigint, status text, at timestamptz, detail jsonb DEFAULT NULL)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ierp_carrier_event'
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.carrier_event(bigint, text, timestamptz, jsonb) IS
+    'Records a carrier scan of a shipment (status picked_up, in_transit, delivered, failed or returned_to_sender; detail a JSON object up to 4096 bytes); failed raises a carrier_failed event and a worklist row; the first returned_to_sender authorizes and receives a return (reason returned_to_sender) of the parcel''s units at the node that shipped them, for inspection; the same (shipment, status, at) sent again returns the same id and changes nothing';
 
 CREATE OR REPLACE VIEW erp.kpi_order_aging WITH (security_invoker = true) AS
 SELECT o.status::text AS status,
@@ -187,14 +228,33 @@ SELECT w.kind, w.ref, w.node,
                 WHERE ol.order_id = o.order_id AND ol.status <> 'cancelled') v
          WHERE o.status NOT IN ('shipped', 'cancelled')
            AND (SELECT erp.visible_nodes()) IS NULL
+        UNION ALL
+        -- parcels whose last carrier scan failed (erp.carrier_event), at the node that shipped them
+        SELECT 'carrier_exception', 'shipment:' || t.shipment_id, n.code, v.value,
+               GREATEST(EXTRACT(epoch FROM pg_catalog.now() - t.at) / 86400, 0),
+               pg_catalog.format('shipment %s of order %s (%s %s) failed delivery on %s: %s',
+                                 t.shipment_id, t.order_id, s.carrier, s.tracking, t.at, COALESCE(t.detail::text, 'no detail'))
+          FROM (SELECT DISTINCT ON (st.shipment_id) st.shipment_id, st.order_id, st.status, st.at, st.detail
+                  FROM erp.shipment_tracking st
+                 ORDER BY st.shipment_id, st.at DESC, st.shipment_tracking_id DESC) t
+          JOIN erp.shipment s ON s.shipment_id = t.shipment_id
+         CROSS JOIN LATERAL (
+               SELECT pg_catalog.min(sl.node_id) AS node_id,
+                      COALESCE(pg_catalog.sum(sl.qty * ol.unit_price), 0)::numeric AS value
+                 FROM erp.shipment_line sl
+                 JOIN erp.order_line ol ON ol.order_id = sl.order_id AND ol.line_no = sl.line_no
+                                       AND ol.item_id = sl.item_id
+                WHERE sl.shipment_id = t.shipment_id) v
+          LEFT JOIN erp.node n ON n.node_id = v.node_id
+         WHERE t.status = 'failed'
        ) w
  ORDER BY 4 DESC, w.kind, w.ref;
 COMMENT ON VIEW erp.worklist IS
-    'What needs a person now, most urgent first, across kinds: backorders at risk, refunds and adjustments waiting for an approver, late purchase orders with orders waiting, returns received over 2 days ago and not inspected, open anomalies, orders on hold; score = value x (1 + days waiting / 7) (doc/planning-signals.md); a partner sees its nodes'' rows only';
-COMMENT ON COLUMN erp.worklist.kind IS 'backorder, refund_approval, adjustment_approval, late_po, return_inspection, anomaly, order_hold';
-COMMENT ON COLUMN erp.worklist.ref IS 'The object to act on: order:<id>:<line>, rma_line:<id>, adjustment:<id>, po:<id>, anomaly:<id>, order:<id> (a held order)';
+    'What needs a person now, most urgent first, across kinds: backorders at risk, refunds and adjustments waiting for an approver, late purchase orders with orders waiting, returns received over 2 days ago and not inspected, open anomalies, orders on hold, parcels whose last carrier scan failed; score = value x (1 + days waiting / 7) (doc/planning-signals.md); a partner sees its nodes'' rows only';
+COMMENT ON COLUMN erp.worklist.kind IS 'backorder, refund_approval, adjustment_approval, late_po, return_inspection, anomaly, order_hold, carrier_exception';
+COMMENT ON COLUMN erp.worklist.ref IS 'The object to act on: order:<id>:<line>, rma_line:<id>, adjustment:<id>, po:<id>, anomaly:<id>, order:<id> (a held order), shipment:<id>';
 COMMENT ON COLUMN erp.worklist.node IS 'The node where it waits (NULL for a backorder or a held order, which are the business''s)';
 COMMENT ON COLUMN erp.worklist.score IS 'value x (1 + days_waiting / 7): money at stake weighed up by each week of waiting';
 COMMENT ON COLUMN erp.worklist.why IS 'Why it is on the list, in words';
-COMMENT ON COLUMN erp.worklist.value IS 'Money at stake: backordered revenue, the refund or adjustment value, the revenue waiting for a late purchase order, the uninspected returns'' value, an anomaly''s value, a held order''s unshipped lines'' value';
-COMMENT ON COLUMN erp.worklist.days_waiting IS 'Days since the order was captured, the approval was asked, the purchase order was due, the return was received, the anomaly was found, the order was put on hold';
+COMMENT ON COLUMN erp.worklist.value IS 'Money at stake: backordered revenue, the refund or adjustment value, the revenue waiting for a late purchase order, the uninspected returns'' value, an anomaly''s value, a held order''s unshipped lines'' value, a failed parcel''s value (its plain items)';
+COMMENT ON COLUMN erp.worklist.days_waiting IS 'Days since the order was captured, the approval was asked, the purchase order was due, the return was received, the anomaly was found, the order was put on hold, the carrier''s failed scan';
