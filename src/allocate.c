@@ -129,6 +129,8 @@ typedef struct AllocContext
 	char	   *channel_code;	/* for event payloads; read when first needed */
 	int64		reserved_units;
 	bool		contended;		/* a take got less while others owned slots with units */
+	bool		ship_complete;	/* one node fills the whole order, or nothing is planned */
+	int			pinned;			/* ship-complete: the one node index allowed, -1 any */
 	int			nstates;
 	LineState  *states;			/* every line of the order, for its status */
 } AllocContext;
@@ -1058,6 +1060,10 @@ AllocatePass(AllocContext *ctx, bool *planned)
 		int			n = ctx->order[k];
 		bool		fits = true;
 
+		/* a ship-complete order stays at the node it holds units at */
+		if (ctx->pinned >= 0 && n != ctx->pinned)
+			continue;
+
 		for (l = 0; l < ctx->nlines && fits; l++)
 		{
 			AllocLine  *line = &ctx->lines[l];
@@ -1075,14 +1081,16 @@ AllocatePass(AllocContext *ctx, bool *planned)
 				if (ctx->lines[l].open > 0)
 					plan[nsteps++] = (PlanStep) {l, n, ctx->lines[l].open};
 			one_node = true;
+			if (ctx->ship_complete)
+				ctx->pinned = n;
 		}
 		else
 			for (i = 0; i < ctx->nitems; i++)
 				memcpy(ctx->items[i]->cap, saved[i], sizeof(int64) * ctx->nnodes);
 	}
 
-	/* 3. the fewest nodes: the node that fills the most units, repeatedly */
-	while (!one_node)
+	/* 3. the fewest nodes: the node that fills the most units, repeatedly (never ship-complete) */
+	while (!one_node && !ctx->ship_complete)
 	{
 		int			best = -1;
 		int64		best_units = 0;
@@ -1151,6 +1159,36 @@ AllocContextInit(AllocContext *ctx, const OrderHeader *order, int64 exclude_node
 	ctx->restricted = AccessRestricted();
 	ctx->items = palloc(sizeof(ItemStock *));
 	ctx->result = result;
+	ctx->ship_complete = order->ship_complete;
+	ctx->pinned = -1;
+}
+
+/*
+ * A ship-complete order that holds units already (a plan that met a
+ * concurrent order got part of them) stays at that node: it is pinned.
+ */
+static void
+PinShipComplete(AllocContext *ctx)
+{
+	static SPIPlanPtr plan = NULL;
+	bool		isnull;
+	Datum		d;
+	int			k;
+
+	if (!ctx->ship_complete || ctx->fresh || ctx->nnodes == 0)
+		return;
+	IerpPlan(&plan, "SELECT min(node_id) FROM erp.reservation WHERE order_id = $1 AND qty > 0",
+			 1, (Oid[]) {INT8OID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(ctx->order_id)}, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read reservations");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return;
+	for (k = 0; k < ctx->nnodes; k++)
+		if (ctx->items[0]->nodes[k].node_id == DatumGetInt64(d))
+			ctx->pinned = k;
+	if (ctx->pinned < 0)
+		ctx->pinned = ctx->nnodes;	/* its node is no candidate now: nothing more is planned */
 }
 
 /*
@@ -1223,6 +1261,15 @@ AllocateLines(AllocContext *ctx, const OrderHeader *order)
 		}
 	}
 
+	/*
+	 * A ship-complete order that no node can fill whole waits: its lines
+	 * stay open (or backordered) for erp.allocate_pending, never short.
+	 */
+	if (ctx->ship_complete)
+		for (l = 0; l < ctx->nlines; l++)
+			if (ctx->lines[l].open > 0)
+				ctx->contended = true;
+
 	/* 5. backorder or short what is left; record the lines */
 	for (l = 0; l < ctx->nlines; l++)
 	{
@@ -1264,6 +1311,7 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id, AllocResult *resu
 		ctx.fresh = ctx.states[l].held == 0;
 	/* ... and on one node its reservations are written at once at the end */
 	ctx.deferred = ctx.fresh && !ctx.has_kit && OrderRowsDirect();
+	PinShipComplete(&ctx);
 	AllocateLines(&ctx, order);
 	if (ctx.deferred)
 		WriteHeldReservations(&ctx);

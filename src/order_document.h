@@ -22,6 +22,7 @@ typedef struct OrderHeader
 	bool		has_ship_to;
 	double		latitude;
 	double		longitude;
+	bool		ship_complete;	/* reserve nothing until one node can fill it all */
 } OrderHeader;
 
 extern void OrderLock(int64 order_id, OrderHeader *order);

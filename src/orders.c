@@ -35,6 +35,7 @@
 #include "ierp.h"
 #include "counts.h"
 #include "governance.h"
+#include "b2b.h"
 #include "order_document.h"
 #include "order_input.h"
 #include "order_rows.h"
@@ -185,7 +186,7 @@ CheckRedelivery(FunctionCallInfo fcinfo, int64 order_id, const char *channel, co
  */
 static bool
 CaptureDirect(FunctionCallInfo fcinfo, int64 channel_id, const char *external_ref, int32 priority,
-			  const CaptureLine *lines, int nlines, NewOrder *defer, int64 *order_id)
+			  const CaptureLine *lines, int nlines, const B2bTerms *terms, NewOrder *defer, int64 *order_id)
 {
 	NewOrder	plan;
 	bool		kit = false;
@@ -225,6 +226,8 @@ CaptureDirect(FunctionCallInfo fcinfo, int64 channel_id, const char *external_re
 	plan.order.ship_to = plan.order.ship_to_null ? (Datum) 0
 		: PointerGetDatum(PG_DETOAST_DATUM(PG_GETARG_DATUM(3)));
 	plan.order.status = "open";
+	plan.order.customer_id = terms->customer_id;
+	plan.order.ship_complete = terms->ship_complete;
 	*order_id = plan.order.order_id;
 	/* a partner's order is checked against its rows (AccessCheckOrder): written first */
 	if (defer != NULL && !kit && !AccessRestricted())
@@ -239,13 +242,23 @@ CaptureDirect(FunctionCallInfo fcinfo, int64 channel_id, const char *external_re
 
 /* A new order that arrives on hold: its hold and the order_held event. */
 static void
-CaptureHeld(int64 order_id, const char *reason)
+CaptureHeld(int64 order_id, const char *reason, const char *note)
 {
-	int64		hold_id = OrderHoldInsert(order_id, reason, "on capture");
+	int64		hold_id = OrderHoldInsert(order_id, reason, note);
 
 	EventRecord("order_held", 0, 0, order_id, 0,
 				psprintf("{\"reason\": %s, \"order_hold_id\": " INT64_FORMAT ", \"units_released\": 0}",
 						 IerpJsonQuote(reason), hold_id));
+}
+
+/* The holds a new order arrives with: ship_to's, and a credit hold over its customer's limit. */
+static void
+CaptureHolds(int64 order_id, const char *hold, const char *credit_note)
+{
+	if (hold != NULL && (credit_note == NULL || strcmp(hold, "credit") != 0))
+		CaptureHeld(order_id, hold, "on capture");
+	if (credit_note != NULL)
+		CaptureHeld(order_id, "credit", credit_note);
 }
 
 /*
@@ -264,20 +277,22 @@ OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
 {
 	static SPIPlanPtr order_plan = NULL;
 	static const Oid order_types[] = {INT8OID, TEXTOID, INT4OID, JSONBOID, INT8ARRAYOID, INT8ARRAYOID,
-	TEXTARRAYOID};
+	TEXTARRAYOID, INT8OID, BOOLOID};
 	char	   *channel = IerpTextArg(fcinfo, 0);
 	char	   *external_ref = IerpTextArg(fcinfo, 1);
 	int32		priority = PG_ARGISNULL(4) ? 0 : PG_GETARG_INT32(4);
 	int64		channel_id;
 	int64		order_id;
-	Datum		values[7];
-	char		nulls[7];
+	Datum		values[9];
+	char		nulls[9];
 	bool		isnull;
 	int			nlines,
 				i;
 	CaptureLine *lines;
 	LOCKTAG		ref_tag;
 	const char *hold;
+	B2bTerms	terms;
+	char	   *credit_note;
 
 	*created = false;
 	IerpCheckText(channel, "channel", IERP_MAX_KEY_LEN);
@@ -322,11 +337,17 @@ OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
 	 * rows of an order of plain items are not written yet: the caller
 	 * allocates it first and writes them once, with their final numbers.
 	 */
-	if (CaptureDirect(fcinfo, channel_id, external_ref, priority, lines, nlines, defer, &order_id))
+	/* a B2B customer's terms: its price breaks, ship-complete, and a credit hold over its limit */
+	B2bReadTerms(PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), &terms);
+	B2bApplyPrices(&terms, lines, nlines);
+	credit_note = B2bCreditNote(&terms, lines, nlines);
+	if (credit_note != NULL)
+		defer = NULL;
+
+	if (CaptureDirect(fcinfo, channel_id, external_ref, priority, lines, nlines, &terms, defer, &order_id))
 	{
 		*created = true;
-		if (hold != NULL)
-			CaptureHeld(order_id, hold);
+		CaptureHolds(order_id, hold, credit_note);
 		return order_id;
 	}
 
@@ -335,14 +356,14 @@ OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
 	 * captured before inserts nothing: then it is a redelivery.
 	 */
 	IerpPlan(&order_plan,
-			 "WITH o AS (INSERT INTO erp.sales_order (channel_id, external_ref, priority, ship_to)"
-			 "           VALUES ($1, $2, $3, $4)"
+			 "WITH o AS (INSERT INTO erp.sales_order (channel_id, external_ref, priority, ship_to, customer_id, ship_complete)"
+			 "           VALUES ($1, $2, $3, $4, NULLIF($8, 0), $9)"
 			 "           ON CONFLICT (channel_id, external_ref) DO NOTHING RETURNING order_id)"
 			 " INSERT INTO erp.order_line (order_id, line_no, item_id, qty, unit_price)"
 			 " SELECT o.order_id, l.n, l.item_id, l.qty, l.price::numeric"
 			 "   FROM o, unnest($5::bigint[], $6::bigint[], $7::text[]) WITH ORDINALITY AS l(item_id, qty, price, n)"
 			 " RETURNING order_id",
-			 7, order_types);
+			 9, order_types);
 	{
 		Datum	   *items = palloc(sizeof(Datum) * nlines);
 		Datum	   *qtys = palloc(sizeof(Datum) * nlines);
@@ -363,6 +384,8 @@ OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
 		values[4] = PointerGetDatum(construct_array(items, nlines, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		values[5] = PointerGetDatum(construct_array(qtys, nlines, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		values[6] = PointerGetDatum(construct_array(prices, nlines, TEXTOID, -1, false, TYPALIGN_INT));
+		values[7] = Int64GetDatum(terms.customer_id);
+		values[8] = BoolGetDatum(terms.ship_complete);
 	}
 	if (SPI_execute_plan(order_plan, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "inventory_erp: order insert failed");
@@ -384,8 +407,7 @@ OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
 					(errcode(ERRCODE_IERP_WRONG_STATUS),
 					 errmsg("sku \"%s\" is retired and takes no new orders", lines[i].sku)));
 	*created = true;
-	if (hold != NULL)
-		CaptureHeld(order_id, hold);
+	CaptureHolds(order_id, hold, credit_note);
 	return order_id;
 }
 
@@ -434,6 +456,7 @@ ierp_orders_place_body(PG_FUNCTION_ARGS)
 		/* a new order of plain items on one node: allocated, then written once */
 		OrderOwnNew(order_id, fresh.order.channel_id,
 					fresh.order.ship_to_null ? NULL : DatumGetJsonbP(fresh.order.ship_to), &order);
+		order.ship_complete = fresh.order.ship_complete;
 		AllocateNewOrder(&order, &fresh, &result);
 	}
 	else
@@ -1275,8 +1298,8 @@ ierp_orders_ship_body(PG_FUNCTION_ARGS)
 	HeldUnits  *h;
 	int			n,
 				i;
-	Datum		values[7];
-	char		nulls[7];
+	Datum		values[9];
+	char		nulls[9];
 	bool		isnull;
 	int64		shipment_id;
 

@@ -32,6 +32,8 @@ CREATE TABLE erp.sales_order (
     ship_to         jsonb,
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    customer_id     bigint,
+    ship_complete   boolean NOT NULL DEFAULT false,
     UNIQUE (channel_id, external_ref)
 );
 CREATE TRIGGER sales_order_keep_history BEFORE DELETE OR TRUNCATE ON erp.sales_order
@@ -42,6 +44,8 @@ COMMENT ON TABLE erp.sales_order IS 'A customer order captured from a channel; (
 COMMENT ON COLUMN erp.sales_order.external_ref IS 'The channel''s own order number';
 COMMENT ON COLUMN erp.sales_order.priority IS 'Higher is allocated first by erp.allocate_pending';
 COMMENT ON COLUMN erp.sales_order.ship_to IS 'Delivery address; {"lat": .., "lon": ..} makes allocation prefer the nearest node';
+COMMENT ON COLUMN erp.sales_order.customer_id IS 'The B2B customer (erp.customer) the order is for: ship_to {"customer": "<code>"} at capture; NULL for a consumer order';
+COMMENT ON COLUMN erp.sales_order.ship_complete IS 'Ship nothing until all can go: allocation reserves nothing until one node can fill the whole order, and never splits it';
 
 CREATE TABLE erp.order_line (
     order_line_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

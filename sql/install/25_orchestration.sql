@@ -49,3 +49,76 @@ CREATE FUNCTION erp.carrier_event(shipment_id bigint, status text, at timestampt
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.carrier_event(bigint, text, timestamptz, jsonb) IS
     'Records a carrier scan of a shipment (status picked_up, in_transit, delivered, failed or returned_to_sender; detail a JSON object up to 4096 bytes); failed raises a carrier_failed event and a worklist row; the first returned_to_sender authorizes and receives a return (reason returned_to_sender) of the parcel''s units at the node that shipped them, for inspection; the same (shipment, status, at) sent again returns the same id and changes nothing';
+
+-- B2B accounts ----------------------------------------------------------------------------
+
+CREATE TABLE erp.price_list (
+    price_list_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    code            text NOT NULL UNIQUE CHECK (code <> '' AND pg_catalog.length(code) <= 64),
+    name            text NOT NULL DEFAULT ''
+);
+COMMENT ON TABLE erp.price_list IS 'A price list of B2B customers: unit prices by item and quantity break (erp.price_break)';
+
+CREATE TABLE erp.price_break (
+    price_break_id  bigint GENERATED ALWAYS AS IDENTITY,
+    price_list_id   bigint NOT NULL REFERENCES erp.price_list ON DELETE CASCADE,
+    item_id         bigint NOT NULL REFERENCES erp.item,
+    min_qty         bigint NOT NULL CHECK (min_qty > 0),
+    unit_price      numeric(14,2) NOT NULL CHECK (unit_price >= 0),
+    CONSTRAINT price_break_pkey PRIMARY KEY (item_id, price_break_id),
+    UNIQUE (price_list_id, item_id, min_qty)
+);
+COMMENT ON TABLE erp.price_break IS 'The unit price of an item on a price list from min_qty units per order line on; a line without unit_price of a customer with the list gets the break with the largest min_qty <= its qty';
+
+CREATE TABLE erp.customer (
+    customer_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    code            text NOT NULL UNIQUE CHECK (code <> '' AND pg_catalog.length(code) <= 64),
+    name            text NOT NULL DEFAULT '',
+    payment_terms   text NOT NULL DEFAULT 'prepaid' CHECK (payment_terms <> '' AND pg_catalog.length(payment_terms) <= 64),
+    credit_limit    numeric(14,2) CHECK (credit_limit >= 0),
+    ship_complete   boolean NOT NULL DEFAULT false,
+    allow_partial   boolean NOT NULL DEFAULT true,
+    price_list_id   bigint REFERENCES erp.price_list,
+    active          boolean NOT NULL DEFAULT true
+);
+COMMENT ON TABLE erp.customer IS 'A B2B customer: its price list, payment terms, credit limit and shipping terms; an order names it with ship_to {"customer": "<code>"}';
+COMMENT ON COLUMN erp.customer.payment_terms IS 'As agreed, e.g. prepaid, net30 (recorded for invoicing; the extension does not invoice)';
+COMMENT ON COLUMN erp.customer.credit_limit IS 'Open credit: the unshipped value of its open orders plus a new order may not exceed it, or the new order arrives on a credit hold; NULL: no limit';
+COMMENT ON COLUMN erp.customer.ship_complete IS 'Its orders are ship-complete by default (erp.sales_order.ship_complete)';
+COMMENT ON COLUMN erp.customer.allow_partial IS 'false: the customer takes no partial shipment, so its orders are always ship-complete';
+
+CREATE VIEW erp.kpi_customer_margin WITH (security_invoker = true) AS
+WITH sales AS (
+    SELECT o.customer_id, sum(sl.qty * ol.unit_price) AS revenue, sum(sl.qty) AS units
+      FROM erp.shipment_line sl
+      JOIN erp.order_line ol ON ol.order_id = sl.order_id AND ol.line_no = sl.line_no
+      JOIN erp.sales_order o ON o.order_id = sl.order_id
+     WHERE o.customer_id IS NOT NULL
+     GROUP BY 1
+), costs AS (
+    SELECT o.customer_id, -sum(e.value) AS cogs
+      FROM erp.cost_entry e
+      JOIN erp.sales_order o ON e.ref = 'order:' || o.order_id
+     WHERE e.kind = 'cogs' AND o.customer_id IS NOT NULL
+     GROUP BY 1
+), open_orders AS (
+    SELECT o.customer_id, sum((l.qty - l.qty_shipped) * l.unit_price) AS open_value
+      FROM erp.sales_order o JOIN erp.order_line l ON l.order_id = o.order_id
+     WHERE o.customer_id IS NOT NULL AND o.status NOT IN ('shipped', 'cancelled') AND l.status <> 'cancelled'
+     GROUP BY 1
+)
+SELECT c.code AS customer, c.name,
+       COALESCE(s.units, 0)::bigint AS units_shipped,
+       COALESCE(s.revenue, 0)::numeric(14,2) AS revenue,
+       COALESCE(k.cogs, 0)::numeric(14,2) AS cogs,
+       (COALESCE(s.revenue, 0) - COALESCE(k.cogs, 0))::numeric(14,2) AS margin,
+       CASE WHEN COALESCE(s.revenue, 0) > 0
+            THEN round(100 * (s.revenue - COALESCE(k.cogs, 0)) / s.revenue, 1) END AS margin_pct,
+       COALESCE(oo.open_value, 0)::numeric(14,2) AS open_value,
+       c.credit_limit
+  FROM erp.customer c
+  LEFT JOIN sales s ON s.customer_id = c.customer_id
+  LEFT JOIN costs k ON k.customer_id = c.customer_id
+  LEFT JOIN open_orders oo ON oo.customer_id = c.customer_id;
+COMMENT ON VIEW erp.kpi_customer_margin IS
+    'Per B2B customer: units shipped, revenue (shipped units x unit price), cogs (erp.cost_entry of its orders), margin and margin %, the unshipped value of its open orders and its credit limit (as erp.kpi_margin per channel)';

@@ -1,3 +1,4 @@
 -- 94_orchestration_grants: administrators keep the channels' order rules (the functions
 -- and the views are covered by 90_grants.sql).
 GRANT INSERT, UPDATE, DELETE ON erp.channel_order_rules TO erp_admin;
+GRANT INSERT, UPDATE, DELETE ON erp.customer, erp.price_list, erp.price_break TO erp_admin;
