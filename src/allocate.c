@@ -130,6 +130,8 @@ typedef struct AllocContext
 	int64		reserved_units;
 	bool		contended;		/* a take got less while others owned slots with units */
 	bool		ship_complete;	/* one node fills the whole order, or nothing is planned */
+	bool	   *meets;			/* per node: can ship by the order's ship_by (NULL: no service) */
+	bool		express;		/* the order's service is express: nearest before rank */
 	int			pinned;			/* ship-complete: the one node index allowed, -1 any */
 	int			nstates;
 	LineState  *states;			/* every line of the order, for its status */
@@ -162,6 +164,12 @@ NodePreferenceCmp(const void *a, const void *b)
 	NodeStock  *ni = &sort_ctx->items[0]->nodes[i],
 			   *nj = &sort_ctx->items[0]->nodes[j];
 
+	/* an order with a service level: the nodes that can ship by its ship_by first */
+	if (sort_ctx->meets && sort_ctx->meets[i] != sort_ctx->meets[j])
+		return sort_ctx->meets[i] ? -1 : 1;
+	/* express: the nearest of them, before the channel's rank */
+	if (sort_ctx->express && sort_ctx->distance[i] != sort_ctx->distance[j])
+		return sort_ctx->distance[i] < sort_ctx->distance[j] ? -1 : 1;
 	if (ni->rank != nj->rank)
 		return ni->rank < nj->rank ? -1 : 1;
 	if (sort_ctx->distance[i] != sort_ctx->distance[j])
@@ -1221,6 +1229,16 @@ AllocateLines(AllocContext *ctx, const OrderHeader *order)
 				ctx->distance[k] = DistanceKm(order->latitude, order->longitude,
 											 nodes[k].latitude, nodes[k].longitude);
 		}
+		if (order->has_service)
+		{
+			int64	   *ids = palloc(sizeof(int64) * ctx->nnodes);
+
+			for (k = 0; k < ctx->nnodes; k++)
+				ids[k] = nodes[k].node_id;
+			ctx->meets = palloc0(sizeof(bool) * ctx->nnodes);
+			if (!OrderServiceNodes(ctx->order_id, ctx->nnodes, ids, ctx->meets, &ctx->express))
+				ctx->meets = NULL;
+		}
 		sort_ctx = ctx;
 		qsort(ctx->order, ctx->nnodes, sizeof(int), NodePreferenceCmp);
 
@@ -1322,6 +1340,8 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id, AllocResult *resu
 	 * (or partially allocated) for the next erp.allocate_pending.
 	 */
 	order_status = OrderWriteStatus(order, !ctx.contended, ctx.states, ctx.nstates);
+	if (order->has_service && ctx.reserved_units > 0)
+		OrderServiceAllocated(order->order_id);
 	if (result)
 	{
 		if (ctx.fresh)

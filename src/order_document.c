@@ -40,7 +40,8 @@
 	"            THEN ship_to->>'lat' END," \
 	"       CASE WHEN jsonb_typeof(ship_to) = 'object' AND jsonb_typeof(ship_to->'lon') = 'number'" \
 	"            THEN ship_to->>'lon' END," \
-	"       ship_complete" \
+	"       ship_complete," \
+	"       EXISTS (SELECT 1 FROM erp.order_service s WHERE s.order_id = $1)" \
 	"  FROM erp.sales_order WHERE order_id = $1"
 
 static const Oid id_argtypes[] = {INT8OID, INT8OID, INT8OID, INT8OID};
@@ -77,6 +78,7 @@ ReadOrderHeader(int64 order_id, OrderHeader *order)
 	order->latitude = order->has_ship_to ? lat : 0;
 	order->longitude = order->has_ship_to ? lon : 0;
 	order->ship_complete = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull)) && !isnull;
+	order->has_service = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull)) && !isnull;
 }
 
 /*
@@ -179,6 +181,7 @@ OrderOwnNew(int64 order_id, int64 channel_id, Jsonb *ship_to, OrderHeader *order
 	order->channel_id = channel_id;
 	order->status = pstrdup("open");
 	order->ship_complete = false;
+	order->has_service = false;
 	order->has_ship_to = OrderParseCoordinate(JsonNumberText(ship_to, "lat"), &lat) &&
 		OrderParseCoordinate(JsonNumberText(ship_to, "lon"), &lon) &&
 		lat >= -90.0 && lat <= 90.0 && lon >= -180.0 && lon <= 180.0;

@@ -23,6 +23,7 @@ typedef struct OrderHeader
 	double		latitude;
 	double		longitude;
 	bool		ship_complete;	/* reserve nothing until one node can fill it all */
+	bool		has_service;	/* erp.order_service has its service level and ship_by */
 } OrderHeader;
 
 extern void OrderLock(int64 order_id, OrderHeader *order);
@@ -90,6 +91,12 @@ extern void OrderHoldRefuse(const OrderHeader *order) pg_attribute_noreturn();
 /* order_hold.c: the hold a capture's ship_to asks for ({"hold": reason}), or NULL */
 extern const char *OrderHoldRequested(Jsonb *ship_to);
 extern int64 OrderHoldInsert(int64 order_id, const char *reason, const char *note);
+
+/* service_level.c: an order's service level and ship_by */
+extern const char *OrderServiceRequested(Jsonb *ship_to);
+extern void OrderServiceRecord(int64 order_id, int64 channel_id, const char *service);
+extern bool OrderServiceNodes(int64 order_id, int nnodes, const int64 *node_ids, bool *meets, bool *express);
+extern void OrderServiceAllocated(int64 order_id);
 
 extern bool OrderParseCoordinate(const char *text, double *out);
 

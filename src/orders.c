@@ -291,6 +291,7 @@ OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
 	CaptureLine *lines;
 	LOCKTAG		ref_tag;
 	const char *hold;
+	const char *service;
 	B2bTerms	terms;
 	char	   *credit_note;
 
@@ -314,7 +315,9 @@ OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
 							  channel, external_ref, &lines);
 	/* {"hold": reason} in ship_to: the order arrives on hold (order_hold.c), its rows written at once */
 	hold = OrderHoldRequested(PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3));
-	if (hold != NULL)
+	/* {"service": level}: its ship_by is recorded with the order (service_level.c) */
+	service = OrderServiceRequested(PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3));
+	if (hold != NULL || service != NULL)
 		defer = NULL;
 
 	/*
@@ -348,6 +351,8 @@ OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
 	{
 		*created = true;
 		CaptureHolds(order_id, hold, credit_note);
+		if (service != NULL)
+			OrderServiceRecord(order_id, channel_id, service);
 		return order_id;
 	}
 
@@ -408,6 +413,8 @@ OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
 					 errmsg("sku \"%s\" is retired and takes no new orders", lines[i].sku)));
 	*created = true;
 	CaptureHolds(order_id, hold, credit_note);
+	if (service != NULL)
+		OrderServiceRecord(order_id, channel_id, service);
 	return order_id;
 }
 

@@ -224,3 +224,19 @@ CREATE TRIGGER shipment_tracking_keep_history BEFORE DELETE OR TRUNCATE ON erp.s
 COMMENT ON TABLE erp.shipment_tracking IS 'Carrier scans of shipments (picked_up, in_transit, delivered, failed, returned_to_sender), as erp.carrier_event recorded them';
 COMMENT ON COLUMN erp.shipment_tracking.at IS 'When the carrier scanned the parcel (the carrier''s time, not ours)';
 COMMENT ON COLUMN erp.shipment_tracking.rma_id IS 'The return a returned_to_sender scan opened for the parcel''s units';
+
+-- Service levels of orders (issue 17, doc/orchestration.md): the service an order asked
+-- for (ship_to {"service": ..}) and the time it must ship by, from the channel's rules and
+-- the nodes' cut-offs; whether the node it was allocated to can meet it.
+CREATE TABLE erp.order_service (
+    order_id        bigint PRIMARY KEY,
+    service         text NOT NULL CHECK (service IN ('express', 'standard', 'economy')),
+    ship_by         timestamptz NOT NULL,
+    node_id         bigint,
+    node_ship_at    timestamptz,
+    meets_ship_by   boolean
+);
+CREATE TRIGGER order_service_keep_history BEFORE DELETE OR TRUNCATE ON erp.order_service
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.refuse_write();
+COMMENT ON TABLE erp.order_service IS 'The service level an order asked for and the time it must ship by (the earliest its channel''s nodes can make); the node allocation chose and whether that node ships by then';
+COMMENT ON COLUMN erp.order_service.node_ship_at IS 'When the allocated node can ship the order (its next cut-off after allocation); later than ship_by: meets_ship_by is false and an event ship_by_at_risk was raised';

@@ -122,3 +122,71 @@ SELECT c.code AS customer, c.name,
   LEFT JOIN open_orders oo ON oo.customer_id = c.customer_id;
 COMMENT ON VIEW erp.kpi_customer_margin IS
     'Per B2B customer: units shipped, revenue (shipped units x unit price), cogs (erp.cost_entry of its orders), margin and margin %, the unshipped value of its open orders and its credit limit (as erp.kpi_margin per channel)';
+
+-- Service levels and promise dates -----------------------------------------------------------
+
+CREATE TABLE erp.service_level (
+    channel_id          bigint NOT NULL REFERENCES erp.channel ON DELETE CASCADE,
+    service             text NOT NULL CHECK (service IN ('express', 'standard', 'economy')),
+    ship_within_days    integer NOT NULL CHECK (ship_within_days BETWEEN 0 AND 30),
+    transit_days        integer NOT NULL CHECK (transit_days BETWEEN 0 AND 60),
+    PRIMARY KEY (channel_id, service)
+);
+COMMENT ON TABLE erp.service_level IS
+    'A channel''s service levels: an order ships by the cut-off ship_within_days ship days after the first one it can make, and is delivered transit_days later; without a row: express 0/1, standard 1/3, economy 3/6';
+
+CREATE TABLE erp.node_cutoff (
+    node_id         bigint PRIMARY KEY REFERENCES erp.node ON DELETE CASCADE,
+    cutoff          time NOT NULL DEFAULT '15:00',
+    time_zone       text NOT NULL DEFAULT 'UTC' CHECK (pg_catalog.length(time_zone) <= 64),
+    ships_weekends  boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE erp.node_cutoff IS
+    'When a node hands parcels to its carriers: orders allocated before the cut-off (local time in time_zone) ship that day; without a row: 15:00 UTC, Monday to Friday';
+
+-- the ship days of a node from a time on: the day of at (when before the cut-off) or the next,
+-- weekends skipped unless the node ships then; ship_time is the cut-off of the (days+1)-th
+CREATE FUNCTION erp.ship_time(node_id bigint, at timestamptz, days integer DEFAULT 0)
+    RETURNS timestamptz
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    RETURN (
+    SELECT (d.day + c.cutoff) AT TIME ZONE c.time_zone
+      FROM (SELECT COALESCE(nc.cutoff, '15:00'::time) AS cutoff, COALESCE(nc.time_zone, 'UTC') AS time_zone,
+                   COALESCE(nc.ships_weekends, false) AS weekends
+              FROM (SELECT 1) one LEFT JOIN erp.node_cutoff nc ON nc.node_id OPERATOR(pg_catalog.=) ship_time.node_id) c,
+           LATERAL (SELECT g.day
+                      FROM pg_catalog.generate_series(
+                               ((at AT TIME ZONE c.time_zone)::date
+                                + CASE WHEN (at AT TIME ZONE c.time_zone)::time > c.cutoff THEN 1 ELSE 0 END),
+                               ((at AT TIME ZONE c.time_zone)::date + 3 * GREATEST(days, 0) + 10),
+                               interval '1 day') AS s(t),
+                           LATERAL (SELECT s.t::date AS day) g
+                     WHERE c.weekends OR EXTRACT(isodow FROM g.day) < 6
+                     ORDER BY g.day OFFSET GREATEST(days, 0) LIMIT 1) d);
+COMMENT ON FUNCTION erp.ship_time(bigint, timestamptz, integer) IS
+    'When node_id ships an order ready at at, days ship days later (0: the first it can make): the cut-off of its ship day, in its time zone (erp.node_cutoff; 15:00 UTC on weekdays without a row)';
+
+CREATE FUNCTION erp.promise(sku text, qty bigint, channel text, ship_to jsonb DEFAULT NULL,
+                            service text DEFAULT 'standard', at timestamptz DEFAULT NULL)
+    RETURNS timestamptz
+    AS 'MODULE_PATHNAME', 'ierp_promise'
+    LANGUAGE C STABLE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.promise(text, bigint, text, jsonb, text, timestamptz) IS
+    'The delivery time a storefront may promise for qty units of sku on channel with service (express, standard, economy) ordered at at (default now): over the channel''s nodes whose ATP covers qty, the earliest erp.ship_time(node, at, ship_within_days) + transit_days of the channel''s rule (erp.service_level); NULL when no node has the units';
+
+CREATE VIEW erp.kpi_late_shipments WITH (security_invoker = true) AS
+SELECT c.code AS channel, os.service,
+       count(*)::bigint AS orders_shipped,
+       count(*) FILTER (WHERE s.shipped_at > os.ship_by)::bigint AS late,
+       round(100.0 * count(*) FILTER (WHERE s.shipped_at > os.ship_by) / count(*), 1) AS late_pct,
+       round((extract(epoch FROM avg(s.shipped_at - os.ship_by) FILTER (WHERE s.shipped_at > os.ship_by)) / 3600)::numeric, 1)
+           AS avg_hours_late,
+       count(*) FILTER (WHERE os.meets_ship_by = false)::bigint AS allocated_at_risk
+  FROM erp.order_service os
+  JOIN erp.sales_order o ON o.order_id = os.order_id
+  JOIN erp.channel c ON c.channel_id = o.channel_id
+  JOIN LATERAL (SELECT max(sh.shipped_at) AS shipped_at FROM erp.shipment sh WHERE sh.order_id = os.order_id) s ON true
+ WHERE s.shipped_at IS NOT NULL
+ GROUP BY c.code, os.service;
+COMMENT ON VIEW erp.kpi_late_shipments IS
+    'Per channel and service level: orders shipped, how many shipped after their ship_by (late), late %, average hours late, and how many were allocated to a node that could not meet it';

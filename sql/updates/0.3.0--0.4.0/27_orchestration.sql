@@ -53,10 +53,27 @@ CREATE TRIGGER shipment_tracking_keep_history BEFORE DELETE OR TRUNCATE ON erp.s
 COMMENT ON TABLE erp.shipment_tracking IS 'Carrier scans of shipments (picked_up, in_transit, delivered, failed, returned_to_sender), as erp.carrier_event recorded them';
 COMMENT ON COLUMN erp.shipment_tracking.at IS 'When the carrier scanned the parcel (the carrier''s time, not ours)';
 COMMENT ON COLUMN erp.shipment_tracking.rma_id IS 'The return a returned_to_sender scan opened for the parcel''s units';
+
+-- Service levels of orders (issue 17, doc/orchestration.md): the service an order asked
+-- for (ship_to {"service": ..}) and the time it must ship by, from the channel's rules and
+-- the nodes' cut-offs; whether the node it was allocated to can meet it.
+CREATE TABLE erp.order_service (
+    order_id        bigint PRIMARY KEY,
+    service         text NOT NULL CHECK (service IN ('express', 'standard', 'economy')),
+    ship_by         timestamptz NOT NULL,
+    node_id         bigint,
+    node_ship_at    timestamptz,
+    meets_ship_by   boolean
+);
+CREATE TRIGGER order_service_keep_history BEFORE DELETE OR TRUNCATE ON erp.order_service
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.refuse_write();
+COMMENT ON TABLE erp.order_service IS 'The service level an order asked for and the time it must ship by (the earliest its channel''s nodes can make); the node allocation chose and whether that node ships by then';
+COMMENT ON COLUMN erp.order_service.node_ship_at IS 'When the allocated node can ship the order (its next cut-off after allocation); later than ship_by: meets_ship_by is false and an event ship_by_at_risk was raised';
 SELECT pg_catalog.pg_extension_config_dump('erp.order_hold', '');
 SELECT pg_catalog.pg_extension_config_dump('erp.order_hold_order_hold_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('erp.shipment_tracking', '');
 SELECT pg_catalog.pg_extension_config_dump('erp.shipment_tracking_shipment_tracking_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('erp.order_service', '');
 
 CREATE TABLE erp.channel_order_rules (
     channel_id          bigint PRIMARY KEY REFERENCES erp.channel ON DELETE CASCADE,
@@ -178,12 +195,82 @@ SELECT c.code AS customer, c.name,
   LEFT JOIN open_orders oo ON oo.customer_id = c.customer_id;
 COMMENT ON VIEW erp.kpi_customer_margin IS
     'Per B2B customer: units shipped, revenue (shipped units x unit price), cogs (erp.cost_entry of its orders), margin and margin %, the unshipped value of its open orders and its credit limit (as erp.kpi_margin per channel)';
+
+-- Service levels and promise dates -----------------------------------------------------------
+
+CREATE TABLE erp.service_level (
+    channel_id          bigint NOT NULL REFERENCES erp.channel ON DELETE CASCADE,
+    service             text NOT NULL CHECK (service IN ('express', 'standard', 'economy')),
+    ship_within_days    integer NOT NULL CHECK (ship_within_days BETWEEN 0 AND 30),
+    transit_days        integer NOT NULL CHECK (transit_days BETWEEN 0 AND 60),
+    PRIMARY KEY (channel_id, service)
+);
+COMMENT ON TABLE erp.service_level IS
+    'A channel''s service levels: an order ships by the cut-off ship_within_days ship days after the first one it can make, and is delivered transit_days later; without a row: express 0/1, standard 1/3, economy 3/6';
+
+CREATE TABLE erp.node_cutoff (
+    node_id         bigint PRIMARY KEY REFERENCES erp.node ON DELETE CASCADE,
+    cutoff          time NOT NULL DEFAULT '15:00',
+    time_zone       text NOT NULL DEFAULT 'UTC' CHECK (pg_catalog.length(time_zone) <= 64),
+    ships_weekends  boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE erp.node_cutoff IS
+    'When a node hands parcels to its carriers: orders allocated before the cut-off (local time in time_zone) ship that day; without a row: 15:00 UTC, Monday to Friday';
+
+-- the ship days of a node from a time on: the day of at (when before the cut-off) or the next,
+-- weekends skipped unless the node ships then; ship_time is the cut-off of the (days+1)-th
+CREATE FUNCTION erp.ship_time(node_id bigint, at timestamptz, days integer DEFAULT 0)
+    RETURNS timestamptz
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    RETURN (
+    SELECT (d.day + c.cutoff) AT TIME ZONE c.time_zone
+      FROM (SELECT COALESCE(nc.cutoff, '15:00'::time) AS cutoff, COALESCE(nc.time_zone, 'UTC') AS time_zone,
+                   COALESCE(nc.ships_weekends, false) AS weekends
+              FROM (SELECT 1) one LEFT JOIN erp.node_cutoff nc ON nc.node_id OPERATOR(pg_catalog.=) ship_time.node_id) c,
+           LATERAL (SELECT g.day
+                      FROM pg_catalog.generate_series(
+                               ((at AT TIME ZONE c.time_zone)::date
+                                + CASE WHEN (at AT TIME ZONE c.time_zone)::time > c.cutoff THEN 1 ELSE 0 END),
+                               ((at AT TIME ZONE c.time_zone)::date + 3 * GREATEST(days, 0) + 10),
+                               interval '1 day') AS s(t),
+                           LATERAL (SELECT s.t::date AS day) g
+                     WHERE c.weekends OR EXTRACT(isodow FROM g.day) < 6
+                     ORDER BY g.day OFFSET GREATEST(days, 0) LIMIT 1) d);
+COMMENT ON FUNCTION erp.ship_time(bigint, timestamptz, integer) IS
+    'When node_id ships an order ready at at, days ship days later (0: the first it can make): the cut-off of its ship day, in its time zone (erp.node_cutoff; 15:00 UTC on weekdays without a row)';
+
+CREATE FUNCTION erp.promise(sku text, qty bigint, channel text, ship_to jsonb DEFAULT NULL,
+                            service text DEFAULT 'standard', at timestamptz DEFAULT NULL)
+    RETURNS timestamptz
+    AS 'MODULE_PATHNAME', 'ierp_promise'
+    LANGUAGE C STABLE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.promise(text, bigint, text, jsonb, text, timestamptz) IS
+    'The delivery time a storefront may promise for qty units of sku on channel with service (express, standard, economy) ordered at at (default now): over the channel''s nodes whose ATP covers qty, the earliest erp.ship_time(node, at, ship_within_days) + transit_days of the channel''s rule (erp.service_level); NULL when no node has the units';
+
+CREATE VIEW erp.kpi_late_shipments WITH (security_invoker = true) AS
+SELECT c.code AS channel, os.service,
+       count(*)::bigint AS orders_shipped,
+       count(*) FILTER (WHERE s.shipped_at > os.ship_by)::bigint AS late,
+       round(100.0 * count(*) FILTER (WHERE s.shipped_at > os.ship_by) / count(*), 1) AS late_pct,
+       round((extract(epoch FROM avg(s.shipped_at - os.ship_by) FILTER (WHERE s.shipped_at > os.ship_by)) / 3600)::numeric, 1)
+           AS avg_hours_late,
+       count(*) FILTER (WHERE os.meets_ship_by = false)::bigint AS allocated_at_risk
+  FROM erp.order_service os
+  JOIN erp.sales_order o ON o.order_id = os.order_id
+  JOIN erp.channel c ON c.channel_id = o.channel_id
+  JOIN LATERAL (SELECT max(sh.shipped_at) AS shipped_at FROM erp.shipment sh WHERE sh.order_id = os.order_id) s ON true
+ WHERE s.shipped_at IS NOT NULL
+ GROUP BY c.code, os.service;
+COMMENT ON VIEW erp.kpi_late_shipments IS
+    'Per channel and service level: orders shipped, how many shipped after their ship_by (late), late %, average hours late, and how many were allocated to a node that could not meet it';
 SELECT pg_catalog.pg_extension_config_dump('erp.price_list', '');
 SELECT pg_catalog.pg_extension_config_dump('erp.price_list_price_list_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('erp.price_break', '');
 SELECT pg_catalog.pg_extension_config_dump('erp.price_break_price_break_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('erp.customer', '');
 SELECT pg_catalog.pg_extension_config_dump('erp.customer_customer_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('erp.service_level', '');
+SELECT pg_catalog.pg_extension_config_dump('erp.node_cutoff', '');
 
 CREATE OR REPLACE VIEW erp.kpi_order_aging WITH (security_invoker = true) AS
 SELECT o.status::text AS status,
