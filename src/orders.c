@@ -744,6 +744,36 @@ ierp_orders_cancel_body(PG_FUNCTION_ARGS)
 }
 
 /*
+ * OrderLineRelease: gives up to qty reserved (unpicked) units of one line
+ * of an order the caller owns back to available (qty < 0: all of them; a
+ * kit line's are its components'), and deletes the reservations left
+ * empty.  The line's numbers are the caller's to write.  Returns the units
+ * released.
+ */
+int64
+OrderLineRelease(int64 order_id, int32 line_no, int64 qty)
+{
+	HeldUnits  *h;
+	int			n = LoadHeld(order_id, 0, &h);
+	int64		released = 0;
+	int			i;
+
+	for (i = 0; i < n && (qty < 0 || released < qty); i++)
+	{
+		int64		part;
+
+		if (h[i].line_no != line_no || h[i].unpicked == 0)
+			continue;
+		part = qty < 0 ? h[i].unpicked : Min(qty - released, h[i].unpicked);
+		MoveHeld(order_id, &h[i], part, STATE_RESERVED, STATE_AVAILABLE, "release");
+		ReservationChange(&h[i], -part, 0, 0);
+		released += part;
+	}
+	DeleteEmptyReservations(order_id, h, n);
+	return released;
+}
+
+/*
  * OrderReleaseReserved: gives every reserved (unpicked) unit of an order
  * the caller owns back to available, and takes them off its lines: an order
  * put on hold (order_hold.c) waits with nothing reserved.  Only for an order

@@ -138,7 +138,9 @@ COMMENT ON TABLE erp.service_level IS
 CREATE TABLE erp.node_cutoff (
     node_id         bigint PRIMARY KEY REFERENCES erp.node ON DELETE CASCADE,
     cutoff          time NOT NULL DEFAULT '15:00',
-    time_zone       text NOT NULL DEFAULT 'UTC' CHECK (pg_catalog.length(time_zone) <= 64),
+    -- a zone PostgreSQL knows (the check raises 22023 for another)
+    time_zone       text NOT NULL DEFAULT 'UTC' CHECK (pg_catalog.length(time_zone) <= 64
+                                                       AND (pg_catalog.now() AT TIME ZONE time_zone) IS NOT NULL),
     ships_weekends  boolean NOT NULL DEFAULT false
 );
 COMMENT ON TABLE erp.node_cutoff IS
@@ -156,15 +158,19 @@ CREATE FUNCTION erp.ship_time(node_id bigint, at timestamptz, days integer DEFAU
               FROM (SELECT 1) one LEFT JOIN erp.node_cutoff nc ON nc.node_id OPERATOR(pg_catalog.=) ship_time.node_id) c,
            LATERAL (SELECT g.day
                       FROM pg_catalog.generate_series(
-                               ((at AT TIME ZONE c.time_zone)::date
-                                + CASE WHEN (at AT TIME ZONE c.time_zone)::time > c.cutoff THEN 1 ELSE 0 END),
-                               ((at AT TIME ZONE c.time_zone)::date + 3 * GREATEST(days, 0) + 10),
+                               -- no rows (NULL) for a time outside the years 1970..9998 or days outside 0..366
+                               CASE WHEN at >= '1970-01-01 00:00+00' AND at < '9999-01-01 00:00+00' AND days BETWEEN 0 AND 366
+                                    THEN (at AT TIME ZONE c.time_zone)::date
+                                         + CASE WHEN (at AT TIME ZONE c.time_zone)::time > c.cutoff THEN 1 ELSE 0 END
+                               END,
+                               (LEAST(GREATEST(at, '1970-01-01 00:00+00'), '9999-01-01 00:00+00') AT TIME ZONE c.time_zone)::date
+                                   + 3 * LEAST(GREATEST(days, 0), 366) + 10,
                                interval '1 day') AS s(t),
                            LATERAL (SELECT s.t::date AS day) g
                      WHERE c.weekends OR EXTRACT(isodow FROM g.day) < 6
-                     ORDER BY g.day OFFSET GREATEST(days, 0) LIMIT 1) d);
+                     ORDER BY g.day OFFSET LEAST(GREATEST(days, 0), 366) LIMIT 1) d);
 COMMENT ON FUNCTION erp.ship_time(bigint, timestamptz, integer) IS
-    'When node_id ships an order ready at at, days ship days later (0: the first it can make): the cut-off of its ship day, in its time zone (erp.node_cutoff; 15:00 UTC on weekdays without a row)';
+    'When node_id ships an order ready at at, days ship days later (0: the first it can make): the cut-off of its ship day, in its time zone (erp.node_cutoff; 15:00 UTC on weekdays without a row); NULL for a time outside the years 1970 to 9998 or days outside 0..366';
 
 CREATE FUNCTION erp.promise(sku text, qty bigint, channel text, ship_to jsonb DEFAULT NULL,
                             service text DEFAULT 'standard', at timestamptz DEFAULT NULL)
@@ -190,3 +196,55 @@ SELECT c.code AS channel, os.service,
  GROUP BY c.code, os.service;
 COMMENT ON VIEW erp.kpi_late_shipments IS
     'Per channel and service level: orders shipped, how many shipped after their ship_by (late), late %, average hours late, and how many were allocated to a node that could not meet it';
+
+-- Order edits ---------------------------------------------------------------------------------
+
+CREATE TABLE erp.order_edit (
+    order_edit_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    order_id        bigint NOT NULL,
+    line_no         integer NOT NULL,
+    kind            text NOT NULL CHECK (kind IN ('change_qty', 'cancel_line', 'add_line', 'release')),
+    old_qty         bigint NOT NULL,
+    new_qty         bigint NOT NULL,
+    units_released  bigint NOT NULL DEFAULT 0,
+    units_reserved  bigint NOT NULL DEFAULT 0,
+    edited_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    edited_by       text NOT NULL
+);
+CREATE INDEX order_edit_order_idx ON erp.order_edit (order_id);
+CREATE TRIGGER order_edit_keep_history BEFORE DELETE OR TRUNCATE ON erp.order_edit
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.refuse_write();
+COMMENT ON TABLE erp.order_edit IS
+    'Edits of orders before fulfilment (erp.change_line, erp.cancel_line, erp.add_line, erp.release_line): the line, its quantity before and after, the units released and reserved by the edit, who and when';
+ALTER TABLE erp.order_edit ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.order_edit
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR EXISTS (SELECT 1 FROM erp.sales_order o WHERE o.order_id OPERATOR(pg_catalog.=) order_edit.order_id));
+
+CREATE FUNCTION erp.change_line(order_id bigint, line_no integer, qty bigint)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ierp_change_line'
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.change_line(bigint, integer, bigint) IS
+    'Changes the quantity of an order line not yet picked: a smaller one releases the reserved units above it, a larger one is allocated (unless the order is held); returns the erp.order_edit id (0 when the quantity is the same)';
+
+CREATE FUNCTION erp.cancel_line(order_id bigint, line_no integer)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ierp_cancel_line'
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.cancel_line(bigint, integer) IS
+    'Cancels an order line not yet picked and releases its reserved units (not the order''s last open line: cancel the order); returns the erp.order_edit id';
+
+CREATE FUNCTION erp.add_line(order_id bigint, sku text, qty bigint, unit_price numeric DEFAULT NULL)
+    RETURNS integer
+    AS 'MODULE_PATHNAME', 'ierp_add_line'
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.add_line(bigint, text, bigint, numeric) IS
+    'Adds a line to an order not yet packed (price given, else the customer''s price break, else the item''s) and allocates it unless the order is held; returns its line number';
+
+CREATE FUNCTION erp.release_line(order_id bigint, line_no integer, qty bigint)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ierp_release_line'
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.release_line(bigint, integer, bigint) IS
+    'Gives qty reserved units of an order line not yet picked back to available; the line waits for erp.allocate_pending like any partly allocated line; returns the erp.order_edit id';
