@@ -41,7 +41,8 @@
 	"       CASE WHEN jsonb_typeof(ship_to) = 'object' AND jsonb_typeof(ship_to->'lon') = 'number'" \
 	"            THEN ship_to->>'lon' END," \
 	"       ship_complete," \
-	"       EXISTS (SELECT 1 FROM erp.order_service s WHERE s.order_id = $1)" \
+	"       EXISTS (SELECT 1 FROM erp.order_service s WHERE s.order_id = $1)," \
+	"       EXISTS (SELECT 1 FROM erp.order_hold h WHERE h.order_id = $1 AND h.released_at IS NULL)" \
 	"  FROM erp.sales_order WHERE order_id = $1"
 
 static const Oid id_argtypes[] = {INT8OID, INT8OID, INT8OID, INT8OID};
@@ -79,6 +80,7 @@ ReadOrderHeader(int64 order_id, OrderHeader *order)
 	order->longitude = order->has_ship_to ? lon : 0;
 	order->ship_complete = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull)) && !isnull;
 	order->has_service = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull)) && !isnull;
+	order->held = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull)) && !isnull;
 }
 
 /*
@@ -182,6 +184,7 @@ OrderOwnNew(int64 order_id, int64 channel_id, Jsonb *ship_to, OrderHeader *order
 	order->status = pstrdup("open");
 	order->ship_complete = false;
 	order->has_service = false;
+	order->held = false;
 	order->has_ship_to = OrderParseCoordinate(JsonNumberText(ship_to, "lat"), &lat) &&
 		OrderParseCoordinate(JsonNumberText(ship_to, "lon"), &lon) &&
 		lat >= -90.0 && lat <= 90.0 && lon >= -180.0 && lon <= 180.0;

@@ -24,6 +24,7 @@ typedef struct OrderHeader
 	double		longitude;
 	bool		ship_complete;	/* reserve nothing until one node can fill it all */
 	bool		has_service;	/* erp.order_service has its service level and ship_by */
+	bool		held;			/* an erp.order_hold of it is open */
 } OrderHeader;
 
 extern void OrderLock(int64 order_id, OrderHeader *order);
@@ -90,6 +91,7 @@ extern int64 OrderReleaseReserved(const OrderHeader *order);
 /* order_hold.c: whether an open hold keeps the order from being allocated */
 extern bool OrderHoldBlocks(const OrderHeader *order);
 extern void OrderHoldRefuse(const OrderHeader *order) pg_attribute_noreturn();
+extern void OrderHoldRefuseStep(const OrderHeader *order, const char *step);
 /* order_hold.c: the hold a capture's ship_to asks for ({"hold": reason}), or NULL */
 extern const char *OrderHoldRequested(Jsonb *ship_to);
 extern int64 OrderHoldInsert(int64 order_id, const char *reason, const char *note);

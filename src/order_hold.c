@@ -153,7 +153,29 @@ OpenHoldReasons(int64 order_id)
 bool
 OrderHoldBlocks(const OrderHeader *order)
 {
+	/* the header says whether a hold was open when the order was owned (holds need the owner) */
+	if (!order->held)
+		return false;
 	return OpenHoldReasons(order->order_id) != NULL && !HeldOrdersReserve(order->channel_id);
+}
+
+/*
+ * OrderHoldRefuseStep: IE010 for packing or shipping an order with an open
+ * hold (a channel whose held orders keep their reservations may have let it
+ * be picked): nothing leaves before the hold is released.
+ */
+void
+OrderHoldRefuseStep(const OrderHeader *order, const char *step)
+{
+	char	   *reasons;
+
+	if (!order->held || (reasons = OpenHoldReasons(order->order_id)) == NULL)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_IERP_WRONG_STATUS),
+			 errmsg("cannot %s order " INT64_FORMAT ": it is on hold (%s)", step, order->order_id, reasons),
+			 errdetail("Nothing of a held order is packed or shipped."),
+			 errhint("Release it with erp.release_order(" INT64_FORMAT ") first.", order->order_id)));
 }
 
 /* OrderHoldRefuse: IE010 for an explicit allocation of a held order. */

@@ -1295,6 +1295,7 @@ ierp_orders_pack_body(PG_FUNCTION_ARGS)
 	OrderLock(IerpIdArg(fcinfo, 0, "order"), &order);
 	AccessCheckOrder(order.order_id);
 	RequireStatus(&order, "pack", allowed);
+	OrderHoldRefuseStep(&order, "pack");
 	n = LoadHeld(order.order_id, 0, &h);
 	for (i = 0; i < n; i++)
 		unpicked += h[i].unpicked;
@@ -1347,6 +1348,7 @@ ierp_orders_ship_body(PG_FUNCTION_ARGS)
 	OrderLock(IerpIdArg(fcinfo, 0, "order"), &order);
 	AccessCheckOrder(order.order_id);
 	RequireStatus(&order, "ship", allowed);
+	OrderHoldRefuseStep(&order, "ship");
 
 	IerpPlan(&shipment_plan,
 			 "INSERT INTO erp.shipment (order_id, carrier, tracking) VALUES ($1, $2, $3) RETURNING shipment_id",

@@ -5,7 +5,7 @@
 --
 -- Master data uses codes starting with TAP76- and is rolled back at the end.
 BEGIN;
-SELECT plan(32);
+SELECT plan(35);
 
 INSERT INTO erp.node (code, kind) VALUES ('TAP76-N1', 'warehouse'), ('TAP76-N2', 'warehouse');
 INSERT INTO erp.channel (code, kind) VALUES ('TAP76-WEB', 'storefront');
@@ -91,6 +91,17 @@ SELECT is(pg_temp.err(format('SELECT erp.add_line(%s, %L, 1)', :o1, 'TAP76-OLD')
     'a retired item is not added (IE010)');
 SELECT is(pg_temp.err(format('SELECT erp.add_line(%s, %L, 1, -1)', :o1, 'TAP76-A')), 'IE004: invalid unit_price -1 for sku "TAP76-A"',
     'a negative price is refused (IE004)');
+SELECT is(pg_temp.err(format('SELECT erp.change_line(%s, 1, 9223372036854775807)', :o1)),
+    'IE004: invalid quantity 9223372036854775807 for a line', 'a huge quantity is refused (IE004)');
+CREATE ROLE t76_partner;
+GRANT erp_operator, erp_reader TO t76_partner;
+INSERT INTO erp.node_access (role_name, node_id) SELECT 't76_partner', node_id FROM erp.node WHERE code = 'TAP76-N2';
+SET LOCAL ROLE t76_partner;
+SELECT is(left(pg_temp.err(format('SELECT erp.change_line(%s, 1, 2)', :o1)), 6), 'IE009:',
+    'a partner may not edit an order of another node (IE009)');
+SELECT is(left(pg_temp.err(format('SELECT erp.add_line(%s, %L, 1)', :o1, 'TAP76-A')), 6), 'IE009:',
+    'nor add a line to it (IE009)');
+RESET ROLE;
 SELECT is(pg_temp.state(), :'s0', 'the refused edits changed nothing');
 
 SELECT is_empty('SELECT * FROM erp.verify()', 'erp.verify() finds nothing wrong after the edits');
