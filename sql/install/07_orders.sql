@@ -206,10 +206,11 @@ COMMENT ON COLUMN erp.order_hold.released_at IS 'When erp.release_order released
 
 -- Carrier tracking (issue 17, doc/orchestration.md): the scans a carrier reports for a
 -- shipment, written by erp.carrier_event only.  (shipment, status, at) identifies a scan, so
--- a connector that sends it again changes nothing.
+-- a connector that sends it again changes nothing.  No foreign key to erp.shipment: on
+-- Citus a table outside erp.citus_layout() may not reference its reference tables.
 CREATE TABLE erp.shipment_tracking (
     shipment_tracking_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    shipment_id     bigint NOT NULL REFERENCES erp.shipment,
+    shipment_id     bigint NOT NULL,
     order_id        bigint NOT NULL,
     status          text NOT NULL CHECK (status IN ('picked_up', 'in_transit', 'delivered', 'failed', 'returned_to_sender')),
     at              timestamptz NOT NULL,

@@ -3,8 +3,10 @@
 -- erp.shipment_tracking themselves are created with the orders (07_orders.sql): order
 -- aging and the worklist read them.
 
+-- The tables below have no foreign key to master data (erp.channel, erp.node, erp.item):
+-- on Citus a table outside erp.citus_layout() may not reference its reference tables.
 CREATE TABLE erp.channel_order_rules (
-    channel_id          bigint PRIMARY KEY REFERENCES erp.channel ON DELETE CASCADE,
+    channel_id          bigint PRIMARY KEY,
     held_orders_reserve boolean NOT NULL DEFAULT false
 );
 COMMENT ON TABLE erp.channel_order_rules IS
@@ -62,9 +64,10 @@ COMMENT ON TABLE erp.price_list IS 'A price list of B2B customers: unit prices b
 CREATE TABLE erp.price_break (
     price_break_id  bigint GENERATED ALWAYS AS IDENTITY,
     price_list_id   bigint NOT NULL REFERENCES erp.price_list ON DELETE CASCADE,
-    item_id         bigint NOT NULL REFERENCES erp.item,
+    item_id         bigint NOT NULL,
     min_qty         bigint NOT NULL CHECK (min_qty > 0),
-    unit_price      numeric(14,2) NOT NULL CHECK (unit_price >= 0),
+    unit_price      numeric(14,2) NOT NULL CHECK (unit_price >= 0)
+                    CONSTRAINT price_break_unit_price_not_nan CHECK (unit_price <> 'NaN'::numeric),
     CONSTRAINT price_break_pkey PRIMARY KEY (item_id, price_break_id),
     UNIQUE (price_list_id, item_id, min_qty)
 );
@@ -75,7 +78,8 @@ CREATE TABLE erp.customer (
     code            text NOT NULL UNIQUE CHECK (code <> '' AND pg_catalog.length(code) <= 64),
     name            text NOT NULL DEFAULT '',
     payment_terms   text NOT NULL DEFAULT 'prepaid' CHECK (payment_terms <> '' AND pg_catalog.length(payment_terms) <= 64),
-    credit_limit    numeric(14,2) CHECK (credit_limit >= 0),
+    credit_limit    numeric(14,2) CHECK (credit_limit >= 0)
+                    CONSTRAINT customer_credit_limit_not_nan CHECK (credit_limit <> 'NaN'::numeric),
     ship_complete   boolean NOT NULL DEFAULT false,
     allow_partial   boolean NOT NULL DEFAULT true,
     price_list_id   bigint REFERENCES erp.price_list,
@@ -126,7 +130,7 @@ COMMENT ON VIEW erp.kpi_customer_margin IS
 -- Service levels and promise dates -----------------------------------------------------------
 
 CREATE TABLE erp.service_level (
-    channel_id          bigint NOT NULL REFERENCES erp.channel ON DELETE CASCADE,
+    channel_id          bigint NOT NULL,
     service             text NOT NULL CHECK (service IN ('express', 'standard', 'economy')),
     ship_within_days    integer NOT NULL CHECK (ship_within_days BETWEEN 0 AND 30),
     transit_days        integer NOT NULL CHECK (transit_days BETWEEN 0 AND 60),
@@ -136,7 +140,7 @@ COMMENT ON TABLE erp.service_level IS
     'A channel''s service levels: an order ships by the cut-off ship_within_days ship days after the first one it can make, and is delivered transit_days later; without a row: express 0/1, standard 1/3, economy 3/6';
 
 CREATE TABLE erp.node_cutoff (
-    node_id         bigint PRIMARY KEY REFERENCES erp.node ON DELETE CASCADE,
+    node_id         bigint PRIMARY KEY,
     cutoff          time NOT NULL DEFAULT '15:00',
     -- a zone PostgreSQL knows (the check raises 22023 for another)
     time_zone       text NOT NULL DEFAULT 'UTC' CHECK (pg_catalog.length(time_zone) <= 64
