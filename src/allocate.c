@@ -23,7 +23,8 @@
  *	  erp.allocate returns what the order holds after the call, whatever its
  *	  status (a webhook calls it again on every redelivery): one row per
  *	  reservation, one per line that holds nothing, each with the line's and
- *	  the order's status; only an order another partner serves is refused.
+ *	  the order's status; only an order another partner serves is refused,
+ *	  and an order on hold (order_hold.c: IE010; allocate_pending skips it).
  *
  *	  Concurrency: the plan is made from an unlocked read; each reservation
  *	  then takes what it can above the floor (the kernel's STOCK_TAKE_UP_TO), which checks
@@ -128,6 +129,10 @@ typedef struct AllocContext
 	char	   *channel_code;	/* for event payloads; read when first needed */
 	int64		reserved_units;
 	bool		contended;		/* a take got less while others owned slots with units */
+	bool		ship_complete;	/* one node fills the whole order, or nothing is planned */
+	bool	   *meets;			/* per node: can ship by the order's ship_by (NULL: no service) */
+	bool		express;		/* the order's service is express: nearest before rank */
+	int			pinned;			/* ship-complete: the one node index allowed, -1 any */
 	int			nstates;
 	LineState  *states;			/* every line of the order, for its status */
 } AllocContext;
@@ -159,6 +164,12 @@ NodePreferenceCmp(const void *a, const void *b)
 	NodeStock  *ni = &sort_ctx->items[0]->nodes[i],
 			   *nj = &sort_ctx->items[0]->nodes[j];
 
+	/* an order with a service level: the nodes that can ship by its ship_by first */
+	if (sort_ctx->meets && sort_ctx->meets[i] != sort_ctx->meets[j])
+		return sort_ctx->meets[i] ? -1 : 1;
+	/* express: the nearest of them, before the channel's rank */
+	if (sort_ctx->express && sort_ctx->distance[i] != sort_ctx->distance[j])
+		return sort_ctx->distance[i] < sort_ctx->distance[j] ? -1 : 1;
 	if (ni->rank != nj->rank)
 		return ni->rank < nj->rank ? -1 : 1;
 	if (sort_ctx->distance[i] != sort_ctx->distance[j])
@@ -1057,6 +1068,10 @@ AllocatePass(AllocContext *ctx, bool *planned)
 		int			n = ctx->order[k];
 		bool		fits = true;
 
+		/* a ship-complete order stays at the node it holds units at */
+		if (ctx->pinned >= 0 && n != ctx->pinned)
+			continue;
+
 		for (l = 0; l < ctx->nlines && fits; l++)
 		{
 			AllocLine  *line = &ctx->lines[l];
@@ -1074,14 +1089,16 @@ AllocatePass(AllocContext *ctx, bool *planned)
 				if (ctx->lines[l].open > 0)
 					plan[nsteps++] = (PlanStep) {l, n, ctx->lines[l].open};
 			one_node = true;
+			if (ctx->ship_complete)
+				ctx->pinned = n;
 		}
 		else
 			for (i = 0; i < ctx->nitems; i++)
 				memcpy(ctx->items[i]->cap, saved[i], sizeof(int64) * ctx->nnodes);
 	}
 
-	/* 3. the fewest nodes: the node that fills the most units, repeatedly */
-	while (!one_node)
+	/* 3. the fewest nodes: the node that fills the most units, repeatedly (never ship-complete) */
+	while (!one_node && !ctx->ship_complete)
 	{
 		int			best = -1;
 		int64		best_units = 0;
@@ -1150,6 +1167,36 @@ AllocContextInit(AllocContext *ctx, const OrderHeader *order, int64 exclude_node
 	ctx->restricted = AccessRestricted();
 	ctx->items = palloc(sizeof(ItemStock *));
 	ctx->result = result;
+	ctx->ship_complete = order->ship_complete;
+	ctx->pinned = -1;
+}
+
+/*
+ * A ship-complete order that holds units already (a plan that met a
+ * concurrent order got part of them) stays at that node: it is pinned.
+ */
+static void
+PinShipComplete(AllocContext *ctx)
+{
+	static SPIPlanPtr plan = NULL;
+	bool		isnull;
+	Datum		d;
+	int			k;
+
+	if (!ctx->ship_complete || ctx->fresh || ctx->nnodes == 0)
+		return;
+	IerpPlan(&plan, "SELECT min(node_id) FROM erp.reservation WHERE order_id = $1 AND qty > 0",
+			 1, (Oid[]) {INT8OID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(ctx->order_id)}, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read reservations");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return;
+	for (k = 0; k < ctx->nnodes; k++)
+		if (ctx->items[0]->nodes[k].node_id == DatumGetInt64(d))
+			ctx->pinned = k;
+	if (ctx->pinned < 0)
+		ctx->pinned = ctx->nnodes;	/* its node is no candidate now: nothing more is planned */
 }
 
 /*
@@ -1181,6 +1228,16 @@ AllocateLines(AllocContext *ctx, const OrderHeader *order)
 			else
 				ctx->distance[k] = DistanceKm(order->latitude, order->longitude,
 											 nodes[k].latitude, nodes[k].longitude);
+		}
+		if (order->has_service)
+		{
+			int64	   *ids = palloc(sizeof(int64) * ctx->nnodes);
+
+			for (k = 0; k < ctx->nnodes; k++)
+				ids[k] = nodes[k].node_id;
+			ctx->meets = palloc0(sizeof(bool) * ctx->nnodes);
+			if (!OrderServiceNodes(ctx->order_id, ctx->nnodes, ids, ctx->meets, &ctx->express))
+				ctx->meets = NULL;
 		}
 		sort_ctx = ctx;
 		qsort(ctx->order, ctx->nnodes, sizeof(int), NodePreferenceCmp);
@@ -1221,6 +1278,15 @@ AllocateLines(AllocContext *ctx, const OrderHeader *order)
 				break;
 		}
 	}
+
+	/*
+	 * A ship-complete order that no node can fill whole waits: its lines
+	 * stay open (or backordered) for erp.allocate_pending, never short.
+	 */
+	if (ctx->ship_complete)
+		for (l = 0; l < ctx->nlines; l++)
+			if (ctx->lines[l].open > 0)
+				ctx->contended = true;
 
 	/* 5. backorder or short what is left; record the lines */
 	for (l = 0; l < ctx->nlines; l++)
@@ -1263,6 +1329,7 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id, AllocResult *resu
 		ctx.fresh = ctx.states[l].held == 0;
 	/* ... and on one node its reservations are written at once at the end */
 	ctx.deferred = ctx.fresh && !ctx.has_kit && OrderRowsDirect();
+	PinShipComplete(&ctx);
 	AllocateLines(&ctx, order);
 	if (ctx.deferred)
 		WriteHeldReservations(&ctx);
@@ -1273,6 +1340,8 @@ AllocateOrder(const OrderHeader *order, int64 exclude_node_id, AllocResult *resu
 	 * (or partially allocated) for the next erp.allocate_pending.
 	 */
 	order_status = OrderWriteStatus(order, !ctx.contended, ctx.states, ctx.nstates);
+	if (order->has_service && ctx.reserved_units > 0)
+		OrderServiceAllocated(order->order_id);
 	if (result)
 	{
 		if (ctx.fresh)
@@ -1501,6 +1570,13 @@ AllocateAndReport(const OrderHeader *order, AllocResult *result)
 	if (strcmp(order->status, "packed") == 0 || strcmp(order->status, "shipped") == 0 ||
 		strcmp(order->status, "cancelled") == 0)
 		ReportFromOrder(order->order_id, result);
+	else if (OrderHoldBlocks(order))
+	{
+		/* held (order_hold.c): place_order reports what it holds, erp.allocate is refused */
+		if (!result->with_order)
+			OrderHoldRefuse(order);
+		ReportFromOrder(order->order_id, result);
+	}
 	else
 		(void) AllocateOrder(order, 0, result);
 }
@@ -1511,7 +1587,7 @@ AllocateAndReport(const OrderHeader *order, AllocResult *result)
  * backordered and short, and the order's status.  An order with nothing left
  * to allocate (allocated, picking, packed, shipped, cancelled) is no error:
  * the call returns what it holds.  IE003 unknown order, IE009 a partner's
- * order that is not its own.
+ * order that is not its own, IE010 an order on hold (order_hold.c).
  */
 static Datum
 ierp_allocate_body(PG_FUNCTION_ARGS)
@@ -1579,7 +1655,8 @@ AllocatePendingGroup(const int64 *ids, int n, MemoryContext order_ctx, bool repo
 				elog(ERROR, "inventory_erp: SPI_connect failed");
 			if (OrderTryLock(ids[i], &order) &&
 				(strcmp(order.status, "open") == 0 || strcmp(order.status, "backordered") == 0 ||
-				 strcmp(order.status, "partially_allocated") == 0))
+				 strcmp(order.status, "partially_allocated") == 0) &&
+				!OrderHoldBlocks(&order))
 			{
 				AccessCheckOrder(ids[i]);
 				if (AllocateOrder(&order, 0, NULL) > 0)
@@ -1654,6 +1731,11 @@ ierp_allocate_pending_body(PG_FUNCTION_ARGS)
 	IerpPlan(&plan,
 			 "SELECT o.order_id FROM erp.sales_order o JOIN erp.channel c ON c.channel_id = o.channel_id"
 			 " WHERE o.status IN ('open', 'backordered', 'partially_allocated')"
+			 /* held orders wait for their release (order_hold.c), unless their channel lets them reserve */
+			 "   AND NOT EXISTS (SELECT 1 FROM erp.order_hold h"
+			 "                    WHERE h.order_id = o.order_id AND h.released_at IS NULL"
+			 "                      AND NOT COALESCE((SELECT r.held_orders_reserve FROM erp.channel_order_rules r"
+			 "                                         WHERE r.channel_id = o.channel_id), false))"
 			 " ORDER BY o.priority DESC, c.priority DESC, o.created_at, o.order_id LIMIT $1",
 			 1, argtypes);
 	values[0] = Int64GetDatum(PG_ARGISNULL(0) ? 0 : (int64) PG_GETARG_INT32(0));

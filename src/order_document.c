@@ -39,7 +39,10 @@
 	"       CASE WHEN jsonb_typeof(ship_to) = 'object' AND jsonb_typeof(ship_to->'lat') = 'number'" \
 	"            THEN ship_to->>'lat' END," \
 	"       CASE WHEN jsonb_typeof(ship_to) = 'object' AND jsonb_typeof(ship_to->'lon') = 'number'" \
-	"            THEN ship_to->>'lon' END" \
+	"            THEN ship_to->>'lon' END," \
+	"       ship_complete," \
+	"       EXISTS (SELECT 1 FROM erp.order_service s WHERE s.order_id = $1)," \
+	"       EXISTS (SELECT 1 FROM erp.order_hold h WHERE h.order_id = $1 AND h.released_at IS NULL)" \
 	"  FROM erp.sales_order WHERE order_id = $1"
 
 static const Oid id_argtypes[] = {INT8OID, INT8OID, INT8OID, INT8OID};
@@ -75,6 +78,9 @@ ReadOrderHeader(int64 order_id, OrderHeader *order)
 		lat >= -90.0 && lat <= 90.0 && lon >= -180.0 && lon <= 180.0;
 	order->latitude = order->has_ship_to ? lat : 0;
 	order->longitude = order->has_ship_to ? lon : 0;
+	order->ship_complete = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull)) && !isnull;
+	order->has_service = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull)) && !isnull;
+	order->held = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull)) && !isnull;
 }
 
 /*
@@ -176,6 +182,9 @@ OrderOwnNew(int64 order_id, int64 channel_id, Jsonb *ship_to, OrderHeader *order
 	order->order_id = order_id;
 	order->channel_id = channel_id;
 	order->status = pstrdup("open");
+	order->ship_complete = false;
+	order->has_service = false;
+	order->held = false;
 	order->has_ship_to = OrderParseCoordinate(JsonNumberText(ship_to, "lat"), &lat) &&
 		OrderParseCoordinate(JsonNumberText(ship_to, "lon"), &lon) &&
 		lat >= -90.0 && lat <= 90.0 && lon >= -180.0 && lon <= 180.0;

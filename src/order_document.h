@@ -22,6 +22,9 @@ typedef struct OrderHeader
 	bool		has_ship_to;
 	double		latitude;
 	double		longitude;
+	bool		ship_complete;	/* reserve nothing until one node can fill it all */
+	bool		has_service;	/* erp.order_service has its service level and ship_by */
+	bool		held;			/* an erp.order_hold of it is open */
 } OrderHeader;
 
 extern void OrderLock(int64 order_id, OrderHeader *order);
@@ -80,6 +83,24 @@ struct NewOrder;
 extern void AllocateNewOrder(const OrderHeader *order, struct NewOrder *fresh, AllocResult *result);
 /* allocate.c: erp.allocate's work on an order the caller owns (OrderLock); also erp.place_order's */
 extern void AllocateAndReport(const OrderHeader *order, AllocResult *result);
+
+/* orders.c: releases reserved units of one line (order edits) */
+extern int64 OrderLineRelease(int64 order_id, int32 line_no, int64 qty);
+/* orders.c: releases every reserved unit of an order before picking (a hold) */
+extern int64 OrderReleaseReserved(const OrderHeader *order);
+/* order_hold.c: whether an open hold keeps the order from being allocated */
+extern bool OrderHoldBlocks(const OrderHeader *order);
+extern void OrderHoldRefuse(const OrderHeader *order) pg_attribute_noreturn();
+extern void OrderHoldRefuseStep(const OrderHeader *order, const char *step);
+/* order_hold.c: the hold a capture's ship_to asks for ({"hold": reason}), or NULL */
+extern const char *OrderHoldRequested(Jsonb *ship_to);
+extern int64 OrderHoldInsert(int64 order_id, const char *reason, const char *note);
+
+/* service_level.c: an order's service level and ship_by */
+extern const char *OrderServiceRequested(Jsonb *ship_to);
+extern void OrderServiceRecord(int64 order_id, int64 channel_id, const char *service);
+extern bool OrderServiceNodes(int64 order_id, int nnodes, const int64 *node_ids, bool *meets, bool *express);
+extern void OrderServiceAllocated(int64 order_id);
 
 extern bool OrderParseCoordinate(const char *text, double *out);
 

@@ -48,7 +48,8 @@
 
 /* the columns this file writes, in table order (sql/install/07_orders.sql) */
 static const char *const order_columns[] = {
-	"order_id", "channel_id", "external_ref", "status", "priority", "ship_to", "created_at", "updated_at"
+	"order_id", "channel_id", "external_ref", "status", "priority", "ship_to", "created_at", "updated_at",
+	"customer_id", "ship_complete"
 };
 static const char *const line_columns[] = {
 	"order_line_id", "order_id", "line_no", "item_id", "qty", "unit_price", "qty_allocated",
@@ -71,7 +72,7 @@ static const char *const reservation_columns[] = {
  * When the install scripts change these tables, this changes with them:
  * test/pgtap/42_place_order_direct.sql fails while the direct path is off.
  */
-#define TABLES_FINGERPRINT "052eeee803257bc23dcfc72fe5ea5d29"
+#define TABLES_FINGERPRINT "22819e8165ee3806421f82b79326312f"
 #define TABLES_FINGERPRINT_SQL \
 	"SELECT pg_catalog.md5(pg_catalog.string_agg(t.d, '|' ORDER BY t.relname)) FROM (" \
 	" SELECT c.relname, c.relname || ':' || pg_catalog.string_agg(s.x, ';' ORDER BY s.x) AS d" \
@@ -368,8 +369,8 @@ void
 OrderRowsInsert(const NewOrderRow *order, const NewLineRow *lines, int nlines)
 {
 	Relation	rel;
-	Datum		values[NCOLS(line_columns)];
-	bool		nulls[NCOLS(line_columns)];
+	Datum		values[Max(NCOLS(order_columns), NCOLS(line_columns))];
+	bool		nulls[Max(NCOLS(order_columns), NCOLS(line_columns))];
 	Datum		now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	HeapTuple	tup;
 	int			i;
@@ -400,6 +401,9 @@ OrderRowsInsert(const NewOrderRow *order, const NewLineRow *lines, int nlines)
 	nulls[5] = order->ship_to_null;
 	values[6] = now;
 	values[7] = now;
+	values[8] = Int64GetDatum(order->customer_id);
+	nulls[8] = order->customer_id == 0;
+	values[9] = BoolGetDatum(order->ship_complete);
 	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
 	RowInsert(rel, tup);
 	heap_freetuple(tup);

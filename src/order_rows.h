@@ -21,6 +21,8 @@ typedef struct NewOrderRow
 	Datum		ship_to;		/* jsonb */
 	bool		ship_to_null;
 	const char *status;
+	int64		customer_id;	/* 0: none (NULL) */
+	bool		ship_complete;
 } NewOrderRow;
 
 typedef struct NewLineRow

@@ -36,6 +36,7 @@
 #include "bins.h"
 #include "counts.h"
 #include "governance.h"
+#include "b2b.h"
 #include "order_document.h"
 #include "order_input.h"
 #include "order_rows.h"
@@ -186,7 +187,7 @@ CheckRedelivery(FunctionCallInfo fcinfo, int64 order_id, const char *channel, co
  */
 static bool
 CaptureDirect(FunctionCallInfo fcinfo, int64 channel_id, const char *external_ref, int32 priority,
-			  const CaptureLine *lines, int nlines, NewOrder *defer, int64 *order_id)
+			  const CaptureLine *lines, int nlines, const B2bTerms *terms, NewOrder *defer, int64 *order_id)
 {
 	NewOrder	plan;
 	bool		kit = false;
@@ -226,6 +227,8 @@ CaptureDirect(FunctionCallInfo fcinfo, int64 channel_id, const char *external_re
 	plan.order.ship_to = plan.order.ship_to_null ? (Datum) 0
 		: PointerGetDatum(PG_DETOAST_DATUM(PG_GETARG_DATUM(3)));
 	plan.order.status = "open";
+	plan.order.customer_id = terms->customer_id;
+	plan.order.ship_complete = terms->ship_complete;
 	*order_id = plan.order.order_id;
 	/* a partner's order is checked against its rows (AccessCheckOrder): written first */
 	if (defer != NULL && !kit && !AccessRestricted())
@@ -238,6 +241,27 @@ CaptureDirect(FunctionCallInfo fcinfo, int64 channel_id, const char *external_re
 	return true;
 }
 
+/* A new order that arrives on hold: its hold and the order_held event. */
+static void
+CaptureHeld(int64 order_id, const char *reason, const char *note)
+{
+	int64		hold_id = OrderHoldInsert(order_id, reason, note);
+
+	EventRecord("order_held", 0, 0, order_id, 0,
+				psprintf("{\"reason\": %s, \"order_hold_id\": " INT64_FORMAT ", \"units_released\": 0}",
+						 IerpJsonQuote(reason), hold_id));
+}
+
+/* The holds a new order arrives with: ship_to's, and a credit hold over its customer's limit. */
+static void
+CaptureHolds(int64 order_id, const char *hold, const char *credit_note)
+{
+	if (hold != NULL && (credit_note == NULL || strcmp(hold, "credit") != 0))
+		CaptureHeld(order_id, hold, "on capture");
+	if (credit_note != NULL)
+		CaptureHeld(order_id, "credit", credit_note);
+}
+
 /*
  * OrderCapture: records the order of capture_order's arguments (fcinfo's
  * first five: channel, external_ref, lines, ship_to, priority; place_order
@@ -246,26 +270,31 @@ CaptureDirect(FunctionCallInfo fcinfo, int64 channel_id, const char *external_re
  * first (IE003 unknown channel or sku, IE004 a bad value or shape, IE009 a
  * partner's channel it does not serve).  A (channel, external_ref) seen
  * before returns that order's id and changes nothing when the content is the
- * same, and is refused (IE010) when it is not.
+ * same, and is refused (IE010) when it is not.  A new order whose ship_to
+ * carries {"hold": reason} arrives on hold (order_hold.c).
  */
 static int64
 OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
 {
 	static SPIPlanPtr order_plan = NULL;
 	static const Oid order_types[] = {INT8OID, TEXTOID, INT4OID, JSONBOID, INT8ARRAYOID, INT8ARRAYOID,
-	TEXTARRAYOID};
+	TEXTARRAYOID, INT8OID, BOOLOID};
 	char	   *channel = IerpTextArg(fcinfo, 0);
 	char	   *external_ref = IerpTextArg(fcinfo, 1);
 	int32		priority = PG_ARGISNULL(4) ? 0 : PG_GETARG_INT32(4);
 	int64		channel_id;
 	int64		order_id;
-	Datum		values[7];
-	char		nulls[7];
+	Datum		values[9];
+	char		nulls[9];
 	bool		isnull;
 	int			nlines,
 				i;
 	CaptureLine *lines;
 	LOCKTAG		ref_tag;
+	const char *hold;
+	const char *service;
+	B2bTerms	terms;
+	char	   *credit_note;
 
 	*created = false;
 	IerpCheckText(channel, "channel", IERP_MAX_KEY_LEN);
@@ -285,6 +314,12 @@ OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
 	nlines = OrderReadCapture(PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2),
 							  PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3),
 							  channel, external_ref, &lines);
+	/* {"hold": reason} in ship_to: the order arrives on hold (order_hold.c), its rows written at once */
+	hold = OrderHoldRequested(PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3));
+	/* {"service": level}: its ship_by is recorded with the order (service_level.c) */
+	service = OrderServiceRequested(PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3));
+	if (hold != NULL || service != NULL)
+		defer = NULL;
 
 	/*
 	 * Own the (channel, external_ref) first: a second capture of the same new
@@ -306,9 +341,19 @@ OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
 	 * rows of an order of plain items are not written yet: the caller
 	 * allocates it first and writes them once, with their final numbers.
 	 */
-	if (CaptureDirect(fcinfo, channel_id, external_ref, priority, lines, nlines, defer, &order_id))
+	/* a B2B customer's terms: its price breaks, ship-complete, and a credit hold over its limit */
+	B2bReadTerms(PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), &terms);
+	B2bApplyPrices(&terms, lines, nlines);
+	credit_note = B2bCreditNote(&terms, lines, nlines);
+	if (credit_note != NULL)
+		defer = NULL;
+
+	if (CaptureDirect(fcinfo, channel_id, external_ref, priority, lines, nlines, &terms, defer, &order_id))
 	{
 		*created = true;
+		CaptureHolds(order_id, hold, credit_note);
+		if (service != NULL)
+			OrderServiceRecord(order_id, channel_id, service);
 		return order_id;
 	}
 
@@ -317,14 +362,14 @@ OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
 	 * captured before inserts nothing: then it is a redelivery.
 	 */
 	IerpPlan(&order_plan,
-			 "WITH o AS (INSERT INTO erp.sales_order (channel_id, external_ref, priority, ship_to)"
-			 "           VALUES ($1, $2, $3, $4)"
+			 "WITH o AS (INSERT INTO erp.sales_order (channel_id, external_ref, priority, ship_to, customer_id, ship_complete)"
+			 "           VALUES ($1, $2, $3, $4, NULLIF($8, 0), $9)"
 			 "           ON CONFLICT (channel_id, external_ref) DO NOTHING RETURNING order_id)"
 			 " INSERT INTO erp.order_line (order_id, line_no, item_id, qty, unit_price)"
 			 " SELECT o.order_id, l.n, l.item_id, l.qty, l.price::numeric"
 			 "   FROM o, unnest($5::bigint[], $6::bigint[], $7::text[]) WITH ORDINALITY AS l(item_id, qty, price, n)"
 			 " RETURNING order_id",
-			 7, order_types);
+			 9, order_types);
 	{
 		Datum	   *items = palloc(sizeof(Datum) * nlines);
 		Datum	   *qtys = palloc(sizeof(Datum) * nlines);
@@ -345,6 +390,8 @@ OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
 		values[4] = PointerGetDatum(construct_array(items, nlines, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		values[5] = PointerGetDatum(construct_array(qtys, nlines, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		values[6] = PointerGetDatum(construct_array(prices, nlines, TEXTOID, -1, false, TYPALIGN_INT));
+		values[7] = Int64GetDatum(terms.customer_id);
+		values[8] = BoolGetDatum(terms.ship_complete);
 	}
 	if (SPI_execute_plan(order_plan, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "inventory_erp: order insert failed");
@@ -366,6 +413,9 @@ OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
 					(errcode(ERRCODE_IERP_WRONG_STATUS),
 					 errmsg("sku \"%s\" is retired and takes no new orders", lines[i].sku)));
 	*created = true;
+	CaptureHolds(order_id, hold, credit_note);
+	if (service != NULL)
+		OrderServiceRecord(order_id, channel_id, service);
 	return order_id;
 }
 
@@ -414,6 +464,7 @@ ierp_orders_place_body(PG_FUNCTION_ARGS)
 		/* a new order of plain items on one node: allocated, then written once */
 		OrderOwnNew(order_id, fresh.order.channel_id,
 					fresh.order.ship_to_null ? NULL : DatumGetJsonbP(fresh.order.ship_to), &order);
+		order.ship_complete = fresh.order.ship_complete;
 		AllocateNewOrder(&order, &fresh, &result);
 	}
 	else
@@ -691,6 +742,87 @@ ierp_orders_cancel_body(PG_FUNCTION_ARGS)
 		elog(ERROR, "inventory_erp: cancel failed");
 	SPI_finish();
 	PG_RETURN_VOID();
+}
+
+/*
+ * OrderLineRelease: gives up to qty reserved (unpicked) units of one line
+ * of an order the caller owns back to available (qty < 0: all of them; a
+ * kit line's are its components'), and deletes the reservations left
+ * empty.  The line's numbers are the caller's to write.  Returns the units
+ * released.
+ */
+int64
+OrderLineRelease(int64 order_id, int32 line_no, int64 qty)
+{
+	HeldUnits  *h;
+	int			n = LoadHeld(order_id, 0, &h);
+	int64		released = 0;
+	int			i;
+
+	for (i = 0; i < n && (qty < 0 || released < qty); i++)
+	{
+		int64		part;
+
+		if (h[i].line_no != line_no || h[i].unpicked == 0)
+			continue;
+		part = qty < 0 ? h[i].unpicked : Min(qty - released, h[i].unpicked);
+		MoveHeld(order_id, &h[i], part, STATE_RESERVED, STATE_AVAILABLE, "release");
+		ReservationChange(&h[i], -part, 0, 0);
+		released += part;
+	}
+	DeleteEmptyReservations(order_id, h, n);
+	return released;
+}
+
+/*
+ * OrderReleaseReserved: gives every reserved (unpicked) unit of an order
+ * the caller owns back to available, and takes them off its lines: an order
+ * put on hold (order_hold.c) waits with nothing reserved.  Only for an order
+ * before picking (the caller checks its status), so the lines hold nothing
+ * else: each line that held units is open again (partially allocated when
+ * part of it shipped, backordered when units wait for stock) and erp.allocate
+ * fills it once the hold is released.  Returns the units released.
+ */
+int64
+OrderReleaseReserved(const OrderHeader *order)
+{
+	static SPIPlanPtr lines_plan = NULL;
+	HeldBatch	batch;
+	HeldUnits  *h;
+	int64		units = 0;
+	int			n,
+				i;
+
+	n = LoadHeld(order->order_id, 0, &h);
+	HeldBatchInit(&batch, order->order_id, n);
+	for (i = 0; i < n; i++)
+	{
+		if (h[i].picked > 0 || h[i].packed > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_WRONG_STATUS),
+					 errmsg("order " INT64_FORMAT " has picked units", order->order_id),
+					 errdetail("Only an order whose units are all still reserved can release them.")));
+		if (h[i].unpicked > 0)
+			HeldBatchAdd(&batch, &h[i], h[i].unpicked, STATE_RESERVED, STATE_AVAILABLE, "release");
+		units += h[i].unpicked;
+	}
+	if (n == 0)
+		return 0;
+	HeldBatchApply(&batch);
+	for (i = 0; i < n; i++)
+		ReservationChange(&h[i], -h[i].unpicked, 0, 0);
+	DeleteEmptyReservations(order->order_id, h, n);
+	IerpPlan(&lines_plan,
+			 "UPDATE erp.order_line SET qty_allocated = qty_shipped,"
+			 "       status = CASE WHEN qty_backordered > 0 THEN 'backordered'::erp.line_status"
+			 "                     WHEN qty_shipped > 0 THEN 'partially_allocated'::erp.line_status"
+			 "                     ELSE 'open'::erp.line_status END"
+			 " WHERE order_id = $1 AND qty_allocated > qty_shipped AND status NOT IN ('cancelled', 'shipped')",
+			 1, id_argtypes);
+	if (SPI_execute_plan(lines_plan, (Datum[]) {Int64GetDatum(order->order_id)}, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "inventory_erp: cannot release order " INT64_FORMAT "'s lines", order->order_id);
+	OrderRefreshStatus(order, false, NULL, 0);
+	return units;
 }
 
 /*
@@ -1242,6 +1374,7 @@ ierp_orders_pack_body(PG_FUNCTION_ARGS)
 	OrderLock(IerpIdArg(fcinfo, 0, "order"), &order);
 	AccessCheckOrder(order.order_id);
 	RequireStatus(&order, "pack", allowed);
+	OrderHoldRefuseStep(&order, "pack");
 	n = LoadHeld(order.order_id, 0, &h);
 	for (i = 0; i < n; i++)
 		unpicked += h[i].unpicked;
@@ -1282,8 +1415,8 @@ ierp_orders_ship_body(PG_FUNCTION_ARGS)
 	HeldUnits  *h;
 	int			n,
 				i;
-	Datum		values[7];
-	char		nulls[7];
+	Datum		values[9];
+	char		nulls[9];
 	bool		isnull;
 	int64		shipment_id;
 
@@ -1294,6 +1427,7 @@ ierp_orders_ship_body(PG_FUNCTION_ARGS)
 	OrderLock(IerpIdArg(fcinfo, 0, "order"), &order);
 	AccessCheckOrder(order.order_id);
 	RequireStatus(&order, "ship", allowed);
+	OrderHoldRefuseStep(&order, "ship");
 
 	IerpPlan(&shipment_plan,
 			 "INSERT INTO erp.shipment (order_id, carrier, tracking) VALUES ($1, $2, $3) RETURNING shipment_id",

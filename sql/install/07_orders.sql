@@ -32,6 +32,8 @@ CREATE TABLE erp.sales_order (
     ship_to         jsonb,
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    customer_id     bigint,
+    ship_complete   boolean NOT NULL DEFAULT false,
     UNIQUE (channel_id, external_ref)
 );
 CREATE TRIGGER sales_order_keep_history BEFORE DELETE OR TRUNCATE ON erp.sales_order
@@ -42,6 +44,8 @@ COMMENT ON TABLE erp.sales_order IS 'A customer order captured from a channel; (
 COMMENT ON COLUMN erp.sales_order.external_ref IS 'The channel''s own order number';
 COMMENT ON COLUMN erp.sales_order.priority IS 'Higher is allocated first by erp.allocate_pending';
 COMMENT ON COLUMN erp.sales_order.ship_to IS 'Delivery address; {"lat": .., "lon": ..} makes allocation prefer the nearest node';
+COMMENT ON COLUMN erp.sales_order.customer_id IS 'The B2B customer (erp.customer) the order is for: ship_to {"customer": "<code>"} at capture; NULL for a consumer order';
+COMMENT ON COLUMN erp.sales_order.ship_complete IS 'Ship nothing until all can go: allocation reserves nothing until one node can fill the whole order, and never splits it';
 
 CREATE TABLE erp.order_line (
     order_line_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -176,3 +180,64 @@ CREATE FUNCTION erp.ship(order_id bigint, carrier text DEFAULT NULL, tracking te
     AS 'MODULE_PATHNAME', 'ierp_orders_ship'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.ship(bigint, text, text, text) IS 'Ships a packed order: the packed units leave the business; returns the shipment id (IE010 when the order is not packed)';
+
+-- Order holds (issue 17, doc/orchestration.md): an order waits, unallocated, for payment
+-- authorization, a fraud review, customer service or its credit.  One row per hold; an
+-- order is held while any of its rows is not released.  Written only by erp.hold_order,
+-- erp.release_order and a capture whose ship_to carries "hold"; never deleted.
+CREATE TABLE erp.order_hold (
+    order_hold_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    order_id        bigint NOT NULL,
+    reason          text NOT NULL CHECK (reason IN ('payment', 'fraud', 'customer_service', 'credit')),
+    note            text CHECK (pg_catalog.length(note) <= 1024),
+    held_at         timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    held_by         text NOT NULL,
+    released_at     timestamptz,
+    released_by     text,
+    CONSTRAINT order_hold_release CHECK ((released_at IS NULL) = (released_by IS NULL))
+);
+-- at most one open hold per order and reason; the open holds of an order are read by it
+CREATE UNIQUE INDEX order_hold_open ON erp.order_hold (order_id, reason) WHERE released_at IS NULL;
+CREATE TRIGGER order_hold_keep_history BEFORE DELETE OR TRUNCATE ON erp.order_hold
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.refuse_write();
+COMMENT ON TABLE erp.order_hold IS 'Holds put on orders (payment, fraud, customer_service, credit): a held order is not allocated until every hold is released';
+COMMENT ON COLUMN erp.order_hold.reason IS 'payment (authorization pending), fraud (review), customer_service, credit (over the customer''s open credit; released by erp_approver only)';
+COMMENT ON COLUMN erp.order_hold.released_at IS 'When erp.release_order released it; NULL while the order is held';
+
+-- Carrier tracking (issue 17, doc/orchestration.md): the scans a carrier reports for a
+-- shipment, written by erp.carrier_event only.  (shipment, status, at) identifies a scan, so
+-- a connector that sends it again changes nothing.  No foreign key to erp.shipment: on
+-- Citus a table outside erp.citus_layout() may not reference its reference tables.
+CREATE TABLE erp.shipment_tracking (
+    shipment_tracking_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    shipment_id     bigint NOT NULL,
+    order_id        bigint NOT NULL,
+    status          text NOT NULL CHECK (status IN ('picked_up', 'in_transit', 'delivered', 'failed', 'returned_to_sender')),
+    at              timestamptz NOT NULL,
+    detail          jsonb,
+    rma_id          bigint,
+    recorded_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    recorded_by     text NOT NULL,
+    UNIQUE (shipment_id, status, at)
+);
+CREATE TRIGGER shipment_tracking_keep_history BEFORE DELETE OR TRUNCATE ON erp.shipment_tracking
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.refuse_write();
+COMMENT ON TABLE erp.shipment_tracking IS 'Carrier scans of shipments (picked_up, in_transit, delivered, failed, returned_to_sender), as erp.carrier_event recorded them';
+COMMENT ON COLUMN erp.shipment_tracking.at IS 'When the carrier scanned the parcel (the carrier''s time, not ours)';
+COMMENT ON COLUMN erp.shipment_tracking.rma_id IS 'The return a returned_to_sender scan opened for the parcel''s units';
+
+-- Service levels of orders (issue 17, doc/orchestration.md): the service an order asked
+-- for (ship_to {"service": ..}) and the time it must ship by, from the channel's rules and
+-- the nodes' cut-offs; whether the node it was allocated to can meet it.
+CREATE TABLE erp.order_service (
+    order_id        bigint PRIMARY KEY,
+    service         text NOT NULL CHECK (service IN ('express', 'standard', 'economy')),
+    ship_by         timestamptz NOT NULL,
+    node_id         bigint,
+    node_ship_at    timestamptz,
+    meets_ship_by   boolean
+);
+CREATE TRIGGER order_service_keep_history BEFORE DELETE OR TRUNCATE ON erp.order_service
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.refuse_write();
+COMMENT ON TABLE erp.order_service IS 'The service level an order asked for and the time it must ship by (the earliest its channel''s nodes can make); the node allocation chose and whether that node ships by then';
+COMMENT ON COLUMN erp.order_service.node_ship_at IS 'When the allocated node can ship the order (its next cut-off after allocation); later than ship_by: meets_ship_by is false and an event ship_by_at_risk was raised';

@@ -54,12 +54,17 @@ SELECT o.status::text AS status,
                           AND pg_catalog.now() - o.created_at < interval '72 hours')::bigint AS from_48h_to_72h,
        count(*) FILTER (WHERE pg_catalog.now() - o.created_at >= interval '72 hours')::bigint AS over_72h,
        round((extract(epoch FROM avg(pg_catalog.now() - o.created_at)) / 3600)::numeric, 1) AS avg_age_hours,
-       round((extract(epoch FROM max(pg_catalog.now() - o.created_at)) / 3600)::numeric, 1) AS oldest_age_hours
+       round((extract(epoch FROM max(pg_catalog.now() - o.created_at)) / 3600)::numeric, 1) AS oldest_age_hours,
+       count(h.held_at)::bigint AS on_hold,
+       round((extract(epoch FROM max(pg_catalog.now() - h.held_at)) / 3600)::numeric, 1) AS oldest_hold_hours
   FROM erp.sales_order o
+  -- an order on hold: since its oldest open hold (erp.order_hold, doc/orchestration.md)
+  LEFT JOIN LATERAL (SELECT min(oh.held_at) AS held_at FROM erp.order_hold oh
+                      WHERE oh.order_id = o.order_id AND oh.released_at IS NULL) h ON true
  WHERE o.status NOT IN ('shipped', 'cancelled')
  GROUP BY o.status;
 COMMENT ON VIEW erp.kpi_order_aging IS
-    'Orders not yet shipped or cancelled, per status: how many, by age since capture (< 24 h, 24-48 h, 48-72 h, > 72 h), average and oldest age in hours';
+    'Orders not yet shipped or cancelled, per status: how many, by age since capture (< 24 h, 24-48 h, 48-72 h, > 72 h), average and oldest age in hours; how many are on hold and the oldest hold''s age in hours';
 
 CREATE VIEW erp.kpi_backorder_exposure WITH (security_invoker = true) AS
 SELECT i.sku,

@@ -217,14 +217,50 @@ SELECT w.kind, w.ref, w.node,
           FROM erp.anomaly a
           LEFT JOIN erp.node n ON n.node_id = a.node_id
          WHERE a.status = 'open'
+        UNION ALL
+        -- orders on hold (erp.hold_order): the business's, as backorders, since the oldest open hold
+        SELECT 'order_hold', 'order:' || o.order_id, NULL::text, v.value,
+               GREATEST(EXTRACT(epoch FROM pg_catalog.now() - h.held_at) / 86400, 0),
+               pg_catalog.format('order %s (%s) is on hold (%s) since %s; %s units worth %s wait for erp.release_order',
+                                 o.order_id, o.external_ref, h.reasons, h.held_at, v.units, v.value)
+          FROM (SELECT oh.order_id, pg_catalog.min(oh.held_at) AS held_at,
+                       pg_catalog.string_agg(oh.reason, ', ' ORDER BY oh.reason) AS reasons
+                  FROM erp.order_hold oh WHERE oh.released_at IS NULL GROUP BY oh.order_id) h
+          JOIN erp.sales_order o ON o.order_id = h.order_id
+         CROSS JOIN LATERAL (
+               SELECT COALESCE(pg_catalog.sum(ol.qty - ol.qty_shipped), 0) AS units,
+                      COALESCE(pg_catalog.sum((ol.qty - ol.qty_shipped) * ol.unit_price), 0)::numeric AS value
+                 FROM erp.order_line ol
+                WHERE ol.order_id = o.order_id AND ol.status <> 'cancelled') v
+         WHERE o.status NOT IN ('shipped', 'cancelled')
+           AND (SELECT erp.visible_nodes()) IS NULL
+        UNION ALL
+        -- parcels whose last carrier scan failed (erp.carrier_event), at the node that shipped them
+        SELECT 'carrier_exception', 'shipment:' || t.shipment_id, n.code, v.value,
+               GREATEST(EXTRACT(epoch FROM pg_catalog.now() - t.at) / 86400, 0),
+               pg_catalog.format('shipment %s of order %s (%s %s) failed delivery on %s: %s',
+                                 t.shipment_id, t.order_id, s.carrier, s.tracking, t.at, COALESCE(t.detail::text, 'no detail'))
+          FROM (SELECT DISTINCT ON (st.shipment_id) st.shipment_id, st.order_id, st.status, st.at, st.detail
+                  FROM erp.shipment_tracking st
+                 ORDER BY st.shipment_id, st.at DESC, st.shipment_tracking_id DESC) t
+          JOIN erp.shipment s ON s.shipment_id = t.shipment_id
+         CROSS JOIN LATERAL (
+               SELECT pg_catalog.min(sl.node_id) AS node_id,
+                      COALESCE(pg_catalog.sum(sl.qty * ol.unit_price), 0)::numeric AS value
+                 FROM erp.shipment_line sl
+                 JOIN erp.order_line ol ON ol.order_id = sl.order_id AND ol.line_no = sl.line_no
+                                       AND ol.item_id = sl.item_id
+                WHERE sl.shipment_id = t.shipment_id) v
+          LEFT JOIN erp.node n ON n.node_id = v.node_id
+         WHERE t.status = 'failed'
        ) w
  ORDER BY 4 DESC, w.kind, w.ref;
 COMMENT ON VIEW erp.worklist IS
-    'What needs a person now, most urgent first, across kinds: backorders at risk, refunds and adjustments waiting for an approver, late purchase orders with orders waiting, returns received over 2 days ago and not inspected, open anomalies; score = value x (1 + days waiting / 7) (doc/planning-signals.md); a partner sees its nodes'' rows only';
-COMMENT ON COLUMN erp.worklist.kind IS 'backorder, refund_approval, adjustment_approval, late_po, return_inspection, anomaly';
-COMMENT ON COLUMN erp.worklist.ref IS 'The object to act on: order:<id>:<line>, rma_line:<id>, adjustment:<id>, po:<id>, anomaly:<id>';
-COMMENT ON COLUMN erp.worklist.node IS 'The node where it waits (NULL for a backorder, which is the business''s)';
+    'What needs a person now, most urgent first, across kinds: backorders at risk, refunds and adjustments waiting for an approver, late purchase orders with orders waiting, returns received over 2 days ago and not inspected, open anomalies, orders on hold, parcels whose last carrier scan failed; score = value x (1 + days waiting / 7) (doc/planning-signals.md); a partner sees its nodes'' rows only';
+COMMENT ON COLUMN erp.worklist.kind IS 'backorder, refund_approval, adjustment_approval, late_po, return_inspection, anomaly, order_hold, carrier_exception';
+COMMENT ON COLUMN erp.worklist.ref IS 'The object to act on: order:<id>:<line>, rma_line:<id>, adjustment:<id>, po:<id>, anomaly:<id>, order:<id> (a held order), shipment:<id>';
+COMMENT ON COLUMN erp.worklist.node IS 'The node where it waits (NULL for a backorder or a held order, which are the business''s)';
 COMMENT ON COLUMN erp.worklist.score IS 'value x (1 + days_waiting / 7): money at stake weighed up by each week of waiting';
 COMMENT ON COLUMN erp.worklist.why IS 'Why it is on the list, in words';
-COMMENT ON COLUMN erp.worklist.value IS 'Money at stake: backordered revenue, the refund or adjustment value, the revenue waiting for a late purchase order, the uninspected returns'' value, an anomaly''s value';
-COMMENT ON COLUMN erp.worklist.days_waiting IS 'Days since the order was captured, the approval was asked, the purchase order was due, the return was received, the anomaly was found';
+COMMENT ON COLUMN erp.worklist.value IS 'Money at stake: backordered revenue, the refund or adjustment value, the revenue waiting for a late purchase order, the uninspected returns'' value, an anomaly''s value, a held order''s unshipped lines'' value, a failed parcel''s value (its plain items)';
+COMMENT ON COLUMN erp.worklist.days_waiting IS 'Days since the order was captured, the approval was asked, the purchase order was due, the return was received, the anomaly was found, the order was put on hold, the carrier''s failed scan';

@@ -1,0 +1,254 @@
+-- 25_orchestration: order orchestration beyond allocation (issue 17, doc/orchestration.md):
+-- the channel's order rules, order holds and carrier events.  erp.order_hold and
+-- erp.shipment_tracking themselves are created with the orders (07_orders.sql): order
+-- aging and the worklist read them.
+
+-- The tables below have no foreign key to master data (erp.channel, erp.node, erp.item):
+-- on Citus a table outside erp.citus_layout() may not reference its reference tables.
+CREATE TABLE erp.channel_order_rules (
+    channel_id          bigint PRIMARY KEY,
+    held_orders_reserve boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE erp.channel_order_rules IS
+    'How a channel''s orders are orchestrated; a channel without a row has the defaults';
+COMMENT ON COLUMN erp.channel_order_rules.held_orders_reserve IS
+    'true: a held order keeps its reservations and is allocated while held (stock waits for the payment); false (default): holding an order releases its reserved units, and allocation skips it until it is released';
+
+-- a partner sees the holds of the orders it sees (as erp.order_line)
+ALTER TABLE erp.order_hold ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.order_hold
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR EXISTS (SELECT 1 FROM erp.sales_order o WHERE o.order_id OPERATOR(pg_catalog.=) order_hold.order_id));
+
+CREATE FUNCTION erp.hold_order(order_id bigint, reason text, note text DEFAULT NULL)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ierp_hold_order'
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.hold_order(bigint, text, text) IS
+    'Puts an order that is not yet picked on hold (reason payment, fraud, customer_service or credit; note up to 1024 bytes): allocation skips it, and unless its channel''s held_orders_reserve is set its reserved units are released; returns the hold id (the open hold''s when the order already waits for that reason)';
+
+CREATE FUNCTION erp.release_order(order_id bigint, reason text DEFAULT NULL)
+    RETURNS integer
+    AS 'MODULE_PATHNAME', 'ierp_release_order'
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.release_order(bigint, text) IS
+    'Releases the order''s open holds (of one reason, or all): erp.allocate_pending fills it again; a credit hold is released by members of erp_approver only (IE009); returns how many holds were released (0: none was open)';
+
+-- a partner sees the scans of the orders it sees (as erp.shipment)
+ALTER TABLE erp.shipment_tracking ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.shipment_tracking
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR EXISTS (SELECT 1 FROM erp.sales_order o WHERE o.order_id OPERATOR(pg_catalog.=) shipment_tracking.order_id));
+
+-- the reason of the returns a returned_to_sender scan opens (disposition rules may name it)
+INSERT INTO erp.reason_code (code, description, builtin)
+VALUES ('returned_to_sender', 'Carrier: the parcel could not be delivered and came back', true)
+ON CONFLICT (code) DO NOTHING;
+
+CREATE FUNCTION erp.carrier_event(shipment_id bigint, status text, at timestamptz, detail jsonb DEFAULT NULL)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ierp_carrier_event'
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.carrier_event(bigint, text, timestamptz, jsonb) IS
+    'Records a carrier scan of a shipment (status picked_up, in_transit, delivered, failed or returned_to_sender; detail a JSON object up to 4096 bytes); failed raises a carrier_failed event and a worklist row; the first returned_to_sender authorizes and receives a return (reason returned_to_sender) of the parcel''s units at the node that shipped them, for inspection; the same (shipment, status, at) sent again returns the same id and changes nothing';
+
+-- B2B accounts ----------------------------------------------------------------------------
+
+CREATE TABLE erp.price_list (
+    price_list_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    code            text NOT NULL UNIQUE CHECK (code <> '' AND pg_catalog.length(code) <= 64),
+    name            text NOT NULL DEFAULT ''
+);
+COMMENT ON TABLE erp.price_list IS 'A price list of B2B customers: unit prices by item and quantity break (erp.price_break)';
+
+CREATE TABLE erp.price_break (
+    price_break_id  bigint GENERATED ALWAYS AS IDENTITY,
+    price_list_id   bigint NOT NULL REFERENCES erp.price_list ON DELETE CASCADE,
+    item_id         bigint NOT NULL,
+    min_qty         bigint NOT NULL CHECK (min_qty > 0),
+    unit_price      numeric(14,2) NOT NULL CHECK (unit_price >= 0)
+                    CONSTRAINT price_break_unit_price_not_nan CHECK (unit_price <> 'NaN'::numeric),
+    CONSTRAINT price_break_pkey PRIMARY KEY (item_id, price_break_id),
+    UNIQUE (price_list_id, item_id, min_qty)
+);
+COMMENT ON TABLE erp.price_break IS 'The unit price of an item on a price list from min_qty units per order line on; a line without unit_price of a customer with the list gets the break with the largest min_qty <= its qty';
+
+CREATE TABLE erp.customer (
+    customer_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    code            text NOT NULL UNIQUE CHECK (code <> '' AND pg_catalog.length(code) <= 64),
+    name            text NOT NULL DEFAULT '',
+    payment_terms   text NOT NULL DEFAULT 'prepaid' CHECK (payment_terms <> '' AND pg_catalog.length(payment_terms) <= 64),
+    credit_limit    numeric(14,2) CHECK (credit_limit >= 0)
+                    CONSTRAINT customer_credit_limit_not_nan CHECK (credit_limit <> 'NaN'::numeric),
+    ship_complete   boolean NOT NULL DEFAULT false,
+    allow_partial   boolean NOT NULL DEFAULT true,
+    price_list_id   bigint REFERENCES erp.price_list,
+    active          boolean NOT NULL DEFAULT true
+);
+COMMENT ON TABLE erp.customer IS 'A B2B customer: its price list, payment terms, credit limit and shipping terms; an order names it with ship_to {"customer": "<code>"}';
+COMMENT ON COLUMN erp.customer.payment_terms IS 'As agreed, e.g. prepaid, net30 (recorded for invoicing; the extension does not invoice)';
+COMMENT ON COLUMN erp.customer.credit_limit IS 'Open credit: the unshipped value of its open orders plus a new order may not exceed it, or the new order arrives on a credit hold; NULL: no limit';
+COMMENT ON COLUMN erp.customer.ship_complete IS 'Its orders are ship-complete by default (erp.sales_order.ship_complete)';
+COMMENT ON COLUMN erp.customer.allow_partial IS 'false: the customer takes no partial shipment, so its orders are always ship-complete';
+
+CREATE VIEW erp.kpi_customer_margin WITH (security_invoker = true) AS
+WITH sales AS (
+    SELECT o.customer_id, sum(sl.qty * ol.unit_price) AS revenue, sum(sl.qty) AS units
+      FROM erp.shipment_line sl
+      JOIN erp.order_line ol ON ol.order_id = sl.order_id AND ol.line_no = sl.line_no
+      JOIN erp.sales_order o ON o.order_id = sl.order_id
+     WHERE o.customer_id IS NOT NULL
+     GROUP BY 1
+), costs AS (
+    SELECT o.customer_id, -sum(e.value) AS cogs
+      FROM erp.cost_entry e
+      JOIN erp.sales_order o ON e.ref = 'order:' || o.order_id
+     WHERE e.kind = 'cogs' AND o.customer_id IS NOT NULL
+     GROUP BY 1
+), open_orders AS (
+    SELECT o.customer_id, sum((l.qty - l.qty_shipped) * l.unit_price) AS open_value
+      FROM erp.sales_order o JOIN erp.order_line l ON l.order_id = o.order_id
+     WHERE o.customer_id IS NOT NULL AND o.status NOT IN ('shipped', 'cancelled') AND l.status <> 'cancelled'
+     GROUP BY 1
+)
+SELECT c.code AS customer, c.name,
+       COALESCE(s.units, 0)::bigint AS units_shipped,
+       COALESCE(s.revenue, 0)::numeric(14,2) AS revenue,
+       COALESCE(k.cogs, 0)::numeric(14,2) AS cogs,
+       (COALESCE(s.revenue, 0) - COALESCE(k.cogs, 0))::numeric(14,2) AS margin,
+       CASE WHEN COALESCE(s.revenue, 0) > 0
+            THEN round(100 * (s.revenue - COALESCE(k.cogs, 0)) / s.revenue, 1) END AS margin_pct,
+       COALESCE(oo.open_value, 0)::numeric(14,2) AS open_value,
+       c.credit_limit
+  FROM erp.customer c
+  LEFT JOIN sales s ON s.customer_id = c.customer_id
+  LEFT JOIN costs k ON k.customer_id = c.customer_id
+  LEFT JOIN open_orders oo ON oo.customer_id = c.customer_id;
+COMMENT ON VIEW erp.kpi_customer_margin IS
+    'Per B2B customer: units shipped, revenue (shipped units x unit price), cogs (erp.cost_entry of its orders), margin and margin %, the unshipped value of its open orders and its credit limit (as erp.kpi_margin per channel)';
+
+-- Service levels and promise dates -----------------------------------------------------------
+
+CREATE TABLE erp.service_level (
+    channel_id          bigint NOT NULL,
+    service             text NOT NULL CHECK (service IN ('express', 'standard', 'economy')),
+    ship_within_days    integer NOT NULL CHECK (ship_within_days BETWEEN 0 AND 30),
+    transit_days        integer NOT NULL CHECK (transit_days BETWEEN 0 AND 60),
+    PRIMARY KEY (channel_id, service)
+);
+COMMENT ON TABLE erp.service_level IS
+    'A channel''s service levels: an order ships by the cut-off ship_within_days ship days after the first one it can make, and is delivered transit_days later; without a row: express 0/1, standard 1/3, economy 3/6';
+
+CREATE TABLE erp.node_cutoff (
+    node_id         bigint PRIMARY KEY,
+    cutoff          time NOT NULL DEFAULT '15:00',
+    -- a zone PostgreSQL knows (the check raises 22023 for another)
+    time_zone       text NOT NULL DEFAULT 'UTC' CHECK (pg_catalog.length(time_zone) <= 64
+                                                       AND (pg_catalog.now() AT TIME ZONE time_zone) IS NOT NULL),
+    ships_weekends  boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE erp.node_cutoff IS
+    'When a node hands parcels to its carriers: orders allocated before the cut-off (local time in time_zone) ship that day; without a row: 15:00 UTC, Monday to Friday';
+
+-- the ship days of a node from a time on: the day of at (when before the cut-off) or the next,
+-- weekends skipped unless the node ships then; ship_time is the cut-off of the (days+1)-th
+CREATE FUNCTION erp.ship_time(node_id bigint, at timestamptz, days integer DEFAULT 0)
+    RETURNS timestamptz
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    RETURN (
+    SELECT (d.day + c.cutoff) AT TIME ZONE c.time_zone
+      FROM (SELECT COALESCE(nc.cutoff, '15:00'::time) AS cutoff, COALESCE(nc.time_zone, 'UTC') AS time_zone,
+                   COALESCE(nc.ships_weekends, false) AS weekends
+              FROM (SELECT 1) one LEFT JOIN erp.node_cutoff nc ON nc.node_id OPERATOR(pg_catalog.=) ship_time.node_id) c,
+           LATERAL (SELECT g.day
+                      FROM pg_catalog.generate_series(
+                               -- no rows (NULL) for a time outside the years 1970..9998 or days outside 0..366
+                               CASE WHEN at >= '1970-01-01 00:00+00' AND at < '9999-01-01 00:00+00' AND days BETWEEN 0 AND 366
+                                    THEN (at AT TIME ZONE c.time_zone)::date
+                                         + CASE WHEN (at AT TIME ZONE c.time_zone)::time > c.cutoff THEN 1 ELSE 0 END
+                               END,
+                               (LEAST(GREATEST(at, '1970-01-01 00:00+00'), '9999-01-01 00:00+00') AT TIME ZONE c.time_zone)::date
+                                   + 3 * LEAST(GREATEST(days, 0), 366) + 10,
+                               interval '1 day') AS s(t),
+                           LATERAL (SELECT s.t::date AS day) g
+                     WHERE c.weekends OR EXTRACT(isodow FROM g.day) < 6
+                     ORDER BY g.day OFFSET LEAST(GREATEST(days, 0), 366) LIMIT 1) d);
+COMMENT ON FUNCTION erp.ship_time(bigint, timestamptz, integer) IS
+    'When node_id ships an order ready at at, days ship days later (0: the first it can make): the cut-off of its ship day, in its time zone (erp.node_cutoff; 15:00 UTC on weekdays without a row); NULL for a time outside the years 1970 to 9998 or days outside 0..366';
+
+CREATE FUNCTION erp.promise(sku text, qty bigint, channel text, ship_to jsonb DEFAULT NULL,
+                            service text DEFAULT 'standard', at timestamptz DEFAULT NULL)
+    RETURNS timestamptz
+    AS 'MODULE_PATHNAME', 'ierp_promise'
+    LANGUAGE C STABLE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.promise(text, bigint, text, jsonb, text, timestamptz) IS
+    'The delivery time a storefront may promise for qty units of sku on channel with service (express, standard, economy) ordered at at (default now): over the channel''s nodes whose ATP covers qty, the earliest erp.ship_time(node, at, ship_within_days) + transit_days of the channel''s rule (erp.service_level); NULL when no node has the units';
+
+CREATE VIEW erp.kpi_late_shipments WITH (security_invoker = true) AS
+SELECT c.code AS channel, os.service,
+       count(*)::bigint AS orders_shipped,
+       count(*) FILTER (WHERE s.shipped_at > os.ship_by)::bigint AS late,
+       round(100.0 * count(*) FILTER (WHERE s.shipped_at > os.ship_by) / count(*), 1) AS late_pct,
+       round((extract(epoch FROM avg(s.shipped_at - os.ship_by) FILTER (WHERE s.shipped_at > os.ship_by)) / 3600)::numeric, 1)
+           AS avg_hours_late,
+       count(*) FILTER (WHERE os.meets_ship_by = false)::bigint AS allocated_at_risk
+  FROM erp.order_service os
+  JOIN erp.sales_order o ON o.order_id = os.order_id
+  JOIN erp.channel c ON c.channel_id = o.channel_id
+  JOIN LATERAL (SELECT max(sh.shipped_at) AS shipped_at FROM erp.shipment sh WHERE sh.order_id = os.order_id) s ON true
+ WHERE s.shipped_at IS NOT NULL
+ GROUP BY c.code, os.service;
+COMMENT ON VIEW erp.kpi_late_shipments IS
+    'Per channel and service level: orders shipped, how many shipped after their ship_by (late), late %, average hours late, and how many were allocated to a node that could not meet it';
+
+-- Order edits ---------------------------------------------------------------------------------
+
+CREATE TABLE erp.order_edit (
+    order_edit_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    order_id        bigint NOT NULL,
+    line_no         integer NOT NULL,
+    kind            text NOT NULL CHECK (kind IN ('change_qty', 'cancel_line', 'add_line', 'release')),
+    old_qty         bigint NOT NULL,
+    new_qty         bigint NOT NULL,
+    units_released  bigint NOT NULL DEFAULT 0,
+    units_reserved  bigint NOT NULL DEFAULT 0,
+    edited_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    edited_by       text NOT NULL
+);
+CREATE INDEX order_edit_order_idx ON erp.order_edit (order_id);
+CREATE TRIGGER order_edit_keep_history BEFORE DELETE OR TRUNCATE ON erp.order_edit
+    FOR EACH STATEMENT EXECUTE FUNCTION erp.refuse_write();
+COMMENT ON TABLE erp.order_edit IS
+    'Edits of orders before fulfilment (erp.change_line, erp.cancel_line, erp.add_line, erp.release_line): the line, its quantity before and after, the units released and reserved by the edit, who and when';
+ALTER TABLE erp.order_edit ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.order_edit
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR EXISTS (SELECT 1 FROM erp.sales_order o WHERE o.order_id OPERATOR(pg_catalog.=) order_edit.order_id));
+
+CREATE FUNCTION erp.change_line(order_id bigint, line_no integer, qty bigint)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ierp_change_line'
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.change_line(bigint, integer, bigint) IS
+    'Changes the quantity of an order line not yet picked: a smaller one releases the reserved units above it, a larger one is allocated (unless the order is held); returns the erp.order_edit id (0 when the quantity is the same)';
+
+CREATE FUNCTION erp.cancel_line(order_id bigint, line_no integer)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ierp_cancel_line'
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.cancel_line(bigint, integer) IS
+    'Cancels an order line not yet picked and releases its reserved units (not the order''s last open line: cancel the order); returns the erp.order_edit id';
+
+CREATE FUNCTION erp.add_line(order_id bigint, sku text, qty bigint, unit_price numeric DEFAULT NULL)
+    RETURNS integer
+    AS 'MODULE_PATHNAME', 'ierp_add_line'
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.add_line(bigint, text, bigint, numeric) IS
+    'Adds a line to an order not yet packed (price given, else the customer''s price break, else the item''s) and allocates it unless the order is held; returns its line number';
+
+CREATE FUNCTION erp.release_line(order_id bigint, line_no integer, qty bigint)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ierp_release_line'
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.release_line(bigint, integer, bigint) IS
+    'Gives qty reserved units of an order line not yet picked back to available; the line waits for erp.allocate_pending like any partly allocated line; returns the erp.order_edit id';
