@@ -187,11 +187,15 @@ BEGIN
         'erp.rma, erp.rma_line, erp.purchase_order, erp.purchase_order_line, erp.transfer, '
         'erp.cycle_count, erp.adjustment, erp.event, '
         'erp.cost_entry, erp.cost_balance, erp.cost_delta, erp.cost_layer, erp.landed_cost, '
-        'erp.landed_cost_line, erp.edi_order', name);
+        'erp.landed_cost_line, erp.edi_order, '
+        'erp.bin, erp.item_uom, erp.wave, erp.wave_order, '
+        'erp.customer, erp.price_list, erp.price_break, erp.channel_order_rules, '
+        'erp.service_level, erp.node_cutoff, erp.order_hold, erp.shipment_tracking, '
+        'erp.order_service, erp.order_edit', name);
 END
 $$;
 COMMENT ON FUNCTION erp.create_publication(text) IS
-    'Creates a logical replication publication of the master data, the ledger, the balances, orders, shipments, returns, purchasing, counts, events, the costs (0.4.0) and the EDI order references (not of the shipped rule tables, which every install has); a subscriber installs the extension and subscribes';
+    'Creates a logical replication publication of the master data, the ledger, the balances, orders, shipments, returns, purchasing, counts, events, the costs, the EDI order references, the bins, waves and units of measure, and the orchestration''s holds, scans, service levels, edits and B2B accounts (0.4.0) (not of the shipped rule tables, which every install has); a subscriber installs the extension and subscribes';
 -- publications are created by administrators
 REVOKE EXECUTE ON FUNCTION erp.create_publication(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION erp.create_publication(text) TO erp_admin;

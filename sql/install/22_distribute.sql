@@ -25,11 +25,12 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                -- master data: small, read by every statement, written rarely
                'supplier', 'reason_code', 'approval_policy', 'state_transition', 'disposition_rule',
                'item', 'node', 'channel', 'lot', 'item_component', 'channel_node', 'node_access',
-               'stock_policy', 'channel_reserve', 'bin', 'item_uom',
+               'stock_policy', 'channel_reserve', 'bin', 'item_uom', 'channel_order_rules', 'price_list',
+               'price_break', 'customer', 'service_level', 'node_cutoff',
                -- documents: an order's lines name items on every worker
                'sales_order', 'order_line', 'shipment', 'shipment_line', 'rma', 'rma_line',
                'purchase_order', 'purchase_order_line', 'landed_cost', 'landed_cost_line', 'edi_order',
-               'wave', 'wave_order',
+               'wave', 'wave_order', 'order_hold', 'shipment_tracking', 'order_service', 'order_edit',
                -- planning inputs and outputs keyed to master data
                'demand_import', 'anomaly',
                -- the stock: every statement names its item_id
@@ -47,7 +48,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                'reference', 'reference', 'reference', 'reference',
                'reference', 'reference', 'reference', 'reference', 'reference', 'reference',
                'reference', 'reference', 'reference', 'reference', 'reference',
-               'reference', 'reference',
+               'reference', 'reference', 'reference', 'reference', 'reference', 'reference',
+               'reference', 'reference', 'reference', 'reference', 'reference', 'reference',
                'reference', 'reference',
                'item', 'item', 'item', 'item', 'item', 'item',
                'item', 'item', 'item', 'item',
@@ -148,7 +150,8 @@ CREATE FUNCTION erp.citus_policy_qual(relname name, qual text)
 RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE
-        WHEN relname IN ('sales_order', 'order_line', 'shipment', 'edi_order')
+        WHEN relname IN ('sales_order', 'order_line', 'shipment', 'edi_order', 'order_hold',
+                         'shipment_tracking', 'order_service', 'order_edit')
             THEN '(erp.visible_nodes() IS NULL) OR erp.order_visible(order_id)'
         WHEN relname = 'rma'
             THEN '(erp.visible_nodes() IS NULL) OR erp.rma_visible(rma_id)'

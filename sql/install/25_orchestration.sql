@@ -252,3 +252,17 @@ CREATE FUNCTION erp.release_line(order_id bigint, line_no integer, qty bigint)
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.release_line(bigint, integer, bigint) IS
     'Gives qty reserved units of an order line not yet picked back to available; the line waits for erp.allocate_pending like any partly allocated line; returns the erp.order_edit id';
+
+-- Partners (erp.node_access): the service level of the orders they see, and none of
+-- the B2B accounts' terms, credit limits and price lists, which are the retailer's
+-- commercial data, not a node's.
+ALTER TABLE erp.order_service ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.order_service
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR EXISTS (SELECT 1 FROM erp.sales_order o WHERE o.order_id OPERATOR(pg_catalog.=) order_service.order_id));
+ALTER TABLE erp.customer ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.customer USING ((SELECT erp.visible_nodes()) IS NULL);
+ALTER TABLE erp.price_list ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.price_list USING ((SELECT erp.visible_nodes()) IS NULL);
+ALTER TABLE erp.price_break ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.price_break USING ((SELECT erp.visible_nodes()) IS NULL);

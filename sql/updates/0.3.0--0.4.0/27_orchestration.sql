@@ -494,3 +494,17 @@ COMMENT ON COLUMN erp.worklist.score IS 'value x (1 + days_waiting / 7): money a
 COMMENT ON COLUMN erp.worklist.why IS 'Why it is on the list, in words';
 COMMENT ON COLUMN erp.worklist.value IS 'Money at stake: backordered revenue, the refund or adjustment value, the revenue waiting for a late purchase order, the uninspected returns'' value, an anomaly''s value, a held order''s unshipped lines'' value, a failed parcel''s value (its plain items)';
 COMMENT ON COLUMN erp.worklist.days_waiting IS 'Days since the order was captured, the approval was asked, the purchase order was due, the return was received, the anomaly was found, the order was put on hold, the carrier''s failed scan';
+
+-- Partners (erp.node_access): the service level of the orders they see, and none of
+-- the B2B accounts' terms, credit limits and price lists, which are the retailer's
+-- commercial data, not a node's.
+ALTER TABLE erp.order_service ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.order_service
+    USING ((SELECT erp.visible_nodes()) IS NULL
+           OR EXISTS (SELECT 1 FROM erp.sales_order o WHERE o.order_id OPERATOR(pg_catalog.=) order_service.order_id));
+ALTER TABLE erp.customer ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.customer USING ((SELECT erp.visible_nodes()) IS NULL);
+ALTER TABLE erp.price_list ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.price_list USING ((SELECT erp.visible_nodes()) IS NULL);
+ALTER TABLE erp.price_break ENABLE ROW LEVEL SECURITY;
+CREATE POLICY partner_nodes ON erp.price_break USING ((SELECT erp.visible_nodes()) IS NULL);
