@@ -91,6 +91,9 @@ done
 heading "Warehouse (demo/warehouse.sql: DC-BER in bins, putaway where erp.suggest_bin says, one wave walked)"
 sql -f demo/warehouse.sql
 
+heading "Orchestration (demo/orchestration.sql: promise dates, a wholesale order by EDI, a fraud hold released, a parcel returned to sender)"
+sql -f demo/orchestration.sql
+
 heading "Planning (demo/planning.sql: the nightly forecast refresh and anomaly detection)"
 t=$(date +%s)
 sql -f demo/planning.sql

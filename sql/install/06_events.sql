@@ -43,7 +43,7 @@ CREATE TABLE erp.event (
 CREATE INDEX event_kind_idx ON erp.event (kind, event_id);
 CREATE INDEX event_txn_idx ON erp.event (txn_id, event_id);
 COMMENT ON TABLE erp.event IS 'Outbox of business events (stockout, backorder_created, pick_exception, ...; doc/events.md).  Read it exactly once and in commit order with erp.read_events(consumer) and erp.ack_events(consumer, cursor), or join erp.event_commit on txn_id and read (commit_seq, event_id) > your last pair ORDER BY commit_seq, event_id; never by event_id alone (ids are assigned at insert, rows appear at commit, out of id order).  LISTEN erp_event to be woken ({"id", "kind", "node_id"})';
-COMMENT ON COLUMN erp.event.kind IS 'low_stock, stockout, backorder_created, pick_exception, return_discrepancy, refund_approval_needed, adjustment_approval_needed, supplier_delay, anomaly';
+COMMENT ON COLUMN erp.event.kind IS 'low_stock, stockout, backorder_created, pick_exception, return_discrepancy, refund_approval_needed, adjustment_approval_needed, supplier_delay, anomaly; 0.4.0: order_held, order_released, carrier_failed, carrier_returned, ship_by_at_risk, order_edited (doc/events.md)';
 COMMENT ON COLUMN erp.event.payload IS 'Facts of the event (quantities, skus, codes) as JSON; a pick_exception or return_discrepancy whose order, rma, item or node was created by the refused call''s own, rolled-back transaction keeps that id here as uncommitted_order_id (uncommitted_rma_id, ...) and NULL in its column';
 COMMENT ON COLUMN erp.event.txn_id IS 'The writing transaction''s number (erp.event_txn_id()), one per transaction; erp.event_commit gives it its place in commit order.  Not the xid, which a restored or new cluster hands out again';
 

@@ -508,3 +508,5 @@ ALTER TABLE erp.price_list ENABLE ROW LEVEL SECURITY;
 CREATE POLICY partner_nodes ON erp.price_list USING ((SELECT erp.visible_nodes()) IS NULL);
 ALTER TABLE erp.price_break ENABLE ROW LEVEL SECURITY;
 CREATE POLICY partner_nodes ON erp.price_break USING ((SELECT erp.visible_nodes()) IS NULL);
+
+COMMENT ON COLUMN erp.event.kind IS 'low_stock, stockout, backorder_created, pick_exception, return_discrepancy, refund_approval_needed, adjustment_approval_needed, supplier_delay, anomaly; 0.4.0: order_held, order_released, carrier_failed, carrier_returned, ship_by_at_risk, order_edited (doc/events.md)';
