@@ -33,6 +33,7 @@
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 
+#include "governance.h"
 #include "ierp.h"
 #include "order_document.h"
 
@@ -273,6 +274,8 @@ ierp_release_order_body(PG_FUNCTION_ARGS)
 	uint64		i,
 				n;
 	bool		credit = false;
+	char	   *credit_held_by = NULL;
+	const char *actor = IerpActorName();
 	bool		still_held;
 	StringInfoData buf;
 	int32		released;
@@ -282,7 +285,7 @@ ierp_release_order_body(PG_FUNCTION_ARGS)
 	OrderLock(order_id, &order);
 	AccessCheckOrder(order.order_id);
 	IerpPlan(&read_plan,
-			 "SELECT reason FROM erp.order_hold WHERE order_id = $1 AND released_at IS NULL"
+			 "SELECT reason, held_by FROM erp.order_hold WHERE order_id = $1 AND released_at IS NULL"
 			 "   AND ($2::text IS NULL OR reason = $2) ORDER BY reason",
 			 2, (Oid[]) {INT8OID, TEXTOID});
 	values[0] = Int64GetDatum(order.order_id);
@@ -296,7 +299,11 @@ ierp_release_order_body(PG_FUNCTION_ARGS)
 	{
 		char	   *r = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
 
-		credit |= strcmp(r, "credit") == 0;
+		if (strcmp(r, "credit") == 0)
+		{
+			credit = true;
+			credit_held_by = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		}
 		appendStringInfo(&buf, "%s%s", i ? ", " : "", r);
 	}
 	if (n == 0)
@@ -312,12 +319,22 @@ ierp_release_order_body(PG_FUNCTION_ARGS)
 				 errdetail("A credit hold is released by members of erp_approver."),
 				 errhint("Ask an approver, or release the other holds with erp.release_order(" INT64_FORMAT
 						 ", reason).", order.order_id)));
+	/* four eyes, as for adjustments: the login whose order went over the limit never clears it */
+	if (credit && credit_held_by != NULL && GovernanceSamePerson(credit_held_by, actor))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_APPROVAL_REQUIRED),
+				 errmsg("role \"%s\" may not release the credit hold of order " INT64_FORMAT ": %s",
+						actor, order.order_id,
+						strcmp(credit_held_by, actor) == 0 ? "it captured the order"
+						: "the role that captured the order and this one are members of each other"),
+				 errdetail("Four eyes: the person whose order went over the credit limit never releases its credit hold."),
+				 errhint("Ask another member of erp_approver.")));
 	IerpPlan(&release_plan,
 			 "UPDATE erp.order_hold SET released_at = pg_catalog.now(), released_by = $3"
 			 " WHERE order_id = $1 AND released_at IS NULL AND ($2::text IS NULL OR reason = $2)"
 			 " RETURNING reason",
 			 3, (Oid[]) {INT8OID, TEXTOID, TEXTOID});
-	values[2] = CStringGetTextDatum(IerpActorName());
+	values[2] = CStringGetTextDatum(actor);
 	if (SPI_execute_plan(release_plan, values, nulls, false, 0) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "inventory_erp: cannot release the holds of order " INT64_FORMAT, order.order_id);
 	released = (int32) SPI_processed;

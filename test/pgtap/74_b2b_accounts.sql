@@ -8,7 +8,7 @@
 --
 -- Master data uses codes starting with TAP74- and is rolled back at the end.
 BEGIN;
-SELECT plan(36);
+SELECT plan(40);
 
 INSERT INTO erp.node (code, kind) VALUES ('TAP74-N1', 'warehouse'), ('TAP74-N2', 'warehouse');
 INSERT INTO erp.channel (code, kind) VALUES ('TAP74-B2B', 'wholesale');
@@ -93,6 +93,21 @@ SELECT is((SELECT count(*) FROM erp.order_hold WHERE order_id = pg_temp.ord('TAP
     'a cancelled order frees its credit (133.00): 11.00 + 60.00 + 5.00 + 5.00 fits, no hold');
 CREATE ROLE t74_approver;
 GRANT erp_operator, erp_reader, erp_approver TO t74_approver;
+-- four eyes: an approver whose own order went over the limit cannot clear its credit hold
+CREATE ROLE t74_clerk_approver;
+GRANT erp_operator, erp_reader, erp_approver TO t74_clerk_approver;
+SET LOCAL ROLE t74_clerk_approver;
+SELECT erp.capture_order('TAP74-B2B', 'TAP74-O7', '[{"sku": "TAP74-B", "qty": 60}]', '{"customer": "TAP74-ACME"}');
+SELECT is((SELECT reason FROM erp.order_hold WHERE order_id = pg_temp.ord('TAP74-O7')), 'credit',
+    'an approver''s own order over the limit arrives on a credit hold');
+SELECT is(left(pg_temp.err(format('SELECT erp.release_order(%s)', pg_temp.ord('TAP74-O7'))), 6), 'IE009:',
+    'and that approver may not release it (IE009, four eyes)');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM erp.order_hold WHERE order_id = pg_temp.ord('TAP74-O7') AND released_at IS NULL), 1::bigint,
+    'the refusal leaves the hold open');
+SET LOCAL ROLE t74_approver;
+SELECT is(erp.release_order(pg_temp.ord('TAP74-O7')), 1, 'another approver may');
+SELECT erp.cancel_order(pg_temp.ord('TAP74-O7'));
 SET LOCAL ROLE t74_approver;
 SELECT is(erp.release_order(pg_temp.ord('TAP74-O4')), 1, 'an approver releases the credit hold');
 RESET ROLE;
