@@ -637,6 +637,37 @@ SELECT '<!doctype html><html lang="en"><head><meta charset="utf-8">'
            || '</div></section>'
        ELSE '' END
 
+    -- 5c. orchestration and the warehouse: held orders, late shipments, the wave's walk;
+    -- shown when this build has them (doc/orchestration.md, doc/warehouse.md)
+    || CASE WHEN to_regclass('erp.order_hold') IS NOT NULL THEN
+           '<section id="orchestration"><h2>Held orders, late shipments, the wave</h2>'
+           || '<div class="tables">'
+           || pg_temp.html_table('Orders on hold now (erp.order_hold)',
+                                 'SELECT o.order_id, o.external_ref, c.code AS channel, h.reason, h.held_by, '
+                                 'round(extract(epoch FROM now() - h.held_at) / 3600, 1) AS hours_held '
+                                 'FROM erp.order_hold h JOIN erp.sales_order o USING (order_id) JOIN erp.channel c USING (channel_id) '
+                                 'WHERE h.released_at IS NULL ORDER BY h.held_at',
+                                 'No order waits on a hold.')
+           || pg_temp.html_table('Holds released today (erp.order_hold)',
+                                 'SELECT reason, count(*) AS released, '
+                                 'round(avg(extract(epoch FROM h.released_at - h.held_at) / 3600)::numeric, 2) AS avg_hours_held '
+                                 'FROM erp.order_hold h WHERE h.released_at IS NOT NULL GROUP BY reason ORDER BY reason',
+                                 'No hold was released.')
+           || pg_temp.html_table('Late shipments against their ship-by time (erp.kpi_late_shipments)',
+                                 'SELECT * FROM erp.kpi_late_shipments ORDER BY channel, service',
+                                 'No order with a service level was shipped.')
+           || CASE WHEN to_regclass('erp.wave') IS NOT NULL THEN
+                  pg_temp.html_table('Waves at DC-BER: stops and units of each walk (erp.pick_list)',
+                                     'SELECT w.wave_id, count(p.seq) AS stops, sum(p.qty) AS units, '
+                                     'count(DISTINCT o) AS orders '
+                                     'FROM erp.wave w CROSS JOIN LATERAL erp.pick_list(w.wave_id) p '
+                                     'LEFT JOIN LATERAL unnest(p.order_ids) o ON true '
+                                     'GROUP BY w.wave_id ORDER BY w.wave_id',
+                                     'No wave was created.')
+              ELSE '' END
+           || '</div></section>'
+       ELSE '' END
+
     -- 6. details
     || '<section id="details"><h2>Details</h2><div class="tables">'
     || pg_temp.html_table('Fill rate by channel (erp.kpi_fill_rate)',

@@ -48,6 +48,7 @@ typedef struct EdiPo
 	DateADT		po_date;		/* BEG05 */
 	StringInfoData dates;		/* DTM: {"002": "2026-12-10", ...} members */
 	StringInfoData ship_to;		/* N1*ST loop members */
+	const char *buyer;			/* N1*BY's N104: the B2B customer's code, or NULL */
 	int			nlines;
 	EdiPoLine  *lines;
 } EdiPo;
@@ -284,6 +285,13 @@ Edi850Map(const X12Document *doc, int s, EdiPo *po, MemoryContext upper)
 		}
 		else if (strcmp(seg->tag, "N1") == 0)
 		{
+			/* the buyer (BY) names its erp.customer code in N104: its prices and credit apply */
+			if (strcmp(X12Required(seg, 1), "BY") == 0 && X12Elem(seg, 4)[0] != '\0')
+			{
+				if (po->buyer != NULL)
+					X12Refuse(seg, 1, "names a second buyer (BY) in the set");
+				po->buyer = MemoryContextStrdup(upper, X12Elem(seg, 4));
+			}
 			in_ship_to = strcmp(X12Required(seg, 1), "ST") == 0;
 			if (in_ship_to)
 			{
@@ -451,6 +459,8 @@ ierp_edi_850_in_body(PG_FUNCTION_ARGS)
 		values[0] = CStringGetTextDatum(channel);
 		values[1] = CStringGetTextDatum(po->po_number);
 		values[2] = CStringGetTextDatum(lines.data);
+		if (po->buyer != NULL)
+			EdiJsonMember(&po->ship_to, "customer", po->buyer);
 		if (po->ship_to.len > 0)
 			values[3] = CStringGetTextDatum(psprintf("{%s}", po->ship_to.data));
 		else
