@@ -17,7 +17,7 @@ SELECT node_id, CASE code WHEN 'DC-BER' THEN '15:00'::time ELSE '17:00'::time EN
 ON CONFLICT (node_id) DO NOTHING;
 -- the best seller at DC-BER today
 SELECT i.sku AS demo_sku FROM erp.availability a JOIN erp.item i USING (item_id)
- WHERE a.node = 'DC-BER' AND a.atp > 20 AND i.sku NOT IN (SELECT k.sku FROM erp.item k JOIN erp.item_component c ON c.kit_item_id = k.item_id)
+ WHERE a.node = 'DC-BER' AND a.atp > 20 AND NOT i.lot_tracked AND i.sku NOT IN (SELECT k.sku FROM erp.item k JOIN erp.item_component c ON c.kit_item_id = k.item_id)
  ORDER BY a.atp DESC, i.sku LIMIT 1 \gset
 \echo 'Promise dates for 2 units of' :'demo_sku' 'on WEB, ordered Friday 2026-12-04 at 13:00 Berlin'
 SELECT s AS service, erp.promise(:'demo_sku', 2, 'WEB', NULL, s, '2026-12-04 12:00+00') AS delivered_by
@@ -78,6 +78,27 @@ SELECT erp.carrier_event(:rts_shipment, 'returned_to_sender', now()) AS rts_scan
 SELECT t.status, r.status AS rma_status, sum(l.qty_received) AS units_back, min(l.reason) AS reason
   FROM erp.shipment_tracking t JOIN erp.rma r USING (rma_id) JOIN erp.rma_line l ON l.rma_id = r.rma_id
  WHERE t.shipment_id = :rts_shipment GROUP BY t.status, r.status;
+
+-- 4b. Express orders against their ship-by time -----------------------------------------------
+-- two express storefront orders of the best seller, picked, packed and shipped at DC-BER; the
+-- second one waited in the warehouse past its ship-by (the simulated clock: its ship-by is
+-- set back as if it had been captured yesterday), so the late-shipment KPI counts it
+SELECT erp.capture_order('WEB', 'DEMO-EXPRESS-1', format('[{"sku": "%s", "qty": 1}]', :'demo_sku')::jsonb,
+                         '{"service": "express"}') AS express_1 \gset
+SELECT erp.capture_order('WEB', 'DEMO-EXPRESS-2', format('[{"sku": "%s", "qty": 1}]', :'demo_sku')::jsonb,
+                         '{"service": "express"}') AS express_2 \gset
+SELECT count(*) AS reserved FROM erp.allocate(:express_1);
+SELECT count(*) AS reserved FROM erp.allocate(:express_2);
+UPDATE erp.order_service SET ship_by = now() - interval '20 hours' WHERE order_id = :express_2;
+SELECT erp.pick(:express_1, :'demo_sku', 1);
+SELECT erp.pack(:express_1);
+SELECT erp.ship(:express_1, 'DHL Express', 'EXP-1') > 0 AS shipped;
+SELECT erp.pick(:express_2, :'demo_sku', 1);
+SELECT erp.pack(:express_2);
+SELECT erp.ship(:express_2, 'DHL Express', 'EXP-2') > 0 AS shipped;
+-- and a storefront order that waits for its payment: still on hold at the end of the day
+SELECT erp.capture_order('WEB', 'DEMO-PAYMENT-1', format('[{"sku": "%s", "qty": 1}]', :'demo_sku')::jsonb,
+                         '{"hold": "payment"}') AS payment_order \gset
 
 -- 5. What the report shows ---------------------------------------------------------------------
 \echo 'Held orders'
