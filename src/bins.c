@@ -357,7 +357,7 @@ Datum
 ierp_bins_suggest(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
-	static const Oid argtypes[] = {TEXTOID, TEXTOID};
+	static const Oid argtypes[] = {INT8OID, INT8OID};
 	char	   *sku = IerpTextArg(fcinfo, 0);
 	char	   *node = IerpTextArg(fcinfo, 1);
 	ItemInfo	item;
@@ -374,35 +374,33 @@ ierp_bins_suggest(PG_FUNCTION_ARGS)
 	IerpLookupItem(sku, &item);
 	node_id = IerpLookupNode(node);
 	IerpPlan(&plan,
-			 "WITH n AS (SELECT node_id FROM erp.node WHERE code = $2),"
-			 "     i AS (SELECT item_id, category FROM erp.item WHERE sku = $1),"
-			 "     occupied AS (SELECT DISTINCT s.bin_id FROM erp.stock_slot s, n"
-			 "                   WHERE s.node_id = n.node_id AND s.bin_id <> 0"
+			 "WITH occupied AS (SELECT DISTINCT s.bin_id FROM erp.stock_slot s"
+			 "                   WHERE s.node_id = $2 AND s.bin_id <> 0"
 			 "                     AND (s.available <> 0 OR s.reserved <> 0 OR s.picked <> 0 OR s.packed <> 0"
 			 "                          OR s.quarantined <> 0 OR s.damaged <> 0)),"
-			 "     holding AS (SELECT s.bin_id FROM erp.stock_slot s, n, i"
-			 "                  WHERE s.item_id = i.item_id AND s.node_id = n.node_id AND s.bin_id <> 0"
+			 "     holding AS (SELECT s.bin_id FROM erp.stock_slot s"
+			 "                  WHERE s.item_id = $1 AND s.node_id = $2 AND s.bin_id <> 0"
 			 "                  GROUP BY s.bin_id HAVING sum(s.available) > 0)"
-			 "SELECT b.code FROM erp.bin b, n, i"
-			 " WHERE b.node_id = n.node_id AND b.active"
+			 "SELECT b.code FROM erp.bin b, erp.item i"
+			 " WHERE i.item_id = $1 AND b.node_id = $2 AND b.active"
 			 "   AND (b.bin_id IN (SELECT bin_id FROM holding)"
 			 "        OR (b.bin_id NOT IN (SELECT bin_id FROM occupied) AND (b.zone = i.category OR b.zone IS NULL)))"
 			 " ORDER BY b.bin_id IN (SELECT bin_id FROM holding) DESC,"
 			 "          (b.zone IS NOT NULL AND b.zone = i.category) DESC, b.pick_sequence, b.bin_id"
 			 " LIMIT 1",
 			 2, argtypes);
-	values[0] = CStringGetTextDatum(sku);
-	values[1] = CStringGetTextDatum(node);
+	values[0] = Int64GetDatum(item.item_id);
+	values[1] = Int64GetDatum(node_id);
 	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot suggest a bin");
-	(void) node_id;
 	if (SPI_processed == 1)
 	{
-		char	   *code = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		bool		isnull;
+		Datum		code = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
-		result = (text *) SPI_palloc(VARHDRSZ + strlen(code));
-		SET_VARSIZE(result, VARHDRSZ + strlen(code));
-		memcpy(VARDATA(result), code, strlen(code));
+		/* copied out of SPI's memory into the caller's before SPI_finish frees it */
+		if (!isnull)
+			result = DatumGetTextPP(SPI_datumTransfer(code, false, -1));
 	}
 	SPI_finish();
 	if (result == NULL)

@@ -4,7 +4,7 @@
 -- tests do); a partner login puts away and moves bins only at its own nodes,
 -- sees only their bins, and every refusal changes nothing.
 BEGIN;
-SELECT plan(17);
+SELECT plan(19);
 
 INSERT INTO erp.node (code) VALUES ('TAP81-DC'), ('TAP81-3PL');
 INSERT INTO erp.item (sku, category, unit_cost, unit_price) VALUES ('TAP81-TEE', 'apparel', 1, 10);
@@ -86,5 +86,10 @@ SELECT throws_ok($$SELECT erp.bin_move('TAP81-TEE', 'TAP81-DC', 'D-01', 'D-02', 
 SELECT ok(erp.bin_move('TAP81-TEE', 'TAP81-DC', 'D-02', 'D-01', 1) > 0, 'its units can still be moved out');
 SELECT is(erp.suggest_bin('TAP81-TEE', 'TAP81-DC'), 'D-01', 'and it is never suggested');
 
+-- erp.suggest_bin refuses what it does not know (IE003) before it reads a bin
+SELECT throws_ok($$SELECT erp.suggest_bin('TAP81-NO-SUCH-SKU', 'TAP81-DC')$$, 'IE003', NULL,
+    'suggest_bin: an unknown sku is refused (IE003)');
+SELECT throws_ok($$SELECT erp.suggest_bin('TAP81-TEE', 'TAP81-NO-SUCH-NODE')$$, 'IE003', NULL,
+    'suggest_bin: an unknown node is refused (IE003)');
 SELECT * FROM finish();
 ROLLBACK;
