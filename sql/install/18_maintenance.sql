@@ -333,9 +333,17 @@ CREATE FUNCTION erp.maintenance_jobs()
         (4, 'inventory_erp.refresh_forecasts', '15 2 * * *', 'SELECT erp.refresh_forecasts()', 'erp.refresh_forecasts(text)'),
         (5, 'inventory_erp.detect_anomalies', '23 * * * *', 'SELECT erp.detect_anomalies()', 'erp.detect_anomalies()'),
         (6, 'inventory_erp.prune_events', '40 3 * * *', 'SELECT erp.prune_events(''30 days'')', NULL),
-        (7, 'inventory_erp.compact_slots', '50 3 * * *', 'SELECT erp.compact_slots()', NULL)
+        (7, 'inventory_erp.compact_slots', '50 3 * * *', 'SELECT erp.compact_slots()', NULL),
+        (8, 'inventory_erp.citus_collect_events', '* * * * *', 'SELECT erp.citus_collect_events()', 'citus')
       ) AS j(ord, job_name, schedule, command, needs)
-     WHERE j.needs IS NULL OR pg_catalog.to_regprocedure(j.needs) IS NOT NULL
+     WHERE j.needs IS NULL
+        OR (j.needs OPERATOR(pg_catalog.<>) 'citus' AND pg_catalog.to_regprocedure(j.needs) IS NOT NULL)
+        -- events written through Citus workers reach the coordinator's erp.event
+        -- (doc/scaling.md): only where Citus is installed, and only for a caller
+        -- that may run the collector (the jobs run as the caller)
+        OR (j.needs OPERATOR(pg_catalog.=) 'citus'
+            AND EXISTS (SELECT 1 FROM pg_catalog.pg_extension x WHERE x.extname OPERATOR(pg_catalog.=) 'citus')
+            AND pg_catalog.has_function_privilege('erp.citus_collect_events(integer)', 'EXECUTE'))
      ORDER BY j.ord
 $$;
 COMMENT ON FUNCTION erp.maintenance_jobs() IS
@@ -353,7 +361,7 @@ BEGIN
     RETURN QUERY EXECUTE 'SELECT DISTINCT j.username::name FROM cron.job j WHERE j.jobname OPERATOR(pg_catalog.=) ANY ($1)'
         USING ARRAY['inventory_erp.allocate_pending', 'inventory_erp.expire_returns', 'inventory_erp.expire_holds',
                     'inventory_erp.refresh_forecasts', 'inventory_erp.detect_anomalies', 'inventory_erp.prune_events',
-                    'inventory_erp.compact_slots'];
+                    'inventory_erp.compact_slots', 'inventory_erp.citus_collect_events'];
 END
 $$;
 COMMENT ON FUNCTION erp.scheduled_job_owners() IS
@@ -415,7 +423,7 @@ BEGIN
                         ' AND j.username OPERATOR(pg_catalog.=) CURRENT_USER'
         USING ARRAY['inventory_erp.allocate_pending', 'inventory_erp.expire_returns', 'inventory_erp.expire_holds',
                     'inventory_erp.refresh_forecasts', 'inventory_erp.detect_anomalies', 'inventory_erp.prune_events',
-                    'inventory_erp.compact_slots']
+                    'inventory_erp.compact_slots', 'inventory_erp.citus_collect_events']
     LOOP
         EXECUTE 'SELECT cron.unschedule($1)' USING name;
         n := n OPERATOR(pg_catalog.+) 1;

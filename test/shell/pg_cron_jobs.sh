@@ -62,6 +62,8 @@ check "the forecasts and the anomaly detection are among the jobs (their functio
     "inventory_erp.detect_anomalies,inventory_erp.refresh_forecasts" \
     "$(q shop -c "SELECT string_agg(job_name, ',' ORDER BY job_name) FROM erp.maintenance_jobs()
                   WHERE job_name IN ('inventory_erp.refresh_forecasts', 'inventory_erp.detect_anomalies')")"
+check "without Citus, no job collects worker events" 0 \
+    "$(q shop -c "SELECT count(*) FROM erp.maintenance_jobs() WHERE job_name = 'inventory_erp.citus_collect_events'")"
 first=$(as_admin -c "SELECT count(*) FROM erp.schedule_jobs() WHERE jobid IS NOT NULL")
 check "erp.schedule_jobs() registered every job of erp.maintenance_jobs()" \
     "$(q shop -c "SELECT count(*) FROM erp.maintenance_jobs()")" "$first"
