@@ -5,6 +5,9 @@
 # Usage (as root, after `make`; needs valgrind: `scripts/deps.sh valgrind`):
 #   bench/instructions.sh                 # place, two-call, hand-written, atp; 200 each
 #   INSTR_KINDS="place hw" INSTR_N=400 bench/instructions.sh
+#   INSTR_KEEP=/tmp/dir bench/instructions.sh   # keep each kind's two runs as
+#                                               # /tmp/dir/KIND.{short,long}.callgrind; per
+#                                               # statement by function: bench/cg_diff.py
 #
 # Sets up the cluster of bench/run.sh (bench/lib.sh: pgbench's tables, the extension's
 # 1,000 SKUs x 3 nodes, the hand-written baseline, warmed up and analyzed), stops it, and
@@ -63,6 +66,13 @@ count() {
 echo "== instructions per statement (callgrind, single-user backend, $N after 20 of warm-up)"
 for kind in $KINDS; do
     a=$(count "$kind" 20)
+    if [ -n "${INSTR_KEEP:-}" ]; then
+        mkdir -p "$INSTR_KEEP"
+        cp "$WORK/callgrind.out" "$INSTR_KEEP/$kind.short.callgrind"
+    fi
     b=$(count "$kind" $((20 + N)))
+    if [ -n "${INSTR_KEEP:-}" ]; then
+        cp "$WORK/callgrind.out" "$INSTR_KEEP/$kind.long.callgrind"
+    fi
     awk -v a="$a" -v b="$b" -v n="$N" -v k="$kind" 'BEGIN { printf "%-6s %10.0f\n", k, (b - a) / n }'
 done
