@@ -3,6 +3,8 @@
 #
 # Usage (as root, after `make`):  bench/wal_breakdown.sh            # 400 orders of each
 #                                 WAL_N=1000 bench/wal_breakdown.sh
+#                                 WAL_PRE_SQL='DROP INDEX erp.order_line_item_idx' bench/wal_breakdown.sh
+#                                 (a schema change to measure, run once before the passes)
 #
 # On the cluster of bench/run.sh (bench/lib.sh), after a CHECKPOINT, runs WAL_N one-line
 # orders of each kind (erp.place_order, then the hand-written PL/pgSQL baseline) from one
@@ -19,6 +21,9 @@ N=${WAL_N:-400}
 bench_init walbreak
 [ -n "${WAL_KEEP:-}" ] && trap - EXIT
 bench_cluster_up >/dev/null
+if [ -n "${WAL_PRE_SQL:-}" ]; then
+    "${PSQL[@]}" -c "$WAL_PRE_SQL"
+fi
 WALDUMP="$PGBIN/pg_waldump"
 [ -x "$WALDUMP" ] || WALDUMP="$SYS_PGBIN/pg_waldump"
 
