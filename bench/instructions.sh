@@ -5,6 +5,9 @@
 # Usage (as root, after `make`; needs valgrind: `scripts/deps.sh valgrind`):
 #   bench/instructions.sh                 # place, two-call, hand-written, atp; 200 each
 #   INSTR_KINDS="place hw" INSTR_N=400 bench/instructions.sh
+#   INSTR_KEEP=/tmp/dir bench/instructions.sh   # keep each kind's two runs as
+#                                               # /tmp/dir/KIND.{short,long}.callgrind; per
+#                                               # statement by function: bench/cg_diff.py
 #
 # Sets up the cluster of bench/run.sh (bench/lib.sh: pgbench's tables, the extension's
 # 1,000 SKUs x 3 nodes, the hand-written baseline, warmed up and analyzed), stops it, and
@@ -17,6 +20,9 @@
 #   ca     SELECT count(*) FROM erp.allocate(erp.capture_order('WEB', <new ref>, <one line>))
 #   hw     SELECT handwritten.capture_allocate('WEB', <new ref>, <sku>, 1)
 #   atp    SELECT erp.atp(<sku>, 'DC-1', 'WEB')
+#   pcold, hcold  place and hw over the 1,000 SKUs in turn: every statement's SKU is new to
+#          the backend (per-backend caches cold for it), as for most orders of a pgbench
+#          run of bench/place_order.sql, whose connections last one run
 set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO_ROOT"
@@ -33,10 +39,11 @@ statements() {
     local kind=$1 m=$2 i k
     for ((i = 1; i <= m; i++)); do
         k=$((i % 10 + 1))
+        case $kind in pcold | hcold) k=$((i % 1000 + 1)) ;; esac
         case $kind in
-        place) echo "SELECT count(*) FROM erp.place_order('WEB', 'instr-$kind-$i', '[{\"sku\": \"SKU-$k\", \"qty\": 1}]');" ;;
+        place | pcold) echo "SELECT count(*) FROM erp.place_order('WEB', 'instr-$kind-$i', '[{\"sku\": \"SKU-$k\", \"qty\": 1}]');" ;;
         ca) echo "SELECT count(*) FROM erp.allocate(erp.capture_order('WEB', 'instr-$kind-$i', '[{\"sku\": \"SKU-$k\", \"qty\": 1}]'));" ;;
-        hw) echo "SELECT handwritten.capture_allocate('WEB', 'instr-$kind-$i', 'SKU-$k', 1);" ;;
+        hw | hcold) echo "SELECT handwritten.capture_allocate('WEB', 'instr-$kind-$i', 'SKU-$k', 1);" ;;
         atp) echo "SELECT erp.atp('SKU-$k', 'DC-1', 'WEB');" ;;
         *) echo "instructions.sh: unknown kind $kind" >&2; return 1 ;;
         esac
@@ -63,6 +70,13 @@ count() {
 echo "== instructions per statement (callgrind, single-user backend, $N after 20 of warm-up)"
 for kind in $KINDS; do
     a=$(count "$kind" 20)
+    if [ -n "${INSTR_KEEP:-}" ]; then
+        mkdir -p "$INSTR_KEEP"
+        cp "$WORK/callgrind.out" "$INSTR_KEEP/$kind.short.callgrind"
+    fi
     b=$(count "$kind" $((20 + N)))
+    if [ -n "${INSTR_KEEP:-}" ]; then
+        cp "$WORK/callgrind.out" "$INSTR_KEEP/$kind.long.callgrind"
+    fi
     awk -v a="$a" -v b="$b" -v n="$N" -v k="$kind" 'BEGIN { printf "%-6s %10.0f\n", k, (b - a) / n }'
 done

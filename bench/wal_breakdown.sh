@@ -3,12 +3,16 @@
 #
 # Usage (as root, after `make`):  bench/wal_breakdown.sh            # 400 orders of each
 #                                 WAL_N=1000 bench/wal_breakdown.sh
+#                                 WAL_PRE_SQL='DROP INDEX erp.order_line_item_idx' bench/wal_breakdown.sh
+#                                 (a schema change to measure, run once before the passes)
+#                                 WAL_FIRST=1 bench/wal_breakdown.sh   # by relation: the first pass
 #
 # On the cluster of bench/run.sh (bench/lib.sh), after a CHECKPOINT, runs WAL_N one-line
 # orders of each kind (erp.place_order, then the hand-written PL/pgSQL baseline) from one
 # client, then a second CHECKPOINT-free pass of the same count, and prints for each kind
 # pg_waldump's per-record statistics of the second pass (the first pays the full-page
-# images after the checkpoint) divided by the number of orders, and bytes per order by
+# images after the checkpoint; its total per order is printed first) divided by the number
+# of orders, and bytes per order by
 # relation (record data and images together, from pg_waldump's record lines).
 set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +23,9 @@ N=${WAL_N:-400}
 bench_init walbreak
 [ -n "${WAL_KEEP:-}" ] && trap - EXIT
 bench_cluster_up >/dev/null
+if [ -n "${WAL_PRE_SQL:-}" ]; then
+    "${PSQL[@]}" -c "$WAL_PRE_SQL"
+fi
 WALDUMP="$PGBIN/pg_waldump"
 [ -x "$WALDUMP" ] || WALDUMP="$SYS_PGBIN/pg_waldump"
 
@@ -32,13 +39,21 @@ for kind in place hw; do
         hw) script=bench/handwritten_order.sql ;;
     esac
     "${PSQL[@]}" -c "CHECKPOINT"
+    first=$(sql "SELECT pg_current_wal_lsn()")
     "$PGBENCH" -n -c 1 -t "$N" -f "$script" bench >/dev/null
     start=$(sql "SELECT pg_current_wal_lsn()")
+    echo "== $kind: $(sql "SELECT round(pg_wal_lsn_diff('$start', '$first') / $N)") WAL bytes per order in the first pass (after a CHECKPOINT: with the full-page images of the pages it touches first)"
     "$PGBENCH" -n -c 1 -t "$N" -f "$script" bench >/dev/null
     end=$(sql "SELECT pg_current_wal_lsn()")
     sql "SELECT pg_switch_wal()" >/dev/null
     total=$(sql "SELECT pg_wal_lsn_diff('$end', '$start')")
     echo "== $kind: $(awk -v t="$total" -v n="$N" 'BEGIN { printf "%.0f", t / n }') WAL bytes per order (no checkpoint in the pass)"
+    if [ -n "${WAL_FIRST:-}" ]; then
+        # WAL_FIRST=1: the first pass's records by relation instead (full-page images included)
+        end=$start
+        start=$first
+        echo "   (by relation: the first pass, WAL_FIRST is set)"
+    fi
     "$WALDUMP" -p "$DATA/pg_wal" -s "$start" -e "$end" >"$WORK/$kind.dump" 2>/dev/null || true
     relnames >"$WORK/rels"
     # per relation: sum of record lengths (tot_len) of records touching it

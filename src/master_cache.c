@@ -223,6 +223,37 @@ ItemFromRow(MasterItem *item)
 }
 
 /*
+ * The row one item look-up read answers the other as well: an order looks its
+ * items up by sku (capture), then by id (the direct capture, allocation), and
+ * a backend's first order of an item would otherwise read the same row twice.
+ * Both tables are dropped together (MasterCacheInvalidate).
+ */
+static void
+RememberById(const MasterItem *item, const char *sku)
+{
+	ItemIdEntry *entry;
+	bool		found;
+
+	if (items_by_id == NULL)
+		items_by_id = CreateIdTable("inventory_erp items by id", sizeof(ItemIdEntry));
+	entry = hash_search(items_by_id, &item->info.item_id, HASH_ENTER, &found);
+	entry->item = *item;
+	strlcpy(entry->sku, sku, sizeof(entry->sku));
+}
+
+static void
+RememberBySku(const MasterItem *item, const char *sku)
+{
+	ItemEntry  *entry;
+	bool		found;
+
+	if (items == NULL)
+		items = CreateTable("inventory_erp items", sizeof(ItemEntry));
+	entry = hash_search(items, sku, HASH_ENTER, &found);
+	entry->item = *item;
+}
+
+/*
  * MasterItemLookup: the item of sku, or NULL when there is none.  The
  * result points into the cache: copy what you keep beyond the next lookup
  * or the next command.  Must run between SPI_connect and SPI_finish.
@@ -255,6 +286,7 @@ MasterItemLookup(const char *sku)
 		items = CreateTable("inventory_erp items", sizeof(ItemEntry));
 	entry = hash_search(items, sku, HASH_ENTER, &found);
 	entry->item = item;
+	RememberById(&item, sku);
 	return &entry->item;
 }
 
@@ -301,6 +333,7 @@ MasterItemById(int64 item_id, const char **sku)
 	entry = hash_search(items_by_id, &item_id, HASH_ENTER, &found);
 	entry->item = item;
 	strlcpy(entry->sku, name, sizeof(entry->sku));
+	RememberBySku(&item, name);
 	*sku = entry->sku;
 	return &entry->item;
 }

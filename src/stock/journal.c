@@ -193,7 +193,7 @@ static void
 RoutedAppend(StockMove *moves, int nmoves, Datum actor, Datum appname, bool no_appname)
 {
 	static const Oid types[] = {INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID, TEXTOID,
-	TEXTOID, TEXTOID, NAMEOID, TEXTOID, INT8OID, INT8OID};
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID};
 	int			i;
 
 	for (i = 0; i < nmoves; i++)
@@ -259,7 +259,8 @@ StockJournalAppend(StockMove *moves, int nmoves)
 {
 	const char *appname = GetConfigOption("application_name", true, false);
 	bool		no_appname = appname == NULL || appname[0] == '\0';
-	Datum		actor = DirectFunctionCall1(namein, CStringGetDatum(IerpActorName()));
+	/* text, not name (0.4.0): a name is 64 bytes in every ledger row */
+	Datum		actor = CStringGetTextDatum(IerpActorName());
 	Datum		appdatum = no_appname ? (Datum) 0 : CStringGetTextDatum(appname);
 
 	if (StockDirectAccess())
