@@ -26,6 +26,7 @@ extern bool StockBinRead(int64 bin_id, StockBinInfo *info);
 extern void StockBinCheck(const StockMove *m);
 extern int	StockBinsOfBalance(int64 item_id, int64 node_id, int64 lot_id, int64 **out);
 extern bool StockBinsTake(StockMove *m, StockMove **parts, int *nparts, int64 *held);
+extern int64 StockOwnBinBalance(int64 item_id, int64 node_id, int64 bin_id, int64 lot_id, StockState state);
 extern void StockBinsInit(void);
 
 #endif							/* STOCK_BINS_H */
