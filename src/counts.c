@@ -427,7 +427,7 @@ CountsCount(FunctionCallInfo fcinfo, char *sku, const char *node, const char *bi
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("invalid count " INT64_FORMAT " for sku \"%s\"", counted_packs, sku),
-				 errdetail("A count is a number of units (or packs) found, 0 to " INT64_FORMAT ".", MAX_ADJUST_QTY)));
+				 errdetail("A count is a number of units found, 0 to " INT64_FORMAT ".", MAX_ADJUST_QTY)));
 	counted = PackTotal(counted_packs, units, sku, "a count");
 	if (item.is_kit)
 		ereport(ERROR,
