@@ -5,7 +5,7 @@
 -- pack's GTIN or a uom makes a count or a receipt line count packs; every
 -- refusal has its SQLSTATE and changes nothing.
 BEGIN;
-SELECT plan(68);
+SELECT plan(73);
 
 INSERT INTO erp.node (code, kind) VALUES ('TAP89-DC', 'warehouse'), ('TAP89-ST', 'store');
 INSERT INTO erp.channel (code, kind) VALUES ('TAP89-WEB', 'storefront');
@@ -94,6 +94,20 @@ SELECT ok(erp.count('24006381333935', 'TAP89-DC', 2) > 0, 'erp.count of the stoc
 SELECT is(pg_temp.last_count(), '- 50 48 -2 applied', 'two cases are 48: 2 written off outside bins (the count names no bin)');
 SELECT is(pg_temp.bins('TAP89-SOAP'), '-=48 A-01=27 A-02=24', 'each count moved its own bin only');
 SELECT is((SELECT count(*) FROM erp.verify()), 0::bigint, 'erp.verify() is empty: bins agree with the ledger');
+
+-- a lot-tracked item is counted per lot in the bin
+INSERT INTO erp.item (sku, title, category, unit_cost, unit_price, lot_tracked) VALUES ('TAP89-VIT', 'vitamins', 'home', 1, 2, true);
+SELECT erp.receive('TAP89-VIT', 'TAP89-DC', 10, lot => 'L1', expires_on => '2030-01-31');
+SELECT erp.receive('TAP89-VIT', 'TAP89-DC', 4, lot => 'L2', expires_on => '2030-06-30');
+SELECT erp.putaway('TAP89-VIT', 'TAP89-DC', 'A-02', 10, lot => 'L1');
+SELECT erp.putaway('TAP89-VIT', 'TAP89-DC', 'A-02', 4, lot => 'L2');
+SELECT throws_ok($$SELECT erp.count_bin('TAP89-VIT', 'TAP89-DC', 'A-02', 8)$$, 'IE003', NULL,
+    'a lot-tracked item''s bin count names its lot (IE003)');
+SELECT ok(erp.count_bin('TAP89-VIT', 'TAP89-DC', 'A-02', 8, lot => 'L1') > 0, 'lot L1 counted in A-02');
+SELECT is(pg_temp.last_count(), 'A-02 10 8 -2 applied', 'the books said 10 of lot L1 in A-02 (the 4 of L2 are not counted): 2 written off');
+SELECT is((SELECT string_agg(format('%s:%s=%s', l.lot_code, s.bin, s.qty), ' ' ORDER BY l.lot_code) FROM erp.bin_stock s
+             JOIN erp.lot l ON l.lot_id = s.lot_id WHERE s.sku = 'TAP89-VIT' AND s.state = 'available'),
+    'L1:A-02=8 L2:A-02=4', 'lot L1 in A-02 lost 2 units, lot L2 none');
 
 -- A variance above the threshold waits, and its approval corrects the bin --------------------
 
@@ -213,6 +227,8 @@ SELECT throws_ok(format($$SELECT erp.receive_po(%s, '[{"sku": "TAP89-SOAP", "qty
     'IE003', 'unknown unit of measure "crate" of sku "TAP89-SOAP"', 'a uom that is no pack of the item (IE003)');
 SELECT throws_ok(format($$SELECT erp.receive_po(%s, '[{"gtin": "24006381333935", "uom": "inner", "qty": 1}]')$$, (SELECT po_id FROM po89)),
     'IE004', NULL, 'a case GTIN with uom inner (IE004)');
+SELECT throws_ok($$SELECT erp.receive('24006381333935', 'TAP89-DC', 3)$$, 'IE003', NULL,
+    'erp.receive takes units only: a case''s GTIN as its sku is unknown (IE003), never 3 units received for 3 cases');
 SELECT is(pg_temp.books(), (SELECT b FROM before89), 'the refused receipts changed nothing');
 SELECT lives_ok(format($$SELECT erp.receive_po(%s, '[{"sku": "TAP89-SOAP", "qty": 16, "uom": "each"}]')$$, (SELECT po_id FROM po89)),
     'the last 16 as eaches');
