@@ -238,11 +238,11 @@ typedef struct OpenPoLine
  */
 static void
 ReceiptLineFromScan(const char *scan, char **sku, char **lot, bool *has_expiry,
-					DateADT *expires_on)
+					DateADT *expires_on, int64 *units)
 {
 	Gs1Receipt	what;
 
-	(void) Gs1ReceiptFromScan(scan, true, *sku, *lot, *has_expiry, *expires_on, &what);
+	(void) Gs1ReceiptFromScanPacks(scan, true, *sku, *lot, *has_expiry, *expires_on, &what, units);
 	*sku = pstrdup(what.sku);
 	*lot = what.lot ? pstrdup(what.lot) : NULL;
 	*has_expiry = what.has_expiry;
@@ -253,7 +253,8 @@ ReceiptLineFromScan(const char *scan, char **sku, char **lot, bool *has_expiry,
 }
 
 /*
- * A receipt line in packs: {"gtin": "<an item's or a pack's GTIN>"} names
+ * A receipt line in packs: a GS1 "scan" whose AI 01 is a pack's GTIN
+ * (units: the pack's, from ReceiptLineFromScan), or {"gtin": "<an item's or a pack's GTIN>"} names
  * the item (with a "sku" or "scan" as well: the same item, else IE007) and
  * counts qty in that pack's units; {"uom": "case"} counts qty in the
  * item's cases (erp.item_uom; IE003 for a pack the item has not; with a
@@ -261,23 +262,31 @@ ReceiptLineFromScan(const char *scan, char **sku, char **lot, bool *has_expiry,
  * sku; returns the units one qty of the line stands for (1 for neither).
  */
 static int64
-ReceiptLinePacks(const char *gtin, const char *uom, char **sku, const OpenPoLine *open, int nopen, int64 po_id)
+ReceiptLinePacks(const char *gtin, const char *uom, char **sku, const OpenPoLine *open, int nopen, int64 po_id,
+				 int64 units)
 {
-	int64		units = 1;
 	int			k;
 
 	if (gtin != NULL)
 	{
 		char	   *gtin_sku = NULL;
+		int64		per = 1;
 
-		(void) PackOfGtin(gtin, &gtin_sku, &units);
+		(void) PackOfGtin(gtin, &gtin_sku, &per);
 		if (*sku != NULL && strcmp(*sku, gtin_sku) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_SCAN_MISMATCH),
 					 errmsg("GTIN \"%s\" is of sku \"%s\", but the receipt line of purchase order " INT64_FORMAT
 							" names sku \"%s\"", gtin, gtin_sku, po_id, *sku),
 					 errhint("Receive each item on its own line, by its sku or its GTIN.")));
+		if (units != 1 && per != units)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+					 errmsg("GTIN \"%s\" is a pack of " INT64_FORMAT " units of sku \"%s\", but the scan's is a pack of " INT64_FORMAT,
+							gtin, per, gtin_sku, units),
+					 errhint("Give the line a \"scan\" or a \"gtin\", not both.")));
 		*sku = gtin_sku;
+		units = per;
 	}
 	if (uom != NULL && *sku != NULL)
 	{
@@ -296,8 +305,8 @@ ReceiptLinePacks(const char *gtin, const char *uom, char **sku, const OpenPoLine
 		if (units != 1 && per != units)
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
-					 errmsg("GTIN \"%s\" is a pack of " INT64_FORMAT " units of sku \"%s\", but uom \"%s\" holds " INT64_FORMAT,
-							gtin, units, *sku, uom, per),
+					 errmsg("the line's pack holds " INT64_FORMAT " units of sku \"%s\", but uom \"%s\" holds " INT64_FORMAT,
+							units, *sku, uom, per),
 					 errhint("Leave uom out when receiving by a pack's GTIN, or name that pack's uom.")));
 		units = per;
 	}
@@ -428,7 +437,7 @@ ierp_supply_receive_po_body(PG_FUNCTION_ARGS)
 				char	   *scan;
 				char	   *uom;
 				char	   *gtin;
-				int64		units;
+				int64		units = 1;
 
 				sku = SPI_getvalue(tt->vals[i], tt->tupdesc, 1);
 				lot = SPI_getvalue(tt->vals[i], tt->tupdesc, 3);
@@ -448,8 +457,8 @@ ierp_supply_receive_po_body(PG_FUNCTION_ARGS)
 					has_expiry = true;
 				}
 				if (scan != NULL)
-					ReceiptLineFromScan(scan, &sku, &lot, &has_expiry, &expires_on);
-				units = ReceiptLinePacks(gtin, uom, &sku, open, nopen, po_id);
+					ReceiptLineFromScan(scan, &sku, &lot, &has_expiry, &expires_on, &units);
+				units = ReceiptLinePacks(gtin, uom, &sku, open, nopen, po_id, units);
 				if (sku == NULL)
 					ereport(ERROR,
 							(errcode(ERRCODE_IERP_INVALID_QUANTITY),

@@ -5,7 +5,7 @@
 -- pack's GTIN or a uom makes a count or a receipt line count packs; every
 -- refusal has its SQLSTATE and changes nothing.
 BEGIN;
-SELECT plan(73);
+SELECT plan(78);
 
 INSERT INTO erp.node (code, kind) VALUES ('TAP89-DC', 'warehouse'), ('TAP89-ST', 'store');
 INSERT INTO erp.channel (code, kind) VALUES ('TAP89-WEB', 'storefront');
@@ -229,11 +229,22 @@ SELECT throws_ok(format($$SELECT erp.receive_po(%s, '[{"gtin": "24006381333935",
     'IE004', NULL, 'a case GTIN with uom inner (IE004)');
 SELECT throws_ok($$SELECT erp.receive('24006381333935', 'TAP89-DC', 3)$$, 'IE003', NULL,
     'erp.receive takes units only: a case''s GTIN as its sku is unknown (IE003), never 3 units received for 3 cases');
+SELECT throws_ok(format($$SELECT erp.receive_po(%s, '[{"scan": "(01)24006381333935", "qty": 1}]')$$, (SELECT po_id FROM po89)),
+    'IE004', format('receipt of 24 of sku "TAP89-SOAP" exceeds the 16 still due on purchase order %s', (SELECT po_id FROM po89)),
+    'a GS1 scan of the case counts its 24 units: over the 16 due (IE004)');
+SELECT throws_ok(format($$SELECT erp.receive_po(%s, '[{"scan": "(01)24006381333935", "gtin": "14006381333938", "qty": 1}]')$$,
+                        (SELECT po_id FROM po89)), 'IE004', NULL, 'a case scanned and an inner''s GTIN on one line (IE004)');
+SELECT throws_ok($$SELECT erp.receive('(01)24006381333935', 'TAP89-DC', 3)$$, 'IE003', NULL,
+    'erp.receive refuses a GS1 scan of a case too (IE003): it takes units');
 SELECT is(pg_temp.books(), (SELECT b FROM before89), 'the refused receipts changed nothing');
-SELECT lives_ok(format($$SELECT erp.receive_po(%s, '[{"sku": "TAP89-SOAP", "qty": 16, "uom": "each"}]')$$, (SELECT po_id FROM po89)),
-    'the last 16 as eaches');
+SELECT lives_ok(format($$SELECT erp.receive_po(%s, '[{"scan": "(01)14006381333938", "qty": 2}]')$$, (SELECT po_id FROM po89)),
+    'two inners received by a GS1 scan of the inner');
+SELECT is((SELECT qty_received FROM erp.purchase_order_line WHERE purchase_order_id = (SELECT po_id FROM po89)), 96::bigint,
+    'AI 01 of an inner counts its 6 units: 96 received');
+SELECT lives_ok(format($$SELECT erp.receive_po(%s, '[{"sku": "TAP89-SOAP", "qty": 4, "uom": "each"}]')$$, (SELECT po_id FROM po89)),
+    'the last 4 as eaches');
 SELECT is((SELECT status::text FROM erp.purchase_order WHERE purchase_order_id = (SELECT po_id FROM po89)), 'received',
-    'the purchase order is received: 3 cases, 2 inners and 16 eaches are its 100 units');
+    'the purchase order is received: 3 cases, 4 inners and 4 eaches are its 100 units');
 SELECT is((SELECT count(*) FROM erp.verify()), 0::bigint, 'erp.verify() is empty at the end');
 
 SELECT * FROM finish();
