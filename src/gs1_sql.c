@@ -18,7 +18,6 @@
 #include "gs1.h"
 #include "ierp.h"
 #include "master_cache.h"
-#include "pick_scan.h"
 
 PG_FUNCTION_INFO_V1(ierp_gs1_parse);
 
@@ -128,7 +127,8 @@ ierp_gs1_parse(PG_FUNCTION_ARGS)
  * the item whose gtin is the 14 digits of a scan; IE003 when none.  With
  * units (a receipt that counts packs), a pack's GTIN (erp.item_uom) names its
  * item too, and *units gets the pack's units (1 for the item's own GTIN);
- * without, a pack's GTIN is no item's (erp.receive takes units only).
+ * without, a pack's GTIN is no item's (erp.receive takes units only).  The
+ * plans' results are read before the next SPI call replaces them.
  */
 static char *
 Gs1ItemSku(const char *gtin_digits, const char *shown, int64 *units)
@@ -144,16 +144,26 @@ Gs1ItemSku(const char *gtin_digits, const char *shown, int64 *units)
 			 1, argtypes);
 	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(gtin)}, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: item lookup by GTIN failed");
-	if (SPI_processed == 0 && units != NULL)
-	{
-		char	   *sku = NULL;
-
-		*units = 1;
-		(void) PackOfGtin(gtin_digits, &sku, units);
-		return sku;
-	}
 	if (units != NULL)
 		*units = 1;
+	if (SPI_processed == 0 && units != NULL)
+	{
+		static SPIPlanPtr pack_plan = NULL;
+		bool		isnull;
+
+		/* a pack's GTIN: its item, and the units one pack holds */
+		IerpPlan(&pack_plan,
+				 "SELECT i.sku, u.units FROM erp.item_uom u JOIN erp.item i ON i.item_id = u.item_id"
+				 " WHERE u.gtin OPERATOR(erp.=) $1::erp.gtin",
+				 1, argtypes);
+		if (SPI_execute_plan(pack_plan, (Datum[]) {Int64GetDatum(gtin)}, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "inventory_erp: pack lookup by GTIN failed");
+		if (SPI_processed == 1)
+		{
+			*units = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+			return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		}
+	}
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
