@@ -5,7 +5,7 @@
 -- pack's GTIN or a uom makes a count or a receipt line count packs; every
 -- refusal has its SQLSTATE and changes nothing.
 BEGIN;
-SELECT plan(78);
+SELECT plan(81);
 
 INSERT INTO erp.node (code, kind) VALUES ('TAP89-DC', 'warehouse'), ('TAP89-ST', 'store');
 INSERT INTO erp.channel (code, kind) VALUES ('TAP89-WEB', 'storefront');
@@ -128,6 +128,23 @@ SELECT is(pg_temp.bins('TAP89-GOLD'), 'A-01=3', 'the approval wrote the 2 bars o
 SELECT is((SELECT (SELECT code FROM erp.bin WHERE bin_id = m.from_bin_id) || ' ' || m.qty FROM erp.stock_move m
             WHERE m.item_id = (SELECT item_id FROM erp.item WHERE sku = 'TAP89-GOLD') ORDER BY m.move_id DESC LIMIT 1),
     'A-01 2', 'the approval''s ledger row names bin A-01');
+
+-- the bin emptied before the approval: the write-off from it is refused (IE001), nothing changes
+SET ROLE tap89_counter;
+SELECT ok(erp.count_bin('TAP89-GOLD', 'TAP89-DC', 'A-01', 1) > 0, 'A-01 counted again: 1 bar of 3 (waits: 1000.00)');
+RESET ROLE;
+SELECT erp.bin_move('TAP89-GOLD', 'TAP89-DC', 'A-01', 'A-02', 3);
+CREATE TEMP TABLE gold89 AS SELECT pg_temp.bins('TAP89-GOLD') AS b, (SELECT count(*) FROM erp.stock_move) AS moves,
+                                   (SELECT max(adjustment_id) FROM erp.adjustment) AS adj;
+GRANT SELECT ON gold89 TO PUBLIC;
+SET ROLE tap89_approver;
+SELECT throws_ok(format('SELECT erp.approve_adjustment(%s)', (SELECT adj FROM gold89)), 'IE001', NULL,
+    'the 3 bars left A-01 for A-02 before the approval: writing 2 off from A-01 is refused (IE001)');
+RESET ROLE;
+SELECT is(format('%s|%s|%s', pg_temp.bins('TAP89-GOLD'), (SELECT count(*) FROM erp.stock_move),
+                 (SELECT status FROM erp.adjustment WHERE adjustment_id = (SELECT adj FROM gold89))),
+          (SELECT format('%s|%s|pending_approval', b, moves) FROM gold89),
+    'the refused approval changed nothing: the bars stay in A-02, the adjustment still waits');
 
 -- A short pick flags the bin; a count of it clears the flag ---------------------------------
 
