@@ -5,7 +5,7 @@
 -- pack's GTIN or a uom makes a count or a receipt line count packs; every
 -- refusal has its SQLSTATE and changes nothing.
 BEGIN;
-SELECT plan(81);
+SELECT plan(83);
 
 INSERT INTO erp.node (code, kind) VALUES ('TAP89-DC', 'warehouse'), ('TAP89-ST', 'store');
 INSERT INTO erp.channel (code, kind) VALUES ('TAP89-WEB', 'storefront');
@@ -262,6 +262,19 @@ SELECT lives_ok(format($$SELECT erp.receive_po(%s, '[{"sku": "TAP89-SOAP", "qty"
     'the last 4 as eaches');
 SELECT is((SELECT status::text FROM erp.purchase_order WHERE purchase_order_id = (SELECT po_id FROM po89)), 'received',
     'the purchase order is received: 3 cases, 4 inners and 4 eaches are its 100 units');
+-- A wave's pick list names the lot to pick ---------------------------------------------------
+
+SELECT erp.receive('TAP89-VIT', 'TAP89-DC', 10, lot => 'L3', expires_on => '2029-12-31');
+CREATE TEMP TABLE o89v AS SELECT erp.capture_order('TAP89-WEB', 'TAP89-V1', '[{"sku": "TAP89-VIT", "qty": 3}]') AS order_id;
+SELECT count(*) FROM erp.allocate((SELECT order_id FROM o89v));
+CREATE TEMP TABLE w89 AS SELECT erp.create_wave('TAP89-DC') AS wave_id;
+SELECT results_eq(format($$SELECT coalesce(bin, '-'), lot, qty, order_ids FROM erp.pick_list(%s) WHERE sku = 'TAP89-VIT'$$,
+                         (SELECT wave_id FROM w89)),
+    format($$VALUES ('-'::text, 'L3'::text, 3::bigint, ARRAY[%s]::bigint[])$$, (SELECT order_id FROM o89v)),
+    'the vitamins are picked from lot L3 outside bins, the lot reserved, not from the L1 and L2 units in A-02 that walk first');
+SELECT is((SELECT string_agg(coalesce(bin, '-') || ':' || qty || ':' || coalesce(lot, 'no lot'), ' ' ORDER BY seq)
+             FROM erp.pick_list((SELECT wave_id FROM w89)) WHERE sku = 'TAP89-SOAP'),
+    'A-01:25:no lot A-02:5:no lot', 'an item without lots has no lot on its rows; its 30 units are walked from the bins first');
 SELECT is((SELECT count(*) FROM erp.verify()), 0::bigint, 'erp.verify() is empty at the end');
 
 SELECT * FROM finish();

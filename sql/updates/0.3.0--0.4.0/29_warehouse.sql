@@ -174,45 +174,47 @@ COMMENT ON FUNCTION erp.create_wave(text, integer, timestamptz) IS
     'Groups the allocated orders that hold unpicked units at node and are in no wave there yet (captured up to cutoff when given; highest priority, then oldest first; at most max_orders) into a new wave; returns its id';
 
 CREATE FUNCTION erp.pick_list(wave_id bigint)
-    RETURNS TABLE (seq integer, bin text, sku text, qty bigint, order_ids bigint[])
+    RETURNS TABLE (seq integer, bin text, sku text, qty bigint, order_ids bigint[], lot text)
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
     WITH w AS (
         SELECT x.wave_id, x.node_id FROM erp.wave x WHERE x.wave_id = pick_list.wave_id
     ), demand AS (
-        -- per order and item: the units it still has to pick at the node
-        SELECT wo.seq, r.order_id, r.item_id, sum(r.qty - r.qty_picked) AS qty
+        -- per order, item and lot (0: none): the units it still has to pick at the node
+        SELECT wo.seq, r.order_id, r.item_id, coalesce(r.lot_id, 0) AS lot_id, sum(r.qty - r.qty_picked) AS qty
           FROM w JOIN erp.wave_order wo ON wo.wave_id = w.wave_id
           JOIN erp.reservation r ON r.order_id = wo.order_id AND r.node_id = w.node_id
-         GROUP BY 1, 2, 3 HAVING sum(r.qty - r.qty_picked) > 0
+         GROUP BY 1, 2, 3, 4 HAVING sum(r.qty - r.qty_picked) > 0
     ), d AS (
-        SELECT dm.*, sum(dm.qty) OVER (PARTITION BY dm.item_id ORDER BY dm.seq, dm.order_id) - dm.qty AS lo
+        SELECT dm.*, sum(dm.qty) OVER (PARTITION BY dm.item_id, dm.lot_id ORDER BY dm.seq, dm.order_id) - dm.qty AS lo
           FROM demand dm
     ), supply AS (
-        -- what each bin may give a pick (reserved and available units), in walk order;
-        -- the stock outside bins last
-        SELECT s.item_id, s.bin_id, b.code, coalesce(b.pick_sequence, 2147483647) AS ps,
+        -- what each bin may give a pick of the item's lot (reserved and available units), in walk
+        -- order; the stock outside bins last
+        SELECT s.item_id, s.lot_id, s.bin_id, b.code, coalesce(b.pick_sequence, 2147483647) AS ps,
                sum(s.reserved + s.available) AS qty
           FROM w JOIN erp.stock_slot s ON s.node_id = w.node_id
           LEFT JOIN erp.bin b ON b.bin_id = s.bin_id
-         WHERE s.item_id IN (SELECT dm.item_id FROM demand dm)
-         GROUP BY 1, 2, 3, 4 HAVING sum(s.reserved + s.available) > 0
+         WHERE (s.item_id, s.lot_id) IN (SELECT dm.item_id, dm.lot_id FROM demand dm)
+         GROUP BY 1, 2, 3, 4, 5 HAVING sum(s.reserved + s.available) > 0
     ), su AS (
-        SELECT sp.*, sum(sp.qty) OVER (PARTITION BY sp.item_id ORDER BY sp.ps, sp.bin_id) - sp.qty AS lo
+        SELECT sp.*, sum(sp.qty) OVER (PARTITION BY sp.item_id, sp.lot_id ORDER BY sp.ps, sp.bin_id) - sp.qty AS lo
           FROM supply sp
     ), stop AS (
-        SELECT su.bin_id, su.code, su.ps, d.item_id, d.order_id,
+        SELECT su.bin_id, su.code, su.ps, d.item_id, d.lot_id, d.order_id,
                least(d.lo + d.qty, su.lo + su.qty) - greatest(d.lo, su.lo) AS qty
-          FROM d JOIN su ON su.item_id = d.item_id AND su.lo < d.lo + d.qty AND d.lo < su.lo + su.qty
+          FROM d JOIN su ON su.item_id = d.item_id AND su.lot_id = d.lot_id
+                        AND su.lo < d.lo + d.qty AND d.lo < su.lo + su.qty
     )
-    SELECT (row_number() OVER (ORDER BY st.ps, st.bin_id, i.sku))::integer, st.code, i.sku,
-           sum(st.qty)::bigint, array_agg(DISTINCT st.order_id ORDER BY st.order_id)
+    SELECT (row_number() OVER (ORDER BY st.ps, st.bin_id, i.sku, l.lot_code))::integer, st.code, i.sku,
+           sum(st.qty)::bigint, array_agg(DISTINCT st.order_id ORDER BY st.order_id), l.lot_code
       FROM stop st JOIN erp.item i ON i.item_id = st.item_id
-     GROUP BY st.ps, st.bin_id, st.code, i.sku
+      LEFT JOIN erp.lot l ON l.item_id = st.item_id AND l.lot_id = st.lot_id
+     GROUP BY st.ps, st.bin_id, st.code, i.sku, l.lot_code
      ORDER BY 1
 $$;
 COMMENT ON FUNCTION erp.pick_list(bigint) IS
-    'The walk of a wave: one row per bin and sku, in the bins'' pick sequence (the stock outside bins last, bin NULL), with the units to pick there and the orders they are for; units of the wave''s orders still to pick, taken from the bins that hold reserved or available units of the item in walk order';
+    'The walk of a wave: one row per bin, sku and lot, in the bins'' pick sequence (the stock outside bins last, bin NULL), with the units to pick there, the orders they are for and the lot (NULL for an item without lots: a lot-tracked item is picked from the lots reserved for the orders); units of the wave''s orders still to pick, taken from the bins that hold reserved or available units of the item and lot in walk order';
 
 CREATE FUNCTION erp.pick_wave(wave_id bigint, bin text, scan text, qty bigint)
     RETURNS bigint
