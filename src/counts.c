@@ -14,11 +14,17 @@
  *	  too (CountsWriteOffWaits, CountsRecordShortPick, counts.h): above the
  *	  threshold its units wait in quarantined, and approving it writes them
  *	  off from there (erp.adjustment.from_state).
+ *	  erp.count_bin counts one bin of a node: its adjustment names the bin
+ *	  (erp.adjustment.bin_id) and is applied to exactly that bin, at once or
+ *	  at approval.  A count may be in packs: a pack's GTIN as the sku, or a
+ *	  uom (erp.count_bin), multiplies counted by the pack's units.
  *	  Four eyes: the person who counted or adjusted (created_by, the login
  *	  as IerpActorName gives it) never approves the adjustment.
  *
- *	  Refuses: no or an unknown sku, node, lot or adjustment (IE003), a count
- *	  below 0 or above 1,000,000,000, an adjustment of 0 or more than
+ *	  Refuses: no or an unknown sku, node, lot, bin, uom or adjustment
+ *	  (IE003), a count below 0 or above 1,000,000,000 (units, or packs x
+ *	  units), no bin at erp.count_bin, a uom that disagrees with the pack's
+ *	  GTIN counted, units found in an inactive bin (IE010), an adjustment of 0 or more than
  *	  1,000,000,000 units, a value beyond numeric(14,2), no reason, texts too
  *	  long (IE004), an approval by a role outside erp_approver or by the
  *	  adjustment's creator, a partner at another node (IE009), approving an

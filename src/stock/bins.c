@@ -13,6 +13,10 @@
  *	  it.  Each bin a move took from gets its own ledger row, so the ledger
  *	  names every bin's units (doc/warehouse.md).
  *
+ *	  A count of one bin owns that bin's balance before reading it
+ *	  (StockOwnBinBalance), as a count of a node's stock outside bins does
+ *	  (StockOwnBalance, slots.c).
+ *
  *	  Which nodes have bins is cached per backend and dropped when erp.bin
  *	  changes (its statement trigger erp.reload_rules()); a node without
  *	  bins costs one lookup in that cache per move.

@@ -2,8 +2,9 @@
  *
  * bins.h
  *	  Bins inside a node as the stock kernel sees them (bins.c): which nodes
- *	  have bins, whether a bin belongs to a node, and the take of a move
- *	  from a node's stock that spreads over its bins.
+ *	  have bins, whether a bin belongs to a node, the take of a move from a
+ *	  node's stock that spreads over its bins, and owning one bin's balance
+ *	  for a count.
  *
  *-------------------------------------------------------------------------
  */
