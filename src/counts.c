@@ -24,12 +24,12 @@
  *	  Refuses: no or an unknown sku, node, lot, bin, uom or adjustment
  *	  (IE003), a count below 0 or above 1,000,000,000 (units, or packs x
  *	  units), no bin at erp.count_bin, a uom that disagrees with the pack's
- *	  GTIN counted, units found in an inactive bin (IE010), an adjustment of 0 or more than
- *	  1,000,000,000 units, a value beyond numeric(14,2), no reason, texts too
- *	  long (IE004), an approval by a role outside erp_approver or by the
- *	  adjustment's creator, a partner at another node (IE009), approving an
- *	  adjustment that is not waiting (IE010), and - as any move - writing off
- *	  more than is there when it is applied (IE001).
+ *	  GTIN counted, an adjustment of 0 or more than 1,000,000,000 units, a
+ *	  value beyond numeric(14,2), no reason, texts too long (IE004), an
+ *	  approval by a role outside erp_approver or by the adjustment's
+ *	  creator, a partner at another node (IE009), approving an adjustment
+ *	  that is not waiting, units found in an inactive bin (IE010), and - as
+ *	  any move - writing off more than is there when it is applied (IE001).
  *
  *-------------------------------------------------------------------------
  */
