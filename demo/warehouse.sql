@@ -4,6 +4,10 @@
 -- put away where erp.suggest_bin says, Zalando's and the wholesale portal's orders of
 -- the next minutes are allocated there, and one wave of 40 is walked.  Prints the
 -- walk: bins visited and sequence walked, the wave against picking order by order.
+-- Wholesale stock comes in cases: ten home SKUs get a case of 12 (erp.item_uom),
+-- Home & Co delivers 3 cases of each, received by the case (erp.receive_po lines with
+-- "uom": "case"), and the wholesale portal (B2B) orders one case of one of them on
+-- each of its orders (converted with erp.uom_units: capture_order takes units).
 \set ON_ERROR_STOP on
 
 -- bins: one per SKU the DC holds outside bins, grouped by category (the zone)
@@ -19,6 +23,23 @@ SELECT n.node_id, upper(left(s.category, 2)) || '-' || lpad(s.k::text, 4, '0'), 
                           AND b.node_id = (SELECT node_id FROM erp.node WHERE code = 'DC-BER'))) s
  WHERE n.code = 'DC-BER'
 ON CONFLICT DO NOTHING;
+
+-- wholesale stock in cases: 3 cases of 12 of ten home SKUs, received by the case
+CREATE TEMP TABLE wh_cased AS
+SELECT i.item_id, i.sku, row_number() OVER (ORDER BY i.sku) AS k
+  FROM erp.item i
+ WHERE i.category = 'home' AND NOT i.lot_tracked
+   AND NOT EXISTS (SELECT 1 FROM erp.item_component c WHERE c.kit_item_id = i.item_id)
+   AND EXISTS (SELECT 1 FROM erp.stock_balance b WHERE b.item_id = i.item_id AND b.state = 'available'
+                  AND b.node_id = (SELECT node_id FROM erp.node WHERE code = 'DC-BER'))
+ ORDER BY i.sku LIMIT 10;
+INSERT INTO erp.item_uom (item_id, uom, units) SELECT item_id, 'case', 12 FROM wh_cased ON CONFLICT DO NOTHING;
+SELECT erp.create_po('HOMECO', 'DC-BER', (SELECT jsonb_agg(jsonb_build_object('sku', sku, 'qty', 36) ORDER BY sku) FROM wh_cased),
+                     now() + interval '1 day') AS wh_po \gset
+SELECT erp.receive_po(:wh_po, (SELECT jsonb_agg(jsonb_build_object('sku', sku, 'qty', 3, 'uom', 'case') ORDER BY sku) FROM wh_cased));
+SELECT count(*) AS lines_received_in_cases, sum(l.qty_received) AS units_received, min(p.status::text) AS po_status
+  FROM erp.purchase_order_line l JOIN erp.purchase_order p USING (purchase_order_id)
+ WHERE l.purchase_order_id = :wh_po;
 
 -- putaway after receipt: every unit outside bins to the bin erp.suggest_bin names
 -- (one statement per SKU, so that each suggestion sees the putaways before it)
@@ -49,12 +70,18 @@ CREATE TEMP TABLE wh_stocked AS
 SELECT s.zone, s.sku, row_number() OVER (PARTITION BY s.zone ORDER BY s.pick_sequence) AS r,
        count(*) OVER (PARTITION BY s.zone) AS n, dense_rank() OVER (ORDER BY s.zone) AS z
   FROM erp.bin_stock s WHERE s.node = 'DC-BER' AND s.state = 'available' AND s.qty >= 5;
+-- (a B2B order adds one case of a cased SKU: 12 units)
 SELECT count(DISTINCT g) AS orders_allocated
   FROM (SELECT g, erp.allocate(erp.capture_order(CASE WHEN g % 5 = 0 THEN 'B2B' ELSE 'ZALANDO' END, 'WH-DEMO-' || g,
-                   (SELECT jsonb_agg(jsonb_build_object('sku', w.sku, 'qty', 1))
-                      FROM generate_series(1, 1 + g % 3) k
-                      JOIN wh_stocked w ON w.z = 1 + (g + k) % (SELECT max(z) FROM wh_stocked)
-                       AND w.r = 1 + abs(hashtext(g || ':' || k)) % w.n))) AS a
+                   (SELECT jsonb_agg(l.line)
+                      FROM (SELECT jsonb_build_object('sku', w.sku, 'qty', 1) AS line
+                              FROM generate_series(1, 1 + g % 3) k
+                              JOIN wh_stocked w ON w.z = 1 + (g + k) % (SELECT max(z) FROM wh_stocked)
+                               AND w.r = 1 + abs(hashtext(g || ':' || k)) % w.n
+                             WHERE NOT EXISTS (SELECT 1 FROM wh_cased c WHERE c.sku = w.sku)
+                            UNION ALL
+                            SELECT jsonb_build_object('sku', c.sku, 'qty', erp.uom_units(c.item_id, 'case'))
+                              FROM wh_cased c WHERE g % 5 = 0 AND c.k = 1 + (g / 5) % 10) l))) AS a
           FROM generate_series(1, 60) g) o;
 
 -- one wave of 40 and its walk

@@ -14,16 +14,22 @@
  *	  too (CountsWriteOffWaits, CountsRecordShortPick, counts.h): above the
  *	  threshold its units wait in quarantined, and approving it writes them
  *	  off from there (erp.adjustment.from_state).
+ *	  erp.count_bin counts one bin of a node: its adjustment names the bin
+ *	  (erp.adjustment.bin_id) and is applied to exactly that bin, at once or
+ *	  at approval.  A count may be in packs: a pack's GTIN as the sku, or a
+ *	  uom (erp.count_bin), multiplies counted by the pack's units.
  *	  Four eyes: the person who counted or adjusted (created_by, the login
  *	  as IerpActorName gives it) never approves the adjustment.
  *
- *	  Refuses: no or an unknown sku, node, lot or adjustment (IE003), a count
- *	  below 0 or above 1,000,000,000, an adjustment of 0 or more than
- *	  1,000,000,000 units, a value beyond numeric(14,2), no reason, texts too
- *	  long (IE004), an approval by a role outside erp_approver or by the
- *	  adjustment's creator, a partner at another node (IE009), approving an
- *	  adjustment that is not waiting (IE010), and - as any move - writing off
- *	  more than is there when it is applied (IE001).
+ *	  Refuses: no or an unknown sku, node, lot, bin, uom or adjustment
+ *	  (IE003), a count below 0 or above 1,000,000,000 (units, or packs x
+ *	  units), no bin at erp.count_bin, a uom that disagrees with the pack's
+ *	  GTIN counted, an adjustment of 0 or more than 1,000,000,000 units, a
+ *	  value beyond numeric(14,2), no reason, texts too long (IE004), an
+ *	  approval by a role outside erp_approver or by the adjustment's
+ *	  creator, a partner at another node (IE009), approving an adjustment
+ *	  that is not waiting, units found in an inactive bin (IE010), and - as
+ *	  any move - writing off more than is there when it is applied (IE001).
  *
  *-------------------------------------------------------------------------
  */
@@ -36,10 +42,13 @@
 
 #include "ierp.h"
 #include "stock/kernel.h"
+#include "bins.h"
 #include "counts.h"
 #include "governance.h"
+#include "pick_scan.h"
 
 IERP_OWNER_ENTRY(ierp_counts_count);
+IERP_OWNER_ENTRY(ierp_counts_count_bin);
 IERP_OWNER_ENTRY(ierp_counts_adjust);
 IERP_OWNER_ENTRY(ierp_counts_approve_adjustment);
 
@@ -151,16 +160,36 @@ CountsCheckDirectAdjustment(int64 item_id, int64 qty_delta, const char *sku)
 
 /*
  * Applies an adjustment of qty_delta units: adjust in to available, or out of
- * from (available, or quarantined for a short pick's write-off).
+ * from (available, or quarantined for a short pick's write-off).  bin_id 0:
+ * the node's stock (a count of the stock outside bins, erp.adjust); else
+ * exactly that bin (a count of the bin, erp.count_bin).
  */
 static int64
-ApplyAdjustment(int64 adjustment_id, int64 item_id, int64 node_id, int64 lot_id, int64 qty_delta,
-				StockState from)
+ApplyAdjustment(int64 adjustment_id, int64 item_id, int64 node_id, int64 bin_id, int64 lot_id,
+				int64 qty_delta, StockState from)
 {
-	return StockDocumentMove(psprintf("adjustment:" INT64_FORMAT, adjustment_id), item_id, lot_id,
-							  qty_delta > 0 ? qty_delta : -qty_delta,
-							  node_id, qty_delta > 0 ? STATE_OUTSIDE : from,
-							  node_id, qty_delta > 0 ? STATE_AVAILABLE : STATE_OUTSIDE, "adjust", STOCK_TAKE_ALL);
+	StockMove	m;
+
+	if (bin_id == 0)
+		return StockDocumentMove(psprintf("adjustment:" INT64_FORMAT, adjustment_id), item_id, lot_id,
+								  qty_delta > 0 ? qty_delta : -qty_delta,
+								  node_id, qty_delta > 0 ? STATE_OUTSIDE : from,
+								  node_id, qty_delta > 0 ? STATE_AVAILABLE : STATE_OUTSIDE, "adjust", STOCK_TAKE_ALL);
+	memset(&m, 0, sizeof(m));
+	m.item_id = item_id;
+	m.lot_id = lot_id;
+	m.qty = qty_delta > 0 ? qty_delta : -qty_delta;
+	m.from_node_id = m.to_node_id = node_id;
+	m.from_state = qty_delta > 0 ? STATE_OUTSIDE : from;
+	m.to_state = qty_delta > 0 ? STATE_AVAILABLE : STATE_OUTSIDE;
+	m.from_bin_id = qty_delta > 0 ? 0 : bin_id;
+	m.to_bin_id = qty_delta > 0 ? bin_id : 0;
+	m.event = "adjust";
+	m.ref = psprintf("adjustment:" INT64_FORMAT, adjustment_id);
+	m.take = STOCK_TAKE_ALL;
+	m.exact_bin = true;
+	StockApply(&m, 1, STOCK_DOCUMENT);
+	return m.move_id;
 }
 
 /*
@@ -168,7 +197,7 @@ ApplyAdjustment(int64 adjustment_id, int64 item_id, int64 node_id, int64 lot_id,
  * pending_approval; from_state is the state it writes off from.  Returns its id.
  */
 static int64
-AdjustmentInsert(int64 item_id, int64 node_id, int64 lot_id, int64 qty_delta, const char *value,
+AdjustmentInsert(int64 item_id, int64 node_id, int64 bin_id, int64 lot_id, int64 qty_delta, const char *value,
 				 const char *reason, bool waits, const char *from_state, int64 move_id)
 {
 	static SPIPlanPtr adj_plan = NULL;
@@ -176,16 +205,18 @@ AdjustmentInsert(int64 item_id, int64 node_id, int64 lot_id, int64 qty_delta, co
 
 	IerpPlan(&adj_plan,
 			 "INSERT INTO erp.adjustment (item_id, node_id, lot_id, qty_delta, value, reason, status, created_by,"
-			 "                            decided_at, move_id, from_state)"
+			 "                            decided_at, move_id, from_state, bin_id)"
 			 " VALUES ($1, $2, NULLIF($3, 0), $4, $5::numeric, $6,"
 			 "         CASE WHEN $7 THEN 'pending_approval' ELSE 'applied' END::erp.adjustment_status, $8,"
-			 "         CASE WHEN NOT $7 AND $9 <> 0 THEN pg_catalog.now() END, NULLIF($9, 0), $10::erp.stock_state)"
+			 "         CASE WHEN NOT $7 AND $9 <> 0 THEN pg_catalog.now() END, NULLIF($9, 0), $10::erp.stock_state,"
+			 "         NULLIF($11, 0))"
 			 " RETURNING adjustment_id",
-			 10, (Oid[]) {INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID, TEXTOID, BOOLOID, TEXTOID, INT8OID, TEXTOID});
+			 11, (Oid[]) {INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID, TEXTOID, BOOLOID, TEXTOID, INT8OID, TEXTOID,
+			 INT8OID});
 	if (SPI_execute_plan(adj_plan, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(node_id),
 						 Int64GetDatum(lot_id), Int64GetDatum(qty_delta), CStringGetTextDatum(value),
 						 CStringGetTextDatum(reason), BoolGetDatum(waits), CStringGetTextDatum(IerpActorName()),
-						 Int64GetDatum(move_id), CStringGetTextDatum(from_state)},
+						 Int64GetDatum(move_id), CStringGetTextDatum(from_state), Int64GetDatum(bin_id)},
 						 NULL, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "inventory_erp: adjustment insert failed");
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -209,7 +240,7 @@ AdjustmentWaits(int64 adjustment_id, int64 item_id, const char *sku, int64 node_
  * pending_approval with an adjustment_approval_needed event.  Returns its id.
  */
 static int64
-AdjustmentCreate(int64 item_id, const char *sku, int64 node_id, const char *node, int64 lot_id,
+AdjustmentCreate(int64 item_id, const char *sku, int64 node_id, const char *node, int64 bin_id, int64 lot_id,
 				 int64 qty_delta, const char *reason)
 {
 	static SPIPlanPtr applied_plan = NULL;
@@ -220,10 +251,11 @@ AdjustmentCreate(int64 item_id, const char *sku, int64 node_id, const char *node
 
 	CheckDelta(qty_delta, sku);
 	waits = AdjustmentValue(item_id, qty_delta, sku, &value, &limit);
-	adjustment_id = AdjustmentInsert(item_id, node_id, lot_id, qty_delta, value, reason, waits, "available", 0);
+	adjustment_id = AdjustmentInsert(item_id, node_id, bin_id, lot_id, qty_delta, value, reason, waits, "available", 0);
 	if (!waits)
 	{
-		int64		move_id = ApplyAdjustment(adjustment_id, item_id, node_id, lot_id, qty_delta, STATE_AVAILABLE);
+		int64		move_id = ApplyAdjustment(adjustment_id, item_id, node_id, bin_id, lot_id, qty_delta,
+											  STATE_AVAILABLE);
 
 		IerpPlan(&applied_plan,
 				 "UPDATE erp.adjustment SET move_id = $3, decided_at = pg_catalog.now()"
@@ -281,7 +313,7 @@ CountsRecordShortPick(int64 item_id, const char *sku, int64 node_id, int64 lot_i
 						 NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "inventory_erp: cannot value an adjustment");
 	value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	adjustment_id = AdjustmentInsert(item_id, node_id, lot_id, -qty, value, "short_pick", move_id == 0,
+	adjustment_id = AdjustmentInsert(item_id, node_id, 0, lot_id, -qty, value, "short_pick", move_id == 0,
 									 move_id == 0 ? "quarantined" : "reserved", move_id);
 	if (move_id == 0)
 		AdjustmentWaits(adjustment_id, item_id, sku, node_id, IerpNodeCode(node_id), -qty, value, "short_pick");
@@ -300,43 +332,90 @@ CountsLot(const ItemInfo *item, const char *sku, const char *lot, const char *wh
 	return lot ? IerpLookupLot(item->item_id, sku, lot) : 0;
 }
 
+static int64 CountsItem(char **sku, const char *uom, ItemInfo *item);
+
 /*
- * The common start of erp.count and erp.adjust: bounds the texts (reason
- * only when given: NULL for a count), connects to SPI, looks up the item and
- * the node and checks the session may act at the node.  Returns the node id.
+ * The common start of erp.count, erp.count_bin and erp.adjust: bounds the
+ * texts (reason only when given: NULL for a count), connects to SPI, looks
+ * up the item and the node and checks the session may act at the node.
+ * With units (a count), *sku may also be a GTIN and the count may be in
+ * packs: *units gets the units per counted thing (CountsItem).  Returns
+ * the node id.
  */
 static int64
-CountsOpen(const char *sku, const char *node, const char *lot, const char *reason, ItemInfo *item)
+CountsOpen(char **sku, const char *node, const char *lot, const char *reason, const char *uom,
+		   ItemInfo *item, int64 *units)
 {
 	int64		node_id;
 
-	IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
+	IerpCheckText(*sku, "sku", IERP_MAX_KEY_LEN);
 	IerpCheckText(node, "node", IERP_MAX_KEY_LEN);
 	IerpCheckText(lot, "lot", IERP_MAX_KEY_LEN);
 	IerpCheckText(reason, "reason", IERP_MAX_TEXT_LEN);
+	IerpCheckText(uom, "uom", IERP_MAX_KEY_LEN);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
-	IerpLookupItem(sku, item);
+	if (units != NULL)
+		*units = CountsItem(sku, uom, item);
+	else
+		IerpLookupItem(*sku, item);
 	node_id = IerpLookupNode(node);
 	AccessCheckNode(node_id);
 	return node_id;
 }
 
 /*
- * erp.count(sku, node, counted, lot): a cycle count of the available units.
- * Returns the cycle count id.  A count below 0 or above the most units one
- * move may move: IE004; a kit (no stock of its own): IE010.
+ * What a count names as its item: a sku, or a GTIN (an item's own: counted
+ * counts units; a pack's, erp.item_uom: counted counts packs); and the
+ * units one counted thing holds: the pack's, or those of uom when given
+ * (which must agree with a pack's GTIN: IE004).  Fills *item and returns
+ * the units per counted thing; *sku becomes the item's sku.
  */
-static Datum
-ierp_counts_count_body(PG_FUNCTION_ARGS)
+static int64
+CountsItem(char **sku, const char *uom, ItemInfo *item)
+{
+	PickScan	ps;
+	int64		units = 1;
+
+	if (*sku != NULL)
+		PickScanRead(*sku, &ps);
+	if (*sku != NULL && ps.item_id != 0 && ps.gs1_result == GS1_NOT_GS1)
+	{
+		*sku = ps.sku;
+		units = ps.units;
+	}
+	IerpLookupItem(*sku, item);
+	if (uom != NULL)
+	{
+		int64		per = PackUnitsOfUom(item->item_id, *sku, uom);
+
+		if (units != 1 && per != units)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+					 errmsg("the GTIN counted is a pack of " INT64_FORMAT " units of sku \"%s\", but uom \"%s\" holds " INT64_FORMAT,
+							units, *sku, uom, per),
+					 errhint("Leave uom out when counting by a pack's GTIN, or name that pack's uom.")));
+		units = per;
+	}
+	return units;
+}
+
+/*
+ * A cycle count of the available units of sku at node: in bin (a code of
+ * the node's bins) when bin is given, else of the stock outside bins; lot,
+ * uom as erp.count_bin.  counted is in packs of uom (or of the pack whose
+ * GTIN names the item), units otherwise.  Returns the cycle count id.
+ */
+static int64
+CountsCount(FunctionCallInfo fcinfo, char *sku, const char *node, const char *bin, bool counted_null,
+			int64 counted_packs, const char *lot, const char *uom)
 {
 	static SPIPlanPtr count_plan = NULL;
-	char	   *sku = IerpTextArg(fcinfo, 0);
-	char	   *node = IerpTextArg(fcinfo, 1);
-	char	   *lot = IerpTextArg(fcinfo, 3);
 	ItemInfo	item;
 	int64		node_id,
+				bin_id = 0,
 				lot_id,
+				units,
 				counted,
 				system_qty,
 				variance,
@@ -345,45 +424,94 @@ ierp_counts_count_body(PG_FUNCTION_ARGS)
 	char	   *actor = IerpActorName();
 	bool		isnull;
 
-	node_id = CountsOpen(sku, node, lot, NULL, &item);
-	if (PG_ARGISNULL(2))
+	node_id = CountsOpen(&sku, node, lot, NULL, uom, &item, &units);
+	if (counted_null)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 				 errmsg("no count given for sku \"%s\"", sku)));
-	counted = PG_GETARG_INT64(2);
-	if (counted < 0 || counted > MAX_ADJUST_QTY)
+	if (counted_packs < 0 || counted_packs > MAX_ADJUST_QTY)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
-				 errmsg("invalid count " INT64_FORMAT " for sku \"%s\"", counted, sku),
+				 errmsg("invalid count " INT64_FORMAT " for sku \"%s\"", counted_packs, sku),
 				 errdetail("A count is a number of units found, 0 to " INT64_FORMAT ".", MAX_ADJUST_QTY)));
+	counted = PackTotal(counted_packs, units, sku, "a count");
 	if (item.is_kit)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_WRONG_STATUS),
 				 errmsg("sku \"%s\" is a kit: count its components", sku),
 				 errdetail("A kit holds no stock of its own.")));
 	lot_id = CountsLot(&item, sku, lot, "a count");
-	/* owned, so that a second count of the same balance waits and sees this one's result */
-	system_qty = StockOwnBalance(item.item_id, node_id, lot_id, STATE_AVAILABLE);
+	/* owned, so that a second count of the same balance (or a pick from the bin) waits and sees this one's result */
+	if (bin != NULL)
+	{
+		bin_id = BinsLookup(node_id, bin, NULL, false);
+		system_qty = StockOwnBinBalance(item.item_id, node_id, bin_id, lot_id, STATE_AVAILABLE);
+	}
+	else
+		system_qty = StockOwnBalance(item.item_id, node_id, lot_id, STATE_AVAILABLE);
 	variance = counted - system_qty;
 
-	/* the adjustment: at once when its value is within the threshold */
+	/*
+	 * the adjustment: at once when its value is within the threshold.  A
+	 * bin's count records the clock time: it satisfies the bin's flags for
+	 * a count raised before it (erp.bin_count_worklist), even in its own
+	 * transaction.
+	 */
 	if (variance != 0)
-		adjustment_id = AdjustmentCreate(item.item_id, sku, node_id, node, lot_id, variance, "cycle_count");
+		adjustment_id = AdjustmentCreate(item.item_id, sku, node_id, node, bin_id, lot_id, variance, "cycle_count");
 
 	IerpPlan(&count_plan,
 			 "INSERT INTO erp.cycle_count (item_id, node_id, lot_id, system_qty, counted_qty, unit_cost,"
-			 "                             counted_by, adjustment_id)"
-			 " SELECT $1, $2, NULLIF($3, 0), $4, $5, i.unit_cost, $6, NULLIF($7, 0)"
+			 "                             counted_by, adjustment_id, bin_id, counted_at)"
+			 " SELECT $1, $2, NULLIF($3, 0), $4, $5, i.unit_cost, $6, NULLIF($7, 0), NULLIF($8, 0),"
+			 "        CASE WHEN $8 <> 0 THEN pg_catalog.clock_timestamp() ELSE pg_catalog.now() END"
 			 "   FROM erp.item i WHERE i.item_id = $1 RETURNING cycle_count_id",
-			 7, (Oid[]) {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID});
+			 8, (Oid[]) {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID, INT8OID});
 	if (SPI_execute_plan(count_plan, (Datum[]) {Int64GetDatum(item.item_id), Int64GetDatum(node_id),
 						 Int64GetDatum(lot_id), Int64GetDatum(system_qty), Int64GetDatum(counted),
-						 CStringGetTextDatum(actor), Int64GetDatum(adjustment_id)},
+						 CStringGetTextDatum(actor), Int64GetDatum(adjustment_id), Int64GetDatum(bin_id)},
 						 NULL, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "inventory_erp: cycle count insert failed");
 	count_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
-	PG_RETURN_INT64(count_id);
+	return count_id;
+}
+
+/*
+ * erp.count(sku, node, counted, lot): a cycle count of the available units
+ * (outside bins at a node with bins).  sku may be a pack's GTIN: counted
+ * then counts packs.  Returns the cycle count id.  A count below 0 or
+ * above the most units one move may move: IE004; a kit (no stock of its
+ * own): IE010.
+ */
+static Datum
+ierp_counts_count_body(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(CountsCount(fcinfo, IerpTextArg(fcinfo, 0), IerpTextArg(fcinfo, 1), NULL, PG_ARGISNULL(2),
+								PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2), IerpTextArg(fcinfo, 3), NULL));
+}
+
+/*
+ * erp.count_bin(sku, node, bin, counted, lot, uom): a cycle count of the
+ * available units in one bin of node; the variance is adjusted (or waits
+ * for an approver) in that bin.  counted counts packs of uom (or of the
+ * pack whose GTIN is sku), units otherwise.  Also refuses: no bin, a bin
+ * not of node (IE003, as an unknown one), a uom the item has no pack of
+ * (IE003), packs x units beyond one move (IE004).
+ */
+static Datum
+ierp_counts_count_bin_body(PG_FUNCTION_ARGS)
+{
+	char	   *bin = IerpTextArg(fcinfo, 2);
+
+	if (bin == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("no bin given for the count"),
+				 errhint("Count the stock outside bins with erp.count().")));
+	PG_RETURN_INT64(CountsCount(fcinfo, IerpTextArg(fcinfo, 0), IerpTextArg(fcinfo, 1), bin, PG_ARGISNULL(3),
+								PG_ARGISNULL(3) ? 0 : PG_GETARG_INT64(3), IerpTextArg(fcinfo, 4),
+								IerpTextArg(fcinfo, 5)));
 }
 
 /*
@@ -410,7 +538,7 @@ ierp_counts_adjust_body(PG_FUNCTION_ARGS)
 				qty_delta,
 				adjustment_id;
 
-	node_id = CountsOpen(sku, node, lot, reason, &item);
+	node_id = CountsOpen(&sku, node, lot, reason, NULL, &item, NULL);
 	if (PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
@@ -428,7 +556,7 @@ ierp_counts_adjust_body(PG_FUNCTION_ARGS)
 				 errmsg("sku \"%s\" is a kit: adjust its components", sku),
 				 errdetail("A kit holds no stock of its own.")));
 	lot_id = CountsLot(&item, sku, lot, "an adjustment");
-	adjustment_id = AdjustmentCreate(item.item_id, sku, node_id, node, lot_id, qty_delta, reason);
+	adjustment_id = AdjustmentCreate(item.item_id, sku, node_id, node, 0, lot_id, qty_delta, reason);
 	SPI_finish();
 	PG_RETURN_INT64(adjustment_id);
 }
@@ -451,6 +579,7 @@ ierp_counts_approve_adjustment_body(PG_FUNCTION_ARGS)
 				item_id,
 				node_id,
 				lot_id,
+				bin_id,
 				qty_delta;
 	HeapTuple	tup;
 	TupleDesc	desc;
@@ -483,7 +612,7 @@ ierp_counts_approve_adjustment_body(PG_FUNCTION_ARGS)
 	StockOwnDocument(STOCK_TAG_ADJUSTMENT, adjustment_id, psprintf("adjustment " INT64_FORMAT, adjustment_id));
 	IerpPlan(&lock_plan,
 			 "SELECT item_id, node_id, COALESCE(lot_id, 0), qty_delta, status::text, created_by::text,"
-			 "       from_state = 'quarantined'"
+			 "       from_state = 'quarantined', COALESCE(bin_id, 0)"
 			 "  FROM erp.adjustment WHERE item_id = $1 AND adjustment_id = $2 FOR UPDATE NOWAIT",
 			 2, (Oid[]) {INT8OID, INT8OID});
 	if (SPI_execute_plan(lock_plan, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(adjustment_id)},
@@ -502,6 +631,7 @@ ierp_counts_approve_adjustment_body(PG_FUNCTION_ARGS)
 	status = SPI_getvalue(tup, desc, 5);
 	created_by = SPI_getvalue(tup, desc, 6);
 	from = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull)) ? STATE_QUARANTINED : STATE_AVAILABLE;
+	bin_id = DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull));
 	AccessCheckNode(node_id);
 	if (strcmp(status, "pending_approval") != 0)
 		ereport(ERROR,
@@ -516,7 +646,7 @@ ierp_counts_approve_adjustment_body(PG_FUNCTION_ARGS)
 						  actor, adjustment_id, created_by),
 				 errdetail("Four eyes: the person who counted or adjusted never approves the adjustment, nor does a role that may act as that person or as which that person may act."),
 				 errhint("Ask another member of erp_approver.")));
-	move_id = ApplyAdjustment(adjustment_id, item_id, node_id, lot_id, qty_delta, from);
+	move_id = ApplyAdjustment(adjustment_id, item_id, node_id, bin_id, lot_id, qty_delta, from);
 	IerpPlan(&done_plan,
 			 "UPDATE erp.adjustment SET status = 'applied', decided_at = pg_catalog.now(), decided_by = $3,"
 			 "       move_id = $4 WHERE item_id = $1 AND adjustment_id = $2",

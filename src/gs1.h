@@ -85,4 +85,15 @@ extern bool Gs1ReceiptFromScan(const char *text, bool must_be_gs1, const char *s
 							   const char *lot, bool has_expiry, DateADT expiry,
 							   Gs1Receipt *out);
 
+/*
+ * Gs1ReceiptFromScanPacks: Gs1ReceiptFromScan for a receipt that counts
+ * packs (erp.receive_po): AI 01 may also be a pack's GTIN (erp.item_uom),
+ * naming its item, and *units gets the units one scanned pack holds (1 for
+ * the item's own GTIN).  Gs1ReceiptFromScan refuses a pack's GTIN (IE003:
+ * its callers count units).
+ */
+extern bool Gs1ReceiptFromScanPacks(const char *text, bool must_be_gs1, const char *sku,
+									const char *lot, bool has_expiry, DateADT expiry,
+									Gs1Receipt *out, int64 *units);
+
 #endif							/* IERP_GS1_H */

@@ -123,9 +123,15 @@ ierp_gs1_parse(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* the item whose gtin is the 14 digits of a scan; IE003 when none */
+/*
+ * the item whose gtin is the 14 digits of a scan; IE003 when none.  With
+ * units (a receipt that counts packs), a pack's GTIN (erp.item_uom) names its
+ * item too, and *units gets the pack's units (1 for the item's own GTIN);
+ * without, a pack's GTIN is no item's (erp.receive takes units only).  The
+ * plans' results are read before the next SPI call replaces them.
+ */
 static char *
-Gs1ItemSku(const char *gtin_digits, const char *shown)
+Gs1ItemSku(const char *gtin_digits, const char *shown, int64 *units)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid argtypes[] = {INT8OID};
@@ -138,6 +144,26 @@ Gs1ItemSku(const char *gtin_digits, const char *shown)
 			 1, argtypes);
 	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(gtin)}, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: item lookup by GTIN failed");
+	if (units != NULL)
+		*units = 1;
+	if (SPI_processed == 0 && units != NULL)
+	{
+		static SPIPlanPtr pack_plan = NULL;
+		bool		isnull;
+
+		/* a pack's GTIN: its item, and the units one pack holds */
+		IerpPlan(&pack_plan,
+				 "SELECT i.sku, u.units FROM erp.item_uom u JOIN erp.item i ON i.item_id = u.item_id"
+				 " WHERE u.gtin OPERATOR(erp.=) $1::erp.gtin",
+				 1, argtypes);
+		if (SPI_execute_plan(pack_plan, (Datum[]) {Int64GetDatum(gtin)}, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "inventory_erp: pack lookup by GTIN failed");
+		if (SPI_processed == 1)
+		{
+			*units = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+			return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		}
+	}
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
@@ -174,6 +200,17 @@ Gs1ReceiptFromScan(const char *text, bool must_be_gs1, const char *sku,
 				   const char *lot, bool has_expiry, DateADT expiry,
 				   Gs1Receipt *out)
 {
+	return Gs1ReceiptFromScanPacks(text, must_be_gs1, sku, lot, has_expiry, expiry, out, NULL);
+}
+
+/*
+ * Gs1ReceiptFromScanPacks: see gs1.h.  Inside SPI.
+ */
+bool
+Gs1ReceiptFromScanPacks(const char *text, bool must_be_gs1, const char *sku,
+						const char *lot, bool has_expiry, DateADT expiry,
+						Gs1Receipt *out, int64 *units)
+{
 	size_t		len = strlen(text);
 	char		shown[GS1_SHOWN_SIZE];
 	Gs1Scan		scan;
@@ -198,7 +235,7 @@ Gs1ReceiptFromScan(const char *text, bool must_be_gs1, const char *sku,
 				 errmsg("scan \"%s\" carries no GTIN", shown),
 				 errdetail("A receipt by scan finds the item by AI (01)."),
 				 errhint("Scan the barcode that carries the GTIN, or receive by sku.")));
-	out->sku = Gs1ItemSku(scan.gtin, shown);
+	out->sku = Gs1ItemSku(scan.gtin, shown, units);
 	if (sku != NULL && strcmp(sku, out->sku) != 0)
 		Gs1Disagree("sku", sku, out->sku, shown);
 

@@ -10,11 +10,17 @@
  *	  that names no item, or for a malformed GS1 string: at a pick both are
  *	  a wrong scan, refused and recorded by the caller.
  *
+ *	  Packs at receiving and counting (PackUnitsOfUom, PackOfGtin,
+ *	  PackTotal): a receipt or a count given in cases names the uom or the
+ *	  case's GTIN; these do raise: an unknown uom or GTIN (IE003), an
+ *	  invalid GTIN (IE006), more units than one move may move (IE004).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -166,4 +172,80 @@ PickDateText(DateADT date)
 		return pstrdup("infinity");
 	j2date(date + POSTGRES_EPOCH_JDATE, &year, &month, &day);
 	return psprintf("%04d-%02d-%02d", year, month, day);
+}
+
+/*
+ * PackUnitsOfUom (inside SPI): the units of item_id in one uom, as
+ * erp.uom_units says: 'each' is 1, inner / case / pallet as erp.item_uom
+ * lists them.  A uom that is no word of erp.item_uom, or that the item has
+ * no row for: IE003.
+ */
+int64
+PackUnitsOfUom(int64 item_id, const char *sku, const char *uom)
+{
+	static SPIPlanPtr plan = NULL;
+	bool		isnull;
+
+	IerpCheckText(uom, "uom", IERP_MAX_KEY_LEN);
+	if (strcmp(uom, "each") == 0)
+		return 1;
+	IerpPlan(&plan, "SELECT units FROM erp.item_uom WHERE item_id = $1 AND uom = $2",
+			 2, (Oid[]) {INT8OID, TEXTOID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id), CStringGetTextDatum(uom)},
+						 NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read the packs of an item");
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("unknown unit of measure \"%s\" of sku \"%s\"", uom, sku),
+				 errhint("The packs of an item (each, inner, case, pallet) are listed in erp.item_uom.")));
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * PackOfGtin (inside SPI): the item a GTIN names and the units one scan
+ * of it counts: the item's own GTIN (erp.item.gtin) 1, a pack's GTIN
+ * (erp.item_uom.gtin) the pack's units.  Returns the item id, its sku in
+ * *sku.  Not 8 to 14 digits with a valid check digit: IE006; no item or
+ * pack has it: IE003.
+ */
+int64
+PackOfGtin(const char *gtin, char **sku, int64 *units)
+{
+	int64		value;
+	int64		item_id;
+
+	IerpCheckText(gtin, "gtin", IERP_MAX_KEY_LEN);
+	if (!GtinParse(gtin, &value, false))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_GTIN),
+				 errmsg("invalid GTIN \"%s\"", gtin),
+				 errdetail("A GTIN is 8, 12, 13 or 14 digits ending in its check digit.")));
+	*units = 1;
+	item_id = PickItemOfGtin(value, sku, units);
+	if (item_id == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("unknown GTIN \"%s\"", gtin),
+				 errhint("An item's GTIN is erp.item.gtin, a pack's erp.item_uom.gtin.")));
+	return item_id;
+}
+
+/*
+ * PackTotal: the units of packs packs of units each; more than one move
+ * may move (or than a bigint holds): IE004, naming what (a receipt, a
+ * count).
+ */
+int64
+PackTotal(int64 packs, int64 units, const char *sku, const char *what)
+{
+	int64		total;
+
+	if (pg_mul_s64_overflow(packs, units, &total) || total > IERP_MAX_MOVE_QTY || total < -IERP_MAX_MOVE_QTY)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("%s of " INT64_FORMAT " packs of " INT64_FORMAT " units of sku \"%s\" is too many units",
+						what, packs, units, sku ? sku : "?"),
+				 errdetail("One move carries at most " INT64_FORMAT " units.", IERP_MAX_MOVE_QTY)));
+	return total;
 }

@@ -3,7 +3,8 @@
  * pick_scan.h
  *	  What a scan at erp.pick names (pick_scan.c): an item by sku or GTIN,
  *	  or a GS1 element string (gs1.h) with its GTIN, lot, expiry and count;
- *	  and the lots a pick compares the scan with.
+ *	  and the lots a pick compares the scan with; packs (cases) at receiving
+ *	  and counting.
  *
  *-------------------------------------------------------------------------
  */
@@ -35,6 +36,16 @@ typedef struct PickLot
 } PickLot;
 
 extern void PickScanRead(const char *scan, PickScan *out);
+
+/*
+ * Packs at receiving and counting (erp.receive_po lines, erp.count,
+ * erp.count_bin): a pack's units by its uom, the item and units a GTIN
+ * names (an item's own GTIN: 1, a pack's: its units), and packs x units
+ * bounded by the most units one move may move (IE004).
+ */
+extern int64 PackUnitsOfUom(int64 item_id, const char *sku, const char *uom);
+extern int64 PackOfGtin(const char *gtin, char **sku, int64 *units);
+extern int64 PackTotal(int64 packs, int64 units, const char *sku, const char *what);
 extern int	PickLotsOf(int64 item_id, const int64 *lot_ids, int nlots, PickLot **out);
 extern const PickLot *PickLotFind(const PickLot *lots, int nlots, int64 lot_id);
 extern char *PickDateText(DateADT date);

@@ -10,11 +10,16 @@
  *	  quarantine for items that require a quality check; a lot-tracked
  *	  item's incoming units have no lot yet, so its receipt closes the
  *	  expectation (po_received) and receives the named lot from outside.
+ *	  A receipt line may come in packs: "uom" (case, inner, pallet of
+ *	  erp.item_uom) or the "gtin" of a pack makes its qty a number of packs
+ *	  (ReceiptLinePacks).
  *
  *	  Refuses: no id, or an unknown supplier, node, sku, purchase order or
  *	  transfer (IE003); bad quantities, costs, texts and dates (infinite,
  *	  outside 1970..9999, a delay to before the purchase order was created),
- *	  missing input, over-receipts (IE004); a partner at a node not its own
+ *	  missing input, over-receipts, packs x units beyond one move, a uom
+ *	  that disagrees with a pack's GTIN (IE004); an invalid GTIN (IE006); a
+ *	  line's GTIN of another item than its sku (IE007); a partner at a node not its own
  *	  (IE009); a kit sku on a purchase order (as erp.receive: a kit holds no
  *	  stock of its own), a receipt, delay or transfer in a status that does
  *	  not allow it (IE010).
@@ -36,6 +41,7 @@
 #include "ierp.h"
 #include "stock/kernel.h"
 #include "governance.h"
+#include "pick_scan.h"
 
 IERP_OWNER_ENTRY(ierp_supply_create_po);
 IERP_OWNER_ENTRY(ierp_supply_receive_po);
@@ -232,11 +238,11 @@ typedef struct OpenPoLine
  */
 static void
 ReceiptLineFromScan(const char *scan, char **sku, char **lot, bool *has_expiry,
-					DateADT *expires_on)
+					DateADT *expires_on, int64 *units)
 {
 	Gs1Receipt	what;
 
-	(void) Gs1ReceiptFromScan(scan, true, *sku, *lot, *has_expiry, *expires_on, &what);
+	(void) Gs1ReceiptFromScanPacks(scan, true, *sku, *lot, *has_expiry, *expires_on, &what, units);
 	*sku = pstrdup(what.sku);
 	*lot = what.lot ? pstrdup(what.lot) : NULL;
 	*has_expiry = what.has_expiry;
@@ -244,6 +250,67 @@ ReceiptLineFromScan(const char *scan, char **sku, char **lot, bool *has_expiry,
 	IerpCheckText(*lot, "lot", IERP_MAX_KEY_LEN);
 	if (*has_expiry)
 		IerpCheckDate(*expires_on, "expires_on");
+}
+
+/*
+ * A receipt line in packs: a GS1 "scan" whose AI 01 is a pack's GTIN
+ * (units: the pack's, from ReceiptLineFromScan), or {"gtin": "<an item's or a pack's GTIN>"} names
+ * the item (with a "sku" or "scan" as well: the same item, else IE007) and
+ * counts qty in that pack's units; {"uom": "case"} counts qty in the
+ * item's cases (erp.item_uom; IE003 for a pack the item has not; with a
+ * pack's GTIN as well, the same pack, else IE004).  *sku becomes the item's
+ * sku; returns the units one qty of the line stands for (1 for neither).
+ */
+static int64
+ReceiptLinePacks(const char *gtin, const char *uom, char **sku, const OpenPoLine *open, int nopen, int64 po_id,
+				 int64 units)
+{
+	int			k;
+
+	if (gtin != NULL)
+	{
+		char	   *gtin_sku = NULL;
+		int64		per = 1;
+
+		(void) PackOfGtin(gtin, &gtin_sku, &per);
+		if (*sku != NULL && strcmp(*sku, gtin_sku) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_SCAN_MISMATCH),
+					 errmsg("GTIN \"%s\" is of sku \"%s\", but the receipt line of purchase order " INT64_FORMAT
+							" names sku \"%s\"", gtin, gtin_sku, po_id, *sku),
+					 errhint("Receive each item on its own line, by its sku or its GTIN.")));
+		if (units != 1 && per != units)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+					 errmsg("GTIN \"%s\" is a pack of " INT64_FORMAT " units of sku \"%s\", but the scan's is a pack of " INT64_FORMAT,
+							gtin, per, gtin_sku, units),
+					 errhint("Give the line a \"scan\" or a \"gtin\", not both.")));
+		*sku = gtin_sku;
+		units = per;
+	}
+	if (uom != NULL && *sku != NULL)
+	{
+		int64		per = 0;
+
+		for (k = 0; k < nopen; k++)
+			if (strcmp(open[k].sku, *sku) == 0)
+			{
+				per = PackUnitsOfUom(open[k].item_id, *sku, uom);
+				break;
+			}
+		if (k == nopen)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+					 errmsg("sku \"%s\" is not on purchase order " INT64_FORMAT, *sku, po_id)));
+		if (units != 1 && per != units)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+					 errmsg("the line's pack holds " INT64_FORMAT " units of sku \"%s\", but uom \"%s\" holds " INT64_FORMAT,
+							units, *sku, uom, per),
+					 errhint("Leave uom out when receiving by a pack's GTIN, or name that pack's uom.")));
+		units = per;
+	}
+	return units;
 }
 
 /*
@@ -320,7 +387,8 @@ ierp_supply_receive_po_body(PG_FUNCTION_ARGS)
 
 	/* what arrived: the lines given, or everything outstanding */
 	IerpPlan(&lines_plan,
-			 "SELECT e.value->>'sku', e.value->>'qty', e.value->>'lot', e.value->>'expires_on', e.value->>'scan'"
+			 "SELECT e.value->>'sku', e.value->>'qty', e.value->>'lot', e.value->>'expires_on', e.value->>'scan',"
+			 "       e.value->>'uom', e.value->>'gtin'"
 			 "  FROM jsonb_array_elements(CASE WHEN jsonb_typeof($1) = 'array' THEN $1 ELSE '[]' END) e(value)",
 			 1, (Oid[]) {JSONBOID});
 	if (PG_ARGISNULL(1))
@@ -367,12 +435,19 @@ ierp_supply_receive_po_body(PG_FUNCTION_ARGS)
 			{
 				char	   *exp;
 				char	   *scan;
+				char	   *uom;
+				char	   *gtin;
+				int64		units = 1;
 
 				sku = SPI_getvalue(tt->vals[i], tt->tupdesc, 1);
 				lot = SPI_getvalue(tt->vals[i], tt->tupdesc, 3);
 				exp = SPI_getvalue(tt->vals[i], tt->tupdesc, 4);
 				scan = SPI_getvalue(tt->vals[i], tt->tupdesc, 5);
+				uom = SPI_getvalue(tt->vals[i], tt->tupdesc, 6);
+				gtin = SPI_getvalue(tt->vals[i], tt->tupdesc, 7);
 				IerpCheckText(sku, "sku", IERP_MAX_KEY_LEN);
+				IerpCheckText(uom, "uom", IERP_MAX_KEY_LEN);
+				IerpCheckText(gtin, "gtin", IERP_MAX_KEY_LEN);
 				IerpCheckText(lot, "lot", IERP_MAX_KEY_LEN);
 				if (exp != NULL)
 				{
@@ -382,14 +457,17 @@ ierp_supply_receive_po_body(PG_FUNCTION_ARGS)
 					has_expiry = true;
 				}
 				if (scan != NULL)
-					ReceiptLineFromScan(scan, &sku, &lot, &has_expiry, &expires_on);
+					ReceiptLineFromScan(scan, &sku, &lot, &has_expiry, &expires_on, &units);
+				units = ReceiptLinePacks(gtin, uom, &sku, open, nopen, po_id, units);
 				if (sku == NULL)
 					ereport(ERROR,
 							(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 							 errmsg("line %d of the receipt of purchase order " INT64_FORMAT " names no sku and no scan",
 									(int) i + 1, po_id),
-							 errhint("Give each line a \"sku\" or a GS1 \"scan\" (not null).")));
+							 errhint("Give each line a \"sku\", a \"gtin\" or a GS1 \"scan\" (not null).")));
 				qty = IerpParseQuantity(SPI_getvalue(tt->vals[i], tt->tupdesc, 2), sku);
+				if (units != 1)
+					qty = PackTotal(qty, units, sku, "a receipt");
 			}
 			left = qty;
 			for (k = 0; k < nopen && left > 0; k++)

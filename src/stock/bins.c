@@ -13,6 +13,10 @@
  *	  it.  Each bin a move took from gets its own ledger row, so the ledger
  *	  names every bin's units (doc/warehouse.md).
  *
+ *	  A count of one bin owns that bin's balance before reading it
+ *	  (StockOwnBinBalance), as a count of a node's stock outside bins does
+ *	  (StockOwnBalance, slots.c).
+ *
  *	  Which nodes have bins is cached per backend and dropped when erp.bin
  *	  changes (its statement trigger erp.reload_rules()); a node without
  *	  bins costs one lookup in that cache per move.
@@ -26,6 +30,8 @@
 #include "utils/memutils.h"
 
 #include "stock/bins.h"
+#include "stock/locks.h"
+#include "stock/slot_rows.h"
 #include "stock/slots.h"
 
 /* the nodes with at least one bin, sorted; valid while bins_loaded */
@@ -292,4 +298,73 @@ void
 StockBinsInit(void)
 {
 	IerpRegisterRelcacheCallback(BinsRelcacheInvalidate, (Datum) 0);
+}
+
+/* Whether this transaction owns slot of key (its ownership lock). */
+static bool
+BinSlotOwned(const StockKey *key, int32 slot, bool take, bool may_wait)
+{
+	LOCKTAG		tag;
+
+	StockSlotTag(&tag, key->item_id, key->node_id, key->bin_id, key->lot_id, slot);
+	if (take)
+		return StockTagLock(&tag, may_wait, false);
+	return StockTagHeld(&tag);
+}
+
+/*
+ * StockOwnBinBalance: one state of one bin's balance (item, node, bin,
+ * lot), read after owning every slot of it for this transaction, waiting
+ * only where the global lock order allows: exact, and no other transaction
+ * changes the bin's units until this one ends.  For a count of a bin
+ * (counts.c), which sets the bin to what was found; a pick from the bin
+ * waits for the count, or the count for the pick.  Slots it cannot own
+ * without waiting out of the lock order: 55P03 (retry the transaction).
+ */
+int64
+StockOwnBinBalance(int64 item_id, int64 node_id, int64 bin_id, int64 lot_id, StockState state)
+{
+	StockKey	key = {item_id, node_id, bin_id, lot_id};
+	LOCKTAG		first;
+	SlotRow    *rows;
+	int			n,
+				i,
+				round;
+	bool		wait;
+	int64		total = 0;
+
+	StockSlotTag(&first, item_id, node_id, bin_id, lot_id, 0);
+	wait = StockTagMayWait(&first);
+	n = SlotsRead(&key, &rows);
+	for (i = 0; i < n; i++)
+		(void) BinSlotOwned(&key, rows[i].slot, true, wait);
+	/* read again after owning (the owners waited for have ended); own slots created meanwhile */
+	for (round = 0;; round++)
+	{
+		bool		more = false;
+
+		pfree(rows);
+		n = SlotsRead(&key, &rows);
+		for (i = 0; i < n; i++)
+		{
+			rows[i].held = BinSlotOwned(&key, rows[i].slot, false, false);
+			if (!rows[i].held && round < 16 && BinSlotOwned(&key, rows[i].slot, true, false))
+				more = true;
+		}
+		if (!more)
+			break;
+	}
+	for (i = 0; i < n; i++)
+	{
+		if (!rows[i].held)
+			ereport(ERROR,
+					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+					 errmsg("stock of sku \"%s\" in a bin at node \"%s\" is being changed by another transaction",
+							IerpItemSku(item_id), IerpNodeCode(node_id)),
+					 errdetail("This transaction already holds stock or orders that come later in the lock order; waiting could deadlock."),
+					 errhint("Retry the transaction.")));
+		total += rows[i].qty[state];
+	}
+	pfree(rows);
+	return total;
 }

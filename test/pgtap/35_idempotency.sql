@@ -10,7 +10,7 @@
 -- the other pgTAP files: master data uses codes starting with TAP35-, and
 -- everything is rolled back at the end.
 BEGIN;
-SELECT plan(172);
+SELECT plan(195);
 
 -- Every erp table but erp.idempotency_key, one md5 of its rows each.
 CREATE FUNCTION pg_temp.fp() RETURNS text LANGUAGE plpgsql AS $$
@@ -272,6 +272,36 @@ SELECT * FROM pg_temp.retry('erp.import_demand',
 SELECT * FROM pg_temp.retry('erp.refresh_forecasts',
     $$SELECT erp.refresh_forecasts(idempotency_key => %L)::text$$,
     $$SELECT erp.expire_returns(idempotency_key => %L)::text$$, 'tap35-refresh-forecasts');
+
+-- The warehouse (issue 16): putaway, bin moves, picks from a bin and counts of a bin, at a node
+-- of their own (TAP35-WH) so that bins change nothing for the tests above and below
+INSERT INTO erp.node (code, kind) VALUES ('TAP35-WH', 'warehouse');
+INSERT INTO erp.channel (code, kind) VALUES ('TAP35-WHWEB', 'storefront');
+INSERT INTO erp.channel_node (channel_id, node_id, rank)
+SELECT c.channel_id, n.node_id, 1 FROM erp.channel c, erp.node n WHERE c.code = 'TAP35-WHWEB' AND n.code = 'TAP35-WH';
+INSERT INTO erp.bin (node_id, code) SELECT n.node_id, v.code FROM erp.node n, (VALUES ('B1'), ('B2')) v(code) WHERE n.code = 'TAP35-WH';
+SELECT erp.receive('TAP35-CHG', 'TAP35-WH', 10);
+SELECT * FROM pg_temp.retry('erp.putaway',
+    $$SELECT erp.putaway('TAP35-CHG', 'TAP35-WH', 'B1', 6, idempotency_key => %L)::text$$,
+    $$SELECT erp.putaway('TAP35-CHG', 'TAP35-WH', 'B1', 5, idempotency_key => %L)::text$$, 'tap35-putaway');
+SELECT * FROM pg_temp.retry('erp.bin_move',
+    $$SELECT erp.bin_move('TAP35-CHG', 'TAP35-WH', 'B1', 'B2', 2, idempotency_key => %L)::text$$,
+    $$SELECT erp.bin_move('TAP35-CHG', 'TAP35-WH', 'B1', 'B2', 1, idempotency_key => %L)::text$$, 'tap35-bin-move');
+SELECT is((SELECT string_agg(bin || '=' || qty, ' ' ORDER BY bin) FROM erp.bin_stock WHERE node = 'TAP35-WH'),
+    'B1=4 B2=2', 'the retried putaway and bin move moved their units once: 6 put away, 2 moved on');
+INSERT INTO tap35_id SELECT 'who1', erp.capture_order('TAP35-WHWEB', 'TAP35-WH1', '[{"sku": "TAP35-CHG", "qty": 3}]');
+SELECT count(*) FROM erp.allocate(pg_temp.id('who1'));
+SELECT * FROM pg_temp.retry('erp.pick_bin',
+    format($$SELECT erp.pick_bin(%s, 'TAP35-CHG', 2, 'B1', idempotency_key => %%L)::text$$, pg_temp.id('who1')),
+    format($$SELECT erp.pick_bin(%s, 'TAP35-CHG', 1, 'B1', idempotency_key => %%L)::text$$, pg_temp.id('who1')),
+    'tap35-pick-bin');
+SELECT is((SELECT sum(qty_picked) FROM erp.reservation WHERE order_id = pg_temp.id('who1')), 2::numeric,
+    'the retried pick from a bin picked its 2 units once');
+SELECT * FROM pg_temp.retry('erp.count_bin',
+    $$SELECT erp.count_bin('TAP35-CHG', 'TAP35-WH', 'B2', 1, idempotency_key => %L)::text$$,
+    $$SELECT erp.count_bin('TAP35-CHG', 'TAP35-WH', 'B2', 0, idempotency_key => %L)::text$$, 'tap35-count-bin');
+SELECT is((SELECT qty FROM erp.bin_stock WHERE node = 'TAP35-WH' AND bin = 'B2' AND state = 'available'), 1::bigint,
+    'the retried count of B2 wrote off its 1 unit once');
 
 -- Every function that takes a key is retried above -----------------------------------------
 

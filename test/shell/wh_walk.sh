@@ -2,6 +2,7 @@
 # wh_walk (issue 16): the demo's DC in bins.  Loads the demo retailer (demo/setup.sql),
 # runs demo/warehouse.sql (bins per category, putaway after receipt, 60 orders for
 # the DC, one wave of 40) and checks the wave's walk against picking order by order:
+# the wholesale delivery received in cases and the B2B orders' case lines, then
 # the wave visits fewer bins and walks a shorter sequence than its orders one by one
 # (the figures are in doc/warehouse.md), then picks the whole wave by its pick list
 # and finds erp.verify() empty.
@@ -30,6 +31,20 @@ read -r wave_bins wave_walk obo_bins obo_walk <<<"$(q -F ' ' -c "
     ), per_order AS (SELECT order_id, count(DISTINCT bin_id) AS bins, max(ps) AS walk FROM stop GROUP BY 1)
     SELECT (SELECT count(DISTINCT bin_id) FROM stop), (SELECT max(ps) FROM stop),
            (SELECT sum(bins) FROM per_order), (SELECT sum(walk) FROM per_order)")"
+check "the wholesale delivery was received in cases: 10 lines of 3 cases of 12" "10 360 received" \
+      "$(q -F ' ' -c "SELECT count(*), sum(l.qty_received), min(p.status::text) FROM erp.purchase_order p
+                        JOIN erp.purchase_order_line l USING (purchase_order_id)
+                        JOIN erp.supplier s USING (supplier_id)
+                       WHERE p.purchase_order_id = (SELECT max(x.purchase_order_id) FROM erp.purchase_order x
+                                                     JOIN erp.supplier y USING (supplier_id) WHERE y.code = 'HOMECO')")"
+check "the receipt's ledger rows carry the units, 36 per line" "10 36" \
+      "$(q -F ' ' -c "SELECT count(*), min(m.qty) FROM erp.stock_move m JOIN erp.purchase_order p ON m.ref = 'po:' || p.purchase_order_id
+                      WHERE m.event = 'receive' AND p.purchase_order_id = (SELECT max(x.purchase_order_id) FROM erp.purchase_order x
+                                                     JOIN erp.supplier y USING (supplier_id) WHERE y.code = 'HOMECO')")"
+check "each of the 12 B2B orders has one line of a case (12 units)" "12 12" \
+      "$(q -F ' ' -c "SELECT count(DISTINCT o.order_id), min(l.qty) FROM erp.sales_order o JOIN erp.order_line l USING (order_id)
+                       JOIN erp.item_uom u ON u.item_id = l.item_id AND u.uom = 'case'
+                      WHERE o.external_ref LIKE 'WH-DEMO-%'")"
 check "the wave has 40 orders" "40" "$(q -c "SELECT count(*) FROM erp.wave_order")"
 check "the wave visits fewer bins than its orders one by one ($wave_bins < $obo_bins)" "yes" \
       "$([ "${wave_bins:-0}" -gt 0 ] && [ "$wave_bins" -lt "${obo_bins:-0}" ] && echo yes || echo no)"

@@ -56,18 +56,20 @@ SELECT s.item_id, i.sku, s.node_id, n.code AS node, s.bin_id, b.code AS bin, b.z
 HAVING sum(q.qty) <> 0;
 COMMENT ON VIEW erp.bin_stock IS 'Units per item, node, bin, lot and state inside bins (states with units only), summed over the slots of erp.stock_slot; the node''s stock outside bins is the rest of erp.stock_balance';
 
-CREATE FUNCTION erp.putaway(sku text, node text, bin text, qty bigint, lot text DEFAULT NULL)
+CREATE FUNCTION erp.putaway(sku text, node text, bin text, qty bigint, lot text DEFAULT NULL,
+                            idempotency_key text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ierp_bins_putaway'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.putaway(text, text, text, bigint, text) IS
+COMMENT ON FUNCTION erp.putaway(text, text, text, bigint, text, text) IS
     'Puts qty available units of sku away at node: from the node''s stock outside bins (where receiving puts them) into an active bin of that node (event putaway); returns the move id';
 
-CREATE FUNCTION erp.bin_move(sku text, node text, from_bin text, to_bin text, qty bigint, lot text DEFAULT NULL)
+CREATE FUNCTION erp.bin_move(sku text, node text, from_bin text, to_bin text, qty bigint, lot text DEFAULT NULL,
+                             idempotency_key text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ierp_bins_move'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.bin_move(text, text, text, text, bigint, text) IS
+COMMENT ON FUNCTION erp.bin_move(text, text, text, text, bigint, text, text) IS
     'Moves qty available units of sku at node from one bin to another active bin of the same node (event bin_move); returns the move id';
 
 CREATE FUNCTION erp.suggest_bin(sku text, node text)
@@ -77,11 +79,11 @@ CREATE FUNCTION erp.suggest_bin(sku text, node text)
 COMMENT ON FUNCTION erp.suggest_bin(text, text) IS
     'Where to put sku away at node: the active bin that already holds its available units (lowest pick sequence), else an empty active bin whose zone is the item''s category, else an empty active bin without a zone; NULL when there is none';
 
-CREATE FUNCTION erp.pick_bin(order_id bigint, scan text, qty bigint, bin text)
+CREATE FUNCTION erp.pick_bin(order_id bigint, scan text, qty bigint, bin text, idempotency_key text DEFAULT NULL)
     RETURNS void
     AS 'MODULE_PATHNAME', 'ierp_orders_pick'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.pick_bin(bigint, text, bigint, text) IS
+COMMENT ON FUNCTION erp.pick_bin(bigint, text, bigint, text, text) IS
     'erp.pick with the bin scanned as well as the item: the units are taken from that bin of the order''s node; a bin that is not of that node, or that holds too few units of the item, is refused (IE007) and recorded as a pick_exception event';
 
 -- Waves (issue 16): allocated orders at a node grouped for one walk through its
@@ -172,45 +174,47 @@ COMMENT ON FUNCTION erp.create_wave(text, integer, timestamptz) IS
     'Groups the allocated orders that hold unpicked units at node and are in no wave there yet (captured up to cutoff when given; highest priority, then oldest first; at most max_orders) into a new wave; returns its id';
 
 CREATE FUNCTION erp.pick_list(wave_id bigint)
-    RETURNS TABLE (seq integer, bin text, sku text, qty bigint, order_ids bigint[])
+    RETURNS TABLE (seq integer, bin text, sku text, qty bigint, order_ids bigint[], lot text)
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
     WITH w AS (
         SELECT x.wave_id, x.node_id FROM erp.wave x WHERE x.wave_id = pick_list.wave_id
     ), demand AS (
-        -- per order and item: the units it still has to pick at the node
-        SELECT wo.seq, r.order_id, r.item_id, sum(r.qty - r.qty_picked) AS qty
+        -- per order, item and lot (0: none): the units it still has to pick at the node
+        SELECT wo.seq, r.order_id, r.item_id, coalesce(r.lot_id, 0) AS lot_id, sum(r.qty - r.qty_picked) AS qty
           FROM w JOIN erp.wave_order wo ON wo.wave_id = w.wave_id
           JOIN erp.reservation r ON r.order_id = wo.order_id AND r.node_id = w.node_id
-         GROUP BY 1, 2, 3 HAVING sum(r.qty - r.qty_picked) > 0
+         GROUP BY 1, 2, 3, 4 HAVING sum(r.qty - r.qty_picked) > 0
     ), d AS (
-        SELECT dm.*, sum(dm.qty) OVER (PARTITION BY dm.item_id ORDER BY dm.seq, dm.order_id) - dm.qty AS lo
+        SELECT dm.*, sum(dm.qty) OVER (PARTITION BY dm.item_id, dm.lot_id ORDER BY dm.seq, dm.order_id) - dm.qty AS lo
           FROM demand dm
     ), supply AS (
-        -- what each bin may give a pick (reserved and available units), in walk order;
-        -- the stock outside bins last
-        SELECT s.item_id, s.bin_id, b.code, coalesce(b.pick_sequence, 2147483647) AS ps,
+        -- what each bin may give a pick of the item's lot (reserved and available units), in walk
+        -- order; the stock outside bins last
+        SELECT s.item_id, s.lot_id, s.bin_id, b.code, coalesce(b.pick_sequence, 2147483647) AS ps,
                sum(s.reserved + s.available) AS qty
           FROM w JOIN erp.stock_slot s ON s.node_id = w.node_id
           LEFT JOIN erp.bin b ON b.bin_id = s.bin_id
-         WHERE s.item_id IN (SELECT dm.item_id FROM demand dm)
-         GROUP BY 1, 2, 3, 4 HAVING sum(s.reserved + s.available) > 0
+         WHERE (s.item_id, s.lot_id) IN (SELECT dm.item_id, dm.lot_id FROM demand dm)
+         GROUP BY 1, 2, 3, 4, 5 HAVING sum(s.reserved + s.available) > 0
     ), su AS (
-        SELECT sp.*, sum(sp.qty) OVER (PARTITION BY sp.item_id ORDER BY sp.ps, sp.bin_id) - sp.qty AS lo
+        SELECT sp.*, sum(sp.qty) OVER (PARTITION BY sp.item_id, sp.lot_id ORDER BY sp.ps, sp.bin_id) - sp.qty AS lo
           FROM supply sp
     ), stop AS (
-        SELECT su.bin_id, su.code, su.ps, d.item_id, d.order_id,
+        SELECT su.bin_id, su.code, su.ps, d.item_id, d.lot_id, d.order_id,
                least(d.lo + d.qty, su.lo + su.qty) - greatest(d.lo, su.lo) AS qty
-          FROM d JOIN su ON su.item_id = d.item_id AND su.lo < d.lo + d.qty AND d.lo < su.lo + su.qty
+          FROM d JOIN su ON su.item_id = d.item_id AND su.lot_id = d.lot_id
+                        AND su.lo < d.lo + d.qty AND d.lo < su.lo + su.qty
     )
-    SELECT (row_number() OVER (ORDER BY st.ps, st.bin_id, i.sku))::integer, st.code, i.sku,
-           sum(st.qty)::bigint, array_agg(DISTINCT st.order_id ORDER BY st.order_id)
+    SELECT (row_number() OVER (ORDER BY st.ps, st.bin_id, i.sku, l.lot_code))::integer, st.code, i.sku,
+           sum(st.qty)::bigint, array_agg(DISTINCT st.order_id ORDER BY st.order_id), l.lot_code
       FROM stop st JOIN erp.item i ON i.item_id = st.item_id
-     GROUP BY st.ps, st.bin_id, st.code, i.sku
+      LEFT JOIN erp.lot l ON l.item_id = st.item_id AND l.lot_id = st.lot_id
+     GROUP BY st.ps, st.bin_id, st.code, i.sku, l.lot_code
      ORDER BY 1
 $$;
 COMMENT ON FUNCTION erp.pick_list(bigint) IS
-    'The walk of a wave: one row per bin and sku, in the bins'' pick sequence (the stock outside bins last, bin NULL), with the units to pick there and the orders they are for; units of the wave''s orders still to pick, taken from the bins that hold reserved or available units of the item in walk order';
+    'The walk of a wave: one row per bin, sku and lot, in the bins'' pick sequence (the stock outside bins last, bin NULL), with the units to pick there, the orders they are for and the lot (NULL for an item without lots: a lot-tracked item is picked from the lots reserved for the orders); units of the wave''s orders still to pick, taken from the bins that hold reserved or available units of the item and lot in walk order';
 
 CREATE FUNCTION erp.pick_wave(wave_id bigint, bin text, scan text, qty bigint)
     RETURNS bigint
@@ -305,6 +309,44 @@ END
 $$;
 COMMENT ON FUNCTION erp.uom_units(bigint, text) IS
     'Units of item_id in one uom (each: 1; inner, case, pallet: as erp.item_uom says); IE003 for a uom the item has no row for. For converting order lines given in cases';
+
+-- Counts per bin (issue 16): a count names the bin it counted, and its
+-- adjustment the bin it corrects, so an approval later writes off from (or
+-- adds to) that bin.  NULL: the stock outside bins / the node as before.
+ALTER TABLE erp.cycle_count ADD COLUMN bin_id bigint;
+COMMENT ON COLUMN erp.cycle_count.bin_id IS 'The bin counted (erp.count_bin); NULL: a count of the stock outside bins (erp.count)';
+ALTER TABLE erp.adjustment ADD COLUMN bin_id bigint;
+COMMENT ON COLUMN erp.adjustment.bin_id IS 'The bin the adjustment adds to or writes off from (a count of a bin, erp.count_bin); NULL: the node''s stock';
+COMMENT ON FUNCTION erp.count(text, text, bigint, text, text) IS
+    'Records a cycle count of available units outside bins (counted 0 to 1,000,000,000, IE004); sku may be a pack''s GTIN (erp.item_uom): counted then counts packs; a variance within the adjustment threshold is adjusted at once, a larger one waits for erp.approve_adjustment by another person; returns the cycle count id';
+
+CREATE FUNCTION erp.count_bin(sku text, node text, bin text, counted bigint, lot text DEFAULT NULL,
+                              uom text DEFAULT NULL, idempotency_key text DEFAULT NULL)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ierp_counts_count_bin'
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.count_bin(text, text, text, bigint, text, text, text) IS
+    'Records a cycle count of the available units of sku in one bin of node (counted in packs of uom, or of the pack whose GTIN is sku, else in units; 0 to 1,000,000,000 units, IE004); the variance is adjusted in that bin at once within the adjustment threshold, else waits for erp.approve_adjustment; satisfies the bin''s entries in erp.bin_count_worklist; returns the cycle count id';
+
+CREATE VIEW erp.bin_count_worklist WITH (security_barrier = true) AS
+SELECT f.node_id, n.code AS node, b.bin_id, b.code AS bin, f.item_id, i.sku,
+       min(f.at) AS flagged_at, count(*) AS flags, array_agg(DISTINCT f.order_id) AS order_ids
+  FROM (SELECT e.at, coalesce(e.node_id, (e.payload->>'uncommitted_node_id')::bigint) AS node_id,
+               coalesce(e.item_id, (e.payload->>'uncommitted_item_id')::bigint) AS item_id,
+               coalesce(e.order_id, (e.payload->>'uncommitted_order_id')::bigint) AS order_id,
+               e.payload->>'bin' AS bin
+          FROM erp.event e
+         WHERE e.kind = 'pick_exception' AND e.payload->>'count_bin' = 'true') f
+  JOIN erp.bin b ON b.node_id = f.node_id AND b.code = f.bin
+  JOIN erp.node n ON n.node_id = f.node_id
+  JOIN erp.item i ON i.item_id = f.item_id
+ WHERE NOT EXISTS (SELECT 1 FROM erp.cycle_count c
+                    WHERE c.item_id = f.item_id AND c.node_id = f.node_id AND c.bin_id = b.bin_id
+                      AND c.counted_at >= f.at)
+   AND ((SELECT erp.visible_nodes()) IS NULL
+        OR f.node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])))
+ GROUP BY f.node_id, n.code, b.bin_id, b.code, f.item_id, i.sku;
+COMMENT ON VIEW erp.bin_count_worklist IS 'Bins to count: a short bin at erp.pick_bin (a pick_exception event with "count_bin": true) per node, bin and sku, until a count of that bin and sku (erp.count_bin) after the first flag; flags = short picks since, order_ids = the orders that found the bin short';
 
 SELECT pg_catalog.pg_extension_config_dump('erp.bin', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('erp.bin', 'bin_id')::regclass, '');
