@@ -24,6 +24,8 @@
 
 #include "gs1.h"
 #include "ierp.h"
+#include "master_cache.h"
+#include "pick_scan.h"
 #include "stock/kernel.h"
 
 PG_FUNCTION_INFO_V1(ierp_ledger_refuse_write);
@@ -265,6 +267,8 @@ ierp_ledger_receive_body(PG_FUNCTION_ARGS)
 	ItemInfo	item;
 	StockMove	m;
 	int64		move_id;
+	int64		pack_units = 1;
+	int64		gtin;
 
 	what.sku = sku;
 	what.lot = IerpTextArg(fcinfo, 3);
@@ -274,10 +278,21 @@ ierp_ledger_receive_body(PG_FUNCTION_ARGS)
 		IerpCheckDate(what.expiry, "expiry date");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
-	/* a GS1 scan in place of the sku: item, lot and expiry come from it */
-	if (sku != NULL)
-		(void) Gs1ReceiptFromScan(sku, false, NULL, what.lot, what.has_expiry,
-								  what.expiry, &what);
+	/*
+	 * a GS1 scan in place of the sku: item, lot and expiry come from it; a
+	 * pack's GTIN (scanned or typed, erp.item_uom) names its item, and qty
+	 * counts packs of its units
+	 */
+	if (sku != NULL &&
+		!Gs1ReceiptFromScanPacks(sku, false, NULL, what.lot, what.has_expiry,
+								 what.expiry, &what, &pack_units) &&
+		MasterItemLookup(sku) == NULL && GtinParse(sku, &gtin, false))
+	{
+		char	   *pack_sku;
+
+		(void) PackOfGtin(sku, &pack_sku, &pack_units);
+		what.sku = pack_sku;
+	}
 	sku = unconstify(char *, what.sku);
 	CheckMoveTexts(sku, node, what.lot, ref);
 	if (what.has_expiry)
@@ -287,6 +302,8 @@ ierp_ledger_receive_body(PG_FUNCTION_ARGS)
 	m.to_node_id = IerpLookupNode(node);
 	m.qty = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2);
 	IerpCheckQuantity(m.qty, sku);
+	if (pack_units != 1)
+		m.qty = PackTotal(m.qty, pack_units, sku, "a receipt");
 	if (item.is_kit)
 		RefuseKitEntry(sku);
 	m.item_id = item.item_id;

@@ -5,7 +5,7 @@
 -- pack's GTIN or a uom makes a count or a receipt line count packs; every
 -- refusal has its SQLSTATE and changes nothing.
 BEGIN;
-SELECT plan(83);
+SELECT plan(87);
 
 INSERT INTO erp.node (code, kind) VALUES ('TAP89-DC', 'warehouse'), ('TAP89-ST', 'store');
 INSERT INTO erp.channel (code, kind) VALUES ('TAP89-WEB', 'storefront');
@@ -244,15 +244,15 @@ SELECT throws_ok(format($$SELECT erp.receive_po(%s, '[{"sku": "TAP89-SOAP", "qty
     'IE003', 'unknown unit of measure "crate" of sku "TAP89-SOAP"', 'a uom that is no pack of the item (IE003)');
 SELECT throws_ok(format($$SELECT erp.receive_po(%s, '[{"gtin": "24006381333935", "uom": "inner", "qty": 1}]')$$, (SELECT po_id FROM po89)),
     'IE004', NULL, 'a case GTIN with uom inner (IE004)');
-SELECT throws_ok($$SELECT erp.receive('24006381333935', 'TAP89-DC', 3)$$, 'IE003', NULL,
-    'erp.receive takes units only: a case''s GTIN as its sku is unknown (IE003), never 3 units received for 3 cases');
+SELECT throws_ok($$SELECT erp.receive('24006381333936', 'TAP89-DC', 3)$$, 'IE003', NULL,
+    'erp.receive of a case GTIN with a wrong check digit: no such sku (IE003)');
 SELECT throws_ok(format($$SELECT erp.receive_po(%s, '[{"scan": "(01)24006381333935", "qty": 1}]')$$, (SELECT po_id FROM po89)),
     'IE004', format('receipt of 24 of sku "TAP89-SOAP" exceeds the 16 still due on purchase order %s', (SELECT po_id FROM po89)),
     'a GS1 scan of the case counts its 24 units: over the 16 due (IE004)');
 SELECT throws_ok(format($$SELECT erp.receive_po(%s, '[{"scan": "(01)24006381333935", "gtin": "14006381333938", "qty": 1}]')$$,
                         (SELECT po_id FROM po89)), 'IE004', NULL, 'a case scanned and an inner''s GTIN on one line (IE004)');
-SELECT throws_ok($$SELECT erp.receive('(01)24006381333935', 'TAP89-DC', 3)$$, 'IE003', NULL,
-    'erp.receive refuses a GS1 scan of a case too (IE003): it takes units');
+SELECT throws_ok($$SELECT erp.receive('24006381333935', 'TAP89-DC', 50000000)$$, 'IE004', NULL,
+    'erp.receive of 50,000,000 cases of 24: beyond the units one move may move (IE004)');
 SELECT is(pg_temp.books(), (SELECT b FROM before89), 'the refused receipts changed nothing');
 SELECT lives_ok(format($$SELECT erp.receive_po(%s, '[{"scan": "(01)14006381333938", "qty": 2}]')$$, (SELECT po_id FROM po89)),
     'two inners received by a GS1 scan of the inner');
@@ -275,6 +275,18 @@ SELECT results_eq(format($$SELECT coalesce(bin, '-'), lot, qty, order_ids FROM e
 SELECT is((SELECT string_agg(coalesce(bin, '-') || ':' || qty || ':' || coalesce(lot, 'no lot'), ' ' ORDER BY seq)
              FROM erp.pick_list((SELECT wave_id FROM w89)) WHERE sku = 'TAP89-SOAP'),
     'A-01:25:no lot A-02:5:no lot', 'an item without lots has no lot on its rows; its 30 units are walked from the bins first');
+-- erp.receive by a pack's GTIN ---------------------------------------------------------------
+CREATE TEMP TABLE recv89 AS
+SELECT (SELECT coalesce(sum(qty), 0) FROM erp.stock_balance b JOIN erp.item i USING (item_id)
+         WHERE i.sku = 'TAP89-SOAP' AND b.state = 'available') AS before_units;
+SELECT ok(erp.receive('24006381333935', 'TAP89-DC', 3) > 0, 'erp.receive of a case GTIN typed as its sku');
+SELECT ok(erp.receive('(01)24006381333935', 'TAP89-DC', 1) > 0, 'erp.receive of a GS1 scan of the case');
+SELECT is((SELECT coalesce(sum(qty), 0) FROM erp.stock_balance b JOIN erp.item i USING (item_id)
+            WHERE i.sku = 'TAP89-SOAP' AND b.state = 'available') - (SELECT before_units FROM recv89), 96::numeric,
+    '3 + 1 cases of 24 are 96 units received');
+SELECT is((SELECT qty FROM erp.stock_move m JOIN erp.item i USING (item_id)
+            WHERE i.sku = 'TAP89-SOAP' AND m.event = 'receive' ORDER BY m.move_id DESC LIMIT 1), 24::bigint,
+    'the ledger row of the scanned case moves its 24 units');
 SELECT is((SELECT count(*) FROM erp.verify()), 0::bigint, 'erp.verify() is empty at the end');
 
 SELECT * FROM finish();

@@ -1,0 +1,3 @@
+-- 15_gs1 (0.3.0 -> 0.4.0): erp.receive takes a pack's GTIN (issue 16, units of measure)
+COMMENT ON FUNCTION erp.receive(text, text, bigint, text, date, erp.stock_state, text, text) IS
+    'Unplanned receipt or opening balance: qty units of sku enter node in state (available, quarantined or damaged); creates the lot if needed; returns the move id. sku may be a GS1 element string: the item is the one whose gtin is AI 01, the lot AI 10, the expiry AI 17 (else AI 15), for lot-tracked items; a lot or expires_on argument that disagrees with the scan is refused (IE004). A pack''s GTIN (erp.item_uom), typed or scanned as AI 01, names its item and makes qty a number of packs: qty x units enter (0.4.0; IE004 beyond the units one move may move)';
