@@ -18,7 +18,9 @@
  *	       owned by transactions it could not wait for (the global lock
  *	       order), the line stays open for erp.allocate_pending.
  *	  A kit line reserves its components together at one node, whole kits
- *	  only.
+ *	  only.  A ship-complete order plans one node for all its open lines; when
+ *	  a concurrent order took part of the planned units it gives back all this
+ *	  call reserved and waits, whole, for erp.allocate_pending.
  *
  *	  erp.allocate returns what the order holds after the call, whatever its
  *	  status (a webhook calls it again on every redelivery): one row per
@@ -102,6 +104,16 @@ typedef struct HeldRow
 	int64		qty;			/* reserved + picked + packed */
 } HeldRow;
 
+/* Units this call reserved (net of what it gave back) for one line, item, node and lot. */
+typedef struct TakeRec
+{
+	int32		line_no;
+	struct ItemStock *is;
+	int			node;			/* index into the nodes */
+	int64		lot_id;			/* 0: none */
+	int64		qty;
+} TakeRec;
+
 typedef struct AllocContext
 {
 	int64		order_id;
@@ -133,6 +145,9 @@ typedef struct AllocContext
 	bool	   *meets;			/* per node: can ship by the order's ship_by (NULL: no service) */
 	bool		express;		/* the order's service is express: nearest before rank */
 	int			pinned;			/* ship-complete: the one node index allowed, -1 any */
+	int			ntakes;
+	int			maxtakes;
+	struct TakeRec *takes;		/* net units this call reserved, per line, item, node and lot */
 	int			nstates;
 	LineState  *states;			/* every line of the order, for its status */
 } AllocContext;
@@ -628,6 +643,40 @@ HeldRowAdd(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 lot_id,
 }
 
 /*
+ * Counts qty (negative: given back) into this call's takes of a line's item
+ * at node index n, so that a ship-complete order can give back everything
+ * this call reserved (ShipCompleteGiveBack).
+ */
+static void
+TakeAdd(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 lot_id, int64 qty)
+{
+	TakeRec    *t;
+	int			i;
+
+	for (i = 0; i < ctx->ntakes; i++)
+	{
+		t = &ctx->takes[i];
+		if (t->line_no == line_no && t->is == is && t->node == n && t->lot_id == lot_id)
+		{
+			t->qty += qty;
+			return;
+		}
+	}
+	if (ctx->ntakes == ctx->maxtakes)
+	{
+		ctx->maxtakes = Max(8, ctx->maxtakes * 2);
+		ctx->takes = ctx->takes ? repalloc(ctx->takes, sizeof(TakeRec) * ctx->maxtakes)
+			: palloc(sizeof(TakeRec) * ctx->maxtakes);
+	}
+	t = &ctx->takes[ctx->ntakes++];
+	t->line_no = line_no;
+	t->is = is;
+	t->node = n;
+	t->lot_id = lot_id;
+	t->qty = qty;
+}
+
+/*
  * Records one reservation whose units the kernel has moved to reserved:
  * the reservation row and the result row.
  */
@@ -636,6 +685,7 @@ Reserve(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 lot_id,
 		const char *lot_code, int64 qty)
 {
 	ReservationAdd(ctx, line_no, is->item_id, is->nodes[n].node_id, lot_id, qty);
+	TakeAdd(ctx, line_no, is, n, lot_id, qty);
 	ctx->reserved_units += qty;
 	LineStateOf(ctx, line_no)->held += qty;
 	HeldRowAdd(ctx, line_no, is, n, lot_id, lot_code, qty);
@@ -716,6 +766,7 @@ ReleaseReserved(AllocContext *ctx, int32 line_no, ItemStock *is, int64 node_id, 
 				  STOCK_TAKE_HELD, 0);
 		StockApply(&m, 1, STOCK_DOCUMENT);
 		ReservationAdd(ctx, line_no, is->item_id, node_id, lots[i], -part);
+		TakeAdd(ctx, line_no, is, NodeIndexOf(ctx, is, node_id), lots[i], -part);
 		if (ctx->result && ctx->fresh)
 			HeldRowAdd(ctx, line_no, is, NodeIndexOf(ctx, is, node_id), lots[i], NULL, -part);
 		ctx->reserved_units -= part;
@@ -1172,8 +1223,10 @@ AllocContextInit(AllocContext *ctx, const OrderHeader *order, int64 exclude_node
 }
 
 /*
- * A ship-complete order that holds units already (a plan that met a
- * concurrent order got part of them) stays at that node: it is pinned.
+ * A ship-complete order that holds units already stays at that node: it is
+ * pinned.  (A plan that met a concurrent order gives back what it got,
+ * ShipCompleteGiveBack, so these are units held before the call, e.g. the
+ * other lines of an allocated order an edit added a line to.)
  */
 static void
 PinShipComplete(AllocContext *ctx)
@@ -1200,6 +1253,47 @@ PinShipComplete(AllocContext *ctx)
 }
 
 /*
+ * A ship-complete order that could not be filled whole (a concurrent order
+ * took part of the units its plan counted on) gives back every unit this call
+ * reserved, in the same transaction: it reserves nothing until the whole
+ * order can go, and erp.allocate_pending fills it later, at whichever node can
+ * fill it then.  allocated_before: each line's qty_allocated before the call.
+ * (Units held before this call, e.g. of lines an edit left whole, stay.)
+ */
+static void
+ShipCompleteGiveBack(AllocContext *ctx, const int64 *allocated_before)
+{
+	int			i,
+				l;
+
+	for (i = 0; i < ctx->ntakes; i++)
+	{
+		TakeRec    *t = &ctx->takes[i];
+		int64		node_id = t->is->nodes[t->node].node_id;
+		StockMove	m;
+
+		if (t->qty <= 0)
+			continue;
+		OrderMove(&m, ctx, t->is, node_id, t->lot_id, t->qty, STATE_RESERVED, STATE_AVAILABLE, "release",
+				  STOCK_TAKE_HELD, 0);
+		StockApply(&m, 1, STOCK_DOCUMENT);
+		/* a deferred order's reservations are its held rows, not written yet */
+		if (!ctx->deferred)
+			ReservationAdd(ctx, t->line_no, t->is->item_id, node_id, t->lot_id, -t->qty);
+		HeldRowAdd(ctx, t->line_no, t->is, t->node, t->lot_id, NULL, -t->qty);
+		ctx->reserved_units -= t->qty;
+		LineStateOf(ctx, t->line_no)->held -= t->qty;
+		t->is->atp_left[t->node] += t->qty;
+		t->qty = 0;
+	}
+	for (l = 0; l < ctx->nlines; l++)
+	{
+		ctx->lines[l].qty_allocated = allocated_before[l];
+		ctx->lines[l].open = ctx->lines[l].qty - allocated_before[l];
+	}
+}
+
+/*
  * The rules over the loaded lines: the node preference, the passes, then
  * backorders (and their events) for what is left; the lines' numbers end in
  * ctx->states.
@@ -1211,7 +1305,10 @@ AllocateLines(AllocContext *ctx, const OrderHeader *order)
 				k,
 				pass,
 				round;
+	int64	   *allocated_before = palloc(sizeof(int64) * Max(ctx->nlines, 1));
 
+	for (l = 0; l < ctx->nlines; l++)
+		allocated_before[l] = ctx->lines[l].qty_allocated;
 	if (ctx->nlines > 0 && ctx->nnodes > 0)
 	{
 		NodeStock  *nodes = ctx->items[0]->nodes;
@@ -1284,9 +1381,18 @@ AllocateLines(AllocContext *ctx, const OrderHeader *order)
 	 * stay open (or backordered) for erp.allocate_pending, never short.
 	 */
 	if (ctx->ship_complete)
+	{
+		bool		whole = true;
+
 		for (l = 0; l < ctx->nlines; l++)
 			if (ctx->lines[l].open > 0)
-				ctx->contended = true;
+				whole = false;
+		if (!whole)
+		{
+			ctx->contended = true;
+			ShipCompleteGiveBack(ctx, allocated_before);
+		}
+	}
 
 	/* 5. backorder or short what is left; record the lines */
 	for (l = 0; l < ctx->nlines; l++)
