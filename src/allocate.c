@@ -54,6 +54,7 @@
 #include "order_document.h"
 #include "order_rows.h"
 #include "stock/kernel.h"
+#include "substitute.h"
 
 IERP_OWNER_ENTRY(ierp_allocate);
 IERP_OWNER_ENTRY(ierp_allocate_pending);
@@ -87,6 +88,9 @@ typedef struct AllocLine
 	int64		qty_allocated;
 	int64		qty_backordered;
 	int64		open;			/* units of the line still to allocate */
+	bool		allow_subst;	/* captured with "substitutes": true (substitute.c) */
+	int64		subst_item_id;	/* the substitute that fills it (0: none chosen) */
+	bool		untouched;		/* holds, shipped and was allocated nothing yet */
 	int			ncomp;
 	LineComponent *comps;
 } AllocLine;
@@ -154,6 +158,8 @@ typedef struct AllocContext
 
 static void ReportFromMemory(AllocContext *ctx, AllocResult *result, const char *order_status);
 static void ReportFromOrder(int64 order_id, AllocResult *result);
+static const char *ChannelCodeJson(AllocContext *ctx);
+static void AllocEvent(AllocContext *ctx, const char *kind, int64 item_id, int64 node_id, char *payload);
 
 /* Great-circle distance in km between two points given in degrees. */
 static double
@@ -275,6 +281,8 @@ typedef struct LineRow
 {
 	int64		item_id;
 	bool		open;			/* needs stock */
+	bool		allow_subst;
+	int64		subst_item_id;
 } LineRow;
 
 /* Column numbers of LoadOpenLines' statement. */
@@ -289,6 +297,8 @@ typedef struct LineRow
 #define LINES_PICKED		9
 #define LINES_PACKED		10
 #define LINES_OPEN			11
+#define LINES_SUBST			12
+#define LINES_SUBST_ITEM	13
 
 /* Adds a component (a plain item is its own) to line; its stock picture is loaded later. */
 static void
@@ -306,6 +316,90 @@ AddComponent(AllocLine *line, int64 item_id, int64 per_unit)
 	lc->stock->sku = pstrdup(sku);
 	lc->stock->lot_tracked = item->info.lot_tracked;
 	lc->stock->min_shelf_life_days = item->info.min_shelf_life_days;
+}
+
+/* Units of is the plan may take over all candidate nodes. */
+static int64
+ItemCapTotal(AllocContext *ctx, ItemStock *is)
+{
+	int64		total = 0;
+	int			n;
+
+	for (n = 0; n < ctx->nnodes; n++)
+		total += is->cap[n];
+	return total;
+}
+
+/* The stock picture of plain item item_id, or NULL when it is unknown, a kit or retired. */
+static ItemStock *
+SubstituteStock(AllocContext *ctx, int64 item_id)
+{
+	const char *sku;
+	const MasterItem *item = MasterItemById(item_id, &sku);
+
+	if (item == NULL || item->info.is_kit || !item->active)
+		return NULL;
+	return ItemStockFor(ctx, item_id, sku, item->info.lot_tracked, item->info.min_shelf_life_days);
+}
+
+/*
+ * Substitutes (substitute.c, doc/warehouse.md "Substitutes").  A line that
+ * was filled with a substitute goes on with it.  A line that allows
+ * substitutes and holds nothing yet, whose own item cannot fill it over the
+ * order's candidate nodes, is filled by the first substitute in rank order
+ * that can fill it whole there: the choice is recorded (and the
+ * line_substituted event raised) before anything is reserved.  When none
+ * can, the line keeps its item (backorder or short as the item says).
+ */
+static void
+ChooseSubstitutes(AllocContext *ctx)
+{
+	int			l;
+
+	for (l = 0; l < ctx->nlines; l++)
+	{
+		AllocLine  *line = &ctx->lines[l];
+		SubstituteCandidate *cands;
+		int			ncand,
+					k;
+
+		if (!line->allow_subst || line->ncomp != 1)
+			continue;
+		if (line->subst_item_id != 0)
+		{
+			ItemStock  *is = SubstituteStock(ctx, line->subst_item_id);
+
+			/* its substitute was retired or became a kit: the line waits (no other item mixes in) */
+			if (is == NULL)
+			{
+				line->open = 0;
+				ctx->contended = true;
+				continue;
+			}
+			line->comps[0].stock = is;
+			continue;
+		}
+		if (!line->untouched || ctx->nnodes == 0 || ItemCapTotal(ctx, line->comps[0].stock) >= line->open)
+			continue;
+		ncand = SubstituteCandidates(line->item_id, &cands);
+		for (k = 0; k < ncand; k++)
+		{
+			ItemStock  *is = SubstituteStock(ctx, cands[k].item_id);
+
+			if (is == NULL || ItemCapTotal(ctx, is) < line->open)
+				continue;
+			SubstituteRecordChoice(ctx->order_id, line->line_no, is->item_id, cands[k].rank);
+			AllocEvent(ctx, "line_substituted", line->item_id, 0,
+					   psprintf("{\"channel\": %s, \"line_no\": %d, \"sku\": %s, \"substitute_sku\": %s,"
+								" \"rank\": %d, \"qty\": " INT64_FORMAT "}",
+								ChannelCodeJson(ctx), line->line_no, IerpJsonQuote(line->sku),
+								IerpJsonQuote(is->sku), cands[k].rank, line->open));
+			line->subst_item_id = is->item_id;
+			line->comps[0].stock = is;
+			break;
+		}
+		pfree(cands);
+	}
 }
 
 /*
@@ -329,8 +423,10 @@ LoadOpenLines(AllocContext *ctx)
 	IerpPlan(&plan,
 			 "SELECT ol.line_no, ol.item_id, ol.qty, ol.qty_allocated, ol.qty_backordered, ol.qty_shipped,"
 			 "       ol.status::pg_catalog.text, COALESCE(r.held, 0), COALESCE(r.picked, 0),"
-			 "       COALESCE(r.packed, 0), ol.status <> 'cancelled' AND ol.qty_allocated < ol.qty"
+			 "       COALESCE(r.packed, 0), ol.status <> 'cancelled' AND ol.qty_allocated < ol.qty,"
+			 "       s.line_no IS NOT NULL, COALESCE(s.substitute_item_id, 0)"
 			 "  FROM erp.order_line ol"
+			 "  LEFT JOIN erp.order_line_substitution s ON s.order_id = ol.order_id AND s.line_no = ol.line_no"
 			 "  LEFT JOIN (SELECT v.line_no, sum(v.qty)::bigint AS held, sum(v.qty_picked)::bigint AS picked,"
 			 "                    sum(v.qty_packed)::bigint AS packed"
 			 "               FROM erp.reservation v WHERE v.order_id = $1 GROUP BY v.line_no) r"
@@ -365,6 +461,8 @@ LoadOpenLines(AllocContext *ctx)
 		st->packed = DatumGetInt64(SPI_getbinval(tup, desc, LINES_PACKED, &isnull));
 		rows[i].item_id = DatumGetInt64(SPI_getbinval(tup, desc, LINES_ITEM_ID, &isnull));
 		rows[i].open = DatumGetBool(SPI_getbinval(tup, desc, LINES_OPEN, &isnull));
+		rows[i].allow_subst = DatumGetBool(SPI_getbinval(tup, desc, LINES_SUBST, &isnull));
+		rows[i].subst_item_id = DatumGetInt64(SPI_getbinval(tup, desc, LINES_SUBST_ITEM, &isnull));
 	}
 
 	/* the lines that need stock, with their items (the caches may run SPI: after the copy) */
@@ -393,6 +491,9 @@ LoadOpenLines(AllocContext *ctx)
 		line->qty_allocated = st->qty_allocated;
 		line->qty_backordered = st->qty_backordered;
 		line->open = line->qty - line->qty_allocated;
+		line->allow_subst = rows[i].allow_subst && !is_kit;
+		line->subst_item_id = rows[i].subst_item_id;
+		line->untouched = st->qty_allocated == 0 && st->qty_shipped == 0 && st->held == 0;
 		if (!is_kit)
 		{
 			line->comps = palloc0(sizeof(LineComponent));
@@ -442,6 +543,7 @@ LoadOpenLines(AllocContext *ctx)
 														tmp->lot_tracked, tmp->min_shelf_life_days);
 		}
 	}
+	ChooseSubstitutes(ctx);
 }
 
 /*
