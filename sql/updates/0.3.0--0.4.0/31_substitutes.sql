@@ -34,7 +34,7 @@ CREATE POLICY partner_nodes ON erp.order_line_substitution
            OR EXISTS (SELECT 1 FROM erp.sales_order o WHERE o.order_id OPERATOR(pg_catalog.=) order_line_substitution.order_id));
 
 -- What every substituted line holds and shipped, by sku.
-CREATE VIEW erp.substituted_lines AS
+CREATE VIEW erp.substituted_lines WITH (security_invoker = true) AS
 SELECT s.order_id, s.line_no, i.sku AS ordered_sku, si.sku AS substitute_sku, s.rank, l.qty,
        l.qty_allocated, l.qty_shipped, l.unit_price, s.substituted_at
   FROM erp.order_line_substitution s
