@@ -90,6 +90,7 @@ typedef struct AllocLine
 	int64		open;			/* units of the line still to allocate */
 	bool		allow_subst;	/* captured with "substitutes": true (substitute.c) */
 	int64		subst_item_id;	/* the substitute that fills it (0: none chosen) */
+	int32		subst_rank_new;	/* chosen by this call, at this rank (0: not) */
 	bool		untouched;		/* holds, shipped and was allocated nothing yet */
 	int			ncomp;
 	LineComponent *comps;
@@ -347,9 +348,9 @@ SubstituteStock(AllocContext *ctx, int64 item_id)
  * was filled with a substitute goes on with it.  A line that allows
  * substitutes and holds nothing yet, whose own item cannot fill it over the
  * order's candidate nodes, is filled by the first substitute in rank order
- * that can fill it whole there: the choice is recorded (and the
- * line_substituted event raised) before anything is reserved.  When none
- * can, the line keeps its item (backorder or short as the item says).
+ * that can fill it whole there (RecordSubstitutions records the choice
+ * once the line got units of it).  When none can, the line keeps its item
+ * (backorder or short as the item says).
  */
 static void
 ChooseSubstitutes(AllocContext *ctx)
@@ -388,12 +389,7 @@ ChooseSubstitutes(AllocContext *ctx)
 
 			if (is == NULL || ItemCapTotal(ctx, is) < line->open)
 				continue;
-			SubstituteRecordChoice(ctx->order_id, line->line_no, is->item_id, cands[k].rank);
-			AllocEvent(ctx, "line_substituted", line->item_id, 0,
-					   psprintf("{\"channel\": %s, \"line_no\": %d, \"sku\": %s, \"substitute_sku\": %s,"
-								" \"rank\": %d, \"qty\": " INT64_FORMAT "}",
-								ChannelCodeJson(ctx), line->line_no, IerpJsonQuote(line->sku),
-								IerpJsonQuote(is->sku), cands[k].rank, line->open));
+			line->subst_rank_new = cands[k].rank;
 			line->subst_item_id = is->item_id;
 			line->comps[0].stock = is;
 			break;
@@ -1355,6 +1351,35 @@ PinShipComplete(AllocContext *ctx)
 }
 
 /*
+ * Records the substitutes this call chose for lines that got units of them
+ * (erp.order_line_substitution, a line_substituted event): from then on
+ * the line is filled with that substitute only.  A line that got nothing
+ * (a concurrent order took the units, a ship-complete order gave them
+ * back) is not bound: the next allocation chooses again.
+ */
+static void
+RecordSubstitutions(AllocContext *ctx, const int64 *allocated_before)
+{
+	int			l;
+
+	for (l = 0; l < ctx->nlines; l++)
+	{
+		AllocLine  *line = &ctx->lines[l];
+		ItemStock  *is = line->comps[0].stock;
+
+		if (line->subst_rank_new == 0 || line->qty_allocated <= allocated_before[l])
+			continue;
+		SubstituteRecordChoice(ctx->order_id, line->line_no, is->item_id, line->subst_rank_new);
+		AllocEvent(ctx, "line_substituted", line->item_id, 0,
+				   psprintf("{\"channel\": %s, \"line_no\": %d, \"sku\": %s, \"substitute_sku\": %s,"
+							" \"rank\": %d, \"qty\": " INT64_FORMAT "}",
+							ChannelCodeJson(ctx), line->line_no, IerpJsonQuote(line->sku),
+							IerpJsonQuote(is->sku), line->subst_rank_new,
+							line->qty_allocated - allocated_before[l]));
+	}
+}
+
+/*
  * A ship-complete order that could not be filled whole (a concurrent order
  * took part of the units its plan counted on) gives back every unit this call
  * reserved, in the same transaction: it reserves nothing until the whole
@@ -1495,6 +1520,7 @@ AllocateLines(AllocContext *ctx, const OrderHeader *order)
 			ShipCompleteGiveBack(ctx, allocated_before);
 		}
 	}
+	RecordSubstitutions(ctx, allocated_before);
 
 	/* 5. backorder or short what is left; record the lines */
 	for (l = 0; l < ctx->nlines; l++)
