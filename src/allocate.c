@@ -380,7 +380,13 @@ ChooseSubstitutes(AllocContext *ctx)
 			line->comps[0].stock = is;
 			continue;
 		}
-		if (!line->untouched || ctx->nnodes == 0 || ItemCapTotal(ctx, line->comps[0].stock) >= line->open)
+		/*
+		 * A partner's session sees its own nodes only: that the item is not
+		 * there says nothing of the retailer's other nodes, so it never
+		 * chooses a substitute (a line substituted before goes on above).
+		 */
+		if (!line->untouched || ctx->restricted || ctx->nnodes == 0 ||
+			ItemCapTotal(ctx, line->comps[0].stock) >= line->open)
 			continue;
 		ncand = SubstituteCandidates(line->item_id, &cands);
 		for (k = 0; k < ncand; k++)
