@@ -749,13 +749,16 @@ HeldRowAdd(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 lot_id,
 /*
  * Counts qty (negative: given back) into this call's takes of a line's item
  * at node index n, so that a ship-complete order can give back everything
- * this call reserved (ShipCompleteGiveBack).
+ * this call reserved (ShipCompleteGiveBack); other orders keep no count.
  */
 static void
 TakeAdd(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 lot_id, int64 qty)
 {
 	TakeRec    *t;
 	int			i;
+
+	if (!ctx->ship_complete)
+		return;
 
 	for (i = 0; i < ctx->ntakes; i++)
 	{
@@ -870,7 +873,8 @@ ReleaseReserved(AllocContext *ctx, int32 line_no, ItemStock *is, int64 node_id, 
 				  STOCK_TAKE_HELD, 0);
 		StockApply(&m, 1, STOCK_DOCUMENT);
 		ReservationAdd(ctx, line_no, is->item_id, node_id, lots[i], -part);
-		TakeAdd(ctx, line_no, is, NodeIndexOf(ctx, is, node_id), lots[i], -part);
+		if (ctx->ship_complete)
+			TakeAdd(ctx, line_no, is, NodeIndexOf(ctx, is, node_id), lots[i], -part);
 		if (ctx->result && ctx->fresh)
 			HeldRowAdd(ctx, line_no, is, NodeIndexOf(ctx, is, node_id), lots[i], NULL, -part);
 		ctx->reserved_units -= part;
