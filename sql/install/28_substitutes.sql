@@ -5,9 +5,12 @@
 -- price; its reservations, picks, shipment lines and returns are of the substitute, and
 -- erp.order_line_substitution says which one.
 
+-- No foreign keys (as erp.order_edit): erp.distribute() lays tables out by
+-- erp.citus_layout(), and a table outside it with a key to a reference table stops it;
+-- erp.set_substitute checks both skus, and allocation skips an item that is gone.
 CREATE TABLE erp.item_substitute (
-    item_id             bigint NOT NULL REFERENCES erp.item (item_id),
-    substitute_item_id  bigint NOT NULL REFERENCES erp.item (item_id),
+    item_id             bigint NOT NULL,
+    substitute_item_id  bigint NOT NULL,
     rank                integer NOT NULL CHECK (rank BETWEEN 1 AND 99),
     PRIMARY KEY (item_id, substitute_item_id),
     CONSTRAINT item_substitute_rank UNIQUE (item_id, rank),
