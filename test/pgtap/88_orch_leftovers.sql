@@ -7,7 +7,7 @@
 --
 -- Master data uses codes starting with TAP88- and is rolled back at the end.
 BEGIN;
-SELECT plan(21);
+SELECT plan(24);
 SET LOCAL TimeZone = 'UTC';
 
 INSERT INTO erp.node (code) VALUES ('TAP88-N1');
@@ -136,6 +136,24 @@ SELECT results_eq($$SELECT channel, kind, day = current_date, edits, orders, uni
 SELECT is((SELECT sum(edits)::bigint FROM erp.kpi_order_edits WHERE channel LIKE 'TAP88-%'),
     (SELECT count(*) FROM erp.order_edit e JOIN erp.sales_order o USING (order_id) JOIN erp.channel c USING (channel_id) WHERE c.code LIKE 'TAP88-%'),
     'the view counts every edit once');
+
+-- A ship-complete order an edit adds a line to --------------------------------------------------
+-- (the race itself is test/isolation/specs/orch_ship_complete_race.spec: one session cannot race itself)
+
+INSERT INTO erp.node (code) VALUES ('TAP88-N2');
+INSERT INTO erp.channel_node (channel_id, node_id, rank)
+SELECT c.channel_id, n.node_id, 2 FROM erp.channel c, erp.node n WHERE c.code = 'TAP88-B2B' AND n.code = 'TAP88-N2';
+INSERT INTO erp.item (sku, title, unit_price, allow_backorder) VALUES ('TAP88-M', 'mug', 6, false), ('TAP88-N', 'n2 only', 6, false);
+SELECT erp.receive('TAP88-M', 'TAP88-N1', 5), erp.receive('TAP88-N', 'TAP88-N2', 5);
+SELECT erp.allocate(erp.capture_order('TAP88-B2B', 'TAP88-SC', '[{"sku": "TAP88-M", "qty": 2}]', '{"ship_complete": true}'));
+SELECT erp.add_line(pg_temp.ord('TAP88-SC'), 'TAP88-N', 2);
+SELECT is(pg_temp.held('TAP88-SC') || ' | ' || pg_temp.line('TAP88-SC'), 'TAP88-M=2 | 1=allocated:2:2,2=open:2:0',
+    'a ship-complete order keeps the units it held before (its node N1) and its added line, only at N2, waits open');
+SELECT erp.receive('TAP88-N', 'TAP88-N1', 2);
+SELECT erp.allocate_pending();
+SELECT is(pg_temp.held('TAP88-SC') || ' | ' || pg_temp.line('TAP88-SC'), 'TAP88-M=2, TAP88-N=2 | 1=allocated:2:2,2=allocated:2:2',
+    'once N1 has the item the line is filled there, at the order''s one node');
+SELECT is((SELECT count(DISTINCT node_id) FROM erp.reservation WHERE order_id = pg_temp.ord('TAP88-SC')), 1::bigint, 'one node');
 
 SELECT is_empty('SELECT * FROM erp.verify()', 'erp.verify() finds nothing wrong');
 
