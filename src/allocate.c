@@ -18,7 +18,9 @@
  *	       owned by transactions it could not wait for (the global lock
  *	       order), the line stays open for erp.allocate_pending.
  *	  A kit line reserves its components together at one node, whole kits
- *	  only.
+ *	  only.  A ship-complete order plans one node for all its open lines; when
+ *	  a concurrent order took part of the planned units it gives back all this
+ *	  call reserved and waits, whole, for erp.allocate_pending.
  *
  *	  erp.allocate returns what the order holds after the call, whatever its
  *	  status (a webhook calls it again on every redelivery): one row per
@@ -52,6 +54,7 @@
 #include "order_document.h"
 #include "order_rows.h"
 #include "stock/kernel.h"
+#include "substitute.h"
 
 IERP_OWNER_ENTRY(ierp_allocate);
 IERP_OWNER_ENTRY(ierp_allocate_pending);
@@ -85,6 +88,10 @@ typedef struct AllocLine
 	int64		qty_allocated;
 	int64		qty_backordered;
 	int64		open;			/* units of the line still to allocate */
+	bool		allow_subst;	/* captured with "substitutes": true (substitute.c) */
+	int64		subst_item_id;	/* the substitute that fills it (0: none chosen) */
+	int32		subst_rank_new;	/* chosen by this call, at this rank (0: not) */
+	bool		untouched;		/* holds, shipped and was allocated nothing yet */
 	int			ncomp;
 	LineComponent *comps;
 } AllocLine;
@@ -101,6 +108,16 @@ typedef struct HeldRow
 	const char *lot;			/* NULL: none */
 	int64		qty;			/* reserved + picked + packed */
 } HeldRow;
+
+/* Units this call reserved (net of what it gave back) for one line, item, node and lot. */
+typedef struct TakeRec
+{
+	int32		line_no;
+	struct ItemStock *is;
+	int			node;			/* index into the nodes */
+	int64		lot_id;			/* 0: none */
+	int64		qty;
+} TakeRec;
 
 typedef struct AllocContext
 {
@@ -133,12 +150,17 @@ typedef struct AllocContext
 	bool	   *meets;			/* per node: can ship by the order's ship_by (NULL: no service) */
 	bool		express;		/* the order's service is express: nearest before rank */
 	int			pinned;			/* ship-complete: the one node index allowed, -1 any */
+	int			ntakes;
+	int			maxtakes;
+	struct TakeRec *takes;		/* net units this call reserved, per line, item, node and lot */
 	int			nstates;
 	LineState  *states;			/* every line of the order, for its status */
 } AllocContext;
 
 static void ReportFromMemory(AllocContext *ctx, AllocResult *result, const char *order_status);
 static void ReportFromOrder(int64 order_id, AllocResult *result);
+static const char *ChannelCodeJson(AllocContext *ctx);
+static void AllocEvent(AllocContext *ctx, const char *kind, int64 item_id, int64 node_id, char *payload);
 
 /* Great-circle distance in km between two points given in degrees. */
 static double
@@ -260,6 +282,8 @@ typedef struct LineRow
 {
 	int64		item_id;
 	bool		open;			/* needs stock */
+	bool		allow_subst;
+	int64		subst_item_id;
 } LineRow;
 
 /* Column numbers of LoadOpenLines' statement. */
@@ -274,6 +298,8 @@ typedef struct LineRow
 #define LINES_PICKED		9
 #define LINES_PACKED		10
 #define LINES_OPEN			11
+#define LINES_SUBST			12
+#define LINES_SUBST_ITEM	13
 
 /* Adds a component (a plain item is its own) to line; its stock picture is loaded later. */
 static void
@@ -291,6 +317,91 @@ AddComponent(AllocLine *line, int64 item_id, int64 per_unit)
 	lc->stock->sku = pstrdup(sku);
 	lc->stock->lot_tracked = item->info.lot_tracked;
 	lc->stock->min_shelf_life_days = item->info.min_shelf_life_days;
+}
+
+/* Units of is the plan may take over all candidate nodes. */
+static int64
+ItemCapTotal(AllocContext *ctx, ItemStock *is)
+{
+	int64		total = 0;
+	int			n;
+
+	for (n = 0; n < ctx->nnodes; n++)
+		total += is->cap[n];
+	return total;
+}
+
+/* The stock picture of plain item item_id, or NULL when it is unknown, a kit or retired. */
+static ItemStock *
+SubstituteStock(AllocContext *ctx, int64 item_id)
+{
+	const char *sku;
+	const MasterItem *item = MasterItemById(item_id, &sku);
+
+	if (item == NULL || item->info.is_kit || !item->active)
+		return NULL;
+	return ItemStockFor(ctx, item_id, sku, item->info.lot_tracked, item->info.min_shelf_life_days);
+}
+
+/*
+ * Substitutes (substitute.c, doc/warehouse.md "Substitutes").  A line that
+ * was filled with a substitute goes on with it.  A line that allows
+ * substitutes and holds nothing yet, whose own item cannot fill it over the
+ * order's candidate nodes, is filled by the first substitute in rank order
+ * that can fill it whole there (RecordSubstitutions records the choice
+ * once the line got units of it).  When none can, the line keeps its item
+ * (backorder or short as the item says).
+ */
+static void
+ChooseSubstitutes(AllocContext *ctx)
+{
+	int			l;
+
+	for (l = 0; l < ctx->nlines; l++)
+	{
+		AllocLine  *line = &ctx->lines[l];
+		SubstituteCandidate *cands;
+		int			ncand,
+					k;
+
+		if (!line->allow_subst || line->ncomp != 1)
+			continue;
+		if (line->subst_item_id != 0)
+		{
+			ItemStock  *is = SubstituteStock(ctx, line->subst_item_id);
+
+			/* its substitute was retired or became a kit: the line waits (no other item mixes in) */
+			if (is == NULL)
+			{
+				line->open = 0;
+				ctx->contended = true;
+				continue;
+			}
+			line->comps[0].stock = is;
+			continue;
+		}
+		/*
+		 * A partner's session sees its own nodes only: that the item is not
+		 * there says nothing of the retailer's other nodes, so it never
+		 * chooses a substitute (a line substituted before goes on above).
+		 */
+		if (!line->untouched || ctx->restricted || ctx->nnodes == 0 ||
+			ItemCapTotal(ctx, line->comps[0].stock) >= line->open)
+			continue;
+		ncand = SubstituteCandidates(line->item_id, &cands);
+		for (k = 0; k < ncand; k++)
+		{
+			ItemStock  *is = SubstituteStock(ctx, cands[k].item_id);
+
+			if (is == NULL || ItemCapTotal(ctx, is) < line->open)
+				continue;
+			line->subst_rank_new = cands[k].rank;
+			line->subst_item_id = is->item_id;
+			line->comps[0].stock = is;
+			break;
+		}
+		pfree(cands);
+	}
 }
 
 /*
@@ -314,8 +425,10 @@ LoadOpenLines(AllocContext *ctx)
 	IerpPlan(&plan,
 			 "SELECT ol.line_no, ol.item_id, ol.qty, ol.qty_allocated, ol.qty_backordered, ol.qty_shipped,"
 			 "       ol.status::pg_catalog.text, COALESCE(r.held, 0), COALESCE(r.picked, 0),"
-			 "       COALESCE(r.packed, 0), ol.status <> 'cancelled' AND ol.qty_allocated < ol.qty"
+			 "       COALESCE(r.packed, 0), ol.status <> 'cancelled' AND ol.qty_allocated < ol.qty,"
+			 "       s.line_no IS NOT NULL, COALESCE(s.substitute_item_id, 0)"
 			 "  FROM erp.order_line ol"
+			 "  LEFT JOIN erp.order_line_substitution s ON s.order_id = ol.order_id AND s.line_no = ol.line_no"
 			 "  LEFT JOIN (SELECT v.line_no, sum(v.qty)::bigint AS held, sum(v.qty_picked)::bigint AS picked,"
 			 "                    sum(v.qty_packed)::bigint AS packed"
 			 "               FROM erp.reservation v WHERE v.order_id = $1 GROUP BY v.line_no) r"
@@ -350,6 +463,8 @@ LoadOpenLines(AllocContext *ctx)
 		st->packed = DatumGetInt64(SPI_getbinval(tup, desc, LINES_PACKED, &isnull));
 		rows[i].item_id = DatumGetInt64(SPI_getbinval(tup, desc, LINES_ITEM_ID, &isnull));
 		rows[i].open = DatumGetBool(SPI_getbinval(tup, desc, LINES_OPEN, &isnull));
+		rows[i].allow_subst = DatumGetBool(SPI_getbinval(tup, desc, LINES_SUBST, &isnull));
+		rows[i].subst_item_id = DatumGetInt64(SPI_getbinval(tup, desc, LINES_SUBST_ITEM, &isnull));
 	}
 
 	/* the lines that need stock, with their items (the caches may run SPI: after the copy) */
@@ -378,6 +493,9 @@ LoadOpenLines(AllocContext *ctx)
 		line->qty_allocated = st->qty_allocated;
 		line->qty_backordered = st->qty_backordered;
 		line->open = line->qty - line->qty_allocated;
+		line->allow_subst = rows[i].allow_subst && !is_kit;
+		line->subst_item_id = rows[i].subst_item_id;
+		line->untouched = st->qty_allocated == 0 && st->qty_shipped == 0 && st->held == 0;
 		if (!is_kit)
 		{
 			line->comps = palloc0(sizeof(LineComponent));
@@ -427,6 +545,7 @@ LoadOpenLines(AllocContext *ctx)
 														tmp->lot_tracked, tmp->min_shelf_life_days);
 		}
 	}
+	ChooseSubstitutes(ctx);
 }
 
 /*
@@ -628,6 +747,43 @@ HeldRowAdd(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 lot_id,
 }
 
 /*
+ * Counts qty (negative: given back) into this call's takes of a line's item
+ * at node index n, so that a ship-complete order can give back everything
+ * this call reserved (ShipCompleteGiveBack); other orders keep no count.
+ */
+static void
+TakeAdd(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 lot_id, int64 qty)
+{
+	TakeRec    *t;
+	int			i;
+
+	if (!ctx->ship_complete)
+		return;
+
+	for (i = 0; i < ctx->ntakes; i++)
+	{
+		t = &ctx->takes[i];
+		if (t->line_no == line_no && t->is == is && t->node == n && t->lot_id == lot_id)
+		{
+			t->qty += qty;
+			return;
+		}
+	}
+	if (ctx->ntakes == ctx->maxtakes)
+	{
+		ctx->maxtakes = Max(8, ctx->maxtakes * 2);
+		ctx->takes = ctx->takes ? repalloc(ctx->takes, sizeof(TakeRec) * ctx->maxtakes)
+			: palloc(sizeof(TakeRec) * ctx->maxtakes);
+	}
+	t = &ctx->takes[ctx->ntakes++];
+	t->line_no = line_no;
+	t->is = is;
+	t->node = n;
+	t->lot_id = lot_id;
+	t->qty = qty;
+}
+
+/*
  * Records one reservation whose units the kernel has moved to reserved:
  * the reservation row and the result row.
  */
@@ -636,6 +792,7 @@ Reserve(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 lot_id,
 		const char *lot_code, int64 qty)
 {
 	ReservationAdd(ctx, line_no, is->item_id, is->nodes[n].node_id, lot_id, qty);
+	TakeAdd(ctx, line_no, is, n, lot_id, qty);
 	ctx->reserved_units += qty;
 	LineStateOf(ctx, line_no)->held += qty;
 	HeldRowAdd(ctx, line_no, is, n, lot_id, lot_code, qty);
@@ -716,6 +873,8 @@ ReleaseReserved(AllocContext *ctx, int32 line_no, ItemStock *is, int64 node_id, 
 				  STOCK_TAKE_HELD, 0);
 		StockApply(&m, 1, STOCK_DOCUMENT);
 		ReservationAdd(ctx, line_no, is->item_id, node_id, lots[i], -part);
+		if (ctx->ship_complete)
+			TakeAdd(ctx, line_no, is, NodeIndexOf(ctx, is, node_id), lots[i], -part);
 		if (ctx->result && ctx->fresh)
 			HeldRowAdd(ctx, line_no, is, NodeIndexOf(ctx, is, node_id), lots[i], NULL, -part);
 		ctx->reserved_units -= part;
@@ -1172,8 +1331,10 @@ AllocContextInit(AllocContext *ctx, const OrderHeader *order, int64 exclude_node
 }
 
 /*
- * A ship-complete order that holds units already (a plan that met a
- * concurrent order got part of them) stays at that node: it is pinned.
+ * A ship-complete order that holds units already stays at that node: it is
+ * pinned.  (A plan that met a concurrent order gives back what it got,
+ * ShipCompleteGiveBack, so these are units held before the call, e.g. the
+ * other lines of an allocated order an edit added a line to.)
  */
 static void
 PinShipComplete(AllocContext *ctx)
@@ -1200,6 +1361,76 @@ PinShipComplete(AllocContext *ctx)
 }
 
 /*
+ * Records the substitutes this call chose for lines that got units of them
+ * (erp.order_line_substitution, a line_substituted event): from then on
+ * the line is filled with that substitute only.  A line that got nothing
+ * (a concurrent order took the units, a ship-complete order gave them
+ * back) is not bound: the next allocation chooses again.
+ */
+static void
+RecordSubstitutions(AllocContext *ctx, const int64 *allocated_before)
+{
+	int			l;
+
+	for (l = 0; l < ctx->nlines; l++)
+	{
+		AllocLine  *line = &ctx->lines[l];
+		ItemStock  *is = line->comps[0].stock;
+
+		if (line->subst_rank_new == 0 || line->qty_allocated <= allocated_before[l])
+			continue;
+		SubstituteRecordChoice(ctx->order_id, line->line_no, is->item_id, line->subst_rank_new);
+		AllocEvent(ctx, "line_substituted", line->item_id, 0,
+				   psprintf("{\"channel\": %s, \"line_no\": %d, \"sku\": %s, \"substitute_sku\": %s,"
+							" \"rank\": %d, \"qty\": " INT64_FORMAT "}",
+							ChannelCodeJson(ctx), line->line_no, IerpJsonQuote(line->sku),
+							IerpJsonQuote(is->sku), line->subst_rank_new,
+							line->qty_allocated - allocated_before[l]));
+	}
+}
+
+/*
+ * A ship-complete order that could not be filled whole (a concurrent order
+ * took part of the units its plan counted on) gives back every unit this call
+ * reserved, in the same transaction: it reserves nothing until the whole
+ * order can go, and erp.allocate_pending fills it later, at whichever node can
+ * fill it then.  allocated_before: each line's qty_allocated before the call.
+ * (Units held before this call, e.g. of lines an edit left whole, stay.)
+ */
+static void
+ShipCompleteGiveBack(AllocContext *ctx, const int64 *allocated_before)
+{
+	int			i,
+				l;
+
+	for (i = 0; i < ctx->ntakes; i++)
+	{
+		TakeRec    *t = &ctx->takes[i];
+		int64		node_id = t->is->nodes[t->node].node_id;
+		StockMove	m;
+
+		if (t->qty <= 0)
+			continue;
+		OrderMove(&m, ctx, t->is, node_id, t->lot_id, t->qty, STATE_RESERVED, STATE_AVAILABLE, "release",
+				  STOCK_TAKE_HELD, 0);
+		StockApply(&m, 1, STOCK_DOCUMENT);
+		/* a deferred order's reservations are its held rows, not written yet */
+		if (!ctx->deferred)
+			ReservationAdd(ctx, t->line_no, t->is->item_id, node_id, t->lot_id, -t->qty);
+		HeldRowAdd(ctx, t->line_no, t->is, t->node, t->lot_id, NULL, -t->qty);
+		ctx->reserved_units -= t->qty;
+		LineStateOf(ctx, t->line_no)->held -= t->qty;
+		t->is->atp_left[t->node] += t->qty;
+		t->qty = 0;
+	}
+	for (l = 0; l < ctx->nlines; l++)
+	{
+		ctx->lines[l].qty_allocated = allocated_before[l];
+		ctx->lines[l].open = ctx->lines[l].qty - allocated_before[l];
+	}
+}
+
+/*
  * The rules over the loaded lines: the node preference, the passes, then
  * backorders (and their events) for what is left; the lines' numbers end in
  * ctx->states.
@@ -1211,7 +1442,10 @@ AllocateLines(AllocContext *ctx, const OrderHeader *order)
 				k,
 				pass,
 				round;
+	int64	   *allocated_before = palloc(sizeof(int64) * Max(ctx->nlines, 1));
 
+	for (l = 0; l < ctx->nlines; l++)
+		allocated_before[l] = ctx->lines[l].qty_allocated;
 	if (ctx->nlines > 0 && ctx->nnodes > 0)
 	{
 		NodeStock  *nodes = ctx->items[0]->nodes;
@@ -1284,9 +1518,19 @@ AllocateLines(AllocContext *ctx, const OrderHeader *order)
 	 * stay open (or backordered) for erp.allocate_pending, never short.
 	 */
 	if (ctx->ship_complete)
+	{
+		bool		whole = true;
+
 		for (l = 0; l < ctx->nlines; l++)
 			if (ctx->lines[l].open > 0)
-				ctx->contended = true;
+				whole = false;
+		if (!whole)
+		{
+			ctx->contended = true;
+			ShipCompleteGiveBack(ctx, allocated_before);
+		}
+	}
+	RecordSubstitutions(ctx, allocated_before);
 
 	/* 5. backorder or short what is left; record the lines */
 	for (l = 0; l < ctx->nlines; l++)

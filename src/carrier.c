@@ -9,9 +9,9 @@
  *	  nothing.  A failed scan raises a carrier_failed event (and the
  *	  worklist shows the parcel while its last scan is failed).  The first
  *	  returned_to_sender scan of a shipment brings its units back without a
- *	  customer's RMA: it authorizes a return of the parcel's plain items
- *	  (reason returned_to_sender) through erp.authorize_return and receives
- *	  it at once through erp.receive_return at the node that shipped them,
+ *	  customer's RMA: it authorizes a return of every unit of the parcel
+ *	  (plain items, kits' components, substitutes; reason
+ *	  returned_to_sender) through erp.authorize_return and receives it at once through erp.receive_return at the node that shipped them,
  *	  so the units go through inspection and the disposition rules like any
  *	  return; a carrier_returned event names the RMA.
  *
@@ -91,11 +91,13 @@ JsonTime(TimestampTz at)
 }
 
 /*
- * The return of a parcel sent back: authorizes its plain items' shipped
- * units (reason returned_to_sender) and receives them at the node that
- * shipped them.  Returns the RMA id; 0 when the parcel holds no plain item
- * (a kit's components come back by a customer's RMA).  *units gets the
- * units.
+ * The return of a parcel sent back: authorizes every unit it shipped, by
+ * the sku that shipped (reason returned_to_sender), and receives them at the
+ * node that shipped them.  A kit's components come back under their own
+ * skus, each priced at its share of the kit's price as a customer's return
+ * of the kit would be (returns.c, ExpandRequest); a substitute at the price
+ * of the line it filled.  Returns the RMA id (0 for an empty parcel);
+ * *units gets the units.
  */
 static int64
 ReturnToSender(int64 shipment_id, int64 order_id, int64 *units)
@@ -113,8 +115,6 @@ ReturnToSender(int64 shipment_id, int64 order_id, int64 *units)
 			 "       COALESCE(pg_catalog.sum(x.qty), 0)::bigint"
 			 "  FROM (SELECT i.sku, pg_catalog.sum(sl.qty) AS qty"
 			 "          FROM erp.shipment_line sl"
-			 "          JOIN erp.order_line ol ON ol.order_id = sl.order_id AND ol.line_no = sl.line_no"
-			 "                                AND ol.item_id = sl.item_id"
 			 "          JOIN erp.item i ON i.item_id = sl.item_id"
 			 "         WHERE sl.shipment_id = $1 GROUP BY i.sku) x",
 			 1, (Oid[]) {INT8OID});

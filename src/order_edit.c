@@ -9,7 +9,8 @@
  *
  *	  - change_line: a smaller quantity releases the reserved units above
  *	    it; a larger one is allocated by the usual rules (unless the order is
- *	    held);
+ *	    held); a kit line's quantity counts kits: a smaller one releases
+ *	    exactly the kits above it, each component by its units per kit;
  *	  - cancel_line: releases the line's reserved units, the line is
  *	    cancelled (not the order's last open line: cancel the order);
  *	  - add_line: a new line (price given, else the B2B price break, else the
@@ -21,20 +22,22 @@
  *	  or price, an order at 1,000 lines, more units released than reserved
  *	  (IE004), a partner's edit of an order not its own (IE009), an order
  *	  packed, shipped or cancelled, a cancelled line, a line with picked,
- *	  packed or shipped units, a kit line's quantity, a retired item, the
- *	  last open line's cancel (IE010).
+ *	  packed or shipped units, a kit line's partial release (release_line),
+ *	  a retired item, the last open line's cancel (IE010).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 
 #include "governance.h"
 #include "ierp.h"
 #include "order_document.h"
+#include "stock/kernel.h"
 
 IERP_OWNER_ENTRY(ierp_change_line);
 IERP_OWNER_ENTRY(ierp_cancel_line);
@@ -205,16 +208,127 @@ QtyArg(FunctionCallInfo fcinfo, int argno, const char *what)
 	return qty;
 }
 
-/* Refuses (IE010) a quantity edit of a kit line. */
+/* Refuses (IE010) a partial release of a kit line. */
 static void
 RefuseKit(const OrderHeader *order, const EditLine *line)
 {
 	if (line->is_kit)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_WRONG_STATUS),
-				 errmsg("line %d of order " INT64_FORMAT " is a kit: its quantity is not edited", line->line_no,
-						order->order_id),
-				 errhint("Cancel the line with erp.cancel_line and add a new one.")));
+				 errmsg("line %d of order " INT64_FORMAT " is a kit: its reserved units are not released in part",
+						line->line_no, order->order_id),
+				 errhint("Lower its quantity with erp.change_line, or cancel it with erp.cancel_line.")));
+}
+
+/* A reservation of a kit line's component, copied out of SPI. */
+typedef struct KitHeld
+{
+	int64		reservation_id;
+	int64		item_id;
+	int64		node_id;
+	int64		lot_id;
+	int64		unpicked;
+	int64		per_kit;
+} KitHeld;
+
+/*
+ * Gives back the reserved components of kits whole kits of a kit line (none
+ * of its units is picked: EditReadLine), each component by its units per
+ * kit, in the balances' order (item, then node); returns kits, and in
+ * *units the component units released (what erp.order_edit counts, as
+ * allocation counts the units it reserves).
+ */
+static int64
+KitLineRelease(const OrderHeader *order, int32 line_no, int64 kits, int64 *units)
+{
+	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr less_plan = NULL;
+	static SPIPlanPtr drop_plan = NULL;
+	char	   *ref = psprintf("order:" INT64_FORMAT, order->order_id);
+	KitHeld    *h;
+	uint64		i,
+				n;
+	int64		need = 0;
+
+	*units = 0;
+	IerpPlan(&plan,
+			 "SELECT r.reservation_id, r.item_id, r.node_id, COALESCE(r.lot_id, 0), r.qty - r.qty_picked, c.qty"
+			 "  FROM erp.reservation r"
+			 "  JOIN erp.order_line l ON l.order_id = r.order_id AND l.line_no = r.line_no"
+			 "  JOIN erp.item_component c ON c.kit_item_id = l.item_id AND c.component_item_id = r.item_id"
+			 " WHERE r.order_id = $1 AND r.line_no = $2 AND r.qty > r.qty_picked"
+			 " ORDER BY r.item_id, r.node_id, r.reservation_id DESC",
+			 2, (Oid[]) {INT8OID, INT4OID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(order->order_id), Int32GetDatum(line_no)},
+						 NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read the reservations of order " INT64_FORMAT, order->order_id);
+	n = SPI_processed;
+	h = palloc(sizeof(KitHeld) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		h[i].reservation_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		h[i].item_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		h[i].node_id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+		h[i].lot_id = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+		h[i].unpicked = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+		h[i].per_kit = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	IerpPlan(&less_plan,
+			 "UPDATE erp.reservation SET qty = qty - $3 WHERE item_id = $1 AND reservation_id = $2"
+			 " RETURNING qty = 0 AND qty_picked = 0",
+			 3, (Oid[]) {INT8OID, INT8OID, INT8OID});
+	IerpPlan(&drop_plan, "DELETE FROM erp.reservation WHERE item_id = $1 AND reservation_id = $2",
+			 2, (Oid[]) {INT8OID, INT8OID});
+	for (i = 0; i < n; i++)
+	{
+		StockMove	m;
+		int64		part;
+		bool		isnull;
+		Datum		key[3];
+
+		/* a new component: kits times its units per kit to give back */
+		if (i == 0 || h[i].item_id != h[i - 1].item_id)
+		{
+			if (need > 0)
+				elog(ERROR, "inventory_erp: line %d of order " INT64_FORMAT " holds too few components of its kits",
+					 line_no, order->order_id);
+			if (pg_mul_s64_overflow(kits, h[i].per_kit, &need))
+				elog(ERROR, "inventory_erp: kit release overflows");
+		}
+		part = Min(need, h[i].unpicked);
+		if (part == 0)
+			continue;
+		memset(&m, 0, sizeof(m));
+		m.item_id = h[i].item_id;
+		m.lot_id = h[i].lot_id;
+		m.qty = part;
+		m.from_node_id = m.to_node_id = h[i].node_id;
+		m.from_state = STATE_RESERVED;
+		m.to_state = STATE_AVAILABLE;
+		m.event = "release";
+		m.ref = ref;
+		m.take = STOCK_TAKE_HELD;
+		StockApply(&m, 1, STOCK_DOCUMENT);
+		key[0] = Int64GetDatum(h[i].item_id);
+		key[1] = Int64GetDatum(h[i].reservation_id);
+		key[2] = Int64GetDatum(part);
+		if (SPI_execute_plan(less_plan, key, NULL, false, 0) != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
+			elog(ERROR, "inventory_erp: reservation " INT64_FORMAT " vanished", h[i].reservation_id);
+		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) &&
+			SPI_execute_plan(drop_plan, key, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "inventory_erp: reservation cleanup failed");
+		need -= part;
+		*units += part;
+	}
+	if (need > 0)
+		elog(ERROR, "inventory_erp: line %d of order " INT64_FORMAT " holds too few components of its kits",
+			 line_no, order->order_id);
+	return kits;
 }
 
 /* erp.change_line(order_id, line_no, qty): returns the edit id (0: the line already had that quantity). */
@@ -235,7 +349,6 @@ ierp_change_line_body(PG_FUNCTION_ARGS)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	EditOrder(order_id, &order);
 	EditReadLine(&order, line_no, &line);
-	RefuseKit(&order, &line);
 	if (qty == line.qty)
 	{
 		SPI_finish();
@@ -244,8 +357,14 @@ ierp_change_line_body(PG_FUNCTION_ARGS)
 	old_qty = line.qty;
 	if (qty < line.qty_allocated)
 	{
-		released = OrderLineRelease(order.order_id, line_no, line.qty_allocated - qty);
-		line.qty_allocated -= released;
+		/* a kit line: whole kits, each component by its units per kit */
+		if (line.is_kit)
+			line.qty_allocated -= KitLineRelease(&order, line_no, line.qty_allocated - qty, &released);
+		else
+		{
+			released = OrderLineRelease(order.order_id, line_no, line.qty_allocated - qty);
+			line.qty_allocated -= released;
+		}
 	}
 	line.qty = qty;
 	line.qty_backordered = Min(line.qty_backordered, qty - line.qty_allocated);

@@ -5,12 +5,15 @@
  *	  jsonb values themselves: ship_to (NULL, or an object of at most
  *	  ORDER_MAX_SHIP_TO bytes whose "lat" and "lon", when given, are both
  *	  numbers of a real position) and the lines (a non-empty array of at
- *	  most GOVERNANCE_MAX_LINES objects {"sku", "qty", "unit_price"}), each
- *	  sku resolved through the item cache (master_cache.c).  Every line is
- *	  checked before anything is written.
+ *	  most GOVERNANCE_MAX_LINES objects {"sku", "qty", "unit_price",
+ *	  "substitutes"}), each sku resolved through the item cache
+ *	  (master_cache.c).  Every line is checked before anything is written.
+ *	  The lines with "substitutes": true are kept for the new order
+ *	  (substitute.c).
  *
- *	  Refuses: a wrong shape or a bad number (IE004), an unknown sku or a
- *	  line without one (IE003).
+ *	  Refuses: a wrong shape or a bad number (IE004), "substitutes" that is
+ *	  no boolean or on a kit line (IE004), an unknown sku or a line without
+ *	  one (IE003).
  *
  *-------------------------------------------------------------------------
  */
@@ -26,6 +29,7 @@
 #include "master_cache.h"
 #include "order_document.h"
 #include "order_input.h"
+#include "substitute.h"
 
 /* A sku resolved once in a capture. */
 typedef struct SeenSku
@@ -33,6 +37,7 @@ typedef struct SeenSku
 	char		sku[IERP_MAX_KEY_LEN + 1];	/* hash key */
 	int64		item_id;
 	bool		active;
+	bool		is_kit;
 	char	   *unit_price;
 } SeenSku;
 
@@ -176,6 +181,7 @@ OrderReadCapture(Jsonb *lines_json, Jsonb *ship_to, const char *channel, const c
 	CaptureLine *lines;
 	HTAB	   *seen;
 
+	SubstitutePendingReset();
 	CheckShipTo(ship_to);
 	if (lines_json != NULL && strcmp(JsonbRootType(lines_json), "array") == 0)
 		nlines = JsonContainerSize(&lines_json->root);
@@ -213,6 +219,7 @@ OrderReadCapture(Jsonb *lines_json, Jsonb *ship_to, const char *channel, const c
 		JsonbValue *sku_v = JsonMember(e, "sku");
 		JsonbValue *qty_v = JsonMember(e, "qty");
 		JsonbValue *price_v = JsonMember(e, "unit_price");
+		JsonbValue *subst_v = JsonMember(e, "substitutes");
 		char	   *sku = sku_v ? JsonText(sku_v) : NULL;
 		char	   *qty = qty_v ? JsonText(qty_v) : NULL;
 		const MasterItem *item;
@@ -247,6 +254,7 @@ OrderReadCapture(Jsonb *lines_json, Jsonb *ship_to, const char *channel, const c
 			known = hash_search(seen, sku, HASH_ENTER, &found);
 			known->item_id = item->info.item_id;
 			known->active = item->active;
+			known->is_kit = item->info.is_kit;
 			known->unit_price = pstrdup(item->unit_price);
 		}
 		lines[i].retired = !known->active;
@@ -267,6 +275,20 @@ OrderReadCapture(Jsonb *lines_json, Jsonb *ship_to, const char *channel, const c
 					 errmsg("invalid unit_price \"%s\" for sku \"%s\"",
 							strlen(lines[i].price) > 20 ? "(too long)" : lines[i].price, sku),
 					 errdetail("A unit price is a number >= 0 with at most 12 digits before the point and 2 after.")));
+		if (subst_v != NULL && subst_v->type != jbvNull && subst_v->type != jbvBool)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+					 errmsg("line %d of order \"%s\": substitutes is a JSON %s", i + 1, external_ref,
+							JsonTypeName(subst_v)),
+					 errdetail("\"substitutes\": true lets an agreed substitute fill the line when its item cannot.")));
+		lines[i].substitutes = subst_v != NULL && subst_v->type == jbvBool && subst_v->val.boolean;
+		if (lines[i].substitutes && known->is_kit)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+					 errmsg("line %d of order \"%s\": kit \"%s\" takes no substitutes", i + 1, external_ref, sku),
+					 errdetail("A kit's components are reserved together; substitutes are for plain items.")));
+		if (lines[i].substitutes)
+			SubstitutePendingAdd(i + 1);
 	}
 	*out = lines;
 	return nlines;

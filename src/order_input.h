@@ -25,6 +25,7 @@ typedef struct CaptureLine
 	char	   *item_price;		/* the item's unit price, as text ("" when none) */
 	char	   *sku;
 	bool		retired;		/* the item takes no new orders */
+	bool		substitutes;	/* "substitutes": true (substitute.c) */
 } CaptureLine;
 
 extern int	OrderReadCapture(Jsonb *lines, Jsonb *ship_to, const char *channel, const char *external_ref,

@@ -466,7 +466,8 @@ typedef struct ReturnRequests
  * Expands a requested return of qty of item (a kit is returned as its
  * components) and appends the requests; unit prices come from the order: a
  * kit's price is shared among its components by their list prices, also
- * when a component is returned under its own sku.
+ * when a component is returned under its own sku; a substitute's is the
+ * price of the line it filled.
  */
 static void
 ExpandRequest(int64 order_id, int64 item_id, const char *sku, int64 qty, const char *reason,
@@ -481,6 +482,10 @@ ExpandRequest(int64 order_id, int64 item_id, const char *sku, int64 qty, const c
 			 "WITH paid AS (SELECT COALESCE("
 			 "                (SELECT max(ol.unit_price) FROM erp.order_line ol"
 			 "                  WHERE ol.order_id = $1 AND ol.item_id = $2),"
+			 /* a substitute is refunded at the price of the line it filled (substitute.c) */
+			 "                (SELECT max(ol.unit_price) FROM erp.order_line ol"
+			 "                   JOIN erp.order_line_substitution s ON s.order_id = ol.order_id AND s.line_no = ol.line_no"
+			 "                  WHERE ol.order_id = $1 AND s.substitute_item_id = $2),"
 			 "                (SELECT max(ol.unit_price * CASE WHEN t.total > 0 THEN ci.unit_price / t.total"
 			 "                                                 ELSE 1.0 / t.units END)"
 			 "                   FROM erp.order_line ol"

@@ -253,6 +253,23 @@ CREATE FUNCTION erp.release_line(order_id bigint, line_no integer, qty bigint)
 COMMENT ON FUNCTION erp.release_line(bigint, integer, bigint) IS
     'Gives qty reserved units of an order line not yet picked back to available; the line waits for erp.allocate_pending like any partly allocated line; returns the erp.order_edit id';
 
+-- What order edits cost: per channel, kind and day, the edits, the orders they touched,
+-- the units the quantities went up and down by, and the units released and reserved.
+CREATE VIEW erp.kpi_order_edits WITH (security_invoker = true) AS
+SELECT c.code AS channel, e.kind, (e.edited_at)::date AS day,
+       count(*)::bigint AS edits,
+       count(DISTINCT e.order_id)::bigint AS orders,
+       sum(GREATEST(e.new_qty - e.old_qty, 0))::bigint AS units_added,
+       sum(GREATEST(e.old_qty - e.new_qty, 0))::bigint AS units_removed,
+       sum(e.units_released)::bigint AS units_released,
+       sum(e.units_reserved)::bigint AS units_reserved
+  FROM erp.order_edit e
+  JOIN erp.sales_order o ON o.order_id = e.order_id
+  JOIN erp.channel c ON c.channel_id = o.channel_id
+ GROUP BY c.code, e.kind, (e.edited_at)::date;
+COMMENT ON VIEW erp.kpi_order_edits IS
+    'Order edits per channel, kind (change_qty, cancel_line, add_line, release) and day (in the session''s time zone): edits, orders edited, units the line quantities went up (units_added) and down (units_removed) by, units the edits released and reserved; a partner sees the edits of the orders it sees';
+
 -- Partners (erp.node_access): the service level of the orders they see, and none of
 -- the B2B accounts' terms, credit limits and price lists, which are the retailer's
 -- commercial data, not a node's.

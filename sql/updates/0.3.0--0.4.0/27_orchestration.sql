@@ -510,3 +510,20 @@ ALTER TABLE erp.price_break ENABLE ROW LEVEL SECURITY;
 CREATE POLICY partner_nodes ON erp.price_break USING ((SELECT erp.visible_nodes()) IS NULL);
 
 COMMENT ON COLUMN erp.event.kind IS 'low_stock, stockout, backorder_created, pick_exception, return_discrepancy, refund_approval_needed, adjustment_approval_needed, supplier_delay, anomaly; 0.4.0: order_held, order_released, carrier_failed, carrier_returned, ship_by_at_risk, order_edited (doc/events.md)';
+
+-- What order edits cost: per channel, kind and day, the edits, the orders they touched,
+-- the units the quantities went up and down by, and the units released and reserved.
+CREATE VIEW erp.kpi_order_edits WITH (security_invoker = true) AS
+SELECT c.code AS channel, e.kind, (e.edited_at)::date AS day,
+       count(*)::bigint AS edits,
+       count(DISTINCT e.order_id)::bigint AS orders,
+       sum(GREATEST(e.new_qty - e.old_qty, 0))::bigint AS units_added,
+       sum(GREATEST(e.old_qty - e.new_qty, 0))::bigint AS units_removed,
+       sum(e.units_released)::bigint AS units_released,
+       sum(e.units_reserved)::bigint AS units_reserved
+  FROM erp.order_edit e
+  JOIN erp.sales_order o ON o.order_id = e.order_id
+  JOIN erp.channel c ON c.channel_id = o.channel_id
+ GROUP BY c.code, e.kind, (e.edited_at)::date;
+COMMENT ON VIEW erp.kpi_order_edits IS
+    'Order edits per channel, kind (change_qty, cancel_line, add_line, release) and day (in the session''s time zone): edits, orders edited, units the line quantities went up (units_added) and down (units_removed) by, units the edits released and reserved; a partner sees the edits of the orders it sees';
