@@ -64,11 +64,13 @@ AS $$
                                     ('packed', r.qty_packed)) AS s(state, qty)
          GROUP BY 1, 2, 3, 4
     ), line_need AS (
-        -- what each line should hold: its item, or each component of a kit
-        SELECT ol.order_id, ol.line_no, coalesce(c.component_item_id, ol.item_id) AS item_id,
+        -- what each line should hold: its item, its substitute (28_substitutes.sql), or
+        -- each component of a kit
+        SELECT ol.order_id, ol.line_no, coalesce(c.component_item_id, s.substitute_item_id, ol.item_id) AS item_id,
                (ol.qty_allocated - ol.qty_shipped) * coalesce(c.qty, 1) AS qty
           FROM erp.order_line ol
           LEFT JOIN erp.item_component c ON c.kit_item_id = ol.item_id
+          LEFT JOIN erp.order_line_substitution s ON s.order_id = ol.order_id AND s.line_no = ol.line_no
     ), line_held AS (
         SELECT r.order_id, r.line_no, r.item_id, sum(r.qty)::bigint AS qty
           FROM erp.reservation r GROUP BY 1, 2, 3
