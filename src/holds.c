@@ -393,6 +393,7 @@ LockHold(int64 hold_id, bool skip_locked, HoldRow *row)
 	d = SPI_getbinval(tup, desc, 6, &isnull);
 	row->order_id = isnull ? 0 : DatumGetInt64(d);
 	row->lines = SPI_getvalue(tup, desc, 7);
+	SPI_freetuptable(SPI_tuptable);
 	return true;
 }
 
@@ -913,10 +914,11 @@ HoldsConvert(int64 hold_id, int64 order_id, int64 channel_id)
 	SPI_freetuptable(SPI_tuptable);
 
 	nhl = LoadHoldLines(hold_id, row.items, &hl);
-	r_line = palloc(sizeof(Datum) * Max(nhl * Max(nol, 1), 1));
-	r_item = palloc(sizeof(Datum) * Max(nhl * Max(nol, 1), 1));
-	r_node = palloc(sizeof(Datum) * Max(nhl * Max(nol, 1), 1));
-	r_qty = palloc(sizeof(Datum) * Max(nhl * Max(nol, 1), 1));
+	/* each step below uses up a hold line or an order line: at most nhl + nol rows */
+	r_line = palloc(sizeof(Datum) * (nhl + nol + 1));
+	r_item = palloc(sizeof(Datum) * (nhl + nol + 1));
+	r_node = palloc(sizeof(Datum) * (nhl + nol + 1));
+	r_qty = palloc(sizeof(Datum) * (nhl + nol + 1));
 	for (i = 0; i < nhl; i++)
 	{
 		int64		left = hl[i].qty;
@@ -930,6 +932,7 @@ HoldsConvert(int64 hold_id, int64 order_id, int64 channel_id)
 			part = Min(left, ol[k].qty - ol[k].taken);
 			ol[k].taken += part;
 			left -= part;
+			Assert(nres < nhl + nol + 1);
 			r_line[nres] = Int32GetDatum(ol[k].line_no);
 			r_item[nres] = Int64GetDatum(hl[i].item_id);
 			r_node[nres] = Int64GetDatum(hl[i].node_id);
