@@ -27,8 +27,9 @@
  *	  lines, cart_ref or ttl (IE004); too little stock (IE001); a kit or a
  *	  lot-tracked item (IE010); a cart held before with other lines, a hold
  *	  of another channel, expired, converted or released, lines of an order
- *	  that do not cover the hold, an order that arrives on hold (IE010); a
- *	  partner's channel it does not serve (IE009).
+ *	  that do not cover the hold, an order that arrives on hold or ships
+ *	  complete (IE010); a partner's channel it does not serve, or a hold
+ *	  with units at another's node (IE009).
  *
  *-------------------------------------------------------------------------
  */
@@ -100,6 +101,55 @@ ColumnIs(TupleDesc desc, int attno, const char *name)
 }
 
 /*
+ * What a backend learnt of erp.checkout_hold_line for the probe: its oid,
+ * the partial index's, and whether its layout is the one above.  Forgotten
+ * on a relcache invalidation of either (DDL, DROP EXTENSION) or of all.
+ */
+static struct
+{
+	bool		known;
+	bool		registered;
+	Oid			relid;
+	Oid			idxid;
+	bool		layout_ok;
+}			line_rel;
+
+static void
+HoldsRelcacheInvalidate(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == line_rel.relid || relid == line_rel.idxid)
+		line_rel.known = false;
+}
+
+/* Learns line_rel (a catalog lookup and an open of the table, once per backend). */
+static void
+HoldsLearnRelation(void)
+{
+	if (!line_rel.registered)
+	{
+		IerpRegisterRelcacheCallback(HoldsRelcacheInvalidate, (Datum) 0);
+		line_rel.registered = true;
+	}
+	line_rel.relid = IerpRelid("checkout_hold_line");
+	line_rel.idxid = IerpRelid("checkout_hold_line_open_idx");
+	line_rel.layout_ok = false;
+	if (OidIsValid(line_rel.relid) && OidIsValid(line_rel.idxid))
+	{
+		Relation	rel = table_open(line_rel.relid, AccessShareLock);
+		TupleDesc	desc = RelationGetDescr(rel);
+
+		line_rel.layout_ok = ColumnIs(desc, Anum_hold_line_item_id, "item_id") &&
+			ColumnIs(desc, Anum_hold_line_hold_id, "hold_id") &&
+			ColumnIs(desc, Anum_hold_line_node_id, "node_id") &&
+			ColumnIs(desc, Anum_hold_line_qty, "qty") &&
+			ColumnIs(desc, Anum_hold_line_expires_at, "expires_at") &&
+			ColumnIs(desc, Anum_hold_line_open, "open");
+		table_close(rel, AccessShareLock);
+	}
+	line_rel.known = true;
+}
+
+/*
  * ExpiredOf: the open lines of item's holds that expired by the
  * transaction's start (now()), read with the statement's snapshot.  On one
  * node one index probe of checkout_hold_line_open_idx (no statement); on
@@ -110,28 +160,22 @@ static int
 ExpiredOf(int64 item_id, ExpiredUnits **out)
 {
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
-	Oid			relid = IerpRelid("checkout_hold_line");
-	Oid			idxid = IerpRelid("checkout_hold_line_open_idx");
 	int			n = 0,
 				max = 4;
 	ExpiredUnits *res = palloc(sizeof(ExpiredUnits) * max);
 
-	if (!OidIsValid(relid) || !OidIsValid(idxid))
+	if (!line_rel.known)
+		HoldsLearnRelation();
+	if (!OidIsValid(line_rel.relid) || !OidIsValid(line_rel.idxid))
 	{
 		*out = res;
 		return 0;
 	}
-	if (StockDirectAccess())
+	if (line_rel.layout_ok && StockDirectAccess())
 	{
-		Relation	rel = table_open(relid, AccessShareLock);
+		Relation	rel = table_open(line_rel.relid, AccessShareLock);
 		TupleDesc	desc = RelationGetDescr(rel);
 
-		if (ColumnIs(desc, Anum_hold_line_item_id, "item_id") &&
-			ColumnIs(desc, Anum_hold_line_hold_id, "hold_id") &&
-			ColumnIs(desc, Anum_hold_line_node_id, "node_id") &&
-			ColumnIs(desc, Anum_hold_line_qty, "qty") &&
-			ColumnIs(desc, Anum_hold_line_expires_at, "expires_at") &&
-			ColumnIs(desc, Anum_hold_line_open, "open"))
 		{
 			ScanKeyData key[2];
 			SysScanDesc scan;
@@ -141,7 +185,9 @@ ExpiredOf(int64 item_id, ExpiredUnits **out)
 						Int64GetDatum(item_id));
 			ScanKeyInit(&key[1], Anum_hold_line_expires_at, BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE,
 						TimestampTzGetDatum(now));
-			scan = systable_beginscan(rel, idxid, true, GetActiveSnapshot(), 2, key);
+			scan = systable_beginscan(rel, line_rel.idxid, true,
+									  ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot(),
+									  2, key);
 			while (HeapTupleIsValid(tup = systable_getnext(scan)))
 			{
 				bool		isnull;
@@ -164,7 +210,6 @@ ExpiredOf(int64 item_id, ExpiredUnits **out)
 			*out = res;
 			return n;
 		}
-		table_close(rel, AccessShareLock);
 	}
 	{
 		static SPIPlanPtr plan = NULL;
@@ -954,8 +999,19 @@ HoldsConvert(int64 hold_id, int64 order_id, int64 channel_id)
 		units += hl[i].qty;
 	}
 
+	/* a partner takes over units at its own nodes only */
+	for (i = 0; i < nhl; i++)
+		AccessCheckNode(hl[i].node_id);
+
 	/* the order's own status rules: one that arrives on hold keeps no reservation */
 	OrderLock(order_id, &order);
+	if (order.ship_complete)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("order " INT64_FORMAT " ships complete and cannot take over hold " INT64_FORMAT,
+						order_id, hold_id),
+				 errdetail("A ship-complete order reserves nothing until one node can fill it whole; a hold's units may sit elsewhere. Nothing was changed."),
+				 errhint("Release hold " INT64_FORMAT " and capture the order without hold_ref.", hold_id)));
 	if (OrderHoldBlocks(&order))
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_WRONG_STATUS),

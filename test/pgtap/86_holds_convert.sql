@@ -9,7 +9,7 @@
 --
 -- Master data uses codes starting with TAP86- and is rolled back at the end.
 BEGIN;
-SELECT plan(42);
+SELECT plan(45);
 
 INSERT INTO erp.node (code, kind) VALUES ('TAP86-N1', 'warehouse'), ('TAP86-N2', 'warehouse');
 INSERT INTO erp.channel (code, kind) VALUES ('TAP86-WEB', 'storefront'), ('TAP86-OTH', 'marketplace');
@@ -52,6 +52,10 @@ CREATE FUNCTION pg_temp.state() RETURNS text LANGUAGE sql AS $$
         (SELECT string_agg(concat_ws(',', order_id, line_no, node_id, qty), ';' ORDER BY order_id, line_no, node_id) FROM erp.reservation),
         (SELECT string_agg(concat_ws(',', order_id, line_no, qty_allocated, status), ';' ORDER BY order_id, line_no) FROM erp.order_line),
         (SELECT count(*) FROM erp.stock_move), (SELECT count(*) FROM erp.event), (SELECT count(*) FROM erp.sales_order))) $$;
+CREATE FUNCTION pg_temp.lines_at(h bigint) RETURNS text LANGUAGE sql AS $$
+    SELECT string_agg(DISTINCT n.code, ',') FROM erp.checkout_hold_line l JOIN erp.node n USING (node_id)
+     WHERE l.item_id = ANY (CAST((SELECT item_ids FROM erp.checkout_hold WHERE hold_id = h) AS bigint[]))
+       AND l.hold_id = h AND l.open $$;
 CREATE FUNCTION pg_temp.expire(ref text) RETURNS void LANGUAGE sql AS $$
     UPDATE erp.checkout_hold SET expires_at = now() - interval '1 minute' WHERE hold_id = pg_temp.hold_of(ref);
     UPDATE erp.checkout_hold_line SET expires_at = now() - interval '1 minute'
@@ -133,6 +137,17 @@ SELECT is(pg_temp.err(format($$SELECT erp.capture_order('TAP86-WEB', 'TAP86-R2',
     'IE010', 'an order arriving on hold: IE010');
 SELECT is(pg_temp.err(format($$SELECT erp.capture_order('TAP86-WEB', 'TAP86-R2', '[{"sku": "TAP86-A", "qty": 3}]', hold_ref => %s)$$, -1)),
     'IE003', 'a negative hold id: IE003');
+INSERT INTO erp.customer (code, name, ship_complete) VALUES ('TAP86-SHOP', 'a shop that takes whole orders', true);
+SELECT is(pg_temp.err(format($$SELECT erp.capture_order('TAP86-WEB', 'TAP86-R2', '[{"sku": "TAP86-A", "qty": 3}]', '{"customer": "TAP86-SHOP"}', hold_ref => %s)$$, :h6)),
+    'IE010', 'a ship-complete order (the held units may sit at another node than the rest): IE010');
+CREATE ROLE t86_partner;
+GRANT erp_operator, erp_reader TO t86_partner;
+INSERT INTO erp.node_access (role_name, node_id) SELECT 't86_partner', node_id FROM erp.node WHERE code = 'TAP86-N1';
+SELECT is(pg_temp.lines_at(:h6), 'TAP86-N2', 'K6''s units are at N2');
+SET LOCAL ROLE t86_partner;
+SELECT is(pg_temp.err(format($$SELECT erp.capture_order('TAP86-WEB', 'TAP86-R2', '[{"sku": "TAP86-A", "qty": 3}]', hold_ref => %s)$$, :h6)),
+    'IE009', 'a partner of N1 converting a hold whose units are at N2: IE009');
+RESET ROLE;
 SELECT is(pg_temp.state(), :'s2', 'nothing changed: no order, the hold still held with its 3 units');
 SELECT is((SELECT status::text FROM erp.checkout_hold WHERE hold_id = :h6), 'held', 'K6 is still held');
 
