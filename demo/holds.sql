@@ -54,7 +54,7 @@ SELECT erp.atp(:'hold_sku', channel => 'WEB') AS atp_after_job;
 \echo 'Checkout holds tonight: conversions per channel (erp.hold_conversion)'
 SELECT * FROM erp.hold_conversion ORDER BY channel;
 \echo 'The orders that came from holds, and the consistency check'
-SELECT o.status, count(*) AS orders, sum(l.qty_allocated) AS units_allocated
+SELECT o.status, count(DISTINCT o.order_id) AS orders, sum(l.qty_allocated) AS units_allocated
   FROM erp.checkout_hold h JOIN erp.sales_order o USING (order_id) JOIN erp.order_line l ON l.order_id = o.order_id
  WHERE h.status = 'converted' GROUP BY o.status ORDER BY o.status;
 SELECT count(*) AS verify_problems FROM erp.verify();

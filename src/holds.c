@@ -626,7 +626,9 @@ TakeForLine(int64 hold_id, const char *ref, int64 channel_id, const HoldAsk *ask
 	NodeStock  *nodes;
 	int			n,
 				k,
+				j,
 				first = -1;
+	int		   *order;
 	int64		fence,
 				got = 0;
 
@@ -636,14 +638,23 @@ TakeForLine(int64 hold_id, const char *ref, int64 channel_id, const HoldAsk *ask
 	for (k = 0; k < n && first < 0; k++)
 		if (AccessNodeVisible(nodes[k].node_id) && AtpOfNode(&nodes[k], fence) >= ask->qty)
 			first = k;
+	/* the node that covers the line first, then the others by rank (a short take goes on) */
+	order = palloc(sizeof(int) * Max(n, 1));
+	j = 0;
+	if (first >= 0)
+		order[j++] = first;
+	for (k = 0; k < n; k++)
+		if (k != first)
+			order[j++] = k;
 	IerpPlan(&line_plan,
 			 "INSERT INTO erp.checkout_hold_line (item_id, hold_id, node_id, qty, expires_at)"
 			 " VALUES ($1, $2, $3, $4, $5)",
 			 5, (Oid[]) {INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID});
-	for (k = (first >= 0 ? first : 0); k < n && got < ask->qty; k++)
+	for (j = 0; j < n && got < ask->qty; j++)
 	{
 		StockMove	m;
 
+		k = order[j];
 		if (!AccessNodeVisible(nodes[k].node_id) || AtpOfNode(&nodes[k], fence) <= 0)
 			continue;
 		memset(&m, 0, sizeof(m));
@@ -668,6 +679,7 @@ TakeForLine(int64 hold_id, const char *ref, int64 channel_id, const HoldAsk *ask
 							 NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "inventory_erp: cannot record hold " INT64_FORMAT, hold_id);
 	}
+	pfree(order);
 	return got;
 }
 
