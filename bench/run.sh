@@ -156,6 +156,33 @@ elif [ "$(tail -n 1 <<<"$flash")" != "flash sale check: PASS" ]; then
     status=1
 fi
 
+# checkout holds (issue 16 item 4; the holds helper's section): a checkout's hold, then its
+# order captured with hold_ref and allocated (bench/hold_capture_allocate.sql), beside
+# capture + allocate alone (bench/capture_allocate.sql), 8 clients each, ROUNDS x SECONDS_EACH,
+# after a warm-up of 8 x BENCH_WARMUP_ORDERS checkouts and ANALYZE of the hold tables.
+# Orders per second; the hold is a transaction of its own, as while a shopper pays.
+echo
+echo "== checkout holds: hold + capture(hold_ref) + allocate c8 beside capture + allocate c8"
+"$PGBENCH" -n -j 2 -c 8 -t "${BENCH_WARMUP_ORDERS:-100}" -f bench/hold_capture_allocate.sql bench \
+    >"$WORK/warmup-holds.log" 2>&1 || { cat "$WORK/warmup-holds.log"; status=1; }
+"${PSQL[@]}" -c "ANALYZE erp.checkout_hold, erp.checkout_hold_line" >/dev/null
+for r in $(seq 1 "$ROUNDS"); do
+    bench_measure plain_capture_allocate_c8 8 -f bench/capture_allocate.sql
+    bench_measure hold_capture_allocate_c8 8 -f bench/hold_capture_allocate.sql
+done
+for n in plain_capture_allocate_c8 hold_capture_allocate_c8; do
+    printf '%-26s %9.0f TPS, p50 %s ms, p99 %s ms, WAL %s B/tx   per round: %s\n' "$n" \
+        "$(bench_median tps_runs "$n")" "$(bench_median p50_runs "$n")" "$(bench_median p99_runs "$n")" \
+        "$(bench_median wal_runs "$n")" "${tps_runs[$n]}"
+done
+printf '%-52s %6s   per round: %s\n' "hold + capture + allocate / capture + allocate" \
+    "$(ratio "$(bench_median tps_runs hold_capture_allocate_c8)" "$(bench_median tps_runs plain_capture_allocate_c8)")" \
+    "$(round_ratios hold_capture_allocate_c8 plain_capture_allocate_c8 | paste -sd' ')"
+"${PSQL[@]}" -At -c "SELECT 'checkout holds: ' || count(*) FILTER (WHERE status = 'converted') || ' converted of '
+                            || count(*) || ', verify problems ' || (SELECT count(*) FROM erp.verify())
+                       FROM erp.checkout_hold"
+if [ "${#BENCH_FAILED[@]}" -gt 0 ]; then status=1; fi
+
 # erp.refresh_forecasts over 10,000 series (its own throwaway cluster): time per series
 if [ "${BENCH_FORECAST:-1}" = 1 ]; then
     echo

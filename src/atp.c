@@ -19,6 +19,9 @@
  *	  from one node.
  *
  *	  The allocation engine reads the same numbers through AtpLoadNodes().
+ *	  erp.atp also counts the units of checkout holds whose TTL has passed
+ *	  as available (HoldsAddExpired, holds.c), before erp.expire_holds gives
+ *	  them back; allocation gives them back first (HoldsReleaseExpired).
  *
  *-------------------------------------------------------------------------
  */
@@ -28,6 +31,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "holds.h"
 #include "ierp.h"
 #include "master_cache.h"
 #include "stock/kernel.h"
@@ -226,6 +230,8 @@ AtpOfItem(int64 item_id, bool lot_tracked, int32 min_shelf_life_days, bool with_
 	int64		sum = 0;
 	int			i;
 
+	/* a hold never outlives its TTL in ATP, even before erp.expire_holds runs */
+	HoldsAddExpired(item_id, nodes, n);
 	for (i = 0; i < n; i++)
 		if (AccessNodeVisible(nodes[i].node_id))
 			sum += AtpOfNode(&nodes[i], fence) + (with_inbound ? nodes[i].inbound : 0);
@@ -316,6 +322,7 @@ ierp_atp_body(PG_FUNCTION_ARGS)
 			{
 				nnodes = AtpLoadNodes(comp_item[i], comp_lot[i], comp_shelf[i], has_date && comp_pre[i],
 									  promise_at, channel_id, node_id, &stock[i]);
+				HoldsAddExpired(comp_item[i], stock[i], nnodes);
 				fence[i] = nnodes > 0 ? stock[i][0].fence : 0;
 			}
 			result = 0;

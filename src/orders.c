@@ -36,6 +36,7 @@
 #include "bins.h"
 #include "counts.h"
 #include "governance.h"
+#include "holds.h"
 #include "b2b.h"
 #include "order_document.h"
 #include "order_input.h"
@@ -419,16 +420,28 @@ OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
 	return order_id;
 }
 
-/* erp.capture_order(channel, external_ref, lines, ship_to, priority): see OrderCapture. */
+/*
+ * erp.capture_order(channel, external_ref, lines, ship_to, priority,
+ * idempotency_key, hold_ref): see OrderCapture.  With hold_ref (the 7th
+ * argument) a new order takes over the checkout hold's reserved units and
+ * is allocated for the rest (HoldsConvert, holds.c); a redelivery changes
+ * nothing and is refused (IE010) unless the hold became this order.
+ */
 static Datum
 ierp_orders_capture_body(PG_FUNCTION_ARGS)
 {
 	bool		created;
 	int64		order_id;
+	bool		has_hold = PG_NARGS() > 6 && !PG_ARGISNULL(6);
+	int64		hold_id = has_hold ? IerpIdArg(fcinfo, 6, "hold") : 0;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	order_id = OrderCapture(fcinfo, &created, NULL);
+	if (has_hold && created)
+		HoldsConvert(hold_id, order_id, IerpLookupChannel(IerpTextArg(fcinfo, 0)));
+	else if (has_hold)
+		HoldsCheckConverted(hold_id, order_id);
 	SPI_finish();
 	PG_RETURN_INT64(order_id);
 }

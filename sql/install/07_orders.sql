@@ -117,12 +117,13 @@ CREATE INDEX shipment_line_item_idx ON erp.shipment_line (item_id, shipment_id);
 COMMENT ON TABLE erp.shipment_line IS 'Which units of which order line left from which node (and lot) in a shipment; returns go back to that node';
 
 CREATE FUNCTION erp.capture_order(channel text, external_ref text, lines jsonb,
-                                  ship_to jsonb DEFAULT NULL, priority integer DEFAULT 0, idempotency_key text DEFAULT NULL)
+                                  ship_to jsonb DEFAULT NULL, priority integer DEFAULT 0, idempotency_key text DEFAULT NULL,
+                                  hold_ref bigint DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ierp_orders_capture'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION erp.capture_order(text, text, jsonb, jsonb, integer, text) IS
-    'Records an order from a channel; lines = [{"sku": "A-1", "qty": 2, "unit_price": 19.90}] (at most 1,000), ship_to = {"lat": .., "lon": ..} (real degrees); a redelivered (channel, external_ref) with the same content returns the same order id and changes nothing, with other content it is refused (IE010)';
+COMMENT ON FUNCTION erp.capture_order(text, text, jsonb, jsonb, integer, text, bigint) IS
+    'Records an order from a channel; lines = [{"sku": "A-1", "qty": 2, "unit_price": 19.90}] (at most 1,000), ship_to = {"lat": .., "lon": ..} (real degrees); a redelivered (channel, external_ref) with the same content returns the same order id and changes nothing, with other content it is refused (IE010); hold_ref = a checkout hold (erp.hold) of the channel whose reserved units the new order takes over, then allocated for the rest (IE003 unknown hold; IE010 another channel''s, expired, converted or released hold, or lines that do not ask for every held unit)';
 
 CREATE FUNCTION erp.allocate(order_id bigint, idempotency_key text DEFAULT NULL)
     RETURNS TABLE (line_no integer, sku text, node text, lot text, qty bigint,

@@ -71,6 +71,20 @@ AS $$
                                     ('picked', r.qty_picked - r.qty_packed),
                                     ('packed', r.qty_packed)) AS s(state, qty)
          GROUP BY 1, 2, 3, 4
+        UNION ALL
+        -- the units a checkout hold reserved (27_holds.sql) are reserved too, while it is held
+        SELECT hl.item_id, hl.node_id, hl.lot_id, 'reserved'::erp.stock_state, sum(hl.qty)::bigint
+          FROM erp.checkout_hold_line hl WHERE hl.open
+         GROUP BY 1, 2, 3
+    ), by_reserving AS (
+        SELECT r.item_id, r.node_id, r.lot_id, r.state, sum(r.qty)::bigint AS qty
+          FROM by_reservation r GROUP BY 1, 2, 3, 4
+    ), hold_open AS (
+        -- a held hold holds its units in open lines; a closed one holds none
+        SELECT h.hold_id, CASE WHEN h.status = 'held' THEN h.units ELSE 0 END AS expected,
+               COALESCE((SELECT sum(hl.qty) FROM erp.checkout_hold_line hl
+                          WHERE hl.item_id = ANY (h.item_ids) AND hl.hold_id = h.hold_id AND hl.open), 0)::bigint AS actual
+          FROM erp.checkout_hold h
     ), line_need AS (
         -- what each line should hold: its item, its substitute (28_substitutes.sql), or
         -- each component of a kit
@@ -122,7 +136,7 @@ AS $$
     UNION ALL
     SELECT 'reservations differ from balance', coalesce(r.item_id, b.item_id), coalesce(r.node_id, b.node_id),
            coalesce(r.lot_id, b.lot_id), coalesce(r.state, b.state), coalesce(r.qty, 0), coalesce(b.qty, 0), NULL
-      FROM (SELECT * FROM by_reservation WHERE qty <> 0) r
+      FROM (SELECT * FROM by_reserving WHERE qty <> 0) r
       FULL JOIN (SELECT * FROM by_balance WHERE state IN ('reserved', 'picked', 'packed') AND qty <> 0) b
         ON b.item_id = r.item_id AND b.node_id = r.node_id AND b.state = r.state
        AND b.lot_id IS NOT DISTINCT FROM r.lot_id
@@ -135,6 +149,11 @@ AS $$
       FULL JOIN (SELECT * FROM line_held WHERE qty <> 0) h
         ON h.order_id = n.order_id AND h.line_no = n.line_no AND h.item_id = n.item_id
      WHERE coalesce(n.qty, 0) <> coalesce(h.qty, 0)
+    UNION ALL
+    SELECT 'open hold lines differ from checkout hold ' || o.hold_id, NULL, NULL, NULL, 'reserved',
+           o.expected, o.actual, NULL
+      FROM hold_open o
+     WHERE o.expected <> o.actual
     )
     -- a partner: the problems at its nodes, and of the orders it may see
     SELECT p.problem, p.item_id, p.node_id, p.lot_id, p.state, p.expected, p.actual
@@ -150,4 +169,4 @@ AS $$
      WHERE (SELECT erp.visible_nodes()) IS NULL
         OR c.node_id = ANY (CAST((SELECT erp.visible_nodes()) AS bigint[]))
 $$;
-COMMENT ON FUNCTION erp.verify() IS 'Consistency check: one row per balance that differs from the ledger (the balances of the latest closed period plus the moves after it), per node and per bin inside a node, stock in a bin that is not one of its node, negative quantity, reservation that differs from its balance or order line, or cost balance that differs from the units on hand or its cost entries (erp.verify_costs()); no rows on a healthy database; a partner sees only the rows of its nodes and orders';
+COMMENT ON FUNCTION erp.verify() IS 'Consistency check: one row per balance that differs from the ledger (the balances of the latest closed period plus the moves after it), per node and per bin inside a node, stock in a bin that is not one of its node, negative quantity, reservation (order lines and open checkout hold lines) that differs from its balance or order line, checkout hold whose open lines differ from its units, or cost balance that differs from the units on hand or its cost entries (erp.verify_costs()); no rows on a healthy database; a partner sees only the rows of its nodes and orders';

@@ -307,7 +307,10 @@ SELECT is((SELECT qty FROM erp.bin_stock WHERE node = 'TAP35-WH' AND bin = 'B2' 
 
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
                    WHERE p.pronamespace = 'erp'::regnamespace
-                     AND (p.proargnames)[p.pronargs] = 'idempotency_key'
+                     AND ((p.proargnames)[p.pronargs] = 'idempotency_key'
+                          -- erp.capture_order ends (..., idempotency_key, hold_ref): a checkout hold to convert
+                          OR (p.proname = 'capture_order'
+                              AND (p.proargnames)[p.pronargs - 1:p.pronargs] = ARRAY['idempotency_key', 'hold_ref']))
                   EXCEPT SELECT fn::text FROM tap35_covered$$,
     'every function taking an idempotency_key has its retry test here, or a new one could ignore its key unnoticed');
 SELECT cmp_ok((SELECT count(*) FROM tap35_covered), '>=', 27::bigint, 'the 27 state-changing functions are covered');

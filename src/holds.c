@@ -1,0 +1,1092 @@
+/*-------------------------------------------------------------------------
+ *
+ * holds.c
+ *	  Timed checkout holds (issue 16 item 4, SPEC 12, doc/warehouse.md
+ *	  "Checkout holds"): erp.hold(), erp.expire_holds(), erp.release_hold(),
+ *	  the conversion of a hold into an order (capture_order's hold_ref), the
+ *	  units of expired holds that erp.atp counts as available, and the hook
+ *	  allocation calls to give back expired holds of an item first.
+ *
+ *	  A hold is a document like an order: it reserves units through the
+ *	  stock kernel (available -> reserved, event allocate, ref "hold:<id>",
+ *	  STOCK_TAKE_UP_TO above safety stock and the other channels'
+ *	  ring-fences) at the channel's nodes in rank order, one node for the
+ *	  whole line when one can, else several.  All or nothing: a hold that
+ *	  cannot get every unit is refused (IE001) and reserves nothing.  What it
+ *	  reserved is in erp.checkout_hold_line (item_id, hold_line_id), open
+ *	  while the hold is held; every statement on it names its items.
+ *
+ *	  Giving back (expiry, release, allocation's hook) is a kernel batch of
+ *	  reserved -> available (event release, STOCK_TAKE_HELD: the document
+ *	  vouches for its units, so the take never waits out of the lock order).
+ *	  A conversion moves no stock: the units stay reserved and the order's
+ *	  reservations take over the hold lines, so no concurrent order can get
+ *	  them in between.
+ *
+ *	  Refuses: an unknown channel, sku or hold (IE003); a bad quantity,
+ *	  lines, cart_ref or ttl (IE004); too little stock (IE001); a kit or a
+ *	  lot-tracked item (IE010); a cart held before with other lines, a hold
+ *	  of another channel, expired, converted or released, lines of an order
+ *	  that do not cover the hold, an order that arrives on hold or ships
+ *	  complete (IE010); a partner's channel it does not serve, or a hold
+ *	  with units at another's node (IE009).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "catalog/pg_type.h"
+#include "datatype/timestamp.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "access/xact.h"
+
+#include "holds.h"
+#include "master_cache.h"
+#include "order_document.h"
+#include "stock/kernel.h"
+
+IERP_OWNER_ENTRY(ierp_holds_hold);
+IERP_OWNER_ENTRY(ierp_holds_expire);
+IERP_OWNER_ENTRY(ierp_holds_release);
+
+#define HOLD_MAX_CART_REF	255
+#define HOLD_MAX_LINES		1000
+/* the longest ttl a checkout may ask for */
+#define HOLD_MAX_TTL_USECS	USECS_PER_DAY
+
+/* erp.checkout_hold_line's columns, as 27_holds.sql creates them (checked at each scan) */
+#define Anum_hold_line_item_id		2
+#define Anum_hold_line_hold_id		3
+#define Anum_hold_line_node_id		4
+#define Anum_hold_line_qty			6
+#define Anum_hold_line_expires_at	7
+#define Anum_hold_line_open			8
+
+/* One open line of an expired hold, as the probe finds it. */
+typedef struct ExpiredUnits
+{
+	int64		hold_id;
+	int64		node_id;
+	int64		qty;
+} ExpiredUnits;
+
+/* One line of erp.hold's argument. */
+typedef struct HoldAsk
+{
+	char	   *sku;
+	int64		item_id;
+	int64		qty;
+	int32		min_shelf_life_days;
+} HoldAsk;
+
+/* Whether attribute attno of desc is named name (the scan relies on the layout). */
+static bool
+ColumnIs(TupleDesc desc, int attno, const char *name)
+{
+	return attno <= desc->natts && strcmp(NameStr(TupleDescAttr(desc, attno - 1)->attname), name) == 0;
+}
+
+/*
+ * What a backend learnt of erp.checkout_hold_line for the probe: its oid,
+ * the partial index's, and whether its layout is the one above.  Forgotten
+ * on a relcache invalidation of either (DDL, DROP EXTENSION) or of all.
+ */
+static struct
+{
+	bool		known;
+	bool		registered;
+	Oid			relid;
+	Oid			idxid;
+	bool		layout_ok;
+}			line_rel;
+
+static void
+HoldsRelcacheInvalidate(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == line_rel.relid || relid == line_rel.idxid)
+		line_rel.known = false;
+}
+
+/* Learns line_rel (a catalog lookup and an open of the table, once per backend). */
+static void
+HoldsLearnRelation(void)
+{
+	if (!line_rel.registered)
+	{
+		IerpRegisterRelcacheCallback(HoldsRelcacheInvalidate, (Datum) 0);
+		line_rel.registered = true;
+	}
+	line_rel.relid = IerpRelid("checkout_hold_line");
+	line_rel.idxid = IerpRelid("checkout_hold_line_open_idx");
+	line_rel.layout_ok = false;
+	if (OidIsValid(line_rel.relid) && OidIsValid(line_rel.idxid))
+	{
+		Relation	rel = table_open(line_rel.relid, AccessShareLock);
+		TupleDesc	desc = RelationGetDescr(rel);
+
+		line_rel.layout_ok = ColumnIs(desc, Anum_hold_line_item_id, "item_id") &&
+			ColumnIs(desc, Anum_hold_line_hold_id, "hold_id") &&
+			ColumnIs(desc, Anum_hold_line_node_id, "node_id") &&
+			ColumnIs(desc, Anum_hold_line_qty, "qty") &&
+			ColumnIs(desc, Anum_hold_line_expires_at, "expires_at") &&
+			ColumnIs(desc, Anum_hold_line_open, "open");
+		table_close(rel, AccessShareLock);
+	}
+	line_rel.known = true;
+}
+
+/*
+ * ExpiredOf: the open lines of item's holds that expired by the
+ * transaction's start (now()), read with the statement's snapshot.  On one
+ * node one index probe of checkout_hold_line_open_idx (no statement); on
+ * Citus, or when the layout is not the one this file knows, one SELECT.
+ * Returns how many; *out in the current context.
+ */
+static int
+ExpiredOf(int64 item_id, ExpiredUnits **out)
+{
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	int			n = 0,
+				max = 4;
+	ExpiredUnits *res = palloc(sizeof(ExpiredUnits) * max);
+
+	if (!line_rel.known)
+		HoldsLearnRelation();
+	if (!OidIsValid(line_rel.relid) || !OidIsValid(line_rel.idxid))
+	{
+		*out = res;
+		return 0;
+	}
+	if (line_rel.layout_ok && StockDirectAccess())
+	{
+		Relation	rel = table_open(line_rel.relid, AccessShareLock);
+		TupleDesc	desc = RelationGetDescr(rel);
+
+		{
+			ScanKeyData key[2];
+			SysScanDesc scan;
+			HeapTuple	tup;
+
+			ScanKeyInit(&key[0], Anum_hold_line_item_id, BTEqualStrategyNumber, F_INT8EQ,
+						Int64GetDatum(item_id));
+			ScanKeyInit(&key[1], Anum_hold_line_expires_at, BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE,
+						TimestampTzGetDatum(now));
+			scan = systable_beginscan(rel, line_rel.idxid, true,
+									  ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot(),
+									  2, key);
+			while (HeapTupleIsValid(tup = systable_getnext(scan)))
+			{
+				bool		isnull;
+
+				/* a HOT update of open keeps the index entry: the row says */
+				if (!DatumGetBool(heap_getattr(tup, Anum_hold_line_open, desc, &isnull)) || isnull)
+					continue;
+				if (n == max)
+				{
+					max *= 2;
+					res = repalloc(res, sizeof(ExpiredUnits) * max);
+				}
+				res[n].hold_id = DatumGetInt64(heap_getattr(tup, Anum_hold_line_hold_id, desc, &isnull));
+				res[n].node_id = DatumGetInt64(heap_getattr(tup, Anum_hold_line_node_id, desc, &isnull));
+				res[n].qty = DatumGetInt64(heap_getattr(tup, Anum_hold_line_qty, desc, &isnull));
+				n++;
+			}
+			systable_endscan(scan);
+			table_close(rel, AccessShareLock);
+			*out = res;
+			return n;
+		}
+	}
+	{
+		static SPIPlanPtr plan = NULL;
+		uint64		i;
+
+		IerpPlan(&plan,
+				 "SELECT hold_id, node_id, qty FROM erp.checkout_hold_line"
+				 " WHERE item_id = $1 AND open AND expires_at <= $2",
+				 2, (Oid[]) {INT8OID, TIMESTAMPTZOID});
+		if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id), TimestampTzGetDatum(now)},
+							 NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "inventory_erp: cannot read checkout holds");
+		res = repalloc(res, sizeof(ExpiredUnits) * Max(SPI_processed, 1));
+		for (i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			bool		isnull;
+
+			res[n].hold_id = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+			res[n].node_id = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+			res[n].qty = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
+			n++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	*out = res;
+	return n;
+}
+
+/*
+ * HoldsAddExpired: erp.atp's view of holds: units of item that a hold
+ * reserved and whose TTL has passed count as available again at their node,
+ * whether or not erp.expire_holds has run.
+ */
+void
+HoldsAddExpired(int64 item_id, NodeStock *nodes, int n)
+{
+	ExpiredUnits *exp;
+	int			nexp = ExpiredOf(item_id, &exp);
+	int			i,
+				k;
+
+	for (i = 0; i < nexp; i++)
+		for (k = 0; k < n; k++)
+			if (nodes[k].node_id == exp[i].node_id)
+				nodes[k].promisable += exp[i].qty;
+	pfree(exp);
+}
+
+/* "hold:<id>", the ref of a hold's moves */
+static char *
+HoldRef(int64 hold_id)
+{
+	return psprintf("hold:" INT64_FORMAT, hold_id);
+}
+
+/* The hold's items (its item_ids array) as a Datum. */
+static Datum
+ItemsDatum(const int64 *items, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		d[i] = Int64GetDatum(items[i]);
+	return PointerGetDatum(construct_array(d, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/* A hold's open lines (item, node, lot, qty) in the kernel's order. */
+typedef struct HoldLine
+{
+	int64		item_id;
+	int64		node_id;
+	int64		lot_id;
+	int64		qty;
+} HoldLine;
+
+static int
+LoadHoldLines(int64 hold_id, Datum items, HoldLine **out)
+{
+	static SPIPlanPtr plan = NULL;
+	HoldLine   *lines;
+	uint64		i;
+
+	IerpPlan(&plan,
+			 "SELECT item_id, node_id, COALESCE(lot_id, 0), qty FROM erp.checkout_hold_line"
+			 " WHERE item_id = ANY ($2) AND hold_id = $1 AND open ORDER BY item_id, node_id, hold_line_id",
+			 2, (Oid[]) {INT8OID, INT8ARRAYOID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(hold_id), items}, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read the lines of hold " INT64_FORMAT, hold_id);
+	lines = palloc0(sizeof(HoldLine) * Max(SPI_processed, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		lines[i].item_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		lines[i].node_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		lines[i].lot_id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+		lines[i].qty = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+	}
+	*out = lines;
+	i = SPI_processed;
+	SPI_freetuptable(SPI_tuptable);
+	return (int) i;
+}
+
+/* Closes a hold's lines and the hold (status, closed_at, order). */
+static void
+CloseHold(int64 hold_id, Datum items, const char *status, int64 order_id)
+{
+	static SPIPlanPtr lines_plan = NULL;
+	static SPIPlanPtr head_plan = NULL;
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ' '};
+
+	IerpPlan(&lines_plan,
+			 "UPDATE erp.checkout_hold_line SET open = false WHERE item_id = ANY ($2) AND hold_id = $1 AND open",
+			 2, (Oid[]) {INT8OID, INT8ARRAYOID});
+	if (SPI_execute_plan(lines_plan, (Datum[]) {Int64GetDatum(hold_id), items}, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "inventory_erp: cannot close the lines of hold " INT64_FORMAT, hold_id);
+	IerpPlan(&head_plan,
+			 "UPDATE erp.checkout_hold SET status = $2::text::erp.checkout_hold_status,"
+			 " closed_at = pg_catalog.now(), order_id = $3 WHERE hold_id = $1",
+			 3, (Oid[]) {INT8OID, TEXTOID, INT8OID});
+	values[0] = Int64GetDatum(hold_id);
+	values[1] = CStringGetTextDatum(status);
+	values[2] = Int64GetDatum(order_id);
+	nulls[2] = order_id != 0 ? ' ' : 'n';
+	if (SPI_execute_plan(head_plan, values, nulls, false, 0) != SPI_OK_UPDATE || SPI_processed != 1)
+		elog(ERROR, "inventory_erp: cannot close hold " INT64_FORMAT, hold_id);
+}
+
+/*
+ * GiveBack: returns a locked, held hold's units to available (one kernel
+ * batch) and closes it with status (expired or released), with its event.
+ * A partner's session gives back only holds at its own nodes: with
+ * skip_invisible a hold with units elsewhere is left alone (-1), without
+ * it the kernel refuses it (IE009).  Returns the units given back.
+ */
+static int64
+GiveBack(int64 hold_id, Datum items, const char *status, bool skip_invisible)
+{
+	HoldLine   *lines;
+	int			n = LoadHoldLines(hold_id, items, &lines);
+	StockMove  *moves = palloc0(sizeof(StockMove) * Max(n, 1));
+	char	   *ref = HoldRef(hold_id);
+	int64		units = 0;
+	int			i;
+
+	if (skip_invisible && AccessRestricted())
+		for (i = 0; i < n; i++)
+			if (!AccessNodeVisible(lines[i].node_id))
+				return -1;
+	for (i = 0; i < n; i++)
+	{
+		StockMove  *m = &moves[i];
+
+		m->item_id = lines[i].item_id;
+		m->lot_id = lines[i].lot_id;
+		m->qty = lines[i].qty;
+		m->from_node_id = lines[i].node_id;
+		m->from_state = STATE_RESERVED;
+		m->to_node_id = lines[i].node_id;
+		m->to_state = STATE_AVAILABLE;
+		m->event = "release";
+		m->ref = ref;
+		m->take = STOCK_TAKE_HELD;
+		units += lines[i].qty;
+	}
+	if (n > 0)
+		StockApply(moves, n, STOCK_DOCUMENT);
+	CloseHold(hold_id, items, status, 0);
+	EventRecord(strcmp(status, "expired") == 0 ? "hold_expired" : "hold_released", 0, 0, 0, 0,
+				psprintf("{\"hold_id\": " INT64_FORMAT ", \"units\": " INT64_FORMAT "}", hold_id, units));
+	pfree(moves);
+	return units;
+}
+
+/*
+ * LockHold: the hold's row FOR UPDATE (waiting, or with skip_locked only
+ * trying); false when there is none (or it is locked and skip_locked).
+ * Answers its channel, status, whether it has expired (by now()), its items
+ * and its order.
+ */
+typedef struct HoldRow
+{
+	int64		channel_id;
+	char	   *status;
+	bool		expired;
+	char	   *expires_at;
+	Datum		items;
+	int64		order_id;
+	char	   *lines;			/* the lines as asked, jsonb text */
+} HoldRow;
+
+static bool
+LockHold(int64 hold_id, bool skip_locked, HoldRow *row)
+{
+	static SPIPlanPtr plans[2] = {NULL, NULL};
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	Datum		d;
+
+	IerpPlan(&plans[skip_locked ? 1 : 0],
+			 psprintf("SELECT channel_id, status::pg_catalog.text, expires_at <= pg_catalog.now(), expires_at::pg_catalog.text,"
+					  "       item_ids, order_id, lines::pg_catalog.text"
+					  "  FROM erp.checkout_hold WHERE hold_id = $1 FOR UPDATE%s",
+					  skip_locked ? " SKIP LOCKED" : ""),
+			 1, (Oid[]) {INT8OID});
+	if (SPI_execute_plan(plans[skip_locked ? 1 : 0], (Datum[]) {Int64GetDatum(hold_id)}, NULL, false, 1)
+		!= SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot lock hold " INT64_FORMAT, hold_id);
+	if (SPI_processed == 0)
+		return false;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	row->channel_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	row->status = SPI_getvalue(tup, desc, 2);
+	row->expired = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+	row->expires_at = SPI_getvalue(tup, desc, 4);
+	d = SPI_getbinval(tup, desc, 5, &isnull);
+	row->items = PointerGetDatum(DatumGetArrayTypePCopy(d));
+	d = SPI_getbinval(tup, desc, 6, &isnull);
+	row->order_id = isnull ? 0 : DatumGetInt64(d);
+	row->lines = SPI_getvalue(tup, desc, 7);
+	SPI_freetuptable(SPI_tuptable);
+	return true;
+}
+
+/*
+ * HoldsReleaseExpired: allocation's hook (ItemStockFor, allocate.c): before
+ * an order reads item's stock, the holds of item whose TTL has passed give
+ * their units back, so an order is never short while expired holds sit on
+ * them.  Only tries each hold's row (SKIP LOCKED: one being converted or
+ * expired by another transaction is that one's business).  Nothing for a
+ * partner's session: it only sees its nodes; erp.expire_holds does the rest.
+ */
+void
+HoldsReleaseExpired(int64 item_id)
+{
+	ExpiredUnits *exp;
+	int			nexp,
+				i,
+				k;
+	MemoryContext cxt,
+				old;
+
+	if (AccessRestricted())
+		return;
+	nexp = ExpiredOf(item_id, &exp);
+	if (nexp == 0)
+	{
+		pfree(exp);
+		return;
+	}
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "checkout holds released", ALLOCSET_SMALL_SIZES);
+	for (i = 0; i < nexp; i++)
+	{
+		HoldRow		row;
+		bool		seen = false;
+
+		for (k = 0; k < i; k++)
+			seen |= exp[k].hold_id == exp[i].hold_id;
+		if (seen)
+			continue;
+		old = MemoryContextSwitchTo(cxt);
+		if (LockHold(exp[i].hold_id, true, &row) && strcmp(row.status, "held") == 0 && row.expired)
+			(void) GiveBack(exp[i].hold_id, row.items, "expired", true);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(cxt);
+	}
+	MemoryContextDelete(cxt);
+	pfree(exp);
+}
+
+/*
+ * ReadAsk: erp.hold's lines, [{"sku": "A-1", "qty": 2}, ...], 1 to
+ * HOLD_MAX_LINES of them; each sku resolved once (IE003 unknown), each qty
+ * whole units in 1..IERP_MAX_MOVE_QTY (IE004).  Kits and lot-tracked items
+ * are refused (IE010).
+ */
+static int
+ReadAsk(Jsonb *lines, const char *cart_ref, HoldAsk **out)
+{
+	int			n,
+				i;
+	HoldAsk    *ask;
+
+	if (lines == NULL || !JB_ROOT_IS_ARRAY(lines) || JB_ROOT_IS_SCALAR(lines))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("the lines of hold \"%s\" are not a JSON array", cart_ref),
+				 errhint("Pass [{\"sku\": \"A-1\", \"qty\": 2}].")));
+	n = JsonContainerSize(&lines->root);
+	if (n == 0 || n > HOLD_MAX_LINES)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("hold \"%s\" has %d lines", cart_ref, n),
+				 errdetail("A hold has 1 to %d lines.", HOLD_MAX_LINES)));
+	ask = palloc0(sizeof(HoldAsk) * n);
+	for (i = 0; i < n; i++)
+	{
+		JsonbValue *elem = getIthJsonbValueFromContainer(&lines->root, i);
+		JsonbValue	v;
+		char	   *qty_text;
+		ItemInfo	item;
+
+		if (elem == NULL || elem->type != jbvBinary || !JsonContainerIsObject(elem->val.binary.data))
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+					 errmsg("line %d of hold \"%s\" is not a JSON object", i + 1, cart_ref)));
+		if (getKeyJsonValueFromContainer(elem->val.binary.data, "sku", 3, &v) == NULL || v.type != jbvString)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+					 errmsg("line %d of hold \"%s\" has no sku", i + 1, cart_ref)));
+		ask[i].sku = pnstrdup(v.val.string.val, v.val.string.len);
+		IerpLookupItem(ask[i].sku, &item);
+		if (getKeyJsonValueFromContainer(elem->val.binary.data, "qty", 3, &v) == NULL)
+			qty_text = NULL;
+		else if (v.type == jbvNumeric)
+			qty_text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
+		else if (v.type == jbvString)
+			qty_text = pnstrdup(v.val.string.val, Min(v.val.string.len, 64));
+		else
+			qty_text = "";
+		ask[i].qty = IerpParseQuantity(qty_text, ask[i].sku);
+		if (item.is_kit || item.lot_tracked)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_WRONG_STATUS),
+					 errmsg("sku \"%s\" cannot be held: it is %s", ask[i].sku,
+							item.is_kit ? "a kit" : "lot-tracked"),
+					 errdetail("Checkout holds reserve plain items only."),
+					 errhint("Capture the order without a hold; allocation reserves kits and lots.")));
+		ask[i].item_id = item.item_id;
+		ask[i].min_shelf_life_days = item.min_shelf_life_days;
+	}
+	*out = ask;
+	return n;
+}
+
+/* The lines as stored in erp.checkout_hold.lines. */
+static char *
+AskJson(const HoldAsk *ask, int n)
+{
+	StringInfoData s;
+	int			i;
+
+	initStringInfo(&s);
+	appendStringInfoChar(&s, '[');
+	for (i = 0; i < n; i++)
+		appendStringInfo(&s, "%s{\"sku\": %s, \"item_id\": " INT64_FORMAT ", \"qty\": " INT64_FORMAT "}",
+						 i > 0 ? ", " : "", IerpJsonQuote(ask[i].sku), ask[i].item_id, ask[i].qty);
+	appendStringInfoChar(&s, ']');
+	return s.data;
+}
+
+/* Refuses (IE004) a ttl that is not more than 0 and at most HOLD_MAX_TTL_USECS. */
+static void
+CheckTtl(const Interval *ttl, const char *cart_ref)
+{
+	/* days of 24 hours; a month has no fixed length and is over the bound anyway */
+	double		usecs = (double) ttl->day * (double) USECS_PER_DAY + (double) ttl->time;
+
+	if (ttl->month != 0 || !(usecs > 0) || usecs > (double) HOLD_MAX_TTL_USECS)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("invalid ttl %s for hold \"%s\"",
+						DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(ttl))), cart_ref),
+				 errdetail("A checkout hold lasts more than 0 and at most 1 day.")));
+}
+
+/* The held, unexpired hold of (channel, cart_ref), locked; 0 when none (an expired one is given back). */
+static int64
+OpenHoldOf(int64 channel_id, const char *cart_ref, HoldRow *row)
+{
+	static SPIPlanPtr plan = NULL;
+	bool		isnull;
+	int64		hold_id;
+
+	IerpPlan(&plan,
+			 "SELECT hold_id FROM erp.checkout_hold WHERE channel_id = $1 AND cart_ref = $2 AND status = 'held'",
+			 2, (Oid[]) {INT8OID, TEXTOID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(channel_id), CStringGetTextDatum(cart_ref)},
+						 NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read checkout holds");
+	if (SPI_processed == 0)
+		return 0;
+	hold_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (!LockHold(hold_id, false, row) || strcmp(row->status, "held") != 0)
+		return 0;
+	if (row->expired)
+	{
+		/* its TTL passed: it is gone for the shopper; the cart starts a new hold */
+		(void) GiveBack(hold_id, row->items, "expired", false);
+		return 0;
+	}
+	return hold_id;
+}
+
+/*
+ * TakeForLine: reserves ask's units at the channel's nodes for hold ref:
+ * the first node by rank whose ATP covers the whole line, else node by
+ * node in rank order, each with STOCK_TAKE_UP_TO above safety stock and
+ * the other channels' ring-fences.  Records each take as a hold line.
+ * Returns the units taken (the caller refuses a shortfall).
+ */
+static int64
+TakeForLine(int64 hold_id, const char *ref, int64 channel_id, const HoldAsk *ask, TimestampTz expires_at)
+{
+	static SPIPlanPtr line_plan = NULL;
+	NodeStock  *nodes;
+	int			n,
+				k,
+				j,
+				first = -1;
+	int		   *order;
+	int64		fence,
+				got = 0;
+
+	HoldsReleaseExpired(ask->item_id);
+	n = AtpLoadNodes(ask->item_id, false, ask->min_shelf_life_days, false, 0, channel_id, 0, &nodes);
+	fence = n > 0 ? nodes[0].fence : 0;
+	for (k = 0; k < n && first < 0; k++)
+		if (AccessNodeVisible(nodes[k].node_id) && AtpOfNode(&nodes[k], fence) >= ask->qty)
+			first = k;
+	/* the node that covers the line first, then the others by rank (a short take goes on) */
+	order = palloc(sizeof(int) * Max(n, 1));
+	j = 0;
+	if (first >= 0)
+		order[j++] = first;
+	for (k = 0; k < n; k++)
+		if (k != first)
+			order[j++] = k;
+	IerpPlan(&line_plan,
+			 "INSERT INTO erp.checkout_hold_line (item_id, hold_id, node_id, qty, expires_at)"
+			 " VALUES ($1, $2, $3, $4, $5)",
+			 5, (Oid[]) {INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID});
+	for (j = 0; j < n && got < ask->qty; j++)
+	{
+		StockMove	m;
+
+		k = order[j];
+		if (!AccessNodeVisible(nodes[k].node_id) || AtpOfNode(&nodes[k], fence) <= 0)
+			continue;
+		memset(&m, 0, sizeof(m));
+		m.item_id = ask->item_id;
+		m.qty = ask->qty - got;
+		m.from_node_id = nodes[k].node_id;
+		m.from_state = STATE_AVAILABLE;
+		m.to_node_id = nodes[k].node_id;
+		m.to_state = STATE_RESERVED;
+		m.event = "allocate";
+		m.ref = ref;
+		m.take = STOCK_TAKE_UP_TO;
+		m.floor = nodes[k].safety_stock + fence;
+		StockApply(&m, 1, STOCK_DOCUMENT);
+		if (m.taken <= 0)
+			continue;
+		got += m.taken;
+		if (SPI_execute_plan(line_plan,
+							 (Datum[]) {Int64GetDatum(ask->item_id), Int64GetDatum(hold_id),
+								 Int64GetDatum(nodes[k].node_id), Int64GetDatum(m.taken),
+							 TimestampTzGetDatum(expires_at)},
+							 NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "inventory_erp: cannot record hold " INT64_FORMAT, hold_id);
+	}
+	pfree(order);
+	return got;
+}
+
+/*
+ * erp.hold(channel, cart_ref, lines, ttl): see the file header.  A retry of
+ * a held cart returns its hold when the lines are the same (IE010 when
+ * not); a cart whose hold expired, converted or was released starts a new
+ * hold.
+ */
+static Datum
+ierp_holds_hold_body(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr head_plan = NULL;
+	char	   *channel = IerpTextArg(fcinfo, 0);
+	char	   *cart_ref = IerpTextArg(fcinfo, 1);
+	Interval   *ttl;
+	int64		channel_id;
+	int64		hold_id;
+	HoldAsk    *ask;
+	int			nask,
+				i;
+	int64		units = 0;
+	int64	   *items;
+	int			nitems = 0;
+	char	   *lines_json;
+	LOCKTAG		tag;
+	HoldRow		row;
+	TimestampTz expires_at;
+	bool		isnull;
+	char	   *ref;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	IerpCheckText(channel, "channel", IERP_MAX_KEY_LEN);
+	if (cart_ref == NULL || cart_ref[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("a hold from channel \"%s\" needs a cart_ref", channel ? channel : ""),
+				 errhint("Pass the storefront's cart or checkout id; it makes a retry safe.")));
+	IerpCheckText(cart_ref, "cart_ref", HOLD_MAX_CART_REF);
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+				 errmsg("hold \"%s\" needs a ttl", cart_ref),
+				 errdetail("A checkout hold lasts more than 0 and at most 1 day.")));
+	ttl = PG_GETARG_INTERVAL_P(3);
+	CheckTtl(ttl, cart_ref);
+	channel_id = IerpLookupChannel(channel);
+	AccessCheckChannel(channel_id);
+	nask = ReadAsk(PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2), cart_ref, &ask);
+	lines_json = AskJson(ask, nask);
+	items = palloc(sizeof(int64) * nask);
+	for (i = 0; i < nask; i++)
+	{
+		int			k;
+		bool		seen = false;
+
+		for (k = 0; k < nitems; k++)
+			seen |= items[k] == ask[i].item_id;
+		if (!seen)
+			items[nitems++] = ask[i].item_id;
+		units += ask[i].qty;	/* at most 1000 x 1e9: no overflow */
+	}
+
+	/* own the cart (a tag of its own next to the orders' external_refs), then look for its open hold */
+	StockExternalRefTag(&tag, channel_id, psprintf("hold:%s", cart_ref));
+	if (!StockTagLock(&tag, true, false))
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("cart \"%s\" of channel \"%s\" is being held by another transaction", cart_ref, channel),
+				 errhint("Retry the transaction; the retry returns the hold the other transaction made.")));
+	hold_id = OpenHoldOf(channel_id, cart_ref, &row);
+	if (hold_id != 0)
+	{
+		bool		same;
+
+		same = DatumGetBool(DirectFunctionCall2(jsonb_eq,
+												DirectFunctionCall1(jsonb_in, CStringGetDatum(row.lines)),
+												DirectFunctionCall1(jsonb_in, CStringGetDatum(lines_json))));
+		if (!same)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_WRONG_STATUS),
+					 errmsg("cart \"%s\" of channel \"%s\" is held as hold " INT64_FORMAT " with other lines",
+							cart_ref, channel, hold_id),
+					 errdetail("A retried hold must ask for what the first one asked for; nothing was changed."),
+					 errhint("Release hold " INT64_FORMAT " with erp.release_hold() first, or use a new cart_ref.",
+							 hold_id)));
+		SPI_finish();
+		PG_RETURN_INT64(hold_id);
+	}
+
+	IerpPlan(&head_plan,
+			 "INSERT INTO erp.checkout_hold (channel_id, cart_ref, expires_at, item_ids, lines, units, held_by)"
+			 " VALUES ($1, $2, pg_catalog.now() + $3, $4, $5::pg_catalog.text::jsonb, $6, $7)"
+			 " RETURNING hold_id, expires_at",
+			 7, (Oid[]) {INT8OID, TEXTOID, INTERVALOID, INT8ARRAYOID, TEXTOID, INT8OID, TEXTOID});
+	if (SPI_execute_plan(head_plan,
+						 (Datum[]) {Int64GetDatum(channel_id), CStringGetTextDatum(cart_ref),
+							 IntervalPGetDatum(ttl), ItemsDatum(items, nitems),
+							 CStringGetTextDatum(lines_json), Int64GetDatum(units),
+						 CStringGetTextDatum(IerpActorName())},
+						 NULL, false, 1) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "inventory_erp: cannot record hold \"%s\"", cart_ref);
+	hold_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	expires_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	ref = HoldRef(hold_id);
+
+	for (i = 0; i < nask; i++)
+	{
+		int64		got = TakeForLine(hold_id, ref, channel_id, &ask[i], expires_at);
+
+		if (got < ask[i].qty)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INSUFFICIENT_STOCK),
+					 errmsg("cannot hold " INT64_FORMAT " units of sku \"%s\" for cart \"%s\": " INT64_FORMAT
+							" can be promised to channel \"%s\"", ask[i].qty, ask[i].sku, cart_ref, got, channel),
+					 errdetail("A checkout hold gets every unit it asks for or none; nothing was held."),
+					 errhint("Offer the shopper what erp.atp('%s', channel => '%s') promises.", ask[i].sku, channel)));
+	}
+	EventRecord("hold_created", 0, 0, 0, 0,
+				psprintf("{\"hold_id\": " INT64_FORMAT ", \"channel\": %s, \"cart_ref\": %s, \"units\": " INT64_FORMAT
+						 ", \"expires_at\": %s}",
+						 hold_id, IerpJsonQuote(channel), IerpJsonQuote(cart_ref), units,
+						 IerpJsonQuote(DatumGetCString(DirectFunctionCall1(timestamptz_out,
+																		 TimestampTzGetDatum(expires_at))))));
+	SPI_finish();
+	PG_RETURN_INT64(hold_id);
+}
+
+/*
+ * erp.expire_holds(): every held hold whose expires_at has passed gives its
+ * units back (status expired, event hold_expired).  Rows another
+ * transaction has locked (a conversion, another expire_holds) are skipped;
+ * a partner's session expires only holds at its own nodes.  Returns how
+ * many holds expired.
+ */
+static Datum
+ierp_holds_expire_body(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	int64	   *ids;
+	uint64		n,
+				i;
+	int32		expired = 0;
+	MemoryContext cxt,
+				old;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	IerpPlan(&plan,
+			 "SELECT hold_id FROM erp.checkout_hold WHERE status = 'held' AND expires_at <= pg_catalog.now()"
+			 " ORDER BY expires_at, hold_id",
+			 0, NULL);
+	if (SPI_execute_plan(plan, NULL, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read checkout holds");
+	n = SPI_processed;
+	ids = palloc(sizeof(int64) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "expire_holds per hold", ALLOCSET_DEFAULT_SIZES);
+	for (i = 0; i < n; i++)
+	{
+		HoldRow		row;
+
+		old = MemoryContextSwitchTo(cxt);
+		if (LockHold(ids[i], true, &row) && strcmp(row.status, "held") == 0 && row.expired &&
+			GiveBack(ids[i], row.items, "expired", true) >= 0)
+			expired++;
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(cxt);
+	}
+	MemoryContextDelete(cxt);
+	SPI_finish();
+	PG_RETURN_INT32(expired);
+}
+
+/*
+ * erp.release_hold(hold_ref): an abandoned cart gives its units back before
+ * the TTL.  Unknown hold IE003; a partner's session and a hold with units
+ * at another's node IE009 (the kernel's partner rule); a hold converted,
+ * expired or released IE010 (one whose TTL passed is closed as expired).
+ * Returns the units given back.
+ */
+static Datum
+ierp_holds_release_body(PG_FUNCTION_ARGS)
+{
+	int64		hold_id = IerpIdArg(fcinfo, 0, "hold");
+	HoldRow		row;
+	int64		units;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	if (!LockHold(hold_id, false, &row))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("unknown hold " INT64_FORMAT, hold_id)));
+	AccessCheckChannel(row.channel_id);
+	if (strcmp(row.status, "held") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("cannot release hold " INT64_FORMAT ": it is %s", hold_id, row.status)));
+	units = GiveBack(hold_id, row.items, row.expired ? "expired" : "released", false);
+	SPI_finish();
+	PG_RETURN_INT64(units);
+}
+
+/* An order line as the conversion reads it. */
+typedef struct ConvLine
+{
+	int32		line_no;
+	int64		item_id;
+	int64		qty;
+	int64		taken;			/* units of the hold this line takes over */
+} ConvLine;
+
+/*
+ * HoldsConvert: capture_order(..., hold_ref) of a new order: the order's
+ * lines take over the hold's reserved units (erp.reservation rows, one per
+ * line and node, the hold lines closed, the hold converted, event
+ * hold_converted), then the order is allocated for the rest as
+ * erp.allocate does.  Nothing moves in the balances: the units stay
+ * reserved all along.  Refuses: an unknown hold (IE003); a hold of another
+ * channel, not held, or whose TTL passed; an order line set that does not
+ * ask for every held unit (each held sku at least its held units); an
+ * order that arrives on hold (IE010).
+ */
+void
+HoldsConvert(int64 hold_id, int64 order_id, int64 channel_id)
+{
+	static SPIPlanPtr lines_plan = NULL;
+	static SPIPlanPtr res_plan = NULL;
+	HoldRow		row;
+	HoldLine   *hl;
+	int			nhl,
+				i,
+				k;
+	ConvLine   *ol;
+	int			nol;
+	OrderHeader order;
+	LineQuantities *changes;
+	int			nchanges = 0;
+	bool		rest = false;
+	int64		units = 0;
+	Datum	   *r_line,
+			   *r_item,
+			   *r_node,
+			   *r_qty;
+	int			nres = 0;
+
+	if (!LockHold(hold_id, false, &row))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("unknown hold " INT64_FORMAT, hold_id),
+				 errhint("Capture the order without hold_ref; allocation reserves it as usual.")));
+	if (row.channel_id != channel_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("hold " INT64_FORMAT " belongs to another channel", hold_id),
+				 errdetail("An order takes over the holds of its own channel only; nothing was changed.")));
+	if (strcmp(row.status, "held") != 0 || row.expired)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("cannot convert hold " INT64_FORMAT ": it is %s", hold_id,
+						strcmp(row.status, "held") != 0 ? row.status : "expired"),
+				 row.expired && strcmp(row.status, "held") == 0
+				 ? errdetail("It expired at %s; its units count as available again.", row.expires_at) : 0,
+				 errhint("Capture the order without hold_ref; allocation reserves it as usual.")));
+
+	IerpPlan(&lines_plan,
+			 "SELECT line_no, item_id, qty FROM erp.order_line WHERE order_id = $1 ORDER BY line_no",
+			 1, (Oid[]) {INT8OID});
+	if (SPI_execute_plan(lines_plan, (Datum[]) {Int64GetDatum(order_id)}, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read order lines");
+	nol = (int) SPI_processed;
+	ol = palloc0(sizeof(ConvLine) * Max(nol, 1));
+	for (i = 0; i < nol; i++)
+	{
+		bool		isnull;
+
+		ol[i].line_no = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		ol[i].item_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		ol[i].qty = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+
+	nhl = LoadHoldLines(hold_id, row.items, &hl);
+	/* each step below uses up a hold line or an order line: at most nhl + nol rows */
+	r_line = palloc(sizeof(Datum) * (nhl + nol + 1));
+	r_item = palloc(sizeof(Datum) * (nhl + nol + 1));
+	r_node = palloc(sizeof(Datum) * (nhl + nol + 1));
+	r_qty = palloc(sizeof(Datum) * (nhl + nol + 1));
+	for (i = 0; i < nhl; i++)
+	{
+		int64		left = hl[i].qty;
+
+		for (k = 0; k < nol && left > 0; k++)
+		{
+			int64		part;
+
+			if (ol[k].item_id != hl[i].item_id || ol[k].taken >= ol[k].qty)
+				continue;
+			part = Min(left, ol[k].qty - ol[k].taken);
+			ol[k].taken += part;
+			left -= part;
+			Assert(nres < nhl + nol + 1);
+			r_line[nres] = Int32GetDatum(ol[k].line_no);
+			r_item[nres] = Int64GetDatum(hl[i].item_id);
+			r_node[nres] = Int64GetDatum(hl[i].node_id);
+			r_qty[nres] = Int64GetDatum(part);
+			nres++;
+		}
+		if (left > 0)
+		{
+			char	   *sku = IerpItemSku(hl[i].item_id);
+
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_WRONG_STATUS),
+					 errmsg("order " INT64_FORMAT " does not ask for every unit of sku \"%s\" that hold " INT64_FORMAT
+							" holds", order_id, sku, hold_id),
+					 errdetail("An order that converts a hold asks for at least the held units of each held sku; nothing was changed."),
+					 errhint("Add the sku to the order, or release hold " INT64_FORMAT " and capture without hold_ref.",
+							 hold_id)));
+		}
+		units += hl[i].qty;
+	}
+
+	/* a partner takes over units at its own nodes only */
+	for (i = 0; i < nhl; i++)
+		AccessCheckNode(hl[i].node_id);
+
+	/* the order's own status rules: one that arrives on hold keeps no reservation */
+	OrderLock(order_id, &order);
+	if (order.ship_complete)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("order " INT64_FORMAT " ships complete and cannot take over hold " INT64_FORMAT,
+						order_id, hold_id),
+				 errdetail("A ship-complete order reserves nothing until one node can fill it whole; a hold's units may sit elsewhere. Nothing was changed."),
+				 errhint("Release hold " INT64_FORMAT " and capture the order without hold_ref.", hold_id)));
+	if (OrderHoldBlocks(&order))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("order " INT64_FORMAT " arrives on hold and cannot take over hold " INT64_FORMAT,
+						order_id, hold_id),
+				 errdetail("A held order keeps no reservation; nothing was changed."),
+				 errhint("Capture it without the order hold, or without hold_ref.")));
+
+	IerpPlan(&res_plan,
+			 "INSERT INTO erp.reservation (order_id, line_no, item_id, node_id, qty)"
+			 " SELECT $1, r.line_no, r.item_id, r.node_id, r.qty"
+			 "   FROM unnest($2::integer[], $3::bigint[], $4::bigint[], $5::bigint[]) AS r(line_no, item_id, node_id, qty)"
+			 " ON CONFLICT (order_id, line_no, node_id, (COALESCE(lot_id, 0)), item_id)"
+			 " DO UPDATE SET qty = erp.reservation.qty + EXCLUDED.qty",
+			 5, (Oid[]) {INT8OID, INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID});
+	if (nres > 0 &&
+		SPI_execute_plan(res_plan,
+						 (Datum[]) {Int64GetDatum(order_id),
+							 PointerGetDatum(construct_array(r_line, nres, INT4OID, 4, true, TYPALIGN_INT)),
+							 PointerGetDatum(construct_array(r_item, nres, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+							 PointerGetDatum(construct_array(r_node, nres, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+						 PointerGetDatum(construct_array(r_qty, nres, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE))},
+						 NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "inventory_erp: cannot move hold " INT64_FORMAT " to order " INT64_FORMAT, hold_id, order_id);
+	CloseHold(hold_id, row.items, "converted", order_id);
+	EventRecord("hold_converted", 0, 0, order_id, 0,
+				psprintf("{\"hold_id\": " INT64_FORMAT ", \"units\": " INT64_FORMAT "}", hold_id, units));
+
+	/* the lines' numbers, then allocation for what the hold did not cover */
+	changes = palloc0(sizeof(LineQuantities) * Max(nol, 1));
+	for (k = 0; k < nol; k++)
+	{
+		if (ol[k].taken > 0)
+		{
+			changes[nchanges].line_no = ol[k].line_no;
+			changes[nchanges].qty_allocated = ol[k].taken;
+			changes[nchanges].qty_backordered = 0;
+			nchanges++;
+		}
+		rest |= ol[k].taken < ol[k].qty;
+	}
+	OrderRefreshStatus(&order, !rest, changes, nchanges);
+	if (rest)
+		(void) AllocateOrder(&order, 0, NULL);
+}
+
+/*
+ * HoldsCheckConverted: capture_order(..., hold_ref) of an order captured
+ * before (a redelivery) changes nothing: fine when the hold became this
+ * order, refused (IE010) otherwise.
+ */
+void
+HoldsCheckConverted(int64 hold_id, int64 order_id)
+{
+	HoldRow		row;
+
+	if (!LockHold(hold_id, false, &row))
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("unknown hold " INT64_FORMAT, hold_id)));
+	if (strcmp(row.status, "converted") != 0 || row.order_id != order_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("order " INT64_FORMAT " was captured before without hold " INT64_FORMAT, order_id, hold_id),
+				 errdetail("A redelivered order changes nothing; hold " INT64_FORMAT " is %s.", hold_id, row.status)));
+}
