@@ -104,12 +104,13 @@ typedef struct IdemArg
 typedef struct IdemFunction
 {
 	Oid			fn_oid;			/* hash key */
-	bool		keyed;			/* last input argument is idempotency_key text */
-	int			key_argno;		/* its position = how many arguments make the content */
+	bool		keyed;			/* an input argument is idempotency_key text */
+	int			key_argno;		/* its position (the last input, or before hold_ref) */
+	int			nargs;			/* input arguments; all but the key make the content */
 	Oid			rettype;
 	bool		retset;
 	char	   *signature;		/* schema.name(types without the key) */
-	IdemArg    *args;			/* key_argno of them */
+	IdemArg    *args;			/* nargs of them (the key's unused) */
 } IdemFunction;
 
 static MemoryContext fn_cxt = NULL;
@@ -226,6 +227,7 @@ IdemReadFunction(Oid fn_oid, IdemFunction *fn)
 				i,
 				nin = 0;
 	char	   *last_in_name = NULL;
+	char	   *prev_in_name = NULL;
 
 	proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn_oid));
 	if (!HeapTupleIsValid(proc))
@@ -243,28 +245,43 @@ IdemReadFunction(Oid fn_oid, IdemFunction *fn)
 
 		if (mode == PROARGMODE_OUT || mode == PROARGMODE_TABLE)
 			continue;
+		prev_in_name = last_in_name;
 		last_in_name = names ? names[i] : NULL;
 		nin++;
 	}
+	/* the key is the last input; erp.capture_order's is followed by hold_ref */
 	fn->keyed = nin > 0 && nin == form->pronargs && last_in_name != NULL &&
 		strcmp(last_in_name, IDEMPOTENCY_ARG_NAME) == 0 &&
 		form->proargtypes.values[nin - 1] == TEXTOID;
+	if (fn->keyed)
+		fn->key_argno = nin - 1;
+	else if (nin > 1 && nin == form->pronargs && prev_in_name != NULL && last_in_name != NULL &&
+			 strcmp(prev_in_name, IDEMPOTENCY_ARG_NAME) == 0 && strcmp(last_in_name, "hold_ref") == 0 &&
+			 form->proargtypes.values[nin - 2] == TEXTOID)
+	{
+		fn->keyed = true;
+		fn->key_argno = nin - 2;
+	}
 
 	if (fn->keyed)
 	{
 		StringInfoData sig;
+		bool		first = true;
 
-		fn->key_argno = nin - 1;
-		fn->args = MemoryContextAllocZero(fn_cxt, sizeof(IdemArg) * Max(fn->key_argno, 1));
+		fn->nargs = nin;
+		fn->args = MemoryContextAllocZero(fn_cxt, sizeof(IdemArg) * Max(fn->nargs, 1));
 		initStringInfo(&sig);
 		appendStringInfo(&sig, "%s(",
 						 quote_qualified_identifier(get_namespace_name(form->pronamespace),
 													NameStr(form->proname)));
-		for (i = 0; i < fn->key_argno; i++)
+		for (i = 0; i < fn->nargs; i++)
 		{
 			Oid			typid = form->proargtypes.values[i];
 
-			appendStringInfo(&sig, "%s%s", i > 0 ? "," : "", format_type_be_qualified(typid));
+			if (i == fn->key_argno)
+				continue;
+			appendStringInfo(&sig, "%s%s", first ? "" : ",", format_type_be_qualified(typid));
+			first = false;
 			IdemArgHashing(typid, &fn->args[i]);
 		}
 		appendStringInfoChar(&sig, ')');
@@ -418,10 +435,12 @@ IdemContentHash(const IdemFunction *fn, FunctionCallInfo fcinfo, uint8 *digest)
 	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
 		elog(ERROR, "inventory_erp: could not start hashing an idempotent call");
 	IdemHashPiece(ctx, 'F', fn->signature, strlen(fn->signature));
-	for (i = 0; i < fn->key_argno; i++)
+	for (i = 0; i < fn->nargs && i < fcinfo->nargs; i++)
 	{
 		const IdemArg *arg = &fn->args[i];
 
+		if (i == fn->key_argno)
+			continue;
 		if (fcinfo->args[i].isnull)
 			IdemHashPiece(ctx, 'N', NULL, 0);
 		else if (arg->form == IDEM_ARG_NUMERIC)
