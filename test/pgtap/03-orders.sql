@@ -16,9 +16,9 @@ SELECT plan(121);
 
 -- Signatures -----------------------------------------------------------------
 
-SELECT has_function('erp', 'capture_order', ARRAY['text', 'text', 'jsonb', 'jsonb', 'integer', 'text'],
+SELECT has_function('erp', 'capture_order', ARRAY['text', 'text', 'jsonb', 'jsonb', 'integer', 'text', 'bigint'],
     'erp.capture_order(channel, external_ref, lines, ship_to, priority) exists, or no channel could hand over an order');
-SELECT function_returns('erp', 'capture_order', ARRAY['text', 'text', 'jsonb', 'jsonb', 'integer', 'text'], 'bigint',
+SELECT function_returns('erp', 'capture_order', ARRAY['text', 'text', 'jsonb', 'jsonb', 'integer', 'text', 'bigint'], 'bigint',
     'erp.capture_order returns the order id as bigint, or connectors could not refer to the order they created');
 SELECT has_function('erp', 'allocate', ARRAY['bigint', 'text'],
     'erp.allocate(order_id) exists, or no order could ever be promised stock');
