@@ -799,12 +799,11 @@ ierp_holds_hold_body(PG_FUNCTION_ARGS)
 					 errdetail("A checkout hold gets every unit it asks for or none; nothing was held."),
 					 errhint("Offer the shopper what erp.atp('%s', channel => '%s') promises.", ask[i].sku, channel)));
 	}
-	EventRecord("hold_created", 0, 0, 0, 0,
-				psprintf("{\"hold_id\": " INT64_FORMAT ", \"channel\": %s, \"cart_ref\": %s, \"units\": " INT64_FORMAT
-						 ", \"expires_at\": %s}",
-						 hold_id, IerpJsonQuote(channel), IerpJsonQuote(cart_ref), units,
-						 IerpJsonQuote(DatumGetCString(DirectFunctionCall1(timestamptz_out,
-																		 TimestampTzGetDatum(expires_at))))));
+	/*
+	 * no event: a hold is the checkout's step, as frequent as orders, and an
+	 * event-writing transaction commits in the events' order (events.md),
+	 * out of the group commit; its units show in the availability feed
+	 */
 	SPI_finish();
 	PG_RETURN_INT64(hold_id);
 }
@@ -903,8 +902,8 @@ typedef struct ConvLine
 /*
  * HoldsConvert: capture_order(..., hold_ref) of a new order: the order's
  * lines take over the hold's reserved units (erp.reservation rows, one per
- * line and node, the hold lines closed, the hold converted, event
- * hold_converted), then the order is allocated for the rest as
+ * line and node, the hold lines closed, the hold converted, no
+ * event), then the order is allocated for the rest as
  * erp.allocate does.  Nothing moves in the balances: the units stay
  * reserved all along.  Refuses: an unknown hold (IE003); a hold of another
  * channel, not held, or whose TTL passed; an order line set that does not
@@ -1049,8 +1048,7 @@ HoldsConvert(int64 hold_id, int64 order_id, int64 channel_id)
 						 NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "inventory_erp: cannot move hold " INT64_FORMAT " to order " INT64_FORMAT, hold_id, order_id);
 	CloseHold(hold_id, row.items, "converted", order_id);
-	EventRecord("hold_converted", 0, 0, order_id, 0,
-				psprintf("{\"hold_id\": " INT64_FORMAT ", \"units\": " INT64_FORMAT "}", hold_id, units));
+	/* no event: the order's capture says it (see erp.hold) */
 
 	/* the lines' numbers, then allocation for what the hold did not cover */
 	changes = palloc0(sizeof(LineQuantities) * Max(nol, 1));

@@ -80,8 +80,8 @@ SELECT is((SELECT status::text || ' ' || order_id FROM erp.checkout_hold WHERE h
     'the hold is converted into the order');
 SELECT is((SELECT count(*) FROM erp.checkout_hold_line l JOIN erp.item i USING (item_id)
             WHERE i.sku = 'TAP86-A' AND l.hold_id = :h1 AND l.open), 0::bigint, 'its lines are closed');
-SELECT is((SELECT count(*) FROM erp.event WHERE kind = 'hold_converted' AND order_id = :o1
-            AND payload->>'hold_id' = :'h1' AND (payload->>'units')::int = 4), 1::bigint, 'one hold_converted event with its units');
+SELECT is((SELECT count(*) FROM erp.event WHERE kind LIKE 'hold%' AND order_id = :o1), 0::bigint,
+    'the conversion writes no event of its own (the order''s capture says it)');
 SELECT is_empty('SELECT * FROM erp.verify()', 'verify() is empty after the conversion');
 
 -- A redelivery changes nothing -------------------------------------------------------------------
@@ -169,7 +169,8 @@ SELECT erp.capture_order('TAP86-WEB', 'TAP86-O7', '[{"sku": "TAP86-B", "qty": 1}
 SELECT is(pg_temp.o('TAP86-O7'), 'allocated allocated:1,allocated:4 reserved 5',
     'two lines of B: the hold''s 2 units fill line 1 and one unit of line 2; allocation adds the 3 units left (B had 5 - 2)');
 SELECT is(pg_temp.atp('TAP86-B'), 0::bigint, 'ATP of B is 0');
-SELECT is((SELECT count(*) FROM erp.event WHERE kind = 'hold_converted'), 4::bigint, 'four hold_converted events in all');
+SELECT is((SELECT count(*) FROM erp.event WHERE kind IN ('hold_created', 'hold_converted')), 0::bigint,
+    'no hold_created or hold_converted event in all');
 SELECT is((SELECT converted || '/' || expired || '/' || released || '/' || open FROM erp.hold_conversion WHERE channel = 'TAP86-WEB'),
     '4/1/1/0', 'erp.hold_conversion: 4 converted, 1 expired, 1 released, 0 open for WEB');
 
