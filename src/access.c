@@ -53,9 +53,11 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "commands/trigger.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -63,6 +65,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/resowner.h"
 #include "utils/syscache.h"
 
@@ -291,6 +294,10 @@ AccessResolve(Oid who)
  */
 static Oid	entry_caller = InvalidOid;
 
+/* the orders this transaction changed on Citus (see AccessSyncOrders) */
+static int	touched_count = 0;
+static void AccessSyncOrders(void);
+
 /* set once at load by idempotency.c: runs a public function's body */
 IerpEntryHook ierp_entry_hook = NULL;
 static int	entry_depth = 0;
@@ -393,6 +400,9 @@ IerpCallAsOwner(PGFunction body, FunctionCallInfo fcinfo)
 		SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
 		/* the body, or what the entry hook makes of it (idempotency.c) */
 		result = ierp_entry_hook ? ierp_entry_hook(body, fcinfo) : body(fcinfo);
+		/* on Citus: the nodes of the orders this call changed, for every node to read */
+		if (entry_depth == 1 && touched_count > 0)
+			AccessSyncOrders();
 	}
 	PG_FINALLY();
 	{
@@ -509,11 +519,13 @@ AccessNodesCount(SPIPlanPtr plan, int64 id, bool read_only, uint64 *total)
  * to another node (its application_name starts with "citus_internal").
  * There the rule cannot read the reservations of other nodes: Citus refuses
  * a distributed query inside a query on a shard (and, when told to allow it,
- * reads over the connection the outer query is using).  Then the answer is
- * "not the partner's": through such a join a partner may see fewer
- * documents than on one node, never more (doc/scaling.md, "Partners").  The
- * C checks (IE009) and a partner's reads of the documents themselves run in
- * the partner's own backend, where the full rule decides.
+ * reads over the connection the outer query is using).  There the rule reads
+ * this node's placements of reference tables instead (AccessOrderRuleLocal,
+ * AccessRmaRuleLocal): erp.order_node, the nodes where each order holds or
+ * shipped stock, which the backend that changes an order keeps
+ * (AccessSyncOrders), and erp.rma_line.  The C checks (IE009) and a
+ * partner's reads of the documents themselves run in the partner's own
+ * backend, where the full rule decides.
  */
 #define CITUS_LOADED_GUC "citus.allow_nested_distributed_execution"
 #define CITUS_NESTED_ERROR "cannot execute a distributed query from a query on a shard"
@@ -521,7 +533,7 @@ AccessNodesCount(SPIPlanPtr plan, int64 id, bool read_only, uint64 *total)
 typedef bool (*AccessRule) (int64 id, bool read_only);
 
 static bool
-AccessOnCitus(AccessRule rule, int64 id, bool read_only)
+AccessOnCitus(AccessRule rule, AccessRule local, int64 id, bool read_only)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
@@ -532,7 +544,7 @@ AccessOnCitus(AccessRule rule, int64 id, bool read_only)
 		return rule(id, read_only);
 	app = GetConfigOption("application_name", true, false);
 	if (app != NULL && strncmp(app, "citus_internal", strlen("citus_internal")) == 0)
-		return false;
+		return local(id, read_only);
 	/* no subtransaction inside a parallel query (the rule is PARALLEL RESTRICTED: the leader) */
 	if (IsInParallelMode())
 		return rule(id, read_only);
@@ -560,7 +572,7 @@ AccessOnCitus(AccessRule rule, int64 id, bool read_only)
 			strncmp(edata->message, CITUS_NESTED_ERROR, strlen(CITUS_NESTED_ERROR)) != 0)
 			ReThrowError(edata);
 		FreeErrorData(edata);
-		own = false;
+		own = local(id, read_only);
 	}
 	PG_END_TRY();
 	return own;
@@ -621,17 +633,282 @@ AccessRmaRule(int64 rma_id, bool read_only)
 	return total > 0 && visible == total;
 }
 
+/*
+ * A query on this node's placement of reference tables, for the rules asked
+ * inside a query on a shard (Citus plans no statement on a placement: it is
+ * a plain table of this node).  sql has one %s per table of names; the plan
+ * is kept and prepared again when a placement changes (erp.distribute()
+ * after erp.undistribute()).
+ */
+typedef struct LocalPlan
+{
+	const char *sql;
+	int			ntables;
+	const char *names[2];
+	Oid			relids[2];
+	SPIPlanPtr	plan;
+} LocalPlan;
+
+static SPIPlanPtr
+AccessLocalPlan(LocalPlan *lp)
+{
+	static const Oid argtypes[1] = {INT8OID};
+	Oid			relids[2] = {InvalidOid, InvalidOid};
+	char	   *qualified[2] = {NULL, NULL};
+	bool		same = lp->plan != NULL;
+	int			i;
+	char	   *sql;
+
+	for (i = 0; i < lp->ntables; i++)
+	{
+		/* a placement still there keeps its oid; else look it up again */
+		if (OidIsValid(lp->relids[i]) && SearchSysCacheExists1(RELOID, ObjectIdGetDatum(lp->relids[i])))
+			relids[i] = lp->relids[i];
+		else
+			relids[i] = IerpLocalRelid(lp->names[i]);
+		if (!OidIsValid(relids[i]))
+			elog(ERROR, "inventory_erp: no table erp.%s on this node", lp->names[i]);
+		if (relids[i] != lp->relids[i])
+			same = false;
+	}
+	if (same)
+		return lp->plan;
+	if (lp->plan != NULL)
+	{
+		SPI_freeplan(lp->plan);
+		lp->plan = NULL;
+	}
+	for (i = 0; i < lp->ntables; i++)
+	{
+		char	   *rel = get_rel_name(relids[i]);
+
+		if (rel == NULL)
+			elog(ERROR, "inventory_erp: no table erp.%s on this node", lp->names[i]);
+		qualified[i] = quote_qualified_identifier("erp", rel);
+	}
+	sql = lp->ntables == 1 ? psprintf(lp->sql, qualified[0]) : psprintf(lp->sql, qualified[0], qualified[1]);
+	lp->plan = NULL;
+	IerpPlan(&lp->plan, sql, 1, argtypes);
+	for (i = 0; i < lp->ntables; i++)
+		lp->relids[i] = relids[i];
+	pfree(sql);
+	return lp->plan;
+}
+
+/*
+ * AccessOrderRuleLocal: the order rule from this node's placements: the
+ * nodes erp.order_node lists for the order (kept with its reservations and
+ * shipments, AccessSyncOrders), else its channel's nodes.
+ */
+static bool
+AccessOrderRuleLocal(int64 order_id, bool read_only)
+{
+	static LocalPlan held = {
+		"SELECT n.node_id FROM %s n WHERE n.order_id OPERATOR(pg_catalog.=) $1", 1, {"order_node"}
+	};
+	static LocalPlan channel = {
+		"SELECT cn.node_id FROM %s o JOIN %s cn ON cn.channel_id OPERATOR(pg_catalog.=) o.channel_id"
+		" WHERE o.order_id OPERATOR(pg_catalog.=) $1", 2, {"sales_order", "channel_node"}
+	};
+	uint64		visible,
+				total;
+	bool		own;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	visible = AccessNodesCount(AccessLocalPlan(&held), order_id, true, &total);
+	own = total > 0 && visible == total;
+	if (total == 0)
+		own = AccessNodesCount(AccessLocalPlan(&channel), order_id, true, &total) > 0;
+	SPI_finish();
+	return own;
+}
+
+/* AccessRmaRuleLocal: the return rule from this node's placement of erp.rma_line. */
+static bool
+AccessRmaRuleLocal(int64 rma_id, bool read_only)
+{
+	static LocalPlan lines = {
+		"SELECT l.node_id FROM %1$s l WHERE l.rma_id OPERATOR(pg_catalog.=) $1"
+		" UNION SELECT l.received_node_id FROM %1$s l WHERE l.rma_id OPERATOR(pg_catalog.=) $1", 1, {"rma_line"}
+	};
+	uint64		visible,
+				total;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	visible = AccessNodesCount(AccessLocalPlan(&lines), rma_id, true, &total);
+	SPI_finish();
+	return total > 0 && visible == total;
+}
+
+/*
+ * erp.order_node on Citus.  erp.distribute() fills it and puts the trigger
+ * erp.order_node_touched() on the order tables (sales_order, order_line,
+ * shipment_line), which Citus runs on every placement of them: on the
+ * placement of the node the client called, in its own backend, it notes the
+ * order (touched_orders); elsewhere (a connection Citus opened) it does
+ * nothing.  When the outermost public function returns (IerpCallAsOwner),
+ * AccessSyncOrders writes the nodes where each noted order holds or shipped
+ * stock into erp.order_node, in the same transaction, so every node can read
+ * them locally.  Every change of an order's reservations (allocate, release,
+ * cancel, ship, edit) writes its lines or the order too.  On one node there
+ * is no such trigger, and nothing is noted.
+ */
+static int64 *touched_orders = NULL;
+static int	touched_size = 0;
+static LocalTransactionId touched_lxid = InvalidLocalTransactionId;
+
+PG_FUNCTION_INFO_V1(ierp_access_order_touched);
+
+Datum
+ierp_access_order_touched(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	HeapTuple	tup;
+	AttrNumber	att;
+	bool		isnull;
+	Datum		order;
+	const char *app = application_name;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_AFTER(trigdata->tg_event))
+		elog(ERROR, "inventory_erp: erp.order_node_touched() must be an AFTER ROW trigger");
+	/* a placement written on a connection Citus opened: the client's backend notes it */
+	if (app != NULL && strncmp(app, "citus_internal", strlen("citus_internal")) == 0)
+		return PointerGetDatum(NULL);
+	tup = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
+	att = SPI_fnumber(RelationGetDescr(trigdata->tg_relation), "order_id");
+	if (att <= 0)
+		elog(ERROR, "inventory_erp: erp.order_node_touched() on a table without order_id");
+	order = heap_getattr(tup, att, RelationGetDescr(trigdata->tg_relation), &isnull);
+	if (isnull)
+		return PointerGetDatum(NULL);
+	if (touched_lxid != MyProc->lxid || touched_orders == NULL)
+	{
+		touched_orders = MemoryContextAlloc(TopTransactionContext, sizeof(int64) * 16);
+		touched_size = 16;
+		touched_count = 0;
+		touched_lxid = MyProc->lxid;
+	}
+	if (touched_count > 0 && touched_orders[touched_count - 1] == DatumGetInt64(order))
+		return PointerGetDatum(NULL);
+	if (touched_count == touched_size)
+	{
+		touched_size *= 2;
+		touched_orders = repalloc(touched_orders, sizeof(int64) * touched_size);
+	}
+	touched_orders[touched_count++] = DatumGetInt64(order);
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * AccessSyncOrders: erp.order_node of the orders noted in this transaction
+ * made what their reservations and shipment lines say (rows written only
+ * when they differ).  Runs as the extension's owner.
+ */
+static void
+AccessSyncOrders(void)
+{
+	static SPIPlanPtr want_plan = NULL;
+	static SPIPlanPtr have_plan = NULL;
+	static SPIPlanPtr drop_plan = NULL;
+	static SPIPlanPtr add_plan = NULL;
+	static const Oid one[1] = {INT8ARRAYOID};
+	static const Oid two[2] = {INT8ARRAYOID, INT8ARRAYOID};
+	Datum	   *ids;
+	Datum	   *want_orders;
+	Datum	   *want_nodes;
+	int			n,
+				nwant,
+				i;
+	bool		same;
+	Datum		orders;
+
+	if (touched_count == 0 || touched_lxid != MyProc->lxid)
+	{
+		touched_count = 0;
+		return;
+	}
+	n = touched_count;
+	ids = palloc(sizeof(Datum) * n);
+	for (i = 0; i < n; i++)
+		ids[i] = Int64GetDatum(touched_orders[i]);
+	touched_count = 0;
+	orders = PointerGetDatum(construct_array(ids, n, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	/* what the orders hold or shipped, and what erp.order_node says, in one order */
+	IerpPlan(&want_plan,
+			 "SELECT r.order_id, r.node_id FROM erp.reservation r WHERE r.order_id OPERATOR(pg_catalog.=) ANY ($1)"
+			 " UNION SELECT l.order_id, l.node_id FROM erp.shipment_line l WHERE l.order_id OPERATOR(pg_catalog.=) ANY ($1)"
+			 " ORDER BY 1, 2",
+			 1, one);
+	if (SPI_execute_plan(want_plan, &orders, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read the nodes of orders");
+	nwant = (int) SPI_processed;
+	want_orders = palloc(sizeof(Datum) * Max(nwant, 1));
+	want_nodes = palloc(sizeof(Datum) * Max(nwant, 1));
+	for (i = 0; i < nwant; i++)
+	{
+		bool		isnull;
+
+		want_orders[i] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		want_nodes[i] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+	}
+	IerpPlan(&have_plan,
+			 "SELECT n.order_id, n.node_id FROM erp.order_node n WHERE n.order_id OPERATOR(pg_catalog.=) ANY ($1)"
+			 " ORDER BY 1, 2",
+			 1, one);
+	if (SPI_execute_plan(have_plan, &orders, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read erp.order_node");
+	same = (int) SPI_processed == nwant;
+	for (i = 0; same && i < nwant; i++)
+	{
+		bool		isnull;
+
+		same = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)) ==
+			DatumGetInt64(want_orders[i]) &&
+			DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull)) ==
+			DatumGetInt64(want_nodes[i]);
+	}
+	if (!same)
+	{
+		IerpPlan(&drop_plan, "DELETE FROM erp.order_node WHERE order_id OPERATOR(pg_catalog.=) ANY ($1)", 1, one);
+		if (SPI_execute_plan(drop_plan, &orders, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "inventory_erp: cannot write erp.order_node");
+		if (nwant > 0)
+		{
+			Datum		values[2];
+
+			IerpPlan(&add_plan,
+					 "INSERT INTO erp.order_node (order_id, node_id)"
+					 " SELECT o, n FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS u(o, n)",
+					 2, two);
+			values[0] = PointerGetDatum(construct_array(want_orders, nwant, INT8OID, sizeof(int64),
+														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+			values[1] = PointerGetDatum(construct_array(want_nodes, nwant, INT8OID, sizeof(int64),
+														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+			if (SPI_execute_plan(add_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+				elog(ERROR, "inventory_erp: cannot write erp.order_node");
+		}
+	}
+	SPI_finish();				/* frees what was read (its procedure context) */
+	pfree(ids);
+}
+
 /* AccessOrderOwn, AccessRmaOwn: the rules, wherever they are asked */
 static bool
 AccessOrderOwn(int64 order_id, bool read_only)
 {
-	return AccessOnCitus(AccessOrderRule, order_id, read_only);
+	return AccessOnCitus(AccessOrderRule, AccessOrderRuleLocal, order_id, read_only);
 }
 
 static bool
 AccessRmaOwn(int64 rma_id, bool read_only)
 {
-	return AccessOnCitus(AccessRmaRule, rma_id, read_only);
+	return AccessOnCitus(AccessRmaRule, AccessRmaRuleLocal, rma_id, read_only);
 }
 
 /* AccessCheckOrder: refuses (IE009) a partner's action on an order that is not its own. */

@@ -31,6 +31,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                'sales_order', 'order_line', 'shipment', 'shipment_line', 'rma', 'rma_line',
                'purchase_order', 'purchase_order_line', 'landed_cost', 'landed_cost_line', 'edi_order',
                'wave', 'wave_order', 'order_hold', 'shipment_tracking', 'order_service', 'order_edit',
+               -- the nodes of each order, for the partner rule (85_access.sql)
+               'order_node',
                -- planning inputs and outputs keyed to master data
                'demand_import', 'anomaly',
                -- the stock: every statement names its item_id
@@ -50,6 +52,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                'reference', 'reference', 'reference', 'reference', 'reference',
                'reference', 'reference', 'reference', 'reference', 'reference', 'reference',
                'reference', 'reference', 'reference', 'reference', 'reference', 'reference',
+               'reference',
                'reference', 'reference',
                'item', 'item', 'item', 'item', 'item', 'item',
                'item', 'item', 'item', 'item',
@@ -283,6 +286,12 @@ BEGIN
             PERFORM erp.citus_run_everywhere(pg_catalog.format('ALTER POLICY %I ON erp.%I USING (%s)',
                 pol.policyname, pol.tablename, erp.citus_policy_qual(pol.tablename, pol.qual)));
         END LOOP;
+        -- the order tables note the orders a call changes, on every placement, for
+        -- erp.order_node (src/access.c, AccessSyncOrders)
+        FOR t IN SELECT unnest(ARRAY['sales_order', 'order_line', 'shipment_line']) AS relname LOOP
+            EXECUTE pg_catalog.format('CREATE OR REPLACE TRIGGER order_node_touched AFTER INSERT OR UPDATE ON erp.%I'
+                                      ' FOR EACH ROW EXECUTE FUNCTION erp.order_node_touched()', t.relname);
+        END LOOP;
         -- Citus copies each table's rows into its new shards: the guards that keep
         -- builtin rows and the feeds that record changes must not see that copy
         FOR t IN SELECT * FROM erp.citus_layout() l WHERE l.placement <> 'coordinator' ORDER BY l.ord LOOP
@@ -321,6 +330,12 @@ BEGIN
     -- statements over it (doc/scaling.md); Citus passes this on to the workers.
     EXECUTE pg_catalog.format('ALTER DATABASE %I SET citus.multi_shard_modify_mode = sequential',
                               pg_catalog.current_database());
+    -- the nodes of every order, read by the partner rule on each node (85_access.sql)
+    DELETE FROM erp.order_node;
+    INSERT INTO erp.order_node (order_id, node_id)
+        SELECT DISTINCT r.order_id, r.node_id FROM erp.reservation r ON CONFLICT DO NOTHING;
+    INSERT INTO erp.order_node (order_id, node_id)
+        SELECT DISTINCT l.order_id, l.node_id FROM erp.shipment_line l ON CONFLICT DO NOTHING;
     -- ids unique across nodes, also on workers added since the last call
     SELECT pg_catalog.string_agg(pg_catalog.format('%s:%s: %s', w.nodename, w.nodeport, w.result), '; ')
       INTO bad
@@ -406,6 +421,11 @@ BEGIN
     END LOOP;
     DROP TABLE ierp_fk;
     EXECUTE pg_catalog.format('ALTER DATABASE %I RESET citus.multi_shard_modify_mode', pg_catalog.current_database());
+    -- one node's layout: the partner rule reads the reservations, not erp.order_node
+    FOR t IN SELECT unnest(ARRAY['sales_order', 'order_line', 'shipment_line']) AS relname LOOP
+        EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS order_node_touched ON erp.%I', t.relname);
+    END LOOP;
+    DELETE FROM erp.order_node;
     FOR pol IN DELETE FROM erp.citus_policy RETURNING * LOOP
         EXECUTE pg_catalog.format('ALTER POLICY %I ON erp.%I USING (%s)', pol.polname, pol.relname, pol.qual);
     END LOOP;
