@@ -33,6 +33,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                'wave', 'wave_order', 'order_hold', 'shipment_tracking', 'order_service', 'order_edit',
                -- the nodes of each order, for the partner rule (85_access.sql)
                'order_node',
+               -- idempotency keys: a retry through any node replays (by login name)
+               'idempotency_key',
                -- planning inputs and outputs keyed to master data
                'demand_import', 'anomaly',
                -- the stock: every statement names its item_id
@@ -40,7 +42,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                -- the item's cost (valuation): written with its moves
                'cost_entry', 'cost_balance', 'cost_delta', 'cost_layer',
                -- the coordinator's own bookkeeping
-               'event', 'event_commit', 'event_consumer', 'idempotency_key', 'feed_change',
+               'event', 'event_commit', 'event_consumer', 'feed_change',
                'feed_horizon', 'policy_change', 'period_close', 'period_balance',
                'stock_move_archive', 'forecast_snapshot', 'citus_policy', 'period_cost',
                'cost_entry_archive'],
@@ -52,11 +54,11 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                'reference', 'reference', 'reference', 'reference', 'reference',
                'reference', 'reference', 'reference', 'reference', 'reference', 'reference',
                'reference', 'reference', 'reference', 'reference', 'reference', 'reference',
-               'reference',
+               'reference', 'reference',
                'reference', 'reference',
                'item', 'item', 'item', 'item', 'item', 'item',
                'item', 'item', 'item', 'item',
-               'coordinator', 'coordinator', 'coordinator', 'coordinator', 'coordinator',
+               'coordinator', 'coordinator', 'coordinator', 'coordinator',
                'coordinator', 'coordinator', 'coordinator', 'coordinator',
                'coordinator', 'coordinator', 'coordinator', 'coordinator',
                'coordinator'])
@@ -158,6 +160,9 @@ LANGUAGE sql IMMUTABLE AS $$
             THEN '(erp.visible_nodes() IS NULL) OR erp.order_visible(order_id)'
         WHEN relname = 'rma'
             THEN '(erp.visible_nodes() IS NULL) OR erp.rma_visible(rma_id)'
+        -- keys by login name on Citus (src/idempotency.c: a login's oid differs per node)
+        WHEN relname = 'idempotency_key'
+            THEN 'role_name OPERATOR(pg_catalog.=) SESSION_USER'
         WHEN qual ~* '\mEXISTS\M'
             THEN '(erp.visible_nodes() IS NULL)'
         ELSE pg_catalog.regexp_replace(qual, '\(\s*SELECT erp\.visible_nodes\(\) AS visible_nodes\)',
@@ -286,6 +291,12 @@ BEGIN
             PERFORM erp.citus_run_everywhere(pg_catalog.format('ALTER POLICY %I ON erp.%I USING (%s)',
                 pol.policyname, pol.tablename, erp.citus_policy_qual(pol.tablename, pol.qual)));
         END LOOP;
+        -- idempotency keys are shared by every node, by login name (src/idempotency.c):
+        -- the keys of dropped logins can never be replayed and go; no two live
+        -- logins share a name
+        DELETE FROM erp.idempotency_key k
+         WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.oid = k.role_oid);
+        CREATE UNIQUE INDEX IF NOT EXISTS idempotency_key_role_name_key ON erp.idempotency_key (role_name, key);
         -- the order tables note the orders a call changes, on every placement, for
         -- erp.order_node (src/access.c, AccessSyncOrders)
         FOR t IN SELECT unnest(ARRAY['sales_order', 'order_line', 'shipment_line']) AS relname LOOP
@@ -421,6 +432,8 @@ BEGIN
     END LOOP;
     DROP TABLE ierp_fk;
     EXECUTE pg_catalog.format('ALTER DATABASE %I RESET citus.multi_shard_modify_mode', pg_catalog.current_database());
+    -- one node's layout: idempotency keys by login oid again
+    DROP INDEX IF EXISTS erp.idempotency_key_role_name_key;
     -- one node's layout: the partner rule reads the reservations, not erp.order_node
     FOR t IN SELECT unnest(ARRAY['sales_order', 'order_line', 'shipment_line']) AS relname LOOP
         EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS order_node_touched ON erp.%I', t.relname);
