@@ -51,10 +51,15 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "commands/trigger.h"
+#include "optimizer/planner.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_trigger.h"
+#include "commands/extension.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
@@ -70,10 +75,13 @@
 #include "utils/syscache.h"
 
 #include "ierp.h"
+#include "stock/slot_rows.h"
 
 PG_FUNCTION_INFO_V1(ierp_access_visible_nodes);
 IERP_OWNER_ENTRY(ierp_access_order_visible);
 IERP_OWNER_ENTRY(ierp_access_rma_visible);
+IERP_OWNER_ENTRY(ierp_access_po_visible);
+IERP_OWNER_ENTRY(ierp_access_po_line_visible);
 
 typedef struct NodeGrant
 {
@@ -119,12 +127,21 @@ AccessRoleCallback(Datum arg, int cacheid, uint32 hashvalue)
 	access_invalidations++;
 }
 
+/* a setting of Citus: defined when Citus is loaded in this backend */
+#define CITUS_LOADED_GUC "citus.allow_nested_distributed_execution"
+
+static planner_hook_type prev_planner = NULL;
+static PlannedStmt *AccessPlanner(Query *parse, const char *query_string, int cursor_options,
+								  ParamListInfo bound_params);
+
 void
 AccessInit(void)
 {
 	IerpRegisterRelcacheCallback(AccessRelcacheCallback, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHOID, AccessRoleCallback, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, AccessRoleCallback, (Datum) 0);
+	prev_planner = planner_hook;
+	planner_hook = AccessPlanner;
 }
 
 /*
@@ -414,6 +431,152 @@ IerpCallAsOwner(PGFunction body, FunctionCallInfo fcinfo)
 	return result;
 }
 
+/*
+ * The books on Citus.  The guards of the stock and cost tables (IE005) are
+ * triggers: on one node they fire on the table, in the backend that knows
+ * whether the kernel is writing; on Citus they fire on the shards, in a
+ * backend Citus opened, where the kernel's routed statements and a
+ * superuser's own statement through the coordinator look alike
+ * (StockShardWriteRouted lets both through).  So in the client's backend,
+ * before Citus sends anything, a statement that writes one of these tables
+ * while no public function of the extension runs here (entry_depth 0) is
+ * refused as the guard would refuse it on one node: when the session may
+ * write the table (else the executor's 42501 comes first), one of the table's
+ * guard triggers would fire for it (enabled, in this session_replication_role;
+ * erp.archive_ledger's replica mode and erp.undistribute()'s disabled
+ * triggers pass, as on one node), and, for INSERT, not in restore mode.
+ */
+typedef struct BookGuard
+{
+	const char *table;
+	const char *triggers[2];
+} BookGuard;
+
+static const BookGuard book_guards[] = {
+	{"stock_slot", {"stock_slot_derived", "stock_slot_derived_insert"}},
+	{"stock_move", {"stock_move_guard", "stock_move_append_only"}},
+	{"cost_entry", {"cost_entry_guard", NULL}},
+	{"cost_balance", {"cost_balance_guard", NULL}},
+	{"cost_delta", {"cost_delta_guard", NULL}},
+	{"cost_layer", {"cost_layer_guard", NULL}},
+	{"landed_cost", {"landed_cost_guard", NULL}},
+	{"landed_cost_line", {"landed_cost_line_guard", NULL}},
+};
+
+/* AccessGuardFires: whether a guard trigger of g on rel fires BEFORE event (TRIGGER_TYPE_*) now. */
+static bool
+AccessGuardFires(Relation rel, const BookGuard *g, int16 event)
+{
+	TriggerDesc *td = rel->trigdesc;
+	int			i,
+				k;
+
+	if (td == NULL)
+		return false;
+	for (i = 0; i < td->numtriggers; i++)
+	{
+		const Trigger *t = &td->triggers[i];
+		bool		named = false;
+
+		for (k = 0; k < lengthof(g->triggers); k++)
+			if (g->triggers[k] != NULL && strcmp(t->tgname, g->triggers[k]) == 0)
+				named = true;
+		if (!named || !TRIGGER_FOR_BEFORE(t->tgtype) || (t->tgtype & event) == 0)
+			continue;
+		if (t->tgenabled == TRIGGER_DISABLED)
+			continue;
+		if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA
+			? t->tgenabled == TRIGGER_FIRES_ON_ORIGIN
+			: t->tgenabled == TRIGGER_FIRES_ON_REPLICA)
+			continue;
+		return true;
+	}
+	return false;
+}
+
+static void
+AccessRefuseBookWrites(Query *query, Oid nsp)
+{
+	ListCell   *lc;
+
+	foreach(lc, query->cteList)
+	{
+		CommonTableExpr *cte = (CommonTableExpr *) lfirst(lc);
+
+		if (cte->ctequery != NULL && IsA(cte->ctequery, Query))
+			AccessRefuseBookWrites((Query *) cte->ctequery, nsp);
+	}
+	foreach(lc, query->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+		const BookGuard *g = NULL;
+		const char *name;
+		int16		event = 0;
+		int			i;
+		Relation	rel;
+		bool		fires;
+
+		if (rte->rtekind == RTE_SUBQUERY && rte->subquery != NULL)
+			AccessRefuseBookWrites(rte->subquery, nsp);
+		if (rte->rtekind != RTE_RELATION ||
+			(rte->requiredPerms & (ACL_INSERT | ACL_UPDATE | ACL_DELETE)) == 0 ||
+			get_rel_namespace(rte->relid) != nsp)
+			continue;
+		name = get_rel_name(rte->relid);
+		for (i = 0; name != NULL && i < lengthof(book_guards); i++)
+			if (strcmp(name, book_guards[i].table) == 0)
+				g = &book_guards[i];
+		/* on one node the guards themselves decide, on the table */
+		if (g == NULL || StockDirectAccess())
+			continue;
+		if ((rte->requiredPerms & ACL_INSERT) && !ierp_restore_mode)
+			event |= TRIGGER_TYPE_INSERT;
+		if (rte->requiredPerms & ACL_UPDATE)
+			event |= TRIGGER_TYPE_UPDATE;
+		if (rte->requiredPerms & ACL_DELETE)
+			event |= TRIGGER_TYPE_DELETE;
+		/* without the privilege the executor refuses it first (42501), as on one node */
+		if (event == 0 ||
+			pg_class_aclcheck(rte->relid, OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId(),
+							  rte->requiredPerms & (ACL_INSERT | ACL_UPDATE | ACL_DELETE)) != ACLCHECK_OK)
+			continue;
+		/* the parser locked the statement's relations */
+		rel = relation_open(rte->relid, NoLock);
+		fires = AccessGuardFires(rel, g, event);
+		relation_close(rel, NoLock);
+		if (fires)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_APPEND_ONLY),
+					 errmsg("erp.%s is written only by the extension's functions", g->table),
+					 errdetail("The ledger is append-only and balances and costs are derived from it; "
+							   "on Citus this write is refused on the node it was sent to."),
+					 errhint("Use erp.receive(), erp.move() or erp.adjust() to change stock.")));
+	}
+}
+
+/*
+ * AccessPlanner: the check above, when a statement that writes is planned in
+ * a client's backend (before Citus's planner, which comes next, routes it).
+ */
+static PlannedStmt *
+AccessPlanner(Query *parse, const char *query_string, int cursor_options, ParamListInfo bound_params)
+{
+	if (entry_depth == 0 && (parse->commandType != CMD_SELECT || parse->hasModifyingCTE) &&
+		parse->commandType != CMD_UTILITY &&
+		!creating_extension && GetConfigOption(CITUS_LOADED_GUC, true, false) != NULL)
+	{
+		const char *app = application_name;
+		Oid			nsp = get_namespace_oid("erp", true);
+
+		if ((app == NULL || strncmp(app, "citus_internal", strlen("citus_internal")) != 0) &&
+			OidIsValid(nsp))
+			AccessRefuseBookWrites(parse, nsp);
+	}
+	if (prev_planner)
+		return prev_planner(parse, query_string, cursor_options, bound_params);
+	return standard_planner(parse, query_string, cursor_options, bound_params);
+}
+
 /* IerpActorName: the identity's name, as recorded in created_by, actor, ... */
 char *
 IerpActorName(void)
@@ -527,7 +690,6 @@ AccessNodesCount(SPIPlanPtr plan, int64 id, bool read_only, uint64 *total)
  * partner's reads of the documents themselves run in the partner's own
  * backend, where the full rule decides.
  */
-#define CITUS_LOADED_GUC "citus.allow_nested_distributed_execution"
 #define CITUS_NESTED_ERROR "cannot execute a distributed query from a query on a shard"
 
 typedef bool (*AccessRule) (int64 id, bool read_only);
@@ -988,4 +1150,51 @@ ierp_access_rma_visible_body(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	PG_RETURN_BOOL(!AccessRestricted() || AccessRmaOwn(PG_GETARG_INT64(0), true));
+}
+
+/*
+ * AccessPoRule: whether a partner may see a purchase order (by_line: the
+ * purchase order of a line): its node is one of the partner's.  Read from
+ * this node's copy of the purchase orders (on one node the table itself;
+ * on Citus this node's placement of the reference tables), so it decides
+ * inside a query on a shard as well: the policies erp.distribute() gives
+ * purchase order lines and landed costs on Citus call it (on one node their
+ * subqueries read erp.purchase_order under its own policy: the same rule).
+ */
+static bool
+AccessPoRule(int64 id, bool by_line)
+{
+	static LocalPlan po = {
+		"SELECT p.node_id FROM %s p WHERE p.purchase_order_id OPERATOR(pg_catalog.=) $1", 1, {"purchase_order"}
+	};
+	static LocalPlan line = {
+		"SELECT p.node_id FROM %s l JOIN %s p ON p.purchase_order_id OPERATOR(pg_catalog.=) l.purchase_order_id"
+		" WHERE l.purchase_order_line_id OPERATOR(pg_catalog.=) $1", 2, {"purchase_order_line", "purchase_order"}
+	};
+	uint64		visible,
+				total;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	visible = AccessNodesCount(AccessLocalPlan(by_line ? &line : &po), id, true, &total);
+	SPI_finish();
+	return total > 0 && visible == total;
+}
+
+/* erp.po_visible(purchase_order_id): whether the session may see the purchase order. */
+static Datum
+ierp_access_po_visible_body(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_BOOL(!AccessRestricted() || AccessPoRule(PG_GETARG_INT64(0), false));
+}
+
+/* erp.po_line_visible(purchase_order_line_id): the same for a line's purchase order. */
+static Datum
+ierp_access_po_line_visible_body(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_BOOL(!AccessRestricted() || AccessPoRule(PG_GETARG_INT64(0), true));
 }

@@ -138,8 +138,10 @@ COMMENT ON FUNCTION erp.citus_node_ids() IS
 -- erp.visible_nodes() itself (STABLE, cached per backend: the same answer), and
 -- the documents' policies, which look at the stock rows of the document
 -- (EXISTS over other tables), call the document's visibility function instead
--- (erp.order_visible, erp.rma_visible) or, for purchase order lines, show them
--- to no partner.  erp.distribute() keeps each policy it rewrites here, and
+-- (erp.order_visible, erp.rma_visible; for purchase order lines and landed
+-- costs erp.po_visible, erp.po_line_visible, 85_access.sql), and the
+-- idempotency keys' policy compares the login's name (src/idempotency.c).
+-- erp.distribute() keeps each policy it rewrites here, and
 -- erp.undistribute() puts it back.
 CREATE TABLE erp.citus_policy (
     relname     name NOT NULL,
@@ -160,6 +162,10 @@ LANGUAGE sql IMMUTABLE AS $$
             THEN '(erp.visible_nodes() IS NULL) OR erp.order_visible(order_id)'
         WHEN relname = 'rma'
             THEN '(erp.visible_nodes() IS NULL) OR erp.rma_visible(rma_id)'
+        WHEN relname IN ('purchase_order_line', 'landed_cost')
+            THEN '(erp.visible_nodes() IS NULL) OR erp.po_visible(purchase_order_id)'
+        WHEN relname = 'landed_cost_line'
+            THEN '(erp.visible_nodes() IS NULL) OR erp.po_line_visible(purchase_order_line_id)'
         -- keys by login name on Citus (src/idempotency.c: a login's oid differs per node)
         WHEN relname = 'idempotency_key'
             THEN 'role_name OPERATOR(pg_catalog.=) SESSION_USER'
@@ -341,6 +347,15 @@ BEGIN
     -- statements over it (doc/scaling.md); Citus passes this on to the workers.
     EXECUTE pg_catalog.format('ALTER DATABASE %I SET citus.multi_shard_modify_mode = sequential',
                               pg_catalog.current_database());
+    -- The module in every session of the database (src/access.c): a write of the
+    -- balances, the ledger or the costs through any node is then refused (IE005)
+    -- in the backend it was sent to, before Citus routes it to the shards, where
+    -- it would look like the kernel's own routed statements.
+    IF NOT 'inventory_erp' = ANY (pg_catalog.string_to_array(
+               pg_catalog.replace(pg_catalog.current_setting('session_preload_libraries'), ' ', ''), ',')) THEN
+        EXECUTE pg_catalog.format('ALTER DATABASE %I SET session_preload_libraries = %L', pg_catalog.current_database(),
+            pg_catalog.concat_ws(',', NULLIF(pg_catalog.current_setting('session_preload_libraries'), ''), 'inventory_erp'));
+    END IF;
     -- the nodes of every order, read by the partner rule on each node (85_access.sql)
     DELETE FROM erp.order_node;
     INSERT INTO erp.order_node (order_id, node_id)
@@ -432,6 +447,15 @@ BEGIN
     END LOOP;
     DROP TABLE ierp_fk;
     EXECUTE pg_catalog.format('ALTER DATABASE %I RESET citus.multi_shard_modify_mode', pg_catalog.current_database());
+    SELECT pg_catalog.string_agg(l, ',') INTO cols
+      FROM pg_catalog.unnest(pg_catalog.string_to_array(
+               pg_catalog.replace(pg_catalog.current_setting('session_preload_libraries'), ' ', ''), ',')) AS l
+     WHERE l <> 'inventory_erp';
+    IF cols IS NULL THEN
+        EXECUTE pg_catalog.format('ALTER DATABASE %I RESET session_preload_libraries', pg_catalog.current_database());
+    ELSE
+        EXECUTE pg_catalog.format('ALTER DATABASE %I SET session_preload_libraries = %L', pg_catalog.current_database(), cols);
+    END IF;
     -- one node's layout: idempotency keys by login oid again
     DROP INDEX IF EXISTS erp.idempotency_key_role_name_key;
     -- one node's layout: the partner rule reads the reservations, not erp.order_node

@@ -145,3 +145,17 @@ ALTER TABLE erp.order_node ENABLE ROW LEVEL SECURITY;
 CREATE POLICY partner_nodes ON erp.order_node
     USING ((SELECT erp.visible_nodes()) IS NULL
            OR node_id OPERATOR(pg_catalog.=) ANY (CAST((SELECT erp.visible_nodes()) AS bigint[])));
+
+-- Whether the session may see a purchase order, or the purchase order of a
+-- line: for a partner, when its node is one of the partner's.  On Citus the
+-- policies of purchase order lines and landed costs call them (erp.distribute(),
+-- erp.citus_policy_qual): Citus refuses the subqueries of their one-node policies.
+CREATE FUNCTION erp.po_visible(purchase_order_id bigint) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'ierp_access_po_visible'
+    LANGUAGE C STABLE STRICT PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.po_visible(bigint) IS 'Whether the session may see the purchase order: always for a session that is no partner; for a partner, when the purchase order''s node is one of its nodes';
+
+CREATE FUNCTION erp.po_line_visible(purchase_order_line_id bigint) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'ierp_access_po_line_visible'
+    LANGUAGE C STABLE STRICT PARALLEL RESTRICTED SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION erp.po_line_visible(bigint) IS 'Whether the session may see the purchase order of the line: always for a session that is no partner; for a partner, when that purchase order''s node is one of its nodes';

@@ -89,6 +89,8 @@ check "erp.verify() is empty" "0" "$(c -c "SELECT count(*) FROM erp.verify()")"
 c -c "SET client_min_messages = warning" -c "SELECT erp.undistribute()" >/dev/null || exit 1
 check "after erp.undistribute() a retry on the coordinator still replays" "$id | 5 moves, on hand 21" \
     "$(as ierp_idem_a 0 -c "SELECT erp.receive('TEE', 'DC1', 7, idempotency_key => 'k1')") | $(books)"
+check "and erp.distribute()'s session_preload_libraries setting of the database is gone" "" \
+    "$(c -c "SHOW session_preload_libraries")"
 check "and the name index erp.distribute() added is gone" "0" \
     "$(c -c "SELECT count(*) FROM pg_indexes WHERE schemaname = 'erp' AND indexname = 'idempotency_key_role_name_key'")"
 c -c "SET client_min_messages = warning" -c "DROP OWNED BY ierp_idem_a, ierp_idem_b" -c "DROP ROLE ierp_idem_a" -c "DROP ROLE ierp_idem_b" >/dev/null 2>&1

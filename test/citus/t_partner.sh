@@ -53,6 +53,8 @@ check "(one node: refused at DC1 and on other orders: IE009 x7, and by privilege
     "$(grep -c '^ERROR:  IE009' "$CITUS_LOG_DIR/partner-one.out") $(grep -c '^ERROR:  42501' "$CITUS_LOG_DIR/partner-one.out")"
 check "(one node: its order 2 picked, order 3 allocated at DC2)" "2 picking 3 allocated" \
     "$(tail -6 "$CITUS_LOG_DIR/partner-one.out" | grep -E '^ +[23] \|' | tr -d '|' | tr -s ' ' | sed 's/^ //' | tr '\n' ' ' | sed 's/ $//')"
+check "(one node: it sees purchase order 2 at DC2 only, its 2 lines and its landed cost)" "2 | 2 1, 2 2 | 2 duty" \
+    "$(sed -n '/^ purchase_order_id | node_id | status/,/^(/p' "$CITUS_LOG_DIR/partner-one.out" | grep -E '^ +[0-9]+ \|' | awk '{print $1}' | tr '\n' ' ' | sed 's/ $//') | $(sed -n '/^ purchase_order_id | line_no | qty/,/^(/p' "$CITUS_LOG_DIR/partner-one.out" | grep -E '^ +[0-9]+ \|' | awk '{print $1, $3}' | paste -sd, | sed 's/,/, /g') | $(sed -n '/^ purchase_order_id | kind | amount/,/^(/p' "$CITUS_LOG_DIR/partner-one.out" | grep -E '^ +[0-9]+ \|' | awk '{print $1, $3}')"
 # Inside Citus's query on a shard the order rule cannot read the reservations of
 # other nodes: it reads erp.order_node there (kept by the backend that changes an
 # order, src/access.c).  A partner's joins of its orders with stock rows show the
