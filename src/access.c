@@ -940,6 +940,27 @@ ierp_access_order_touched(PG_FUNCTION_ARGS)
 	if (app != NULL && strncmp(app, "citus_internal", strlen("citus_internal")) == 0)
 		return PointerGetDatum(NULL);
 	tup = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
+	/*
+	 * A new order, or a new line that holds nothing (capture): no stock yet.
+	 * A line written with units allocated (an order placed and allocated at
+	 * once), any update, and every shipment line may change its nodes.
+	 */
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		AttrNumber	alloc = SPI_fnumber(RelationGetDescr(trigdata->tg_relation), "qty_allocated");
+		bool		shipment = SPI_fnumber(RelationGetDescr(trigdata->tg_relation), "shipment_id") > 0;
+
+		if (!shipment)
+		{
+			Datum		qty;
+
+			if (alloc <= 0)
+				return PointerGetDatum(NULL);	/* the order itself */
+			qty = heap_getattr(tup, alloc, RelationGetDescr(trigdata->tg_relation), &isnull);
+			if (isnull || DatumGetInt64(qty) == 0)
+				return PointerGetDatum(NULL);
+		}
+	}
 	att = SPI_fnumber(RelationGetDescr(trigdata->tg_relation), "order_id");
 	if (att <= 0)
 		elog(ERROR, "inventory_erp: erp.order_node_touched() on a table without order_id");
@@ -984,7 +1005,6 @@ AccessSyncOrders(void)
 	int			n,
 				nwant,
 				i;
-	bool		same;
 	Datum		orders;
 
 	if (touched_count == 0 || touched_lxid != MyProc->lxid)
@@ -1025,22 +1045,67 @@ AccessSyncOrders(void)
 			 1, one);
 	if (SPI_execute_plan(have_plan, &orders, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read erp.order_node");
-	same = (int) SPI_processed == nwant;
-	for (i = 0; same && i < nwant; i++)
 	{
-		bool		isnull;
+		/* the pairs to add (wanted, not there) and to drop (there, not wanted): both sorted */
+		uint64		nhave = SPI_processed;
+		SPITupleTable *have = SPI_tuptable;
+		Datum	   *add_o = palloc(sizeof(Datum) * Max(nwant, 1));
+		Datum	   *add_n = palloc(sizeof(Datum) * Max(nwant, 1));
+		Datum	   *drop_o = palloc(sizeof(Datum) * Max(nhave, 1));
+		Datum	   *drop_n = palloc(sizeof(Datum) * Max(nhave, 1));
+		int			nadd = 0,
+					ndrop = 0,
+					w = 0;
+		uint64		h = 0;
 
-		same = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)) ==
-			DatumGetInt64(want_orders[i]) &&
-			DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull)) ==
-			DatumGetInt64(want_nodes[i]);
-	}
-	if (!same)
-	{
-		IerpPlan(&drop_plan, "DELETE FROM erp.order_node WHERE order_id OPERATOR(pg_catalog.=) ANY ($1)", 1, one);
-		if (SPI_execute_plan(drop_plan, &orders, NULL, false, 0) != SPI_OK_DELETE)
-			elog(ERROR, "inventory_erp: cannot write erp.order_node");
-		if (nwant > 0)
+		while (w < nwant || h < nhave)
+		{
+			int			cmp;
+			bool		isnull;
+			int64		ho = 0,
+						hn = 0;
+
+			if (h < nhave)
+			{
+				ho = DatumGetInt64(SPI_getbinval(have->vals[h], have->tupdesc, 1, &isnull));
+				hn = DatumGetInt64(SPI_getbinval(have->vals[h], have->tupdesc, 2, &isnull));
+			}
+			if (w >= nwant)
+				cmp = 1;
+			else if (h >= nhave)
+				cmp = -1;
+			else if (DatumGetInt64(want_orders[w]) != ho)
+				cmp = DatumGetInt64(want_orders[w]) < ho ? -1 : 1;
+			else
+				cmp = DatumGetInt64(want_nodes[w]) < hn ? -1 : (DatumGetInt64(want_nodes[w]) > hn ? 1 : 0);
+			if (cmp < 0)
+			{
+				add_o[nadd] = want_orders[w];
+				add_n[nadd++] = want_nodes[w++];
+			}
+			else if (cmp > 0)
+			{
+				drop_o[ndrop] = Int64GetDatum(ho);
+				drop_n[ndrop++] = Int64GetDatum(hn);
+				h++;
+			}
+			else
+			{
+				w++;
+				h++;
+			}
+		}
+		/* rare (a cancelled, released or moved reservation): a statement per pair */
+		for (i = 0; i < ndrop; i++)
+		{
+			IerpPlan(&drop_plan,
+					 "DELETE FROM erp.order_node WHERE order_id OPERATOR(pg_catalog.=) $1"
+					 " AND node_id OPERATOR(pg_catalog.=) $2",
+					 2, (Oid[]) {INT8OID, INT8OID});
+			if (SPI_execute_plan(drop_plan, (Datum[]) {drop_o[i], drop_n[i]}, NULL, false, 0) != SPI_OK_DELETE)
+				elog(ERROR, "inventory_erp: cannot write erp.order_node");
+		}
+		if (nadd > 0)
 		{
 			Datum		values[2];
 
@@ -1048,9 +1113,9 @@ AccessSyncOrders(void)
 					 "INSERT INTO erp.order_node (order_id, node_id)"
 					 " SELECT o, n FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS u(o, n)",
 					 2, two);
-			values[0] = PointerGetDatum(construct_array(want_orders, nwant, INT8OID, sizeof(int64),
+			values[0] = PointerGetDatum(construct_array(add_o, nadd, INT8OID, sizeof(int64),
 														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-			values[1] = PointerGetDatum(construct_array(want_nodes, nwant, INT8OID, sizeof(int64),
+			values[1] = PointerGetDatum(construct_array(add_n, nadd, INT8OID, sizeof(int64),
 														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 			if (SPI_execute_plan(add_plan, values, NULL, false, 0) != SPI_OK_INSERT)
 				elog(ERROR, "inventory_erp: cannot write erp.order_node");
