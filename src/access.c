@@ -51,11 +51,18 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "commands/trigger.h"
+#include "optimizer/planner.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_trigger.h"
+#include "commands/extension.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -63,14 +70,18 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/resowner.h"
 #include "utils/syscache.h"
 
 #include "ierp.h"
+#include "stock/slot_rows.h"
 
 PG_FUNCTION_INFO_V1(ierp_access_visible_nodes);
 IERP_OWNER_ENTRY(ierp_access_order_visible);
 IERP_OWNER_ENTRY(ierp_access_rma_visible);
+IERP_OWNER_ENTRY(ierp_access_po_visible);
+IERP_OWNER_ENTRY(ierp_access_po_line_visible);
 
 typedef struct NodeGrant
 {
@@ -116,12 +127,21 @@ AccessRoleCallback(Datum arg, int cacheid, uint32 hashvalue)
 	access_invalidations++;
 }
 
+/* a setting of Citus: defined when Citus is loaded in this backend */
+#define CITUS_LOADED_GUC "citus.allow_nested_distributed_execution"
+
+static planner_hook_type prev_planner = NULL;
+static PlannedStmt *AccessPlanner(Query *parse, const char *query_string, int cursor_options,
+								  ParamListInfo bound_params);
+
 void
 AccessInit(void)
 {
 	IerpRegisterRelcacheCallback(AccessRelcacheCallback, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHOID, AccessRoleCallback, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, AccessRoleCallback, (Datum) 0);
+	prev_planner = planner_hook;
+	planner_hook = AccessPlanner;
 }
 
 /*
@@ -291,6 +311,10 @@ AccessResolve(Oid who)
  */
 static Oid	entry_caller = InvalidOid;
 
+/* the orders this transaction changed on Citus (see AccessSyncOrders) */
+static int	touched_count = 0;
+static void AccessSyncOrders(void);
+
 /* set once at load by idempotency.c: runs a public function's body */
 IerpEntryHook ierp_entry_hook = NULL;
 static int	entry_depth = 0;
@@ -393,6 +417,9 @@ IerpCallAsOwner(PGFunction body, FunctionCallInfo fcinfo)
 		SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
 		/* the body, or what the entry hook makes of it (idempotency.c) */
 		result = ierp_entry_hook ? ierp_entry_hook(body, fcinfo) : body(fcinfo);
+		/* on Citus: the nodes of the orders this call changed, for every node to read */
+		if (entry_depth == 1 && touched_count > 0)
+			AccessSyncOrders();
 	}
 	PG_FINALLY();
 	{
@@ -402,6 +429,152 @@ IerpCallAsOwner(PGFunction body, FunctionCallInfo fcinfo)
 	}
 	PG_END_TRY();
 	return result;
+}
+
+/*
+ * The books on Citus.  The guards of the stock and cost tables (IE005) are
+ * triggers: on one node they fire on the table, in the backend that knows
+ * whether the kernel is writing; on Citus they fire on the shards, in a
+ * backend Citus opened, where the kernel's routed statements and a
+ * superuser's own statement through the coordinator look alike
+ * (StockShardWriteRouted lets both through).  So in the client's backend,
+ * before Citus sends anything, a statement that writes one of these tables
+ * while no public function of the extension runs here (entry_depth 0) is
+ * refused as the guard would refuse it on one node: when the session may
+ * write the table (else the executor's 42501 comes first), one of the table's
+ * guard triggers would fire for it (enabled, in this session_replication_role;
+ * erp.archive_ledger's replica mode and erp.undistribute()'s disabled
+ * triggers pass, as on one node), and, for INSERT, not in restore mode.
+ */
+typedef struct BookGuard
+{
+	const char *table;
+	const char *triggers[2];
+} BookGuard;
+
+static const BookGuard book_guards[] = {
+	{"stock_slot", {"stock_slot_derived", "stock_slot_derived_insert"}},
+	{"stock_move", {"stock_move_guard", "stock_move_append_only"}},
+	{"cost_entry", {"cost_entry_guard", NULL}},
+	{"cost_balance", {"cost_balance_guard", NULL}},
+	{"cost_delta", {"cost_delta_guard", NULL}},
+	{"cost_layer", {"cost_layer_guard", NULL}},
+	{"landed_cost", {"landed_cost_guard", NULL}},
+	{"landed_cost_line", {"landed_cost_line_guard", NULL}},
+};
+
+/* AccessGuardFires: whether a guard trigger of g on rel fires BEFORE event (TRIGGER_TYPE_*) now. */
+static bool
+AccessGuardFires(Relation rel, const BookGuard *g, int16 event)
+{
+	TriggerDesc *td = rel->trigdesc;
+	int			i,
+				k;
+
+	if (td == NULL)
+		return false;
+	for (i = 0; i < td->numtriggers; i++)
+	{
+		const Trigger *t = &td->triggers[i];
+		bool		named = false;
+
+		for (k = 0; k < lengthof(g->triggers); k++)
+			if (g->triggers[k] != NULL && strcmp(t->tgname, g->triggers[k]) == 0)
+				named = true;
+		if (!named || !TRIGGER_FOR_BEFORE(t->tgtype) || (t->tgtype & event) == 0)
+			continue;
+		if (t->tgenabled == TRIGGER_DISABLED)
+			continue;
+		if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA
+			? t->tgenabled == TRIGGER_FIRES_ON_ORIGIN
+			: t->tgenabled == TRIGGER_FIRES_ON_REPLICA)
+			continue;
+		return true;
+	}
+	return false;
+}
+
+static void
+AccessRefuseBookWrites(Query *query, Oid nsp)
+{
+	ListCell   *lc;
+
+	foreach(lc, query->cteList)
+	{
+		CommonTableExpr *cte = (CommonTableExpr *) lfirst(lc);
+
+		if (cte->ctequery != NULL && IsA(cte->ctequery, Query))
+			AccessRefuseBookWrites((Query *) cte->ctequery, nsp);
+	}
+	foreach(lc, query->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+		const BookGuard *g = NULL;
+		const char *name;
+		int16		event = 0;
+		int			i;
+		Relation	rel;
+		bool		fires;
+
+		if (rte->rtekind == RTE_SUBQUERY && rte->subquery != NULL)
+			AccessRefuseBookWrites(rte->subquery, nsp);
+		if (rte->rtekind != RTE_RELATION ||
+			(rte->requiredPerms & (ACL_INSERT | ACL_UPDATE | ACL_DELETE)) == 0 ||
+			get_rel_namespace(rte->relid) != nsp)
+			continue;
+		name = get_rel_name(rte->relid);
+		for (i = 0; name != NULL && i < lengthof(book_guards); i++)
+			if (strcmp(name, book_guards[i].table) == 0)
+				g = &book_guards[i];
+		/* on one node the guards themselves decide, on the table */
+		if (g == NULL || StockDirectAccess())
+			continue;
+		if ((rte->requiredPerms & ACL_INSERT) && !ierp_restore_mode)
+			event |= TRIGGER_TYPE_INSERT;
+		if (rte->requiredPerms & ACL_UPDATE)
+			event |= TRIGGER_TYPE_UPDATE;
+		if (rte->requiredPerms & ACL_DELETE)
+			event |= TRIGGER_TYPE_DELETE;
+		/* without the privilege the executor refuses it first (42501), as on one node */
+		if (event == 0 ||
+			pg_class_aclcheck(rte->relid, OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId(),
+							  rte->requiredPerms & (ACL_INSERT | ACL_UPDATE | ACL_DELETE)) != ACLCHECK_OK)
+			continue;
+		/* the parser locked the statement's relations */
+		rel = relation_open(rte->relid, NoLock);
+		fires = AccessGuardFires(rel, g, event);
+		relation_close(rel, NoLock);
+		if (fires)
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_APPEND_ONLY),
+					 errmsg("erp.%s is written only by the extension's functions", g->table),
+					 errdetail("The ledger is append-only and balances and costs are derived from it; "
+							   "on Citus this write is refused on the node it was sent to."),
+					 errhint("Use erp.receive(), erp.move() or erp.adjust() to change stock.")));
+	}
+}
+
+/*
+ * AccessPlanner: the check above, when a statement that writes is planned in
+ * a client's backend (before Citus's planner, which comes next, routes it).
+ */
+static PlannedStmt *
+AccessPlanner(Query *parse, const char *query_string, int cursor_options, ParamListInfo bound_params)
+{
+	if (entry_depth == 0 && (parse->commandType != CMD_SELECT || parse->hasModifyingCTE) &&
+		parse->commandType != CMD_UTILITY &&
+		!creating_extension && GetConfigOption(CITUS_LOADED_GUC, true, false) != NULL)
+	{
+		const char *app = application_name;
+		Oid			nsp = get_namespace_oid("erp", true);
+
+		if ((app == NULL || strncmp(app, "citus_internal", strlen("citus_internal")) != 0) &&
+			OidIsValid(nsp))
+			AccessRefuseBookWrites(parse, nsp);
+	}
+	if (prev_planner)
+		return prev_planner(parse, query_string, cursor_options, bound_params);
+	return standard_planner(parse, query_string, cursor_options, bound_params);
 }
 
 /* IerpActorName: the identity's name, as recorded in created_by, actor, ... */
@@ -509,19 +682,20 @@ AccessNodesCount(SPIPlanPtr plan, int64 id, bool read_only, uint64 *total)
  * to another node (its application_name starts with "citus_internal").
  * There the rule cannot read the reservations of other nodes: Citus refuses
  * a distributed query inside a query on a shard (and, when told to allow it,
- * reads over the connection the outer query is using).  Then the answer is
- * "not the partner's": through such a join a partner may see fewer
- * documents than on one node, never more (doc/scaling.md, "Partners").  The
- * C checks (IE009) and a partner's reads of the documents themselves run in
- * the partner's own backend, where the full rule decides.
+ * reads over the connection the outer query is using).  There the rule reads
+ * this node's placements of reference tables instead (AccessOrderRuleLocal,
+ * AccessRmaRuleLocal): erp.order_node, the nodes where each order holds or
+ * shipped stock, which the backend that changes an order keeps
+ * (AccessSyncOrders), and erp.rma_line.  The C checks (IE009) and a
+ * partner's reads of the documents themselves run in the partner's own
+ * backend, where the full rule decides.
  */
-#define CITUS_LOADED_GUC "citus.allow_nested_distributed_execution"
 #define CITUS_NESTED_ERROR "cannot execute a distributed query from a query on a shard"
 
 typedef bool (*AccessRule) (int64 id, bool read_only);
 
 static bool
-AccessOnCitus(AccessRule rule, int64 id, bool read_only)
+AccessOnCitus(AccessRule rule, AccessRule local, int64 id, bool read_only)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
@@ -532,7 +706,7 @@ AccessOnCitus(AccessRule rule, int64 id, bool read_only)
 		return rule(id, read_only);
 	app = GetConfigOption("application_name", true, false);
 	if (app != NULL && strncmp(app, "citus_internal", strlen("citus_internal")) == 0)
-		return false;
+		return local(id, read_only);
 	/* no subtransaction inside a parallel query (the rule is PARALLEL RESTRICTED: the leader) */
 	if (IsInParallelMode())
 		return rule(id, read_only);
@@ -560,7 +734,7 @@ AccessOnCitus(AccessRule rule, int64 id, bool read_only)
 			strncmp(edata->message, CITUS_NESTED_ERROR, strlen(CITUS_NESTED_ERROR)) != 0)
 			ReThrowError(edata);
 		FreeErrorData(edata);
-		own = false;
+		own = local(id, read_only);
 	}
 	PG_END_TRY();
 	return own;
@@ -621,17 +795,347 @@ AccessRmaRule(int64 rma_id, bool read_only)
 	return total > 0 && visible == total;
 }
 
+/*
+ * A query on this node's placement of reference tables, for the rules asked
+ * inside a query on a shard (Citus plans no statement on a placement: it is
+ * a plain table of this node).  sql has one %s per table of names; the plan
+ * is kept and prepared again when a placement changes (erp.distribute()
+ * after erp.undistribute()).
+ */
+typedef struct LocalPlan
+{
+	const char *sql;
+	int			ntables;
+	const char *names[2];
+	Oid			relids[2];
+	SPIPlanPtr	plan;
+} LocalPlan;
+
+static SPIPlanPtr
+AccessLocalPlan(LocalPlan *lp)
+{
+	static const Oid argtypes[1] = {INT8OID};
+	Oid			relids[2] = {InvalidOid, InvalidOid};
+	char	   *qualified[2] = {NULL, NULL};
+	bool		same = lp->plan != NULL;
+	int			i;
+	char	   *sql;
+
+	for (i = 0; i < lp->ntables; i++)
+	{
+		/* a placement still there keeps its oid; else look it up again */
+		if (OidIsValid(lp->relids[i]) && SearchSysCacheExists1(RELOID, ObjectIdGetDatum(lp->relids[i])))
+			relids[i] = lp->relids[i];
+		else
+			relids[i] = IerpLocalRelid(lp->names[i]);
+		if (!OidIsValid(relids[i]))
+			elog(ERROR, "inventory_erp: no table erp.%s on this node", lp->names[i]);
+		if (relids[i] != lp->relids[i])
+			same = false;
+	}
+	if (same)
+		return lp->plan;
+	if (lp->plan != NULL)
+	{
+		SPI_freeplan(lp->plan);
+		lp->plan = NULL;
+	}
+	for (i = 0; i < lp->ntables; i++)
+	{
+		char	   *rel = get_rel_name(relids[i]);
+
+		if (rel == NULL)
+			elog(ERROR, "inventory_erp: no table erp.%s on this node", lp->names[i]);
+		qualified[i] = quote_qualified_identifier("erp", rel);
+	}
+	sql = lp->ntables == 1 ? psprintf(lp->sql, qualified[0]) : psprintf(lp->sql, qualified[0], qualified[1]);
+	lp->plan = NULL;
+	IerpPlan(&lp->plan, sql, 1, argtypes);
+	for (i = 0; i < lp->ntables; i++)
+		lp->relids[i] = relids[i];
+	pfree(sql);
+	return lp->plan;
+}
+
+/*
+ * AccessOrderRuleLocal: the order rule from this node's placements: the
+ * nodes erp.order_node lists for the order (kept with its reservations and
+ * shipments, AccessSyncOrders), else its channel's nodes.
+ */
+static bool
+AccessOrderRuleLocal(int64 order_id, bool read_only)
+{
+	static LocalPlan held = {
+		"SELECT n.node_id FROM %s n WHERE n.order_id OPERATOR(pg_catalog.=) $1", 1, {"order_node"}
+	};
+	static LocalPlan channel = {
+		"SELECT cn.node_id FROM %s o JOIN %s cn ON cn.channel_id OPERATOR(pg_catalog.=) o.channel_id"
+		" WHERE o.order_id OPERATOR(pg_catalog.=) $1", 2, {"sales_order", "channel_node"}
+	};
+	uint64		visible,
+				total;
+	bool		own;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	visible = AccessNodesCount(AccessLocalPlan(&held), order_id, true, &total);
+	own = total > 0 && visible == total;
+	if (total == 0)
+		own = AccessNodesCount(AccessLocalPlan(&channel), order_id, true, &total) > 0;
+	SPI_finish();
+	return own;
+}
+
+/* AccessRmaRuleLocal: the return rule from this node's placement of erp.rma_line. */
+static bool
+AccessRmaRuleLocal(int64 rma_id, bool read_only)
+{
+	static LocalPlan lines = {
+		"SELECT l.node_id FROM %1$s l WHERE l.rma_id OPERATOR(pg_catalog.=) $1"
+		" UNION SELECT l.received_node_id FROM %1$s l WHERE l.rma_id OPERATOR(pg_catalog.=) $1", 1, {"rma_line"}
+	};
+	uint64		visible,
+				total;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	visible = AccessNodesCount(AccessLocalPlan(&lines), rma_id, true, &total);
+	SPI_finish();
+	return total > 0 && visible == total;
+}
+
+/*
+ * erp.order_node on Citus.  erp.distribute() fills it and puts the trigger
+ * erp.order_node_touched() on the order tables (sales_order, order_line,
+ * shipment_line), which Citus runs on every placement of them: on the
+ * placement of the node the client called, in its own backend, it notes the
+ * order (touched_orders); elsewhere (a connection Citus opened) it does
+ * nothing.  When the outermost public function returns (IerpCallAsOwner),
+ * AccessSyncOrders writes the nodes where each noted order holds or shipped
+ * stock into erp.order_node, in the same transaction, so every node can read
+ * them locally.  Every change of an order's reservations (allocate, release,
+ * cancel, ship, edit) writes its lines or the order too.  On one node there
+ * is no such trigger, and nothing is noted.
+ */
+static int64 *touched_orders = NULL;
+static int	touched_size = 0;
+static LocalTransactionId touched_lxid = InvalidLocalTransactionId;
+
+PG_FUNCTION_INFO_V1(ierp_access_order_touched);
+
+Datum
+ierp_access_order_touched(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	HeapTuple	tup;
+	AttrNumber	att;
+	bool		isnull;
+	Datum		order;
+	const char *app = application_name;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_AFTER(trigdata->tg_event))
+		elog(ERROR, "inventory_erp: erp.order_node_touched() must be an AFTER ROW trigger");
+	/* a placement written on a connection Citus opened: the client's backend notes it */
+	if (app != NULL && strncmp(app, "citus_internal", strlen("citus_internal")) == 0)
+		return PointerGetDatum(NULL);
+	tup = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
+	/*
+	 * A new order, or a new line that holds nothing (capture): no stock yet.
+	 * A line written with units allocated (an order placed and allocated at
+	 * once), any update, and every shipment line may change its nodes.
+	 */
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		AttrNumber	alloc = SPI_fnumber(RelationGetDescr(trigdata->tg_relation), "qty_allocated");
+		bool		shipment = SPI_fnumber(RelationGetDescr(trigdata->tg_relation), "shipment_id") > 0;
+
+		if (!shipment)
+		{
+			Datum		qty;
+
+			if (alloc <= 0)
+				return PointerGetDatum(NULL);	/* the order itself */
+			qty = heap_getattr(tup, alloc, RelationGetDescr(trigdata->tg_relation), &isnull);
+			if (isnull || DatumGetInt64(qty) == 0)
+				return PointerGetDatum(NULL);
+		}
+	}
+	att = SPI_fnumber(RelationGetDescr(trigdata->tg_relation), "order_id");
+	if (att <= 0)
+		elog(ERROR, "inventory_erp: erp.order_node_touched() on a table without order_id");
+	order = heap_getattr(tup, att, RelationGetDescr(trigdata->tg_relation), &isnull);
+	if (isnull)
+		return PointerGetDatum(NULL);
+	if (touched_lxid != MyProc->lxid || touched_orders == NULL)
+	{
+		touched_orders = MemoryContextAlloc(TopTransactionContext, sizeof(int64) * 16);
+		touched_size = 16;
+		touched_count = 0;
+		touched_lxid = MyProc->lxid;
+	}
+	if (touched_count > 0 && touched_orders[touched_count - 1] == DatumGetInt64(order))
+		return PointerGetDatum(NULL);
+	if (touched_count == touched_size)
+	{
+		touched_size *= 2;
+		touched_orders = repalloc(touched_orders, sizeof(int64) * touched_size);
+	}
+	touched_orders[touched_count++] = DatumGetInt64(order);
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * AccessSyncOrders: erp.order_node of the orders noted in this transaction
+ * made what their reservations and shipment lines say (rows written only
+ * when they differ).  Runs as the extension's owner.
+ */
+static void
+AccessSyncOrders(void)
+{
+	static SPIPlanPtr want_plan = NULL;
+	static SPIPlanPtr have_plan = NULL;
+	static SPIPlanPtr drop_plan = NULL;
+	static SPIPlanPtr add_plan = NULL;
+	static const Oid one[1] = {INT8ARRAYOID};
+	static const Oid two[2] = {INT8ARRAYOID, INT8ARRAYOID};
+	Datum	   *ids;
+	Datum	   *want_orders;
+	Datum	   *want_nodes;
+	int			n,
+				nwant,
+				i;
+	Datum		orders;
+
+	if (touched_count == 0 || touched_lxid != MyProc->lxid)
+	{
+		touched_count = 0;
+		return;
+	}
+	n = touched_count;
+	ids = palloc(sizeof(Datum) * n);
+	for (i = 0; i < n; i++)
+		ids[i] = Int64GetDatum(touched_orders[i]);
+	touched_count = 0;
+	orders = PointerGetDatum(construct_array(ids, n, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	/* what the orders hold or shipped, and what erp.order_node says, in one order */
+	IerpPlan(&want_plan,
+			 "SELECT r.order_id, r.node_id FROM erp.reservation r WHERE r.order_id OPERATOR(pg_catalog.=) ANY ($1)"
+			 " UNION SELECT l.order_id, l.node_id FROM erp.shipment_line l WHERE l.order_id OPERATOR(pg_catalog.=) ANY ($1)"
+			 " ORDER BY 1, 2",
+			 1, one);
+	if (SPI_execute_plan(want_plan, &orders, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read the nodes of orders");
+	nwant = (int) SPI_processed;
+	want_orders = palloc(sizeof(Datum) * Max(nwant, 1));
+	want_nodes = palloc(sizeof(Datum) * Max(nwant, 1));
+	for (i = 0; i < nwant; i++)
+	{
+		bool		isnull;
+
+		want_orders[i] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		want_nodes[i] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+	}
+	IerpPlan(&have_plan,
+			 "SELECT n.order_id, n.node_id FROM erp.order_node n WHERE n.order_id OPERATOR(pg_catalog.=) ANY ($1)"
+			 " ORDER BY 1, 2",
+			 1, one);
+	if (SPI_execute_plan(have_plan, &orders, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read erp.order_node");
+	{
+		/* the pairs to add (wanted, not there) and to drop (there, not wanted): both sorted */
+		uint64		nhave = SPI_processed;
+		SPITupleTable *have = SPI_tuptable;
+		Datum	   *add_o = palloc(sizeof(Datum) * Max(nwant, 1));
+		Datum	   *add_n = palloc(sizeof(Datum) * Max(nwant, 1));
+		Datum	   *drop_o = palloc(sizeof(Datum) * Max(nhave, 1));
+		Datum	   *drop_n = palloc(sizeof(Datum) * Max(nhave, 1));
+		int			nadd = 0,
+					ndrop = 0,
+					w = 0;
+		uint64		h = 0;
+
+		while (w < nwant || h < nhave)
+		{
+			int			cmp;
+			bool		isnull;
+			int64		ho = 0,
+						hn = 0;
+
+			if (h < nhave)
+			{
+				ho = DatumGetInt64(SPI_getbinval(have->vals[h], have->tupdesc, 1, &isnull));
+				hn = DatumGetInt64(SPI_getbinval(have->vals[h], have->tupdesc, 2, &isnull));
+			}
+			if (w >= nwant)
+				cmp = 1;
+			else if (h >= nhave)
+				cmp = -1;
+			else if (DatumGetInt64(want_orders[w]) != ho)
+				cmp = DatumGetInt64(want_orders[w]) < ho ? -1 : 1;
+			else
+				cmp = DatumGetInt64(want_nodes[w]) < hn ? -1 : (DatumGetInt64(want_nodes[w]) > hn ? 1 : 0);
+			if (cmp < 0)
+			{
+				add_o[nadd] = want_orders[w];
+				add_n[nadd++] = want_nodes[w++];
+			}
+			else if (cmp > 0)
+			{
+				drop_o[ndrop] = Int64GetDatum(ho);
+				drop_n[ndrop++] = Int64GetDatum(hn);
+				h++;
+			}
+			else
+			{
+				w++;
+				h++;
+			}
+		}
+		/* rare (a cancelled, released or moved reservation): a statement per pair */
+		for (i = 0; i < ndrop; i++)
+		{
+			IerpPlan(&drop_plan,
+					 "DELETE FROM erp.order_node WHERE order_id OPERATOR(pg_catalog.=) $1"
+					 " AND node_id OPERATOR(pg_catalog.=) $2",
+					 2, (Oid[]) {INT8OID, INT8OID});
+			if (SPI_execute_plan(drop_plan, (Datum[]) {drop_o[i], drop_n[i]}, NULL, false, 0) != SPI_OK_DELETE)
+				elog(ERROR, "inventory_erp: cannot write erp.order_node");
+		}
+		if (nadd > 0)
+		{
+			Datum		values[2];
+
+			IerpPlan(&add_plan,
+					 "INSERT INTO erp.order_node (order_id, node_id)"
+					 " SELECT o, n FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS u(o, n)",
+					 2, two);
+			values[0] = PointerGetDatum(construct_array(add_o, nadd, INT8OID, sizeof(int64),
+														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+			values[1] = PointerGetDatum(construct_array(add_n, nadd, INT8OID, sizeof(int64),
+														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+			if (SPI_execute_plan(add_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+				elog(ERROR, "inventory_erp: cannot write erp.order_node");
+		}
+	}
+	SPI_finish();				/* frees what was read (its procedure context) */
+	pfree(ids);
+}
+
 /* AccessOrderOwn, AccessRmaOwn: the rules, wherever they are asked */
 static bool
 AccessOrderOwn(int64 order_id, bool read_only)
 {
-	return AccessOnCitus(AccessOrderRule, order_id, read_only);
+	return AccessOnCitus(AccessOrderRule, AccessOrderRuleLocal, order_id, read_only);
 }
 
 static bool
 AccessRmaOwn(int64 rma_id, bool read_only)
 {
-	return AccessOnCitus(AccessRmaRule, rma_id, read_only);
+	return AccessOnCitus(AccessRmaRule, AccessRmaRuleLocal, rma_id, read_only);
 }
 
 /* AccessCheckOrder: refuses (IE009) a partner's action on an order that is not its own. */
@@ -711,4 +1215,51 @@ ierp_access_rma_visible_body(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	PG_RETURN_BOOL(!AccessRestricted() || AccessRmaOwn(PG_GETARG_INT64(0), true));
+}
+
+/*
+ * AccessPoRule: whether a partner may see a purchase order (by_line: the
+ * purchase order of a line): its node is one of the partner's.  Read from
+ * this node's copy of the purchase orders (on one node the table itself;
+ * on Citus this node's placement of the reference tables), so it decides
+ * inside a query on a shard as well: the policies erp.distribute() gives
+ * purchase order lines and landed costs on Citus call it (on one node their
+ * subqueries read erp.purchase_order under its own policy: the same rule).
+ */
+static bool
+AccessPoRule(int64 id, bool by_line)
+{
+	static LocalPlan po = {
+		"SELECT p.node_id FROM %s p WHERE p.purchase_order_id OPERATOR(pg_catalog.=) $1", 1, {"purchase_order"}
+	};
+	static LocalPlan line = {
+		"SELECT p.node_id FROM %s l JOIN %s p ON p.purchase_order_id OPERATOR(pg_catalog.=) l.purchase_order_id"
+		" WHERE l.purchase_order_line_id OPERATOR(pg_catalog.=) $1", 2, {"purchase_order_line", "purchase_order"}
+	};
+	uint64		visible,
+				total;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_erp: SPI_connect failed");
+	visible = AccessNodesCount(AccessLocalPlan(by_line ? &line : &po), id, true, &total);
+	SPI_finish();
+	return total > 0 && visible == total;
+}
+
+/* erp.po_visible(purchase_order_id): whether the session may see the purchase order. */
+static Datum
+ierp_access_po_visible_body(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_BOOL(!AccessRestricted() || AccessPoRule(PG_GETARG_INT64(0), false));
+}
+
+/* erp.po_line_visible(purchase_order_line_id): the same for a line's purchase order. */
+static Datum
+ierp_access_po_line_visible_body(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_BOOL(!AccessRestricted() || AccessPoRule(PG_GETARG_INT64(0), true));
 }

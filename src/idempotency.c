@@ -471,15 +471,39 @@ IdemContentHash(const IdemFunction *fn, FunctionCallInfo fcinfo, uint8 *digest)
 }
 
 /*
+ * IdemCitusPlacement: this node's placement of erp.idempotency_key when
+ * erp.distribute() made it a reference table (keys are then shared by every
+ * node of the cluster, by login name: doc/scaling.md), else InvalidOid.
+ */
+static Oid
+IdemCitusPlacement(void)
+{
+	Oid			relid = IerpRelid("idempotency_key");
+	Oid			local = IerpLocalRelid("idempotency_key");
+
+	return OidIsValid(local) && local != relid ? local : InvalidOid;
+}
+
+/*
  * IdemLock: owns (role, key) until the transaction ends, waiting for its
  * holder; returns whether it had to wait (another call with the key was in
  * flight).
  */
 static bool
-IdemLock(Oid role, const char *key)
+IdemLock(Oid role, const char *key, Oid placement)
 {
 	LOCKTAG		tag;
-	uint64		h = hash_bytes_uint32_extended((uint32) role, 0);
+	uint64		h;
+
+	/* on Citus a login is known by its name (its oid differs from node to node) */
+	if (OidIsValid(placement))
+	{
+		const char *name = GetUserNameFromId(role, false);
+
+		h = hash_bytes_extended((const unsigned char *) name, (int) strlen(name), 0);
+	}
+	else
+		h = hash_bytes_uint32_extended((uint32) role, 0);
 
 	h = hash_bytes_extended((const unsigned char *) key, (int) strlen(key), h);
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h, IDEMPOTENCY_LOCK_CLASS);
@@ -505,10 +529,15 @@ IdemExpired(TimestampTz created_at)
  * nothing of it before its commit, which just happened.
  */
 static void
-IdemRead(Oid role, const char *key, bool waited, IdemStored *stored)
+IdemRead(Oid role, const char *key, bool waited, Oid placement, IdemStored *stored)
 {
 	static SPIPlanPtr plan = NULL;
 	static const Oid argtypes[2] = {OIDOID, TEXTOID};
+	static SPIPlanPtr citus_plan = NULL;
+	static Oid	citus_placement = InvalidOid;
+	static const Oid citus_argtypes[2] = {NAMEOID, TEXTOID};
+	NameData	role_name;
+	SPIPlanPtr	use;
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	Datum		values[2];
 	HeapTuple	row;
@@ -524,12 +553,36 @@ IdemRead(Oid role, const char *key, bool waited, IdemStored *stored)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
-	IerpPlan(&plan,
-			 "SELECT function, content_hash, result, result_rows, created_at, xmin"
-			 " FROM erp.idempotency_key"
-			 " WHERE role_oid OPERATOR(pg_catalog.=) $1 AND key OPERATOR(pg_catalog.=) $2",
-			 2, argtypes);
-	ret = SPI_execute_snapshot(plan, values, NULL, GetLatestSnapshot(), InvalidSnapshot, true, false, 1);
+	if (OidIsValid(placement))
+	{
+		/*
+		 * On Citus: this node's copy of the reference table (written on every
+		 * node in one two-phase commit), by the login's name
+		 */
+		if (citus_plan == NULL || citus_placement != placement)
+		{
+			char	   *sql = psprintf("SELECT function, content_hash, result, result_rows, created_at, xmin"
+									   " FROM %s WHERE role_name OPERATOR(pg_catalog.=) $1"
+									   " AND key OPERATOR(pg_catalog.=) $2",
+									   quote_qualified_identifier("erp", get_rel_name(placement)));
+
+			if (citus_plan != NULL)
+				SPI_freeplan(citus_plan);
+			citus_plan = NULL;
+			IerpPlan(&citus_plan, sql, 2, citus_argtypes);
+			citus_placement = placement;
+		}
+		namestrcpy(&role_name, GetUserNameFromId(role, false));
+		values[0] = NameGetDatum(&role_name);
+		use = citus_plan;
+	}
+	else
+		use = IerpPlan(&plan,
+					   "SELECT function, content_hash, result, result_rows, created_at, xmin"
+					   " FROM erp.idempotency_key"
+					   " WHERE role_oid OPERATOR(pg_catalog.=) $1 AND key OPERATOR(pg_catalog.=) $2",
+					   2, argtypes);
+	ret = SPI_execute_snapshot(use, values, NULL, GetLatestSnapshot(), InvalidSnapshot, true, false, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: idempotency key lookup failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 0)
@@ -635,13 +688,14 @@ IdemRowsOf(Tuplestorestate *store, TupleDesc desc)
  */
 static void
 IdemStore(Oid role, const char *key, const IdemFunction *fn, const uint8 *digest,
-		  FunctionCallInfo fcinfo, Datum result)
+		  FunctionCallInfo fcinfo, Datum result, Oid placement)
 {
 	static SPIPlanPtr plan = NULL;
-	static const Oid argtypes[8] = {NAMEOID, TEXTOID, TEXTOID, BYTEAOID, TEXTOID, TEXTARRAYOID,
-	TIMESTAMPTZOID, OIDOID};
-	Datum		values[8];
-	char		nulls[8] = {' ', ' ', ' ', ' ', 'n', 'n', ' ', ' '};
+	static SPIPlanPtr citus_plan = NULL;
+	static const Oid argtypes[9] = {NAMEOID, TEXTOID, TEXTOID, BYTEAOID, TEXTOID, TEXTARRAYOID,
+	TIMESTAMPTZOID, OIDOID, TIMESTAMPTZOID};
+	Datum		values[9];
+	char		nulls[9] = {' ', ' ', ' ', ' ', 'n', 'n', ' ', ' ', ' '};
 	NameData	role_name;
 	bytea	   *hash = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
 	int			ret;
@@ -656,6 +710,7 @@ IdemStore(Oid role, const char *key, const IdemFunction *fn, const uint8 *digest
 	values[4] = values[5] = (Datum) 0;
 	values[6] = TimestampTzGetDatum(GetCurrentTimestamp());
 	values[7] = ObjectIdGetDatum(role);
+	values[8] = TimestampTzGetDatum(GetCurrentTimestamp() - (int64) ierp_idempotency_retention * USECS_PER_SEC);
 	if (fn->retset)
 	{
 		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -678,6 +733,37 @@ IdemStore(Oid role, const char *key, const IdemFunction *fn, const uint8 *digest
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
+	if (OidIsValid(placement))
+	{
+		/*
+		 * On Citus, by the login's name (the unique index erp.distribute()
+		 * adds), on every node at once.  Only an expired record is replaced:
+		 * a record that is not was written by a call through another node
+		 * since this one read the key (the advisory lock is this node's), so
+		 * this call ran too: refused, the retry replays the other.
+		 */
+		IerpPlan(&citus_plan,
+				 "INSERT INTO erp.idempotency_key AS k"
+				 " (role_name, key, function, content_hash, result, result_rows, created_at, role_oid)"
+				 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+				 " ON CONFLICT (role_name, key) DO UPDATE SET role_oid = excluded.role_oid,"
+				 " function = excluded.function,"
+				 " content_hash = excluded.content_hash, result = excluded.result,"
+				 " result_rows = excluded.result_rows, created_at = excluded.created_at"
+				 " WHERE k.created_at OPERATOR(pg_catalog.<) $9",
+				 9, argtypes);
+		ret = SPI_execute_plan(citus_plan, values, nulls, false, 0);
+		if (ret != SPI_OK_INSERT)
+			elog(ERROR, "inventory_erp: could not record idempotency key: %s", SPI_result_code_string(ret));
+		if (SPI_processed != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to a concurrent call with idempotency key \"%s\"", key),
+					 errdetail("A call with this key through another node of the cluster committed while this one ran."),
+					 errhint("Retry the transaction: the retry returns the first call's result.")));
+		SPI_finish();
+		return;
+	}
 	IerpPlan(&plan,
 			 "INSERT INTO erp.idempotency_key"
 			 " (role_name, key, function, content_hash, result, result_rows, created_at, role_oid)"
@@ -801,6 +887,7 @@ IdempotentCall(PGFunction body, FunctionCallInfo fcinfo)
 	IdemStored	stored;
 	char	   *key;
 	Oid			role;
+	Oid			placement;
 	bool		waited;
 	Datum		result;
 
@@ -815,8 +902,9 @@ IdempotentCall(PGFunction body, FunctionCallInfo fcinfo)
 	fn.args = NULL;
 
 	role = IerpSessionIdentity();
-	waited = IdemLock(role, key);
-	IdemRead(role, key, waited, &stored);
+	placement = IdemCitusPlacement();
+	waited = IdemLock(role, key, placement);
+	IdemRead(role, key, waited, placement, &stored);
 	if (stored.found && !stored.expired)
 	{
 		if (strcmp(stored.function, fn.signature) != 0 ||
@@ -825,7 +913,7 @@ IdempotentCall(PGFunction body, FunctionCallInfo fcinfo)
 		return IdemReplay(fcinfo, &fn, &stored);
 	}
 	result = body(fcinfo);
-	IdemStore(role, key, &fn, digest, fcinfo, result);
+	IdemStore(role, key, &fn, digest, fcinfo, result, placement);
 	return result;
 }
 

@@ -13,3 +13,8 @@ SELECT count(*) FROM erp.allocate(erp.capture_order('WEB', 'O-1', '[{"sku": "LAM
 SELECT count(*) FROM erp.allocate(erp.capture_order('B2B', 'O-2', '[{"sku": "CAP", "qty": 2}]'));
 SELECT erp.capture_order('B2B', 'O-3', '[{"sku": "CAP", "qty": 1}]');
 SELECT erp.capture_order('SHOP', 'O-4', '[{"sku": "TEE", "qty": 1}]');
+-- purchase orders at DC1 (not the partner's) and DC2 (its), each with a landed cost
+INSERT INTO erp.supplier (code, name, lead_time_days) VALUES ('ACME', 'Acme', 7);
+SELECT erp.create_po('ACME', 'DC1', '[{"sku": "TEE", "qty": 40, "unit_cost": 3.50}]', '2099-01-10');
+SELECT erp.create_po('ACME', 'DC2', '[{"sku": "CAP", "qty": 10}, {"sku": "TEE", "qty": 5}]', '2099-01-10');
+SELECT erp.add_landed_cost(1, 'freight', 12.50), erp.add_landed_cost(2, 'duty', 7.00);

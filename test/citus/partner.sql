@@ -14,6 +14,13 @@ SELECT order_id, external_ref, status FROM erp.sales_order ORDER BY order_id;
 SELECT order_id, line_no, qty, status FROM erp.order_line ORDER BY order_id, line_no;
 SELECT order_id, node_id, qty FROM erp.reservation ORDER BY order_id;
 SELECT erp.order_visible(1), erp.order_visible(2), erp.order_visible(3), erp.order_visible(4);
+-- its node's purchase orders, their lines and landed costs (also joined with stock rows)
+SELECT purchase_order_id, node_id, status FROM erp.purchase_order ORDER BY 1;
+SELECT purchase_order_id, line_no, qty FROM erp.purchase_order_line ORDER BY 1, 2;
+SELECT purchase_order_id, kind, amount FROM erp.landed_cost ORDER BY 1;
+SELECT count(*), sum(amount) FROM erp.landed_cost_line;
+SELECT count(*) FROM erp.purchase_order_line l JOIN erp.stock_slot s USING (item_id);
+SELECT erp.po_visible(1), erp.po_visible(2), erp.po_line_visible(1), erp.po_line_visible(2);
 -- what it does at DC2
 SELECT erp.receive('TEE', 'DC2', 5);
 SELECT erp.pick(2, 'CAP', 2);

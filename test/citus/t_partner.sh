@@ -53,16 +53,45 @@ check "(one node: refused at DC1 and on other orders: IE009 x7, and by privilege
     "$(grep -c '^ERROR:  IE009' "$CITUS_LOG_DIR/partner-one.out") $(grep -c '^ERROR:  42501' "$CITUS_LOG_DIR/partner-one.out")"
 check "(one node: its order 2 picked, order 3 allocated at DC2)" "2 picking 3 allocated" \
     "$(tail -6 "$CITUS_LOG_DIR/partner-one.out" | grep -E '^ +[23] \|' | tr -d '|' | tr -s ' ' | sed 's/^ //' | tr '\n' ' ' | sed 's/ $//')"
+check "(one node: it sees purchase order 2 at DC2 only, its 2 lines and its landed cost)" "2 | 2 1, 2 2 | 2 duty" \
+    "$(sed -n '/^ purchase_order_id | node_id | status/,/^(/p' "$CITUS_LOG_DIR/partner-one.out" | grep -E '^ +[0-9]+ \|' | awk '{print $1}' | tr '\n' ' ' | sed 's/ $//') | $(sed -n '/^ purchase_order_id | line_no | qty/,/^(/p' "$CITUS_LOG_DIR/partner-one.out" | grep -E '^ +[0-9]+ \|' | awk '{print $1, $3}' | paste -sd, | sed 's/,/, /g') | $(sed -n '/^ purchase_order_id | kind | amount/,/^(/p' "$CITUS_LOG_DIR/partner-one.out" | grep -E '^ +[0-9]+ \|' | awk '{print $1, $3}')"
 # Inside Citus's query on a shard the order rule cannot read the reservations of
-# other nodes: a partner's join of its orders with stock rows shows no order there
-# (fewer than on one node, never more: doc/scaling.md, "Partners")
-j="SELECT count(*) FROM erp.sales_order o JOIN erp.reservation r USING (order_id)"
-check "(one node: the join of its orders with their reservations shows orders 2 and 3)" "2" \
-    "$("$PGBIN/psql" -X -q -At -h localhost -p "${ports[0]}" -U "$P" -d "$ONE" -c "$j")"
-check "on Citus that join shows no order (and no error)" "0" \
-    "$("$PGBIN/psql" -X -q -At -h localhost -p "${ports[0]}" -U "$P" -d "$DB" -c "$j" 2>&1)"
-check "nor more through a worker" "0" \
-    "$("$PGBIN/psql" -X -q -At -h localhost -p "${ports[1]}" -U "$P" -d "$DB" -c "$j" 2>&1)"
+# other nodes: it reads erp.order_node there (kept by the backend that changes an
+# order, src/access.c).  A partner's joins of its orders with stock rows show the
+# one-node orders, through the coordinator and through either worker, also after
+# the administrator splits an order over DC1 and DC2 (not the partner's) and then
+# cancels it (then its channel decides: WEB is fulfilled by DC2 too).
+jr="SELECT COALESCE(string_agg(DISTINCT o.external_ref, ',' ORDER BY o.external_ref), '-') FROM erp.sales_order o JOIN erp.reservation r USING (order_id)"
+js="SELECT COALESCE(string_agg(DISTINCT o.external_ref, ',' ORDER BY o.external_ref), '-') FROM erp.sales_order o JOIN erp.order_line l USING (order_id) JOIN erp.stock_slot s ON s.item_id = l.item_id"
+joins() { # joins PORT DB
+    printf '%s | %s' "$("$PGBIN/psql" -X -q -At -h localhost -p "$1" -U "$P" -d "$2" -c "$jr" 2>&1)" \
+                     "$("$PGBIN/psql" -X -q -At -h localhost -p "$1" -U "$P" -d "$2" -c "$js" 2>&1)"
+}
+joins_everywhere() { # joins_everywhere STEP EXPECTED_ONE_NODE
+    local one
+    one=$(joins "${ports[0]}" "$ONE")
+    check "(one node, $1: the partner's joins of orders with reservations | with stock)" "$2" "$one"
+    check "on Citus through the coordinator, $1: the same orders" "$one" "$(joins "${ports[0]}" "$DB")"
+    check "through worker 1, $1: the same orders" "$one" "$(joins "${ports[1]}" "$DB")"
+    check "through worker 2, $1: the same orders" "$one" "$(joins "${ports[2]}" "$DB")"
+}
+joins_everywhere "after its session" "O-2,O-3 | O-2,O-3"
+for d in "$ONE" "$DB"; do
+    citus_psql 0 -d "$d" -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
+        -c "SELECT count(*) FROM erp.allocate(erp.capture_order('WEB', 'O-6', '[{\"sku\": \"TEE\", \"qty\": 60}]'))" >/dev/null || exit 1
+done
+check "(the administrator's order O-6 holds TEE at DC1 and DC2, on both layouts)" "1:50,2:10" \
+    "$(citus_psql 0 -d "$ONE" -c "SELECT string_agg(node_id || ':' || qty, ',' ORDER BY node_id) FROM erp.reservation WHERE order_id = (SELECT order_id FROM erp.sales_order WHERE external_ref = 'O-6')")"
+check "(and the same on Citus)" \
+    "$(citus_psql 0 -d "$ONE" -c "SELECT string_agg(node_id || ':' || qty, ',' ORDER BY node_id) FROM erp.reservation WHERE order_id = (SELECT order_id FROM erp.sales_order WHERE external_ref = 'O-6')")" \
+    "$(citus_psql 0 -d "$DB" -c "SELECT string_agg(node_id || ':' || qty, ',' ORDER BY node_id) FROM erp.reservation WHERE order_id = (SELECT order_id FROM erp.sales_order WHERE external_ref = 'O-6')")"
+check "(its nodes in erp.order_node on Citus; none on one node)" "1,2 | 0" \
+    "$(citus_psql 0 -d "$DB" -c "SELECT string_agg(node_id::text, ',' ORDER BY node_id) FROM erp.order_node WHERE order_id = (SELECT order_id FROM erp.sales_order WHERE external_ref = 'O-6')") | $(citus_psql 0 -d "$ONE" -c "SELECT count(*) FROM erp.order_node")"
+joins_everywhere "after an order split over DC1 and DC2" "O-2,O-3 | O-2,O-3"
+for d in "$ONE" "$DB"; do
+    citus_psql 0 -d "$d" -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -c "SELECT erp.cancel_order(order_id) FROM erp.sales_order WHERE external_ref = 'O-6'" >/dev/null || exit 1
+done
+joins_everywhere "after that order is cancelled" "O-2,O-3 | O-2,O-3,O-6"
 # a shard read directly on a worker: the partner's rows only
 shard=$(citus_psql 0 -d "$DB" -c "SELECT 'erp.stock_slot_' || shardid FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid) JOIN pg_dist_node n USING (groupid) WHERE logicalrelid = 'erp.stock_slot'::regclass AND n.nodeport = ${ports[1]} AND shardid = get_shard_id_for_distribution_column('erp.stock_slot', (SELECT item_id FROM erp.item WHERE sku = 'TEE'))")
 if [ -n "$shard" ]; then

@@ -31,6 +31,10 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                'sales_order', 'order_line', 'shipment', 'shipment_line', 'rma', 'rma_line',
                'purchase_order', 'purchase_order_line', 'landed_cost', 'landed_cost_line', 'edi_order',
                'wave', 'wave_order', 'order_hold', 'shipment_tracking', 'order_service', 'order_edit',
+               -- the nodes of each order, for the partner rule (85_access.sql)
+               'order_node',
+               -- idempotency keys: a retry through any node replays (by login name)
+               'idempotency_key',
                -- planning inputs and outputs keyed to master data
                'demand_import', 'anomaly',
                -- the stock: every statement names its item_id
@@ -38,7 +42,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                -- the item's cost (valuation): written with its moves
                'cost_entry', 'cost_balance', 'cost_delta', 'cost_layer',
                -- the coordinator's own bookkeeping
-               'event', 'event_commit', 'event_consumer', 'idempotency_key', 'feed_change',
+               'event', 'event_commit', 'event_consumer', 'feed_change',
                'feed_horizon', 'policy_change', 'period_close', 'period_balance',
                'stock_move_archive', 'forecast_snapshot', 'citus_policy', 'period_cost',
                'cost_entry_archive'],
@@ -51,9 +55,10 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                'reference', 'reference', 'reference', 'reference', 'reference', 'reference',
                'reference', 'reference', 'reference', 'reference', 'reference', 'reference',
                'reference', 'reference',
+               'reference', 'reference',
                'item', 'item', 'item', 'item', 'item', 'item',
                'item', 'item', 'item', 'item',
-               'coordinator', 'coordinator', 'coordinator', 'coordinator', 'coordinator',
+               'coordinator', 'coordinator', 'coordinator', 'coordinator',
                'coordinator', 'coordinator', 'coordinator', 'coordinator',
                'coordinator', 'coordinator', 'coordinator', 'coordinator',
                'coordinator'])
@@ -133,8 +138,10 @@ COMMENT ON FUNCTION erp.citus_node_ids() IS
 -- erp.visible_nodes() itself (STABLE, cached per backend: the same answer), and
 -- the documents' policies, which look at the stock rows of the document
 -- (EXISTS over other tables), call the document's visibility function instead
--- (erp.order_visible, erp.rma_visible) or, for purchase order lines, show them
--- to no partner.  erp.distribute() keeps each policy it rewrites here, and
+-- (erp.order_visible, erp.rma_visible; for purchase order lines and landed
+-- costs erp.po_visible, erp.po_line_visible, 85_access.sql), and the
+-- idempotency keys' policy compares the login's name (src/idempotency.c).
+-- erp.distribute() keeps each policy it rewrites here, and
 -- erp.undistribute() puts it back.
 CREATE TABLE erp.citus_policy (
     relname     name NOT NULL,
@@ -155,6 +162,13 @@ LANGUAGE sql IMMUTABLE AS $$
             THEN '(erp.visible_nodes() IS NULL) OR erp.order_visible(order_id)'
         WHEN relname = 'rma'
             THEN '(erp.visible_nodes() IS NULL) OR erp.rma_visible(rma_id)'
+        WHEN relname IN ('purchase_order_line', 'landed_cost')
+            THEN '(erp.visible_nodes() IS NULL) OR erp.po_visible(purchase_order_id)'
+        WHEN relname = 'landed_cost_line'
+            THEN '(erp.visible_nodes() IS NULL) OR erp.po_line_visible(purchase_order_line_id)'
+        -- keys by login name on Citus (src/idempotency.c: a login's oid differs per node)
+        WHEN relname = 'idempotency_key'
+            THEN 'role_name OPERATOR(pg_catalog.=) SESSION_USER'
         WHEN qual ~* '\mEXISTS\M'
             THEN '(erp.visible_nodes() IS NULL)'
         ELSE pg_catalog.regexp_replace(qual, '\(\s*SELECT erp\.visible_nodes\(\) AS visible_nodes\)',
@@ -283,6 +297,18 @@ BEGIN
             PERFORM erp.citus_run_everywhere(pg_catalog.format('ALTER POLICY %I ON erp.%I USING (%s)',
                 pol.policyname, pol.tablename, erp.citus_policy_qual(pol.tablename, pol.qual)));
         END LOOP;
+        -- idempotency keys are shared by every node, by login name (src/idempotency.c):
+        -- the keys of dropped logins can never be replayed and go; no two live
+        -- logins share a name
+        DELETE FROM erp.idempotency_key k
+         WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.oid = k.role_oid);
+        CREATE UNIQUE INDEX IF NOT EXISTS idempotency_key_role_name_key ON erp.idempotency_key (role_name, key);
+        -- the order tables note the orders a call changes, on every placement, for
+        -- erp.order_node (src/access.c, AccessSyncOrders)
+        FOR t IN SELECT unnest(ARRAY['sales_order', 'order_line', 'shipment_line']) AS relname LOOP
+            EXECUTE pg_catalog.format('CREATE OR REPLACE TRIGGER order_node_touched AFTER INSERT OR UPDATE ON erp.%I'
+                                      ' FOR EACH ROW EXECUTE FUNCTION erp.order_node_touched()', t.relname);
+        END LOOP;
         -- Citus copies each table's rows into its new shards: the guards that keep
         -- builtin rows and the feeds that record changes must not see that copy
         FOR t IN SELECT * FROM erp.citus_layout() l WHERE l.placement <> 'coordinator' ORDER BY l.ord LOOP
@@ -321,6 +347,21 @@ BEGIN
     -- statements over it (doc/scaling.md); Citus passes this on to the workers.
     EXECUTE pg_catalog.format('ALTER DATABASE %I SET citus.multi_shard_modify_mode = sequential',
                               pg_catalog.current_database());
+    -- The module in every session of the database (src/access.c): a write of the
+    -- balances, the ledger or the costs through any node is then refused (IE005)
+    -- in the backend it was sent to, before Citus routes it to the shards, where
+    -- it would look like the kernel's own routed statements.
+    IF NOT 'inventory_erp' = ANY (pg_catalog.string_to_array(
+               pg_catalog.replace(pg_catalog.current_setting('session_preload_libraries'), ' ', ''), ',')) THEN
+        EXECUTE pg_catalog.format('ALTER DATABASE %I SET session_preload_libraries = %L', pg_catalog.current_database(),
+            pg_catalog.concat_ws(',', NULLIF(pg_catalog.current_setting('session_preload_libraries'), ''), 'inventory_erp'));
+    END IF;
+    -- the nodes of every order, read by the partner rule on each node (85_access.sql)
+    DELETE FROM erp.order_node;
+    INSERT INTO erp.order_node (order_id, node_id)
+        SELECT DISTINCT r.order_id, r.node_id FROM erp.reservation r ON CONFLICT DO NOTHING;
+    INSERT INTO erp.order_node (order_id, node_id)
+        SELECT DISTINCT l.order_id, l.node_id FROM erp.shipment_line l ON CONFLICT DO NOTHING;
     -- ids unique across nodes, also on workers added since the last call
     SELECT pg_catalog.string_agg(pg_catalog.format('%s:%s: %s', w.nodename, w.nodeport, w.result), '; ')
       INTO bad
@@ -406,6 +447,22 @@ BEGIN
     END LOOP;
     DROP TABLE ierp_fk;
     EXECUTE pg_catalog.format('ALTER DATABASE %I RESET citus.multi_shard_modify_mode', pg_catalog.current_database());
+    SELECT pg_catalog.string_agg(l, ',') INTO cols
+      FROM pg_catalog.unnest(pg_catalog.string_to_array(
+               pg_catalog.replace(pg_catalog.current_setting('session_preload_libraries'), ' ', ''), ',')) AS l
+     WHERE l <> 'inventory_erp';
+    IF cols IS NULL THEN
+        EXECUTE pg_catalog.format('ALTER DATABASE %I RESET session_preload_libraries', pg_catalog.current_database());
+    ELSE
+        EXECUTE pg_catalog.format('ALTER DATABASE %I SET session_preload_libraries = %L', pg_catalog.current_database(), cols);
+    END IF;
+    -- one node's layout: idempotency keys by login oid again
+    DROP INDEX IF EXISTS erp.idempotency_key_role_name_key;
+    -- one node's layout: the partner rule reads the reservations, not erp.order_node
+    FOR t IN SELECT unnest(ARRAY['sales_order', 'order_line', 'shipment_line']) AS relname LOOP
+        EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS order_node_touched ON erp.%I', t.relname);
+    END LOOP;
+    DELETE FROM erp.order_node;
     FOR pol IN DELETE FROM erp.citus_policy RETURNING * LOOP
         EXECUTE pg_catalog.format('ALTER POLICY %I ON erp.%I USING (%s)', pol.polname, pol.relname, pol.qual);
     END LOOP;
