@@ -24,13 +24,13 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
       FROM unnest(ARRAY[
                -- master data: small, read by every statement, written rarely
                'supplier', 'reason_code', 'approval_policy', 'state_transition', 'disposition_rule',
-               'item', 'node', 'channel', 'lot', 'item_component', 'channel_node', 'node_access',
+               'item', 'node', 'channel', 'lot', 'item_component', 'item_substitute', 'channel_node', 'node_access',
                'stock_policy', 'channel_reserve', 'bin', 'item_uom', 'channel_order_rules', 'price_list',
                'price_break', 'customer', 'service_level', 'node_cutoff',
                -- documents: an order's lines name items on every worker
-               'sales_order', 'order_line', 'shipment', 'shipment_line', 'rma', 'rma_line',
+               'sales_order', 'checkout_hold', 'order_line', 'shipment', 'shipment_line', 'rma', 'rma_line',
                'purchase_order', 'purchase_order_line', 'landed_cost', 'landed_cost_line', 'edi_order',
-               'wave', 'wave_order', 'order_hold', 'shipment_tracking', 'order_service', 'order_edit',
+               'wave', 'wave_order', 'order_hold', 'shipment_tracking', 'order_service', 'order_edit', 'order_line_substitution',
                -- the nodes of each order, for the partner rule (85_access.sql)
                'order_node',
                -- idempotency keys: a retry through any node replays (by login name)
@@ -38,7 +38,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                -- planning inputs and outputs keyed to master data
                'demand_import', 'anomaly',
                -- the stock: every statement names its item_id
-               'stock_slot', 'stock_move', 'reservation', 'transfer', 'adjustment', 'cycle_count',
+               'stock_slot', 'stock_move', 'reservation', 'checkout_hold_line', 'transfer', 'adjustment', 'cycle_count',
                -- the item's cost (valuation): written with its moves
                'cost_entry', 'cost_balance', 'cost_delta', 'cost_layer',
                -- the coordinator's own bookkeeping
@@ -47,21 +47,18 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                'stock_move_archive', 'forecast_snapshot', 'citus_policy', 'period_cost',
                'cost_entry_archive'],
            ARRAY[
-               'reference', 'reference', 'reference', 'reference', 'reference',
-               'reference', 'reference', 'reference', 'reference', 'reference', 'reference', 'reference',
-               'reference', 'reference', 'reference', 'reference',
-               'reference', 'reference', 'reference', 'reference', 'reference', 'reference',
-               'reference', 'reference', 'reference', 'reference', 'reference',
                'reference', 'reference', 'reference', 'reference', 'reference', 'reference',
                'reference', 'reference', 'reference', 'reference', 'reference', 'reference',
-               'reference', 'reference',
-               'reference', 'reference',
+               'reference', 'reference', 'reference', 'reference', 'reference', 'reference',
+               'reference', 'reference', 'reference', 'reference', 'reference', 'reference',
+               'reference', 'reference', 'reference', 'reference', 'reference', 'reference',
+               'reference', 'reference', 'reference', 'reference', 'reference', 'reference',
+               'reference', 'reference', 'reference', 'reference', 'reference', 'reference',
+               'reference', 'reference', 'reference', 'reference', 'item', 'item',
                'item', 'item', 'item', 'item', 'item', 'item',
-               'item', 'item', 'item', 'item',
-               'coordinator', 'coordinator', 'coordinator', 'coordinator',
-               'coordinator', 'coordinator', 'coordinator', 'coordinator',
-               'coordinator', 'coordinator', 'coordinator', 'coordinator',
-               'coordinator'])
+               'item', 'item', 'item', 'coordinator', 'coordinator', 'coordinator',
+               'coordinator', 'coordinator', 'coordinator', 'coordinator', 'coordinator', 'coordinator',
+               'coordinator', 'coordinator', 'coordinator', 'coordinator'])
            WITH ORDINALITY AS l(relname, placement, ord)
 $$;
 COMMENT ON FUNCTION erp.citus_layout() IS

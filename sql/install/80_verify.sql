@@ -79,12 +79,17 @@ AS $$
     ), by_reserving AS (
         SELECT r.item_id, r.node_id, r.lot_id, r.state, sum(r.qty)::bigint AS qty
           FROM by_reservation r GROUP BY 1, 2, 3, 4
+    ), hold_lines AS MATERIALIZED (
+        -- the open lines per hold, summed where they live (on Citus: on the item's shards;
+        -- a correlated subquery from the hold, a reference table, is refused there)
+        SELECT hl.hold_id, sum(hl.qty)::bigint AS qty
+          FROM erp.checkout_hold_line hl WHERE hl.open GROUP BY 1
     ), hold_open AS (
         -- a held hold holds its units in open lines; a closed one holds none
         SELECT h.hold_id, CASE WHEN h.status = 'held' THEN h.units ELSE 0 END AS expected,
-               COALESCE((SELECT sum(hl.qty) FROM erp.checkout_hold_line hl
-                          WHERE hl.item_id = ANY (h.item_ids) AND hl.hold_id = h.hold_id AND hl.open), 0)::bigint AS actual
+               COALESCE(l.qty, 0)::bigint AS actual
           FROM erp.checkout_hold h
+          LEFT JOIN hold_lines l ON l.hold_id = h.hold_id
     ), line_need AS (
         -- what each line should hold: its item, its substitute (28_substitutes.sql), or
         -- each component of a kit
