@@ -1,6 +1,6 @@
 -- demo/holds.sql: the storefront's checkout holds on the demo's shop (issue 16 item 4,
 -- doc/warehouse.md "Checkout holds"), after the trading day (demo/setup.sql's channel
--- WEB).  Not wired into scripts/demo.sh yet (the lead does it):
+-- WEB).  scripts/demo.sh runs it after demo/orchestration.sql; alone:
 --   psql -v ON_ERROR_STOP=1 -f demo/holds.sql
 -- 1. 40 checkouts of the evening: each holds its cart's units for 10 minutes while the
 --    shopper pays (erp.hold): ATP drops at once;

@@ -640,7 +640,7 @@ SELECT '<!doctype html><html lang="en"><head><meta charset="utf-8">'
     -- 5c. orchestration and the warehouse: held orders, late shipments, the wave's walk;
     -- shown when this build has them (doc/orchestration.md, doc/warehouse.md)
     || CASE WHEN to_regclass('erp.order_hold') IS NOT NULL THEN
-           '<section id="orchestration"><h2>Held orders, late shipments, the wave</h2>'
+           '<section id="orchestration"><h2>Held orders, late shipments, the wave, checkout holds</h2>'
            || '<div class="tables">'
            || pg_temp.html_table('Orders on hold now (erp.order_hold)',
                                  'SELECT o.order_id, o.external_ref, c.code AS channel, h.reason, h.held_by, '
@@ -664,6 +664,12 @@ SELECT '<!doctype html><html lang="en"><head><meta charset="utf-8">'
                                      'LEFT JOIN LATERAL unnest(p.order_ids) o ON true '
                                      'GROUP BY w.wave_id ORDER BY w.wave_id',
                                      'No wave was created.')
+              ELSE '' END
+           || CASE WHEN to_regclass('erp.hold_conversion') IS NOT NULL THEN
+                  pg_temp.html_table('Checkout holds and their conversion to orders (erp.hold_conversion)',
+                                     'SELECT channel, holds, converted, expired, released, open, units_held, '
+                                     'units_converted, conversion_pct FROM erp.hold_conversion ORDER BY channel',
+                                     'No checkout held stock.')
               ELSE '' END
            || '</div></section>'
        ELSE '' END

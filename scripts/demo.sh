@@ -94,6 +94,9 @@ sql -f demo/warehouse.sql
 heading "Orchestration (demo/orchestration.sql: promise dates, a wholesale order by EDI, a fraud hold released, a parcel returned to sender)"
 sql -f demo/orchestration.sql
 
+heading "Checkout holds (demo/holds.sql: storefront checkouts hold stock while the shopper pays; most become orders, some are abandoned or expire)"
+sql -f demo/holds.sql
+
 heading "Planning (demo/planning.sql: the nightly forecast refresh and anomaly detection)"
 t=$(date +%s)
 sql -f demo/planning.sql

@@ -191,11 +191,12 @@ BEGIN
         'erp.bin, erp.item_uom, erp.wave, erp.wave_order, '
         'erp.customer, erp.price_list, erp.price_break, erp.channel_order_rules, '
         'erp.service_level, erp.node_cutoff, erp.order_hold, erp.shipment_tracking, '
-        'erp.order_service, erp.order_edit', name);
+        'erp.order_service, erp.order_edit, '
+        'erp.item_substitute, erp.order_line_substitution, erp.checkout_hold, erp.checkout_hold_line', name);
 END
 $$;
 COMMENT ON FUNCTION erp.create_publication(text) IS
-    'Creates a logical replication publication of the master data, the ledger, the balances, orders, shipments, returns, purchasing, counts, events, the costs, the EDI order references, the bins, waves and units of measure, and the orchestration''s holds, scans, service levels, edits and B2B accounts (0.4.0) (not of the shipped rule tables, which every install has); a subscriber installs the extension and subscribes';
+    'Creates a logical replication publication of the master data, the ledger, the balances, orders, shipments, returns, purchasing, counts, events, the costs, the EDI order references, the bins, waves and units of measure, and the orchestration''s holds, scans, service levels, edits and B2B accounts, the substitutes and the checkout holds (0.4.0) (not of the shipped rule tables, which every install has); a subscriber installs the extension and subscribes';
 -- publications are created by administrators
 REVOKE EXECUTE ON FUNCTION erp.create_publication(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION erp.create_publication(text) TO erp_admin;

@@ -509,7 +509,7 @@ CREATE POLICY partner_nodes ON erp.price_list USING ((SELECT erp.visible_nodes()
 ALTER TABLE erp.price_break ENABLE ROW LEVEL SECURITY;
 CREATE POLICY partner_nodes ON erp.price_break USING ((SELECT erp.visible_nodes()) IS NULL);
 
-COMMENT ON COLUMN erp.event.kind IS 'low_stock, stockout, backorder_created, pick_exception, return_discrepancy, refund_approval_needed, adjustment_approval_needed, supplier_delay, anomaly; 0.4.0: order_held, order_released, carrier_failed, carrier_returned, ship_by_at_risk, order_edited (doc/events.md)';
+COMMENT ON COLUMN erp.event.kind IS 'low_stock, stockout, backorder_created, pick_exception, return_discrepancy, refund_approval_needed, adjustment_approval_needed, supplier_delay, anomaly; 0.4.0: order_held, order_released, carrier_failed, carrier_returned, ship_by_at_risk, order_edited, line_substituted, hold_expired, hold_released (doc/events.md)';
 
 -- What order edits cost: per channel, kind and day, the edits, the orders they touched,
 -- the units the quantities went up and down by, and the units released and reserved.
