@@ -7,7 +7,7 @@
 -- Wholesale stock comes in cases: ten home SKUs get a case of 12 (erp.item_uom),
 -- Home & Co delivers 3 cases of each, received by the case (erp.receive_po lines with
 -- "uom": "case"), and the wholesale portal (B2B) orders one case of one of them on
--- each of its orders (converted with erp.uom_units: capture_order takes units).
+-- each of its orders (a line {"qty": 1, "uom": "case"}: capture_order turns it into 12 units).
 \set ON_ERROR_STOP on
 
 -- bins: one per SKU the DC holds outside bins, grouped by category (the zone)
@@ -80,7 +80,7 @@ SELECT count(DISTINCT g) AS orders_allocated
                                AND w.r = 1 + abs(hashtext(g || ':' || k)) % w.n
                              WHERE NOT EXISTS (SELECT 1 FROM wh_cased c WHERE c.sku = w.sku)
                             UNION ALL
-                            SELECT jsonb_build_object('sku', c.sku, 'qty', erp.uom_units(c.item_id, 'case'))
+                            SELECT jsonb_build_object('sku', c.sku, 'qty', 1, 'uom', 'case')
                               FROM wh_cased c WHERE g % 5 = 0 AND c.k = 1 + (g / 5) % 10) l))) AS a
           FROM generate_series(1, 60) g) o;
 

@@ -6,14 +6,17 @@
  *	  ORDER_MAX_SHIP_TO bytes whose "lat" and "lon", when given, are both
  *	  numbers of a real position) and the lines (a non-empty array of at
  *	  most GOVERNANCE_MAX_LINES objects {"sku", "qty", "unit_price",
- *	  "substitutes"}), each sku resolved through the item cache
+ *	  "substitutes", "uom"}), each sku resolved through the item cache
  *	  (master_cache.c).  Every line is checked before anything is written.
  *	  The lines with "substitutes": true are kept for the new order
  *	  (substitute.c).
  *
+ *	  A line with "uom" counts packs (pick_scan.c): its qty becomes units.
+ *
  *	  Refuses: a wrong shape or a bad number (IE004), "substitutes" that is
  *	  no boolean or on a kit line (IE004), an unknown sku or a line without
- *	  one (IE003).
+ *	  one, a uom the item has no pack of (IE003); packs x units beyond a
+ *	  move (IE004).
  *
  *-------------------------------------------------------------------------
  */
@@ -29,6 +32,7 @@
 #include "master_cache.h"
 #include "order_document.h"
 #include "order_input.h"
+#include "pick_scan.h"
 #include "substitute.h"
 
 /* A sku resolved once in a capture. */
@@ -220,6 +224,7 @@ OrderReadCapture(Jsonb *lines_json, Jsonb *ship_to, const char *channel, const c
 		JsonbValue *qty_v = JsonMember(e, "qty");
 		JsonbValue *price_v = JsonMember(e, "unit_price");
 		JsonbValue *subst_v = JsonMember(e, "substitutes");
+		JsonbValue *uom_v = JsonMember(e, "uom");
 		char	   *sku = sku_v ? JsonText(sku_v) : NULL;
 		char	   *qty = qty_v ? JsonText(qty_v) : NULL;
 		const MasterItem *item;
@@ -266,6 +271,18 @@ OrderReadCapture(Jsonb *lines_json, Jsonb *ship_to, const char *channel, const c
 		if (qty != NULL && strlen(qty) > 20)
 			qty = "(too long)";
 		lines[i].qty = IerpParseQuantity(qty, sku);
+		/* {"uom": "case"}: qty counts packs; the line keeps units (unit_price stays per unit) */
+		if (uom_v != NULL && uom_v->type != jbvNull)
+		{
+			if (uom_v->type != jbvString)
+				ereport(ERROR,
+						(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+						 errmsg("line %d of order \"%s\": uom is a JSON %s", i + 1, external_ref,
+								JsonTypeName(uom_v)),
+						 errdetail("A uom is a JSON string: each, inner, case or pallet (erp.item_uom).")));
+			lines[i].qty = PackTotal(lines[i].qty, PackUnitsOfUom(known->item_id, sku, JsonText(uom_v)),
+									 sku, "an order line");
+		}
 		lines[i].price = (price_v == NULL || price_v->type == jbvNull) ? NULL : JsonText(price_v);
 		if (lines[i].price != NULL &&
 			((price_v->type != jbvNumeric && price_v->type != jbvString) ||

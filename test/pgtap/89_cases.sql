@@ -5,7 +5,7 @@
 -- pack's GTIN or a uom makes a count or a receipt line count packs; every
 -- refusal has its SQLSTATE and changes nothing.
 BEGIN;
-SELECT plan(87);
+SELECT plan(93);
 
 INSERT INTO erp.node (code, kind) VALUES ('TAP89-DC', 'warehouse'), ('TAP89-ST', 'store');
 INSERT INTO erp.channel (code, kind) VALUES ('TAP89-WEB', 'storefront');
@@ -287,6 +287,21 @@ SELECT is((SELECT coalesce(sum(qty), 0) FROM erp.stock_balance b JOIN erp.item i
 SELECT is((SELECT qty FROM erp.stock_move m JOIN erp.item i USING (item_id)
             WHERE i.sku = 'TAP89-SOAP' AND m.event = 'receive' ORDER BY m.move_id DESC LIMIT 1), 24::bigint,
     'the ledger row of the scanned case moves its 24 units');
+-- order lines in packs ------------------------------------------------------------------------
+CREATE TEMP TABLE ord89 AS SELECT count(*) AS n FROM erp.sales_order;
+SELECT throws_ok($$SELECT erp.capture_order('TAP89-WEB', 'TAP89-U0', '[{"sku": "TAP89-SOAP", "qty": 1, "uom": "crate"}]')$$,
+    'IE003', 'unknown unit of measure "crate" of sku "TAP89-SOAP"', 'an order line in a uom the item has no pack of (IE003)');
+SELECT throws_ok($$SELECT erp.capture_order('TAP89-WEB', 'TAP89-U0', '[{"sku": "TAP89-SOAP", "qty": 50000000, "uom": "case"}]')$$,
+    'IE004', NULL, '50,000,000 cases of 24 on a line: beyond a move (IE004)');
+SELECT throws_ok($$SELECT erp.capture_order('TAP89-WEB', 'TAP89-U0', '[{"sku": "TAP89-SOAP", "qty": 1, "uom": 12}]')$$,
+    'IE004', 'line 1 of order "TAP89-U0": uom is a JSON number', 'a uom that is no string (IE004)');
+SELECT is((SELECT count(*) FROM erp.sales_order), (SELECT n FROM ord89), 'the refused orders wrote nothing');
+CREATE TEMP TABLE o89u AS
+SELECT erp.capture_order('TAP89-WEB', 'TAP89-U1', '[{"sku": "TAP89-SOAP", "qty": 2, "uom": "case"}, {"sku": "TAP89-SOAP", "qty": 3, "uom": "each"}]') AS order_id;
+SELECT is((SELECT string_agg(qty::text, ' ' ORDER BY line_no) FROM erp.order_line WHERE order_id = (SELECT order_id FROM o89u)),
+    '48 3', 'two cases of 24 are a line of 48 units; 3 eaches are 3');
+SELECT is(erp.capture_order('TAP89-WEB', 'TAP89-U1', '[{"sku": "TAP89-SOAP", "qty": 2, "uom": "case"}, {"sku": "TAP89-SOAP", "qty": 3, "uom": "each"}]'),
+    (SELECT order_id FROM o89u), 'the redelivered order in cases is the same order');
 SELECT is((SELECT count(*) FROM erp.verify()), 0::bigint, 'erp.verify() is empty at the end');
 
 SELECT * FROM finish();
