@@ -33,7 +33,6 @@
 #include "order_document.h"
 #include "order_input.h"
 #include "pick_scan.h"
-#include "substitute.h"
 
 /* A sku resolved once in a capture. */
 typedef struct SeenSku
@@ -185,7 +184,6 @@ OrderReadCapture(Jsonb *lines_json, Jsonb *ship_to, const char *channel, const c
 	CaptureLine *lines;
 	HTAB	   *seen;
 
-	SubstitutePendingReset();
 	CheckShipTo(ship_to);
 	if (lines_json != NULL && strcmp(JsonbRootType(lines_json), "array") == 0)
 		nlines = JsonContainerSize(&lines_json->root);
@@ -304,8 +302,6 @@ OrderReadCapture(Jsonb *lines_json, Jsonb *ship_to, const char *channel, const c
 					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 					 errmsg("line %d of order \"%s\": kit \"%s\" takes no substitutes", i + 1, external_ref, sku),
 					 errdetail("A kit's components are reserved together; substitutes are for plain items.")));
-		if (lines[i].substitutes)
-			SubstitutePendingAdd(i + 1);
 	}
 	*out = lines;
 	return nlines;

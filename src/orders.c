@@ -43,6 +43,7 @@
 #include "order_rows.h"
 #include "master_cache.h"
 #include "pick_scan.h"
+#include "substitute.h"
 #include "stock/kernel.h"
 
 /* bytes of a channel's order number: marketplaces' global ids run long */
@@ -319,7 +320,8 @@ OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
 	hold = OrderHoldRequested(PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3));
 	/* {"service": level}: its ship_by is recorded with the order (service_level.c) */
 	service = OrderServiceRequested(PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3));
-	if (hold != NULL || service != NULL)
+	/* lines that allow substitutes are recorded with the new order (substitute.c) */
+	if (hold != NULL || service != NULL || SubstituteAnyLine(lines, nlines))
 		defer = NULL;
 
 	/*
@@ -353,6 +355,7 @@ OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
 	{
 		*created = true;
 		CaptureHolds(order_id, hold, credit_note);
+		SubstituteRecordLines(order_id, lines, nlines);
 		if (service != NULL)
 			OrderServiceRecord(order_id, channel_id, service);
 		return order_id;
@@ -415,6 +418,7 @@ OrderCapture(FunctionCallInfo fcinfo, bool *created, NewOrder *defer)
 					 errmsg("sku \"%s\" is retired and takes no new orders", lines[i].sku)));
 	*created = true;
 	CaptureHolds(order_id, hold, credit_note);
+	SubstituteRecordLines(order_id, lines, nlines);
 	if (service != NULL)
 		OrderServiceRecord(order_id, channel_id, service);
 	return order_id;

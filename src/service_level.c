@@ -40,16 +40,6 @@
 
 #include "ierp.h"
 #include "order_document.h"
-#include "substitute.h"
-
-/*
- * The "service" of a capture without one whose lines allow substitutes:
- * capture calls OrderServiceRecord for a new order only when it has a
- * service, and that call records the substitutes' lines too (substitute.c).
- * (A direct call from orders.c would be plainer: requested in
- * /work/notes/subst.md.)
- */
-static const char ORDER_SERVICE_NONE[] = "";
 
 IERP_OWNER_ENTRY(ierp_promise);
 
@@ -87,8 +77,7 @@ OrderServiceRequested(Jsonb *ship_to)
 
 	if (ship_to == NULL || !JB_ROOT_IS_OBJECT(ship_to) ||
 		getKeyJsonValueFromContainer(&ship_to->root, "service", 7, &v) == NULL)
-		/* lines allowing substitutes: "" asks capture to call OrderServiceRecord all the same */
-		return SubstitutePendingAny() ? ORDER_SERVICE_NONE : NULL;
+		return NULL;
 	if (v.type != jbvString)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_INVALID_QUANTITY),
@@ -105,14 +94,6 @@ void
 OrderServiceRecord(int64 order_id, int64 channel_id, const char *service)
 {
 	static SPIPlanPtr plan = NULL;
-
-	/*
-	 * The one call a capture makes after writing a new order: the capture's
-	 * lines that allow substitutes are recorded here too (substitute.c).
-	 */
-	SubstituteRecordPending(order_id);
-	if (service[0] == '\0')
-		return;					/* ORDER_SERVICE_NONE: no service level */
 
 	IerpPlan(&plan,
 			 "INSERT INTO erp.order_service (order_id, service, ship_by)"

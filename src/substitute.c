@@ -8,12 +8,9 @@
  *	  (allocate.c) reads these rows with the order's lines, asks here for an
  *	  item's substitutes in rank order and records the one it chose.
  *
- *	  The capture's lines are kept between reading them and writing the
- *	  order in a fixed array of this backend (at most GOVERNANCE_MAX_LINES
- *	  line numbers), reset by every read of a capture, so nothing of one
- *	  capture reaches another.  They are written by OrderServiceRecord
- *	  (service_level.c), the call capture makes after writing a new order
- *	  (none for a redelivery).
+ *	  Capture (orders.c) passes the lines it read to SubstituteRecordLines
+ *	  after writing a new order (never for a redelivery); nothing is kept
+ *	  between calls.
  *
  *-------------------------------------------------------------------------
  */
@@ -24,58 +21,52 @@
 #include "utils/array.h"
 
 #include "governance.h"
+#include "order_input.h"
 #include "ierp.h"
 #include "substitute.h"
 
-static int32 pending_lines[GOVERNANCE_MAX_LINES];
-static int	npending = 0;
-
-/* Forgets the lines of an earlier capture: called when a capture's lines are read. */
+/*
+ * Records, for the new order order_id, its capture's lines that allow
+ * substitutes (CaptureLine.substitutes, read by order_input.c).
+ */
 void
-SubstitutePendingReset(void)
-{
-	npending = 0;
-}
-
-/* Line line_no of the capture being read allows substitutes. */
-void
-SubstitutePendingAdd(int32 line_no)
-{
-	if (npending >= GOVERNANCE_MAX_LINES)
-		elog(ERROR, "inventory_erp: more than %d lines allow substitutes", GOVERNANCE_MAX_LINES);
-	pending_lines[npending++] = line_no;
-}
-
-/* Whether a line of the capture being read allows substitutes. */
-bool
-SubstitutePendingAny(void)
-{
-	return npending > 0;
-}
-
-/* Records the capture's lines that allow substitutes for its new order order_id. */
-void
-SubstituteRecordPending(int64 order_id)
+SubstituteRecordLines(int64 order_id, const CaptureLine *lines, int nlines)
 {
 	static SPIPlanPtr plan = NULL;
-	Datum	   *lines;
-	int			i;
+	Datum	   *line_nos;
+	int			n = 0,
+				i;
 
-	if (npending == 0)
+	line_nos = palloc(sizeof(Datum) * nlines);
+	for (i = 0; i < nlines; i++)
+		if (lines[i].substitutes)
+			line_nos[n++] = Int32GetDatum(i + 1);
+	if (n == 0)
+	{
+		pfree(line_nos);
 		return;
-	lines = palloc(sizeof(Datum) * npending);
-	for (i = 0; i < npending; i++)
-		lines[i] = Int32GetDatum(pending_lines[i]);
+	}
 	IerpPlan(&plan,
 			 "INSERT INTO erp.order_line_substitution (order_id, line_no)"
 			 " SELECT $1, l FROM pg_catalog.unnest($2::integer[]) AS l",
 			 2, (Oid[]) {INT8OID, INT4ARRAYOID});
 	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(order_id),
-						 PointerGetDatum(construct_array(lines, npending, INT4OID, 4, true, TYPALIGN_INT))},
+						 PointerGetDatum(construct_array(line_nos, n, INT4OID, 4, true, TYPALIGN_INT))},
 						 NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "inventory_erp: cannot record the substitutes of order " INT64_FORMAT, order_id);
-	npending = 0;
-	pfree(lines);
+	pfree(line_nos);
+}
+
+/* Whether a line of a capture allows substitutes. */
+bool
+SubstituteAnyLine(const CaptureLine *lines, int nlines)
+{
+	int			i;
+
+	for (i = 0; i < nlines; i++)
+		if (lines[i].substitutes)
+			return true;
+	return false;
 }
 
 /*

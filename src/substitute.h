@@ -12,11 +12,11 @@
 
 #include "postgres.h"
 
-/* a capture's lines that allow substitutes, kept from reading them until the order exists */
-extern void SubstitutePendingReset(void);
-extern void SubstitutePendingAdd(int32 line_no);
-extern bool SubstitutePendingAny(void);
-extern void SubstituteRecordPending(int64 order_id);
+#include "order_input.h"
+
+/* a new order's capture lines that allow substitutes: recorded by capture (orders.c) */
+extern bool SubstituteAnyLine(const CaptureLine *lines, int nlines);
+extern void SubstituteRecordLines(int64 order_id, const CaptureLine *lines, int nlines);
 
 /* One agreed substitute of an item. */
 typedef struct SubstituteCandidate
