@@ -8,7 +8,7 @@
 --
 -- Master data uses codes starting with TAP87- and is rolled back at the end.
 BEGIN;
-SELECT plan(41);
+SELECT plan(43);
 
 INSERT INTO erp.node (code) VALUES ('TAP87-N1'), ('TAP87-N2'), ('TAP87-N3');
 INSERT INTO erp.channel (code) VALUES ('TAP87-WEB'), ('TAP87-OTHER');
@@ -193,6 +193,24 @@ SELECT is(pg_temp.held('TAP87-O6'), 'TAP87-C@TAP87-N2=3',
     'released units are taken again from its substitute, though A is back: a line never mixes items');
 
 SELECT is_empty('SELECT * FROM erp.verify()', 'erp.verify() finds nothing wrong');
+
+-- verify holds a substituted line to its substitute: a line that forgot its substitution
+-- (written directly, as a superuser) holds C where it should hold A
+CREATE TEMP TABLE o6_substitution AS SELECT * FROM erp.order_line_substitution WHERE order_id = pg_temp.ord('TAP87-O6');
+SET LOCAL inventory_erp.restore_mode = on;
+UPDATE erp.order_line_substitution SET substitute_item_id = NULL, rank = NULL, substituted_at = NULL
+ WHERE order_id = pg_temp.ord('TAP87-O6');
+SET LOCAL inventory_erp.restore_mode = off;
+SELECT is((SELECT string_agg(p.problem || ' ' || i.sku || ' ' || p.expected || '/' || p.actual, '; ' ORDER BY i.sku)
+             FROM erp.verify() p JOIN erp.item i USING (item_id)),
+    format('reservations differ from order line %1$s/1 TAP87-A 3/0; reservations differ from order line %1$s/1 TAP87-C 0/3',
+           pg_temp.ord('TAP87-O6')),
+    'a substituted line without its substitution: verify expects 3 of A and finds 3 of C');
+SET LOCAL inventory_erp.restore_mode = on;
+UPDATE erp.order_line_substitution s SET substitute_item_id = o.substitute_item_id, rank = o.rank, substituted_at = o.substituted_at
+  FROM o6_substitution o WHERE (s.order_id, s.line_no) = (o.order_id, o.line_no);
+SET LOCAL inventory_erp.restore_mode = off;
+SELECT is_empty('SELECT * FROM erp.verify()', 'with its substitution back, verify is empty again');
 
 SELECT * FROM finish();
 ROLLBACK;
