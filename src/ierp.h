@@ -65,7 +65,7 @@ extern StockState StockStateFromDatum(Datum enum_datum);
 /* gtin.c: parses a GTIN-8/12/13/14 into its 14-digit value; IE006 or false when invalid */
 extern bool GtinParse(const char *str, int64 *result, bool raise_error);
 
-/* GUCs (inventory_erp.c) */
+/* settings (variables in settings.c, defined as GUCs in inventory_erp.c) */
 extern int	ierp_balance_slots;
 extern bool ierp_restore_mode;	/* inventory_erp.restore_mode: rows reloaded by pg_restore are history */
 
@@ -132,7 +132,7 @@ extern Oid	IerpLocalRelid(const char *name);
 
 /*
  * IerpRegisterRelcacheCallback: registers a relcache invalidation callback of
- * one of the module's caches.  inventory_erp.c registers one callback with
+ * one of the module's caches.  settings.c registers one callback with
  * PostgreSQL for all of them: a backend has only 10 relcache callback slots,
  * and Citus takes 5 of them.
  */
@@ -173,7 +173,7 @@ extern void EventRecordDetachedWith(const char *kind, int64 item_id, int64 node_
  * documents include it.  ledger.c holds the generic moves erp.receive and
  * erp.move and the guards of master data.
  */
-extern int	ierp_kernel_access;	/* inventory_erp.kernel_access (src/stock/slots.c) */
+extern int	ierp_kernel_access;	/* inventory_erp.kernel_access (src/stock/access_path.c) */
 
 /* returns.c */
 extern void ReturnsInit(void);

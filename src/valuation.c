@@ -39,8 +39,10 @@
 #include "ierp.h"
 #include "stock/cost.h"
 #include "stock/locks.h"
+#include "stock/slot_rows.h"
 
 PG_FUNCTION_INFO_V1(ierp_cost_guard);
+PG_FUNCTION_INFO_V1(ierp_cost_guard_any_node);
 PG_FUNCTION_INFO_V1(ierp_cost_method_guard);
 IERP_OWNER_ENTRY(ierp_add_landed_cost);
 IERP_OWNER_ENTRY(ierp_add_refurbishment_cost);
@@ -354,4 +356,22 @@ ierp_add_refurbishment_cost_body(PG_FUNCTION_ARGS)
 	PG_END_TRY();
 	SPI_finish();
 	PG_RETURN_INT64(entry_id);
+}
+
+/*
+ * ierp_cost_guard_any_node: erp.guard_cost_write(), the BEFORE statement
+ * trigger of the cost tables (sql/install/22_distribute.sql): valuation.c's
+ * guard, plus the kernel's costing statements that Citus brings to a shard
+ * from another backend (StockShardWriteRouted).
+ */
+Datum
+ierp_cost_guard_any_node(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (CALLED_AS_TRIGGER(fcinfo) && !TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event) &&
+		StockShardWriteRouted(trigdata->tg_relation))
+		return TRIGGER_FIRED_FOR_ROW(trigdata->tg_event)
+			? PointerGetDatum(trigdata->tg_trigtuple) : PointerGetDatum(NULL);
+	return ierp_cost_guard(fcinfo);
 }

@@ -45,6 +45,7 @@
 #include "stock/slot_rows.h"
 
 PG_FUNCTION_INFO_V1(ierp_stock_move_guard);
+PG_FUNCTION_INFO_V1(ierp_stock_move_guard_any_node);
 
 /* erp.stock_move's columns (sql/install/04_ledger.sql); checked against the table when it is opened */
 #define Natts_stock_move					16
@@ -318,4 +319,22 @@ void
 StockJournalInit(void)
 {
 	IerpRegisterRelcacheCallback(MoveRelcacheInvalidate, (Datum) 0);
+}
+
+/*
+ * ierp_stock_move_guard_any_node: erp.guard_ledger_insert(), the BEFORE
+ * INSERT row trigger of erp.stock_move (sql/install/22_distribute.sql):
+ * journal.c's guard, which knows the kernel's own inserts in this backend,
+ * plus the kernel's routed inserts that Citus brings to a shard from another
+ * backend (StockShardWriteRouted).
+ */
+Datum
+ierp_stock_move_guard_any_node(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (CALLED_AS_TRIGGER(fcinfo) && TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) &&
+		TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) && StockShardWriteRouted(trigdata->tg_relation))
+		return PointerGetDatum(trigdata->tg_trigtuple);
+	return ierp_stock_move_guard(fcinfo);
 }

@@ -4,8 +4,8 @@
  *	  Reading and writing the rows of erp.stock_slot for the stock kernel:
  *	  directly on one node (index scan on the key, heap update or insert and
  *	  their index entries, no triggers), or through routed SQL statements
- *	  that name the whole key when Citus distributes the table
- *	  (StockDirectAccess, inventory_erp.kernel_access).  Also the guard that
+ *	  that name the whole key when Citus distributes the table (which one:
+ *	  StockDirectAccess, access_path.c).  Also the guard that
  *	  refuses every other write of erp.stock_slot and erp.stock_balance
  *	  (IE005).  Which rows to take from is slots.c's business.
  *
@@ -40,16 +40,9 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "stock/bins.h"
 #include "stock/slot_rows.h"
 
 PG_FUNCTION_INFO_V1(ierp_stock_slot_guard);
-PG_FUNCTION_INFO_V1(ierp_stock_move_guard_any_node);
-PG_FUNCTION_INFO_V1(ierp_cost_guard_any_node);
-
-/* the guards of erp.stock_move (journal.c) and of the cost tables (valuation.c) */
-extern Datum ierp_stock_move_guard(PG_FUNCTION_ARGS);
-extern Datum ierp_cost_guard(PG_FUNCTION_ARGS);
 
 /* erp.stock_slot's columns (sql/install/04_ledger.sql); checked against the table when it is opened */
 #define Natts_stock_slot			17
@@ -64,30 +57,17 @@ extern Datum ierp_cost_guard(PG_FUNCTION_ARGS);
 static int	routed_write_depth = 0;
 
 /* ----------------------------------------------------------------
- * Which path: direct on one node, routed on Citus
+ * The relation (the path, direct or routed, is access_path.c's)
  * ----------------------------------------------------------------
  */
 
-typedef enum KernelAccess
-{
-	KERNEL_ACCESS_AUTO,
-	KERNEL_ACCESS_DIRECT,
-	KERNEL_ACCESS_ROUTED
-} KernelAccess;
-
-int			ierp_kernel_access = KERNEL_ACCESS_AUTO;
-
 static Oid	slot_relid = InvalidOid;
-static int	slot_distributed = -1;	/* -1 unknown, 0 no, 1 yes */
 
 static void
 SlotRelcacheInvalidate(Datum arg, Oid relid)
 {
 	if (relid == InvalidOid || relid == slot_relid)
-	{
 		slot_relid = InvalidOid;
-		slot_distributed = -1;
-	}
 }
 
 static Oid
@@ -100,41 +80,6 @@ SlotRelid(void)
 			elog(ERROR, "inventory_erp: table erp.stock_slot does not exist");
 	}
 	return slot_relid;
-}
-
-/*
- * StockDirectAccess: whether the kernel reads and writes erp.stock_slot and
- * erp.stock_move directly.  inventory_erp.kernel_access decides; on auto,
- * directly unless Citus distributes erp.stock_slot (its coordinator table
- * is then an empty shell and statements must be routed to the shards).
- */
-bool
-StockDirectAccess(void)
-{
-	if (ierp_kernel_access == KERNEL_ACCESS_DIRECT)
-		return true;
-	if (ierp_kernel_access == KERNEL_ACCESS_ROUTED)
-		return false;
-	if (slot_distributed < 0)
-	{
-		Oid			dist = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
-		Oid			relid = SlotRelid();
-
-		slot_distributed = 0;
-		if (OidIsValid(dist))
-		{
-			bool		connected = SPI_connect() == SPI_OK_CONNECT;
-
-			if (!connected)
-				elog(ERROR, "inventory_erp: SPI_connect failed");
-			if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1",
-									  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(relid)},
-									  NULL, true, 1) == SPI_OK_SELECT && SPI_processed > 0)
-				slot_distributed = 1;
-			SPI_finish();
-		}
-	}
-	return slot_distributed == 0;
 }
 
 /* ----------------------------------------------------------------
@@ -663,46 +608,9 @@ ierp_stock_slot_guard(PG_FUNCTION_ARGS)
 	PG_RETURN_NULL();
 }
 
-/*
- * ierp_stock_move_guard_any_node: erp.guard_ledger_insert(), the BEFORE
- * INSERT row trigger of erp.stock_move (sql/install/22_distribute.sql):
- * journal.c's guard, which knows the kernel's own inserts in this backend,
- * plus the kernel's routed inserts that Citus brings to a shard from another
- * backend (StockShardWriteRouted).
- */
-Datum
-ierp_stock_move_guard_any_node(PG_FUNCTION_ARGS)
-{
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
-	if (CALLED_AS_TRIGGER(fcinfo) && TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) &&
-		TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) && StockShardWriteRouted(trigdata->tg_relation))
-		return PointerGetDatum(trigdata->tg_trigtuple);
-	return ierp_stock_move_guard(fcinfo);
-}
-
-/*
- * ierp_cost_guard_any_node: erp.guard_cost_write(), the BEFORE statement
- * trigger of the cost tables (sql/install/22_distribute.sql): valuation.c's
- * guard, plus the kernel's costing statements that Citus brings to a shard
- * from another backend (StockShardWriteRouted).
- */
-Datum
-ierp_cost_guard_any_node(PG_FUNCTION_ARGS)
-{
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
-	if (CALLED_AS_TRIGGER(fcinfo) && !TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event) &&
-		StockShardWriteRouted(trigdata->tg_relation))
-		return TRIGGER_FIRED_FOR_ROW(trigdata->tg_event)
-			? PointerGetDatum(trigdata->tg_trigtuple) : PointerGetDatum(NULL);
-	return ierp_cost_guard(fcinfo);
-}
-
-/* StockSlotsInit: the relcache callback that forgets erp.stock_slot's OID and distribution. */
+/* StockSlotsInit: the relcache callback that forgets erp.stock_slot's OID. */
 void
 StockSlotsInit(void)
 {
 	IerpRegisterRelcacheCallback(SlotRelcacheInvalidate, (Datum) 0);
-	StockBinsInit();
 }

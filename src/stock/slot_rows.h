@@ -35,7 +35,8 @@ extern int	StockItemByNode(int64 item_id, StockNodeQty **out);
 extern void StockSlotsInit(void);
 extern void StockIndexInsert(Relation rel, HeapTuple tup);
 /* whether the kernel reads and writes its tables directly (one node) or through routed SQL (Citus) */
-extern bool StockDirectAccess(void);
+extern bool StockDirectAccess(void);	/* access_path.c */
+extern void StockAccessPathInit(void);
 extern bool StockShardWriteRouted(Relation rel);
 
 #endif							/* STOCK_SLOT_ROWS_H */
