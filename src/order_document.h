@@ -84,10 +84,6 @@ extern void AllocateNewOrder(const OrderHeader *order, struct NewOrder *fresh, A
 /* allocate.c: erp.allocate's work on an order the caller owns (OrderLock); also erp.place_order's */
 extern void AllocateAndReport(const OrderHeader *order, AllocResult *result);
 
-/* orders.c: releases reserved units of one line (order edits) */
-extern int64 OrderLineRelease(int64 order_id, int32 line_no, int64 qty);
-/* orders.c: releases every reserved unit of an order before picking (a hold) */
-extern int64 OrderReleaseReserved(const OrderHeader *order);
 /* order_hold.c: whether an open hold keeps the order from being allocated */
 extern bool OrderHoldBlocks(const OrderHeader *order);
 extern void OrderHoldRefuse(const OrderHeader *order) pg_attribute_noreturn();

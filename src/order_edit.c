@@ -37,6 +37,7 @@
 #include "governance.h"
 #include "ierp.h"
 #include "order_document.h"
+#include "order_reservations.h"
 #include "stock/kernel.h"
 
 IERP_OWNER_ENTRY(ierp_change_line);

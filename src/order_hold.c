@@ -36,6 +36,7 @@
 #include "governance.h"
 #include "ierp.h"
 #include "order_document.h"
+#include "order_reservations.h"
 
 IERP_OWNER_ENTRY(ierp_hold_order);
 IERP_OWNER_ENTRY(ierp_release_order);
