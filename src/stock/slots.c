@@ -722,11 +722,40 @@ LotQtyCmp(const void *a, const void *b)
 	return x->lot_id < y->lot_id ? -1 : (x->lot_id > y->lot_id ? 1 : 0);
 }
 
+/* One (bin, lot) balance of an item at a node, with the tag its slot 0 has (StockLockLots). */
+typedef struct BinLotKey
+{
+	int64		bin_id;
+	int64		lot_id;
+	uint32		tag3;			/* the tag field that bin and lot fold into (locks.c) */
+} BinLotKey;
+
+/* Orders (bin, lot) keys as their slots' tags are ordered (the global lock order), then by bin and lot. */
+static int
+BinLotKeyCmp(const void *a, const void *b)
+{
+	const BinLotKey *x = a,
+			   *y = b;
+
+	if (x->tag3 != y->tag3)
+		return x->tag3 < y->tag3 ? -1 : 1;
+	if (x->bin_id != y->bin_id)
+		return x->bin_id < y->bin_id ? -1 : 1;
+	return x->lot_id < y->lot_id ? -1 : (x->lot_id > y->lot_id ? 1 : 0);
+}
+
 /*
- * StockLockLots: see kernel.h.  The lots of the item at the node are those
- * with a slot row; every slot of each is owned (waiting only where the
- * order allows, decided once for the smallest tag of the node) and only
- * owned slots count.
+ * StockLockLots: see slots.h.  The lots of the item at the node are those
+ * with a slot row, in any bin: stock outside bins (bin 0) and every bin of
+ * the node, so that a lot put away into bins is allocated like one that
+ * was not.  Every slot of each (bin, lot) key is owned, the keys in the
+ * order of their tags (the global lock order: item, node, then bin and lot
+ * as locks.c folds them, then slot), waiting only where that order allows
+ * (decided once for the smallest tag of the node, then per tag by
+ * StockTagLock); only owned slots count, and the units are summed per lot
+ * over its bins.  The caller's take then names no bin: at a node with bins
+ * the kernel spreads it over the lot's bins (StockBinsTake, stock/bins.c),
+ * whose slots this transaction owns already.
  */
 int
 StockLockLots(int64 item_id, int64 node_id, StockState state, StockLotQty **out, bool *contended)
@@ -734,9 +763,10 @@ StockLockLots(int64 item_id, int64 node_id, StockState state, StockLotQty **out,
 	static SPIPlanPtr plan = NULL;
 	LOCKTAG		first;
 	bool		wait;
-	int64	   *lot_ids;
-	int			nlots = 0,
-				l;
+	BinLotKey  *keys;
+	int			nkeys = 0,
+				nlots = 0,
+				k;
 	StockLotQty *lots;
 	uint64		i;
 
@@ -744,39 +774,58 @@ StockLockLots(int64 item_id, int64 node_id, StockState state, StockLotQty **out,
 	wait = StockTagMayWait(&first);
 	*contended = false;
 	IerpPlan(&plan,
-			 "SELECT DISTINCT lot_id FROM erp.stock_slot"
-			 " WHERE item_id = $1 AND node_id = $2 AND bin_id = 0 ORDER BY lot_id",
+			 "SELECT DISTINCT bin_id, lot_id FROM erp.stock_slot"
+			 " WHERE item_id = $1 AND node_id = $2 ORDER BY bin_id, lot_id",
 			 2, (Oid[]) {INT8OID, INT8OID});
+	/* not read-only: a fresh snapshot, which sees the bins and lots of transactions committed meanwhile */
 	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(node_id)},
 						 NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read the lots of a balance");
-	lot_ids = palloc(sizeof(int64) * Max(SPI_processed, 1));
+	keys = palloc(sizeof(BinLotKey) * Max(SPI_processed, 1));
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
+		LOCKTAG		tag;
 
-		lot_ids[nlots++] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		keys[nkeys].bin_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		keys[nkeys].lot_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		StockSlotTag(&tag, item_id, node_id, keys[nkeys].bin_id, keys[nkeys].lot_id, 0);
+		keys[nkeys].tag3 = tag.locktag_field3;
+		nkeys++;
 	}
-	lots = palloc0(sizeof(StockLotQty) * Max(nlots, 1));
-	for (l = 0; l < nlots; l++)
+	SPI_freetuptable(SPI_tuptable);
+	if (nkeys > 1)
+		qsort(keys, nkeys, sizeof(BinLotKey), BinLotKeyCmp);
+
+	/* each key's owned units, then summed per lot over its bins */
+	lots = palloc0(sizeof(StockLotQty) * Max(nkeys, 1));
+	for (k = 0; k < nkeys; k++)
 	{
-		StockKey	key = {item_id, node_id, 0, lot_ids[l]};
+		StockKey	key = {item_id, node_id, keys[k].bin_id, keys[k].lot_id};
 		SlotRow    *rows;
 		int			n = OwnAllSlots(&key, wait, false, &rows);
-		int			k;
+		int			r;
 
-		lots[l].lot_id = lot_ids[l];
-		for (k = 0; k < n; k++)
+		lots[k].lot_id = keys[k].lot_id;
+		for (r = 0; r < n; r++)
 		{
-			if (rows[k].held)
-				lots[l].qty += rows[k].qty[state];
-			else if (rows[k].qty[state] > 0)
+			if (rows[r].held)
+				lots[k].qty += rows[r].qty[state];
+			else if (rows[r].qty[state] > 0)
 				*contended = true;
 		}
 		pfree(rows);
 	}
-	qsort(lots, nlots, sizeof(StockLotQty), LotQtyCmp);
-	pfree(lot_ids);
+	if (nkeys > 1)
+		qsort(lots, nkeys, sizeof(StockLotQty), LotQtyCmp);
+	for (k = 0; k < nkeys; k++)
+	{
+		if (nlots > 0 && lots[nlots - 1].lot_id == lots[k].lot_id)
+			lots[nlots - 1].qty += lots[k].qty;
+		else
+			lots[nlots++] = lots[k];
+	}
+	pfree(keys);
 	*out = lots;
 	return nlots;
 }

@@ -17,11 +17,14 @@ extern int64 StockOwnBalance(int64 item_id, int64 node_id, int64 lot_id, StockSt
 extern void StockRead(const StockKey *key, int64 *qty_by_state);
 
 /*
- * Per lot, the units of one state of an item at a node, read after owning
- * every slot of those lots (waiting where the lock order allows): only
- * owned slots count, so the quantities are exact or smaller (contended is
- * set when an unowned slot had units).  For a lot-tracked item's exact
- * first-expiry take; the caller then takes with STOCK_TAKE_ALL.
+ * Per lot, the units of one state of an item at a node, summed over the
+ * node's stock outside bins and its bins, read after owning every slot of
+ * those (bin, lot) balances in the global lock order (waiting where it
+ * allows): only owned slots count, so the quantities are exact or smaller
+ * (contended is set when an unowned slot had units).  For a lot-tracked
+ * item's exact first-expiry take; the caller then takes with
+ * STOCK_TAKE_ALL and names no bin (the kernel spreads the take over the
+ * lot's bins, stock/bins.c).
  */
 extern int	StockLockLots(int64 item_id, int64 node_id, StockState state, StockLotQty **lots, bool *contended);
 
