@@ -166,3 +166,6 @@ SELECT throws_ok($$SELECT erp.putaway('TAP90-VIT', 'TAP90-DC', 'B', 1, lot => 'L
     'nor may it put the DC''s lot away (IE009)');
 RESET ROLE;
 SELECT is(pg_temp.books(), (SELECT b FROM before90p), 'the partner''s refusal changed nothing');
+
+SELECT * FROM finish();
+ROLLBACK;
