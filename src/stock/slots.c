@@ -46,6 +46,7 @@
 #include "storage/bufmgr.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -828,6 +829,111 @@ StockLockLots(int64 item_id, int64 node_id, StockState state, StockLotQty **out,
 	pfree(keys);
 	*out = lots;
 	return nlots;
+}
+
+
+/* A lot's owned available units, with what first-expiry-first-out orders it by. */
+typedef struct FefoLot
+{
+	int64		lot_id;
+	char	   *lot_code;
+	bool		has_expiry;
+	DateADT		expires_on;
+	int64		qty;
+} FefoLot;
+
+/* First expiry first; lots without an expiry date last; then by lot id. */
+static int
+FefoLotCmp(const void *a, const void *b)
+{
+	const FefoLot *x = a,
+			   *y = b;
+
+	if (x->has_expiry != y->has_expiry)
+		return x->has_expiry ? -1 : 1;
+	if (x->has_expiry && x->expires_on != y->expires_on)
+		return x->expires_on < y->expires_on ? -1 : 1;
+	return x->lot_id < y->lot_id ? -1 : (x->lot_id > y->lot_id ? 1 : 0);
+}
+
+/*
+ * StockLotsFefo: see slots.h.  The lots that count are those the
+ * transaction owns units of (StockLockLots, over the node's bins) and that
+ * are promisable: no expiry, no shelf-life floor, or an expiry at least
+ * min_shelf_days from today (the rule erp.atp applies).
+ */
+int64
+StockLotsFefo(int64 item_id, int64 node_id, int32 min_shelf_days, int64 want, int64 floor,
+			  StockLotTake **parts, int *nparts, bool *contended)
+{
+	static SPIPlanPtr plan = NULL;
+	StockLotQty *held;
+	int			nheld,
+				nlots = 0,
+				n = 0,
+				l,
+				h;
+	uint64		i;
+	FefoLot    *lots;
+	StockLotTake *out;
+	int64		promisable = 0,
+				take,
+				left;
+
+	nheld = StockLockLots(item_id, node_id, STATE_AVAILABLE, &held, contended);
+	IerpPlan(&plan,
+			 "SELECT lot_id, lot_code, expires_on,"
+			 "       (expires_on IS NULL OR $2 = 0 OR expires_on >= CURRENT_DATE + $2)"
+			 "  FROM erp.lot WHERE item_id = $1",
+			 2, (Oid[]) {INT8OID, INT4OID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id), Int32GetDatum(min_shelf_days)},
+						 NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read lots");
+	lots = palloc0(sizeof(FefoLot) * Max(SPI_processed, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int64		lot_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		Datum		exp;
+
+		/* held is in lot id order: a binary search would do, a scan is as fast for a few lots */
+		for (h = 0; h < nheld; h++)
+			if (held[h].lot_id == lot_id)
+				break;
+		if (h == nheld || held[h].qty <= 0)
+			continue;
+		if (!DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull)))
+			continue;			/* too little shelf life left: never promised */
+		lots[nlots].lot_id = lot_id;
+		lots[nlots].qty = held[h].qty;
+		lots[nlots].lot_code = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
+		exp = SPI_getbinval(tup, desc, 3, &isnull);
+		lots[nlots].has_expiry = !isnull;
+		lots[nlots].expires_on = isnull ? 0 : DatumGetDateADT(exp);
+		promisable += lots[nlots].qty;
+		nlots++;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	if (nlots > 1)
+		qsort(lots, nlots, sizeof(FefoLot), FefoLotCmp);
+	take = Max(Min(want, promisable - floor), 0);
+	out = palloc0(sizeof(StockLotTake) * Max(nlots, 1));
+	left = take;
+	for (l = 0; l < nlots && left > 0; l++)
+	{
+		out[n].lot_id = lots[l].lot_id;
+		out[n].lot_code = lots[l].lot_code;
+		out[n].qty = Min(left, lots[l].qty);
+		left -= out[n].qty;
+		n++;
+	}
+	pfree(held);
+	pfree(lots);
+	*parts = out;
+	*nparts = n;
+	return take;
 }
 
 
