@@ -6,7 +6,7 @@
 -- shelf life runs out between hold and conversion stays with the cart; kits are still
 -- refused (IE010); every refusal changes nothing; erp.verify() stays empty.
 BEGIN;
-SELECT plan(29);
+SELECT plan(34);
 
 INSERT INTO erp.node (code, kind) VALUES ('TAP91-DC', 'warehouse'), ('TAP91-N2', 'store');
 INSERT INTO erp.channel (code, kind) VALUES ('TAP91-WEB', 'storefront');
@@ -139,6 +139,22 @@ SELECT is(pg_temp.err($$SELECT erp.hold('TAP91-WEB', 'TAP91-R', '[{"sku": "TAP91
 SELECT is(pg_temp.err($$SELECT erp.hold('TAP91-WEB', 'TAP91-R', '[{"sku": "TAP91-VIT", "qty": 1000000000000}]')$$), 'IE004',
     'a huge quantity (IE004)');
 SELECT is(pg_temp.state(), :'s1', 'none of the refused holds changed anything');
+
+-- A partner holds a lot at its own node only -------------------------------------------------
+CREATE ROLE t91_partner;
+GRANT erp_operator, erp_reader TO t91_partner;
+INSERT INTO erp.node_access (role_name, node_id) SELECT 't91_partner', node_id FROM erp.node WHERE code = 'TAP91-N2';
+SET LOCAL ROLE t91_partner;
+SELECT ok(erp.hold('TAP91-WEB', 'TAP91-P1', '[{"sku": "TAP91-VIT", "qty": 2}]') > 0, 'a partner of the second node holds 2 units');
+RESET ROLE;
+SELECT is(pg_temp.hold_lines('TAP91-P1'), 'TAP91-N2/L-N2=2', 'they are its node''s lot L-N2, never the DC''s');
+SELECT pg_temp.state() AS s2 \gset
+SET LOCAL ROLE t91_partner;
+SELECT is(pg_temp.err($$SELECT erp.hold('TAP91-WEB', 'TAP91-P2', '[{"sku": "TAP91-VIT", "qty": 1}]')$$), 'IE001',
+    'its node has nothing left: the DC''s lots are out of its reach (IE001)');
+RESET ROLE;
+SELECT is(pg_temp.state(), :'s2', 'the partner''s refused hold changed nothing');
+SELECT is((SELECT count(*) FROM erp.verify()), 0::bigint, 'erp.verify() is empty at the end');
 
 SELECT * FROM finish();
 ROLLBACK;
