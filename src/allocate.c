@@ -886,112 +886,37 @@ ReleaseReserved(AllocContext *ctx, int32 line_no, ItemStock *is, int64 node_id, 
 	}
 }
 
-/* A lot's available units at a node, for first-expiry-first-out. */
-typedef struct LotStock
-{
-	int64		lot_id;
-	char	   *lot_code;
-	bool		has_expiry;
-	DateADT		expires_on;
-	bool		promisable;
-	int64		qty;
-} LotStock;
-
-static int
-LotFefoCmp(const void *a, const void *b)
-{
-	const LotStock *x = a,
-			   *y = b;
-
-	if (x->has_expiry != y->has_expiry)
-		return x->has_expiry ? -1 : 1;
-	if (x->has_expiry && x->expires_on != y->expires_on)
-		return x->expires_on < y->expires_on ? -1 : 1;
-	return x->lot_id < y->lot_id ? -1 : (x->lot_id > y->lot_id ? 1 : 0);
-}
-
 /*
  * Reserves up to want units of a lot-tracked item at a node, first expiry
- * first, from lots with enough shelf life, keeping floor units back.  Owns
- * every available slot of the item at the node first (StockLockLots): the
- * total is exact, or smaller when others own slots.
+ * first, from lots with enough shelf life, keeping floor units back, over
+ * the node's stock outside bins and its bins (StockLotsFefo owns every
+ * slot of the item's lots there first: the total is exact, or smaller
+ * when others own slots).  Each lot's take names no bin: the kernel
+ * spreads it over the lot's bins (stock/bins.c).
  */
 static int64
 ReserveLots(AllocContext *ctx, int32 line_no, ItemStock *is, int n, int64 want, int64 floor)
 {
 	int64		node_id = is->nodes[n].node_id;
-	static SPIPlanPtr plan = NULL;
-	static const Oid argtypes[] = {INT8OID, INT4OID};
-	Datum		values[2];
-	StockLotQty *held;
-	int			nheld = 0,
-				nlots = 0,
-				l,
-				h;
-	uint64		i;
-	LotStock   *lots;
-	int64		promisable = 0,
-				take,
-				left;
+	StockLotTake *parts;
+	int			nparts,
+				l;
 	bool		contended;
+	int64		take;
 
-	nheld = StockLockLots(is->item_id, node_id, STATE_AVAILABLE, &held, &contended);
-	IerpPlan(&plan,
-			 "SELECT lot_id, lot_code, expires_on,"
-			 "       (expires_on IS NULL OR $2 = 0 OR expires_on >= CURRENT_DATE + $2)"
-			 "  FROM erp.lot WHERE item_id = $1",
-			 2, argtypes);
-	values[0] = Int64GetDatum(is->item_id);
-	values[1] = Int32GetDatum(is->min_shelf_life_days);
-	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: cannot read lots");
-	lots = palloc0(sizeof(LotStock) * Max(SPI_processed, 1));
-	for (i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		int64		lot_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		Datum		exp;
-
-		for (h = 0; h < nheld; h++)
-			if (held[h].lot_id == lot_id)
-				break;
-		if (h == nheld || held[h].qty <= 0)
-			continue;
-		lots[nlots].lot_id = lot_id;
-		lots[nlots].qty = held[h].qty;
-		lots[nlots].lot_code = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
-		exp = SPI_getbinval(tup, desc, 3, &isnull);
-		lots[nlots].has_expiry = !isnull;
-		lots[nlots].expires_on = isnull ? 0 : DatumGetDateADT(exp);
-		lots[nlots].promisable = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
-		nlots++;
-	}
-	qsort(lots, nlots, sizeof(LotStock), LotFefoCmp);
-	for (l = 0; l < nlots; l++)
-		if (lots[l].promisable)
-			promisable += lots[l].qty;
-	take = Min(want, promisable - floor);
+	take = StockLotsFefo(is->item_id, node_id, is->min_shelf_life_days, want, floor, &parts, &nparts, &contended);
 	if (take < want && contended)
 		ctx->contended = true;
-	if (take <= 0)
-		return 0;
-	left = take;
-	for (l = 0; l < nlots && left > 0; l++)
+	for (l = 0; l < nparts; l++)
 	{
-		int64		part;
 		StockMove	m;
 
-		if (!lots[l].promisable || lots[l].qty == 0)
-			continue;
-		part = Min(left, lots[l].qty);
-		OrderMove(&m, ctx, is, node_id, lots[l].lot_id, part, STATE_AVAILABLE, STATE_RESERVED, "allocate",
+		OrderMove(&m, ctx, is, node_id, parts[l].lot_id, parts[l].qty, STATE_AVAILABLE, STATE_RESERVED, "allocate",
 				  STOCK_TAKE_ALL, 0);
 		StockApply(&m, 1, STOCK_DOCUMENT);
-		Reserve(ctx, line_no, is, n, lots[l].lot_id, lots[l].lot_code, part);
-		left -= part;
+		Reserve(ctx, line_no, is, n, parts[l].lot_id, parts[l].lot_code, parts[l].qty);
 	}
+	pfree(parts);
 	return take;
 }
 

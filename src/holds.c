@@ -11,8 +11,12 @@
  *	  stock kernel (available -> reserved, event allocate, ref "hold:<id>",
  *	  STOCK_TAKE_UP_TO above safety stock and the other channels'
  *	  ring-fences) at the channel's nodes in rank order, one node for the
- *	  whole line when one can, else several.  All or nothing: a hold that
- *	  cannot get every unit is refused (IE001) and reserves nothing.  What it
+ *	  whole line when one can, else several; a lot-tracked item first
+ *	  expiry first from lots with enough shelf life, in and outside bins,
+ *	  exactly as allocation takes it (StockLotsFefo), each hold line naming
+ *	  its lot, which the order's reservation keeps on conversion.  All or
+ *	  nothing: a hold that cannot get every unit is refused (IE001) and
+ *	  reserves nothing.  What it
  *	  reserved is in erp.checkout_hold_line (item_id, hold_line_id), open
  *	  while the hold is held; every statement on it names its items.
  *
@@ -24,9 +28,9 @@
  *	  them in between.
  *
  *	  Refuses: an unknown channel, sku or hold (IE003); a bad quantity,
- *	  lines, cart_ref or ttl (IE004); too little stock (IE001); a kit or a
- *	  lot-tracked item (IE010); a cart held before with other lines, a hold
- *	  of another channel, expired, converted or released, lines of an order
+ *	  lines, cart_ref or ttl (IE004); too little stock (IE001); a kit
+ *	  (IE010); a cart held before with other lines, a hold of another
+ *	  channel, expired, converted or released, lines of an order
  *	  that do not cover the hold, an order that arrives on hold or ships
  *	  complete (IE010); a partner's channel it does not serve, or a hold
  *	  with units at another's node (IE009).
@@ -91,6 +95,7 @@ typedef struct HoldAsk
 	int64		item_id;
 	int64		qty;
 	int32		min_shelf_life_days;
+	bool		lot_tracked;	/* reserved first expiry first, its lines name their lots */
 } HoldAsk;
 
 /* Whether attribute attno of desc is named name (the scan relies on the layout). */
@@ -491,8 +496,8 @@ HoldsReleaseExpired(int64 item_id)
 /*
  * ReadAsk: erp.hold's lines, [{"sku": "A-1", "qty": 2}, ...], 1 to
  * HOLD_MAX_LINES of them; each sku resolved once (IE003 unknown), each qty
- * whole units in 1..IERP_MAX_MOVE_QTY (IE004).  Kits and lot-tracked items
- * are refused (IE010).
+ * whole units in 1..IERP_MAX_MOVE_QTY (IE004).  Kits are refused (IE010);
+ * a lot-tracked item is held first expiry first, as allocation reserves it.
  */
 static int
 ReadAsk(Jsonb *lines, const char *cart_ref, HoldAsk **out)
@@ -539,15 +544,15 @@ ReadAsk(Jsonb *lines, const char *cart_ref, HoldAsk **out)
 		else
 			qty_text = "";
 		ask[i].qty = IerpParseQuantity(qty_text, ask[i].sku);
-		if (item.is_kit || item.lot_tracked)
+		if (item.is_kit)
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_WRONG_STATUS),
-					 errmsg("sku \"%s\" cannot be held: it is %s", ask[i].sku,
-							item.is_kit ? "a kit" : "lot-tracked"),
-					 errdetail("Checkout holds reserve plain items only."),
-					 errhint("Capture the order without a hold; allocation reserves kits and lots.")));
+					 errmsg("sku \"%s\" cannot be held: it is a kit", ask[i].sku),
+					 errdetail("Checkout holds reserve items, not kits."),
+					 errhint("Capture the order without a hold; allocation reserves a kit's components.")));
 		ask[i].item_id = item.item_id;
 		ask[i].min_shelf_life_days = item.min_shelf_life_days;
+		ask[i].lot_tracked = item.lot_tracked;
 	}
 	*out = ask;
 	return n;
@@ -612,17 +617,86 @@ OpenHoldOf(int64 channel_id, const char *cart_ref, HoldRow *row)
 	return hold_id;
 }
 
+/* Records one take of a hold (item, node, lot or 0, units) as an open hold line. */
+static void
+HoldLineAdd(int64 hold_id, const HoldAsk *ask, int64 node_id, int64 lot_id, int64 qty, TimestampTz expires_at)
+{
+	static SPIPlanPtr plan = NULL;
+
+	IerpPlan(&plan,
+			 "INSERT INTO erp.checkout_hold_line (item_id, hold_id, node_id, lot_id, qty, expires_at)"
+			 " VALUES ($1, $2, $3, NULLIF($4, 0), $5, $6)",
+			 6, (Oid[]) {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID});
+	if (SPI_execute_plan(plan,
+						 (Datum[]) {Int64GetDatum(ask->item_id), Int64GetDatum(hold_id), Int64GetDatum(node_id),
+							 Int64GetDatum(lot_id), Int64GetDatum(qty), TimestampTzGetDatum(expires_at)},
+						 NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "inventory_erp: cannot record hold " INT64_FORMAT, hold_id);
+}
+
+/*
+ * Takes up to want units of ask's item at one node for hold ref, keeping
+ * floor units back: a plain item in one STOCK_TAKE_UP_TO move; a
+ * lot-tracked one first expiry first from lots with enough shelf life, in
+ * and outside bins, exactly as allocation reserves it (StockLotsFefo, then
+ * a STOCK_TAKE_ALL move per lot).  Records each take as a hold line (a
+ * lot's names its lot).  Returns the units taken.
+ */
+static int64
+TakeAtNode(int64 hold_id, const char *ref, const HoldAsk *ask, int64 node_id, int64 want, int64 floor,
+		   TimestampTz expires_at)
+{
+	StockMove	m;
+
+	memset(&m, 0, sizeof(m));
+	m.item_id = ask->item_id;
+	m.from_node_id = node_id;
+	m.from_state = STATE_AVAILABLE;
+	m.to_node_id = node_id;
+	m.to_state = STATE_RESERVED;
+	m.event = "allocate";
+	m.ref = ref;
+	if (ask->lot_tracked)
+	{
+		StockLotTake *parts;
+		int			nparts,
+					l;
+		bool		contended;
+		int64		got = StockLotsFefo(ask->item_id, node_id, ask->min_shelf_life_days, want, floor,
+										&parts, &nparts, &contended);
+
+		for (l = 0; l < nparts; l++)
+		{
+			m.lot_id = parts[l].lot_id;
+			m.qty = parts[l].qty;
+			m.take = STOCK_TAKE_ALL;
+			m.floor = 0;
+			StockApply(&m, 1, STOCK_DOCUMENT);
+			HoldLineAdd(hold_id, ask, node_id, parts[l].lot_id, parts[l].qty, expires_at);
+		}
+		pfree(parts);
+		return got;
+	}
+	m.qty = want;
+	m.take = STOCK_TAKE_UP_TO;
+	m.floor = floor;
+	StockApply(&m, 1, STOCK_DOCUMENT);
+	if (m.taken > 0)
+		HoldLineAdd(hold_id, ask, node_id, 0, m.taken, expires_at);
+	return m.taken;
+}
+
 /*
  * TakeForLine: reserves ask's units at the channel's nodes for hold ref:
  * the first node by rank whose ATP covers the whole line, else node by
- * node in rank order, each with STOCK_TAKE_UP_TO above safety stock and
- * the other channels' ring-fences.  Records each take as a hold line.
- * Returns the units taken (the caller refuses a shortfall).
+ * node in rank order, each above safety stock and the other channels'
+ * ring-fences (TakeAtNode).  ATP of a lot-tracked item counts the lots with
+ * enough shelf life only, as allocation takes them.  Returns the units
+ * taken (the caller refuses a shortfall).
  */
 static int64
 TakeForLine(int64 hold_id, const char *ref, int64 channel_id, const HoldAsk *ask, TimestampTz expires_at)
 {
-	static SPIPlanPtr line_plan = NULL;
 	NodeStock  *nodes;
 	int			n,
 				k,
@@ -633,7 +707,7 @@ TakeForLine(int64 hold_id, const char *ref, int64 channel_id, const HoldAsk *ask
 				got = 0;
 
 	HoldsReleaseExpired(ask->item_id);
-	n = AtpLoadNodes(ask->item_id, false, ask->min_shelf_life_days, false, 0, channel_id, 0, &nodes);
+	n = AtpLoadNodes(ask->item_id, ask->lot_tracked, ask->min_shelf_life_days, false, 0, channel_id, 0, &nodes);
 	fence = n > 0 ? nodes[0].fence : 0;
 	for (k = 0; k < n && first < 0; k++)
 		if (AccessNodeVisible(nodes[k].node_id) && AtpOfNode(&nodes[k], fence) >= ask->qty)
@@ -646,38 +720,13 @@ TakeForLine(int64 hold_id, const char *ref, int64 channel_id, const HoldAsk *ask
 	for (k = 0; k < n; k++)
 		if (k != first)
 			order[j++] = k;
-	IerpPlan(&line_plan,
-			 "INSERT INTO erp.checkout_hold_line (item_id, hold_id, node_id, qty, expires_at)"
-			 " VALUES ($1, $2, $3, $4, $5)",
-			 5, (Oid[]) {INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID});
 	for (j = 0; j < n && got < ask->qty; j++)
 	{
-		StockMove	m;
-
 		k = order[j];
 		if (!AccessNodeVisible(nodes[k].node_id) || AtpOfNode(&nodes[k], fence) <= 0)
 			continue;
-		memset(&m, 0, sizeof(m));
-		m.item_id = ask->item_id;
-		m.qty = ask->qty - got;
-		m.from_node_id = nodes[k].node_id;
-		m.from_state = STATE_AVAILABLE;
-		m.to_node_id = nodes[k].node_id;
-		m.to_state = STATE_RESERVED;
-		m.event = "allocate";
-		m.ref = ref;
-		m.take = STOCK_TAKE_UP_TO;
-		m.floor = nodes[k].safety_stock + fence;
-		StockApply(&m, 1, STOCK_DOCUMENT);
-		if (m.taken <= 0)
-			continue;
-		got += m.taken;
-		if (SPI_execute_plan(line_plan,
-							 (Datum[]) {Int64GetDatum(ask->item_id), Int64GetDatum(hold_id),
-								 Int64GetDatum(nodes[k].node_id), Int64GetDatum(m.taken),
-							 TimestampTzGetDatum(expires_at)},
-							 NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "inventory_erp: cannot record hold " INT64_FORMAT, hold_id);
+		got += TakeAtNode(hold_id, ref, ask, nodes[k].node_id, ask->qty - got,
+						  nodes[k].safety_stock + fence, expires_at);
 	}
 	pfree(order);
 	return got;
@@ -930,6 +979,7 @@ HoldsConvert(int64 hold_id, int64 order_id, int64 channel_id)
 	Datum	   *r_line,
 			   *r_item,
 			   *r_node,
+			   *r_lot,
 			   *r_qty;
 	int			nres = 0;
 
@@ -974,6 +1024,7 @@ HoldsConvert(int64 hold_id, int64 order_id, int64 channel_id)
 	r_line = palloc(sizeof(Datum) * (nhl + nol + 1));
 	r_item = palloc(sizeof(Datum) * (nhl + nol + 1));
 	r_node = palloc(sizeof(Datum) * (nhl + nol + 1));
+	r_lot = palloc(sizeof(Datum) * (nhl + nol + 1));
 	r_qty = palloc(sizeof(Datum) * (nhl + nol + 1));
 	for (i = 0; i < nhl; i++)
 	{
@@ -992,6 +1043,7 @@ HoldsConvert(int64 hold_id, int64 order_id, int64 channel_id)
 			r_line[nres] = Int32GetDatum(ol[k].line_no);
 			r_item[nres] = Int64GetDatum(hl[i].item_id);
 			r_node[nres] = Int64GetDatum(hl[i].node_id);
+			r_lot[nres] = Int64GetDatum(hl[i].lot_id);
 			r_qty[nres] = Int64GetDatum(part);
 			nres++;
 		}
@@ -1032,19 +1084,21 @@ HoldsConvert(int64 hold_id, int64 order_id, int64 channel_id)
 				 errhint("Capture it without the order hold, or without hold_ref.")));
 
 	IerpPlan(&res_plan,
-			 "INSERT INTO erp.reservation (order_id, line_no, item_id, node_id, qty)"
-			 " SELECT $1, r.line_no, r.item_id, r.node_id, r.qty"
-			 "   FROM unnest($2::integer[], $3::bigint[], $4::bigint[], $5::bigint[]) AS r(line_no, item_id, node_id, qty)"
+			 "INSERT INTO erp.reservation (order_id, line_no, item_id, node_id, lot_id, qty)"
+			 " SELECT $1, r.line_no, r.item_id, r.node_id, NULLIF(r.lot_id, 0), r.qty"
+			 "   FROM unnest($2::integer[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])"
+			 "        AS r(line_no, item_id, node_id, qty, lot_id)"
 			 " ON CONFLICT (order_id, line_no, node_id, (COALESCE(lot_id, 0)), item_id)"
 			 " DO UPDATE SET qty = erp.reservation.qty + EXCLUDED.qty",
-			 5, (Oid[]) {INT8OID, INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID});
+			 6, (Oid[]) {INT8OID, INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID});
 	if (nres > 0 &&
 		SPI_execute_plan(res_plan,
 						 (Datum[]) {Int64GetDatum(order_id),
 							 PointerGetDatum(construct_array(r_line, nres, INT4OID, 4, true, TYPALIGN_INT)),
 							 PointerGetDatum(construct_array(r_item, nres, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
 							 PointerGetDatum(construct_array(r_node, nres, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
-						 PointerGetDatum(construct_array(r_qty, nres, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE))},
+							 PointerGetDatum(construct_array(r_qty, nres, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+						 PointerGetDatum(construct_array(r_lot, nres, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE))},
 						 NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "inventory_erp: cannot move hold " INT64_FORMAT " to order " INT64_FORMAT, hold_id, order_id);
 	CloseHold(hold_id, row.items, "converted", order_id);

@@ -46,6 +46,7 @@
 #include "storage/bufmgr.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -722,11 +723,40 @@ LotQtyCmp(const void *a, const void *b)
 	return x->lot_id < y->lot_id ? -1 : (x->lot_id > y->lot_id ? 1 : 0);
 }
 
+/* One (bin, lot) balance of an item at a node, with the tag its slot 0 has (StockLockLots). */
+typedef struct BinLotKey
+{
+	int64		bin_id;
+	int64		lot_id;
+	uint32		tag3;			/* the tag field that bin and lot fold into (locks.c) */
+} BinLotKey;
+
+/* Orders (bin, lot) keys as their slots' tags are ordered (the global lock order), then by bin and lot. */
+static int
+BinLotKeyCmp(const void *a, const void *b)
+{
+	const BinLotKey *x = a,
+			   *y = b;
+
+	if (x->tag3 != y->tag3)
+		return x->tag3 < y->tag3 ? -1 : 1;
+	if (x->bin_id != y->bin_id)
+		return x->bin_id < y->bin_id ? -1 : 1;
+	return x->lot_id < y->lot_id ? -1 : (x->lot_id > y->lot_id ? 1 : 0);
+}
+
 /*
- * StockLockLots: see kernel.h.  The lots of the item at the node are those
- * with a slot row; every slot of each is owned (waiting only where the
- * order allows, decided once for the smallest tag of the node) and only
- * owned slots count.
+ * StockLockLots: see slots.h.  The lots of the item at the node are those
+ * with a slot row, in any bin: stock outside bins (bin 0) and every bin of
+ * the node, so that a lot put away into bins is allocated like one that
+ * was not.  Every slot of each (bin, lot) key is owned, the keys in the
+ * order of their tags (the global lock order: item, node, then bin and lot
+ * as locks.c folds them, then slot), waiting only where that order allows
+ * (decided once for the smallest tag of the node, then per tag by
+ * StockTagLock); only owned slots count, and the units are summed per lot
+ * over its bins.  The caller's take then names no bin: at a node with bins
+ * the kernel spreads it over the lot's bins (StockBinsTake, stock/bins.c),
+ * whose slots this transaction owns already.
  */
 int
 StockLockLots(int64 item_id, int64 node_id, StockState state, StockLotQty **out, bool *contended)
@@ -734,9 +764,10 @@ StockLockLots(int64 item_id, int64 node_id, StockState state, StockLotQty **out,
 	static SPIPlanPtr plan = NULL;
 	LOCKTAG		first;
 	bool		wait;
-	int64	   *lot_ids;
-	int			nlots = 0,
-				l;
+	BinLotKey  *keys;
+	int			nkeys = 0,
+				nlots = 0,
+				k;
 	StockLotQty *lots;
 	uint64		i;
 
@@ -744,41 +775,165 @@ StockLockLots(int64 item_id, int64 node_id, StockState state, StockLotQty **out,
 	wait = StockTagMayWait(&first);
 	*contended = false;
 	IerpPlan(&plan,
-			 "SELECT DISTINCT lot_id FROM erp.stock_slot"
-			 " WHERE item_id = $1 AND node_id = $2 AND bin_id = 0 ORDER BY lot_id",
+			 "SELECT DISTINCT bin_id, lot_id FROM erp.stock_slot"
+			 " WHERE item_id = $1 AND node_id = $2 ORDER BY bin_id, lot_id",
 			 2, (Oid[]) {INT8OID, INT8OID});
+	/* not read-only: a fresh snapshot, which sees the bins and lots of transactions committed meanwhile */
 	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(node_id)},
 						 NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read the lots of a balance");
-	lot_ids = palloc(sizeof(int64) * Max(SPI_processed, 1));
+	keys = palloc(sizeof(BinLotKey) * Max(SPI_processed, 1));
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
+		LOCKTAG		tag;
 
-		lot_ids[nlots++] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		keys[nkeys].bin_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		keys[nkeys].lot_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		StockSlotTag(&tag, item_id, node_id, keys[nkeys].bin_id, keys[nkeys].lot_id, 0);
+		keys[nkeys].tag3 = tag.locktag_field3;
+		nkeys++;
 	}
-	lots = palloc0(sizeof(StockLotQty) * Max(nlots, 1));
-	for (l = 0; l < nlots; l++)
+	SPI_freetuptable(SPI_tuptable);
+	if (nkeys > 1)
+		qsort(keys, nkeys, sizeof(BinLotKey), BinLotKeyCmp);
+
+	/* each key's owned units, then summed per lot over its bins */
+	lots = palloc0(sizeof(StockLotQty) * Max(nkeys, 1));
+	for (k = 0; k < nkeys; k++)
 	{
-		StockKey	key = {item_id, node_id, 0, lot_ids[l]};
+		StockKey	key = {item_id, node_id, keys[k].bin_id, keys[k].lot_id};
 		SlotRow    *rows;
 		int			n = OwnAllSlots(&key, wait, false, &rows);
-		int			k;
+		int			r;
 
-		lots[l].lot_id = lot_ids[l];
-		for (k = 0; k < n; k++)
+		lots[k].lot_id = keys[k].lot_id;
+		for (r = 0; r < n; r++)
 		{
-			if (rows[k].held)
-				lots[l].qty += rows[k].qty[state];
-			else if (rows[k].qty[state] > 0)
+			if (rows[r].held)
+				lots[k].qty += rows[r].qty[state];
+			else if (rows[r].qty[state] > 0)
 				*contended = true;
 		}
 		pfree(rows);
 	}
-	qsort(lots, nlots, sizeof(StockLotQty), LotQtyCmp);
-	pfree(lot_ids);
+	if (nkeys > 1)
+		qsort(lots, nkeys, sizeof(StockLotQty), LotQtyCmp);
+	for (k = 0; k < nkeys; k++)
+	{
+		if (nlots > 0 && lots[nlots - 1].lot_id == lots[k].lot_id)
+			lots[nlots - 1].qty += lots[k].qty;
+		else
+			lots[nlots++] = lots[k];
+	}
+	pfree(keys);
 	*out = lots;
 	return nlots;
+}
+
+
+/* A lot's owned available units, with what first-expiry-first-out orders it by. */
+typedef struct FefoLot
+{
+	int64		lot_id;
+	char	   *lot_code;
+	bool		has_expiry;
+	DateADT		expires_on;
+	int64		qty;
+} FefoLot;
+
+/* First expiry first; lots without an expiry date last; then by lot id. */
+static int
+FefoLotCmp(const void *a, const void *b)
+{
+	const FefoLot *x = a,
+			   *y = b;
+
+	if (x->has_expiry != y->has_expiry)
+		return x->has_expiry ? -1 : 1;
+	if (x->has_expiry && x->expires_on != y->expires_on)
+		return x->expires_on < y->expires_on ? -1 : 1;
+	return x->lot_id < y->lot_id ? -1 : (x->lot_id > y->lot_id ? 1 : 0);
+}
+
+/*
+ * StockLotsFefo: see slots.h.  The lots that count are those the
+ * transaction owns units of (StockLockLots, over the node's bins) and that
+ * are promisable: no expiry, no shelf-life floor, or an expiry at least
+ * min_shelf_days from today (the rule erp.atp applies).
+ */
+int64
+StockLotsFefo(int64 item_id, int64 node_id, int32 min_shelf_days, int64 want, int64 floor,
+			  StockLotTake **parts, int *nparts, bool *contended)
+{
+	static SPIPlanPtr plan = NULL;
+	StockLotQty *held;
+	int			nheld,
+				nlots = 0,
+				n = 0,
+				l,
+				h;
+	uint64		i;
+	FefoLot    *lots;
+	StockLotTake *out;
+	int64		promisable = 0,
+				take,
+				left;
+
+	nheld = StockLockLots(item_id, node_id, STATE_AVAILABLE, &held, contended);
+	IerpPlan(&plan,
+			 "SELECT lot_id, lot_code, expires_on,"
+			 "       (expires_on IS NULL OR $2 = 0 OR expires_on >= CURRENT_DATE + $2)"
+			 "  FROM erp.lot WHERE item_id = $1",
+			 2, (Oid[]) {INT8OID, INT4OID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id), Int32GetDatum(min_shelf_days)},
+						 NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read lots");
+	lots = palloc0(sizeof(FefoLot) * Max(SPI_processed, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int64		lot_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		Datum		exp;
+
+		/* held is in lot id order: a binary search would do, a scan is as fast for a few lots */
+		for (h = 0; h < nheld; h++)
+			if (held[h].lot_id == lot_id)
+				break;
+		if (h == nheld || held[h].qty <= 0)
+			continue;
+		if (!DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull)))
+			continue;			/* too little shelf life left: never promised */
+		lots[nlots].lot_id = lot_id;
+		lots[nlots].qty = held[h].qty;
+		lots[nlots].lot_code = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
+		exp = SPI_getbinval(tup, desc, 3, &isnull);
+		lots[nlots].has_expiry = !isnull;
+		lots[nlots].expires_on = isnull ? 0 : DatumGetDateADT(exp);
+		promisable += lots[nlots].qty;
+		nlots++;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	if (nlots > 1)
+		qsort(lots, nlots, sizeof(FefoLot), FefoLotCmp);
+	take = Max(Min(want, promisable - floor), 0);
+	out = palloc0(sizeof(StockLotTake) * Max(nlots, 1));
+	left = take;
+	for (l = 0; l < nlots && left > 0; l++)
+	{
+		out[n].lot_id = lots[l].lot_id;
+		out[n].lot_code = lots[l].lot_code;
+		out[n].qty = Min(left, lots[l].qty);
+		left -= out[n].qty;
+		n++;
+	}
+	pfree(held);
+	pfree(lots);
+	*parts = out;
+	*nparts = n;
+	return take;
 }
 
 
