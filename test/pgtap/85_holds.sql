@@ -142,7 +142,8 @@ SELECT is(pg_temp.err($$SELECT erp.hold('TAP85-WEB', 'TAP85-R', '[{"sku": "TAP85
 SELECT is(pg_temp.err($$SELECT erp.hold('TAP85-WEB', 'TAP85-R', '[{"sku": "TAP85-B", "qty": 1}]', '1 month -29 days')$$), 'IE004', 'a ttl with months: IE004');
 SELECT is(pg_temp.err($$SELECT erp.hold('TAP85-WEB', 'TAP85-R', '[{"sku": "TAP85-B", "qty": 1}]', NULL)$$), 'IE004', 'NULL ttl: IE004');
 SELECT is(pg_temp.err($$SELECT erp.hold('TAP85-WEB', 'TAP85-R', '[{"sku": "TAP85-KIT", "qty": 1}]')$$), 'IE010', 'a kit: IE010');
-SELECT is(pg_temp.err($$SELECT erp.hold('TAP85-WEB', 'TAP85-R', '[{"sku": "TAP85-LOT", "qty": 1}]')$$), 'IE010', 'a lot-tracked item: IE010');
+SELECT is(pg_temp.err($$SELECT erp.hold('TAP85-WEB', 'TAP85-R', '[{"sku": "TAP85-LOT", "qty": 4}]')$$), 'IE001',
+    'a lot-tracked item is held first expiry first (91_lot_holds); 4 of its 3 units: IE001');
 SELECT is(pg_temp.state(), :'s1', 'none of the refused holds changed anything');
 SELECT is(pg_temp.err(format('SELECT erp.hold(%L, %L, %L)', 'TAP85-WEB', repeat('y', 255), '[{"sku": "TAP85-B", "qty": 1}]')),
     'ok', 'a cart_ref of 255 bytes is accepted');
