@@ -145,10 +145,11 @@ BinsPickable(int64 item_id, int64 node_id, int64 lot_id, int64 bin_id)
 		BinsKeyQty(item_id, node_id, bin_id, lot_id, STATE_AVAILABLE);
 }
 
-/* A document move of an order between two states, from and to exact bins. */
-static void
+/* A document move of an order between two states, from and to exact bins; returns the units taken. */
+static int64
 BinsOrderMove(int64 order_id, int64 item_id, int64 node_id, int64 lot_id, int64 qty, int64 from_bin,
-			  StockState from, int64 to_bin, StockState to, const char *event)
+			  StockState from, int64 to_bin, StockState to, const char *event, StockTakeKind take,
+			  bool *contended)
 {
 	StockMove	m;
 
@@ -163,9 +164,12 @@ BinsOrderMove(int64 order_id, int64 item_id, int64 node_id, int64 lot_id, int64 
 	m.to_state = to;
 	m.event = event;
 	m.ref = psprintf("order:" INT64_FORMAT, order_id);
-	m.take = STOCK_TAKE_ALL;
+	m.take = take;
 	m.exact_bin = true;
 	StockApply(&m, 1, STOCK_DOCUMENT);
+	if (contended)
+		*contended = m.contended;
+	return m.taken;
 }
 
 /*
@@ -176,9 +180,14 @@ BinsOrderMove(int64 order_id, int64 item_id, int64 node_id, int64 lot_id, int64 
  * become reserved, and as many reserved units elsewhere at the node (outside
  * bins first, then the other bins in bin id order) become available - so the
  * node's reserved and available totals stay what they were.  The caller has
- * checked that the bin holds qty reserved and available units (BinsPickable).
+ * checked that the bin holds qty reserved and available units (BinsPickable),
+ * reading the books without waiting; the take of the bin's available units
+ * waits for a transaction that owns them (a count of the bin) and may find
+ * fewer after it: then it returns the units the bin gave (fewer than qty) and
+ * the caller refuses the pick as a short bin (its error undoes the moves).
+ * Returns qty when picked.
  */
-void
+int64
 BinsPickFrom(int64 order_id, int64 item_id, int64 node_id, int64 lot_id, int64 bin_id, int64 qty)
 {
 	int64		reserved = BinsKeyQty(item_id, node_id, bin_id, lot_id, STATE_RESERVED);
@@ -190,6 +199,8 @@ BinsPickFrom(int64 order_id, int64 item_id, int64 node_id, int64 lot_id, int64 b
 		int64	   *bins;
 		int			nbins = StockBinsOfBalance(item_id, node_id, lot_id, &bins);
 		int			b;
+		int64		got;
+		bool		contended = false;
 
 		/* release first, from the keys other than bin_id that hold reserved units */
 		for (b = -1; b < nbins && left > 0; b++)
@@ -205,17 +216,26 @@ BinsPickFrom(int64 order_id, int64 item_id, int64 node_id, int64 lot_id, int64 b
 			if (part <= 0)
 				continue;
 			BinsOrderMove(order_id, item_id, node_id, lot_id, part, other, STATE_RESERVED, other,
-						  STATE_AVAILABLE, "release");
+						  STATE_AVAILABLE, "release", STOCK_TAKE_ALL, NULL);
 			left -= part;
 		}
 		if (left > 0)
 			elog(ERROR, "inventory_erp: the node holds fewer reserved units than order " INT64_FORMAT " does",
 				 order_id);
-		BinsOrderMove(order_id, item_id, node_id, lot_id, need, bin_id, STATE_AVAILABLE, bin_id,
-					  STATE_RESERVED, "allocate");
 		pfree(bins);
+		/* up to need: after waiting for a count of the bin, what it left */
+		got = BinsOrderMove(order_id, item_id, node_id, lot_id, need, bin_id, STATE_AVAILABLE, bin_id,
+							STATE_RESERVED, "allocate", STOCK_TAKE_UP_TO, &contended);
+		/* fewer because others own slots the lock order forbids waiting for: refused as before (55P03) */
+		if (got < need && contended)
+			got += BinsOrderMove(order_id, item_id, node_id, lot_id, need - got, bin_id, STATE_AVAILABLE, bin_id,
+								 STATE_RESERVED, "allocate", STOCK_TAKE_ALL, NULL);
+		if (got < need)
+			return Max(reserved, 0) + got;
 	}
-	BinsOrderMove(order_id, item_id, node_id, lot_id, qty, bin_id, STATE_RESERVED, 0, STATE_PICKED, "pick");
+	BinsOrderMove(order_id, item_id, node_id, lot_id, qty, bin_id, STATE_RESERVED, 0, STATE_PICKED, "pick",
+				  STOCK_TAKE_ALL, NULL);
+	return qty;
 }
 
 /* The lot of a bin move: none for an item without lots, required (and known) for a lot-tracked one. */

@@ -780,6 +780,31 @@ PickMatchLot(const OrderHeader *order, const char *scan, const PickScan *ps, int
 }
 
 /*
+ * A short bin at erp.pick_bin: the bin gives fewer units of the order's
+ * item (and lots) than picked.  Recorded first (a detached pick_exception
+ * event with "count_bin": true, so the bin is on erp.bin_count_worklist
+ * whatever becomes of this transaction), then refused (IE007).
+ */
+static void
+pg_attribute_noreturn()
+PickShortBin(const OrderHeader *order, const PickScan *ps, const char *scan, int64 qty, const char *bin,
+			 int64 node_id, int64 bin_units, bool lots)
+{
+	PickException(order->order_id, ps->item_id, scan, qty,
+				  psprintf("\"bin\": %s, \"bin_units\": " INT64_FORMAT ", \"count_bin\": true",
+						   IerpJsonQuote(bin), bin_units));
+	ereport(ERROR,
+			(errcode(ERRCODE_IERP_SCAN_MISMATCH),
+			 errmsg("bin \"%s\" at node \"%s\" holds " INT64_FORMAT " units of sku \"%s\", "
+					INT64_FORMAT " picked for order " INT64_FORMAT,
+					bin, IerpNodeCode(node_id), bin_units, ps->sku, qty, order->order_id),
+			 errdetail("The books hold " INT64_FORMAT " reserved or available units of the sku%s in that bin.",
+					   bin_units, lots ? " and the order's lots" : ""),
+			 errhint("Pick from another bin that holds the item (erp.bin_stock), or report the units "
+					 "missing with erp.short_pick(); the bin is flagged for a count in erp.event.")));
+}
+
+/*
  * erp.pick(order_id, scan, qty): confirms qty units of the scanned item
  * picked.  The scan is a sku, a GTIN, or a GS1 element string: then its
  * lot (AI 10) must be a lot reserved for the order and its expiry (AI 17)
@@ -893,6 +918,38 @@ ierp_orders_pick_body(PG_FUNCTION_ARGS)
 					 errhint("Go to a bin of that node that holds the item (erp.bin_stock); the exception is recorded in erp.event.")));
 		}
 	}
+	if (bin_id != 0)
+	{
+		/*
+		 * What the bin gives each reservation: a lot-tracked order may hold
+		 * several lots and a bin only some of them, so each reservation may
+		 * take what its lot has left in the bin (h is in lot order) and a lot
+		 * the bin lacks is passed over.  A bin that gives fewer than qty is a
+		 * short bin: recorded (the bin wants a count), then refused.
+		 */
+		int64		fits = 0,
+					bin_units = 0,
+					lot_left = 0,
+					lot = -1;
+		int64		node_id = bin_node;
+
+		for (i = 0; i < n; i++)
+		{
+			if (h[i].unpicked == 0)
+				continue;
+			if (h[i].lot_id != lot)
+			{
+				lot = h[i].lot_id;
+				lot_left = Max(BinsPickable(h[i].item_id, h[i].node_id, h[i].lot_id, bin_id), 0);
+				bin_units += lot_left;
+			}
+			h[i].unpicked = Min(h[i].unpicked, lot_left);
+			lot_left -= h[i].unpicked;
+			fits += h[i].unpicked;
+		}
+		if (fits < qty)
+			PickShortBin(&order, &ps, scan, qty, bin, node_id, bin_units, lot > 0);
+	}
 	for (i = 0; i < n && qty > 0; i++)
 	{
 		int64		part = Min(qty, h[i].unpicked);
@@ -901,25 +958,11 @@ ierp_orders_pick_body(PG_FUNCTION_ARGS)
 			continue;
 		if (bin_id != 0)
 		{
-			int64		in_bin = BinsPickable(h[i].item_id, h[i].node_id, h[i].lot_id, bin_id);
+			int64		gave = BinsPickFrom(order.order_id, h[i].item_id, h[i].node_id, h[i].lot_id, bin_id, part);
 
-			if (in_bin < part)
-			{
-				/* a short bin: recorded (the bin wants a count), then refused */
-				PickException(order.order_id, ps.item_id, scan, qty,
-							  psprintf("\"bin\": %s, \"bin_units\": " INT64_FORMAT ", \"count_bin\": true",
-									   IerpJsonQuote(bin), in_bin));
-				ereport(ERROR,
-						(errcode(ERRCODE_IERP_SCAN_MISMATCH),
-						 errmsg("bin \"%s\" at node \"%s\" holds " INT64_FORMAT " units of sku \"%s\", "
-								INT64_FORMAT " picked for order " INT64_FORMAT,
-								bin, IerpNodeCode(h[i].node_id), in_bin, ps.sku, part, order.order_id),
-						 errdetail("The books hold " INT64_FORMAT " reserved or available units of the sku%s in that bin.",
-								   in_bin, h[i].lot_id ? " and lot" : ""),
-						 errhint("Pick from another bin that holds the item (erp.bin_stock), or report the units "
-								 "missing with erp.short_pick(); the bin is flagged for a count in erp.event.")));
-			}
-			BinsPickFrom(order.order_id, h[i].item_id, h[i].node_id, h[i].lot_id, bin_id, part);
+			/* a count of the bin committed while the take waited for it, and left too few */
+			if (gave < part)
+				PickShortBin(&order, &ps, scan, qty, bin, h[i].node_id, gave, h[i].lot_id > 0);
 		}
 		else
 			MoveHeld(order.order_id, &h[i], part, STATE_RESERVED, STATE_PICKED, "pick");
