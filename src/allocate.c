@@ -49,7 +49,7 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
-#include "holds.h"
+#include "hold_rows.h"
 #include "ierp.h"
 #include "master_cache.h"
 #include "order_document.h"
@@ -216,7 +216,7 @@ ItemStockFor(AllocContext *ctx, int64 item_id, const char *sku, bool lot_tracked
 	is->sku = pstrdup(sku);
 	is->lot_tracked = lot_tracked;
 	is->min_shelf_life_days = shelf;
-	/* holds hook (holds.c, owned by the holds work): expired checkout holds give their units back first */
+	/* expired checkout holds give their units back first (hold_rows.c) */
 	HoldsReleaseExpired(item_id);
 	n = AtpLoadNodes(item_id, lot_tracked, shelf, false, 0, ctx->channel_id, 0, &is->nodes);
 	Assert(ctx->nitems == 0 || n == ctx->nnodes);

@@ -20,7 +20,7 @@
  *
  *	  The allocation engine reads the same numbers through AtpLoadNodes().
  *	  erp.atp also counts the units of checkout holds whose TTL has passed
- *	  as available (HoldsAddExpired, holds.c), before erp.expire_holds gives
+ *	  as available (HoldsAddExpired, hold_rows.c), before erp.expire_holds gives
  *	  them back; allocation gives them back first (HoldsReleaseExpired).
  *
  *-------------------------------------------------------------------------
@@ -31,7 +31,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
-#include "holds.h"
+#include "hold_rows.h"
 #include "ierp.h"
 #include "master_cache.h"
 #include "stock/kernel.h"
