@@ -204,7 +204,7 @@ SELECT results_eq($$SELECT status, orders, on_hold, oldest_hold_hours FROM erp.k
     $$VALUES ('allocated', 2::bigint, 1::bigint, 0.0::numeric), ('open', 2::bigint, 1::bigint, 30.0::numeric),
              ('picking', 2::bigint, 1::bigint, 0.0::numeric)$$,
     'kpi_order_aging counts the held orders per status and the oldest hold''s age in hours');
-SELECT results_eq($$SELECT ref, value, days_waiting, score FROM erp.worklist WHERE kind = 'order_hold' ORDER BY ref$$,
+SELECT results_eq($$SELECT ref, value, days_waiting, score FROM erp.worklist WHERE kind = 'order_hold' ORDER BY score DESC$$,
     format($$VALUES ('order:%s', 30.00::numeric, 1.3::numeric, 35.36::numeric), ('order:%s', 20.00::numeric, 0.0::numeric, 20.00::numeric), ('order:%s', 10.00::numeric, 0.0::numeric, 10.00::numeric)$$,
            pg_temp.ord('TAP72-O2'), pg_temp.ord('TAP72-O5'), pg_temp.ord('TAP72-O6')),
     'the worklist has a row per held order: value of its unshipped lines, days since the hold, score = value x (1 + days / 7)');
