@@ -20,6 +20,8 @@
 #   ca     SELECT count(*) FROM erp.allocate(erp.capture_order('WEB', <new ref>, <one line>))
 #   hw     SELECT handwritten.capture_allocate('WEB', <new ref>, <sku>, 1)
 #   atp    SELECT erp.atp(<sku>, 'DC-1', 'WEB')
+#   pargs  place with all six arguments given (ship_to NULL, priority 0, idempotency_key
+#          NULL): no argument defaults for the parser and the planner to expand
 #   pcold, hcold  place and hw over the 1,000 SKUs in turn: every statement's SKU is new to
 #          the backend (per-backend caches cold for it), as for most orders of a pgbench
 #          run of bench/place_order.sql, whose connections last one run
@@ -42,6 +44,7 @@ statements() {
         case $kind in pcold | hcold) k=$((i % 1000 + 1)) ;; esac
         case $kind in
         place | pcold) echo "SELECT count(*) FROM erp.place_order('WEB', 'instr-$kind-$i', '[{\"sku\": \"SKU-$k\", \"qty\": 1}]');" ;;
+        pargs) echo "SELECT count(*) FROM erp.place_order('WEB', 'instr-$kind-$i', '[{\"sku\": \"SKU-$k\", \"qty\": 1}]', NULL, 0, NULL);" ;;
         ca) echo "SELECT count(*) FROM erp.allocate(erp.capture_order('WEB', 'instr-$kind-$i', '[{\"sku\": \"SKU-$k\", \"qty\": 1}]'));" ;;
         hw | hcold) echo "SELECT handwritten.capture_allocate('WEB', 'instr-$kind-$i', 'SKU-$k', 1);" ;;
         atp) echo "SELECT erp.atp('SKU-$k', 'DC-1', 'WEB');" ;;

@@ -3,7 +3,7 @@
 #
 # Usage (as root, after `make`):  bench/wal_breakdown.sh            # 400 orders of each
 #                                 WAL_N=1000 bench/wal_breakdown.sh
-#                                 WAL_PRE_SQL='DROP INDEX erp.order_line_item_idx' bench/wal_breakdown.sh
+#                                 WAL_PRE_SQL='DROP INDEX erp.sales_order_pick_idx' bench/wal_breakdown.sh
 #                                 (a schema change to measure, run once before the passes)
 #                                 WAL_FIRST=1 bench/wal_breakdown.sh   # by relation: the first pass
 #

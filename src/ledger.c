@@ -83,7 +83,15 @@ ierp_ledger_refuse_delete_used(PG_FUNCTION_ARGS)
 	static const Oid argtypes[] = {INT8OID, INT8OID};
 	static const char *const kinds[4] = {"item", "node", "lot", "channel"};
 	static const char *const queries[4] = {
+		/*
+		 * An item is used when a ledger row or an order line names it.  The
+		 * lines have an index by item only over the backordered ones
+		 * (order_line_backordered_idx): the cheap proofs come first, and only an
+		 * item that neither proves used is looked for in every line (a scan of
+		 * erp.order_line; OR stops at the first true arm).
+		 */
 		"SELECT EXISTS (SELECT 1 FROM erp.stock_move WHERE item_id = $1)"
+		"    OR EXISTS (SELECT 1 FROM erp.order_line WHERE item_id = $1 AND qty_backordered > 0)"
 		"    OR EXISTS (SELECT 1 FROM erp.order_line WHERE item_id = $1)",
 		"SELECT EXISTS (SELECT 1 FROM erp.stock_move WHERE from_node_id = $1 OR to_node_id = $1)",
 		"SELECT EXISTS (SELECT 1 FROM erp.stock_move WHERE item_id = $2 AND lot_id = $1)",

@@ -63,7 +63,14 @@ CREATE TABLE erp.order_line (
     CONSTRAINT order_line_quantities CHECK (qty > 0 AND unit_price >= 0 AND qty_backordered >= 0
         AND qty_shipped >= 0 AND qty_shipped <= qty_allocated AND qty_allocated <= qty)
 );
-CREATE INDEX order_line_item_idx ON erp.order_line (item_id);
+-- Lines by item, for the readers that look for backorders of an item (purchase order
+-- delays, erp.worklist, erp.kpi_backorder_exposure).  Partial: a line written allocated
+-- (erp.place_order, or any line whose stock was found) takes no entry, so an order does not
+-- touch a page chosen by its item here.  The predicate's one column changes only when a
+-- line is backordered or its backorder is filled, so the line updates of allocation,
+-- picking and shipping stay HOT.  The item-deletion guard (erp.refuse_delete_used) proves
+-- use by the ledger and this index first, then by a scan of the lines.
+CREATE INDEX order_line_backordered_idx ON erp.order_line (item_id) WHERE qty_backordered > 0;
 CREATE TRIGGER order_line_keep_history BEFORE DELETE OR TRUNCATE ON erp.order_line
     FOR EACH STATEMENT EXECUTE FUNCTION erp.refuse_write();
 COMMENT ON TABLE erp.order_line IS 'What an order asks for, and how much of it is allocated, backordered and shipped';
