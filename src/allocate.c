@@ -1915,15 +1915,7 @@ ierp_allocate_pending_body(PG_FUNCTION_ARGS)
 		nulls[0] = 'n';
 	if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read pending orders");
-	n = SPI_processed;
-	ids = palloc(sizeof(int64) * Max(n, 1));
-	for (i = 0; i < n; i++)
-	{
-		bool		isnull;
-
-		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	SPI_freetuptable(SPI_tuptable);
+	ids = IerpSpiInt64Column(&n);
 
 	/* a partner meets other partners' orders (refused): one at a time then */
 	group = AccessRestricted() ? 1 : PENDING_GROUP;

@@ -473,15 +473,7 @@ ierp_holds_expire_body(PG_FUNCTION_ARGS)
 			 0, NULL);
 	if (SPI_execute_plan(plan, NULL, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read checkout holds");
-	n = SPI_processed;
-	ids = palloc(sizeof(int64) * Max(n, 1));
-	for (i = 0; i < n; i++)
-	{
-		bool		isnull;
-
-		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	SPI_freetuptable(SPI_tuptable);
+	ids = IerpSpiInt64Column(&n);
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "expire_holds per hold", ALLOCSET_DEFAULT_SIZES);
 	for (i = 0; i < n; i++)
 	{

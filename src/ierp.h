@@ -89,6 +89,8 @@ typedef struct ItemInfo
 } ItemInfo;
 
 extern SPIPlanPtr IerpPlan(SPIPlanPtr *cache, const char *sql, int nargs, const Oid *argtypes);
+/* the first column of the last SPI statement's rows as int64 (plans.c); frees SPI_tuptable */
+extern int64 *IerpSpiInt64Column(uint64 *n);
 extern void IerpLookupItem(const char *sku, ItemInfo *info);
 extern int64 IerpLookupNode(const char *code);
 extern int64 IerpLookupChannel(const char *code);

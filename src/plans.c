@@ -105,3 +105,25 @@ IerpLocalRelid(const char *name)
 	SPI_finish();
 	return result;
 }
+
+/*
+ * IerpSpiInt64Column: the first column of the last SPI statement's rows as
+ * int64 values (an id list to loop over after the statement), copied into
+ * the current memory context; frees SPI_tuptable.  *n is the row count.
+ */
+int64 *
+IerpSpiInt64Column(uint64 *n)
+{
+	int64	   *values = palloc(sizeof(int64) * Max(SPI_processed, 1));
+	uint64		i;
+
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		values[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	*n = SPI_processed;
+	SPI_freetuptable(SPI_tuptable);
+	return values;
+}

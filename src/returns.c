@@ -1267,15 +1267,7 @@ ierp_returns_expire_body(PG_FUNCTION_ARGS)
 			 0, NULL);
 	if (SPI_execute_plan(due_plan, NULL, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read expiring returns");
-	n = SPI_processed;
-	ids = palloc(sizeof(int64) * Max(n, 1));
-	for (i = 0; i < n; i++)
-	{
-		bool		isnull;
-
-		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	SPI_freetuptable(SPI_tuptable);
+	ids = IerpSpiInt64Column(&n);
 	IerpPlan(&line_plan,
 			 "UPDATE erp.rma_line SET qty_expired = qty_expired + $2 WHERE rma_line_id = $1",
 			 2, id_types);
