@@ -183,7 +183,7 @@ DeleteEmptyReservations(int64 order_id, const HeldUnits *h, int n)
  * first (release), then picked ones (putback).
  */
 void
-GiveBack(int64 order_id, int32 line_no, int64 item_id, int64 qty)
+HeldGiveBack(int64 order_id, int32 line_no, int64 item_id, int64 qty)
 {
 	HeldUnits  *h;
 	int			n = LoadHeld(order_id, item_id, &h);

@@ -49,7 +49,7 @@ extern void HeldBatchAdd(HeldBatch *b, const HeldUnits *h, int64 qty, StockState
 extern void HeldBatchApply(HeldBatch *b);
 extern void ReservationChange(const HeldUnits *h, int64 d_qty, int64 d_picked, int64 d_packed);
 extern void DeleteEmptyReservations(int64 order_id, const HeldUnits *h, int n);
-extern void GiveBack(int64 order_id, int32 line_no, int64 item_id, int64 qty);
+extern void HeldGiveBack(int64 order_id, int32 line_no, int64 item_id, int64 qty);
 
 /* releases reserved units of one line (order edits) */
 extern int64 OrderLineRelease(int64 order_id, int32 line_no, int64 qty);

@@ -1016,7 +1016,7 @@ LineLosesShortUnits(int64 order_id, int32 line_no, int64 item_id, int64 missing)
 		int64		back = lost * comp_qty[c] - (comp_item[c] == item_id ? missing : 0);
 
 		if (back > 0)
-			GiveBack(order_id, line_no, comp_item[c], back);
+			HeldGiveBack(order_id, line_no, comp_item[c], back);
 	}
 	IerpPlan(&line_plan,
 			 "UPDATE erp.order_line SET qty_allocated = qty_allocated - $3"
