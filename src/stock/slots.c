@@ -880,15 +880,26 @@ StockLotsFefo(int64 item_id, int64 node_id, int32 min_shelf_days, int64 want, in
 				take,
 				left;
 
+	Datum	   *held_ids;
+	int			nheld_ids = 0;
+
 	nheld = StockLockLots(item_id, node_id, STATE_AVAILABLE, &held, contended);
+	/* only the lots this transaction owns units of: an item's old, empty lots are not read */
+	held_ids = palloc(sizeof(Datum) * Max(nheld, 1));
+	for (h = 0; h < nheld; h++)
+		if (held[h].qty > 0)
+			held_ids[nheld_ids++] = Int64GetDatum(held[h].lot_id);
 	IerpPlan(&plan,
 			 "SELECT lot_id, lot_code, expires_on,"
 			 "       (expires_on IS NULL OR $2 = 0 OR expires_on >= CURRENT_DATE + $2)"
-			 "  FROM erp.lot WHERE item_id = $1",
-			 2, (Oid[]) {INT8OID, INT4OID});
-	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id), Int32GetDatum(min_shelf_days)},
+			 "  FROM erp.lot WHERE item_id = $1 AND lot_id = ANY ($3)",
+			 3, (Oid[]) {INT8OID, INT4OID, INT8ARRAYOID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id), Int32GetDatum(min_shelf_days),
+						 PointerGetDatum(construct_array(held_ids, nheld_ids, INT8OID, sizeof(int64),
+														 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE))},
 						 NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read lots");
+	pfree(held_ids);
 	lots = palloc0(sizeof(FefoLot) * Max(SPI_processed, 1));
 	for (i = 0; i < SPI_processed; i++)
 	{
