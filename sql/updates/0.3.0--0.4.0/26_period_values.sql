@@ -40,10 +40,20 @@ BEGIN
     -- until this one commits: every move up to the highest move_id read
     -- below has committed, every later one will get a higher id (the kernel
     -- draws ids after it locks the table).  The same for the cost entries,
-    -- in the order the kernel writes them (ledger, then costs); a landed cost
-    -- writes costs only, so it waits here or the close waits for it.
-    LOCK TABLE erp.stock_move IN SHARE MODE;
-    LOCK TABLE erp.cost_entry IN SHARE MODE;
+    -- in the order the kernel writes them (ledger, then costs).
+    -- A landed cost may hold cost entries while it waits for stock a sale owns, and
+    -- that sale for the ledger this function holds: the cost entries are only tried
+    -- (NOWAIT); when busy both locks are let go (the block's subtransaction) and
+    -- taken again shortly, never a deadlock.
+    LOOP
+        BEGIN
+            LOCK TABLE erp.stock_move IN SHARE MODE;
+            LOCK TABLE erp.cost_entry IN SHARE MODE NOWAIT;
+            EXIT;
+        EXCEPTION WHEN lock_not_available THEN
+            PERFORM pg_catalog.pg_sleep(0.01);
+        END;
+    END LOOP;
     SELECT coalesce(max(m.move_id), 0) INTO last_id FROM erp.stock_move m;
     last_id := greatest(last_id, coalesce(prev.last_move_id, 0));
     SELECT coalesce(max(e.cost_entry_id), 0) INTO last_cost_id FROM erp.cost_entry e;
