@@ -10,7 +10,7 @@
 # PAIR_N pairs (default 8) of PAIR_SECONDS-second runs (default 5) at PAIR_CLIENTS
 # clients (default 8); the order inside a pair alternates (place first, then hand-written
 # first) so neither always runs on a freshly checkpointed cluster.  Prints each pair's TPS
-# and ratio, then the median ratio and, per side, the medians of TPS, p50, p99 and WAL bytes
+# and ratio (and how many erp.stock_slot rows the 3,003 balances have by then), then the median ratio and, per side, the medians of TPS, p50, p99 and WAL bytes
 # per order.
 set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,7 +36,8 @@ for ((i = 1; i <= N; i++)); do
     h=$(bench_median tps_runs "hw_$i")
     r=$(awk -v p="$p" -v h="$h" 'BEGIN { printf "%.3f", (h > 0 ? p / h : 0) }')
     ratios+=("$r")
-    printf 'pair %2d  place %8.0f  hand-written %8.0f  ratio %s\n' "$i" "$p" "$h" "$r"
+    slots=$("${PSQL[@]}" -Atc "SELECT count(*) FROM erp.stock_slot")
+    printf 'pair %2d  place %8.0f  hand-written %8.0f  ratio %s  slot rows %s\n' "$i" "$p" "$h" "$r" "$slots"
 done
 side() {
     local s=$1 what=$2 i all=

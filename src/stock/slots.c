@@ -354,9 +354,9 @@ TakeFast(const StockMove *m, const StockKey *key, int64 need)
  * A flash sale in full swing: the balance is far above the floor, but every
  * slot that holds enough is owned.  Waits for one such slot chosen by
  * backend (so that waiting sessions form as many queues as there are
- * slots) when the global order allows, takes qty, and moves shares of the
- * slot into free regular numbers it can own at once, so that the next
- * sessions find one of their own.
+ * slots) when the global order allows, takes qty, and moves a share of the
+ * slot into one free regular number it can own at once, so that the
+ * sessions that come next find more slots of their own.
  */
 static bool
 TakeWaitingForOne(const StockMove *m, const StockKey *key, int64 need)
@@ -392,7 +392,14 @@ TakeWaitingForOne(const StockMove *m, const StockKey *key, int64 need)
 	}
 	TakeFromRow(m, key, &row, m->qty);
 
-	/* too few slots for the sessions queueing here: spread shares over free numbers */
+	/*
+	 * Too few slots for the sessions queueing here: open one more slot with
+	 * a share of this one.  One per wait, not up to balance_slots at once:
+	 * two orders that meet once on a balance under ordinary load would
+	 * otherwise leave it spread over every slot for good, and every read of
+	 * the balance pays for each row; a real crowd still reaches
+	 * balance_slots after as many waits.
+	 */
 	{
 		int64		keep = row.qty[m->from_state];
 		int32		s;
@@ -402,7 +409,7 @@ TakeWaitingForOne(const StockMove *m, const StockKey *key, int64 need)
 		for (s = 0; s < ierp_balance_slots; s++)
 			if (!SlotPresent(rows, n, s))
 				nfree++;
-		add = Min(nfree, keep / (2 * need) - 1);
+		add = Min(Min(nfree, 1), keep / (2 * need) - 1);
 		if (add > 0)
 		{
 			int64		share = keep / (add + 1);
@@ -521,7 +528,9 @@ TakeExact(const StockMove *m, const StockKey *key, int64 want_at_least, bool *co
 	}
 
 	{
-		int64		target_slots = Min((int64) ierp_balance_slots, (total - take) / Max(2 * need, 1));
+		/* one slot more than the balance has, as in TakeWaitingForOne */
+		int64		target_slots = Min(Min((int64) ierp_balance_slots, (int64) n + 1),
+									   (total - take) / Max(2 * need, 1));
 		int64		well_filled = 0;
 		int32		s;
 
