@@ -184,66 +184,6 @@ DirectRead(const StockKey *key, int32 slot, SlotRow **out)
 	return n;
 }
 
-/*
- * StockIndexInsert: adds the index entries of a new heap tuple version of
- * rel (an insert, or an update that was not HOT), as ExecInsertIndexTuples
- * would: every index ready for inserts, unique checks, partial-index
- * predicates and expression columns evaluated (an EState only when an index
- * needs one).  Used by the kernel's tables and by the direct order rows
- * (row_write.c).
- *
- * Each index's lock is released once its entry is in, as the executor's
- * ExecCloseIndices does at the end of an INSERT: the table's own
- * RowExclusiveLock, held to commit, is what keeps the index in place.  An
- * order would otherwise hold a dozen index locks to commit, more than the
- * sixteen fast-path lock slots of a backend, and every lock past them goes
- * through the shared lock table, where concurrent orders queue.
- */
-void
-StockIndexInsert(Relation rel, HeapTuple tup)
-{
-	List	   *indexes = RelationGetIndexList(rel);
-	ListCell   *lc;
-	TupleTableSlot *ts = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
-	EState	   *estate = NULL;
-	ExprContext *econtext = NULL;
-
-	ExecStoreHeapTuple(tup, ts, false);
-	foreach(lc, indexes)
-	{
-		Relation	idx = index_open(lfirst_oid(lc), RowExclusiveLock);
-		IndexInfo  *info = BuildIndexInfo(idx);
-		Datum		values[INDEX_MAX_KEYS];
-		bool		isnull[INDEX_MAX_KEYS];
-
-		/* as the executor does: an index being built concurrently, or left invalid, takes no entries yet */
-		if (!info->ii_ReadyForInserts)
-		{
-			index_close(idx, RowExclusiveLock);
-			continue;
-		}
-		if ((info->ii_Expressions != NIL || info->ii_Predicate != NIL) && estate == NULL)
-		{
-			estate = CreateExecutorState();
-			econtext = GetPerTupleExprContext(estate);
-			econtext->ecxt_scantuple = ts;
-		}
-		if (info->ii_Predicate != NIL && !ExecQual(ExecPrepareQual(info->ii_Predicate, estate), econtext))
-		{
-			index_close(idx, RowExclusiveLock);
-			continue;
-		}
-		FormIndexDatum(info, ts, estate, values, isnull);
-		index_insert(idx, values, isnull, &tup->t_self, rel,
-					 idx->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, info);
-		index_close(idx, RowExclusiveLock);
-	}
-	if (estate != NULL)
-		FreeExecutorState(estate);
-	ExecDropSingleTupleTableSlot(ts);
-	list_free(indexes);
-}
-
 static HeapTuple
 SlotTuple(Relation rel, const StockKey *key, const SlotRow *row)
 {

@@ -33,7 +33,7 @@ extern void SlotChange(const StockKey *key, SlotRow *row, const int64 *delta);
 /* the per-node quantities of an item; the relations' setup; index upkeep; direct or routed */
 extern int	StockItemByNode(int64 item_id, StockNodeQty **out);
 extern void StockSlotsInit(void);
-extern void StockIndexInsert(Relation rel, HeapTuple tup);
+extern void StockIndexInsert(Relation rel, HeapTuple tup);	/* index_insert.c */
 /* whether the kernel reads and writes its tables directly (one node) or through routed SQL (Citus) */
 extern bool StockDirectAccess(void);	/* access_path.c */
 extern void StockAccessPathInit(void);
