@@ -56,6 +56,30 @@ PG_FUNCTION_INFO_V1(ierp_stock_slot_guard);
 /* > 0 while the routed path runs one of its own statements on erp.stock_slot */
 static int	routed_write_depth = 0;
 
+/*
+ * The slot rows StockItemByNode last read directly, for the take that
+ * usually follows in the same transaction (allocation reads an item's stock
+ * at every node, then takes at the node it chose): SlotsReadRecent hands
+ * them out once instead of a second index scan.  They only suggest which
+ * slot to try; the take re-reads the slot it owns (slots.c).
+ */
+#define RECENT_SLOTS_MAX 32
+typedef struct RecentSlot
+{
+	int64		node_id;
+	int64		bin_id;
+	int64		lot_id;
+	SlotRow		row;
+} RecentSlot;
+
+static struct
+{
+	LocalTransactionId lxid;	/* the transaction that read them */
+	int64		item_id;		/* 0: none to hand out */
+	int			n;
+	RecentSlot	slots[RECENT_SLOTS_MAX];
+}			recent;
+
 /* ----------------------------------------------------------------
  * The relation (the path, direct or routed, is access_path.c's)
  * ----------------------------------------------------------------
@@ -262,6 +286,9 @@ StockItemByNode(int64 item_id, StockNodeQty **out)
 		ScanKeyInit(&sk[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(item_id));
 		scan = index_beginscan(rel, idx, snap, 1, 0);
 		index_rescan(scan, sk, 1, NULL, 0);
+		recent.lxid = MyProc->lxid;
+		recent.item_id = item_id;
+		recent.n = 0;
 		while (index_getnext_slot(scan, ForwardScanDirection, ts))
 		{
 			int64		node_id;
@@ -270,6 +297,17 @@ StockItemByNode(int64 item_id, StockNodeQty **out)
 			/* one pass over the row's columns, not one call per state */
 			slot_getallattrs(ts);
 			node_id = DatumGetInt64(ts->tts_values[Anum_stock_slot_node_id - 1]);
+			if (recent.n < RECENT_SLOTS_MAX)
+			{
+				RecentSlot *r = &recent.slots[recent.n++];
+
+				r->node_id = node_id;
+				r->bin_id = DatumGetInt64(ts->tts_values[Anum_stock_slot_bin_id - 1]);
+				r->lot_id = DatumGetInt64(ts->tts_values[Anum_stock_slot_lot_id - 1]);
+				RowFromSlot(ts, &r->row);
+			}
+			else
+				recent.item_id = 0;		/* too many to keep: hand out none */
 
 			if (n == 0 || nodes[n - 1].node_id != node_id)
 			{
@@ -424,6 +462,29 @@ int
 SlotsRead(const StockKey *key, SlotRow **rows)
 {
 	return StockDirectAccess() ? DirectRead(key, -1, rows) : RoutedRead(key, -1, rows);
+}
+
+/*
+ * SlotsReadRecent: the rows of key among those StockItemByNode read last in
+ * this transaction, handed out once; returns how many (into a palloc'd
+ * array), or -1 when there are none to hand out for key's item.  Other
+ * transactions may have changed them since: a hint, not an answer.
+ */
+int
+SlotsReadRecent(const StockKey *key, SlotRow **rows)
+{
+	int			i,
+				n = 0;
+
+	if (recent.item_id == 0 || recent.item_id != key->item_id || recent.lxid != MyProc->lxid)
+		return -1;
+	recent.item_id = 0;
+	*rows = palloc(sizeof(SlotRow) * Max(recent.n, 1));
+	for (i = 0; i < recent.n; i++)
+		if (recent.slots[i].node_id == key->node_id && recent.slots[i].bin_id == key->bin_id &&
+			recent.slots[i].lot_id == key->lot_id)
+			(*rows)[n++] = recent.slots[i].row;
+	return n;
 }
 
 /* SlotReadOne: reads one slot (owned: the newest version) into row; an absent slot reads as zeros. */

@@ -27,6 +27,7 @@ typedef struct SlotRow
 } SlotRow;
 
 extern int	SlotsRead(const StockKey *key, SlotRow **rows);
+extern int	SlotsReadRecent(const StockKey *key, SlotRow **rows);
 extern void SlotReadOne(const StockKey *key, int32 slot, SlotRow *row);
 extern void SlotChange(const StockKey *key, SlotRow *row, const int64 *delta);
 

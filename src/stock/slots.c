@@ -319,15 +319,14 @@ FoldAllOverflow(const StockKey *key, SlotRow *rows, int n)
 }
 
 /*
- * The single-slot take: tries the slots that hold at least need (as read),
- * overflow first, then from the backend's offset; takes qty from the first
- * one it owns at once and that, read again, still holds need.  Never waits.
+ * The single-slot take among rows (the slots as read): tries those that
+ * hold at least need, overflow first, then from the backend's offset; takes
+ * qty from the first one it owns at once and that, read again, still holds
+ * need.  Never waits.  Frees rows.
  */
 static bool
-TakeFast(const StockMove *m, const StockKey *key, int64 need)
+TakeFastFrom(const StockMove *m, const StockKey *key, int64 need, SlotRow *rows, int n)
 {
-	SlotRow    *rows;
-	int			n = SlotsRead(key, &rows);
 	int			i;
 
 	qsort(rows, n, sizeof(SlotRow), SlotPreferenceCmp);
@@ -348,6 +347,23 @@ TakeFast(const StockMove *m, const StockKey *key, int64 need)
 	}
 	pfree(rows);
 	return false;
+}
+
+/*
+ * The single-slot take: first among the rows allocation's availability
+ * read just saw (SlotsReadRecent, no second scan), then, when none of them
+ * served, among the rows read now.
+ */
+static bool
+TakeFast(const StockMove *m, const StockKey *key, int64 need)
+{
+	SlotRow    *rows;
+	int			n = SlotsReadRecent(key, &rows);
+
+	if (n >= 0 && TakeFastFrom(m, key, need, rows, n))
+		return true;
+	n = SlotsRead(key, &rows);
+	return TakeFastFrom(m, key, need, rows, n);
 }
 
 /*
