@@ -27,13 +27,12 @@
 #include "access/xact.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_opfamily.h"
 #include "catalog/pg_type.h"
-#include "commands/defrem.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -313,16 +312,18 @@ DirectForget(Oid relid)
 
 /*
  * An index of rel whose first column is attnum, as is, in its type's default
- * btree operator family and its collation, without predicate (a partial
- * index would miss rows): what an equality scan on that column alone may
- * use.  A unique one if there is one.  InvalidOid when none.
+ * btree operator family (the key columns are bigint or text, checked by
+ * DirectLearn: integer_ops or text_ops, whose equality the scans' F_INT8EQ
+ * and F_TEXTEQ are) and its collation, without predicate (a partial index
+ * would miss rows): what an equality scan on that column alone may use.  A
+ * unique one if there is one.  InvalidOid when none.
  */
 static Oid
 IndexLedBy(Relation rel, AttrNumber attnum)
 {
 	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
-	Oid			opclass = GetDefaultOpClass(att->atttypid, BTREE_AM_OID);
-	Oid			family = OidIsValid(opclass) ? get_opclass_family(opclass) : InvalidOid;
+	Oid			family = att->atttypid == INT8OID ? INTEGER_BTREE_FAM_OID :
+		att->atttypid == TEXTOID ? TEXT_BTREE_FAM_OID : InvalidOid;
 	List	   *indexes = RelationGetIndexList(rel);
 	ListCell   *lc;
 	Oid			found = InvalidOid;
@@ -382,7 +383,7 @@ DirectLearn(Relation rel, DirectTable *t, const DirectColumn *columns, int ncolu
 			(id_key == InvalidAttrNumber || OidIsValid(learnt.id_index));
 	}
 	if (!learnt.usable)
-		elog(DEBUG1, "inventory_erp: %s is read through SQL (not laid out as master_cache.c expects)",
+		elog(DEBUG1, "inventory_erp: %s is read through SQL (its columns, indexes or row security are not what master_cache.c reads directly)",
 			 RelationGetRelationName(rel));
 	learnt.relid = RelationGetRelid(rel);
 	*t = learnt;
