@@ -383,7 +383,8 @@ DirectLearn(Relation rel, DirectTable *t, const DirectColumn *columns, int ncolu
 			(id_key == InvalidAttrNumber || OidIsValid(learnt.id_index));
 	}
 	if (!learnt.usable)
-		elog(DEBUG1, "inventory_erp: %s is read through SQL (its columns, indexes or row security are not what master_cache.c reads directly)",
+		elog(DEBUG1, "inventory_erp: %s is read through SQL "
+			 "(its columns, indexes or row security are not what master_cache.c reads directly)",
 			 RelationGetRelationName(rel));
 	learnt.relid = RelationGetRelid(rel);
 	*t = learnt;
