@@ -496,9 +496,9 @@ KitProbe(Relation comp, int64 item_id, Snapshot snap)
  * with item_id, and whether it is a kit, read as the statement of
  * ItemReadSql would read it: both tables locked in its order, one snapshot
  * for both.  Each index is unlocked after its scan (systable_endscan): the
- * table's lock, held to commit, keeps it in place, and an order holds two
- * relation locks here instead of the statement's four.  *name: the sku, as
- * for ItemReadSql.
+ * table's lock, held to commit, keeps it in place, and the order keeps
+ * fewer of its sixteen fast-path lock slots than the statement, which held
+ * its indexes' locks to commit too.  *name: the sku, as for ItemReadSql.
  */
 static DirectResult
 ItemReadDirect(const char *sku, int64 item_id, MasterItem *item, char **name)
