@@ -22,6 +22,8 @@
 #   atp    SELECT erp.atp(<sku>, 'DC-1', 'WEB')
 #   pargs  place with all six arguments given (ship_to NULL, priority 0, idempotency_key
 #          NULL): no argument defaults for the parser and the planner to expand
+#   hot    place of one unit of HOT-1, the flash-sale SKU, over as many slot rows as the
+#          warm-up's 8 concurrent clients spread it into (printed)
 #   pcold, hcold  place and hw over the 1,000 SKUs in turn: every statement's SKU is new to
 #          the backend (per-backend caches cold for it), as for most orders of a pgbench
 #          run of bench/place_order.sql, whose connections last one run
@@ -35,6 +37,7 @@ N=${INSTR_N:-200}
 
 bench_init instructions
 bench_cluster_up >/dev/null
+echo "HOT-1 slot rows after the warm-up: $("${PSQL[@]}" -Atc "SELECT count(*) FROM erp.stock_slot s JOIN erp.item i USING (item_id) WHERE i.sku = 'HOT-1'")"
 pg_stop "$DATA"
 
 statements() {
@@ -48,6 +51,7 @@ statements() {
         ca) echo "SELECT count(*) FROM erp.allocate(erp.capture_order('WEB', 'instr-$kind-$i', '[{\"sku\": \"SKU-$k\", \"qty\": 1}]'));" ;;
         hw | hcold) echo "SELECT handwritten.capture_allocate('WEB', 'instr-$kind-$i', 'SKU-$k', 1);" ;;
         atp) echo "SELECT erp.atp('SKU-$k', 'DC-1', 'WEB');" ;;
+        hot) echo "SELECT count(*) FROM erp.place_order('WEB', 'instr-$kind-$i', '[{\"sku\": \"HOT-1\", \"qty\": 1}]');" ;;
         *) echo "instructions.sh: unknown kind $kind" >&2; return 1 ;;
         esac
     done

@@ -6,6 +6,8 @@
 #                                 WAL_PRE_SQL='DROP INDEX erp.sales_order_pick_idx' bench/wal_breakdown.sh
 #                                 (a schema change to measure, run once before the passes)
 #                                 WAL_FIRST=1 bench/wal_breakdown.sh   # by relation: the first pass
+#                                 WAL_KEEP=/tmp/dir bench/wal_breakdown.sh  # keep each kind's pg_waldump
+#                                 output (KIND.dump) and relfilenode names (KIND.rels)
 #
 # On the cluster of bench/run.sh (bench/lib.sh), after a CHECKPOINT, runs WAL_N one-line
 # orders of each kind (erp.place_order, then the hand-written PL/pgSQL baseline) from one
@@ -56,6 +58,9 @@ for kind in place hw; do
     fi
     "$WALDUMP" -p "$DATA/pg_wal" -s "$start" -e "$end" >"$WORK/$kind.dump" 2>/dev/null || true
     relnames >"$WORK/rels"
+    if [ -n "${WAL_KEEP:-}" ]; then
+        mkdir -p "$WAL_KEEP" && cp "$WORK/$kind.dump" "$WORK/rels" "$WAL_KEEP/" && mv "$WAL_KEEP/rels" "$WAL_KEEP/$kind.rels"
+    fi
     # per relation: sum of record lengths (tot_len) of records touching it
     awk -v n="$N" 'NR == FNR { name[$1] = $2; next }
         {
