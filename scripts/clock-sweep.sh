@@ -14,7 +14,9 @@
 # when the run starts, and advancing normally from there: libfaketime with an
 # offset (FAKETIME=+Ns; an offset, not '@', so that every process agrees however
 # it was started).  The monotonic clock is left real (timeouts and latches
-# behave).
+# behave), and so are files' times (NO_FAKE_STAT: make compares them).  Do not
+# run two sweeps, or a sweep and a `make test`, in one checkout at once: each
+# run's `make` may relink the module the other one is installing.
 #
 # PostgreSQL 15's postmaster forks background workers (the event writer), the
 # walwriter and the launchers from a signal handler that runs inside its
@@ -144,7 +146,7 @@ for c in "${CLOCKS[@]}"; do
     [ "$offset" -lt 0 ] && { sign=-; offset=$(( -offset )); }
     TZ=${CLOCK_SERVER_TZ:-UTC} TESTS=$PATTERN \
         LD_PRELOAD="$LOGS/select_shim.so $LIBFAKETIME" FAKETIME="$sign$offset" \
-        FAKETIME_DONT_FAKE_MONOTONIC=1 \
+        FAKETIME_DONT_FAKE_MONOTONIC=1 NO_FAKE_STAT=1 \
         make --no-print-directory test >"$log" 2>&1
     rc=$?
     summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
