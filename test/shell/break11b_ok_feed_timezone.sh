@@ -27,8 +27,8 @@ q() { PGTZ=$1 "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$DB" -c "$2"; }
 # The zones' dates must differ for the whole run (a few seconds): UTC+14's from
 # 10:00 UTC to midnight, UTC-12's from midnight to 12:00.  A run that begins in
 # the last minute before midnight UTC would see UTC's date move on under it
-# (then UTC+14 and UTC share a date, and the lot's cut-off, set from UTC's
-# yesterday, is no longer "today" anywhere): wait for midnight to pass first.
+# (then UTC+14 and UTC share a date, and the lot's cut-off, set from UTC's date
+# at the start, is yesterday in both): wait for midnight to pass first.
 LEFT=$(q UTC "SELECT ceil(extract(epoch FROM (CURRENT_DATE + 1)::timestamptz - clock_timestamp()))::int")
 if [ "$LEFT" -le 60 ]; then sleep $((LEFT + 1)); fi
 HOUR=$(date -u +%H)
