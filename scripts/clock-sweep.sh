@@ -18,13 +18,17 @@
 # run two sweeps, or a sweep and a `make test`, in one checkout at once: each
 # run's `make` may relink the module the other one is installing.
 #
-# PostgreSQL 15's postmaster forks background workers (the event writer), the
-# walwriter and the launchers from a signal handler that runs inside its
-# select(); libfaketime's select() wrapper turns faking off around the real
-# call, so those processes would read the real clock for their whole life (a
-# detached event stamped with the real date, a count with the fake one).  A
-# small shim, built by this script and preloaded before libfaketime, makes
-# select() the system call itself.
+# libfaketime's select(), poll() and epoll_wait() wrappers turn faking off
+# around the real call, so a signal handler that runs inside one reads the real
+# clock.  PostgreSQL 15 does both: its postmaster forks background workers (the
+# event writer), the walwriter and the launchers from a handler inside
+# select(), and those processes then read the real clock for their whole life
+# (a detached event stamped with the real date, a count with the fake one); a
+# backend waiting for a lock takes SIGALRM inside epoll_wait(), its timeout
+# handler compares the real clock with a fake deadline, and the deadlock check
+# never runs (a lock queue the detector would have rearranged in 1 s hung for
+# minutes).  A small shim, built by this script and preloaded before
+# libfaketime, makes those three calls the system calls themselves.
 #
 # pg_regress and the isolation tester set PGTZ=PST8PDT for their sessions: their
 # day turns at 08:00 UTC (07:00 in summer), which the default clocks cover too.
@@ -106,18 +110,25 @@ fi
 LOGS=${CLOCK_LOGS:-$(mktemp -d /tmp/clock-sweep.XXXXXX)}
 mkdir -p "$LOGS"
 
-# select() as the system call, preloaded before libfaketime (see above); the
-# kernel's pselect6 writes the time left back, as select() does on Linux.
+# select(), poll() and epoll_wait() as system calls, preloaded before libfaketime
+# (see above); the kernel's pselect6 writes the time left back, as select() does.
 cat >"$LOGS/select_shim.c" <<'SHIM'
-/* clock-sweep's select(): the system call, outside libfaketime's wrapper. */
+/* clock-sweep's select(), poll() and epoll_wait(): the system calls, outside libfaketime's wrappers. */
 #define _GNU_SOURCE
+#include <poll.h>
+#include <signal.h>
 #include <stddef.h>
+#include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#define KERNEL_SIGSET_SIZE 8
+
 int			select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv);
+int			poll(struct pollfd *fds, nfds_t nfds, int timeout);
+int			epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout);
 
 int
 select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
@@ -133,6 +144,24 @@ select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 	tv->tv_sec = ts.tv_sec;
 	tv->tv_usec = ts.tv_nsec / 1000;
 	return rc;
+}
+
+int
+poll(struct pollfd *fds, nfds_t nfds, int timeout)
+{
+	struct timespec ts;
+
+	if (timeout < 0)
+		return (int) syscall(SYS_ppoll, fds, nfds, NULL, NULL, KERNEL_SIGSET_SIZE);
+	ts.tv_sec = timeout / 1000;
+	ts.tv_nsec = (long) (timeout % 1000) * 1000000;
+	return (int) syscall(SYS_ppoll, fds, nfds, &ts, NULL, KERNEL_SIGSET_SIZE);
+}
+
+int
+epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout)
+{
+	return (int) syscall(SYS_epoll_pwait, epfd, events, maxevents, timeout, NULL, KERNEL_SIGSET_SIZE);
 }
 SHIM
 cc -O2 -Wall -shared -fPIC -o "$LOGS/select_shim.so" "$LOGS/select_shim.c" ||
