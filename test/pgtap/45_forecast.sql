@@ -196,8 +196,10 @@ SELECT results_eq($$SELECT service_level, fc_daily_demand, fc_safety_stock, fc_r
 CREATE TEMP TABLE old_rule AS SELECT sku, node, on_hand, available, inbound, backordered, avg_daily_demand, reorder_point,
        order_up_to, suggested_qty, days_of_cover, stockout_risk, lead_time_days FROM erp.replenishment WHERE sku = 'TAP45-A';
 -- two purchase orders of TAP45-A, received 2 and 4 days late: LT = 7 + 3, sigma_LT = sqrt(2)
-SELECT erp.receive_po(erp.create_po('TAP45-SUP', 'TAP45-DC', '[{"sku": "TAP45-A", "qty": 10, "unit_cost": 1}]', now() - interval '2 days'));
-SELECT erp.receive_po(erp.create_po('TAP45-SUP', 'TAP45-DC', '[{"sku": "TAP45-A", "qty": 10, "unit_cost": 1}]', now() - interval '4 days'));
+-- (the delay is elapsed time, seconds / 86400: set in hours, as '2 days' is 47 or 49 hours
+-- across a DST change of the session's zone)
+SELECT erp.receive_po(erp.create_po('TAP45-SUP', 'TAP45-DC', '[{"sku": "TAP45-A", "qty": 10, "unit_cost": 1}]', now() - interval '48 hours'));
+SELECT erp.receive_po(erp.create_po('TAP45-SUP', 'TAP45-DC', '[{"sku": "TAP45-A", "qty": 10, "unit_cost": 1}]', now() - interval '96 hours'));
 UPDATE erp.stock_policy SET service_level = 0.95
  WHERE item_id = (SELECT item_id FROM erp.item WHERE sku = 'TAP45-A');
 CREATE TEMP TABLE expect AS

@@ -21,19 +21,22 @@ CREATE TEMP TABLE w52 (name text PRIMARY KEY, id bigint);
 GRANT ALL ON w52 TO PUBLIC;
 CREATE FUNCTION pg_temp.id(n text) RETURNS bigint LANGUAGE sql AS $$ SELECT id FROM w52 WHERE name = n $$;
 
+-- Ages are set in hours: the worklist counts days waiting as elapsed time (seconds / 86400),
+-- and a calendar interval '7 days' is 167 or 169 hours across a DST change of the session's
+-- zone (a cluster initdb'd on a machine in Los Angeles or Berlin, the week after the change).
 -- a backorder: 3 units of W52-A (revenue 150), captured 7 days ago: 150 x 2 = 300
 INSERT INTO w52 VALUES ('bo', erp.capture_order('W52-WEB', 'w52-bo', '[{"sku": "W52-A", "qty": 3}]'));
 SELECT count(*) FROM erp.allocate(pg_temp.id('bo'));
-UPDATE erp.sales_order SET created_at = now() - interval '7 days' WHERE order_id = pg_temp.id('bo');
+UPDATE erp.sales_order SET created_at = now() - interval '168 hours' WHERE order_id = pg_temp.id('bo');
 -- a purchase order of 2 of them, due 2 days ago: late with an order waiting (150 x (1 + 2/7) = 192.86),
 -- and not enough to take the backorder out of risk
 INSERT INTO w52 VALUES ('po', erp.create_po('W52-SUP', 'W52-N1', '[{"sku": "W52-A", "qty": 2}]', now() + interval '1 day'));
-UPDATE erp.purchase_order SET expected_at = now() - interval '2 days' WHERE purchase_order_id = pg_temp.id('po');
+UPDATE erp.purchase_order SET expected_at = now() - interval '48 hours' WHERE purchase_order_id = pg_temp.id('po');
 -- an adjustment of -5 x 5 = 25 waiting for an approver for 14 days: 25 x 3 = 75
 SET ROLE w52_clerk;
 INSERT INTO w52 VALUES ('adj', erp.adjust('W52-B', 'W52-N2', -5, 'broken shelf'));
 RESET ROLE;
-UPDATE erp.adjustment SET created_at = now() - interval '14 days' WHERE adjustment_id = pg_temp.id('adj');
+UPDATE erp.adjustment SET created_at = now() - interval '336 hours' WHERE adjustment_id = pg_temp.id('adj');
 -- a return of one W52-C (40) received 3 days ago, not inspected: 40 x (1 + 3/7) = 57.14;
 -- and one received today (not stuck yet)
 CREATE FUNCTION pg_temp.returned(ref text, days_ago int) RETURNS bigint LANGUAGE plpgsql AS $$
@@ -48,7 +51,7 @@ BEGIN
     PERFORM erp.ship(o);
     r := erp.authorize_return(o, '[{"sku": "W52-C", "qty": 1, "reason": "too_small"}]');
     PERFORM erp.receive_return(r);
-    UPDATE erp.rma_line SET received_at = now() - days_ago * interval '1 day' WHERE rma_id = r;
+    UPDATE erp.rma_line SET received_at = now() - days_ago * interval '24 hours' WHERE rma_id = r;
     RETURN (SELECT rma_line_id FROM erp.rma_line WHERE rma_id = r);
 END $$;
 INSERT INTO w52 VALUES ('stuck', pg_temp.returned('w52-r1', 3)), ('fresh', pg_temp.returned('w52-r2', 0));
@@ -73,7 +76,7 @@ SELECT is((SELECT count(*) FROM wl WHERE ref = 'rma_line:' || pg_temp.id('fresh'
           'a return received today is not stuck yet (over 2 days)');
 SELECT ok((SELECT why FROM wl WHERE kind = 'backorder') LIKE '%waits for 3 units of W52-A (revenue 150.00)%bring 2 of the 3 units%',
           'the backorder says what waits, its revenue, and that the purchase orders due do not cover it');
-SELECT ok((SELECT why FROM wl WHERE kind = 'late_po') LIKE format('purchase order %s from W52-SUP to W52-N1 was due %s; 1 orders wait%%', pg_temp.id('po'), (now() - interval '2 days')::date),
+SELECT ok((SELECT why FROM wl WHERE kind = 'late_po') LIKE format('purchase order %s from W52-SUP to W52-N1 was due %s; 1 orders wait%%', pg_temp.id('po'), (now() - interval '48 hours')::date),
           'the late purchase order says whence, where, since when and how many orders wait');
 SELECT ok((SELECT why FROM wl WHERE kind = 'adjustment_approval') LIKE '%value 25.00) has waited 14.0 days for an approver; asked by w52_clerk',
           'the adjustment says its value, how long it waited and who asked');

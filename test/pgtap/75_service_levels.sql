@@ -92,8 +92,9 @@ SELECT is((SELECT meets_ship_by::text || ' ' || (SELECT count(*) FROM erp.event 
 -- Late shipments -------------------------------------------------------------------------------
 
 SELECT erp.pick(pg_temp.ord('TAP75-E2'), 'TAP75-TEE', 1), erp.pack(pg_temp.ord('TAP75-E2')), erp.ship(pg_temp.ord('TAP75-E2'));
--- E1 was due yesterday (history rewritten for the test)
-UPDATE erp.order_service SET ship_by = now() - interval '1 day' WHERE order_id = pg_temp.ord('TAP75-E1');
+-- E1 was due 24 hours ago (history rewritten for the test; in hours, not '1 day', which is
+-- 23 or 25 hours across a DST change of the session's zone)
+UPDATE erp.order_service SET ship_by = now() - interval '24 hours' WHERE order_id = pg_temp.ord('TAP75-E1');
 SELECT erp.pick(pg_temp.ord('TAP75-E1'), 'TAP75-TEE', 1), erp.pack(pg_temp.ord('TAP75-E1')), erp.ship(pg_temp.ord('TAP75-E1'));
 SELECT results_eq($$SELECT channel, service, orders_shipped, late, late_pct, avg_hours_late FROM erp.kpi_late_shipments
                      WHERE channel LIKE 'TAP75-%' ORDER BY channel, service$$,

@@ -60,7 +60,10 @@ SET LOCAL inventory_erp.kernel_access = routed;
 SELECT count(*) FROM erp.place_order('TAP94-WEB', 'TAP94-default-sql', '[{"sku": "TAP94-A", "qty": 1}]');
 RESET inventory_erp.kernel_access;
 SELECT count(*) FROM erp.place_order('TAP94-WEB', 'TAP94-default', '[{"sku": "TAP94-A", "qty": 1}]');
-SELECT string_agg(o.external_ref || ' ' || o.created_at::date || ' ' || r.created_at::date, ', ' ORDER BY o.external_ref) AS defaults
+-- the days in UTC, the zone of the default: in the session's zone (the cluster's,
+-- which is the machine's) 2000-01-01 00:00 UTC is 1999-12-31 west of Greenwich
+SELECT string_agg(o.external_ref || ' ' || (o.created_at AT TIME ZONE 'UTC')::date || ' '
+                  || (r.created_at AT TIME ZONE 'UTC')::date, ', ' ORDER BY o.external_ref) AS defaults
   FROM erp.sales_order o JOIN erp.reservation r USING (order_id) WHERE o.external_ref LIKE 'TAP94-default%' \gset
 ROLLBACK TO SAVEPOINT s;
 

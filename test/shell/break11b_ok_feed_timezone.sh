@@ -8,7 +8,8 @@
 # then in the other zone, then in UTC again (the cursor's date then runs
 # backwards), each poll must leave the feed's view equal to what the channel
 # promises in that session.  It held.  The zone is picked from the hour so that
-# its date differs from UTC's: UTC+14 from 10:00 UTC on, UTC-12 before.
+# its date differs from UTC's: UTC+14 from 10:00 UTC on, UTC-12 before (a run
+# that would begin in the last minute before midnight UTC waits for midnight).
 # Exit 0 = pass.
 set -uo pipefail
 : "${PGBIN:?}"
@@ -23,6 +24,13 @@ trap '"$PGBIN/dropdb" --if-exists "$DB" >/dev/null 2>&1' EXIT
 q() { PGTZ=$1 "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$DB" -c "$2"; }
 "$PGBIN/dropdb" --if-exists "$DB" >/dev/null 2>&1
 "$PGBIN/createdb" "$DB" || exit 1
+# The zones' dates must differ for the whole run (a few seconds): UTC+14's from
+# 10:00 UTC to midnight, UTC-12's from midnight to 12:00.  A run that begins in
+# the last minute before midnight UTC would see UTC's date move on under it
+# (then UTC+14 and UTC share a date, and the lot's cut-off, set from UTC's date
+# at the start, is yesterday in both): wait for midnight to pass first.
+LEFT=$(q UTC "SELECT ceil(extract(epoch FROM (CURRENT_DATE + 1)::timestamptz - clock_timestamp()))::int")
+if [ "$LEFT" -le 60 ]; then sleep $((LEFT + 1)); fi
 HOUR=$(date -u +%H)
 if [ "$((10#$HOUR))" -ge 10 ]; then OTHER=Etc/GMT-14; SHIFT=1; else OTHER=Etc/GMT+12; SHIFT=-1; fi
 # the lot's cut-off: UTC's today when the other zone is at tomorrow (promisable in
