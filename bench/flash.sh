@@ -36,12 +36,5 @@ for ((i = 1; i <= N; i++)); do
     printf 'pair %2d  flash %8.0f  hot row %8.0f  ratio %s  HOT-1 slot rows %s\n' "$i" "$f" "$h" "$r" "$slots"
 done
 echo "median ratio flash sale / hot-row UPDATE: $(printf '%s\n' "${ratios[@]}" | median)  (pairs: ${ratios[*]})"
-for s in flash row; do
-    all_tps= all_p50= all_p99=
-    for ((i = 1; i <= N; i++)); do
-        all_tps+="${tps_runs[${s}_$i]:-} "; all_p50+="${p50_runs[${s}_$i]:-} "; all_p99+="${p99_runs[${s}_$i]:-} "
-    done
-    printf '%-6s TPS %8.0f  p50 %s ms  p99 %s ms\n' "$s" "$(tr ' ' '\n' <<<"$all_tps" | grep -v '^$' | median)" \
-        "$(tr ' ' '\n' <<<"$all_p50" | grep -v '^$' | median)" "$(tr ' ' '\n' <<<"$all_p99" | grep -v '^$' | median)"
-done
+for s in flash row; do bench_side_summary "$s" "$N"; done
 [ ${#BENCH_FAILED[@]} -eq 0 ] || { echo "flash.sh: failed runs: ${BENCH_FAILED[*]}" >&2; exit 1; }

@@ -31,14 +31,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
         "${ratios[-1]}" "$(bench_median wal_runs "plain_$r")" "$(bench_median wal_runs "hold_$r")"
 done
 echo "median ratio hold+capture+allocate / capture+allocate: $(printf '%s\n' "${ratios[@]}" | median)"
-for s in plain hold; do
-    all_tps= all_p50= all_p99=
-    for ((r = 1; r <= ROUNDS; r++)); do
-        all_tps+="${tps_runs[${s}_$r]:-} "; all_p50+="${p50_runs[${s}_$r]:-} "; all_p99+="${p99_runs[${s}_$r]:-} "
-    done
-    printf '%-6s TPS %6.0f  p50 %s ms  p99 %s ms\n' "$s" "$(tr ' ' '\n' <<<"$all_tps" | grep -v '^$' | median)" \
-        "$(tr ' ' '\n' <<<"$all_p50" | grep -v '^$' | median)" "$(tr ' ' '\n' <<<"$all_p99" | grep -v '^$' | median)"
-done
+for s in plain hold; do bench_side_summary "$s" "$ROUNDS"; done
 "${PSQL[@]}" -At -c "SELECT 'checkout holds: ' || count(*) FILTER (WHERE status = 'converted') || ' converted of '
                             || count(*) || ', verify problems ' || (SELECT count(*) FROM erp.verify())
                        FROM erp.checkout_hold"

@@ -16,6 +16,7 @@
 #                        p99_runs, wal_runs (keyed by NAME); a pgbench that fails is
 #                        reported on stderr and its NAME added to BENCH_FAILED
 #   median               median of the numbers on stdin, one a line
+#   bench_side_summary SIDE N   medians of TPS, p50 and p99 over runs SIDE_1 .. SIDE_N
 #
 # REPO_ROOT must be the repository root and the working directory.
 
@@ -136,4 +137,15 @@ bench_median() {
     local m
     m=$(tr ' ' '\n' <<<"${arr[$2]:-}" | { grep -v -e '^$' -e nan || true; } | median)
     echo "${m:-0}"
+}
+
+# bench_side_summary SIDE N: one line of the medians over runs SIDE_1 .. SIDE_N of TPS,
+# p50 and p99 (for the scripts that alternate two workloads in numbered rounds)
+bench_side_summary() {
+    local side=$1 n=$2 i tps='' p50='' p99=''
+    for ((i = 1; i <= n; i++)); do
+        tps+="${tps_runs[${side}_$i]:-} "; p50+="${p50_runs[${side}_$i]:-} "; p99+="${p99_runs[${side}_$i]:-} "
+    done
+    printf '%-6s TPS %8.0f  p50 %s ms  p99 %s ms\n' "$side" "$(tr ' ' '\n' <<<"$tps" | grep -v '^$' | median)" \
+        "$(tr ' ' '\n' <<<"$p50" | grep -v '^$' | median)" "$(tr ' ' '\n' <<<"$p99" | grep -v '^$' | median)"
 }
