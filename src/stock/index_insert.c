@@ -139,7 +139,6 @@ IndexSetsInit(void)
 	ctl.entrysize = sizeof(IndexSet);
 	ctl.hcxt = index_sets_cxt;
 	index_sets = hash_create("inventory_erp index sets", 16, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	predicate_econtext = NULL;
 	{
 		MemoryContext old = MemoryContextSwitchTo(index_sets_cxt);
 
