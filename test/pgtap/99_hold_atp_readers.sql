@@ -12,7 +12,7 @@
 --
 -- Master data uses codes starting with TAP99H- and is rolled back at the end.
 BEGIN;
-SELECT plan(66);
+SELECT plan(80);
 
 INSERT INTO erp.node (code, kind) VALUES ('TAP99H-N1', 'warehouse'), ('TAP99H-N2', 'warehouse');
 INSERT INTO erp.channel (code, kind) VALUES ('TAP99H-W', 'wholesale'), ('TAP99H-X', 'storefront');
@@ -145,6 +145,21 @@ SELECT is(pg_temp.atp('TAP99H-X'), 10::bigint, 'X''s ATP 12 - 2 - max(6 - 8, 0) 
 SELECT is(pg_temp.av('atp'), 10::bigint, 'erp.availability.atp 10');
 SELECT is(erp.release_hold(pg_temp.hold_of('TAP99H-W2')), 8::bigint, 'W2 released');
 
+-- a hold converted into W's order: its units move from the hold to the order, counted once
+SELECT ok(erp.hold('TAP99H-W', 'TAP99H-WC', '[{"sku": "TAP99H-A", "qty": 3}]') > 0, 'W holds 3');
+SELECT erp.capture_order('TAP99H-W', 'TAP99H-OWC', '[{"sku": "TAP99H-A", "qty": 3}]',
+                         hold_ref => pg_temp.hold_of('TAP99H-WC')) AS owc \gset
+SELECT is((SELECT status::text FROM erp.checkout_hold WHERE hold_id = pg_temp.hold_of('TAP99H-WC')), 'converted',
+    'and converts the hold into an order');
+SELECT is(pg_temp.atp('TAP99H-X'), 12::bigint, 'X''s ATP 17 - 2 - (6 - 3) = 12 (the 3 units use up the fence once)');
+SELECT is(pg_temp.av('atp'), 12::bigint, 'erp.availability.atp 12');
+-- W's order and W's hold together: 3 ordered + 4 held use up the fence of 6 whole
+SELECT ok(erp.hold('TAP99H-W', 'TAP99H-W5', '[{"sku": "TAP99H-A", "qty": 4}]') > 0, 'W holds 4 more');
+SELECT is(pg_temp.atp('TAP99H-X'), 11::bigint, 'X''s ATP 13 - 2 - max(6 - 3 - 4, 0) = 11');
+SELECT is(erp.release_hold(pg_temp.hold_of('TAP99H-W5')), 4::bigint, 'W5 released');
+SELECT erp.cancel_order(:owc);
+SELECT is(pg_temp.av('available'), 20::bigint, 'the order cancelled: 20 available');
+
 -- X cannot reach into W's fence while W's hold is open
 SELECT ok(erp.hold('TAP99H-W', 'TAP99H-W3', '[{"sku": "TAP99H-A", "qty": 4}]') > 0, 'W holds 4 again');
 SELECT pg_temp.state() AS s0 \gset
@@ -182,6 +197,16 @@ SELECT is((SELECT string_agg(DISTINCT node, ',') FROM erp.availability WHERE sku
 SELECT is(pg_temp.av('atp', 'TAP99H-A', 'TAP99H-N2'), 4::bigint, 'A''s atp at N2 = 10 - W''s fence 6 = 4');
 SELECT is(erp.atp('TAP99H-A'), 4::bigint, 'erp.atp over all nodes promises the partner its node''s 4 only');
 RESET ROLE;
+SELECT ok(erp.hold('TAP99H-W', 'TAP99H-W6', '[{"sku": "TAP99H-A", "qty": 4}]') > 0, 'W holds 4 at N1');
+SET LOCAL ROLE t99h_partner;
+SELECT is(erp.atp('TAP99H-A'), 8::bigint,
+    'erp.atp (run with the extension''s rights) uses up W''s fence by its hold at N1 for the partner too: 10 - (6 - 4) = 8');
+SELECT is(pg_temp.av('atp', 'TAP99H-A', 'TAP99H-N2'), 4::bigint,
+    'erp.availability (the caller''s rights) does not see the hold line at N1: 4, less, never more (doc/warehouse.md)');
+SELECT is(pg_temp.err($$SELECT erp.release_hold(pg_temp.hold_of('TAP99H-W6'))$$), 'IE009', 'nor can it release that hold (IE009)');
+RESET ROLE;
+SELECT is(erp.atp('TAP99H-A', 'TAP99H-N2'), 8::bigint, 'outside its session N2 promises 10 - (6 - 4) = 8');
+SELECT is(erp.release_hold(pg_temp.hold_of('TAP99H-W6')), 4::bigint, 'W6 released');
 SELECT is(erp.atp('TAP99H-A'), 16::bigint, 'outside the partner''s session: 12 at N1 + 4 at N2');
 
 SELECT is_empty('SELECT * FROM erp.verify()', 'erp.verify() is empty');
