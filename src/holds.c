@@ -34,8 +34,8 @@
  *	  them in between.
  *
  *	  Refuses: an unknown channel, sku or hold (IE003); a bad quantity,
- *	  lines, cart_ref or ttl, kits x a component's units per kit over
- *	  IERP_MAX_MOVE_QTY (IE004); too little stock (IE001); a kit without
+ *	  lines, cart_ref or ttl, kits x a component's units per kit beyond
+ *	  bigint (IE004); too little stock (IE001); a kit without
  *	  components, a cart held before with other lines, a hold of another
  *	  channel, expired, converted or released, lines of an order
  *	  that do not cover the hold (each held kit: its kits on the order's
@@ -112,9 +112,10 @@ typedef struct HoldTake
 
 /*
  * KitComponents: the components of kit ask (by item id, the kernel's
- * order), each checked: kits x its units per kit is a quantity a move may
- * carry (IE004).  A kit without components is refused (IE010): there is
- * nothing to hold.
+ * order), each checked: kits x its units per kit fits a bigint (IE004;
+ * above IERP_MAX_MOVE_QTY is fine, as for allocation's kit lines: the
+ * kernel does not bound a document's moves).  A kit without components is
+ * refused (IE010): there is nothing to hold.
  */
 static void
 KitComponents(HoldAsk *ask, const char *cart_ref)
@@ -151,13 +152,17 @@ KitComponents(HoldAsk *ask, const char *cart_ref)
 	ask->ncomp = (int) n;
 	SPI_freetuptable(SPI_tuptable);
 	for (i = 0; i < n; i++)
-		if (ask->comps[i].per_kit <= 0 || ask->qty > IERP_MAX_MOVE_QTY / ask->comps[i].per_kit)
+	{
+		int64		units;
+
+		/* a document's move may carry more than IERP_MAX_MOVE_QTY, as allocation's kit lines do */
+		if (ask->comps[i].per_kit <= 0 || pg_mul_s64_overflow(ask->qty, ask->comps[i].per_kit, &units))
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
 					 errmsg("cannot hold " INT64_FORMAT " kits \"%s\" for cart \"%s\": too many units of sku \"%s\"",
 							ask->qty, ask->sku, cart_ref, IerpItemSku(ask->comps[i].item_id)),
-					 errdetail("Kits x a component's units per kit must be at most " INT64_FORMAT "; nothing was held.",
-							   IERP_MAX_MOVE_QTY)));
+					 errdetail("Kits x a component's units per kit must fit a bigint; nothing was held.")));
+	}
 }
 
 /*
@@ -632,7 +637,7 @@ ierp_holds_hold_body(PG_FUNCTION_ARGS)
 				seen |= items[k] == item_id;
 			if (!seen)
 				items[nitems++] = item_id;
-			/* each qty at most 1e9 (KitComponents); many components of many kits could still add up */
+			/* each qty fits (KitComponents); many components of many kits could still overflow */
 			if (pg_add_s64_overflow(units, qty, &units))
 				ereport(ERROR,
 						(errcode(ERRCODE_IERP_INVALID_QUANTITY),
