@@ -862,6 +862,43 @@ HeldKits(const char *lines_json, int64 kit_item_id)
 	return kits;
 }
 
+/* Units of component_item_id in one kit of kit_item_id now (0: not a component). */
+static int64
+KitComponentQty(int64 kit_item_id, int64 component_item_id)
+{
+	static SPIPlanPtr plan = NULL;
+	int64		qty = 0;
+	bool		isnull;
+
+	IerpPlan(&plan,
+			 "SELECT qty FROM erp.item_component WHERE kit_item_id = $1 AND component_item_id = $2",
+			 2, (Oid[]) {INT8OID, INT8OID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(kit_item_id), Int64GetDatum(component_item_id)},
+						 NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read kit components");
+	if (SPI_processed == 1)
+		qty = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return qty;
+}
+
+/* How many components kit_item_id has now. */
+static int
+KitComponentCount(int64 kit_item_id)
+{
+	static SPIPlanPtr plan = NULL;
+	int64		n;
+	bool		isnull;
+
+	IerpPlan(&plan, "SELECT count(*) FROM erp.item_component WHERE kit_item_id = $1", 1, (Oid[]) {INT8OID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(kit_item_id)}, NULL, false, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "inventory_erp: cannot read kit components");
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return (int) n;
+}
+
 /*
  * ConvertKit: the order's lines of kit kit_item_id take over the hold's
  * kits of it: the kits go to those lines in line order (each at most its
@@ -871,7 +908,9 @@ HeldKits(const char *lines_json, int64 kit_item_id)
  * as the hold reserved them), hold lines by node, so every kit a line
  * takes over keeps all its components at one node, and each line's rows
  * are exactly what allocation would have written (line_no of the kit
- * line, item_id = the component).
+ * line, item_id = the component).  A kit whose bill changed since the
+ * hold (erp.item_component is guarded only while orders hold the kit) is
+ * refused (IE010): the order's line would not add up to its reservations.
  */
 static void
 ConvertKit(int64 hold_id, int64 order_id, const char *lines_json, int64 kit_item_id, const HoldLine *hl, int nhl,
@@ -882,6 +921,8 @@ ConvertKit(int64 hold_id, int64 order_id, const char *lines_json, int64 kit_item
 	int		   *to = palloc(sizeof(int) * Max(nol, 1));
 	int64	   *to_kits = palloc(sizeof(int64) * Max(nol, 1));
 	int			nto = 0,
+				ncomp = 0,
+				nchanged = 0,
 				i,
 				j,
 				k;
@@ -930,6 +971,9 @@ ConvertKit(int64 hold_id, int64 order_id, const char *lines_json, int64 kit_item
 			elog(ERROR, "inventory_erp: hold " INT64_FORMAT " holds " INT64_FORMAT " units of item " INT64_FORMAT
 				 " for " INT64_FORMAT " kits", hold_id, units, hl[i].item_id, kits);
 		per_kit = units / kits;
+		if (KitComponentQty(kit_item_id, hl[i].item_id) != per_kit)
+			nchanged++;
+		ncomp++;
 		need = to_kits[0] * per_kit;
 		for (j = i; j < nhl; j++)
 		{
@@ -955,6 +999,14 @@ ConvertKit(int64 hold_id, int64 order_id, const char *lines_json, int64 kit_item
 			}
 		}
 	}
+	/* the kit's bill as the order's lines read it: the one the hold reserved for */
+	if (nchanged > 0 || KitComponentCount(kit_item_id) != ncomp)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("the components of kit \"%s\" changed since hold " INT64_FORMAT " was made",
+						IerpItemSku(kit_item_id), hold_id),
+				 errdetail("The hold reserved the kit's former components; nothing was changed."),
+				 errhint("Release hold " INT64_FORMAT " and capture the order without hold_ref.", hold_id)));
 	pfree(to);
 	pfree(to_kits);
 }

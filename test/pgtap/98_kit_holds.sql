@@ -9,7 +9,7 @@
 --
 -- Master data uses codes starting with TAP98- and is rolled back at the end.
 BEGIN;
-SELECT plan(81);
+SELECT plan(90);
 
 INSERT INTO erp.node (code, kind) VALUES ('TAP98-N1', 'warehouse'), ('TAP98-N2', 'warehouse');
 INSERT INTO erp.channel (code, kind) VALUES ('TAP98-WEB', 'storefront'), ('TAP98-AMZ', 'marketplace');
@@ -266,6 +266,34 @@ RESET ROLE;
 SELECT is(pg_temp.state(), :'s6', 'the partner''s refused hold changed nothing');
 SELECT is(pg_temp.lines('TAP98-P1'), 'TAP98-C1@TAP98-N2:2<TAP98-KIT,TAP98-C2@TAP98-N2:1<TAP98-KIT',
     'the partner''s kit is held at N2, not at N1 (rank 1)');
+
+-- An order of more kits than held: the hold's kit, then allocation for the rest ----------------------
+
+SELECT erp.receive('TAP98-C1', 'TAP98-N1', 2), erp.receive('TAP98-C2', 'TAP98-N1', 1);
+SELECT is(pg_temp.atp('TAP98-KIT', 'TAP98-N1'), 2::bigint, 'N1: min((10 + 2 - 6 - 2) / 2, 4 + 1 - 2 - 1) = 2 kits');
+SELECT ok(erp.hold('TAP98-WEB', 'TAP98-K6', '[{"sku": "TAP98-KIT", "qty": 1}]') > 0, 'hold K6 of 1 kit');
+SELECT erp.capture_order('TAP98-WEB', 'TAP98-O6', '[{"sku": "TAP98-KIT", "qty": 2}]', hold_ref => pg_temp.hold_of('TAP98-K6')) AS o6 \gset
+SELECT is(pg_temp.res('TAP98-O6'), '1:TAP98-C1@TAP98-N1=4,1:TAP98-C2@TAP98-N1=2',
+    'the held kit and one more allocated at N1, in the same rows');
+SELECT is((SELECT qty_allocated || '/' || status FROM erp.order_line WHERE order_id = :o6), '2/allocated', 'the line has both kits');
+
+-- A kit whose bill changed since the hold is not converted ----------------------------------------------
+
+INSERT INTO erp.item (sku, title, unit_cost, unit_price) VALUES ('TAP98-K2C', 'kit: 1 C3', 0, 9);
+INSERT INTO erp.item_component (kit_item_id, component_item_id, qty)
+SELECT k.item_id, c.item_id, 1 FROM erp.item k, erp.item c WHERE k.sku = 'TAP98-K2C' AND c.sku = 'TAP98-C3';
+SELECT ok(erp.hold('TAP98-WEB', 'TAP98-K7', '[{"sku": "TAP98-K2C", "qty": 1}]') > 0, 'hold K7 of 1 K2C (1 C3)');
+UPDATE erp.item_component SET qty = 2
+ WHERE kit_item_id = (SELECT item_id FROM erp.item WHERE sku = 'TAP98-K2C');
+SELECT pg_temp.state() AS s7 \gset
+SELECT is(pg_temp.err($$SELECT erp.capture_order('TAP98-WEB', 'TAP98-O7', '[{"sku": "TAP98-K2C", "qty": 1}]',
+                                                 hold_ref => pg_temp.hold_of('TAP98-K7'))$$), 'IE010',
+    'K2C is now 2 C3: the order''s line would not match the 1 held C3 (IE010)');
+SELECT throws_like($$SELECT erp.capture_order('TAP98-WEB', 'TAP98-O7', '[{"sku": "TAP98-K2C", "qty": 1}]',
+                                             hold_ref => pg_temp.hold_of('TAP98-K7'))$$,
+    'the components of kit "TAP98-K2C" changed since hold % was made', 'and says why');
+SELECT is(pg_temp.state(), :'s7', 'the refused conversion changed nothing');
+SELECT is(erp.release_hold(pg_temp.hold_of('TAP98-K7')), 1::bigint, 'the hold is released: 1 C3 back');
 SELECT is((SELECT count(*) FROM erp.verify()), 0::bigint, 'erp.verify() is empty at the end');
 
 SELECT * FROM finish();
