@@ -528,15 +528,29 @@ TakeForKit(int64 hold_id, const char *ref, int64 channel_id, const HoldAsk *ask,
 		int			nn = AtpLoadNodes(hc->item_id, hc->lot_tracked, hc->min_shelf_life_days, false, 0,
 									  channel_id, 0, &stock[c]);
 
-		/* the candidate nodes depend on the channel only: the rows align (as in erp.atp) */
+		fence[c] = nn > 0 ? stock[c][0].fence : 0;
 		if (c == 0)
 			n = nn;
-		else if (nn != n)
-			elog(ERROR, "inventory_erp: the nodes of a channel changed while kit \"%s\" was held", ask->sku);
-		for (k = 0; c > 0 && k < n; k++)
-			if (stock[c][k].node_id != stock[0][k].node_id)
-				elog(ERROR, "inventory_erp: the nodes of a channel changed while kit \"%s\" was held", ask->sku);
-		fence[c] = nn > 0 ? stock[c][0].fence : 0;
+		else
+		{
+			/*
+			 * The candidate nodes depend on the channel only, so the rows
+			 * align; should the channel's nodes change between two reads
+			 * (each statement reads afresh), align by node: a node missing
+			 * for a component has none of it.
+			 */
+			NodeStock  *al = palloc0(sizeof(NodeStock) * Max(n, 1));
+			int			m;
+
+			for (k = 0; k < n; k++)
+			{
+				al[k].node_id = stock[0][k].node_id;
+				for (m = 0; m < nn; m++)
+					if (stock[c][m].node_id == al[k].node_id)
+						al[k] = stock[c][m];
+			}
+			stock[c] = al;
+		}
 	}
 	kits = palloc0(sizeof(int64) * Max(n, 1));
 	for (k = 0; k < n; k++)
