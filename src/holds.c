@@ -575,7 +575,8 @@ TakeForKit(int64 hold_id, const char *ref, int64 channel_id, const HoldAsk *ask,
 		k = order[j];
 		if (kits[k] <= 0)
 			continue;
-		got += TakeKitsAtNode(hold_id, ref, ask, stock, fence, k, ask->qty - got, expires_at);
+		/* the kits the node promises, no more (as allocation's plan): a surplus only under contention */
+		got += TakeKitsAtNode(hold_id, ref, ask, stock, fence, k, Min(ask->qty - got, kits[k]), expires_at);
 	}
 	pfree(order);
 	pfree(kits);

@@ -9,7 +9,7 @@
 --
 -- Master data uses codes starting with TAP98- and is rolled back at the end.
 BEGIN;
-SELECT plan(90);
+SELECT plan(91);
 
 INSERT INTO erp.node (code, kind) VALUES ('TAP98-N1', 'warehouse'), ('TAP98-N2', 'warehouse');
 INSERT INTO erp.channel (code, kind) VALUES ('TAP98-WEB', 'storefront'), ('TAP98-AMZ', 'marketplace');
@@ -140,6 +140,9 @@ SELECT is(pg_temp.lines('TAP98-K2'),
     'TAP98-C1@TAP98-N1:2<TAP98-KIT,TAP98-C1@TAP98-N2:4<TAP98-KIT,TAP98-C2@TAP98-N1:1<TAP98-KIT,TAP98-C2@TAP98-N2:2<TAP98-KIT',
     'no node has 3 kits: 1 whole kit at N1, 2 at N2, every component of a kit at its node');
 SELECT is(pg_temp.atp(), 0::bigint, 'the kit''s ATP is 0');
+SELECT is((SELECT string_agg(event || ':' || qty, ',' ORDER BY move_id) FROM erp.stock_move
+            WHERE ref = 'hold:' || pg_temp.hold_of('TAP98-K2')), 'allocate:2,allocate:1,allocate:4,allocate:2',
+    'each node is asked for the kits it promises: 4 takes, nothing taken and given back');
 SELECT is(pg_temp.atp('TAP98-C1'), 2::bigint, 'C1: N1 keeps its safety stock (10 - 6 held - 2 = 2 promisable), N2 none');
 SELECT is(pg_temp.atp('TAP98-C2'), 3::bigint, 'C2: N1 keeps the other channel''s fence (1 available), N2 6 - 2 - 1 = 3');
 SELECT is(pg_temp.bal('TAP98-C2', 'TAP98-N1', 'available'), 1::bigint, 'the fenced C2 unit at N1 was not taken');
