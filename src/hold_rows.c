@@ -242,7 +242,7 @@ LoadHoldLines(int64 hold_id, Datum items, HoldLine **out)
 	uint64		i;
 
 	IerpPlan(&plan,
-			 "SELECT item_id, node_id, COALESCE(lot_id, 0), qty FROM erp.checkout_hold_line"
+			 "SELECT item_id, node_id, COALESCE(lot_id, 0), qty, COALESCE(kit_item_id, 0) FROM erp.checkout_hold_line"
 			 " WHERE item_id = ANY ($2) AND hold_id = $1 AND open ORDER BY item_id, node_id, hold_line_id",
 			 2, (Oid[]) {INT8OID, INT8ARRAYOID});
 	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(hold_id), items}, NULL, false, 0) != SPI_OK_SELECT)
@@ -258,6 +258,7 @@ LoadHoldLines(int64 hold_id, Datum items, HoldLine **out)
 		lines[i].node_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
 		lines[i].lot_id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
 		lines[i].qty = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+		lines[i].kit_item_id = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
 	}
 	*out = lines;
 	i = SPI_processed;
