@@ -384,8 +384,11 @@ LockHold(int64 hold_id, bool skip_locked, HoldRow *row)
  * an order reads item's stock, the holds of item whose TTL has passed give
  * their units back, so an order is never short while expired holds sit on
  * them.  Only tries each hold's row (SKIP LOCKED: one being converted or
- * expired by another transaction is that one's business).  Nothing for a
- * partner's session: it only sees its nodes; erp.expire_holds does the rest.
+ * expired by another transaction is that one's business).  A partner's
+ * session gives back the expired holds whose units all lie at its own nodes
+ * (HoldGiveBack skips the others), as erp.expire_holds does for it: erp.atp
+ * already promises those units to the partner, so its hold or order must be
+ * able to take them; erp.expire_holds does the rest.
  */
 void
 HoldsReleaseExpired(int64 item_id)
@@ -397,8 +400,6 @@ HoldsReleaseExpired(int64 item_id)
 	MemoryContext cxt,
 				old;
 
-	if (AccessRestricted())
-		return;
 	nexp = ExpiredOf(item_id, &exp);
 	if (nexp == 0)
 	{
