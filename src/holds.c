@@ -71,6 +71,7 @@
 #include "holds.h"
 #include "master_cache.h"
 #include "order_document.h"
+#include "pick_scan.h"
 #include "stock/kernel.h"
 
 IERP_OWNER_ENTRY(ierp_holds_hold);
@@ -217,6 +218,19 @@ ReadAsk(Jsonb *lines, const char *cart_ref, HoldAsk **out)
 		else
 			qty_text = "";
 		ask[i].qty = IerpParseQuantity(qty_text, ask[i].sku);
+		/* {"uom": "case"}: qty counts packs, as on an order line; the hold keeps units */
+		if (getKeyJsonValueFromContainer(elem->val.binary.data, "uom", 3, &v) != NULL && v.type != jbvNull)
+		{
+			if (v.type != jbvString)
+				ereport(ERROR,
+						(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+						 errmsg("line %d of hold \"%s\": uom is a JSON %s", i + 1, cart_ref, JsonbTypeName(&v)),
+						 errdetail("A uom is a JSON string: each, inner, case or pallet (erp.item_uom).")));
+			ask[i].qty = PackTotal(ask[i].qty,
+								   PackUnitsOfUom(item.item_id, ask[i].sku,
+												  pnstrdup(v.val.string.val, Min(v.val.string.len, IERP_MAX_KEY_LEN + 1))),
+								   ask[i].sku, "a hold line");
+		}
 		ask[i].item_id = item.item_id;
 		ask[i].min_shelf_life_days = item.min_shelf_life_days;
 		ask[i].lot_tracked = item.lot_tracked;
