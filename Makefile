@@ -35,6 +35,14 @@ EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql $(UPDATE_SQL) results regression.d
 
 INSTALL_SQL = $(sort $(wildcard sql/install/*.sql))
 UPDATE_FRAGMENTS = $(sort $(wildcard sql/updates/$(PREVVERSION)--$(RELVERSION)/*.sql))
+# A fragment line `--@include sql/install/NN_x.sql` stands for that whole file: an area
+# new in this version is created in the update exactly as in a fresh install, from the
+# one copy in sql/install/ (a missing file fails the build).  scripts/cut-release.sh
+# freezes the expanded script, so a later edit of the install file never reaches a
+# released update.
+AWK_INCLUDE = awk '/^--@include / { f = $$2; n = 0; while ((getline l < f) > 0) { print l; n++ } \
+                  if (n == 0) { print "make: --@include " f ": missing or empty" > "/dev/stderr"; exit 1 } \
+                  close(f); next } { print }'
 
 # `make installcheck` (PGXS): the pg_regress scenarios sql/*.sql against
 # expected/*.out, on the installed extension of a running server that
@@ -67,7 +75,7 @@ $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_SQL) $(EXTENSION).control FORCE
 $(UPDATE_SQL): $(UPDATE_FRAGMENTS) $(EXTENSION).control FORCE
 	@test -n "$(UPDATE_FRAGMENTS)" || { echo "no update fragments in sql/updates/$(PREVVERSION)--$(RELVERSION)/" >&2; exit 1; }
 	@{ echo '\\echo Use "ALTER EXTENSION $(EXTENSION) UPDATE TO '"'"'$(EXTVERSION)'"'"'" to load this file. \\quit'; \
-	   cat $(UPDATE_FRAGMENTS); } > $@
+	   $(AWK_INCLUDE) $(UPDATE_FRAGMENTS); } > $@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
 endif
 
 FORCE:

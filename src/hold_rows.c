@@ -242,7 +242,7 @@ LoadHoldLines(int64 hold_id, Datum items, HoldLine **out)
 	uint64		i;
 
 	IerpPlan(&plan,
-			 "SELECT item_id, node_id, COALESCE(lot_id, 0), qty FROM erp.checkout_hold_line"
+			 "SELECT item_id, node_id, COALESCE(lot_id, 0), qty, COALESCE(kit_item_id, 0) FROM erp.checkout_hold_line"
 			 " WHERE item_id = ANY ($2) AND hold_id = $1 AND open ORDER BY item_id, node_id, hold_line_id",
 			 2, (Oid[]) {INT8OID, INT8ARRAYOID});
 	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(hold_id), items}, NULL, false, 0) != SPI_OK_SELECT)
@@ -258,6 +258,7 @@ LoadHoldLines(int64 hold_id, Datum items, HoldLine **out)
 		lines[i].node_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
 		lines[i].lot_id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
 		lines[i].qty = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+		lines[i].kit_item_id = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
 	}
 	*out = lines;
 	i = SPI_processed;
@@ -383,8 +384,11 @@ LockHold(int64 hold_id, bool skip_locked, HoldRow *row)
  * an order reads item's stock, the holds of item whose TTL has passed give
  * their units back, so an order is never short while expired holds sit on
  * them.  Only tries each hold's row (SKIP LOCKED: one being converted or
- * expired by another transaction is that one's business).  Nothing for a
- * partner's session: it only sees its nodes; erp.expire_holds does the rest.
+ * expired by another transaction is that one's business).  A partner's
+ * session gives back the expired holds whose units all lie at its own nodes
+ * (HoldGiveBack skips the others), as erp.expire_holds does for it: erp.atp
+ * already promises those units to the partner, so its hold or order must be
+ * able to take them; erp.expire_holds does the rest.
  */
 void
 HoldsReleaseExpired(int64 item_id)
@@ -396,8 +400,6 @@ HoldsReleaseExpired(int64 item_id)
 	MemoryContext cxt,
 				old;
 
-	if (AccessRestricted())
-		return;
 	nexp = ExpiredOf(item_id, &exp);
 	if (nexp == 0)
 	{

@@ -13,13 +13,14 @@
 
 #include "ierp.h"
 
-/* A hold's open lines (item, node, lot, qty) in the kernel's order. */
+/* A hold's open lines (item, node, lot, qty, kit) in the kernel's order. */
 typedef struct HoldLine
 {
 	int64		item_id;
 	int64		node_id;
 	int64		lot_id;
 	int64		qty;
+	int64		kit_item_id;	/* the kit a component was held for; 0: the item itself */
 } HoldLine;
 
 /* A hold's row as LockHold reads it. */

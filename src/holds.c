@@ -14,7 +14,13 @@
  *	  whole line when one can, else several; a lot-tracked item first
  *	  expiry first from lots with enough shelf life, in and outside bins,
  *	  exactly as allocation takes it (StockLotsFefo), each hold line naming
- *	  its lot, which the order's reservation keeps on conversion.  All or
+ *	  its lot, which the order's reservation keeps on conversion.  A kit
+ *	  line holds its components as allocation reserves a kit line: whole
+ *	  kits, every component of a kit at one node (the first node by rank
+ *	  whose kit ATP covers the line, else whole kits node by node), each
+ *	  component in item id order (the kernel's), one hold line per
+ *	  component, node and lot naming the kit (kit_item_id); its conversion
+ *	  hands those units to the order's kit lines (ConvertKit).  All or
  *	  nothing: a hold that cannot get every unit is refused (IE001) and
  *	  reserves nothing.  What it
  *	  reserved is in erp.checkout_hold_line (item_id, hold_line_id), open
@@ -28,10 +34,12 @@
  *	  them in between.
  *
  *	  Refuses: an unknown channel, sku or hold (IE003); a bad quantity,
- *	  lines, cart_ref or ttl (IE004); too little stock (IE001); a kit
- *	  (IE010); a cart held before with other lines, a hold of another
+ *	  lines, cart_ref or ttl, kits x a component's units per kit beyond
+ *	  bigint (IE004); too little stock (IE001); a kit without
+ *	  components, a cart held before with other lines, a hold of another
  *	  channel, expired, converted or released, lines of an order
- *	  that do not cover the hold, an order that arrives on hold or ships
+ *	  that do not cover the hold (each held kit: its kits on the order's
+ *	  lines of that kit), an order that arrives on hold or ships
  *	  complete (IE010); a partner's channel it does not serve, or a hold
  *	  with units at another's node (IE009).
  *
@@ -57,11 +65,13 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "access/xact.h"
+#include "common/int.h"
 
 #include "hold_rows.h"
 #include "holds.h"
 #include "master_cache.h"
 #include "order_document.h"
+#include "pick_scan.h"
 #include "stock/kernel.h"
 
 IERP_OWNER_ENTRY(ierp_holds_hold);
@@ -73,21 +83,95 @@ IERP_OWNER_ENTRY(ierp_holds_release);
 /* the longest ttl a checkout may ask for */
 #define HOLD_MAX_TTL_USECS	USECS_PER_DAY
 
+/* A component of a kit line, as erp.item_component gives it. */
+typedef struct HoldComponent
+{
+	int64		item_id;
+	int64		per_kit;		/* its units in one kit */
+	int32		min_shelf_life_days;
+	bool		lot_tracked;
+} HoldComponent;
+
 /* One line of erp.hold's argument. */
 typedef struct HoldAsk
 {
 	char	   *sku;
 	int64		item_id;
-	int64		qty;
+	int64		qty;			/* units, or kits of a kit */
 	int32		min_shelf_life_days;
 	bool		lot_tracked;	/* reserved first expiry first, its lines name their lots */
+	int			ncomp;			/* a kit: its components by item id (the kernel's order); 0: not a kit */
+	HoldComponent *comps;
 } HoldAsk;
+
+/* One take of a component or item at a node: a lot (0: none) and its units. */
+typedef struct HoldTake
+{
+	int64		lot_id;
+	int64		qty;
+} HoldTake;
+
+/*
+ * KitComponents: the components of kit ask (by item id, the kernel's
+ * order), each checked: kits x its units per kit fits a bigint (IE004;
+ * above IERP_MAX_MOVE_QTY is fine, as for allocation's kit lines: the
+ * kernel does not bound a document's moves).  A kit without components is
+ * refused (IE010): there is nothing to hold.
+ */
+static void
+KitComponents(HoldAsk *ask, const char *cart_ref)
+{
+	static SPIPlanPtr plan = NULL;
+	uint64		i,
+				n;
+
+	IerpPlan(&plan,
+			 "SELECT c.component_item_id, c.qty, i.min_shelf_life_days, i.lot_tracked"
+			 "  FROM erp.item_component c JOIN erp.item i ON i.item_id = c.component_item_id"
+			 " WHERE c.kit_item_id = $1 ORDER BY c.component_item_id",
+			 1, (Oid[]) {INT8OID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(ask->item_id)}, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read kit components");
+	n = SPI_processed;
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("kit \"%s\" of hold \"%s\" has no components", ask->sku, cart_ref),
+				 errdetail("A kit line holds its components; nothing was held.")));
+	ask->comps = palloc(sizeof(HoldComponent) * n);
+	for (i = 0; i < n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		ask->comps[i].item_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		ask->comps[i].per_kit = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		ask->comps[i].min_shelf_life_days = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+		ask->comps[i].lot_tracked = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
+	}
+	ask->ncomp = (int) n;
+	SPI_freetuptable(SPI_tuptable);
+	for (i = 0; i < n; i++)
+	{
+		int64		units;
+
+		/* a document's move may carry more than IERP_MAX_MOVE_QTY, as allocation's kit lines do */
+		if (ask->comps[i].per_kit <= 0 || pg_mul_s64_overflow(ask->qty, ask->comps[i].per_kit, &units))
+			ereport(ERROR,
+					(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+					 errmsg("cannot hold " INT64_FORMAT " kits \"%s\" for cart \"%s\": too many units of sku \"%s\"",
+							ask->qty, ask->sku, cart_ref, IerpItemSku(ask->comps[i].item_id)),
+					 errdetail("Kits x a component's units per kit must fit a bigint; nothing was held.")));
+	}
+}
 
 /*
  * ReadAsk: erp.hold's lines, [{"sku": "A-1", "qty": 2}, ...], 1 to
  * HOLD_MAX_LINES of them; each sku resolved once (IE003 unknown), each qty
- * whole units in 1..IERP_MAX_MOVE_QTY (IE004).  Kits are refused (IE010);
- * a lot-tracked item is held first expiry first, as allocation reserves it.
+ * whole units in 1..IERP_MAX_MOVE_QTY (IE004); a kit's qty counts kits, and
+ * its components are read (KitComponents); a lot-tracked item is held first
+ * expiry first, as allocation reserves it.
  */
 static int
 ReadAsk(Jsonb *lines, const char *cart_ref, HoldAsk **out)
@@ -134,15 +218,24 @@ ReadAsk(Jsonb *lines, const char *cart_ref, HoldAsk **out)
 		else
 			qty_text = "";
 		ask[i].qty = IerpParseQuantity(qty_text, ask[i].sku);
-		if (item.is_kit)
-			ereport(ERROR,
-					(errcode(ERRCODE_IERP_WRONG_STATUS),
-					 errmsg("sku \"%s\" cannot be held: it is a kit", ask[i].sku),
-					 errdetail("Checkout holds reserve items, not kits."),
-					 errhint("Capture the order without a hold; allocation reserves a kit's components.")));
+		/* {"uom": "case"}: qty counts packs, as on an order line; the hold keeps units */
+		if (getKeyJsonValueFromContainer(elem->val.binary.data, "uom", 3, &v) != NULL && v.type != jbvNull)
+		{
+			if (v.type != jbvString)
+				ereport(ERROR,
+						(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+						 errmsg("line %d of hold \"%s\": uom is a JSON %s", i + 1, cart_ref, JsonbTypeName(&v)),
+						 errdetail("A uom is a JSON string: each, inner, case or pallet (erp.item_uom).")));
+			ask[i].qty = PackTotal(ask[i].qty,
+								   PackUnitsOfUom(item.item_id, ask[i].sku,
+												  pnstrdup(v.val.string.val, Min(v.val.string.len, IERP_MAX_KEY_LEN + 1))),
+								   ask[i].sku, "a hold line");
+		}
 		ask[i].item_id = item.item_id;
 		ask[i].min_shelf_life_days = item.min_shelf_life_days;
 		ask[i].lot_tracked = item.lot_tracked;
+		if (item.is_kit)
+			KitComponents(&ask[i], cart_ref);
 	}
 	*out = ask;
 	return n;
@@ -207,54 +300,57 @@ OpenHoldOf(int64 channel_id, const char *cart_ref, HoldRow *row)
 	return hold_id;
 }
 
-/* Records one take of a hold (item, node, lot or 0, units) as an open hold line. */
+/* Records one take of a hold (item, node, lot or 0, units, its kit or 0) as an open hold line. */
 static void
-HoldLineAdd(int64 hold_id, const HoldAsk *ask, int64 node_id, int64 lot_id, int64 qty, TimestampTz expires_at)
+HoldLineAdd(int64 hold_id, int64 item_id, int64 kit_item_id, int64 node_id, int64 lot_id, int64 qty,
+			TimestampTz expires_at)
 {
 	static SPIPlanPtr plan = NULL;
 
 	IerpPlan(&plan,
-			 "INSERT INTO erp.checkout_hold_line (item_id, hold_id, node_id, lot_id, qty, expires_at)"
-			 " VALUES ($1, $2, $3, NULLIF($4, 0), $5, $6)",
-			 6, (Oid[]) {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID});
+			 "INSERT INTO erp.checkout_hold_line (item_id, hold_id, node_id, lot_id, qty, expires_at, kit_item_id)"
+			 " VALUES ($1, $2, $3, NULLIF($4, 0), $5, $6, NULLIF($7, 0))",
+			 7, (Oid[]) {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID});
 	if (SPI_execute_plan(plan,
-						 (Datum[]) {Int64GetDatum(ask->item_id), Int64GetDatum(hold_id), Int64GetDatum(node_id),
-							 Int64GetDatum(lot_id), Int64GetDatum(qty), TimestampTzGetDatum(expires_at)},
+						 (Datum[]) {Int64GetDatum(item_id), Int64GetDatum(hold_id), Int64GetDatum(node_id),
+							 Int64GetDatum(lot_id), Int64GetDatum(qty), TimestampTzGetDatum(expires_at),
+						 Int64GetDatum(kit_item_id)},
 						 NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "inventory_erp: cannot record hold " INT64_FORMAT, hold_id);
 }
 
 /*
- * Takes up to want units of ask's item at one node for hold ref, keeping
- * floor units back: a plain item in one STOCK_TAKE_UP_TO move; a
+ * TakeUnits: takes up to want units of an item at one node for hold ref,
+ * keeping floor units back: a plain item in one STOCK_TAKE_UP_TO move; a
  * lot-tracked one first expiry first from lots with enough shelf life, in
  * and outside bins, exactly as allocation reserves it (StockLotsFefo, then
- * a STOCK_TAKE_ALL move per lot).  Records each take as a hold line (a
- * lot's names its lot).  Returns the units taken.
+ * a STOCK_TAKE_ALL move per lot).  *takes: what it took, per lot (0: none),
+ * in the order taken (at most one without lots).  Returns the units taken.
  */
 static int64
-TakeAtNode(int64 hold_id, const char *ref, const HoldAsk *ask, int64 node_id, int64 want, int64 floor,
-		   TimestampTz expires_at)
+TakeUnits(const char *ref, int64 item_id, bool lot_tracked, int32 min_shelf_life_days, int64 node_id,
+		  int64 want, int64 floor, HoldTake **takes, int *ntakes)
 {
 	StockMove	m;
 
 	memset(&m, 0, sizeof(m));
-	m.item_id = ask->item_id;
+	m.item_id = item_id;
 	m.from_node_id = node_id;
 	m.from_state = STATE_AVAILABLE;
 	m.to_node_id = node_id;
 	m.to_state = STATE_RESERVED;
 	m.event = "allocate";
 	m.ref = ref;
-	if (ask->lot_tracked)
+	if (lot_tracked)
 	{
 		StockLotTake *parts;
 		int			nparts,
 					l;
 		bool		contended;
-		int64		got = StockLotsFefo(ask->item_id, node_id, ask->min_shelf_life_days, want, floor,
+		int64		got = StockLotsFefo(item_id, node_id, min_shelf_life_days, want, floor,
 										&parts, &nparts, &contended);
 
+		*takes = palloc(sizeof(HoldTake) * Max(nparts, 1));
 		for (l = 0; l < nparts; l++)
 		{
 			m.lot_id = parts[l].lot_id;
@@ -262,8 +358,10 @@ TakeAtNode(int64 hold_id, const char *ref, const HoldAsk *ask, int64 node_id, in
 			m.take = STOCK_TAKE_ALL;
 			m.floor = 0;
 			StockApply(&m, 1, STOCK_DOCUMENT);
-			HoldLineAdd(hold_id, ask, node_id, parts[l].lot_id, parts[l].qty, expires_at);
+			(*takes)[l].lot_id = parts[l].lot_id;
+			(*takes)[l].qty = parts[l].qty;
 		}
+		*ntakes = nparts;
 		pfree(parts);
 		return got;
 	}
@@ -271,9 +369,28 @@ TakeAtNode(int64 hold_id, const char *ref, const HoldAsk *ask, int64 node_id, in
 	m.take = STOCK_TAKE_UP_TO;
 	m.floor = floor;
 	StockApply(&m, 1, STOCK_DOCUMENT);
-	if (m.taken > 0)
-		HoldLineAdd(hold_id, ask, node_id, 0, m.taken, expires_at);
+	*takes = palloc(sizeof(HoldTake));
+	(*takes)[0].lot_id = 0;
+	(*takes)[0].qty = m.taken;
+	*ntakes = m.taken > 0 ? 1 : 0;
 	return m.taken;
+}
+
+/* Takes up to want units of ask's (plain) item at one node, each take a hold line; returns the units. */
+static int64
+TakeAtNode(int64 hold_id, const char *ref, const HoldAsk *ask, int64 node_id, int64 want, int64 floor,
+		   TimestampTz expires_at)
+{
+	HoldTake   *takes;
+	int			ntakes,
+				l;
+	int64		got = TakeUnits(ref, ask->item_id, ask->lot_tracked, ask->min_shelf_life_days, node_id, want, floor,
+								&takes, &ntakes);
+
+	for (l = 0; l < ntakes; l++)
+		HoldLineAdd(hold_id, ask->item_id, 0, node_id, takes[l].lot_id, takes[l].qty, expires_at);
+	pfree(takes);
+	return got;
 }
 
 /*
@@ -323,6 +440,164 @@ TakeForLine(int64 hold_id, const char *ref, int64 channel_id, const HoldAsk *ask
 }
 
 /*
+ * TakeKitsAtNode: takes up to want whole kits of kit line ask at node index
+ * k (stock[c][k] is component c there, fence[c] the other channels'
+ * ring-fences of it): each component in item id order (the kernel's order,
+ * as allocation's FillLineAt) through TakeUnits above its floor; then the
+ * kits every component got (filled) stay, and what a component got beyond
+ * them goes back at once (reserved -> available, STOCK_TAKE_HELD, its last
+ * lot first, as allocation's ReleaseReserved).  What stays is recorded as
+ * hold lines naming the kit.  Returns the kits taken.
+ */
+static int64
+TakeKitsAtNode(int64 hold_id, const char *ref, const HoldAsk *ask, NodeStock **stock, const int64 *fence,
+			   int k, int64 want, TimestampTz expires_at)
+{
+	int			nc = ask->ncomp;
+	HoldTake  **takes = palloc(sizeof(HoldTake *) * nc);
+	int		   *ntakes = palloc(sizeof(int) * nc);
+	int64	   *got = palloc(sizeof(int64) * nc);
+	int64		filled = want;
+	int64		node_id = stock[0][k].node_id;
+	int			c,
+				l;
+
+	for (c = 0; c < nc; c++)
+	{
+		const HoldComponent *hc = &ask->comps[c];
+
+		got[c] = TakeUnits(ref, hc->item_id, hc->lot_tracked, hc->min_shelf_life_days, node_id,
+						   want * hc->per_kit, stock[c][k].safety_stock + fence[c], &takes[c], &ntakes[c]);
+		filled = Min(filled, got[c] / hc->per_kit);
+	}
+	for (c = 0; c < nc; c++)
+	{
+		const HoldComponent *hc = &ask->comps[c];
+		int64		surplus = got[c] - filled * hc->per_kit;
+
+		for (l = ntakes[c] - 1; l >= 0 && surplus > 0; l--)
+		{
+			StockMove	m;
+			int64		part = Min(surplus, takes[c][l].qty);
+
+			memset(&m, 0, sizeof(m));
+			m.item_id = hc->item_id;
+			m.lot_id = takes[c][l].lot_id;
+			m.qty = part;
+			m.from_node_id = node_id;
+			m.from_state = STATE_RESERVED;
+			m.to_node_id = node_id;
+			m.to_state = STATE_AVAILABLE;
+			m.event = "release";
+			m.ref = ref;
+			m.take = STOCK_TAKE_HELD;
+			StockApply(&m, 1, STOCK_DOCUMENT);
+			takes[c][l].qty -= part;
+			surplus -= part;
+		}
+		for (l = 0; l < ntakes[c]; l++)
+			if (takes[c][l].qty > 0)
+				HoldLineAdd(hold_id, hc->item_id, ask->item_id, node_id, takes[c][l].lot_id, takes[c][l].qty,
+							expires_at);
+		pfree(takes[c]);
+	}
+	pfree(takes);
+	pfree(ntakes);
+	pfree(got);
+	return filled;
+}
+
+/*
+ * TakeForKit: reserves ask's kits at the channel's nodes for hold ref, as
+ * allocation reserves a kit line: whole kits, every component of a kit at
+ * one node.  A node's kit ATP is the minimum over the components of
+ * floor(component ATP / units per kit), each component's ATP above its
+ * safety stock and the other channels' ring-fences (as erp.atp of the
+ * kit).  The first node by rank whose kit ATP covers the line takes it
+ * whole; else whole kits node by node in rank order, as a plain line.
+ * Expired holds of each component give their units back first.  Returns
+ * the kits taken (the caller refuses a shortfall: a kit whose components
+ * lie at different nodes only gets none).
+ */
+static int64
+TakeForKit(int64 hold_id, const char *ref, int64 channel_id, const HoldAsk *ask, TimestampTz expires_at)
+{
+	int			nc = ask->ncomp;
+	NodeStock **stock = palloc(sizeof(NodeStock *) * nc);
+	int64	   *fence = palloc(sizeof(int64) * nc);
+	int64	   *kits;
+	int		   *order;
+	int			n = 0,
+				c,
+				k,
+				j,
+				first = -1;
+	int64		got = 0;
+
+	for (c = 0; c < nc; c++)
+		HoldsReleaseExpired(ask->comps[c].item_id);
+	for (c = 0; c < nc; c++)
+	{
+		const HoldComponent *hc = &ask->comps[c];
+		int			nn = AtpLoadNodes(hc->item_id, hc->lot_tracked, hc->min_shelf_life_days, false, 0,
+									  channel_id, 0, &stock[c]);
+
+		fence[c] = nn > 0 ? stock[c][0].fence : 0;
+		if (c == 0)
+			n = nn;
+		else
+		{
+			/*
+			 * The candidate nodes depend on the channel only, so the rows
+			 * align; should the channel's nodes change between two reads
+			 * (each statement reads afresh), align by node: a node missing
+			 * for a component has none of it.
+			 */
+			NodeStock  *al = palloc0(sizeof(NodeStock) * Max(n, 1));
+			int			m;
+
+			for (k = 0; k < n; k++)
+			{
+				al[k].node_id = stock[0][k].node_id;
+				for (m = 0; m < nn; m++)
+					if (stock[c][m].node_id == al[k].node_id)
+						al[k] = stock[c][m];
+			}
+			stock[c] = al;
+		}
+	}
+	kits = palloc0(sizeof(int64) * Max(n, 1));
+	for (k = 0; k < n; k++)
+	{
+		if (!AccessNodeVisible(stock[0][k].node_id))
+			continue;			/* a partner holds at its own nodes */
+		kits[k] = PG_INT64_MAX;
+		for (c = 0; c < nc; c++)
+			kits[k] = Min(kits[k], AtpOfNode(&stock[c][k], fence[c]) / ask->comps[c].per_kit);
+		if (first < 0 && kits[k] >= ask->qty)
+			first = k;
+	}
+	order = palloc(sizeof(int) * Max(n, 1));
+	j = 0;
+	if (first >= 0)
+		order[j++] = first;
+	for (k = 0; k < n; k++)
+		if (k != first)
+			order[j++] = k;
+	for (j = 0; j < n && got < ask->qty; j++)
+	{
+		k = order[j];
+		if (kits[k] <= 0)
+			continue;
+		/* the kits the node promises, no more (as allocation's plan): a surplus only under contention */
+		got += TakeKitsAtNode(hold_id, ref, ask, stock, fence, k, Min(ask->qty - got, kits[k]), expires_at);
+	}
+	pfree(order);
+	pfree(kits);
+	return got;
+}
+
+/*
  * erp.hold(channel, cart_ref, lines, ttl): see the file header.  A retry of
  * a held cart returns its hold when the lines are the same (IE010 when
  * not); a cart whose hold expired, converted or was released starts a new
@@ -342,7 +617,8 @@ ierp_holds_hold_body(PG_FUNCTION_ARGS)
 				i;
 	int64		units = 0;
 	int64	   *items;
-	int			nitems = 0;
+	int			nitems = 0,
+				maxitems = 0;
 	char	   *lines_json;
 	LOCKTAG		tag;
 	HoldRow		row;
@@ -370,17 +646,33 @@ ierp_holds_hold_body(PG_FUNCTION_ARGS)
 	AccessCheckChannel(channel_id);
 	nask = ReadAsk(PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2), cart_ref, &ask);
 	lines_json = AskJson(ask, nask);
-	items = palloc(sizeof(int64) * nask);
+	/* the items its lines name: a plain line's item, a kit line's components */
+	for (i = 0; i < nask; i++)
+		maxitems += ask[i].ncomp > 0 ? ask[i].ncomp : 1;
+	items = palloc(sizeof(int64) * maxitems);
 	for (i = 0; i < nask; i++)
 	{
-		int			k;
-		bool		seen = false;
+		int			c,
+					nc = ask[i].ncomp > 0 ? ask[i].ncomp : 1;
 
-		for (k = 0; k < nitems; k++)
-			seen |= items[k] == ask[i].item_id;
-		if (!seen)
-			items[nitems++] = ask[i].item_id;
-		units += ask[i].qty;	/* at most 1000 x 1e9: no overflow */
+		for (c = 0; c < nc; c++)
+		{
+			int64		item_id = ask[i].ncomp > 0 ? ask[i].comps[c].item_id : ask[i].item_id;
+			int64		qty = ask[i].ncomp > 0 ? ask[i].qty * ask[i].comps[c].per_kit : ask[i].qty;
+			int			k;
+			bool		seen = false;
+
+			for (k = 0; k < nitems; k++)
+				seen |= items[k] == item_id;
+			if (!seen)
+				items[nitems++] = item_id;
+			/* each qty fits (KitComponents); many components of many kits could still overflow */
+			if (pg_add_s64_overflow(units, qty, &units))
+				ereport(ERROR,
+						(errcode(ERRCODE_IERP_INVALID_QUANTITY),
+						 errmsg("hold \"%s\" asks for too many units", cart_ref),
+						 errdetail("Nothing was held.")));
+		}
 	}
 
 	/* own the cart (a tag of its own next to the orders' external_refs), then look for its open hold */
@@ -428,8 +720,22 @@ ierp_holds_hold_body(PG_FUNCTION_ARGS)
 
 	for (i = 0; i < nask; i++)
 	{
-		int64		got = TakeForLine(hold_id, ref, channel_id, &ask[i], expires_at);
+		int64		got;
 
+		if (ask[i].ncomp > 0)
+		{
+			got = TakeForKit(hold_id, ref, channel_id, &ask[i], expires_at);
+			if (got < ask[i].qty)
+				ereport(ERROR,
+						(errcode(ERRCODE_IERP_INSUFFICIENT_STOCK),
+						 errmsg("cannot hold " INT64_FORMAT " kits \"%s\" for cart \"%s\": " INT64_FORMAT
+								" can be promised to channel \"%s\" whole at one node each",
+								ask[i].qty, ask[i].sku, cart_ref, got, channel),
+						 errdetail("A kit is held whole at one node, every component there; a checkout hold gets every unit it asks for or none; nothing was held."),
+						 errhint("Offer the shopper what erp.atp('%s', channel => '%s') promises.", ask[i].sku, channel)));
+			continue;
+		}
+		got = TakeForLine(hold_id, ref, channel_id, &ask[i], expires_at);
 		if (got < ask[i].qty)
 			ereport(ERROR,
 					(errcode(ERRCODE_IERP_INSUFFICIENT_STOCK),
@@ -527,19 +833,225 @@ typedef struct ConvLine
 	int32		line_no;
 	int64		item_id;
 	int64		qty;
-	int64		taken;			/* units of the hold this line takes over */
+	int64		taken;			/* units (kits of a kit line) of the hold this line takes over */
 } ConvLine;
+
+/* The reservation rows a conversion writes (line, item, node, lot or 0, units). */
+typedef struct ConvRes
+{
+	int			n;
+	int			max;
+	Datum	   *line,
+			   *item,
+			   *node,
+			   *lot,
+			   *qty;
+} ConvRes;
+
+static void
+ConvResAdd(ConvRes *r, int32 line_no, const HoldLine *hl, int64 qty)
+{
+	if (r->n == r->max)
+	{
+		r->max = Max(8, r->max * 2);
+		r->line = r->line ? repalloc(r->line, sizeof(Datum) * r->max) : palloc(sizeof(Datum) * r->max);
+		r->item = r->item ? repalloc(r->item, sizeof(Datum) * r->max) : palloc(sizeof(Datum) * r->max);
+		r->node = r->node ? repalloc(r->node, sizeof(Datum) * r->max) : palloc(sizeof(Datum) * r->max);
+		r->lot = r->lot ? repalloc(r->lot, sizeof(Datum) * r->max) : palloc(sizeof(Datum) * r->max);
+		r->qty = r->qty ? repalloc(r->qty, sizeof(Datum) * r->max) : palloc(sizeof(Datum) * r->max);
+	}
+	r->line[r->n] = Int32GetDatum(line_no);
+	r->item[r->n] = Int64GetDatum(hl->item_id);
+	r->node[r->n] = Int64GetDatum(hl->node_id);
+	r->lot[r->n] = Int64GetDatum(hl->lot_id);
+	r->qty[r->n] = Int64GetDatum(qty);
+	r->n++;
+}
+
+/* The kits the hold asked for of kit_item_id (its lines as asked, erp.checkout_hold.lines). */
+static int64
+HeldKits(const char *lines_json, int64 kit_item_id)
+{
+	static SPIPlanPtr plan = NULL;
+	bool		isnull;
+	Datum		d;
+	int64		kits;
+
+	IerpPlan(&plan,
+			 "SELECT sum((l.e OPERATOR(pg_catalog.->>) 'qty')::bigint)::bigint"
+			 "  FROM pg_catalog.jsonb_array_elements($1::pg_catalog.text::pg_catalog.jsonb) AS l(e)"
+			 " WHERE (l.e OPERATOR(pg_catalog.->>) 'item_id')::bigint = $2",
+			 2, (Oid[]) {TEXTOID, INT8OID});
+	if (SPI_execute_plan(plan, (Datum[]) {CStringGetTextDatum(lines_json), Int64GetDatum(kit_item_id)},
+						 NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "inventory_erp: cannot read the lines of a hold");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	kits = isnull ? 0 : DatumGetInt64(d);
+	SPI_freetuptable(SPI_tuptable);
+	return kits;
+}
+
+/* Units of component_item_id in one kit of kit_item_id now (0: not a component). */
+static int64
+KitComponentQty(int64 kit_item_id, int64 component_item_id)
+{
+	static SPIPlanPtr plan = NULL;
+	int64		qty = 0;
+	bool		isnull;
+
+	IerpPlan(&plan,
+			 "SELECT qty FROM erp.item_component WHERE kit_item_id = $1 AND component_item_id = $2",
+			 2, (Oid[]) {INT8OID, INT8OID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(kit_item_id), Int64GetDatum(component_item_id)},
+						 NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read kit components");
+	if (SPI_processed == 1)
+		qty = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return qty;
+}
+
+/* How many components kit_item_id has now. */
+static int
+KitComponentCount(int64 kit_item_id)
+{
+	static SPIPlanPtr plan = NULL;
+	int64		n;
+	bool		isnull;
+
+	IerpPlan(&plan, "SELECT count(*) FROM erp.item_component WHERE kit_item_id = $1", 1, (Oid[]) {INT8OID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(kit_item_id)}, NULL, false, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "inventory_erp: cannot read kit components");
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return (int) n;
+}
+
+/*
+ * ConvertKit: the order's lines of kit kit_item_id take over the hold's
+ * kits of it: the kits go to those lines in line order (each at most its
+ * qty; IE010 when they do not ask for every held kit); then each
+ * component's held units go to the same lines in the same order, kits x
+ * its units per kit each (units per kit: the held units / the held kits,
+ * as the hold reserved them), hold lines by node, so every kit a line
+ * takes over keeps all its components at one node, and each line's rows
+ * are exactly what allocation would have written (line_no of the kit
+ * line, item_id = the component).  A kit whose bill changed since the
+ * hold (erp.item_component is guarded only while orders hold the kit) is
+ * refused (IE010): the order's line would not add up to its reservations.
+ */
+static void
+ConvertKit(int64 hold_id, int64 order_id, const char *lines_json, int64 kit_item_id, const HoldLine *hl, int nhl,
+		   ConvLine *ol, int nol, ConvRes *res)
+{
+	int64		kits = HeldKits(lines_json, kit_item_id);
+	int64		left = kits;
+	int		   *to = palloc(sizeof(int) * Max(nol, 1));
+	int64	   *to_kits = palloc(sizeof(int64) * Max(nol, 1));
+	int			nto = 0,
+				ncomp = 0,
+				nchanged = 0,
+				i,
+				j,
+				k;
+
+	for (k = 0; k < nol && left > 0; k++)
+	{
+		int64		part;
+
+		if (ol[k].item_id != kit_item_id || ol[k].taken >= ol[k].qty)
+			continue;
+		part = Min(left, ol[k].qty - ol[k].taken);
+		ol[k].taken += part;
+		left -= part;
+		to[nto] = k;
+		to_kits[nto++] = part;
+	}
+	if (left > 0 || kits <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("order " INT64_FORMAT " does not ask for every kit \"%s\" that hold " INT64_FORMAT " holds",
+						order_id, IerpItemSku(kit_item_id), hold_id),
+				 errdetail("Hold " INT64_FORMAT " holds " INT64_FORMAT " kits of it; an order that converts a hold asks for at least the held kits of each held kit; nothing was changed.",
+						   hold_id, kits),
+				 errhint("Add the kit to the order, or release hold " INT64_FORMAT " and capture without hold_ref.",
+						 hold_id)));
+
+	/* each component once: its first hold line of this kit */
+	for (i = 0; i < nhl; i++)
+	{
+		int64		units = 0,
+					per_kit,
+					need;
+		bool		seen = false;
+		int			t = 0;
+
+		if (hl[i].kit_item_id != kit_item_id)
+			continue;
+		for (j = 0; j < i && !seen; j++)
+			seen = hl[j].kit_item_id == kit_item_id && hl[j].item_id == hl[i].item_id;
+		if (seen)
+			continue;
+		for (j = i; j < nhl; j++)
+			if (hl[j].kit_item_id == kit_item_id && hl[j].item_id == hl[i].item_id)
+				units += hl[j].qty;
+		if (units % kits != 0)
+			elog(ERROR, "inventory_erp: hold " INT64_FORMAT " holds " INT64_FORMAT " units of item " INT64_FORMAT
+				 " for " INT64_FORMAT " kits", hold_id, units, hl[i].item_id, kits);
+		per_kit = units / kits;
+		if (KitComponentQty(kit_item_id, hl[i].item_id) != per_kit)
+			nchanged++;
+		ncomp++;
+		need = to_kits[0] * per_kit;
+		for (j = i; j < nhl; j++)
+		{
+			int64		rest = hl[j].qty;
+
+			if (hl[j].kit_item_id != kit_item_id || hl[j].item_id != hl[i].item_id)
+				continue;
+			while (rest > 0)
+			{
+				int64		part;
+
+				if (need == 0)
+				{
+					t++;
+					Assert(t < nto);
+					need = to_kits[t] * per_kit;
+					continue;
+				}
+				part = Min(rest, need);
+				ConvResAdd(res, ol[to[t]].line_no, &hl[j], part);
+				rest -= part;
+				need -= part;
+			}
+		}
+	}
+	/* the kit's bill as the order's lines read it: the one the hold reserved for */
+	if (nchanged > 0 || KitComponentCount(kit_item_id) != ncomp)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_WRONG_STATUS),
+				 errmsg("the components of kit \"%s\" changed since hold " INT64_FORMAT " was made",
+						IerpItemSku(kit_item_id), hold_id),
+				 errdetail("The hold reserved the kit's former components; nothing was changed."),
+				 errhint("Release hold " INT64_FORMAT " and capture the order without hold_ref.", hold_id)));
+	pfree(to);
+	pfree(to_kits);
+}
 
 /*
  * HoldsConvert: capture_order(..., hold_ref) of a new order: the order's
  * lines take over the hold's reserved units (erp.reservation rows, one per
  * line and node, the hold lines closed, the hold converted, no
  * event), then the order is allocated for the rest as
- * erp.allocate does.  Nothing moves in the balances: the units stay
- * reserved all along.  Refuses: an unknown hold (IE003); a hold of another
- * channel, not held, or whose TTL passed; an order line set that does not
- * ask for every held unit (each held sku at least its held units); an
- * order that arrives on hold (IE010).
+ * erp.allocate does.  A kit line takes over the held kits of its kit: its
+ * components' units (ConvertKit).  Nothing moves in the balances: the units
+ * stay reserved all along.  Refuses: an unknown hold (IE003); a hold of
+ * another channel, not held, or whose TTL passed; an order line set that
+ * does not ask for every held unit (each held sku at least its held units,
+ * each held kit at least its held kits); an order that arrives on hold
+ * (IE010).
  */
 void
 HoldsConvert(int64 hold_id, int64 order_id, int64 channel_id)
@@ -557,14 +1069,9 @@ HoldsConvert(int64 hold_id, int64 order_id, int64 channel_id)
 	LineQuantities *changes;
 	int			nchanges = 0;
 	bool		rest = false;
-	int64		units = 0;
-	Datum	   *r_line,
-			   *r_item,
-			   *r_node,
-			   *r_lot,
-			   *r_qty;
-	int			nres = 0;
+	ConvRes		res;
 
+	memset(&res, 0, sizeof(res));
 	if (!LockHold(hold_id, false, &row))
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
@@ -602,16 +1109,24 @@ HoldsConvert(int64 hold_id, int64 order_id, int64 channel_id)
 	SPI_freetuptable(SPI_tuptable);
 
 	nhl = LoadHoldLines(hold_id, row.items, &hl);
-	/* each step below uses up a hold line or an order line: at most nhl + nol rows */
-	r_line = palloc(sizeof(Datum) * (nhl + nol + 1));
-	r_item = palloc(sizeof(Datum) * (nhl + nol + 1));
-	r_node = palloc(sizeof(Datum) * (nhl + nol + 1));
-	r_lot = palloc(sizeof(Datum) * (nhl + nol + 1));
-	r_qty = palloc(sizeof(Datum) * (nhl + nol + 1));
+	/* the kits first: a kit's component may also be held (or ordered) alone */
+	for (i = 0; i < nhl; i++)
+	{
+		bool		seen = false;
+
+		if (hl[i].kit_item_id == 0)
+			continue;
+		for (k = 0; k < i && !seen; k++)
+			seen = hl[k].kit_item_id == hl[i].kit_item_id;
+		if (!seen)
+			ConvertKit(hold_id, order_id, row.lines, hl[i].kit_item_id, hl, nhl, ol, nol, &res);
+	}
 	for (i = 0; i < nhl; i++)
 	{
 		int64		left = hl[i].qty;
 
+		if (hl[i].kit_item_id != 0)
+			continue;
 		for (k = 0; k < nol && left > 0; k++)
 		{
 			int64		part;
@@ -621,13 +1136,7 @@ HoldsConvert(int64 hold_id, int64 order_id, int64 channel_id)
 			part = Min(left, ol[k].qty - ol[k].taken);
 			ol[k].taken += part;
 			left -= part;
-			Assert(nres < nhl + nol + 1);
-			r_line[nres] = Int32GetDatum(ol[k].line_no);
-			r_item[nres] = Int64GetDatum(hl[i].item_id);
-			r_node[nres] = Int64GetDatum(hl[i].node_id);
-			r_lot[nres] = Int64GetDatum(hl[i].lot_id);
-			r_qty[nres] = Int64GetDatum(part);
-			nres++;
+			ConvResAdd(&res, ol[k].line_no, &hl[i], part);
 		}
 		if (left > 0)
 		{
@@ -641,7 +1150,6 @@ HoldsConvert(int64 hold_id, int64 order_id, int64 channel_id)
 					 errhint("Add the sku to the order, or release hold " INT64_FORMAT " and capture without hold_ref.",
 							 hold_id)));
 		}
-		units += hl[i].qty;
 	}
 
 	/* a partner takes over units at its own nodes only */
@@ -673,14 +1181,14 @@ HoldsConvert(int64 hold_id, int64 order_id, int64 channel_id)
 			 " ON CONFLICT (order_id, line_no, node_id, (COALESCE(lot_id, 0)), item_id)"
 			 " DO UPDATE SET qty = erp.reservation.qty + EXCLUDED.qty",
 			 6, (Oid[]) {INT8OID, INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID});
-	if (nres > 0 &&
+	if (res.n > 0 &&
 		SPI_execute_plan(res_plan,
 						 (Datum[]) {Int64GetDatum(order_id),
-							 PointerGetDatum(construct_array(r_line, nres, INT4OID, 4, true, TYPALIGN_INT)),
-							 PointerGetDatum(construct_array(r_item, nres, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
-							 PointerGetDatum(construct_array(r_node, nres, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
-							 PointerGetDatum(construct_array(r_qty, nres, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
-						 PointerGetDatum(construct_array(r_lot, nres, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE))},
+							 PointerGetDatum(construct_array(res.line, res.n, INT4OID, 4, true, TYPALIGN_INT)),
+							 PointerGetDatum(construct_array(res.item, res.n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+							 PointerGetDatum(construct_array(res.node, res.n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+							 PointerGetDatum(construct_array(res.qty, res.n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+						 PointerGetDatum(construct_array(res.lot, res.n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE))},
 						 NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "inventory_erp: cannot move hold " INT64_FORMAT " to order " INT64_FORMAT, hold_id, order_id);
 	CloseHold(hold_id, row.items, "converted", order_id);

@@ -39,7 +39,7 @@ _PG_init(void)
 							"More slots let more sessions allocate one hot SKU at once; "
 							"readers sum over the slots of a balance.",
 							&ierp_balance_slots,
-							16, 1, 64,
+							32, 1, 64,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 	DefineCustomBoolVariable("inventory_erp.restore_mode",

@@ -17,7 +17,7 @@
 #include "ierp.h"
 
 /* inventory_erp.balance_slots: how many rows one hot balance may be spread over */
-int			ierp_balance_slots = 16;
+int			ierp_balance_slots = 32;
 
 /*
  * inventory_erp.restore_mode: while on, rows inserted into the ledger and the

@@ -42,6 +42,7 @@
 #include "stock/kernel.h"
 #include "governance.h"
 #include "pick_scan.h"
+#include "supply.h"
 
 IERP_OWNER_ENTRY(ierp_supply_create_po);
 IERP_OWNER_ENTRY(ierp_supply_receive_po);
@@ -314,6 +315,40 @@ ReceiptLinePacks(const char *gtin, const char *uom, char **sku, const OpenPoLine
 }
 
 /*
+ * PurchaseOrderLock: a purchase order as a document of the skeleton: owned in
+ * the global lock order first (its row lock then never waits for a session
+ * that owns it), its row locked (NOWAIT when nowait), an unknown one refused
+ * (IE003) and one at a node the session may not touch refused (IE009).
+ * Returns its status (palloc'd in the SPI context: the caller is connected);
+ * *node_id is its node.  Shared by receiving and landed costs.
+ */
+char *
+PurchaseOrderLock(int64 po_id, bool nowait, int64 *node_id)
+{
+	static SPIPlanPtr lock_plan = NULL;
+	static SPIPlanPtr wait_plan = NULL;
+	SPIPlanPtr *plan = nowait ? &lock_plan : &wait_plan;
+	bool		isnull;
+	char	   *status;
+
+	StockOwnDocument(STOCK_TAG_PURCHASE_ORDER, po_id, psprintf("purchase order " INT64_FORMAT, po_id));
+	IerpPlan(plan, nowait
+			 ? "SELECT node_id, status::text FROM erp.purchase_order WHERE purchase_order_id = $1 FOR UPDATE NOWAIT"
+			 : "SELECT node_id, status::text FROM erp.purchase_order WHERE purchase_order_id = $1 FOR UPDATE",
+			 1, id_types);
+	if (SPI_execute_plan(*plan, (Datum[]) {Int64GetDatum(po_id)}, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot lock purchase order");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
+				 errmsg("unknown purchase order " INT64_FORMAT, po_id)));
+	*node_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	AccessCheckNode(*node_id);
+	return status;
+}
+
+/*
  * erp.receive_po(po_id, lines): a delivery arrives.  Without lines,
  * everything outstanding (not for lot-tracked items: their lot is needed).
  * A line names its item by sku, or by a GS1 scan (ReceiptLineFromScan).
@@ -321,7 +356,6 @@ ReceiptLinePacks(const char *gtin, const char *uom, char **sku, const OpenPoLine
 static Datum
 ierp_supply_receive_po_body(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr po_plan = NULL;
 	static SPIPlanPtr open_plan = NULL;
 	static SPIPlanPtr recv_plan = NULL;
 	static SPIPlanPtr lines_plan = NULL;
@@ -340,20 +374,7 @@ ierp_supply_receive_po_body(PG_FUNCTION_ARGS)
 	GovernanceCheckLines(fcinfo, 1, psprintf("a receipt of purchase order " INT64_FORMAT, po_id));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
-	/* own the purchase order in the global lock order first: its row lock then never waits for us */
-	StockOwnDocument(STOCK_TAG_PURCHASE_ORDER, po_id, psprintf("purchase order " INT64_FORMAT, po_id));
-	IerpPlan(&po_plan,
-			 "SELECT node_id, status::text FROM erp.purchase_order WHERE purchase_order_id = $1 FOR UPDATE NOWAIT",
-			 1, id_types);
-	if (SPI_execute_plan(po_plan, (Datum[]) {Int64GetDatum(po_id)}, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: cannot lock purchase order");
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
-				 errmsg("unknown purchase order " INT64_FORMAT, po_id)));
-	node_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	AccessCheckNode(node_id);
+	status = PurchaseOrderLock(po_id, true, &node_id);
 	if (strcmp(status, "open") != 0 && strcmp(status, "partially_received") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_WRONG_STATUS),

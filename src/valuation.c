@@ -40,6 +40,7 @@
 #include "stock/cost.h"
 #include "stock/locks.h"
 #include "stock/slot_rows.h"
+#include "supply.h"
 
 PG_FUNCTION_INFO_V1(ierp_cost_guard);
 PG_FUNCTION_INFO_V1(ierp_cost_guard_any_node);
@@ -131,7 +132,6 @@ IsMoney(Datum amount)
 static Datum
 ierp_add_landed_cost_body(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr po_plan = NULL;
 	static SPIPlanPtr lines_plan = NULL;
 	static SPIPlanPtr head_plan = NULL;
 	static SPIPlanPtr line_plan = NULL;
@@ -175,19 +175,7 @@ ierp_add_landed_cost_body(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_erp: SPI_connect failed");
 	/* the purchase order's receipts wait while its units received are revalued */
-	StockOwnDocument(STOCK_TAG_PURCHASE_ORDER, po_id, psprintf("purchase order " INT64_FORMAT, po_id));
-	IerpPlan(&po_plan,
-			 "SELECT node_id, status::text FROM erp.purchase_order WHERE purchase_order_id = $1 FOR UPDATE",
-			 1, (Oid[]) {INT8OID});
-	if (SPI_execute_plan(po_plan, (Datum[]) {Int64GetDatum(po_id)}, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "inventory_erp: cannot lock purchase order");
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_IERP_UNKNOWN_OBJECT),
-				 errmsg("unknown purchase order " INT64_FORMAT, po_id)));
-	node_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	AccessCheckNode(node_id);
+	status = PurchaseOrderLock(po_id, false, &node_id);
 	if (strcmp(status, "cancelled") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_WRONG_STATUS),

@@ -48,7 +48,7 @@ COMMENT ON COLUMN erp.sales_order.customer_id IS 'The B2B customer (erp.customer
 COMMENT ON COLUMN erp.sales_order.ship_complete IS 'Ship nothing until all can go: allocation reserves nothing until one node can fill the whole order, and never splits it';
 
 CREATE TABLE erp.order_line (
-    order_line_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    order_line_id   bigint GENERATED ALWAYS AS IDENTITY,
     order_id        bigint NOT NULL,
     line_no         integer NOT NULL,
     item_id         bigint NOT NULL,
@@ -58,7 +58,9 @@ CREATE TABLE erp.order_line (
     qty_backordered bigint NOT NULL DEFAULT 0,
     qty_shipped     bigint NOT NULL DEFAULT 0,
     status          erp.line_status NOT NULL DEFAULT 'open',
-    UNIQUE (order_id, line_no),
+    -- the key is the order and the line number, the only way a line is ever found;
+    -- order_line_id stays as a stable name for the row, without an index of its own
+    CONSTRAINT order_line_pkey PRIMARY KEY (order_id, line_no),
     -- one constraint, not six: each is re-read from the catalog at every statement
     CONSTRAINT order_line_quantities CHECK (qty > 0 AND unit_price >= 0 AND qty_backordered >= 0
         AND qty_shipped >= 0 AND qty_shipped <= qty_allocated AND qty_allocated <= qty)

@@ -45,6 +45,7 @@ CREATE TABLE erp.checkout_hold_line (
     qty             bigint NOT NULL CHECK (qty > 0),
     expires_at      timestamptz NOT NULL,
     open            boolean NOT NULL DEFAULT true,
+    kit_item_id     bigint,
     CONSTRAINT checkout_hold_line_pkey PRIMARY KEY (item_id, hold_line_id)
 );
 -- erp.atp and allocation probe an item's open lines (few: only holds not yet converted or given back)
@@ -53,6 +54,7 @@ CREATE INDEX checkout_hold_line_hold_idx ON erp.checkout_hold_line (hold_id, ite
 COMMENT ON TABLE erp.checkout_hold_line IS 'Units a checkout hold reserved, per item and node: reserved stock of the balances that no order line holds; open while the hold is held';
 COMMENT ON COLUMN erp.checkout_hold_line.expires_at IS 'The hold''s expires_at, kept with each line so that erp.atp finds an item''s expired units in one index probe';
 COMMENT ON COLUMN erp.checkout_hold_line.open IS 'true while the hold is held; false once converted (the order''s reservations hold the units) or given back';
+COMMENT ON COLUMN erp.checkout_hold_line.kit_item_id IS 'The kit a component''s units were held for (a kit line of erp.hold: item_id is the component, qty = kits x its units per kit, every component of those kits at this node); NULL for a line of the item itself';
 
 -- a partner sees the hold lines of its nodes only (the one partner rule, as in 85_access.sql)
 ALTER TABLE erp.checkout_hold_line ENABLE ROW LEVEL SECURITY;
@@ -65,7 +67,7 @@ CREATE FUNCTION erp.hold(channel text, cart_ref text, lines jsonb, ttl interval 
     AS 'MODULE_PATHNAME', 'ierp_holds_hold'
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION erp.hold(text, text, jsonb, interval) IS
-    'A checkout hold: reserves every unit of lines = [{"sku": "A-1", "qty": 2}] for the channel (at its nodes, by rank, above safety stock and other channels'' ring-fences, as allocation does) until ttl (more than 0, at most 1 day) passes or capture_order(..., hold_ref) takes them; all or nothing (IE001); idempotent on (channel, cart_ref) while held; returns the hold id';
+    'A checkout hold: reserves every unit of lines = [{"sku": "A-1", "qty": 2}] for the channel (at its nodes, by rank, above safety stock and other channels'' ring-fences, as allocation does; a kit''s components whole kits at one node each) until ttl (more than 0, at most 1 day) passes or capture_order(..., hold_ref) takes them; all or nothing (IE001); idempotent on (channel, cart_ref) while held; returns the hold id';
 
 CREATE FUNCTION erp.expire_holds()
     RETURNS integer

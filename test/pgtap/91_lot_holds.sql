@@ -3,8 +3,9 @@
 -- life, in bins and outside them, exactly as allocation would (StockLotsFefo), and its
 -- lines name their lots; ATP drops by exactly the held units; a conversion hands the
 -- lots to the order unchanged; an expired hold gives the lot's units back; a lot whose
--- shelf life runs out between hold and conversion stays with the cart; kits are still
--- refused (IE010); every refusal changes nothing; erp.verify() stays empty.
+-- shelf life runs out between hold and conversion stays with the cart; a kit is held by
+-- its components (98_kit_holds), all or nothing; every refusal changes nothing;
+-- erp.verify() stays empty.
 BEGIN;
 SELECT plan(34);
 
@@ -131,7 +132,8 @@ SELECT is(pg_temp.held('TAP91-O3'), 'TAP91-DC/L-LATE=2',
 
 -- Refusals change nothing -------------------------------------------------------------------
 SELECT pg_temp.state() AS s1 \gset
-SELECT is(pg_temp.err($$SELECT erp.hold('TAP91-WEB', 'TAP91-R', '[{"sku": "TAP91-KIT", "qty": 1}]')$$), 'IE010', 'a kit is still refused (IE010)');
+SELECT is(pg_temp.err($$SELECT erp.hold('TAP91-WEB', 'TAP91-R', '[{"sku": "TAP91-KIT", "qty": 4}]')$$), 'IE001',
+    'a kit is held by its components (98_kit_holds): 4 kits need 8 of the component''s 6 units (IE001)');
 SELECT is(erp.atp('TAP91-VIT', NULL, 'TAP91-WEB'), 2::bigint,
     'ATP: the 2 L-N2 units at the second node (the last L-LATE unit at the DC is short-dated now)');
 SELECT is(pg_temp.err($$SELECT erp.hold('TAP91-WEB', 'TAP91-R', '[{"sku": "TAP91-VIT", "qty": 3}]')$$), 'IE001',
