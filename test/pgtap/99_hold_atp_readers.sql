@@ -12,7 +12,7 @@
 --
 -- Master data uses codes starting with TAP99H- and is rolled back at the end.
 BEGIN;
-SELECT plan(80);
+SELECT plan(88);
 
 INSERT INTO erp.node (code, kind) VALUES ('TAP99H-N1', 'warehouse'), ('TAP99H-N2', 'warehouse');
 INSERT INTO erp.channel (code, kind) VALUES ('TAP99H-W', 'wholesale'), ('TAP99H-X', 'storefront');
@@ -185,6 +185,20 @@ SELECT is(pg_temp.promise('TAP99H-A', 18, 'TAP99H-W') IS NOT NULL AND pg_temp.pr
 SELECT is(erp.expire_holds(), 1, 'erp.expire_holds expires W3');
 SELECT is(pg_temp.atp('TAP99H-X'), 12::bigint, 'X''s ATP 12 after it');
 SELECT is(pg_temp.av('atp'), 12::bigint, 'erp.availability.atp 12 after it');
+
+-- A kit hold of the fenced channel uses up its fence through the component lines -------------
+
+INSERT INTO erp.channel_reserve (item_id, channel_id, qty)
+SELECT i.item_id, c.channel_id, 4 FROM erp.item i, erp.channel c WHERE i.sku = 'TAP99H-B' AND c.code = 'TAP99H-W';
+SELECT is(pg_temp.atp('TAP99H-X', 'TAP99H-B'), 6::bigint, 'W fences 4 of B: X''s ATP of B = 10 - 4 = 6');
+SELECT ok(erp.hold('TAP99H-W', 'TAP99H-WK', '[{"sku": "TAP99H-KIT", "qty": 1}]') > 0, 'W holds one kit (2 B)');
+SELECT is(pg_temp.atp('TAP99H-X', 'TAP99H-B'), 6::bigint, 'X''s ATP of B stays 6: 8 - (4 - 2)');
+SELECT is(pg_temp.atp('TAP99H-X', 'TAP99H-KIT'), 3::bigint, 'and 3 kits');
+SELECT is(pg_temp.av('atp', 'TAP99H-B'), 6::bigint, 'erp.availability.atp of B 6');
+SELECT pg_temp.expire('TAP99H-WK');
+SELECT is(pg_temp.atp('TAP99H-X', 'TAP99H-B'), 6::bigint, 'the kit hold''s TTL passed: 10 - 4 = 6 (the fence whole again)');
+SELECT is(pg_temp.atp('TAP99H-W', 'TAP99H-KIT'), 5::bigint, 'W is promised 5 kits again (its own fence is its own)');
+SELECT is(erp.expire_holds(), 1, 'erp.expire_holds expires the kit hold');
 
 -- A partner sees its own nodes only -----------------------------------------------------------
 
