@@ -10,18 +10,21 @@
  *	  than the item's min_shelf_life_days left.  Over several nodes it is the
  *	  sum of the nodes' ATP: each node keeps the ring-fence back, as the
  *	  allocation engine does.  A partner role (erp.node_access) is promised
- *	  from its own nodes only.  A
- *	  ring-fence of channel W is what W has fenced less what W's orders hold
- *	  now.  With a promise date and an item that allows preorders, incoming
- *	  and in-transit units count too.  A kit's ATP at a node is the minimum
- *	  over its components of floor(component ATP / units per kit); over
- *	  several nodes it is the sum of the nodes' kit ATP, since one kit ships
- *	  from one node.
+ *	  from its own nodes only.  A ring-fence of channel W is what W has
+ *	  fenced less what W holds now: its orders' reservations and its
+ *	  checkout holds' open lines whose TTL has not passed (an expired hold's
+ *	  units are available again).  With a promise date and an item that
+ *	  allows preorders, incoming and in-transit units count too.  A kit's
+ *	  ATP at a node is the minimum over its components of floor(component
+ *	  ATP / units per kit); over several nodes it is the sum of the nodes'
+ *	  kit ATP, since one kit ships from one node.
  *
  *	  The allocation engine reads the same numbers through AtpLoadNodes().
- *	  erp.atp also counts the units of checkout holds whose TTL has passed
- *	  as available (HoldsAddExpired, hold_rows.c), before erp.expire_holds gives
- *	  them back; allocation gives them back first (HoldsReleaseExpired).
+ *	  erp.atp (and erp.promise, which asks it per node) also counts the
+ *	  units of checkout holds whose TTL has passed as available
+ *	  (HoldsAddExpired, hold_rows.c; in lots with enough shelf life only),
+ *	  before erp.expire_holds gives them back; allocation gives them back
+ *	  first (HoldsReleaseExpired).
  *
  *-------------------------------------------------------------------------
  */
@@ -38,13 +41,24 @@
 
 IERP_OWNER_ENTRY(ierp_atp);
 
-/* ring-fences of item $1 of the channels other than $2, less what their orders hold */
+/*
+ * Ring-fences of item $1 of the channels other than $2, less what each
+ * channel holds of it now: its orders' reservations (h) and its checkout
+ * holds' open lines whose TTL has not passed (k).  An expired hold's units
+ * count as available again (HoldsAddExpired), so they no longer use up the
+ * fence either.  Two pre-aggregated joins, each reading one item-distributed
+ * table at item $1 joined to a reference table (routable on Citus).
+ */
 #define FENCE_SQL \
-	"(SELECT COALESCE(sum(GREATEST(r.qty - COALESCE(h.qty, 0), 0)), 0)::bigint" \
+	"(SELECT COALESCE(sum(GREATEST(r.qty - COALESCE(h.qty, 0) - COALESCE(k.qty, 0), 0)), 0)::bigint" \
 	"   FROM erp.channel_reserve r" \
 	"   LEFT JOIN (SELECT o.channel_id, sum(v.qty) AS qty FROM erp.reservation v" \
 	"                JOIN erp.sales_order o ON o.order_id = v.order_id" \
 	"               WHERE v.item_id = $1 GROUP BY o.channel_id) h ON h.channel_id = r.channel_id" \
+	"   LEFT JOIN (SELECT ch.channel_id, sum(hl.qty) AS qty FROM erp.checkout_hold_line hl" \
+	"                JOIN erp.checkout_hold ch ON ch.hold_id = hl.hold_id" \
+	"               WHERE hl.item_id = $1 AND hl.open AND hl.expires_at > pg_catalog.now()" \
+	"               GROUP BY ch.channel_id) k ON k.channel_id = r.channel_id" \
 	"  WHERE r.item_id = $1 AND r.channel_id <> $2)"
 
 /*
@@ -218,6 +232,48 @@ AtpOfNode(const NodeStock *ns, int64 fence)
 	return Max(ns->promisable - ns->safety_stock - fence, 0);
 }
 
+/*
+ * AtpAddExpiredHolds: a hold never outlives its TTL in ATP, even before
+ * erp.expire_holds runs: the units of item's expired, not yet released hold
+ * lines count as promisable again at their node (HoldsAddExpired).  For a
+ * lot-tracked item with a shelf-life floor, the units of such lines whose
+ * lot has too little shelf life left are taken out again, as AtpLoadNodes
+ * leaves those lots out (one statement, for such items only: they are read
+ * by statement anyway).
+ */
+static void
+AtpAddExpiredHolds(int64 item_id, bool lot_tracked, int32 min_shelf_life_days, NodeStock *nodes, int n)
+{
+	static SPIPlanPtr plan = NULL;
+	uint64		i;
+	int			k;
+
+	HoldsAddExpired(item_id, nodes, n);
+	if (!lot_tracked || min_shelf_life_days <= 0 || n == 0)
+		return;
+	IerpPlan(&plan,
+			 "SELECT hl.node_id, sum(hl.qty)::bigint FROM erp.checkout_hold_line hl"
+			 "  JOIN erp.lot l ON l.item_id = hl.item_id AND l.lot_id = hl.lot_id"
+			 " WHERE hl.item_id = $1 AND hl.open AND hl.expires_at <= pg_catalog.now()"
+			 "   AND l.expires_on < CURRENT_DATE + $2"
+			 " GROUP BY hl.node_id",
+			 2, (Oid[]) {INT8OID, INT4OID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(item_id), Int32GetDatum(min_shelf_life_days)},
+						 NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "inventory_erp: cannot read the lots of expired checkout holds");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int64		node_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		int64		qty = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+
+		for (k = 0; k < n; k++)
+			if (nodes[k].node_id == node_id)
+				nodes[k].promisable = Max(nodes[k].promisable - qty, 0);
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
 /* ATP of a plain (non-kit) item over the given nodes. */
 static int64
 AtpOfItem(int64 item_id, bool lot_tracked, int32 min_shelf_life_days, bool with_inbound,
@@ -230,8 +286,7 @@ AtpOfItem(int64 item_id, bool lot_tracked, int32 min_shelf_life_days, bool with_
 	int64		sum = 0;
 	int			i;
 
-	/* a hold never outlives its TTL in ATP, even before erp.expire_holds runs */
-	HoldsAddExpired(item_id, nodes, n);
+	AtpAddExpiredHolds(item_id, lot_tracked, min_shelf_life_days, nodes, n);
 	for (i = 0; i < n; i++)
 		if (AccessNodeVisible(nodes[i].node_id))
 			sum += AtpOfNode(&nodes[i], fence) + (with_inbound ? nodes[i].inbound : 0);
@@ -322,7 +377,7 @@ ierp_atp_body(PG_FUNCTION_ARGS)
 			{
 				nnodes = AtpLoadNodes(comp_item[i], comp_lot[i], comp_shelf[i], has_date && comp_pre[i],
 									  promise_at, channel_id, node_id, &stock[i]);
-				HoldsAddExpired(comp_item[i], stock[i], nnodes);
+				AtpAddExpiredHolds(comp_item[i], comp_lot[i], comp_shelf[i], stock[i], nnodes);
 				fence[i] = nnodes > 0 ? stock[i][0].fence : 0;
 			}
 			result = 0;

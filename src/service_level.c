@@ -187,7 +187,10 @@ OrderServiceAllocated(int64 order_id)
 /*
  * erp.promise(sku, qty, channel, ship_to, service, at): the earliest
  * delivery over the channel's nodes whose ATP covers qty (see the header);
- * NULL when none does.  ship_to is accepted for the contract: transit days
+ * NULL when none does.  Each node's ATP is erp.atp's, so the units of a
+ * checkout hold whose TTL has passed count before erp.expire_holds runs
+ * (a kit's through its components), and a channel's unexpired holds use up
+ * its ring-fence (test/pgtap/99_hold_atp_readers.sql).  ship_to is accepted for the contract: transit days
  * are per channel and service, not per distance, so it does not change the
  * answer.
  */

@@ -1,4 +1,7 @@
--- 05_availability: the stock picture per sku and node, for people and BI tools.
+-- 29_availability: the stock picture per sku and node, for people and BI tools.
+-- After 27_holds.sql: its atp column reads the checkout holds (units of an expired hold
+-- count as promisable, a channel's unexpired holds use up its ring-fence), so the view is
+-- created once their tables exist (it was 10_availability.sql before 0.4.0).
 
 CREATE VIEW erp.availability WITH (security_invoker = true) AS
 WITH per_state AS (
@@ -23,16 +26,34 @@ WITH per_state AS (
       JOIN erp.item i ON i.item_id = b.item_id
       LEFT JOIN erp.lot l ON l.item_id = b.item_id AND l.lot_id = b.lot_id
      GROUP BY b.item_id, b.node_id
+), expired_holds AS (
+    -- units of checkout holds whose TTL has passed and that erp.expire_holds has not given
+    -- back yet: promisable again (as erp.atp), in lots with enough shelf life only
+    SELECT hl.item_id, hl.node_id, sum(hl.qty) AS qty
+      FROM erp.checkout_hold_line hl
+      JOIN erp.item i ON i.item_id = hl.item_id
+      LEFT JOIN erp.lot l ON l.item_id = hl.item_id AND l.lot_id = hl.lot_id
+     WHERE hl.open AND hl.expires_at <= now()
+       AND (i.min_shelf_life_days = 0 OR hl.lot_id IS NULL OR l.expires_on IS NULL
+            OR l.expires_on >= CURRENT_DATE + i.min_shelf_life_days)
+     GROUP BY hl.item_id, hl.node_id
 ), fenced AS (
-    -- each channel's ring-fence, less what that channel's orders hold now (as erp.atp)
+    -- each channel's ring-fence, less what that channel holds now (as erp.atp): its orders'
+    -- reservations (h) and its checkout holds' open lines whose TTL has not passed (k)
     -- (pre-aggregated, not a correlated subquery: Citus refuses those next to reference tables)
-    SELECT r.item_id, sum(greatest(r.qty - coalesce(h.qty, 0), 0)) AS qty
+    SELECT r.item_id, sum(greatest(r.qty - coalesce(h.qty, 0) - coalesce(k.qty, 0), 0)) AS qty
       FROM erp.channel_reserve r
       LEFT JOIN (SELECT c.channel_reserve_id, sum(v.qty) AS qty
                    FROM erp.channel_reserve c
                    JOIN erp.reservation v ON v.item_id = c.item_id
                    JOIN erp.sales_order o ON o.order_id = v.order_id AND o.channel_id = c.channel_id
                   GROUP BY c.channel_reserve_id) h ON h.channel_reserve_id = r.channel_reserve_id
+      LEFT JOIN (SELECT c.channel_reserve_id, sum(hl.qty) AS qty
+                   FROM erp.channel_reserve c
+                   JOIN erp.checkout_hold_line hl ON hl.item_id = c.item_id
+                   JOIN erp.checkout_hold ch ON ch.hold_id = hl.hold_id AND ch.channel_id = c.channel_id
+                  WHERE hl.open AND hl.expires_at > now()
+                  GROUP BY c.channel_reserve_id) k ON k.channel_reserve_id = r.channel_reserve_id
      GROUP BY r.item_id
 )
 SELECT i.sku, n.code AS node,
@@ -53,15 +74,17 @@ SELECT i.sku, n.code AS node,
         + coalesce(s.damaged, 0) + coalesce(s.refurbish, 0) + coalesce(s.vendor_return, 0))::bigint AS on_hand,
        (coalesce(s.incoming, 0) + coalesce(s.in_transit, 0) + coalesce(s.return_pending, 0))::bigint AS inbound,
        coalesce(p.safety_stock, 0)::bigint AS safety_stock,
-       greatest(coalesce(s.promisable, 0) - coalesce(p.safety_stock, 0) - coalesce(f.qty, 0), 0)::bigint AS atp,
+       greatest(coalesce(s.promisable, 0) + coalesce(x.qty, 0) - coalesce(p.safety_stock, 0)
+                - coalesce(f.qty, 0), 0)::bigint AS atp,
        i.item_id, n.node_id
   FROM per_state s
   JOIN erp.item i ON i.item_id = s.item_id
   JOIN erp.node n ON n.node_id = s.node_id
   LEFT JOIN erp.stock_policy p ON p.item_id = s.item_id AND p.node_id = s.node_id
-  LEFT JOIN fenced f ON f.item_id = s.item_id;
+  LEFT JOIN fenced f ON f.item_id = s.item_id
+  LEFT JOIN expired_holds x ON x.item_id = s.item_id AND x.node_id = s.node_id;
 COMMENT ON VIEW erp.availability IS
-    'One row per sku and node that has ever held stock: units in each state, on_hand = available + reserved + picked + packed + inspection + quarantined + damaged + refurbish + vendor_return, inbound = incoming + in_transit + return_pending, and atp = promisable available - safety stock - every channel''s ring-fence (never below 0)';
-COMMENT ON COLUMN erp.availability.atp IS 'Available-to-promise with no channel given: available in lots with enough shelf life, less safety stock and all ring-fenced units';
+    'One row per sku and node that has ever held stock: units in each state, on_hand = available + reserved + picked + packed + inspection + quarantined + damaged + refurbish + vendor_return, inbound = incoming + in_transit + return_pending, and atp = promisable available + units of expired checkout holds not yet given back - safety stock - every channel''s ring-fence less what that channel''s orders and unexpired holds hold (never below 0), as erp.atp(sku, node)';
+COMMENT ON COLUMN erp.availability.atp IS 'Available-to-promise with no channel given: available in lots with enough shelf life, plus the units of checkout holds whose TTL has passed (until erp.expire_holds gives them back), less safety stock and every channel''s ring-fence less what its orders and its unexpired checkout holds hold';
 COMMENT ON COLUMN erp.availability.on_hand IS 'Units physically at the node, whatever their state';
 COMMENT ON COLUMN erp.availability.inbound IS 'Units on their way to the node: incoming from suppliers, in transit from other nodes, returns authorised';
