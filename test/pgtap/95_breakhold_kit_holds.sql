@@ -6,7 +6,7 @@
 --
 -- Master data uses codes starting with TB95- and is rolled back at the end.
 BEGIN;
-SELECT plan(101);
+SELECT plan(108);
 
 INSERT INTO erp.node (code, kind) VALUES ('TB95-N1', 'warehouse'), ('TB95-N2', 'warehouse');
 INSERT INTO erp.channel (code, kind) VALUES ('TB95-WEB', 'storefront'), ('TB95-W', 'wholesale'), ('TB95-X', 'storefront');
@@ -280,6 +280,21 @@ SELECT is(pg_temp.bal('TB95-A', 'TB95-N1', 'inspection') || ' ' || pg_temp.bal('
     '1 A and 2 B in inspection at N1');
 SELECT is(pg_temp.err($$SELECT erp.authorize_return($$ || :o6 || $$, '[{"sku": "TB95-KAB", "qty": 1, "reason": "changed_mind"}]')$$),
     'IE008', 'the kit cannot be returned twice (IE008)');
+SELECT is(pg_temp.verify(), 0::bigint, 'verify empty after the return');
+
+-- 7. X's kit hold when W's hold expired before the job: it gets what erp.atp promised ----------------
+-- W still holds 1 KFG (cart C3); it holds 3 more (BW3) whose TTL passes.  F: 16 available + 3
+-- expired, W's fence 10 - 1 (C3) = 9 left: X is promised 19 - 9 = 10.
+
+SELECT ok(erp.hold('TB95-W', 'TB95-BW3', '[{"sku": "TB95-KFG", "qty": 3}]') > 0, 'W holds 3 more KFG');
+SELECT pg_temp.expire('TB95-BW3');
+SELECT is(pg_temp.atp('TB95-KFG', 'TB95-X'), 10::bigint, 'BW3 expired: X is promised 10 KFG');
+SELECT ok(erp.hold('TB95-X', 'TB95-BX7', '[{"sku": "TB95-KFG", "qty": 10}]') > 0, 'X holds the 10 KFG erp.atp promised');
+SELECT is((SELECT status::text FROM erp.checkout_hold WHERE hold_id = pg_temp.hold_of('TB95-BW3')), 'expired',
+    'X''s hold gave W''s expired hold back first');
+SELECT is(pg_temp.atp('TB95-F', 'TB95-X') || ' ' || pg_temp.atp('TB95-F', 'TB95-W') || ' ' || pg_temp.view_atp('TB95-F'),
+    '0 9 0', 'F: X 9 - fence 9 = 0, W 9, the view 0');
+SELECT is(erp.release_hold(pg_temp.hold_of('TB95-BX7')), 20::bigint, 'X releases: 10 F + 10 G');
 SELECT is(pg_temp.verify(), 0::bigint, 'verify empty at the end');
 
 SELECT * FROM finish();
