@@ -1,4 +1,4 @@
--- 10_availability (update): as sql/install/10_availability.sql: erp.availability's
+-- 10_availability (update): as sql/install/10_availability.sql did (now 29_availability.sql, re-created by 33_hold_atp.sql): erp.availability's
 -- ring-fences pre-aggregated instead of a correlated subquery (Citus refuses one next to
 -- reference tables; the same rows and numbers).
 CREATE OR REPLACE VIEW erp.availability WITH (security_invoker = true) AS
