@@ -83,22 +83,29 @@ SlotOffset(void)
 	return (int32) (MyProcPid % 64);
 }
 
-/* Orders slot rows for a single-slot take: overflow slots first, then from the backend's offset. */
+/*
+ * Orders slot rows for a single-slot take: overflow slots first, then the
+ * regular slots starting from the backend's own (its offset modulo
+ * balance_slots), so that sessions start on different slots.  (Counting
+ * from the offset modulo 64 sent every backend whose offset was at most
+ * 64 - balance_slots to slot 0 first: half of them with 32 slots.)
+ */
 static int
 SlotPreferenceCmp(const void *a, const void *b)
 {
 	const SlotRow *x = (const SlotRow *) a;
 	const SlotRow *y = (const SlotRow *) b;
-	int32		off = SlotOffset();
-	bool		xo = x->slot >= ierp_balance_slots;
-	bool		yo = y->slot >= ierp_balance_slots;
+	int32		nreg = ierp_balance_slots;
+	int32		start = SlotOffset() % nreg;
+	bool		xo = x->slot >= nreg;
+	bool		yo = y->slot >= nreg;
 	int32		xk,
 				yk;
 
 	if (xo != yo)
 		return xo ? -1 : 1;
-	xk = (x->slot + off) % 64;
-	yk = (y->slot + off) % 64;
+	xk = (x->slot % nreg + nreg - start) % nreg;
+	yk = (y->slot % nreg + nreg - start) % nreg;
 	if (xk != yk)
 		return xk < yk ? -1 : 1;
 	return x->slot < y->slot ? -1 : (x->slot > y->slot ? 1 : 0);
@@ -367,6 +374,57 @@ TakeFast(const StockMove *m, const StockKey *key, int64 need)
 }
 
 /*
+ * Too few slots that can serve the sessions queueing on a balance: after a
+ * take that had to wait, move half of what the owned slot keeps into one
+ * other regular slot it can own at once, provided that half is at least
+ * 2 x need: a free slot number first (the balance grows by one slot), else
+ * a slot that no longer holds need (drained by the takes it served).  One
+ * per wait, not up to balance_slots at once: two orders that meet once on a
+ * balance under ordinary load would otherwise leave it spread over every
+ * slot for good, and every read of the balance pays for each row; a real
+ * crowd still reaches balance_slots after as many waits.  Refilling drained
+ * slots keeps a long flash sale on as many slots as it has: halving a slot
+ * per wait leaves the slots uneven, and without it the small ones run dry
+ * one after the other while the large ones queue every session.  rows are
+ * the slots as read before the wait.
+ */
+static void
+ShareWithOneSlot(const StockMove *m, const StockKey *key, SlotRow *owned, int64 need,
+				 const SlotRow *rows, int n)
+{
+	int64		share = owned->qty[m->from_state] / 2;
+	int64		delta[NUM_STOCK_STATES];
+	SlotRow		target;
+	bool		found = false;
+	int32		s;
+	int			i;
+
+	if (share < 2 * need)
+		return;
+	for (s = 0; s < ierp_balance_slots && !found; s++)
+		if (!SlotPresent(rows, n, s) && SlotLock(key, s, false, false))
+		{
+			SlotReadOne(key, s, &target);
+			found = true;
+		}
+	for (i = 0; i < n && !found; i++)
+	{
+		if (rows[i].slot >= ierp_balance_slots || rows[i].slot == owned->slot ||
+			rows[i].qty[m->from_state] >= need || !SlotLock(key, rows[i].slot, false, false))
+			continue;
+		SlotReadOne(key, rows[i].slot, &target);
+		found = target.qty[m->from_state] < need;
+	}
+	if (!found)
+		return;
+	memset(delta, 0, sizeof(delta));
+	delta[m->from_state] = share;
+	SlotChange(key, &target, delta);
+	delta[m->from_state] = -share;
+	SlotChange(key, owned, delta);
+}
+
+/*
  * A flash sale in full swing: the balance is far above the floor, but every
  * slot that holds enough is owned.  Waits for one such slot chosen by
  * backend (so that waiting sessions form as many queues as there are
@@ -407,54 +465,7 @@ TakeWaitingForOne(const StockMove *m, const StockKey *key, int64 need)
 		return false;
 	}
 	TakeFromRow(m, key, &row, m->qty);
-
-	/*
-	 * Too few slots for the sessions queueing here: open one more slot with
-	 * a share of this one.  One per wait, not up to balance_slots at once:
-	 * two orders that meet once on a balance under ordinary load would
-	 * otherwise leave it spread over every slot for good, and every read of
-	 * the balance pays for each row; a real crowd still reaches
-	 * balance_slots after as many waits.
-	 */
-	{
-		int64		keep = row.qty[m->from_state];
-		int32		s;
-		int			nfree = 0;
-		int64		add;
-
-		for (s = 0; s < ierp_balance_slots; s++)
-			if (!SlotPresent(rows, n, s))
-				nfree++;
-		add = Min(Min(nfree, 1), keep / (2 * need) - 1);
-		if (add > 0)
-		{
-			int64		share = keep / (add + 1);
-			int64		moved = 0;
-
-			for (s = 0; s < ierp_balance_slots && add > 0; s++)
-			{
-				SlotRow		fresh;
-				int64		delta[NUM_STOCK_STATES];
-
-				if (SlotPresent(rows, n, s) || !SlotLock(key, s, false, false))
-					continue;
-				SlotReadOne(key, s, &fresh);
-				memset(delta, 0, sizeof(delta));
-				delta[m->from_state] = share;
-				SlotChange(key, &fresh, delta);
-				moved += share;
-				add--;
-			}
-			if (moved > 0)
-			{
-				int64		delta[NUM_STOCK_STATES];
-
-				memset(delta, 0, sizeof(delta));
-				delta[m->from_state] = -moved;
-				SlotChange(key, &row, delta);
-			}
-		}
-	}
+	ShareWithOneSlot(m, key, &row, need, rows, n);
 	pfree(rows);
 	return true;
 }
