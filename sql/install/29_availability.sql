@@ -3,7 +3,7 @@
 -- count as promisable, a channel's unexpired holds use up its ring-fence), so the view is
 -- created once their tables exist (it was 10_availability.sql before 0.4.0).
 
-CREATE VIEW erp.availability WITH (security_invoker = true) AS
+CREATE OR REPLACE VIEW erp.availability WITH (security_invoker = true) AS
 WITH per_state AS (
     SELECT b.item_id, b.node_id,
            sum(b.qty) FILTER (WHERE b.state = 'available')      AS available,
