@@ -394,6 +394,26 @@ TakeAtNode(int64 hold_id, const char *ref, const HoldAsk *ask, int64 node_id, in
 }
 
 /*
+ * The order in which a hold line visits the channel's n nodes (indexes in
+ * rank order): the node first that covers the whole line (first, or -1 for
+ * none), then the others by rank, as allocation plans a line.
+ */
+static int *
+NodesCoveringFirst(int n, int first)
+{
+	int		   *order = palloc(sizeof(int) * Max(n, 1));
+	int			j = 0,
+				k;
+
+	if (first >= 0)
+		order[j++] = first;
+	for (k = 0; k < n; k++)
+		if (k != first)
+			order[j++] = k;
+	return order;
+}
+
+/*
  * TakeForLine: reserves ask's units at the channel's nodes for hold ref:
  * the first node by rank whose ATP covers the whole line, else node by
  * node in rank order, each above safety stock and the other channels'
@@ -420,13 +440,7 @@ TakeForLine(int64 hold_id, const char *ref, int64 channel_id, const HoldAsk *ask
 		if (AccessNodeVisible(nodes[k].node_id) && AtpOfNode(&nodes[k], fence) >= ask->qty)
 			first = k;
 	/* the node that covers the line first, then the others by rank (a short take goes on) */
-	order = palloc(sizeof(int) * Max(n, 1));
-	j = 0;
-	if (first >= 0)
-		order[j++] = first;
-	for (k = 0; k < n; k++)
-		if (k != first)
-			order[j++] = k;
+	order = NodesCoveringFirst(n, first);
 	for (j = 0; j < n && got < ask->qty; j++)
 	{
 		k = order[j];
@@ -577,13 +591,7 @@ TakeForKit(int64 hold_id, const char *ref, int64 channel_id, const HoldAsk *ask,
 		if (first < 0 && kits[k] >= ask->qty)
 			first = k;
 	}
-	order = palloc(sizeof(int) * Max(n, 1));
-	j = 0;
-	if (first >= 0)
-		order[j++] = first;
-	for (k = 0; k < n; k++)
-		if (k != first)
-			order[j++] = k;
+	order = NodesCoveringFirst(n, first);
 	for (j = 0; j < n && got < ask->qty; j++)
 	{
 		k = order[j];
