@@ -112,41 +112,43 @@ HeldKits(const char *lines_json, int64 kit_item_id)
 	return kits;
 }
 
-/* Units of component_item_id in one kit of kit_item_id now (0: not a component). */
-static int64
-KitComponentQty(int64 kit_item_id, int64 component_item_id)
+/* The bill of kit_item_id now: its components and their units per kit, in *items and *qtys; returns how many. */
+static int
+KitBill(int64 kit_item_id, int64 **items, int64 **qtys)
 {
 	static SPIPlanPtr plan = NULL;
-	int64		qty = 0;
-	bool		isnull;
+	int			n,
+				i;
 
 	IerpPlan(&plan,
-			 "SELECT qty FROM erp.item_component WHERE kit_item_id = $1 AND component_item_id = $2",
-			 2, (Oid[]) {INT8OID, INT8OID});
-	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(kit_item_id), Int64GetDatum(component_item_id)},
-						 NULL, false, 1) != SPI_OK_SELECT)
+			 "SELECT component_item_id, qty FROM erp.item_component WHERE kit_item_id = $1",
+			 1, (Oid[]) {INT8OID});
+	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(kit_item_id)}, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "inventory_erp: cannot read kit components");
-	if (SPI_processed == 1)
-		qty = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	n = (int) SPI_processed;
+	*items = palloc(sizeof(int64) * Max(n, 1));
+	*qtys = palloc(sizeof(int64) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		(*items)[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		(*qtys)[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+	}
 	SPI_freetuptable(SPI_tuptable);
-	return qty;
+	return n;
 }
 
-/* How many components kit_item_id has now. */
-static int
-KitComponentCount(int64 kit_item_id)
+/* Units of item in one kit by the bill (0: not a component). */
+static int64
+BillQty(const int64 *items, const int64 *qtys, int n, int64 item_id)
 {
-	static SPIPlanPtr plan = NULL;
-	int64		n;
-	bool		isnull;
+	int			i;
 
-	IerpPlan(&plan, "SELECT count(*) FROM erp.item_component WHERE kit_item_id = $1", 1, (Oid[]) {INT8OID});
-	if (SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(kit_item_id)}, NULL, false, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "inventory_erp: cannot read kit components");
-	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_freetuptable(SPI_tuptable);
-	return (int) n;
+	for (i = 0; i < n; i++)
+		if (items[i] == item_id)
+			return qtys[i];
+	return 0;
 }
 
 /*
@@ -170,6 +172,9 @@ ConvertKit(int64 hold_id, int64 order_id, const char *lines_json, int64 kit_item
 	int64		left = kits;
 	int		   *to = palloc(sizeof(int) * Max(nol, 1));
 	int64	   *to_kits = palloc(sizeof(int64) * Max(nol, 1));
+	int64	   *bill_items,
+			   *bill_qtys;
+	int			nbill = KitBill(kit_item_id, &bill_items, &bill_qtys);
 	int			nto = 0,
 				ncomp = 0,
 				nchanged = 0,
@@ -221,7 +226,7 @@ ConvertKit(int64 hold_id, int64 order_id, const char *lines_json, int64 kit_item
 			elog(ERROR, "inventory_erp: hold " INT64_FORMAT " holds " INT64_FORMAT " units of item " INT64_FORMAT
 				 " for " INT64_FORMAT " kits", hold_id, units, hl[i].item_id, kits);
 		per_kit = units / kits;
-		if (KitComponentQty(kit_item_id, hl[i].item_id) != per_kit)
+		if (BillQty(bill_items, bill_qtys, nbill, hl[i].item_id) != per_kit)
 			nchanged++;
 		ncomp++;
 		need = to_kits[0] * per_kit;
@@ -250,7 +255,7 @@ ConvertKit(int64 hold_id, int64 order_id, const char *lines_json, int64 kit_item
 		}
 	}
 	/* the kit's bill as the order's lines read it: the one the hold reserved for */
-	if (nchanged > 0 || KitComponentCount(kit_item_id) != ncomp)
+	if (nchanged > 0 || nbill != ncomp)
 		ereport(ERROR,
 				(errcode(ERRCODE_IERP_WRONG_STATUS),
 				 errmsg("the components of kit \"%s\" changed since hold " INT64_FORMAT " was made",
@@ -259,6 +264,8 @@ ConvertKit(int64 hold_id, int64 order_id, const char *lines_json, int64 kit_item
 				 errhint("Release hold " INT64_FORMAT " and capture the order without hold_ref.", hold_id)));
 	pfree(to);
 	pfree(to_kits);
+	pfree(bill_items);
+	pfree(bill_qtys);
 }
 
 /*
